@@ -1,0 +1,92 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// ClusterSpec is the desired state of an ECS cluster (CreateCluster).
+type ClusterSpec struct {
+	// ClusterName is the ECS cluster's name; it defaults to metadata.name and cannot change.
+	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clusterName is immutable; create a new Cluster instead"
+	// +optional
+	ClusterName string `json:"clusterName,omitempty"`
+	// Settings of the cluster (containerInsights).
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=4
+	// +optional
+	Settings []ClusterSetting `json:"settings,omitempty"`
+	// Tags applied when the cluster is created.
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	Tags []Tag `json:"tags,omitempty"`
+}
+
+// ClusterSetting is an ECS cluster setting.
+type ClusterSetting struct {
+	// +kubebuilder:validation:Enum=containerInsights
+	Name string `json:"name"`
+	// +kubebuilder:validation:Enum=enhanced;enabled;disabled
+	Value string `json:"value"`
+}
+
+// ClusterStatus is the observed state of an ECS cluster.
+type ClusterStatus struct {
+	CommonStatus `json:",inline"`
+	// ClusterARN of the ECS cluster.
+	// +optional
+	ClusterARN string `json:"clusterARN,omitempty"`
+	// ClusterName as ECS knows it.
+	// +optional
+	ClusterName string `json:"clusterName,omitempty"`
+	// Status reported by ECS: ACTIVE, PROVISIONING, DEPROVISIONING, FAILED, INACTIVE.
+	// +optional
+	Status string `json:"status,omitempty"`
+	// +optional
+	RunningTasksCount int32 `json:"runningTasksCount,omitempty"`
+	// +optional
+	PendingTasksCount int32 `json:"pendingTasksCount,omitempty"`
+	// +optional
+	ActiveServicesCount int32 `json:"activeServicesCount,omitempty"`
+}
+
+// Cluster is an ECS cluster.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=ecscluster;ecsc,categories=ecs
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.status`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Services",type=integer,JSONPath=`.status.activeServicesCount`
+// +kubebuilder:printcolumn:name="Running",type=integer,JSONPath=`.status.runningTasksCount`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Cluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +optional
+	Spec ClusterSpec `json:"spec,omitempty"`
+	// +optional
+	Status ClusterStatus `json:"status,omitempty"`
+}
+
+// ClusterList is a list of Clusters.
+//
+// +kubebuilder:object:root=true
+type ClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Cluster `json:"items"`
+}
+
+// ECSName is the name of the ECS cluster: spec.clusterName, or metadata.name.
+func (c *Cluster) ECSName() string {
+	if c.Spec.ClusterName != "" {
+		return c.Spec.ClusterName
+	}
+	return c.Name
+}
+
+func init() {
+	SchemeBuilder.Register(&Cluster{}, &ClusterList{})
+}
