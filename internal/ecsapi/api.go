@@ -1,0 +1,79 @@
+// Package ecsapi is nodeless's seam to the ECS data plane: the narrow interface holding only the
+// ECS calls the controllers make (satisfied by *ecs.Client from aws-sdk-go-v2), the typed error
+// vocabulary every caller uses instead of SDK error codes, client construction from the standard
+// AWS configuration chain, and decorators (a client-side rate limiter shaped on ECS's documented
+// token buckets, a call counter for tests and benchmarks).
+//
+// Contract of the calls, as ECS documents them and as the local data plane honours them:
+//   - CreateService (clientToken ≤ 36 chars) and RunTask (clientToken ≤ 64 chars) are idempotent:
+//     the same token with the same parameters returns the original result.
+//   - CreateCluster with the name of an ACTIVE cluster returns that cluster.
+//   - RegisterTaskDefinition always creates a new revision; callers must check first.
+//   - Describe* calls report missing resources as failures in the response, not as errors
+//     (except DescribeTaskDefinition, which fails with a ClientException).
+//   - DescribeServices takes at most 10 services, DescribeTasks at most 100 tasks.
+//   - No call blocks beyond its HTTP round trip (and the rate limiter's wait, when decorated).
+package ecsapi
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+)
+
+// Batch limits of the ECS API.
+const (
+	MaxDescribeServices = 10
+	MaxDescribeTasks    = 100
+	MaxDescribeClusters = 100
+)
+
+// API holds the ECS calls nodeless's controllers make. *ecs.Client satisfies it.
+type API interface {
+	CreateCluster(ctx context.Context, in *ecs.CreateClusterInput, optFns ...func(*ecs.Options)) (*ecs.CreateClusterOutput, error)
+	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
+	UpdateClusterSettings(ctx context.Context, in *ecs.UpdateClusterSettingsInput, optFns ...func(*ecs.Options)) (*ecs.UpdateClusterSettingsOutput, error)
+	DeleteCluster(ctx context.Context, in *ecs.DeleteClusterInput, optFns ...func(*ecs.Options)) (*ecs.DeleteClusterOutput, error)
+
+	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
+
+	CreateService(ctx context.Context, in *ecs.CreateServiceInput, optFns ...func(*ecs.Options)) (*ecs.CreateServiceOutput, error)
+	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+	DeleteService(ctx context.Context, in *ecs.DeleteServiceInput, optFns ...func(*ecs.Options)) (*ecs.DeleteServiceOutput, error)
+
+	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
+}
+
+var _ API = (*ecs.Client)(nil)
+
+// Operation names, as the ECS API spells them.
+const (
+	OpCreateCluster            = "CreateCluster"
+	OpDescribeClusters         = "DescribeClusters"
+	OpUpdateClusterSettings    = "UpdateClusterSettings"
+	OpDeleteCluster            = "DeleteCluster"
+	OpRegisterTaskDefinition   = "RegisterTaskDefinition"
+	OpDescribeTaskDefinition   = "DescribeTaskDefinition"
+	OpDeregisterTaskDefinition = "DeregisterTaskDefinition"
+	OpCreateService            = "CreateService"
+	OpDescribeServices         = "DescribeServices"
+	OpUpdateService            = "UpdateService"
+	OpDeleteService            = "DeleteService"
+	OpRunTask                  = "RunTask"
+	OpDescribeTasks            = "DescribeTasks"
+	OpStopTask                 = "StopTask"
+)
+
+// IsWrite reports whether the operation changes ECS state.
+func IsWrite(op string) bool {
+	switch op {
+	case OpDescribeClusters, OpDescribeTaskDefinition, OpDescribeServices, OpDescribeTasks:
+		return false
+	}
+	return true
+}
