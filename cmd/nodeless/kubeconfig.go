@@ -1,16 +1,38 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nodeless-dev/nodeless/internal/controlplane"
 )
 
-// PLACEHOLDER: owned by the helper building 'kubeconfig'; replaced by the real command.
 func newKubeconfigCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "kubeconfig",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("kubeconfig: not built yet") },
+	var stateDir string
+	var pathOnly bool
+	cmd := &cobra.Command{
+		Use:   "kubeconfig",
+		Short: "Print the admin kubeconfig of the control plane that `nodeless up` runs",
+		Example: `  nodeless kubeconfig > ~/.kube/nodeless.yaml
+  export KUBECONFIG=$(nodeless kubeconfig --path)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path := controlplane.KubeconfigPath(stateDir)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("reading kubeconfig (has `nodeless up --state-dir %s` run once?): %w", stateDir, err)
+			}
+			if pathOnly {
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), path)
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(data)
+			return err
+		},
 	}
+	cmd.Flags().StringVar(&stateDir, "state-dir", controlplane.DefaultStateDir(), "state dir of `nodeless up` ($NODELESS_STATE_DIR)")
+	cmd.Flags().BoolVar(&pathOnly, "path", false, "print the kubeconfig's path instead of its content")
+	return cmd
 }

@@ -1,16 +1,84 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+
+	"github.com/nodeless-dev/nodeless/internal/controlplane"
 )
 
-// PLACEHOLDER: owned by the helper building 'up'; replaced by the real command.
+// upFlags are the flags of `nodeless up`.
+type upFlags struct {
+	stateDir         string
+	apiServerPort    int
+	etcdClientPort   int
+	etcdPeerPort     int
+	controlPlaneOnly bool
+	verbosity        int
+}
+
 func newUpCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "up",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("up: not built yet") },
+	f := upFlags{}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run the Kubernetes API (kube-apiserver, etcd, kube-controller-manager), nodeless's controllers and the local data plane",
+		Long: `up runs a real Kubernetes control plane on 127.0.0.1 with nodeless's controllers and its local
+data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, logs) lives in
+--state-dir; running up again keeps every object.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runUp(cmd, f)
+		},
 	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.stateDir, "state-dir", controlplane.DefaultStateDir(), "where certificates, etcd data, the kubeconfig and logs are kept ($NODELESS_STATE_DIR)")
+	fs.IntVar(&f.apiServerPort, "apiserver-port", controlplane.DefaultAPIServerPort, "kube-apiserver port on 127.0.0.1")
+	fs.IntVar(&f.etcdClientPort, "etcd-client-port", controlplane.DefaultEtcdClientPort, "etcd client port on 127.0.0.1")
+	fs.IntVar(&f.etcdPeerPort, "etcd-peer-port", controlplane.DefaultEtcdPeerPort, "etcd peer port on 127.0.0.1")
+	fs.BoolVar(&f.controlPlaneOnly, "control-plane-only", false, "run only the Kubernetes control plane: no nodeless CRDs, controllers or data plane")
+	fs.IntVar(&f.verbosity, "v", 0, "log verbosity of the embedded Kubernetes components (their log is <state-dir>/logs/nodeless.log)")
+	return cmd
+}
+
+func runUp(cmd *cobra.Command, f upFlags) error {
+	out := cmd.OutOrStdout()
+	opts := controlplane.UpOptions{
+		Config: controlplane.Config{
+			StateDir:       f.stateDir,
+			APIServerPort:  f.apiServerPort,
+			EtcdClientPort: f.etcdClientPort,
+			EtcdPeerPort:   f.etcdPeerPort,
+		},
+		Progress:     out,
+		LogVerbosity: f.verbosity,
+		OnReady:      func(_ *rest.Config) { printUsage(out, f.stateDir) },
+	}
+	if !f.controlPlaneOnly {
+		opts.CRDs, opts.Extras = nodelessParts()
+	}
+	fmt.Fprintf(out, "nodeless up: state dir %s\n", f.stateDir)
+	return controlplane.Up(cmd.Context(), opts)
+}
+
+// nodelessParts is where nodeless's own parts are wired into `up`: the CRD manifests to install
+// and the components (controllers, local data plane) to start once the control plane is ready.
+// Nothing is wired yet.
+func nodelessParts() ([][]byte, controlplane.ExtrasFunc) {
+	return nil, nil
+}
+
+func printUsage(out io.Writer, stateDir string) {
+	embedded := "nodeless kubectl get ns"
+	if stateDir != controlplane.DefaultStateDir() {
+		embedded = "NODELESS_STATE_DIR=" + stateDir + " " + embedded
+	}
+	fmt.Fprintf(out, `
+  export KUBECONFIG=%s
+  kubectl get ns        (or, with no kubectl installed: %s)
+  logs: %s
+Ctrl-C stops everything; up again keeps every object.
+`, controlplane.KubeconfigPath(stateDir), embedded, controlplane.LogPath(stateDir))
 }

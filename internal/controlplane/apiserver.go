@@ -1,0 +1,96 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	apiserverapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	apiserveroptions "k8s.io/kubernetes/cmd/kube-apiserver/app/options"
+)
+
+// readyPollInterval is how often the components' readiness is polled while they start.
+const readyPollInterval = 50 * time.Millisecond
+
+// APIServer is the real kube-apiserver (with its aggregator and apiextensions server), run
+// in-process on 127.0.0.1.
+type APIServer struct {
+	opts  *apiserveroptions.ServerRunOptions
+	admin *rest.Config
+	ready chan struct{}
+}
+
+func newAPIServer(opts *apiserveroptions.ServerRunOptions, admin *rest.Config) *APIServer {
+	return &APIServer{opts: opts, admin: admin, ready: make(chan struct{})}
+}
+
+// Name implements component.Component.
+func (a *APIServer) Name() string { return "kube-apiserver" }
+
+// Ready implements component.Component; it is closed once /readyz answers ok.
+func (a *APIServer) Ready() <-chan struct{} { return a.ready }
+
+// Run implements component.Component. ctx is our own context, not the one from
+// genericapiserver.SetupSignalContext: nodeless's main owns the signals.
+func (a *APIServer) Run(ctx context.Context) error {
+	completed, err := a.opts.Complete(ctx)
+	if err != nil {
+		return fmt.Errorf("completing kube-apiserver options: %w", err)
+	}
+	if errs := completed.Validate(); len(errs) != 0 {
+		return fmt.Errorf("invalid kube-apiserver options: %w", utilerrors.NewAggregate(errs))
+	}
+	done := make(chan error, 1)
+	go func() { done <- apiserverapp.Run(ctx, completed) }()
+
+	if err := waitReady(ctx, done, a.readyz); err != nil {
+		return fmt.Errorf("kube-apiserver: %w", err)
+	}
+	close(a.ready)
+	if err := <-done; err != nil {
+		return fmt.Errorf("kube-apiserver: %w", err)
+	}
+	if ctx.Err() == nil {
+		return errors.New("kube-apiserver stopped unexpectedly")
+	}
+	return nil
+}
+
+func (a *APIServer) readyz(ctx context.Context) bool {
+	client, err := kubernetes.NewForConfig(a.admin)
+	if err != nil {
+		return false
+	}
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	return err == nil && string(body) == "ok"
+}
+
+// waitReady polls ready until it returns true, the component's run function returns (done), or
+// ctx ends. A run function that returns before the component is ready is an error even when it
+// returns nil, unless ctx was cancelled.
+func waitReady(ctx context.Context, done <-chan error, ready func(context.Context) bool) error {
+	ticker := time.NewTicker(readyPollInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err == nil && ctx.Err() == nil {
+				err = errors.New("stopped before it was ready")
+			}
+			return err
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			ok := ready(pctx)
+			cancel()
+			if ok {
+				return nil
+			}
+		}
+	}
+}

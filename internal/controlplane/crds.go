@@ -1,0 +1,130 @@
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+)
+
+// crdEstablishTimeout bounds the wait for a CRD to be served.
+const crdEstablishTimeout = 30 * time.Second
+
+// InstallCRDs creates or updates the CustomResourceDefinitions in manifests (YAML or JSON, several
+// documents per manifest allowed, as controller-gen writes them) and waits until every one is
+// Established, i.e. its resources are served. It is idempotent. A document of any other kind is
+// an error: this is not a general `kubectl apply`.
+func InstallCRDs(ctx context.Context, cfg *rest.Config, manifests [][]byte) error {
+	crds, err := DecodeCRDs(manifests)
+	if err != nil {
+		return err
+	}
+	if len(crds) == 0 {
+		return nil
+	}
+	client, err := apiextensionsclient.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("apiextensions client: %w", err)
+	}
+	crdClient := client.ApiextensionsV1().CustomResourceDefinitions()
+	for _, crd := range crds {
+		if err := applyCRD(ctx, crdClient, crd); err != nil {
+			return err
+		}
+	}
+	for _, crd := range crds {
+		if err := waitEstablished(ctx, crdClient, crd.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DecodeCRDs parses manifests into CustomResourceDefinitions, skipping empty documents.
+func DecodeCRDs(manifests [][]byte) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	var crds []*apiextensionsv1.CustomResourceDefinition
+	for i, m := range manifests {
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(m), 4096)
+		for {
+			crd := &apiextensionsv1.CustomResourceDefinition{}
+			err := dec.Decode(crd)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("decoding CRD manifest %d: %w", i, err)
+			}
+			if crd.Kind == "" && crd.Name == "" {
+				continue // empty document
+			}
+			if crd.Kind != "CustomResourceDefinition" {
+				return nil, fmt.Errorf("manifest %d: %s %q is not a CustomResourceDefinition", i, crd.Kind, crd.Name)
+			}
+			crds = append(crds, crd)
+		}
+	}
+	return crds, nil
+}
+
+type crdInterface interface {
+	Create(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition, opts metav1.CreateOptions) (*apiextensionsv1.CustomResourceDefinition, error)
+	Update(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition, opts metav1.UpdateOptions) (*apiextensionsv1.CustomResourceDefinition, error)
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*apiextensionsv1.CustomResourceDefinition, error)
+}
+
+func applyCRD(ctx context.Context, c crdInterface, crd *apiextensionsv1.CustomResourceDefinition) error {
+	_, err := c.Create(ctx, crd, metav1.CreateOptions{})
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating CRD %s: %w", crd.Name, err)
+	}
+	// Update the spec of the existing one, retrying when something else changed it meanwhile.
+	for attempt := 0; ; attempt++ {
+		existing, err := c.Get(ctx, crd.Name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading CRD %s: %w", crd.Name, err)
+		}
+		existing.Spec = crd.Spec
+		existing.Labels = crd.Labels
+		existing.Annotations = crd.Annotations
+		_, err = c.Update(ctx, existing, metav1.UpdateOptions{})
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsConflict(err) || attempt >= 5 {
+			return fmt.Errorf("updating CRD %s: %w", crd.Name, err)
+		}
+	}
+}
+
+func waitEstablished(ctx context.Context, c crdInterface, name string) error {
+	err := wait.PollUntilContextTimeout(ctx, readyPollInterval, crdEstablishTimeout, true,
+		func(ctx context.Context) (bool, error) {
+			crd, err := c.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil //nolint:nilerr // keep polling through transient errors
+			}
+			for _, cond := range crd.Status.Conditions {
+				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+	if err != nil {
+		return fmt.Errorf("waiting for CRD %s to be established: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/nodeless-dev/nodeless/internal/component"
+)
+
+// ExtrasFunc builds the components that run on top of the control plane: nodeless's controllers,
+// the local data plane, anything else. It is called once the API server is ready, the CRDs are
+// installed and the controller-manager runs; cfg is an admin (system:masters) client config and
+// stateDir the control plane's state dir, under which extras may keep their own state (each in its
+// own sub-directory). The components are started in the order returned, each one waited ready
+// before the next, and stopped in reverse order before the control plane.
+type ExtrasFunc func(cfg *rest.Config, stateDir string) ([]component.Component, error)
+
+// UpOptions configures Up.
+type UpOptions struct {
+	Config
+	// CRDs are CustomResourceDefinition manifests (YAML, several documents allowed) installed or
+	// updated after the API server is ready and before the controller-manager and extras start.
+	CRDs [][]byte
+	// Extras, when set, adds components after the control plane; see ExtrasFunc.
+	Extras ExtrasFunc
+	// Progress receives one line per component as it becomes ready, and one as it stops. Nil
+	// discards them.
+	Progress io.Writer
+	// OnReady, when set, is called once every component is ready, with the admin client config.
+	OnReady func(cfg *rest.Config)
+	// LogVerbosity is klog's -v for the embedded Kubernetes components (their logs go to
+	// LogPath(StateDir)).
+	LogVerbosity int
+}
+
+// stopTimeout bounds how long one component may take to stop before Up gives up waiting for it.
+const stopTimeout = 15 * time.Second
+
+// upStarted makes Up refuse to run twice in one process: kube-apiserver and
+// kube-controller-manager keep process-wide state (feature gates, the component registry,
+// metrics registries, klog) that cannot be set up a second time.
+var upStarted atomic.Bool
+
+// ErrAlreadyStarted is returned by Up when a control plane already ran in this process.
+var ErrAlreadyStarted = errors.New("a control plane already ran in this process; the embedded kube-apiserver can run once per process")
+
+// Up runs the control plane described by o until ctx is cancelled or a component fails: etcd,
+// kube-apiserver, the CRDs, kube-controller-manager, then o.Extras. It prints progress to
+// o.Progress, writes the admin kubeconfig to KubeconfigPath(o.StateDir), and on return has stopped
+// every component it started, in reverse order. It returns nil after a clean stop caused by ctx.
+func Up(ctx context.Context, o UpOptions) error {
+	if !upStarted.CompareAndSwap(false, true) {
+		return ErrAlreadyStarted
+	}
+	o.Config = o.Config.withDefaults()
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	lock, err := preflight(o.Config)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	logs, err := redirectKlog(LogPath(o.StateDir), o.LogVerbosity)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+
+	start := time.Now()
+	cp, err := prepare(o.Config)
+	if err != nil {
+		return err
+	}
+	s := newSupervisor(o.Progress)
+	err = startAll(ctx, s, cp, o)
+	if err == nil {
+		fmt.Fprintf(o.Progress, "ready in %s: Kubernetes API at %s\n", since(start), o.apiServerURL())
+		if o.OnReady != nil {
+			o.OnReady(rest.CopyConfig(cp.admin))
+		}
+		err = s.wait(ctx)
+	}
+	stopErr := s.stopAll()
+	return errors.Join(err, stopErr)
+}
+
+func startAll(ctx context.Context, s *supervisor, cp *prepared, o UpOptions) error {
+	for _, c := range []component.Component{cp.etcd, cp.apiServer} {
+		if err := s.start(ctx, c); err != nil {
+			return err
+		}
+	}
+	if err := s.step(ctx, "crds", func() error { return InstallCRDs(ctx, cp.admin, o.CRDs) }); err != nil {
+		return err
+	}
+	if err := s.start(ctx, cp.manager); err != nil {
+		return err
+	}
+	if o.Extras == nil {
+		return nil
+	}
+	extras, err := o.Extras(rest.CopyConfig(cp.admin), o.StateDir)
+	if err != nil {
+		return fmt.Errorf("building components: %w", err)
+	}
+	for _, c := range extras {
+		if err := s.start(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepared is the control plane, ready to start.
+type prepared struct {
+	admin     *rest.Config
+	etcd      *Etcd
+	apiServer *APIServer
+	manager   *ControllerManager
+}
+
+// prepare creates or loads the PKI, writes the kubeconfigs and builds the components.
+func prepare(cfg Config) (*prepared, error) {
+	p, err := EnsurePKI(pkiDir(cfg.StateDir))
+	if err != nil {
+		return nil, err
+	}
+	server := cfg.apiServerURL()
+	if err := writeKubeconfig(KubeconfigPath(cfg.StateDir), server, p.CACert, p.AdminCert, p.AdminKey); err != nil {
+		return nil, err
+	}
+	if err := writeKubeconfig(managerKubeconfig(cfg.StateDir), server, p.CACert, p.ManagerCert, p.ManagerKey); err != nil {
+		return nil, err
+	}
+	admin, err := RESTConfigFromKubeconfig(KubeconfigPath(cfg.StateDir))
+	if err != nil {
+		return nil, err
+	}
+	opts, err := newComponentOptions(cfg, p)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{
+		admin:     admin,
+		etcd:      NewEtcd(cfg, p, LogPath(cfg.StateDir)),
+		apiServer: newAPIServer(opts.apiServer, admin),
+		manager:   newControllerManager(opts.manager, cfg.Controllers, admin),
+	}, nil
+}
+
+func since(t time.Time) string { return time.Since(t).Round(10 * time.Millisecond).String() }
