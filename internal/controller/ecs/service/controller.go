@@ -1,0 +1,310 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+)
+
+// Reconciler reconciles Service objects.
+type Reconciler struct {
+	Client   client.Client
+	ECS      ecsapi.API
+	Recorder record.EventRecorder
+	Options  core.Options
+	Poller   *core.Poller[*ecstypes.Service]
+}
+
+// NewReconciler returns a Reconciler with its poller.
+func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, opts core.Options) *Reconciler {
+	opts = opts.Defaults()
+	r := &Reconciler{Client: c, ECS: api, Recorder: rec, Options: opts}
+	r.Poller = core.NewPoller(core.PollerConfig[*ecstypes.Service]{
+		BatchSize:      ecsapi.MaxDescribeServices,
+		Describe:       r.describeBatch,
+		Fingerprint:    Fingerprint,
+		Stable:         Stable,
+		NewObject:      func() client.Object { return &ecsv1alpha1.Service{} },
+		Interval:       opts.PollInterval,
+		StableInterval: opts.StablePollInterval,
+	})
+	return r
+}
+
+// Register adds the Service controller and its poller to mgr. It needs the field indexes on
+// spec.clusterRef.name and spec.taskDefinitionRef.name (core.IndexClusterRef,
+// core.IndexTaskDefinitionRef), which the manager sets up.
+func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) (*Reconciler, error) {
+	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("service-controller"), opts)
+	if err := mgr.Add(r.Poller); err != nil {
+		return nil, fmt.Errorf("adding service poller: %w", err)
+	}
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("ecs-service").
+		For(&ecsv1alpha1.Service{}, builder.WithPredicates(core.SpecOrAnnotationsChanged())).
+		Watches(&ecsv1alpha1.TaskDefinition{}, handler.EnqueueRequestsFromMapFunc(r.referencing(core.IndexTaskDefinitionRef))).
+		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(core.IndexClusterRef))).
+		WatchesRawSource(r.Poller.Source()).
+		Complete(r)
+	if err != nil {
+		return nil, fmt.Errorf("building service controller: %w", err)
+	}
+	return r, nil
+}
+
+// referencing maps a TaskDefinition or Cluster to the Services that reference it.
+func (r *Reconciler) referencing(index string) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var list ecsv1alpha1.ServiceList
+		if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{index: obj.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing referencing services", "index", index)
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for i := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+		return reqs
+	}
+}
+
+// Reconcile converges the ECS service to the Service's spec and mirrors its state.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	svc := &ecsv1alpha1.Service{}
+	if err := r.Client.Get(ctx, req.NamespacedName, svc); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			r.Poller.Untrack(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !svc.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, svc)
+	}
+	if _, err := core.EnsureFinalizer(ctx, r.Client, svc); err != nil {
+		return ctrl.Result{}, err
+	}
+	orig := svc.DeepCopy()
+	p := r.sync(ctx, svc)
+	setConditions(svc, p)
+	if err := core.PatchStatus(ctx, r.Client, svc, orig, svc.Status, orig.Status); err != nil {
+		return ctrl.Result{}, err
+	}
+	if p == nil && !core.IsReady(&svc.Status.CommonStatus) {
+		// The poller wakes us on changes; this is only a safety net.
+		return ctrl.Result{RequeueAfter: r.Options.StablePollInterval}, nil
+	}
+	return core.Result(p)
+}
+
+func setConditions(svc *ecsv1alpha1.Service, p *core.Problem) {
+	st := &svc.Status.CommonStatus
+	if p != nil {
+		core.SetNotSynced(st, svc.Generation, p.Reason, p.Message)
+		if svc.Status.ServiceARN == "" {
+			core.SetReady(st, svc.Generation, false, p.Reason, p.Message)
+		}
+		return
+	}
+	core.SetSynced(st, svc.Generation)
+	ok, reason, msg := Readiness(&svc.Status)
+	core.SetReady(st, svc.Generation, ok, reason, msg)
+}
+
+func (r *Reconciler) sync(ctx context.Context, svc *ecsv1alpha1.Service) *core.Problem {
+	cluster, p := core.ResolveCluster(ctx, r.Client, svc.Namespace, svc.Spec.Cluster, svc.Spec.ClusterRef)
+	if p != nil {
+		return p
+	}
+	td, p := core.ResolveTaskDefinition(ctx, r.Client, svc.Namespace, svc.Spec.TaskDefinition, svc.Spec.TaskDefinitionRef)
+	if p != nil {
+		return p
+	}
+	observed, err := r.observe(ctx, svc, cluster)
+	if err != nil {
+		return core.FromECS("describing service "+svc.ECSName(), err)
+	}
+	if observed == nil {
+		if observed, p = r.create(ctx, svc, cluster, td); p != nil {
+			return p
+		}
+	} else if p = r.update(ctx, svc, td, observed); p != nil {
+		return p
+	}
+	if o, ok := r.Poller.Get(client.ObjectKeyFromObject(svc)); ok && o != nil {
+		observed = o
+	}
+	if TaskDefinitionMatches(td, aws.ToString(observed.TaskDefinition)) {
+		svc.Status.AppliedTaskDefinition = td
+	}
+	MirrorStatus(&svc.Status, observed)
+	r.emitEvents(svc, observed)
+	return nil
+}
+
+// observe returns the ECS service of svc: from the poller when it has a current description,
+// otherwise with one DescribeServices call. nil: no ACTIVE or DRAINING service exists.
+func (r *Reconciler) observe(ctx context.Context, svc *ecsv1alpha1.Service, cluster string) (*ecstypes.Service, error) {
+	key := client.ObjectKeyFromObject(svc)
+	if s, ok := r.Poller.Get(key); ok {
+		return live(s), nil
+	}
+	id := svc.Status.ServiceARN
+	if id == "" {
+		id = core.AdoptName(svc)
+	}
+	if id == "" {
+		id = svc.ECSName()
+	}
+	start := time.Now()
+	got, err := r.describe(ctx, cluster, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	s := got[id]
+	if s == nil {
+		return nil, nil
+	}
+	r.Poller.Track(key, aws.ToString(s.ClusterArn), aws.ToString(s.ServiceArn))
+	r.Poller.Put(key, s, start)
+	return live(s), nil
+}
+
+func live(s *ecstypes.Service) *ecstypes.Service {
+	if s == nil || aws.ToString(s.Status) == "INACTIVE" {
+		return nil
+	}
+	return s
+}
+
+// describe calls DescribeServices once (ids ≤ 10) and returns the services found, keyed by each
+// id that names them (ARN or name).
+func (r *Reconciler) describe(ctx context.Context, cluster string, ids []string) (map[string]*ecstypes.Service, error) {
+	out, err := r.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{
+		Cluster:  aws.String(cluster),
+		Services: ids,
+		Include:  []ecstypes.ServiceField{ecstypes.ServiceFieldTags},
+	})
+	if err != nil {
+		return nil, err
+	}
+	got := make(map[string]*ecstypes.Service, len(out.Services))
+	for i := range out.Services {
+		s := &out.Services[i]
+		got[aws.ToString(s.ServiceArn)] = s
+		got[aws.ToString(s.ServiceName)] = s
+	}
+	return got, nil
+}
+
+func (r *Reconciler) describeBatch(ctx context.Context, cluster string, ids []string) (map[string]*ecstypes.Service, error) {
+	return r.describe(ctx, cluster, ids)
+}
+
+// owned reports whether the ECS service found by name belongs to svc.
+func owned(svc *ecsv1alpha1.Service, observed *ecstypes.Service) bool {
+	arn := aws.ToString(observed.ServiceArn)
+	switch {
+	case svc.Status.ServiceARN != "" && svc.Status.ServiceARN == arn:
+		return true
+	case core.AdoptName(svc) != "":
+		return true
+	}
+	return core.TagValue(observed.Tags, core.TagOwner) == string(svc.UID)
+}
+
+func (r *Reconciler) create(ctx context.Context, svc *ecsv1alpha1.Service, cluster, td string) (*ecstypes.Service, *core.Problem) {
+	if name := core.AdoptName(svc); name != "" {
+		return nil, core.Waiting(core.ReasonAdoptionNotFound, fmt.Sprintf(
+			"the ECS service %q named by annotation %s does not exist in cluster %s: fix the annotation or remove it to create the service",
+			name, ecsv1alpha1.AnnotationAdopt, cluster))
+	}
+	if core.IsReadOnly(svc, r.Options) {
+		return nil, core.Waiting(core.ReasonReadOnly, fmt.Sprintf("the ECS service %q does not exist in cluster %s and the object is read-only", svc.ECSName(), cluster))
+	}
+	start := time.Now()
+	out, err := r.ECS.CreateService(ctx, CreateInput(svc, cluster, td))
+	if err != nil {
+		return nil, core.FromECS("creating service "+svc.ECSName(), err)
+	}
+	s := out.Service
+	ctrl.LoggerFrom(ctx).Info("created ECS service", "arn", aws.ToString(s.ServiceArn))
+	key := client.ObjectKeyFromObject(svc)
+	r.Poller.Track(key, aws.ToString(s.ClusterArn), aws.ToString(s.ServiceArn))
+	r.Poller.Put(key, s, start)
+	svc.Status.AppliedTaskDefinition = td
+	return s, nil
+}
+
+func (r *Reconciler) update(ctx context.Context, svc *ecsv1alpha1.Service, td string, observed *ecstypes.Service) *core.Problem {
+	if !owned(svc, observed) {
+		return core.Waiting(core.ReasonNameTaken, fmt.Sprintf(
+			"an ECS service named %q that nodeless did not create already exists in %s: set annotation %s: %s to manage it, or choose another spec.serviceName",
+			aws.ToString(observed.ServiceName), aws.ToString(observed.ClusterArn), ecsv1alpha1.AnnotationAdopt, aws.ToString(observed.ServiceName)))
+	}
+	in, changed := UpdateInput(svc, td, observed)
+	if in == nil || core.IsReadOnly(svc, r.Options) {
+		return nil
+	}
+	key := client.ObjectKeyFromObject(svc)
+	r.Poller.Invalidate(key)
+	start := time.Now()
+	out, err := r.ECS.UpdateService(ctx, in)
+	if err != nil {
+		return core.FromECS("updating service "+svc.ECSName(), err)
+	}
+	ctrl.LoggerFrom(ctx).Info("updated ECS service", "arn", aws.ToString(observed.ServiceArn), "changed", changed)
+	if in.TaskDefinition != nil {
+		svc.Status.AppliedTaskDefinition = td
+		r.Recorder.Eventf(svc, "Normal", core.ReasonRolledOut, "Rolling out %s", td)
+	}
+	r.Poller.Put(key, out.Service, start)
+	return nil
+}
+
+// emitEvents turns the ECS service events not seen yet into Kubernetes Events, oldest first, at
+// most 10 per reconciliation, and remembers the newest.
+func (r *Reconciler) emitEvents(svc *ecsv1alpha1.Service, observed *ecstypes.Service) {
+	fresh := newEvents(&svc.Status, observed.Events, 10)
+	for i := len(fresh) - 1; i >= 0; i-- {
+		r.Recorder.Event(svc, "Normal", core.ReasonServiceEvent, aws.ToString(fresh[i].Message))
+	}
+	if len(fresh) > 0 {
+		svc.Status.LastEventID = aws.ToString(fresh[0].Id)
+		if t := fresh[0].CreatedAt; t != nil {
+			svc.Status.LastEventTime = &metav1.Time{Time: t.UTC().Truncate(time.Second)}
+		}
+	}
+}
+
+// newEvents returns the events (newest first, as ECS lists them) newer than the last one seen.
+func newEvents(st *ecsv1alpha1.ServiceStatus, events []ecstypes.ServiceEvent, max int) []ecstypes.ServiceEvent {
+	var out []ecstypes.ServiceEvent
+	for _, e := range events {
+		if aws.ToString(e.Id) == st.LastEventID && st.LastEventID != "" {
+			break
+		}
+		if st.LastEventTime != nil && e.CreatedAt != nil && e.CreatedAt.Before(st.LastEventTime.Time) {
+			break
+		}
+		out = append(out, e)
+		if len(out) == max {
+			break
+		}
+	}
+	return out
+}

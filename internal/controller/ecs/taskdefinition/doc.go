@@ -1,0 +1,5 @@
+// Package taskdefinition reconciles TaskDefinition objects: every spec change registers exactly
+// one new revision of the family (the spec's hash, kept in status and as a tag on the revision,
+// makes a restarted controller re-attach instead of registering again), and revisions older than
+// the newest N are deregistered once no Service rollout uses them.
+package taskdefinition

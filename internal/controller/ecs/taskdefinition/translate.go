@@ -1,0 +1,112 @@
+package taskdefinition
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+)
+
+// RegisterInput translates a TaskDefinition into the RegisterTaskDefinition request that
+// registers its spec, tagged with the spec's hash.
+func RegisterInput(td *ecsv1alpha1.TaskDefinition, specHash string) *ecs.RegisterTaskDefinitionInput {
+	s := &td.Spec
+	in := &ecs.RegisterTaskDefinitionInput{
+		Family:           aws.String(td.FamilyName()),
+		Cpu:              core.OptString(s.Cpu),
+		Memory:           core.OptString(s.Memory),
+		ExecutionRoleArn: core.OptString(s.ExecutionRoleArn),
+		TaskRoleArn:      core.OptString(s.TaskRoleArn),
+		Tags:             core.Tags(s.Tags, ecstypes.Tag{Key: aws.String(core.TagSpecHash), Value: aws.String(specHash)}),
+	}
+	if s.NetworkMode != "" {
+		in.NetworkMode = ecstypes.NetworkMode(s.NetworkMode)
+	}
+	if s.PidMode != "" {
+		in.PidMode = ecstypes.PidMode(s.PidMode)
+	}
+	for _, c := range s.RequiresCompatibilities {
+		in.RequiresCompatibilities = append(in.RequiresCompatibilities, ecstypes.Compatibility(c))
+	}
+	for i := range s.ContainerDefinitions {
+		in.ContainerDefinitions = append(in.ContainerDefinitions, containerDefinition(&s.ContainerDefinitions[i]))
+	}
+	for _, v := range s.Volumes {
+		vol := ecstypes.Volume{Name: aws.String(v.Name)}
+		if v.Host != nil {
+			vol.Host = &ecstypes.HostVolumeProperties{SourcePath: core.OptString(v.Host.SourcePath)}
+		}
+		in.Volumes = append(in.Volumes, vol)
+	}
+	if rp := s.RuntimePlatform; rp != nil {
+		in.RuntimePlatform = &ecstypes.RuntimePlatform{
+			CpuArchitecture:       ecstypes.CPUArchitecture(rp.CpuArchitecture),
+			OperatingSystemFamily: ecstypes.OSFamily(rp.OperatingSystemFamily),
+		}
+	}
+	if es := s.EphemeralStorage; es != nil {
+		in.EphemeralStorage = &ecstypes.EphemeralStorage{SizeInGiB: es.SizeInGiB}
+	}
+	return in
+}
+
+func containerDefinition(c *ecsv1alpha1.ContainerDefinition) ecstypes.ContainerDefinition {
+	out := ecstypes.ContainerDefinition{
+		Name:                   aws.String(c.Name),
+		Image:                  aws.String(c.Image),
+		Cpu:                    c.Cpu,
+		Memory:                 c.Memory,
+		MemoryReservation:      c.MemoryReservation,
+		Essential:              c.Essential,
+		EntryPoint:             c.EntryPoint,
+		Command:                c.Command,
+		WorkingDirectory:       core.OptString(c.WorkingDirectory),
+		Environment:            core.KeyValuePairs(c.Environment),
+		StopTimeout:            c.StopTimeout,
+		StartTimeout:           c.StartTimeout,
+		User:                   core.OptString(c.User),
+		ReadonlyRootFilesystem: c.ReadonlyRootFilesystem,
+		DockerLabels:           c.DockerLabels,
+	}
+	if out.Essential == nil {
+		out.Essential = aws.Bool(true)
+	}
+	for _, s := range c.Secrets {
+		out.Secrets = append(out.Secrets, ecstypes.Secret{Name: aws.String(s.Name), ValueFrom: aws.String(s.ValueFrom)})
+	}
+	for _, p := range c.PortMappings {
+		out.PortMappings = append(out.PortMappings, portMapping(p))
+	}
+	if hc := c.HealthCheck; hc != nil {
+		out.HealthCheck = &ecstypes.HealthCheck{
+			Command: hc.Command, Interval: hc.Interval, Timeout: hc.Timeout, Retries: hc.Retries, StartPeriod: hc.StartPeriod,
+		}
+	}
+	for _, d := range c.DependsOn {
+		out.DependsOn = append(out.DependsOn, ecstypes.ContainerDependency{
+			ContainerName: aws.String(d.ContainerName), Condition: ecstypes.ContainerCondition(d.Condition),
+		})
+	}
+	for _, m := range c.MountPoints {
+		out.MountPoints = append(out.MountPoints, ecstypes.MountPoint{
+			SourceVolume: aws.String(m.SourceVolume), ContainerPath: aws.String(m.ContainerPath), ReadOnly: m.ReadOnly,
+		})
+	}
+	if lc := c.LogConfiguration; lc != nil {
+		out.LogConfiguration = &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriver(lc.LogDriver), Options: lc.Options}
+	}
+	return out
+}
+
+func portMapping(p ecsv1alpha1.PortMapping) ecstypes.PortMapping {
+	out := ecstypes.PortMapping{ContainerPort: aws.Int32(p.ContainerPort), HostPort: p.HostPort, Name: core.OptString(p.Name)}
+	if p.Protocol != "" {
+		out.Protocol = ecstypes.TransportProtocol(p.Protocol)
+	}
+	if p.AppProtocol != "" {
+		out.AppProtocol = ecstypes.ApplicationProtocol(p.AppProtocol)
+	}
+	return out
+}
