@@ -1,0 +1,249 @@
+package testenv
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nodeless-dev/nodeless/internal/controlplane"
+)
+
+// BinaryEnvVar names the environment variable holding the nodeless binary to test. The Makefile
+// sets it to bin/nodeless.
+const BinaryEnvVar = "NODELESS_BIN"
+
+// process is one `nodeless up` started by WithBinary.
+type process struct {
+	bin     string
+	args    []string
+	cmd     *exec.Cmd
+	out     *syncBuffer
+	done    chan struct{}
+	exitErr error
+}
+
+// startBinary runs `nodeless up --control-plane-only` in a temp state dir on free ports.
+func startBinary(t testing.TB, extraArgs []string) (*Env, error) {
+	t.Helper()
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	stateDir := t.TempDir()
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"up", "--control-plane-only", "--state-dir", stateDir,
+		"--apiserver-port", strconv.Itoa(ports[0]),
+		"--etcd-client-port", strconv.Itoa(ports[1]),
+		"--etcd-peer-port", strconv.Itoa(ports[2])}, extraArgs...)
+	p := &process{bin: bin, args: args}
+	env := &Env{StateDir: stateDir, Kubeconfig: controlplane.KubeconfigPath(stateDir), proc: p}
+	t.Cleanup(func() {
+		if err := p.stop(); err != nil {
+			t.Errorf("stopping nodeless up: %v\n%s", err, p.out)
+		}
+	})
+	if err := p.start(); err != nil {
+		return nil, err
+	}
+	if env.Config, err = controlplane.RESTConfigFromKubeconfig(env.Kubeconfig); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// Output is what `nodeless up` printed so far (binary mode only).
+func (e *Env) Output() string {
+	if e.proc == nil || e.proc.out == nil {
+		return ""
+	}
+	return e.proc.out.String()
+}
+
+// Stop stops `nodeless up` with SIGTERM and waits for it to exit (binary mode only). It returns
+// the time the process took to exit.
+func (e *Env) Stop(t testing.TB) time.Duration {
+	t.Helper()
+	if e.proc == nil {
+		t.Fatal("Env.Stop: only a control plane started WithBinary can be stopped")
+	}
+	begin := time.Now()
+	if err := e.proc.stop(); err != nil {
+		t.Fatalf("stopping nodeless up: %v\n%s", err, e.proc.out)
+	}
+	return time.Since(begin)
+}
+
+// Restart starts `nodeless up` again on the same state dir and ports after Stop (binary mode
+// only).
+func (e *Env) Restart(t testing.TB) {
+	t.Helper()
+	if e.proc == nil {
+		t.Fatal("Env.Restart: only a control plane started WithBinary can be restarted")
+	}
+	if err := e.proc.start(); err != nil {
+		t.Fatalf("restarting nodeless up: %v", err)
+	}
+}
+
+// start runs the process and waits until it prints that it is ready.
+func (p *process) start() error {
+	p.out = &syncBuffer{}
+	p.cmd = exec.Command(p.bin, p.args...)
+	ready := make(chan struct{})
+	p.cmd.Stdout = &readyWriter{w: p.out, ready: ready}
+	p.cmd.Stderr = p.out
+	if err := p.cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", p.bin, err)
+	}
+	p.done = make(chan struct{})
+	go func() {
+		p.exitErr = p.cmd.Wait()
+		close(p.done)
+	}()
+	select {
+	case <-ready:
+		return nil
+	case <-p.done:
+		return fmt.Errorf("nodeless up exited while starting (%v):\n%s", p.exitErr, p.out)
+	case <-time.After(startTimeout):
+		_ = p.stop()
+		return fmt.Errorf("nodeless up not ready after %s:\n%s", startTimeout, p.out)
+	}
+}
+
+// stop sends SIGTERM and waits; it is a no-op when the process is not running.
+func (p *process) stop() error {
+	if p.cmd == nil || p.done == nil {
+		return nil
+	}
+	select {
+	case <-p.done:
+		return nil // already exited (its error was reported by whoever saw it exit)
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return errors.New("nodeless up did not exit within 30s of SIGTERM; killed")
+	}
+	var exit *exec.ExitError
+	if errors.As(p.exitErr, &exit) {
+		return fmt.Errorf("nodeless up exited with %w", p.exitErr)
+	}
+	return p.exitErr
+}
+
+// readyWriter copies output to w and closes ready at the line `nodeless up` prints when ready.
+type readyWriter struct {
+	w     io.Writer
+	ready chan struct{}
+	line  []byte
+	seen  bool
+}
+
+func (r *readyWriter) Write(b []byte) (int, error) {
+	if !r.seen {
+		r.line = append(r.line, b...)
+		sc := bufio.NewScanner(bytes.NewReader(r.line))
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "ready in ") {
+				r.seen = true
+				r.line = nil
+				close(r.ready)
+				break
+			}
+		}
+	}
+	return r.w.Write(b)
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(b)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// Binary returns the nodeless binary to test: $NODELESS_BIN, or else one built once per test
+// process with `go build` into a temp dir (removed by Main).
+func Binary() (string, error) {
+	if bin := os.Getenv(BinaryEnvVar); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("%s=%s: %w (run `make build`)", BinaryEnvVar, bin, err)
+		}
+		return bin, nil
+	}
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "nodeless-bin-")
+		if built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "nodeless")
+		cmd := exec.Command("go", "build", "-o", built.bin, "github.com/nodeless-dev/nodeless/cmd/nodeless")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("building nodeless (set %s to skip): %w\n%s", BinaryEnvVar, err, out)
+		}
+	})
+	return built.bin, built.err
+}
+
+func removeBuiltBinary() {
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+}
+
+// freePorts returns n ports on 127.0.0.1 that were free a moment ago.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", controlplane.Host+":0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
