@@ -1,0 +1,21 @@
+package api
+
+// operations is the dispatch table: X-Amz-Target operation name → handler.
+func (s *Server) operations() map[string]operation {
+	return map[string]operation{
+		"CreateCluster":    handle(s, "CreateCluster", s.createCluster),
+		"DescribeClusters": handle(s, "DescribeClusters", s.describeClusters),
+		"ListClusters":     handle(s, "ListClusters", s.listClusters),
+		"DeleteCluster":    handle(s, "DeleteCluster", s.deleteCluster),
+
+		"RegisterTaskDefinition":     handle(s, "RegisterTaskDefinition", s.registerTaskDefinition),
+		"DescribeTaskDefinition":     handle(s, "DescribeTaskDefinition", s.describeTaskDefinition),
+		"ListTaskDefinitions":        handle(s, "ListTaskDefinitions", s.listTaskDefinitions),
+		"ListTaskDefinitionFamilies": handle(s, "ListTaskDefinitionFamilies", s.listTaskDefinitionFamilies),
+		"DeregisterTaskDefinition":   handle(s, "DeregisterTaskDefinition", s.deregisterTaskDefinition),
+
+		"TagResource":         handle(s, "TagResource", s.tagResource),
+		"UntagResource":       handle(s, "UntagResource", s.untagResource),
+		"ListTagsForResource": handle(s, "ListTagsForResource", s.listTagsForResource),
+	}
+}

@@ -1,0 +1,193 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/api/ecsmodel"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of the ECS API.
+const TargetPrefix = "AmazonEC2ContainerServiceV20141113."
+
+// maxBodyBytes bounds a request body; ECS task definitions are at most 64 KiB.
+const maxBodyBytes = 1 << 20
+
+// Engine is told what the API changed; the service scheduler implements it. Its methods never block.
+type Engine interface {
+	// TaskCreated is called for each task RunTask stored as PROVISIONING.
+	TaskCreated(cluster, taskID string)
+	// TaskStopRequested is called when StopTask set a task's desiredStatus to STOPPED.
+	TaskStopRequested(cluster, taskID string)
+	// ServiceChanged is called when Create/Update/DeleteService changed a service.
+	ServiceChanged(cluster, service string)
+}
+
+// Options configures the server.
+type Options struct {
+	Store  *store.Store
+	Engine Engine
+	ARNs   model.ARNs
+	// Credentials are the only credentials whose SigV4 signatures the server accepts.
+	Credentials aws.Credentials
+	Logger      logr.Logger
+	// Clock is the time source for timestamps and signature expiry (clock.RealClock{} when nil).
+	Clock clock.Clock
+}
+
+// Server serves the ECS API.
+type Server struct {
+	store  *store.Store
+	engine Engine
+	arns   model.ARNs
+	creds  aws.Credentials
+	log    logr.Logger
+	clock  clock.Clock
+	model  *ecsmodel.Model
+	ops    map[string]operation
+}
+
+// operation decodes a request body into the operation's input and serves it.
+type operation func(ctx context.Context, body []byte) (any, error)
+
+// NewServer returns the ECS API handler.
+func NewServer(opts Options) http.Handler {
+	return newServer(opts)
+}
+
+func newServer(opts Options) *Server {
+	s := &Server{
+		store: opts.Store, engine: opts.Engine, arns: opts.ARNs, creds: opts.Credentials,
+		log: opts.Logger, clock: opts.Clock,
+	}
+	if s.clock == nil {
+		s.clock = clock.RealClock{}
+	}
+	s.model, _ = ecsmodel.Load() // embedded; a failure shows as ServerException on every request
+	s.ops = s.operations()
+	return s
+}
+
+// handle adapts a typed handler into an operation: the body is checked against the ECS model and
+// the Go input type, then decoded.
+func handle[In any, Out any](s *Server, name string, fn func(context.Context, *In) (*Out, error)) operation {
+	return func(ctx context.Context, body []byte) (any, error) {
+		in := new(In)
+		if err := s.decode(name, body, in); err != nil {
+			return nil, err
+		}
+		return fn(ctx, in)
+	}
+}
+
+func (s *Server) decode(op string, body []byte, in any) error {
+	if s.model == nil {
+		return errors.New("the embedded ECS model did not load")
+	}
+	if err := s.model.CheckInput(op, body, reflect.TypeOf(in)); err != nil {
+		var fe *ecsmodel.FieldError
+		if !errors.As(err, &fe) {
+			return err
+		}
+		if fe.IsSerialization() {
+			return newError(errSerialization, "%s", fe.Error())
+		}
+		return invalidParameter("%s", fe.Error())
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, in); err != nil {
+		return newError(errSerialization, "decoding the request: %v", err)
+	}
+	return nil
+}
+
+// ServeHTTP serves one awsJson1_1 request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := requestID()
+	w.Header().Set("X-Amzn-RequestId", reqID)
+	log := s.log.WithValues("requestId", reqID)
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
+	out, err := s.serve(r, op)
+	if err != nil {
+		s.writeError(w, log, op, err)
+		return
+	}
+	log.V(1).Info("request served", "operation", op)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) serve(r *http.Request, op string) (any, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return nil, newError(errSerialization, "reading the request body: %v", err)
+	}
+	if len(body) > maxBodyBytes {
+		return nil, newError(errRequestEntityTooLarge, "the request body is larger than %d bytes", maxBodyBytes)
+	}
+	if err := s.verifySignature(r, body); err != nil {
+		return nil, err
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/" {
+		return nil, newError(errUnknownOperation,
+			"the ECS API is served by POST / with an X-Amz-Target header; got %s %s", r.Method, r.URL.Path)
+	}
+	target := r.Header.Get("X-Amz-Target")
+	fn, ok := s.ops[op]
+	if !strings.HasPrefix(target, TargetPrefix) || !ok {
+		return nil, newError(errUnknownOperation,
+			"unknown operation %q: the X-Amz-Target header must be %s<Operation>, one of the operations the local data plane serves",
+			target, TargetPrefix)
+	}
+	return fn(r.Context(), body)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, log logr.Logger, op string, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		log.Error(err, "request failed", "operation", op)
+		ae = &apiError{Type: errServer, Status: http.StatusInternalServerError,
+			Message: "the local data plane failed to serve the request: " + err.Error()}
+	} else {
+		log.V(1).Info("request refused", "operation", op, "type", ae.Type, "message", ae.Message)
+	}
+	body := map[string]any{"__type": ae.Type, "message": ae.Message}
+	if len(ae.ResourceIDs) > 0 {
+		body["resourceIds"] = ae.ResourceIDs
+	}
+	w.Header().Set("X-Amzn-ErrorType", ae.Type)
+	writeJSON(w, ae.Status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		raw = []byte(fmt.Sprintf(`{"__type":%q,"message":"encoding the response failed"}`, errServer))
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(status)
+	_, _ = w.Write(raw)
+}
+
+func requestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

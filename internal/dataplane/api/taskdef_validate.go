@@ -1,0 +1,419 @@
+package api
+
+import (
+	"fmt"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+)
+
+// fargateMemory lists, per task cpu (units), the task memory values (MiB) Fargate accepts.
+var fargateMemory = map[int][]int{
+	256:   {512, 1024, 2048},
+	512:   steps(1024, 4096, 1024),
+	1024:  steps(2048, 8192, 1024),
+	2048:  steps(4096, 16384, 1024),
+	4096:  steps(8192, 30720, 1024),
+	8192:  steps(16384, 61440, 4096),
+	16384: steps(32768, 122880, 8192),
+}
+
+func steps(from, to, step int) []int {
+	var out []int
+	for v := from; v <= to; v += step {
+		out = append(out, v)
+	}
+	return out
+}
+
+// parseCPU reads task cpu as ECS accepts it: units ("1024") or vCPUs ("1 vCPU", "0.25 vcpu").
+func parseCPU(s string) (int, bool) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	if v, ok := strings.CutSuffix(t, "vcpu"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		return int(f * 1024), err == nil && f > 0
+	}
+	n, err := strconv.Atoi(t)
+	return n, err == nil && n > 0
+}
+
+// parseMemory reads task memory as ECS accepts it: MiB ("2048") or GB ("2 GB", "0.5GB").
+func parseMemory(s string) (int, bool) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	if v, ok := strings.CutSuffix(t, "gb"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		return int(f * 1024), err == nil && f > 0
+	}
+	n, err := strconv.Atoi(t)
+	return n, err == nil && n > 0
+}
+
+// taskDefChecker validates a RegisterTaskDefinition request and normalises it the way ECS does.
+type taskDefChecker struct {
+	in       *registerTaskDefinitionInput
+	fargate  bool
+	cpu, mem int // task-level, 0 when not given
+	names    map[string]*model.ContainerDefinition
+	volumes  map[string]bool
+}
+
+func validateTaskDefinition(in *registerTaskDefinitionInput) error {
+	c := &taskDefChecker{in: in, names: map[string]*model.ContainerDefinition{}, volumes: map[string]bool{}}
+	for _, step := range []func() error{
+		c.family, c.network, c.resources, c.platform, c.volumeNames, c.containers, c.dependencies, c.sums,
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return checkTags("tags", in.Tags)
+}
+
+func (c *taskDefChecker) family() error { return checkName("family", c.in.Family) }
+
+func (c *taskDefChecker) network() error {
+	for i, rc := range c.in.RequiresCompatibilities {
+		if rc != model.LaunchTypeFargate {
+			return invalidParameter("requiresCompatibilities[%d]: %s is not available on the nodeless local data plane; use FARGATE", i, rc)
+		}
+		c.fargate = true
+	}
+	nm := c.in.NetworkMode
+	if nm != nil && *nm != model.NetworkModeAwsvpc {
+		return invalidParameter("networkMode: %s is not available on the nodeless local data plane (every task gets its own network namespace); use awsvpc", *nm)
+	}
+	if c.fargate && nm == nil {
+		return clientError("networkMode: Fargate requires network mode awsvpc; set networkMode to awsvpc")
+	}
+	if c.in.IpcMode != nil {
+		return invalidParameter("ipcMode: not supported on Fargate; remove it")
+	}
+	if c.in.PidMode != nil && *c.in.PidMode != "task" {
+		return invalidParameter("pidMode: %s is not supported on Fargate; use task or remove it", *c.in.PidMode)
+	}
+	return nil
+}
+
+func (c *taskDefChecker) resources() error {
+	if c.in.Cpu != nil {
+		n, ok := parseCPU(*c.in.Cpu)
+		if !ok {
+			return invalidParameter("cpu: %q is not a cpu value; give CPU units (\"256\", \"1024\") or vCPUs (\"1 vCPU\")", *c.in.Cpu)
+		}
+		c.cpu = n
+		s := strconv.Itoa(n)
+		c.in.Cpu = &s
+	}
+	if c.in.Memory != nil {
+		n, ok := parseMemory(*c.in.Memory)
+		if !ok {
+			return invalidParameter("memory: %q is not a memory value; give MiB (\"512\") or GB (\"1 GB\")", *c.in.Memory)
+		}
+		c.mem = n
+		s := strconv.Itoa(n)
+		c.in.Memory = &s
+	}
+	if !c.fargate {
+		return nil
+	}
+	if c.cpu == 0 || c.mem == 0 {
+		return clientError("cpu, memory: Fargate requires task-level cpu and memory; set both (for example cpu 256, memory 512)")
+	}
+	return checkFargatePair(c.cpu, c.mem)
+}
+
+func checkFargatePair(cpu, mem int) error {
+	mems, ok := fargateMemory[cpu]
+	if !ok {
+		return clientError("cpu: %d is not a Fargate cpu value; use 256, 512, 1024, 2048, 4096, 8192 or 16384", cpu)
+	}
+	if !slices.Contains(mems, mem) {
+		return clientError("memory: %d MiB is not valid with cpu %d on Fargate; use one of %v", mem, cpu, mems)
+	}
+	return nil
+}
+
+func (c *taskDefChecker) platform() error {
+	if es := c.in.EphemeralStorage; es != nil && (es.SizeInGiB < 21 || es.SizeInGiB > 200) {
+		return invalidParameter("ephemeralStorage.sizeInGiB: %d is out of range; use 21 to 200", es.SizeInGiB)
+	}
+	rp := c.in.RuntimePlatform
+	if rp == nil {
+		return nil
+	}
+	if rp.OperatingSystemFamily != nil && *rp.OperatingSystemFamily != "LINUX" {
+		return invalidParameter("runtimePlatform.operatingSystemFamily: %s is not available locally; use LINUX", *rp.OperatingSystemFamily)
+	}
+	host := map[string]string{"amd64": "X86_64", "arm64": "ARM64"}[goruntime.GOARCH]
+	if rp.CpuArchitecture != nil && *rp.CpuArchitecture != host {
+		return invalidParameter("runtimePlatform.cpuArchitecture: %s cannot run on this %s machine; use %s or remove it", *rp.CpuArchitecture, goruntime.GOARCH, host)
+	}
+	return nil
+}
+
+func (c *taskDefChecker) volumeNames() error {
+	for i, v := range c.in.Volumes {
+		p := fmt.Sprintf("volumes[%d].name", i)
+		if v.Name == nil {
+			return invalidParameter("%s: required; name every volume", p)
+		}
+		if err := checkName(p, *v.Name); err != nil {
+			return err
+		}
+		if c.volumes[*v.Name] {
+			return invalidParameter("%s: %q is used twice; give each volume its own name", p, *v.Name)
+		}
+		c.volumes[*v.Name] = true
+	}
+	return nil
+}
+
+func (c *taskDefChecker) containers() error {
+	defs := c.in.ContainerDefinitions
+	if len(defs) == 0 {
+		return invalidParameter("containerDefinitions: at least one container definition is required")
+	}
+	if len(defs) > 10 {
+		return invalidParameter("containerDefinitions: %d containers; a task definition holds at most 10", len(defs))
+	}
+	essential := false
+	ports := map[string]string{}
+	for i := range defs {
+		d := &defs[i]
+		p := fmt.Sprintf("containerDefinitions[%d]", i)
+		if err := c.container(p, d); err != nil {
+			return err
+		}
+		if err := checkPorts(p, d, ports); err != nil {
+			return err
+		}
+		essential = essential || *d.Essential
+	}
+	if !essential {
+		return clientError("containerDefinitions: at least one container must be essential; set essential true on the main container")
+	}
+	return nil
+}
+
+func (c *taskDefChecker) container(p string, d *model.ContainerDefinition) error {
+	if d.Name == nil {
+		return invalidParameter("%s.name: required; name every container", p)
+	}
+	if err := checkName(p+".name", *d.Name); err != nil {
+		return err
+	}
+	if c.names[*d.Name] != nil {
+		return invalidParameter("%s.name: %q is used by another container; container names must be unique within a task definition", p, *d.Name)
+	}
+	c.names[*d.Name] = d
+	if d.Image == nil || strings.TrimSpace(*d.Image) == "" {
+		return invalidParameter("%s.image: required; name the container image (for example public.ecr.aws/docker/library/nginx:latest)", p)
+	}
+	if d.Essential == nil {
+		t := true
+		d.Essential = &t
+	}
+	for _, check := range []func(string, *model.ContainerDefinition) error{
+		checkContainerResources, checkHealthCheck, checkTimeouts, checkEnvironment, c.checkMounts, checkFargateContainer,
+	} {
+		if err := check(p, d); err != nil {
+			return err
+		}
+	}
+	normaliseContainer(d)
+	return nil
+}
+
+func checkContainerResources(p string, d *model.ContainerDefinition) error {
+	if d.Cpu < 0 {
+		return invalidParameter("%s.cpu: %d is negative; give CPU units (1024 = one vCPU) or 0", p, d.Cpu)
+	}
+	if d.Memory != nil && *d.Memory < 6 {
+		return invalidParameter("%s.memory: %d MiB; a container needs at least 6 MiB", p, *d.Memory)
+	}
+	if r := d.MemoryReservation; r != nil {
+		if *r < 6 {
+			return invalidParameter("%s.memoryReservation: %d MiB; a container needs at least 6 MiB", p, *r)
+		}
+		if d.Memory != nil && *r > *d.Memory {
+			return invalidParameter("%s.memoryReservation: %d MiB is above memory %d MiB; lower it or raise memory", p, *r, *d.Memory)
+		}
+	}
+	return nil
+}
+
+func checkHealthCheck(p string, d *model.ContainerDefinition) error {
+	hc := d.HealthCheck
+	if hc == nil {
+		return nil
+	}
+	p += ".healthCheck"
+	if len(hc.Command) < 2 || (hc.Command[0] != "CMD" && hc.Command[0] != "CMD-SHELL") {
+		return invalidParameter(`%s.command: must start with "CMD" (then the executable and its arguments) or "CMD-SHELL" (then one shell command), e.g. ["CMD-SHELL", "curl -f http://localhost/ || exit 1"]`, p)
+	}
+	for _, b := range []struct {
+		name     string
+		v        *int32
+		min, max int32
+	}{{"interval", hc.Interval, 5, 300}, {"timeout", hc.Timeout, 2, 120}, {"retries", hc.Retries, 1, 10}, {"startPeriod", hc.StartPeriod, 0, 300}} {
+		if b.v != nil && (*b.v < b.min || *b.v > b.max) {
+			return invalidParameter("%s.%s: %d is out of range; use %d to %d", p, b.name, *b.v, b.min, b.max)
+		}
+	}
+	return nil
+}
+
+func checkTimeouts(p string, d *model.ContainerDefinition) error {
+	if d.StopTimeout != nil && (*d.StopTimeout < 2 || *d.StopTimeout > 120) {
+		return invalidParameter("%s.stopTimeout: %d seconds is out of range; Fargate allows 2 to 120", p, *d.StopTimeout)
+	}
+	if d.StartTimeout != nil && (*d.StartTimeout < 2 || *d.StartTimeout > 600) {
+		return invalidParameter("%s.startTimeout: %d seconds is out of range; use 2 to 600", p, *d.StartTimeout)
+	}
+	return nil
+}
+
+func checkEnvironment(p string, d *model.ContainerDefinition) error {
+	for i, kv := range d.Environment {
+		if kv.Name == nil || *kv.Name == "" {
+			return invalidParameter("%s.environment[%d].name: required; every environment variable needs a name", p, i)
+		}
+	}
+	for i, s := range d.Secrets {
+		if s.Name == "" {
+			return invalidParameter("%s.secrets[%d].name: required", p, i)
+		}
+	}
+	return nil
+}
+
+func (c *taskDefChecker) checkMounts(p string, d *model.ContainerDefinition) error {
+	for i, m := range d.MountPoints {
+		mp := fmt.Sprintf("%s.mountPoints[%d]", p, i)
+		if m.SourceVolume == nil || !c.volumes[*m.SourceVolume] {
+			return invalidParameter("%s.sourceVolume: must name a volume of the task definition's volumes", mp)
+		}
+		if m.ContainerPath == nil || !strings.HasPrefix(*m.ContainerPath, "/") {
+			return invalidParameter("%s.containerPath: required, an absolute path inside the container", mp)
+		}
+	}
+	if len(d.VolumesFrom) > 0 {
+		return invalidParameter("%s.volumesFrom: not supported by the nodeless local data plane; share a task volume through mountPoints instead", p)
+	}
+	return nil
+}
+
+func checkFargateContainer(p string, d *model.ContainerDefinition) error {
+	if d.Hostname != nil {
+		return invalidParameter("%s.hostname: not supported in awsvpc network mode; remove it", p)
+	}
+	if d.Privileged != nil && *d.Privileged {
+		return invalidParameter("%s.privileged: privileged containers are not supported on Fargate; remove it", p)
+	}
+	return nil
+}
+
+// checkPorts fills hostPort and protocol as ECS does in awsvpc mode and refuses ports used twice.
+func checkPorts(p string, d *model.ContainerDefinition, used map[string]string) error {
+	for i := range d.PortMappings {
+		pm := &d.PortMappings[i]
+		mp := fmt.Sprintf("%s.portMappings[%d]", p, i)
+		if pm.ContainerPort == nil || *pm.ContainerPort < 1 || *pm.ContainerPort > 65535 {
+			return invalidParameter("%s.containerPort: required, 1 to 65535", mp)
+		}
+		if pm.HostPort != nil && *pm.HostPort != *pm.ContainerPort && *pm.HostPort != 0 {
+			return invalidParameter("%s.hostPort: in awsvpc mode hostPort must equal containerPort (%d) or be omitted", mp, *pm.ContainerPort)
+		}
+		pm.HostPort = pm.ContainerPort
+		if pm.Protocol == nil {
+			tcp := "tcp"
+			pm.Protocol = &tcp
+		}
+		key := fmt.Sprintf("%d/%s", *pm.ContainerPort, *pm.Protocol)
+		if other, dup := used[key]; dup {
+			return invalidParameter("%s.containerPort: %s is already mapped by %s; the containers of a task share one network namespace", mp, key, other)
+		}
+		used[key] = mp
+	}
+	return nil
+}
+
+func normaliseContainer(d *model.ContainerDefinition) {
+	d.Environment = nonNil(d.Environment)
+	d.MountPoints = nonNil(d.MountPoints)
+	d.VolumesFrom = nonNil(d.VolumesFrom)
+	d.PortMappings = nonNil(d.PortMappings)
+}
+
+// dependencies checks dependsOn: it names another container of the task, and HEALTHY needs a
+// health check on that container.
+func (c *taskDefChecker) dependencies() error {
+	for i, d := range c.in.ContainerDefinitions {
+		for j, dep := range d.DependsOn {
+			p := fmt.Sprintf("containerDefinitions[%d].dependsOn[%d]", i, j)
+			target := c.names[dep.ContainerName]
+			if target == nil {
+				return invalidParameter("%s.containerName: %q is not a container of this task definition; name one of its containers", p, dep.ContainerName)
+			}
+			if dep.ContainerName == *d.Name {
+				return invalidParameter("%s.containerName: a container cannot depend on itself", p)
+			}
+			if dep.Condition == model.DependsOnHealthy && target.HealthCheck == nil {
+				return invalidParameter("%s.condition: HEALTHY needs a healthCheck on container %q; add one or use START", p, dep.ContainerName)
+			}
+		}
+	}
+	return c.acyclic()
+}
+
+// acyclic refuses dependsOn cycles, which would never start.
+func (c *taskDefChecker) acyclic() error {
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(name string) error
+	visit = func(name string) error {
+		switch state[name] {
+		case 1:
+			return invalidParameter("containerDefinitions: dependsOn has a cycle through container %q; remove one of its dependencies", name)
+		case 2:
+			return nil
+		}
+		state[name] = 1
+		for _, dep := range c.names[name].DependsOn {
+			if err := visit(dep.ContainerName); err != nil {
+				return err
+			}
+		}
+		state[name] = 2
+		return nil
+	}
+	for _, d := range c.in.ContainerDefinitions {
+		if err := visit(*d.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sums checks that the containers fit in the task's cpu and memory.
+func (c *taskDefChecker) sums() error {
+	var cpu, mem int
+	for _, d := range c.in.ContainerDefinitions {
+		cpu += int(d.Cpu)
+		switch {
+		case d.Memory != nil:
+			mem += int(*d.Memory)
+		case d.MemoryReservation != nil:
+			mem += int(*d.MemoryReservation)
+		}
+	}
+	if c.cpu > 0 && cpu > c.cpu {
+		return clientError("containerDefinitions: the containers' cpu adds up to %d, above the task's cpu %d; lower it or raise the task's cpu", cpu, c.cpu)
+	}
+	if c.mem > 0 && mem > c.mem {
+		return clientError("containerDefinitions: the containers' memory adds up to %d MiB, above the task's memory %d MiB; lower it or raise the task's memory", mem, c.mem)
+	}
+	return nil
+}
