@@ -1,0 +1,390 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/containers"
+	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/oci"
+	"github.com/containerd/containerd/runtime/v2/runc/options"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+)
+
+// oomReason is the reason ECS gives a container the kernel killed for exceeding its memory.
+const oomReason = "OutOfMemoryError: Container killed due to memory usage"
+
+// runContainer takes one container from creation to exit: create (or find) it, wait for its
+// dependencies, start it, then watch it until it exits or the task stops.
+func (t *task) runContainer(c *ctr) {
+	defer t.wg.Done()
+	cont, err := t.prepare(c)
+	if err != nil {
+		t.containerFailed(c, err.Error())
+		return
+	}
+	proc, err := loadTask(t.ctx, cont)
+	if err != nil {
+		t.containerFailed(c, "CannotStartContainerError: "+err.Error())
+		return
+	}
+	if proc == nil {
+		if reason := t.waitDependencies(c); reason != "" {
+			t.neverStarted(c, reason)
+			return
+		}
+		if proc, err = t.startProcess(c, cont); err != nil {
+			t.neverStarted(c, "CannotStartContainerError: "+err.Error())
+			return
+		}
+	}
+	t.supervise(c, cont, proc)
+}
+
+// containerFailed ends a task whose container could not be had at all (image, creation).
+func (t *task) containerFailed(c *ctr, reason string) {
+	if t.ctx.Err() != nil {
+		return
+	}
+	t.update(func() { c.finishLocked(nil, reason) })
+	t.fail(reason)
+}
+
+// neverStarted marks a container that will not start; the task fails when it was essential (and no
+// stop was requested, which is the usual reason a pending container gives up).
+func (t *task) neverStarted(c *ctr, reason string) {
+	if t.ctx.Err() != nil {
+		return
+	}
+	t.mu.Lock()
+	stopping := t.stopping
+	t.mu.Unlock()
+	if stopping {
+		t.update(func() { c.finishLocked(nil, "Task stopped before the container started") })
+		return
+	}
+	t.update(func() { c.finishLocked(nil, reason) })
+	if c.spec.Essential {
+		t.fail(fmt.Sprintf("Essential container %s could not start: %s", c.spec.Name, reason))
+	}
+}
+
+// prepare finds the container, or pulls its image and creates it.
+func (t *task) prepare(c *ctr) (containerd.Container, error) {
+	client := t.c.client
+	cont, err := client.LoadContainer(t.ctx, c.id)
+	if err == nil {
+		t.recordDigest(c, cont)
+		return cont, nil
+	}
+	if !errdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("CannotStartContainerError: loading container: %w", err)
+	}
+	img, err := t.c.ensureImage(t.startCtx, c.spec.Image)
+	if err != nil {
+		return nil, err
+	}
+	t.update(func() { c.state.ImageDigest = img.Target().Digest.String() })
+	cont, err = t.create(c, img)
+	if err != nil {
+		return nil, fmt.Errorf("CannotCreateContainerError: %w", err)
+	}
+	return cont, nil
+}
+
+func (t *task) recordDigest(c *ctr, cont containerd.Container) {
+	img, err := cont.Image(t.ctx)
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	c.state.ImageDigest = img.Target().Digest.String()
+	t.mu.Unlock()
+}
+
+func (t *task) create(c *ctr, img containerd.Image) (containerd.Container, error) {
+	ctx := t.startCtx
+	cfg, err := img.Spec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading image config of %s: %w", img.Name(), err)
+	}
+	specOpts, err := t.specOpts(c, img, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// A snapshot left by an interrupted earlier create would make WithNewSnapshot fail.
+	_ = t.c.client.SnapshotService(snapshotter).Remove(ctx, c.id)
+	cont, err := t.c.client.NewContainer(ctx, c.id,
+		containerd.WithImage(img),
+		containerd.WithSnapshotter(snapshotter),
+		containerd.WithNewSnapshot(c.id, img),
+		containerd.WithRuntime(runtimeName, &options.Options{BinaryName: t.c.opts.RuncBin, Root: t.c.runcRoot()}),
+		containerd.WithContainerLabels(map[string]string{"nodeless.task": t.id, "nodeless.container": c.spec.Name}),
+		containerd.WithNewSpec(specOpts...),
+	)
+	if errdefs.IsAlreadyExists(err) {
+		return t.c.client.LoadContainer(ctx, c.id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating container %s: %w", c.id, err)
+	}
+	return cont, nil
+}
+
+func (c *Containerd) runcRoot() string { return filepath.Join(c.opts.StateDir, "containerd", "runc") }
+
+// specOpts builds the OCI spec: image defaults with ECS overrides, the task's network namespace and
+// files, and cgroup limits.
+func (t *task) specOpts(c *ctr, img containerd.Image, cfg ocispec.Image) ([]oci.SpecOpts, error) {
+	args := processArgs(cfg.Config.Entrypoint, cfg.Config.Cmd, c.spec.EntryPoint, c.spec.Command)
+	if len(args) == 0 {
+		return nil, fmt.Errorf("container %s has no command: the image sets no ENTRYPOINT/CMD and the definition none", c.spec.Name)
+	}
+	env := mergeEnv(cfg.Config.Env, c.spec.Env)
+	hostname := c.spec.Hostname
+	if hostname == "" {
+		hostname = t.hostname()
+	}
+	opts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		oci.WithProcessArgs(args...),
+		func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+			s.Process.Env = env
+			return nil
+		},
+		oci.WithHostname(hostname),
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: t.nsPath}),
+		oci.WithMounts(t.fileMounts()),
+	}
+	if c.spec.WorkingDir != "" {
+		opts = append(opts, oci.WithProcessCwd(c.spec.WorkingDir))
+	}
+	if c.spec.User != "" {
+		opts = append(opts, oci.WithUser(c.spec.User))
+	}
+	limits, err := t.limitOpts(c)
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, limits...), nil
+}
+
+func (t *task) fileMounts() []specs.Mount {
+	var out []specs.Mount
+	for _, f := range []string{"resolv.conf", "hosts", "hostname"} {
+		out = append(out, specs.Mount{
+			Destination: "/etc/" + f,
+			Type:        "bind",
+			Source:      filepath.Join(t.dir, f),
+			Options:     []string{"rbind", "ro"},
+		})
+	}
+	return out
+}
+
+// limitOpts maps ECS cpu/memory to cgroup limits: memory (container, else task) as the hard limit,
+// container cpu units as shares, task cpu units as a CFS quota.
+func (t *task) limitOpts(c *ctr) ([]oci.SpecOpts, error) {
+	var opts []oci.SpecOpts
+	if c.spec.MemoryMiB > 0 {
+		opts = append(opts, oci.WithMemoryLimit(uint64(c.spec.MemoryMiB)<<20))
+	}
+	if c.spec.CPU > 0 {
+		opts = append(opts, oci.WithCPUShares(uint64(max(c.spec.CPU, 2))))
+	}
+	cpu := deref(t.spec.Definition.Cpu)
+	if t.spec.Overrides != nil && t.spec.Overrides.Cpu != nil {
+		cpu = *t.spec.Overrides.Cpu
+	}
+	units, err := parseCPU(cpu)
+	if err != nil {
+		return nil, err
+	}
+	if units > 0 {
+		const period = 100000
+		opts = append(opts, oci.WithCPUCFS(units*period/1024, period))
+	}
+	return opts, nil
+}
+
+// loadTask returns the container's task (process), or nil when it has none yet.
+func loadTask(ctx context.Context, cont containerd.Container) (containerd.Task, error) {
+	proc, err := cont.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading task of %s: %w", cont.ID(), err)
+	}
+	return proc, nil
+}
+
+func (t *task) startProcess(c *ctr, cont containerd.Container) (containerd.Task, error) {
+	logPath := LogPath(t.c.opts.StateDir, t.id, c.spec.Name)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return nil, fmt.Errorf("creating log directory: %w", err)
+	}
+	proc, err := cont.NewTask(t.startCtx, cio.LogFile(logPath))
+	if errdefs.IsAlreadyExists(err) {
+		proc, err = cont.Task(t.startCtx, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating task: %w", err)
+	}
+	if err := proc.Start(t.startCtx); err != nil {
+		_, _ = proc.Delete(t.ctx, containerd.WithProcessKill)
+		return nil, fmt.Errorf("starting task: %w", err)
+	}
+	return proc, nil
+}
+
+// supervise watches a container that has a process: running, exited, health; it stops it when the
+// task stops, and stops the task when it was essential and exited.
+func (t *task) supervise(c *ctr, cont containerd.Container, proc containerd.Task) {
+	t.update(func() {
+		c.started = true
+		if !c.done {
+			c.state.Status = model.TaskStatusRunning
+		}
+	})
+	go t.waitExit(c, cont, proc)
+	if c.spec.Health != nil {
+		t.wg.Add(1)
+		go t.healthLoop(c, cont, proc)
+	}
+	select {
+	case <-c.exited:
+	case <-t.stopCh:
+		t.terminate(c, proc)
+	case <-t.ctx.Done():
+		return
+	}
+	if c.spec.Essential {
+		t.requestStop()
+	}
+}
+
+// terminate sends SIGTERM, then SIGKILL after the container's stopTimeout, and waits for the exit.
+func (t *task) terminate(c *ctr, proc containerd.Task) {
+	if err := proc.Kill(t.ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+		t.log.V(1).Info("SIGTERM failed", "container", c.spec.Name, "error", err.Error())
+	}
+	timer := time.NewTimer(c.spec.StopTimeout)
+	defer timer.Stop()
+	select {
+	case <-c.exited:
+		return
+	case <-t.ctx.Done():
+		return
+	case <-timer.C:
+	}
+	if err := proc.Kill(t.ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+		t.log.V(1).Info("SIGKILL failed", "container", c.spec.Name, "error", err.Error())
+	}
+	select {
+	case <-c.exited:
+	case <-t.ctx.Done():
+	}
+}
+
+// waitExit records the container's exit. A broken connection to containerd (restart) is not an
+// exit: the task is loaded again and waited for again.
+func (t *task) waitExit(c *ctr, cont containerd.Container, proc containerd.Task) {
+	for t.ctx.Err() == nil {
+		code, err := waitOnce(t.ctx, proc)
+		if err == nil {
+			t.recordExit(c, int32(code))
+			return
+		}
+		if t.ctx.Err() != nil {
+			return
+		}
+		t.log.V(1).Info("waiting for container failed, retrying", "container", c.spec.Name, "error", err.Error())
+		if !sleepCtx(t.ctx, time.Second) {
+			return
+		}
+		p, err := cont.Task(t.ctx, nil)
+		switch {
+		case errdefs.IsNotFound(err):
+			t.update(func() { c.finishLocked(nil, "container state lost: its task no longer exists in containerd") })
+			return
+		case err == nil:
+			proc = p
+		}
+	}
+}
+
+func waitOnce(ctx context.Context, proc containerd.Task) (uint32, error) {
+	ch, err := proc.Wait(ctx)
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case st := <-ch:
+		code, _, err := st.Result()
+		return code, err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (t *task) recordExit(c *ctr, code int32) {
+	reason := ""
+	if t.c.oomKilled(c.id) || (code == 137 && t.oomAfterAll(c.id)) {
+		reason = oomReason
+	}
+	t.update(func() { c.finishLocked(&code, reason) })
+}
+
+// oomAfterAll gives the OOM event a moment to arrive after a SIGKILL exit.
+func (t *task) oomAfterAll(id string) bool {
+	for i := 0; i < 5; i++ {
+		if !sleepCtx(t.ctx, 40*time.Millisecond) || t.c.oomKilled(id) {
+			return t.c.oomKilled(id)
+		}
+	}
+	return false
+}
+
+// deleteContainer kills and deletes a container's task, then the container and its snapshot.
+func (c *Containerd) deleteContainer(ctx context.Context, id string) error {
+	cont, err := c.client.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("loading container %s: %w", id, err)
+	}
+	if proc, err := cont.Task(ctx, nil); err == nil {
+		if _, err := proc.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("deleting task of %s: %w", id, err)
+		}
+	}
+	if err := cont.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("deleting container %s: %w", id, err)
+	}
+	c.mu.Lock()
+	delete(c.oom, id)
+	c.mu.Unlock()
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}

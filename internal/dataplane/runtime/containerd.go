@@ -1,0 +1,220 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/containerd/containerd"
+	apievents "github.com/containerd/containerd/api/events"
+	"github.com/containerd/typeurl/v2"
+	"github.com/go-logr/logr"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/containerdproc"
+)
+
+// Namespace is the containerd namespace every task container lives in.
+const Namespace = "nodeless"
+
+const (
+	snapshotter = "overlayfs"
+	runtimeName = "io.containerd.runc.v2"
+)
+
+// ContainerdOptions configures the containerd runtime.
+type ContainerdOptions struct {
+	// StateDir is nodeless's state directory; containerd lives under StateDir/containerd, network
+	// namespaces under StateDir/netns, logs under StateDir/logs.
+	StateDir string
+	// Observer receives every change of a task's state.
+	Observer Observer
+	Logger   logr.Logger
+	// ContainerdBin is the containerd executable; default "containerd" from PATH.
+	ContainerdBin string
+	// RuncBin is the runc executable; default "runc" from PATH.
+	RuncBin string
+	// PullTimeout bounds an image pull; default 2 minutes.
+	PullTimeout time.Duration
+}
+
+// Containerd runs tasks as OCI containers on a private containerd with runc. It implements Runtime
+// and component.Component: Run starts and supervises containerd and blocks; Ready is closed once the
+// client is connected. Runtime calls wait for Ready.
+type Containerd struct {
+	opts  ContainerdOptions
+	sup   *containerdproc.Supervisor
+	log   logr.Logger
+	ready chan struct{}
+
+	// Set before ready is closed.
+	client *containerd.Client
+	runCtx context.Context
+
+	mu    sync.Mutex
+	tasks map[string]*task
+	oom   map[string]bool // containerd IDs that the kernel OOM-killed
+}
+
+var _ Runtime = (*Containerd)(nil)
+
+// NewContainerd returns the runtime; nothing starts before Run.
+func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
+	if opts.StateDir == "" {
+		return nil, errors.New("containerd runtime: StateDir is required")
+	}
+	dir, err := filepath.Abs(opts.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("containerd runtime: resolving %s: %w", opts.StateDir, err)
+	}
+	opts.StateDir = dir
+	if opts.Observer == nil {
+		opts.Observer = func(string, TaskState) {}
+	}
+	if opts.RuncBin == "" {
+		opts.RuncBin = "runc"
+	}
+	if p, err := exec.LookPath(opts.RuncBin); err == nil {
+		opts.RuncBin = p
+	}
+	if opts.PullTimeout == 0 {
+		opts.PullTimeout = 2 * time.Minute
+	}
+	sup, err := containerdproc.New(containerdproc.Options{
+		Dir:    filepath.Join(dir, "containerd"),
+		Binary: opts.ContainerdBin,
+		Logger: opts.Logger.WithName("containerd"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Containerd{
+		opts:  opts,
+		sup:   sup,
+		log:   opts.Logger,
+		ready: make(chan struct{}),
+		tasks: map[string]*task{},
+		oom:   map[string]bool{},
+	}, nil
+}
+
+// Name implements component.Component.
+func (c *Containerd) Name() string { return "containerd-runtime" }
+
+// Ready is closed once containerd answers and the client is connected.
+func (c *Containerd) Ready() <-chan struct{} { return c.ready }
+
+// Address is the private containerd's gRPC socket.
+func (c *Containerd) Address() string { return c.sup.Address() }
+
+// Client is the connected containerd client (nil before Ready).
+func (c *Containerd) Client() *containerd.Client {
+	select {
+	case <-c.ready:
+		return c.client
+	default:
+		return nil
+	}
+}
+
+// Run supervises containerd and the tasks until ctx ends. Containers keep running afterwards; a new
+// Containerd on the same StateDir re-attaches to them.
+func (c *Containerd) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.sup.Run(gctx) })
+	g.Go(func() error { return c.serve(gctx) })
+	return g.Wait()
+}
+
+func (c *Containerd) serve(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-c.sup.Ready():
+	}
+	client, err := containerd.New(c.sup.Address(), containerd.WithDefaultNamespace(Namespace),
+		containerd.WithDefaultRuntime(runtimeName), containerd.WithTimeout(30*time.Second))
+	if err != nil {
+		return fmt.Errorf("connecting to containerd: %w", err)
+	}
+	defer client.Close()
+	c.client, c.runCtx = client, ctx
+	go c.watchOOM(ctx)
+	close(c.ready)
+	<-ctx.Done()
+	c.shutdown()
+	return nil
+}
+
+// shutdown closes the port proxies; the containers keep running.
+func (c *Containerd) shutdown() {
+	c.mu.Lock()
+	tasks := make([]*task, 0, len(c.tasks))
+	for _, t := range c.tasks {
+		tasks = append(tasks, t)
+	}
+	c.mu.Unlock()
+	for _, t := range tasks {
+		t.detach()
+	}
+}
+
+// wait blocks until the client is connected.
+func (c *Containerd) wait(ctx context.Context) error {
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for containerd: %w", ctx.Err())
+	}
+}
+
+// watchOOM records the containers the kernel OOM-killed, from containerd's event stream.
+func (c *Containerd) watchOOM(ctx context.Context) {
+	for ctx.Err() == nil {
+		events, errs := c.client.Subscribe(ctx, `topic=="/tasks/oom"`)
+	loop:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case err := <-errs:
+				if err != nil && ctx.Err() == nil {
+					c.log.V(1).Info("containerd event stream broke, resubscribing", "error", err.Error())
+				}
+				break loop
+			case e := <-events:
+				c.recordOOM(e.Event)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func (c *Containerd) recordOOM(ev typeurl.Any) {
+	v, err := typeurl.UnmarshalAny(ev)
+	if err != nil {
+		return
+	}
+	if oom, ok := v.(*apievents.TaskOOM); ok {
+		c.mu.Lock()
+		c.oom[oom.ContainerID] = true
+		c.mu.Unlock()
+	}
+}
+
+func (c *Containerd) oomKilled(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.oom[id]
+}
+
+func (c *Containerd) getTask(id string) *task {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tasks[id]
+}

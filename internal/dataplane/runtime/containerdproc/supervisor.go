@@ -1,0 +1,262 @@
+package containerdproc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/sys/unix"
+)
+
+// Options configures a Supervisor.
+type Options struct {
+	// Dir holds everything of the daemon: config, root, state, socket, pid file and log.
+	Dir string
+	// Binary is the containerd executable; default "containerd" from PATH.
+	Binary string
+	Logger logr.Logger
+	// StartTimeout bounds the wait for the daemon's socket after a start; default 30 s.
+	StartTimeout time.Duration
+	// StopTimeout bounds the wait for the daemon to exit after SIGTERM before SIGKILL; default 10 s.
+	StopTimeout time.Duration
+}
+
+// Supervisor runs one private containerd daemon.
+type Supervisor struct {
+	opts      Options
+	ready     chan struct{}
+	readyOnce sync.Once
+}
+
+// maxRestarts is how many restarts in a row may fail before Run gives up.
+const maxRestarts = 5
+
+// New returns a supervisor for the daemon of opts.Dir; nothing starts before Run.
+func New(opts Options) (*Supervisor, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("containerd supervisor: Dir is required")
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("containerd supervisor: resolving %s: %w", opts.Dir, err)
+	}
+	opts.Dir = dir
+	if opts.Binary == "" {
+		opts.Binary = "containerd"
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 30 * time.Second
+	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 10 * time.Second
+	}
+	return &Supervisor{opts: opts, ready: make(chan struct{})}, nil
+}
+
+// Address is the daemon's gRPC socket.
+func (s *Supervisor) Address() string { return SocketPath(s.opts.Dir) }
+
+// SocketPath is the gRPC socket of the daemon supervised for dir.
+func SocketPath(dir string) string { return filepath.Join(dir, socketFile) }
+
+// Name implements component.Component.
+func (s *Supervisor) Name() string { return "containerd" }
+
+// Ready is closed once the daemon first answers on its socket.
+func (s *Supervisor) Ready() <-chan struct{} { return s.ready }
+
+// Run starts the daemon (or adopts one still running for the same directory), restarts it when it
+// dies, and stops it when ctx ends. Shims and containers keep running when the daemon stops; the
+// next daemon for the same directory picks them up again.
+func (s *Supervisor) Run(ctx context.Context) error {
+	log := s.opts.Logger.WithValues("dir", s.opts.Dir)
+	cfg, err := writeConfig(s.opts.Dir)
+	if err != nil {
+		return err
+	}
+	failures := 0
+	for {
+		d, err := s.startOrAdopt(ctx, cfg)
+		switch {
+		case ctx.Err() != nil:
+			if d != nil {
+				s.stop(d)
+			}
+			return nil
+		case err != nil && !s.isReady():
+			return err
+		case err != nil:
+			failures++
+			if failures > maxRestarts {
+				return fmt.Errorf("containerd failed to restart %d times: %w", failures, err)
+			}
+			log.Error(err, "restarting containerd failed", "attempt", failures)
+			if !sleep(ctx, time.Duration(failures)*time.Second) {
+				return nil
+			}
+			continue
+		}
+		failures = 0
+		log.Info("containerd running", "pid", d.pid, "adopted", d.cmd == nil)
+		s.readyOnce.Do(func() { close(s.ready) })
+		select {
+		case <-ctx.Done():
+			s.stop(d)
+			return nil
+		case <-d.exited:
+			log.Info("containerd exited, restarting", "pid", d.pid)
+		}
+	}
+}
+
+func (s *Supervisor) isReady() bool {
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// daemon is a running containerd: started by this process (cmd set) or adopted from the pid file.
+type daemon struct {
+	pid    int
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func (s *Supervisor) startOrAdopt(ctx context.Context, cfg string) (*daemon, error) {
+	d := s.adopt(cfg)
+	if d == nil {
+		var err error
+		if d, err = s.start(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.waitSocket(ctx, d); err != nil {
+		s.stop(d)
+		return nil, err
+	}
+	return d, nil
+}
+
+// adopt returns the daemon recorded in the pid file when it still runs with this directory's config.
+func (s *Supervisor) adopt(cfg string) *daemon {
+	raw, err := os.ReadFile(filepath.Join(s.opts.Dir, pidFile))
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil || pid <= 0 {
+		return nil
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte(cfg)) {
+		return nil
+	}
+	d := &daemon{pid: pid, exited: make(chan struct{})}
+	go watchPid(pid, d.exited)
+	return d
+}
+
+// watchPid closes exited once pid no longer runs (it is not our child, so it cannot be waited for).
+func watchPid(pid int, exited chan<- struct{}) {
+	for {
+		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) || isZombie(pid) {
+			close(exited)
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func isZombie(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i > 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+}
+
+func (s *Supervisor) start(cfg string) (*daemon, error) {
+	_ = os.Remove(s.Address())
+	logf, err := os.OpenFile(filepath.Join(s.opts.Dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening containerd log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(s.opts.Binary, "--config", cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group: a signal to nodeless's group (Ctrl-C) must not reach the daemon.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", s.opts.Binary, err)
+	}
+	d := &daemon{pid: cmd.Process.Pid, cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(d.exited)
+	}()
+	if err := os.WriteFile(filepath.Join(s.opts.Dir, pidFile), []byte(strconv.Itoa(d.pid)), 0o600); err != nil {
+		s.stop(d)
+		return nil, fmt.Errorf("writing containerd pid file: %w", err)
+	}
+	return d, nil
+}
+
+func (s *Supervisor) waitSocket(ctx context.Context, d *daemon) error {
+	deadline := time.NewTimer(s.opts.StartTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if c, err := net.Dial("unix", s.Address()); err == nil {
+			_ = c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.exited:
+			return fmt.Errorf("containerd exited during start-up; see %s", filepath.Join(s.opts.Dir, logFile))
+		case <-deadline.C:
+			return fmt.Errorf("containerd socket %s not ready after %s", s.Address(), s.opts.StartTimeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// stop sends SIGTERM, then SIGKILL after StopTimeout, and removes the pid file.
+func (s *Supervisor) stop(d *daemon) {
+	_ = unix.Kill(d.pid, unix.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(s.opts.StopTimeout):
+		_ = unix.Kill(d.pid, unix.SIGKILL)
+		<-d.exited
+	}
+	_ = os.Remove(filepath.Join(s.opts.Dir, pidFile))
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

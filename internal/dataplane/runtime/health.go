@@ -1,0 +1,106 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+)
+
+var execSeq atomic.Uint64
+
+// firstProbeDelay is when the first health probe runs after the container starts (or is attached);
+// later ones run every interval.
+const firstProbeDelay = time.Second
+
+// healthLoop runs the container's health check inside it until the container exits: HEALTHY on a
+// success, UNHEALTHY after `retries` consecutive failures; failures during startPeriod do not count.
+func (t *task) healthLoop(c *ctr, cont containerd.Container, proc containerd.Task) {
+	defer t.wg.Done()
+	h := c.spec.Health
+	start := time.Now()
+	failures := 0
+	delay := min(firstProbeDelay, h.Interval)
+	for {
+		select {
+		case <-c.exited:
+			return
+		case <-t.ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = h.Interval
+		err := t.probe(cont, proc, h.Argv, h.Timeout)
+		status := ""
+		switch {
+		case err == nil:
+			failures, status = 0, model.HealthHealthy
+		case time.Since(start) < h.StartPeriod:
+			continue
+		default:
+			failures++
+			if failures >= h.Retries {
+				status = model.HealthUnhealthy
+			}
+		}
+		t.setHealth(c, status)
+	}
+}
+
+func (t *task) setHealth(c *ctr, status string) {
+	t.mu.Lock()
+	same := status == "" || c.state.Health == status || c.done
+	t.mu.Unlock()
+	if !same {
+		t.update(func() { c.state.Health = status })
+	}
+}
+
+// probe runs argv in the container with containerd exec; nil means exit code 0 within timeout.
+func (t *task) probe(cont containerd.Container, proc containerd.Task, argv []string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(t.ctx, timeout)
+	defer cancel()
+	spec, err := cont.Spec(ctx)
+	if err != nil {
+		return fmt.Errorf("reading spec: %w", err)
+	}
+	pspec := *spec.Process
+	pspec.Args = argv
+	pspec.Terminal = false
+	id := "health-" + strconv.FormatUint(execSeq.Add(1), 10)
+	p, err := proc.Exec(ctx, id, &pspec, cio.NullIO)
+	if err != nil {
+		return fmt.Errorf("exec: %w", err)
+	}
+	defer func() {
+		dctx, dcancel := context.WithTimeout(t.ctx, 5*time.Second)
+		_, _ = p.Delete(dctx, containerd.WithProcessKill)
+		dcancel()
+	}()
+	ch, err := p.Wait(ctx)
+	if err != nil {
+		return fmt.Errorf("exec wait: %w", err)
+	}
+	if err := p.Start(ctx); err != nil {
+		return fmt.Errorf("exec start: %w", err)
+	}
+	select {
+	case st := <-ch:
+		code, _, err := st.Result()
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return fmt.Errorf("health check exited with %d", code)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("health check timed out after %s", timeout)
+	}
+}

@@ -1,0 +1,261 @@
+package runtime
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+)
+
+// ECS defaults for health checks and stopping.
+const (
+	defaultHealthInterval = 30 * time.Second
+	defaultHealthTimeout  = 5 * time.Second
+	defaultHealthRetries  = 3
+	defaultStopTimeout    = 30 * time.Second
+)
+
+// containerSpec is one container definition with the task's overrides applied: everything the
+// runtime needs to create and supervise it.
+type containerSpec struct {
+	Name        string
+	Image       string
+	Essential   bool
+	EntryPoint  []string
+	Command     []string
+	Env         []model.KeyValuePair
+	WorkingDir  string
+	User        string
+	Hostname    string
+	CPU         int32 // container cpu units (0: unset)
+	MemoryMiB   int64 // hard limit (0: none)
+	Ports       []model.PortMapping
+	DependsOn   []model.ContainerDependency
+	Health      *healthSpec
+	StopTimeout time.Duration
+}
+
+type healthSpec struct {
+	Argv        []string
+	Interval    time.Duration
+	Timeout     time.Duration
+	Retries     int
+	StartPeriod time.Duration
+}
+
+// containerSpecs applies overrides to the task definition's containers, in definition order.
+func containerSpecs(spec TaskSpec) ([]containerSpec, error) {
+	taskMem, err := parseMemory(deref(spec.Definition.Memory))
+	if err != nil {
+		return nil, err
+	}
+	if spec.Overrides != nil && spec.Overrides.Memory != nil {
+		if taskMem, err = parseMemory(*spec.Overrides.Memory); err != nil {
+			return nil, err
+		}
+	}
+	var out []containerSpec
+	seen := map[string]bool{}
+	for _, def := range spec.Definition.ContainerDefinitions {
+		cs := fromDefinition(def, taskMem)
+		if cs.Name == "" || seen[cs.Name] {
+			return nil, fmt.Errorf("container name %q is empty or repeated", cs.Name)
+		}
+		if cs.Image == "" {
+			return nil, fmt.Errorf("container %s has no image", cs.Name)
+		}
+		seen[cs.Name] = true
+		applyOverride(&cs, spec.Overrides)
+		out = append(out, cs)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("task definition has no containers")
+	}
+	return out, nil
+}
+
+func fromDefinition(def model.ContainerDefinition, taskMemMiB int64) containerSpec {
+	cs := containerSpec{
+		Name:        deref(def.Name),
+		Image:       deref(def.Image),
+		Essential:   def.Essential == nil || *def.Essential,
+		EntryPoint:  def.EntryPoint,
+		Command:     def.Command,
+		Env:         def.Environment,
+		WorkingDir:  deref(def.WorkingDirectory),
+		User:        deref(def.User),
+		Hostname:    deref(def.Hostname),
+		CPU:         def.Cpu,
+		MemoryMiB:   taskMemMiB,
+		Ports:       def.PortMappings,
+		DependsOn:   def.DependsOn,
+		StopTimeout: defaultStopTimeout,
+	}
+	if def.Memory != nil && *def.Memory > 0 {
+		cs.MemoryMiB = int64(*def.Memory)
+	}
+	if def.StopTimeout != nil && *def.StopTimeout > 0 {
+		cs.StopTimeout = time.Duration(*def.StopTimeout) * time.Second
+	}
+	if def.HealthCheck != nil {
+		cs.Health = healthFrom(def.HealthCheck)
+	}
+	return cs
+}
+
+func applyOverride(cs *containerSpec, o *model.TaskOverride) {
+	if o == nil {
+		return
+	}
+	for _, co := range o.ContainerOverrides {
+		if deref(co.Name) != cs.Name {
+			continue
+		}
+		if co.Command != nil {
+			cs.Command = co.Command
+		}
+		cs.Env = append(append([]model.KeyValuePair(nil), cs.Env...), co.Environment...)
+		if co.Cpu != nil {
+			cs.CPU = *co.Cpu
+		}
+		if co.Memory != nil && *co.Memory > 0 {
+			cs.MemoryMiB = int64(*co.Memory)
+		}
+	}
+}
+
+// healthFrom translates an ECS health check: CMD → argv, CMD-SHELL → /bin/sh -c, ECS defaults.
+func healthFrom(hc *model.HealthCheck) *healthSpec {
+	h := &healthSpec{
+		Interval: secondsOr(hc.Interval, defaultHealthInterval),
+		Timeout:  secondsOr(hc.Timeout, defaultHealthTimeout),
+		Retries:  defaultHealthRetries,
+	}
+	if hc.Retries != nil && *hc.Retries > 0 {
+		h.Retries = int(*hc.Retries)
+	}
+	if hc.StartPeriod != nil {
+		h.StartPeriod = time.Duration(*hc.StartPeriod) * time.Second
+	}
+	h.Argv = healthArgv(hc.Command)
+	return h
+}
+
+func healthArgv(cmd []string) []string {
+	if len(cmd) == 0 {
+		return nil
+	}
+	switch cmd[0] {
+	case "CMD":
+		return cmd[1:]
+	case "CMD-SHELL":
+		return []string{"/bin/sh", "-c", strings.Join(cmd[1:], " ")}
+	default:
+		return cmd
+	}
+}
+
+func secondsOr(v *int32, def time.Duration) time.Duration {
+	if v == nil || *v <= 0 {
+		return def
+	}
+	return time.Duration(*v) * time.Second
+}
+
+// processArgs follows ECS (docker) semantics: entryPoint replaces the image's ENTRYPOINT and, when
+// given, also drops the image's CMD; command replaces CMD.
+func processArgs(imageEntrypoint, imageCmd, entryPoint, command []string) []string {
+	ep, cmd := imageEntrypoint, imageCmd
+	if entryPoint != nil {
+		ep, cmd = entryPoint, nil
+	}
+	if command != nil {
+		cmd = command
+	}
+	return append(append([]string(nil), ep...), cmd...)
+}
+
+// mergeEnv overlays ECS environment pairs (later wins) on the image's KEY=VALUE list, keeping order.
+func mergeEnv(imageEnv []string, pairs []model.KeyValuePair) []string {
+	out := append([]string(nil), imageEnv...)
+	index := map[string]int{}
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		index[k] = i
+	}
+	for _, p := range pairs {
+		k := deref(p.Name)
+		if k == "" {
+			continue
+		}
+		kv := k + "=" + deref(p.Value)
+		if i, ok := index[k]; ok {
+			out[i] = kv
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}
+
+// parseMemory reads a task-level memory value in MiB ("512"), or with a unit ("1 GB", "2GB").
+func parseMemory(s string) (int64, error) {
+	s = strings.TrimSpace(strings.ToUpper(s))
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	if rest, ok := strings.CutSuffix(s, "GB"); ok {
+		s, mult = strings.TrimSpace(rest), 1024
+	} else if rest, ok := strings.CutSuffix(s, "MB"); ok {
+		s = strings.TrimSpace(rest)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("invalid memory %q", s)
+	}
+	return int64(f * float64(mult)), nil
+}
+
+// parseCPU reads a task-level cpu value in units ("256") or vCPU ("1 vCPU", ".5 vcpu").
+func parseCPU(s string) (int64, error) {
+	s = strings.TrimSpace(strings.ToUpper(s))
+	if s == "" {
+		return 0, nil
+	}
+	mult := 1.0
+	if rest, ok := strings.CutSuffix(s, "VCPU"); ok {
+		s, mult = strings.TrimSpace(rest), 1024
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("invalid cpu %q", s)
+	}
+	return int64(f * mult), nil
+}
+
+var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// containerID derives the containerd ID of a task's container: stable, so Start is idempotent.
+func containerID(taskID, name string) string {
+	id := taskID + "-" + strings.Trim(idUnsafe.ReplaceAllString(name, "-"), "-._")
+	if len(id) > 76 || strings.HasSuffix(id, "-") {
+		sum := sha256.Sum256([]byte(name))
+		id = taskID + "-" + hex.EncodeToString(sum[:8])
+	}
+	return id
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,385 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+)
+
+// task is the runtime's supervision of one task: its containers, namespace and port proxies.
+type task struct {
+	c      *Containerd
+	id     string
+	spec   TaskSpec
+	dir    string
+	nsPath string
+	log    logr.Logger
+
+	// ctx ends on Remove or runtime shutdown; startCtx also ends once a stop is requested, which
+	// aborts pulls and starts still under way.
+	ctx         context.Context
+	cancel      context.CancelFunc
+	startCtx    context.Context
+	startCancel context.CancelFunc
+	wg          sync.WaitGroup
+
+	mu           sync.Mutex
+	ctrs         []*ctr
+	byName       map[string]*ctr
+	proxies      map[string]*portProxy
+	startFailure string
+	stopping     bool
+	stopCh       chan struct{}
+	changed      chan struct{} // closed and replaced on every state change
+
+	notifyMu sync.Mutex
+}
+
+// ctr is one container of a task.
+type ctr struct {
+	spec    containerSpec
+	id      string
+	state   ContainerState
+	started bool          // its process was started at least once
+	done    bool          // terminal: exited, or will never start
+	exited  chan struct{} // closed when done
+}
+
+// Start implements Runtime.
+func (c *Containerd) Start(ctx context.Context, spec TaskSpec) (store.TaskRuntimeState, error) {
+	return c.begin(ctx, spec, nil)
+}
+
+// Attach implements Runtime: the same path as Start, reusing the recorded host ports; containers
+// that run are watched again, containers that exited meanwhile are reported, containers that never
+// started (waiting on dependsOn) are started.
+func (c *Containerd) Attach(ctx context.Context, spec TaskSpec, state store.TaskRuntimeState) error {
+	_, err := c.begin(ctx, spec, &state)
+	return err
+}
+
+func (c *Containerd) begin(ctx context.Context, spec TaskSpec, prev *store.TaskRuntimeState) (store.TaskRuntimeState, error) {
+	if err := c.wait(ctx); err != nil {
+		return store.TaskRuntimeState{}, err
+	}
+	if spec.TaskID == "" {
+		return store.TaskRuntimeState{}, fmt.Errorf("starting task: empty task ID")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.tasks[spec.TaskID]; t != nil {
+		return t.runtimeState(), nil
+	}
+	t := c.newTask(spec)
+	t.setup(prev)
+	c.tasks[spec.TaskID] = t
+	t.wg.Add(1)
+	go t.run()
+	return t.runtimeState(), nil
+}
+
+func (c *Containerd) newTask(spec TaskSpec) *task {
+	t := &task{
+		c:       c,
+		id:      spec.TaskID,
+		spec:    spec,
+		dir:     filepath.Join(c.opts.StateDir, "tasks", spec.TaskID),
+		nsPath:  netnsPath(c.opts.StateDir, spec.TaskID),
+		log:     c.log.WithValues("task", spec.TaskID),
+		byName:  map[string]*ctr{},
+		proxies: map[string]*portProxy{},
+		stopCh:  make(chan struct{}),
+		changed: make(chan struct{}),
+	}
+	t.ctx, t.cancel = context.WithCancel(c.runCtx)
+	t.startCtx, t.startCancel = context.WithCancel(t.ctx)
+	return t
+}
+
+// setup parses the spec, creates the namespace, task files and port proxies. A failure becomes the
+// task's StartFailure (reported by run), not an error of Start.
+func (t *task) setup(prev *store.TaskRuntimeState) {
+	specs, err := containerSpecs(t.spec)
+	if err != nil {
+		t.startFailure = "invalid task definition: " + err.Error()
+		return
+	}
+	for _, cs := range specs {
+		c := &ctr{spec: cs, id: containerID(t.id, cs.Name), exited: make(chan struct{})}
+		c.state = ContainerState{Name: cs.Name, Status: model.TaskStatusPending, Health: model.HealthUnknown, RuntimeID: c.id}
+		t.ctrs = append(t.ctrs, c)
+		t.byName[cs.Name] = c
+	}
+	if err := validateDependencies(specs); err != nil {
+		t.startFailure = "invalid dependsOn: " + err.Error()
+		return
+	}
+	if err := ensureNetns(t.nsPath); err != nil {
+		t.startFailure = "network setup failed: " + err.Error()
+		return
+	}
+	if err := writeTaskFiles(t.dir, t.hostname()); err != nil {
+		t.startFailure = "task setup failed: " + err.Error()
+		return
+	}
+	if err := t.openPorts(prev); err != nil {
+		t.startFailure = "port mapping failed: " + err.Error()
+	}
+}
+
+func (t *task) hostname() string {
+	return "ip-" + t.id[:min(len(t.id), 12)]
+}
+
+func (t *task) openPorts(prev *store.TaskRuntimeState) error {
+	for _, c := range t.ctrs {
+		for _, pm := range c.spec.Ports {
+			cp := deref(pm.ContainerPort)
+			proto := deref(pm.Protocol)
+			if cp <= 0 || (proto != "" && proto != "tcp") {
+				continue // udp is not forwarded
+			}
+			key := portKey(cp, proto)
+			if t.proxies[key] != nil {
+				continue
+			}
+			preferred := cp
+			if hp := deref(pm.HostPort); hp > 0 {
+				preferred = hp
+			}
+			if prev != nil && prev.HostPorts[key] > 0 {
+				preferred = prev.HostPorts[key]
+			}
+			ln, err := listenPort(preferred)
+			if err != nil {
+				return err
+			}
+			t.proxies[key] = startProxy(ln, t.nsPath, cp, t.log)
+		}
+	}
+	return nil
+}
+
+func (t *task) runtimeState() store.TaskRuntimeState {
+	st := store.TaskRuntimeState{Namespace: Namespace, ContainerIDs: map[string]string{}, NetNSPath: t.nsPath}
+	for _, c := range t.ctrs {
+		st.ContainerIDs[c.spec.Name] = c.id
+	}
+	if len(t.proxies) > 0 {
+		st.HostPorts = map[string]int32{}
+		for k, p := range t.proxies {
+			st.HostPorts[k] = p.hostPort()
+		}
+	}
+	return st
+}
+
+func (t *task) run() {
+	defer t.wg.Done()
+	if t.startFailure != "" {
+		t.fail(t.startFailure)
+		return
+	}
+	t.notify()
+	for _, c := range t.ctrs {
+		t.wg.Add(1)
+		go t.runContainer(c)
+	}
+}
+
+// snapshot is the task's state as the Observer sees it. Callers hold t.mu.
+func (t *task) snapshot() TaskState {
+	st := TaskState{StartFailure: t.startFailure}
+	for _, c := range t.ctrs {
+		cs := c.state
+		if cs.ExitCode != nil {
+			code := *cs.ExitCode
+			cs.ExitCode = &code
+		}
+		st.Containers = append(st.Containers, cs)
+	}
+	if len(t.proxies) > 0 {
+		st.HostPorts = map[string]int32{}
+		for k, p := range t.proxies {
+			st.HostPorts[k] = p.hostPort()
+		}
+	}
+	return st
+}
+
+// notify sends the current state to the Observer; calls for one task are serialised and each sends
+// a state at least as new as the previous one.
+func (t *task) notify() {
+	t.notifyMu.Lock()
+	defer t.notifyMu.Unlock()
+	t.mu.Lock()
+	st := t.snapshot()
+	t.mu.Unlock()
+	t.c.opts.Observer(t.id, st)
+}
+
+// changedLocked wakes everything waiting for a state change. Callers hold t.mu.
+func (t *task) changedLocked() {
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// update applies f under the lock, wakes waiters and notifies the Observer.
+func (t *task) update(f func()) {
+	t.mu.Lock()
+	f()
+	t.changedLocked()
+	t.mu.Unlock()
+	t.notify()
+}
+
+// fail records why the task cannot start, marks containers that never started as stopped, and
+// stops the rest.
+func (t *task) fail(reason string) {
+	t.update(func() {
+		if t.startFailure == "" {
+			t.startFailure = reason
+		}
+		for _, c := range t.ctrs {
+			if !c.started && !c.done {
+				c.finishLocked(nil, reason)
+			}
+		}
+	})
+	t.requestStop()
+}
+
+// finishLocked makes the container terminal. Callers hold t.mu.
+func (c *ctr) finishLocked(code *int32, reason string) {
+	if c.done {
+		return
+	}
+	c.done = true
+	c.state.Status = model.TaskStatusStopped
+	c.state.ExitCode = code
+	if reason != "" {
+		c.state.Reason = reason
+	}
+	close(c.exited)
+}
+
+// requestStop makes every container stop: pending ones never start, running ones get SIGTERM and,
+// after their stopTimeout, SIGKILL.
+func (t *task) requestStop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopping {
+		return
+	}
+	t.stopping = true
+	close(t.stopCh)
+	t.startCancel()
+	t.changedLocked()
+}
+
+// Stop implements Runtime.
+func (c *Containerd) Stop(ctx context.Context, taskID string) error {
+	t := c.getTask(taskID)
+	if t == nil {
+		return nil
+	}
+	t.requestStop()
+	for _, ct := range t.ctrs {
+		select {
+		case <-ct.exited:
+		case <-ctx.Done():
+			return fmt.Errorf("stopping task %s: %w", taskID, ctx.Err())
+		case <-t.ctx.Done():
+			return fmt.Errorf("stopping task %s: the runtime is shutting down", taskID)
+		}
+	}
+	return nil
+}
+
+// detach ends supervision without touching the containers (runtime shutdown).
+func (t *task) detach() {
+	t.cancel()
+	t.closeProxies()
+}
+
+func (t *task) closeProxies() {
+	t.mu.Lock()
+	proxies := make([]*portProxy, 0, len(t.proxies))
+	for _, p := range t.proxies {
+		proxies = append(proxies, p)
+	}
+	t.mu.Unlock()
+	for _, p := range proxies {
+		p.close()
+	}
+}
+
+// Remove implements Runtime.
+func (c *Containerd) Remove(ctx context.Context, taskID string, state store.TaskRuntimeState) error {
+	if err := c.wait(ctx); err != nil {
+		return err
+	}
+	ids := map[string]bool{}
+	for _, id := range state.ContainerIDs {
+		ids[id] = true
+	}
+	c.mu.Lock()
+	t := c.tasks[taskID]
+	delete(c.tasks, taskID)
+	c.mu.Unlock()
+	if t != nil {
+		t.detach()
+		t.waitGoroutines(10 * time.Second)
+		for _, ct := range t.ctrs {
+			ids[ct.id] = true
+		}
+	}
+	var errs []error
+	for _, id := range sortedKeys(ids) {
+		if err := c.deleteContainer(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	nsPath := state.NetNSPath
+	if nsPath == "" {
+		nsPath = netnsPath(c.opts.StateDir, taskID)
+	}
+	if err := removeNetns(nsPath); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.RemoveAll(filepath.Join(c.opts.StateDir, "tasks", taskID)); err != nil {
+		errs = append(errs, fmt.Errorf("removing task files: %w", err))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("removing task %s: %v", taskID, errs)
+	}
+	return nil
+}
+
+func (t *task) waitGoroutines(limit time.Duration) {
+	done := make(chan struct{})
+	go func() { t.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.log.Info("task goroutines still running after removal")
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
