@@ -15,6 +15,19 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 )
 
+// ECS's documented defaults of a REPLICA service's deployment configuration.
+const (
+	DefaultMaximumPercent        = 200
+	DefaultMinimumHealthyPercent = 100
+)
+
+func valueOr(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
 // MaxClientToken is the longest clientToken CreateService accepts.
 const MaxClientToken = 36
 
@@ -153,10 +166,11 @@ func deploymentConfigurationMatches(dc *ecsv1alpha1.DeploymentConfiguration, obs
 	if observed == nil {
 		observed = &ecstypes.DeploymentConfiguration{}
 	}
-	if dc.MaximumPercent != nil && *dc.MaximumPercent != aws.ToInt32(observed.MaximumPercent) {
+	// A member ECS leaves out of its answer has its documented default.
+	if dc.MaximumPercent != nil && *dc.MaximumPercent != valueOr(observed.MaximumPercent, DefaultMaximumPercent) {
 		return false
 	}
-	if dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent != aws.ToInt32(observed.MinimumHealthyPercent) {
+	if dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent != valueOr(observed.MinimumHealthyPercent, DefaultMinimumHealthyPercent) {
 		return false
 	}
 	if cb := dc.DeploymentCircuitBreaker; cb != nil {
@@ -253,8 +267,10 @@ func MirrorStatus(st *ecsv1alpha1.ServiceStatus, observed *ecstypes.Service) {
 	for _, d := range observed.Deployments {
 		dep := deployment(d)
 		if dep.Status == "PRIMARY" {
-			st.TaskDefinition = dep.TaskDefinition
 			st.RolloutState = dep.RolloutState
+			if st.TaskDefinition == "" {
+				st.TaskDefinition = dep.TaskDefinition
+			}
 		}
 		st.Deployments = append(st.Deployments, dep)
 	}
