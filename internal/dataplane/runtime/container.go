@@ -233,15 +233,19 @@ func (t *task) startProcess(c *ctr, cont containerd.Container) (containerd.Task,
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
-	proc, err := cont.NewTask(t.startCtx, cio.LogFile(logPath))
+	// Creating and starting are not interrupted half-way (a shim left with a mounted rootfs and no
+	// client would leak); a stop requested meanwhile is handled once the process runs.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), time.Minute)
+	defer cancel()
+	proc, err := cont.NewTask(ctx, cio.LogFile(logPath))
 	if errdefs.IsAlreadyExists(err) {
-		proc, err = cont.Task(t.startCtx, nil)
+		proc, err = cont.Task(ctx, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating task: %w", err)
 	}
-	if err := proc.Start(t.startCtx); err != nil {
-		_, _ = proc.Delete(t.ctx, containerd.WithProcessKill)
+	if err := proc.Start(ctx); err != nil {
+		_, _ = proc.Delete(ctx, containerd.WithProcessKill)
 		return nil, fmt.Errorf("starting task: %w", err)
 	}
 	return proc, nil

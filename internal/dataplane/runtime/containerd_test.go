@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/testr"
 	"golang.org/x/sys/unix"
 
@@ -295,4 +294,3 @@ func TestHTTPPortAnswers(t *testing.T) {
 	}
 }
 
-var _ = logr.Discard

@@ -1,0 +1,309 @@
+package runtime
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/testimage"
+)
+
+func TestContainersShareLocalhost(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	spec := taskSpec(
+		container("a", withCommand("-listen", ":8080")),
+		container("b", withCommand("-listen", ":8081"), withPort(8081)),
+	)
+	st := e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "both RUNNING", func(s TaskState) bool { return running("a")(s) && running("b")(s) })
+	body := get(t, st.HostPorts["8081/tcp"], "/fetch?url=http://127.0.0.1:8080/")
+	if !strings.Contains(body, "hello from") {
+		t.Fatalf("b fetching a on localhost = %q", body)
+	}
+}
+
+func TestCommandEnvironmentOverrides(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("web", withPort(8080), withCommand("-listen", ":8080", "-stdout", "from-definition"))
+	def.Environment = []model.KeyValuePair{{Name: ptr("A"), Value: ptr("def")}, {Name: ptr("B"), Value: ptr("def")}}
+	def.WorkingDirectory = ptr("/tmp")
+	def.User = ptr("nobody")
+	spec := taskSpec(def)
+	spec.Overrides = &model.TaskOverride{ContainerOverrides: []model.ContainerOverride{{
+		Name:        ptr("web"),
+		Command:     []string{"-listen", ":8080", "-stdout", "from-override"},
+		Environment: []model.KeyValuePair{{Name: ptr("B"), Value: ptr("override")}},
+	}}}
+	st := e.start(spec)
+	port := st.HostPorts["8080/tcp"]
+	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
+	args := get(t, port, "/args")
+	for _, want := range []string{"args=/testserver -listen :8080 -stdout from-override", "wd=/tmp", "uid=65534"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("/args = %q, want it to contain %q", args, want)
+		}
+	}
+	for name, want := range map[string]string{"A": "def", "B": "override", "TESTIMAGE": "1"} {
+		if got := get(t, port, "/env?name="+name); got != want {
+			t.Errorf("env %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestDependsOnSuccessOrdersStart(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	initC := container("init", withCommand("-sleep", "500ms", "-exit", "0"))
+	initC.Essential = ptr(false)
+	app := container("app", withPort(8080))
+	app.DependsOn = []model.ContainerDependency{{ContainerName: "init", Condition: model.DependsOnSuccess}}
+	spec := taskSpec(initC, app)
+	e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "app RUNNING", running("app"))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.states[spec.TaskID] {
+		if running("app")(s) {
+			if c := findContainer(s, "init"); c.Status != model.TaskStatusStopped || c.ExitCode == nil || *c.ExitCode != 0 {
+				t.Fatalf("app ran before init succeeded: %+v", s)
+			}
+			return
+		}
+	}
+}
+
+func TestDependsOnNeverMetFailsTask(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	initC := container("init", withCommand("-exit", "1"))
+	initC.Essential = ptr(false)
+	app := container("app")
+	app.DependsOn = []model.ContainerDependency{{ContainerName: "init", Condition: model.DependsOnSuccess}}
+	spec := taskSpec(initC, app)
+	e.start(spec)
+	st := e.waitState(spec.TaskID, 20*time.Second, "StartFailure", func(s TaskState) bool { return s.StartFailure != "" })
+	if !strings.Contains(st.StartFailure, "DependencyConditionNotMet") || !strings.Contains(st.StartFailure, "init exited with code 1") {
+		t.Fatalf("StartFailure = %q", st.StartFailure)
+	}
+	e.waitState(spec.TaskID, 5*time.Second, "app STOPPED", stopped("app"))
+}
+
+func TestHealthCheckHealthyThenUnhealthy(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("web", withCommand("-listen", ":8080", "-unhealthy-after", "3s"))
+	def.HealthCheck = &model.HealthCheck{
+		Command:  []string{"CMD", "/testserver", "probe", "http://127.0.0.1:8080/healthz"},
+		Interval: ptr(int32(1)), Timeout: ptr(int32(2)), Retries: ptr(int32(2)),
+	}
+	spec := taskSpec(def)
+	e.start(spec)
+	health := func(want string) func(TaskState) bool {
+		return func(s TaskState) bool { c := findContainer(s, "web"); return c != nil && c.Health == want }
+	}
+	e.waitState(spec.TaskID, 15*time.Second, "HEALTHY", health(model.HealthHealthy))
+	e.waitState(spec.TaskID, 15*time.Second, "UNHEALTHY", health(model.HealthUnhealthy))
+}
+
+func TestStopTimeoutEscalatesToSIGKILL(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	stubborn := container("stubborn", withCommand("-listen", ":8080", "-ignore-sigterm"))
+	stubborn.StopTimeout = ptr(int32(2))
+	polite := container("polite", withCommand("-listen", ":8081", "-term-exit", "0"))
+	polite.StopTimeout = ptr(int32(20))
+	spec := taskSpec(stubborn, polite)
+	e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", func(s TaskState) bool { return running("stubborn")(s) && running("polite")(s) })
+	time.Sleep(300 * time.Millisecond) // let the programs install their signal handlers
+	begin := time.Now()
+	if err := e.rt.Stop(context.Background(), spec.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(begin)
+	if took < 2*time.Second || took > 10*time.Second {
+		t.Errorf("Stop took %s, want about the 2s stopTimeout", took)
+	}
+	st := e.waitState(spec.TaskID, 5*time.Second, "both STOPPED", func(s TaskState) bool { return stopped("stubborn")(s) && stopped("polite")(s) })
+	if c := findContainer(st, "stubborn"); c.ExitCode == nil || *c.ExitCode != 137 {
+		t.Errorf("stubborn exit = %v, want 137 (SIGKILL)", c.ExitCode)
+	}
+	if c := findContainer(st, "polite"); c.ExitCode == nil || *c.ExitCode != 0 {
+		t.Errorf("polite exit = %v, want 0 (handled SIGTERM)", c.ExitCode)
+	}
+}
+
+func TestEssentialExitCodeStopsTask(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	spec := taskSpec(container("quitter", withCommand("-sleep", "300ms", "-exit", "3")), container("sidecar", withCommand("-listen", ":8080", "-term-exit", "0")))
+	e.start(spec)
+	st := e.waitState(spec.TaskID, 20*time.Second, "both STOPPED", func(s TaskState) bool { return stopped("quitter")(s) && stopped("sidecar")(s) })
+	if c := findContainer(st, "quitter"); c.ExitCode == nil || *c.ExitCode != 3 {
+		t.Fatalf("quitter exit = %v, want 3", c.ExitCode)
+	}
+	if st.StartFailure != "" {
+		t.Errorf("StartFailure = %q for a task that started", st.StartFailure)
+	}
+}
+
+func TestMissingImageStartFailure(t *testing.T) {
+	e := newEnv(t, "")
+	def := container("web")
+	def.Image = ptr("nodeless.invalid/missing:1")
+	spec := taskSpec(def)
+	begin := time.Now()
+	e.start(spec)
+	st := e.waitState(spec.TaskID, 60*time.Second, "StartFailure", func(s TaskState) bool { return s.StartFailure != "" })
+	if !strings.HasPrefix(st.StartFailure, "CannotPullContainerError: ") {
+		t.Fatalf("StartFailure = %q", st.StartFailure)
+	}
+	t.Logf("failed after %s: %s", time.Since(begin), st.StartFailure)
+}
+
+func TestMemoryLimitAndOOM(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("web", withPort(8080))
+	def.Memory = ptr(int32(64))
+	hog := container("hog", withCommand("-alloc-mib", "200", "-listen", ":8081"))
+	hog.Essential = ptr(false)
+	hog.Memory = ptr(int32(32))
+	spec := taskSpec(def, hog)
+	st := e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "web RUNNING", running("web"))
+	get(t, st.HostPorts["8080/tcp"], "/")
+	raw, err := os.ReadFile("/sys/fs/cgroup/memory/" + Namespace + "/" + st.ContainerIDs["web"] + "/memory.limit_in_bytes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := strings.TrimSpace(string(raw))
+	if limit != "67108864" {
+		t.Errorf("memory.limit_in_bytes = %q, want 67108864", limit)
+	}
+	got := e.waitState(spec.TaskID, 20*time.Second, "hog STOPPED", stopped("hog"))
+	if c := findContainer(got, "hog"); c.Reason != oomReason {
+		t.Errorf("hog reason = %q exit %v, want %q", c.Reason, c.ExitCode, oomReason)
+	}
+}
+
+func TestLogsLandInFile(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("talker", withCommand("-stdout", "to stdout", "-stderr", "to stderr", "-exit", "0"))
+	def.Essential = ptr(false)
+	spec := taskSpec(def, container("web"))
+	e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "talker STOPPED", stopped("talker"))
+	b, err := os.ReadFile(LogPath(e.stateDir, spec.TaskID, "talker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "to stdout") || !strings.Contains(string(b), "to stderr") {
+		t.Fatalf("log = %q", b)
+	}
+}
+
+func TestAttachAfterRestartKeepsContainer(t *testing.T) {
+	first := newEnv(t, "")
+	first.loadImage()
+	spec := taskSpec(container("web", withPort(8080), withCommand("-listen", ":8080", "-stdout", "started")))
+	state, err := first.rt.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
+	port := state.HostPorts["8080/tcp"]
+	get(t, port, "/")
+	pid1 := taskPid(t, first.rt, state.ContainerIDs["web"])
+	first.stop() // containerd stops too; the shim and the container keep running
+
+	second := newEnv(t, first.stateDir)
+	t.Cleanup(func() {
+		if err := second.rt.Remove(context.Background(), spec.TaskID, state); err != nil {
+			t.Errorf("Remove: %v", err)
+		}
+	})
+	if err := second.rt.Attach(context.Background(), spec, state); err != nil {
+		t.Fatal(err)
+	}
+	st := second.waitState(spec.TaskID, 20*time.Second, "RUNNING after attach", running("web"))
+	if st.HostPorts["8080/tcp"] != port {
+		t.Errorf("host port after attach = %d, want %d", st.HostPorts["8080/tcp"], port)
+	}
+	get(t, port, "/")
+	if pid2 := taskPid(t, second.rt, state.ContainerIDs["web"]); pid2 != pid1 {
+		t.Errorf("container restarted: pid %d → %d", pid1, pid2)
+	}
+	logs, _ := os.ReadFile(LogPath(first.stateDir, spec.TaskID, "web"))
+	if n := strings.Count(string(logs), "started"); n != 1 {
+		t.Errorf("container started %d times, log %q", n, logs)
+	}
+}
+
+func TestAttachReportsExitWhileDown(t *testing.T) {
+	first := newEnv(t, "")
+	first.loadImage()
+	spec := taskSpec(container("short", withCommand("-sleep", "1500ms", "-exit", "7")))
+	state, err := first.rt.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("short"))
+	first.stop()
+	time.Sleep(2 * time.Second)
+	second := newEnv(t, first.stateDir)
+	t.Cleanup(func() { _ = second.rt.Remove(context.Background(), spec.TaskID, state) })
+	if err := second.rt.Attach(context.Background(), spec, state); err != nil {
+		t.Fatal(err)
+	}
+	st := second.waitState(spec.TaskID, 20*time.Second, "STOPPED", stopped("short"))
+	if c := findContainer(st, "short"); c.ExitCode == nil || *c.ExitCode != 7 {
+		t.Fatalf("exit = %v, want 7", c.ExitCode)
+	}
+}
+
+func TestLoadImageOCI(t *testing.T) {
+	e := newEnv(t, "")
+	path := t.TempDir() + "/oci.tar"
+	if err := testimage.WriteFile(path, "nodeless.test/oci:v1", testimage.OCI); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	names, err := e.rt.LoadImage(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 || names[0] != "nodeless.test/oci:v1" {
+		t.Fatalf("names = %v", names)
+	}
+}
+
+func taskPid(t *testing.T, rt *Containerd, id string) uint32 {
+	t.Helper()
+	ctx := context.Background()
+	cont, err := rt.Client().LoadContainer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := cont.Task(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := proc.Status(ctx)
+	if err != nil || st.Status != containerd.Running {
+		t.Fatalf("task status %v, %v", st.Status, err)
+	}
+	return proc.Pid()
+}
