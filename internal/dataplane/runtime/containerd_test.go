@@ -293,4 +293,3 @@ func TestHTTPPortAnswers(t *testing.T) {
 		t.Errorf("private socket: %v", err)
 	}
 }
-
