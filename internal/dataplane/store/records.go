@@ -30,6 +30,8 @@ type ServiceSchedulerState struct {
 	ConsecutiveFailures map[string]int32 `json:"consecutiveFailures,omitempty"`
 	// LastStableTaskDefinition is the task definition of the last COMPLETED deployment (rollback target).
 	LastStableTaskDefinition string `json:"lastStableTaskDefinition,omitempty"`
+	// InactiveAt is when a deleted (DRAINING) service became INACTIVE; it is forgotten an hour later.
+	InactiveAt *model.Time `json:"inactiveAt,omitempty"`
 }
 
 // TaskRecord is a task, the service deployment it belongs to, and the runtime handle needed to
@@ -41,6 +43,22 @@ type TaskRecord struct {
 	DeploymentID string `json:"deploymentId,omitempty"`
 	// Runtime is the container runtime's handle for the task (owned by package runtime).
 	Runtime TaskRuntimeState `json:"runtime"`
+	// Scheduler is the scheduler's bookkeeping for the task (owned by package scheduler).
+	Scheduler TaskSchedulerState `json:"scheduler,omitempty"`
+}
+
+// TaskSchedulerState is what the scheduler remembers about a task across restarts.
+type TaskSchedulerState struct {
+	// RuntimeStarted is set once runtime.Start returned the handle now in Runtime: a restarted
+	// process Attaches to such a task, and Starts (idempotently, by task ID) one without it.
+	RuntimeStarted bool `json:"runtimeStarted,omitempty"`
+	// RuntimeRemoved is set once runtime.Remove cleaned up after the STOPPED task.
+	RuntimeRemoved bool `json:"runtimeRemoved,omitempty"`
+	// EverHealthy is set once the task was RUNNING and healthy (or RUNNING without health checks).
+	EverHealthy bool `json:"everHealthy,omitempty"`
+	// BreakerAccounted is set once the circuit breaker counted the task (as a failure, or as a
+	// healthy task that resets the count), so that no task is counted twice.
+	BreakerAccounted bool `json:"breakerAccounted,omitempty"`
 }
 
 // TaskRuntimeState is what the runtime records to find a task's containers again.
