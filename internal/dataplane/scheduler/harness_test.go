@@ -1,0 +1,311 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/fakeruntime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+)
+
+const testCluster = "default"
+
+var testARNs = model.ARNs{Region: "us-east-1", Account: "000000000000"}
+
+// harness runs a Scheduler over a real store, the fake runtime and a fake clock.
+type harness struct {
+	t      *testing.T
+	store  *store.Store
+	rt     *fakeruntime.Runtime
+	clock  *clocktesting.FakeClock
+	s      *Scheduler
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatalf("opening store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := &harness{t: t, store: st, rt: fakeruntime.New(), clock: clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+	h.seed()
+	return h
+}
+
+// start runs a new Scheduler (as a new process would) on the harness's store and runtime.
+func (h *harness) start() {
+	h.t.Helper()
+	h.s = New(Options{Store: h.store, Runtime: h.rt, ARNs: testARNs, Clock: h.clock, Logger: logr.Discard(), Workers: 4})
+	h.rt.SetObserver(h.s.Observe)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- h.s.Run(ctx) }()
+	select {
+	case <-h.s.Ready():
+	case err := <-h.done:
+		h.t.Fatalf("scheduler stopped before it was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("scheduler not ready after 10s")
+	}
+	h.t.Cleanup(h.stop)
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	if err := <-h.done; err != nil {
+		h.t.Errorf("scheduler Run: %v", err)
+	}
+	h.cancel = nil
+}
+
+// settle waits until the scheduler has nothing queued or under way.
+func (h *harness) settle() {
+	h.t.Helper()
+	h.eventually("the scheduler settles", func() bool {
+		if !h.s.idle() {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+		return h.s.idle()
+	})
+}
+
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (h *harness) seed() {
+	h.t.Helper()
+	err := h.store.Update(func(tx *store.Tx) error {
+		if err := tx.PutCluster(&store.ClusterRecord{Cluster: model.Cluster{
+			ClusterArn: testARNs.Cluster(testCluster), ClusterName: testCluster, Status: model.StatusActive,
+		}}); err != nil {
+			return err
+		}
+		for _, td := range []*model.TaskDefinition{
+			taskDef("web", 1, true), taskDef("web", 2, true), taskDef("bad", 1, false), taskDef("plain", 1, false),
+		} {
+			if err := tx.PutTaskDefinition(&store.TaskDefinitionRecord{TaskDefinition: *td}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		h.t.Fatalf("seeding store: %v", err)
+	}
+}
+
+// taskDef is an essential "app" container with a port mapping (and a health check when checked)
+// and a non-essential "sidecar".
+func taskDef(family string, rev int32, checked bool) *model.TaskDefinition {
+	app := model.ContainerDefinition{
+		Name: ptr("app"), Image: ptr(fmt.Sprintf("%s:%d", family, rev)), Essential: ptr(true),
+		PortMappings: []model.PortMapping{{ContainerPort: ptr(int32(8080))}},
+	}
+	if checked {
+		app.HealthCheck = &model.HealthCheck{Command: []string{"CMD", "true"}}
+	}
+	side := model.ContainerDefinition{Name: ptr("sidecar"), Image: ptr("sidecar:1"), Essential: ptr(false)}
+	return &model.TaskDefinition{
+		TaskDefinitionArn: testARNs.TaskDefinition(family, rev), Family: family, Revision: rev,
+		Status: model.StatusActive, ContainerDefinitions: []model.ContainerDefinition{app, side},
+		Cpu: ptr("256"), Memory: ptr("512"),
+	}
+}
+
+// runTask stores a PROVISIONING standalone task as RunTask does and tells the scheduler.
+func (h *harness) runTask(family string, rev int32) string {
+	h.t.Helper()
+	id := newTaskID()
+	td := taskDef(family, rev, true)
+	t := model.Task{
+		TaskArn: testARNs.Task(testCluster, id), ClusterArn: testARNs.Cluster(testCluster),
+		TaskDefinitionArn: td.TaskDefinitionArn, LastStatus: model.TaskStatusProvisioning,
+		DesiredStatus: model.TaskStatusRunning, Version: 1, LaunchType: model.LaunchTypeFargate,
+		CreatedAt: timeOf(h.clock.Now()), Group: ptr("family:" + family), HealthStatus: model.HealthUnknown,
+	}
+	for _, cd := range td.ContainerDefinitions {
+		t.Containers = append(t.Containers, model.Container{Name: *cd.Name, LastStatus: model.TaskStatusPending, TaskArn: t.TaskArn, HealthStatus: model.HealthUnknown})
+	}
+	h.update(func(tx *store.Tx) error { return tx.PutTask(testCluster, id, &store.TaskRecord{Task: t}) })
+	h.s.TaskCreated(testCluster, id)
+	return id
+}
+
+// stopTaskAPI does what StopTask does.
+func (h *harness) stopTaskAPI(id string) {
+	h.t.Helper()
+	h.update(func(tx *store.Tx) error {
+		r, err := tx.GetTask(testCluster, id)
+		if err != nil {
+			return err
+		}
+		r.Task.DesiredStatus = model.TaskStatusStopped
+		r.Task.StopCode = ptr(model.StopCodeUserInitiated)
+		r.Task.StoppedReason = ptr("Task stopped by user")
+		r.Task.StoppingAt = timeOf(h.clock.Now())
+		r.Task.Version++
+		return tx.PutTask(testCluster, id, r)
+	})
+	h.s.TaskStopRequested(testCluster, id)
+}
+
+type serviceOpts struct {
+	desired, min, max int32
+	breaker           *model.DeploymentCircuitBreaker
+}
+
+// createService stores a service as CreateService does and tells the scheduler.
+func (h *harness) createService(name, family string, rev int32, o serviceOpts) {
+	h.t.Helper()
+	dep := model.Deployment{
+		ID: newDeploymentID(), Status: model.DeploymentPrimary, TaskDefinition: testARNs.TaskDefinition(family, rev),
+		DesiredCount: o.desired, CreatedAt: timeOf(h.clock.Now()), UpdatedAt: timeOf(h.clock.Now()),
+		LaunchType: model.LaunchTypeFargate, RolloutState: model.RolloutInProgress,
+	}
+	svc := model.Service{
+		ServiceArn: testARNs.Service(testCluster, name), ServiceName: name, ClusterArn: testARNs.Cluster(testCluster),
+		Status: model.StatusActive, DesiredCount: o.desired, LaunchType: model.LaunchTypeFargate,
+		TaskDefinition: dep.TaskDefinition, Deployments: []model.Deployment{dep}, Events: []model.ServiceEvent{},
+		DeploymentConfiguration: &model.DeploymentConfiguration{
+			MinimumHealthyPercent: ptr(o.min), MaximumPercent: ptr(o.max), DeploymentCircuitBreaker: o.breaker,
+		},
+	}
+	h.update(func(tx *store.Tx) error { return tx.PutService(testCluster, &store.ServiceRecord{Service: svc}) })
+	h.s.ServiceChanged(testCluster, name)
+}
+
+// deploy does what UpdateService with a new task definition does.
+func (h *harness) deploy(name, family string, rev int32) string {
+	h.t.Helper()
+	id := newDeploymentID()
+	h.update(func(tx *store.Tx) error {
+		r, err := tx.GetService(testCluster, name)
+		if err != nil {
+			return err
+		}
+		for i := range r.Service.Deployments {
+			if r.Service.Deployments[i].Status == model.DeploymentPrimary {
+				r.Service.Deployments[i].Status = model.DeploymentActive
+			}
+		}
+		dep := model.Deployment{
+			ID: id, Status: model.DeploymentPrimary, TaskDefinition: testARNs.TaskDefinition(family, rev),
+			DesiredCount: r.Service.DesiredCount, CreatedAt: timeOf(h.clock.Now()), UpdatedAt: timeOf(h.clock.Now()),
+			LaunchType: model.LaunchTypeFargate, RolloutState: model.RolloutInProgress,
+		}
+		r.Service.TaskDefinition = dep.TaskDefinition
+		r.Service.Deployments = append([]model.Deployment{dep}, r.Service.Deployments...)
+		return tx.PutService(testCluster, r)
+	})
+	h.s.ServiceChanged(testCluster, name)
+	return id
+}
+
+func (h *harness) update(fn func(tx *store.Tx) error) {
+	h.t.Helper()
+	if err := h.store.Update(fn); err != nil {
+		h.t.Fatalf("store update: %v", err)
+	}
+}
+
+func (h *harness) task(id string) *store.TaskRecord {
+	h.t.Helper()
+	var r *store.TaskRecord
+	err := h.store.View(func(tx *store.Tx) error {
+		var err error
+		r, err = tx.GetTask(testCluster, id)
+		return err
+	})
+	if err != nil {
+		h.t.Fatalf("reading task %s: %v", id, err)
+	}
+	return r
+}
+
+func (h *harness) service(name string) *store.ServiceRecord {
+	h.t.Helper()
+	var r *store.ServiceRecord
+	err := h.store.View(func(tx *store.Tx) error {
+		var err error
+		r, err = tx.GetService(testCluster, name)
+		return err
+	})
+	if err != nil {
+		h.t.Fatalf("reading service %s: %v", name, err)
+	}
+	return r
+}
+
+func (h *harness) tasks() []*store.TaskRecord {
+	var out []*store.TaskRecord
+	err := h.store.View(func(tx *store.Tx) error {
+		var err error
+		out, err = tx.Tasks(testCluster)
+		return err
+	})
+	if err != nil {
+		h.t.Errorf("listing tasks: %v", err)
+	}
+	return out
+}
+
+// census counts a service's tasks: not STOPPED (the upper bound), healthy (the lower bound),
+// RUNNING by lastStatus, and live (not STOPPED, still wanted) per task definition.
+type census struct {
+	notStopped, healthy, running int
+	live                         map[string]int
+}
+
+func (h *harness) census(service string) census {
+	c := census{live: map[string]int{}}
+	for _, r := range h.tasks() {
+		if r.ServiceName != service {
+			continue
+		}
+		t := &r.Task
+		if t.LastStatus != model.TaskStatusStopped {
+			c.notStopped++
+		}
+		if t.LastStatus == model.TaskStatusRunning {
+			c.running++
+		}
+		if healthy(t, true) {
+			c.healthy++
+		}
+		if live(r) {
+			c.live[t.TaskDefinitionArn]++
+		}
+	}
+	return c
+}
+
+func (h *harness) hasEvent(service, msg string) bool {
+	for _, e := range h.service(service).Service.Events {
+		if e.Message == msg {
+			return true
+		}
+	}
+	return false
+}

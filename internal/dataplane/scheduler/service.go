@@ -1,0 +1,346 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+)
+
+// syncService reconciles one service inside one store transaction (so an API write in between is
+// never overwritten), then queues the tasks it created or asked to stop; their runtime calls happen
+// in the task workers, outside any transaction.
+func (s *Scheduler) syncService(_ context.Context, cluster, name string) error {
+	var touched []string
+	now := s.clock.Now()
+	err := s.store.Update(func(tx *store.Tx) error {
+		touched = nil
+		rec, err := tx.GetService(cluster, name)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		tasks, err := serviceTasks(tx, cluster, name)
+		if err != nil {
+			return err
+		}
+		r := newReconciler(tx, s.arns, cluster, rec, tasks, now, s.retention)
+		if err := r.run(); err != nil {
+			return err
+		}
+		touched = r.touched()
+		return r.write(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("reconciling service %s/%s: %w", cluster, name, err)
+	}
+	for _, id := range touched {
+		s.remember(id, cluster)
+		s.queue.Add(taskKey(id))
+	}
+	return nil
+}
+
+func serviceTasks(tx *store.Tx, cluster, name string) ([]*store.TaskRecord, error) {
+	all, err := tx.Tasks(cluster)
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.TaskRecord
+	for _, r := range all {
+		if r.ServiceName == name {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// reconciler is one pass of the service scheduler over one service and its tasks, in memory; write
+// stores the outcome.
+type reconciler struct {
+	tx        *store.Tx
+	arns      model.ARNs
+	cluster   string
+	rec       *store.ServiceRecord
+	svc       *model.Service
+	tasks     []*store.TaskRecord
+	now       time.Time
+	retention time.Duration
+
+	origService []byte
+	origTasks   map[string][]byte
+	defs        map[string]*model.TaskDefinition
+	changed     map[string]*store.TaskRecord
+	created     []*store.TaskRecord
+	started     []string
+	stopped     []string
+	forget      bool
+}
+
+func newReconciler(tx *store.Tx, arns model.ARNs, cluster string, rec *store.ServiceRecord,
+	tasks []*store.TaskRecord, now time.Time, retention time.Duration) *reconciler {
+	r := &reconciler{
+		tx: tx, arns: arns, cluster: cluster, rec: rec, svc: &rec.Service, tasks: tasks, now: now,
+		retention: retention,
+		origTasks: map[string][]byte{},
+		defs:      map[string]*model.TaskDefinition{},
+		changed:   map[string]*store.TaskRecord{},
+	}
+	r.origService, _ = json.Marshal(rec)
+	for _, t := range tasks {
+		r.origTasks[taskID(t.Task.TaskArn)], _ = json.Marshal(t.Task)
+	}
+	if rec.Scheduler.ConsecutiveFailures == nil {
+		rec.Scheduler.ConsecutiveFailures = map[string]int32{}
+	}
+	return r
+}
+
+// run is the whole pass.
+func (r *reconciler) run() error {
+	switch r.svc.Status {
+	case model.StatusInactive:
+		r.forgetWhenExpired()
+		return nil
+	case model.StatusDraining:
+		r.drain()
+		r.updateCounts()
+		return nil
+	}
+	if r.primary() == nil {
+		r.updateCounts()
+		return nil
+	}
+	r.accountBreaker()
+	primary := r.primary()
+	r.stopUnhealthy()
+	frozen := primary.RolloutState == model.RolloutFailed
+	if !frozen {
+		r.stopOld()
+	}
+	r.stopExcess()
+	if !frozen {
+		if err := r.startTasks(); err != nil {
+			return err
+		}
+	}
+	r.flushTaskEvents()
+	r.updateCounts()
+	r.completeRollout()
+	r.steadyState()
+	return nil
+}
+
+// primary is the PRIMARY deployment, or nil.
+func (r *reconciler) primary() *model.Deployment {
+	for i := range r.svc.Deployments {
+		if r.svc.Deployments[i].Status == model.DeploymentPrimary {
+			return &r.svc.Deployments[i]
+		}
+	}
+	return nil
+}
+
+func (r *reconciler) definition(arn string) *model.TaskDefinition {
+	if def, ok := r.defs[arn]; ok {
+		return def
+	}
+	def, err := taskDefinition(r.tx, arn)
+	if err != nil {
+		def = nil
+	}
+	r.defs[arn] = def
+	return def
+}
+
+// isHealthy reports whether a task counts toward the lower bound.
+func (r *reconciler) isHealthy(t *store.TaskRecord) bool {
+	return healthy(&t.Task, healthChecked(r.definition(t.Task.TaskDefinitionArn)))
+}
+
+func live(t *store.TaskRecord) bool {
+	return t.Task.LastStatus != model.TaskStatusStopped && t.Task.DesiredStatus == model.TaskStatusRunning
+}
+
+func notStopped(t *store.TaskRecord) bool { return t.Task.LastStatus != model.TaskStatusStopped }
+
+// counts is the rolling-update snapshot as of now (including this pass's decisions).
+func (r *reconciler) counts() rollCounts {
+	c := rollCounts{
+		Desired:           max(r.svc.DesiredCount, 0),
+		MinHealthyPercent: defaultMinimumHealthyPercent,
+		MaximumPercent:    defaultMaximumPercent,
+	}
+	if dc := r.svc.DeploymentConfiguration; dc != nil {
+		if dc.MinimumHealthyPercent != nil {
+			c.MinHealthyPercent = *dc.MinimumHealthyPercent
+		}
+		if dc.MaximumPercent != nil {
+			c.MaximumPercent = *dc.MaximumPercent
+		}
+	}
+	primaryID := ""
+	if p := r.primary(); p != nil {
+		primaryID = p.ID
+	}
+	for _, t := range r.tasks {
+		if notStopped(t) {
+			c.Total++
+		}
+		if live(t) && t.DeploymentID == primaryID {
+			c.PrimaryLive++
+		}
+		if r.isHealthy(t) {
+			c.Healthy++
+		}
+	}
+	return c
+}
+
+// stop asks the task to stop on the scheduler's behalf.
+func (r *reconciler) stop(t *store.TaskRecord, reason string) {
+	requestStop(&t.Task, model.StopCodeServiceSchedulerInitiated, reason)
+	id := taskID(t.Task.TaskArn)
+	r.changed[id] = t
+	r.stopped = append(r.stopped, id)
+}
+
+func (r *reconciler) scalingReason() string {
+	id := ""
+	if p := r.primary(); p != nil {
+		id = p.ID
+	}
+	return fmt.Sprintf("Scaling activity initiated by (deployment %s)", id)
+}
+
+// stopUnhealthy stops RUNNING tasks whose container health checks failed; they do not count toward
+// the lower bound, so stopping them never breaks it.
+func (r *reconciler) stopUnhealthy() {
+	for _, t := range r.tasks {
+		if live(t) && t.Task.LastStatus == model.TaskStatusRunning && t.Task.HealthStatus == model.HealthUnhealthy {
+			addEvent(r.svc, msgUnhealthy(r.svc.ServiceName, taskID(t.Task.TaskArn)), r.now)
+			r.stop(t, reasonUnhealthy)
+		}
+	}
+}
+
+// stopOld stops the tasks of non-PRIMARY deployments: the ones that are not healthy at once, the
+// healthy ones only while the lower bound holds.
+func (r *reconciler) stopOld() {
+	primaryID := r.primary().ID
+	budget := healthyStopBudget(r.counts())
+	for _, t := range r.stopOrder(func(t *store.TaskRecord) bool { return t.DeploymentID != primaryID }) {
+		if r.isHealthy(t) {
+			if budget == 0 {
+				continue
+			}
+			budget--
+		}
+		r.stop(t, r.scalingReason())
+	}
+}
+
+// stopExcess stops PRIMARY tasks beyond desiredCount (a scale-in), within the lower bound.
+func (r *reconciler) stopExcess() {
+	c := r.counts()
+	excess := c.PrimaryLive - c.Desired
+	budget := healthyStopBudget(c)
+	primaryID := r.primary().ID
+	for _, t := range r.stopOrder(func(t *store.TaskRecord) bool { return t.DeploymentID == primaryID }) {
+		if excess <= 0 {
+			return
+		}
+		if r.isHealthy(t) {
+			if budget == 0 {
+				continue
+			}
+			budget--
+		}
+		r.stop(t, r.scalingReason())
+		excess--
+	}
+}
+
+// stopOrder lists the live tasks that match, those that are not healthy first, newest first.
+func (r *reconciler) stopOrder(match func(*store.TaskRecord) bool) []*store.TaskRecord {
+	var unhealthy, healthyTasks []*store.TaskRecord
+	for _, t := range r.tasks {
+		if !live(t) || !match(t) {
+			continue
+		}
+		if r.isHealthy(t) {
+			healthyTasks = append(healthyTasks, t)
+		} else {
+			unhealthy = append(unhealthy, t)
+		}
+	}
+	sortNewestFirst(unhealthy)
+	sortNewestFirst(healthyTasks)
+	return append(unhealthy, healthyTasks...)
+}
+
+// startTasks creates the PRIMARY tasks that fit within the upper bound, as PROVISIONING records;
+// the task workers start them once this transaction is committed.
+func (r *reconciler) startTasks() error {
+	n := tasksToStart(r.counts())
+	if n == 0 {
+		return nil
+	}
+	primary := r.primary()
+	def := r.definition(primary.TaskDefinition)
+	if def == nil {
+		return fmt.Errorf("task definition %s of deployment %s not found", primary.TaskDefinition, primary.ID)
+	}
+	for range n {
+		t := newServiceTask(r.arns, r.cluster, r.svc, primary, def, r.now)
+		r.created = append(r.created, t)
+		r.tasks = append(r.tasks, t)
+		r.started = append(r.started, taskID(t.Task.TaskArn))
+	}
+	return nil
+}
+
+func (r *reconciler) flushTaskEvents() {
+	if len(r.stopped) > 0 {
+		addEvent(r.svc, msgStopped(r.svc.ServiceName, r.stopped), r.now)
+	}
+	if len(r.started) > 0 {
+		addEvent(r.svc, msgStarted(r.svc.ServiceName, r.started), r.now)
+	}
+}
+
+// touched lists the tasks the task workers must look at after this pass.
+func (r *reconciler) touched() []string {
+	out := append([]string(nil), r.started...)
+	return append(out, r.stopped...)
+}
+
+// write stores what the pass changed: new and changed tasks (one more version each) and the service.
+func (r *reconciler) write(tx *store.Tx) error {
+	if r.forget {
+		return tx.DeleteService(r.cluster, r.svc.ServiceName)
+	}
+	for id, t := range r.changed {
+		if after, _ := json.Marshal(t.Task); !bytes.Equal(after, r.origTasks[id]) {
+			t.Task.Version++
+		}
+		if err := tx.PutTask(r.cluster, id, t); err != nil {
+			return err
+		}
+	}
+	for _, t := range r.created {
+		if err := tx.PutTask(r.cluster, taskID(t.Task.TaskArn), t); err != nil {
+			return err
+		}
+	}
+	if after, _ := json.Marshal(r.rec); bytes.Equal(after, r.origService) {
+		return nil
+	}
+	return tx.PutService(r.cluster, r.rec)
+}

@@ -1,0 +1,237 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+)
+
+// taskMutation changes a task record inside a store transaction; def is the task's definition (nil
+// when it cannot be found).
+type taskMutation func(r *store.TaskRecord, def *model.TaskDefinition)
+
+// updateTask applies fn to the stored task in one read-modify-write transaction, adding one to the
+// task's version when the task changed. It returns the stored record and whether the task changed.
+func (s *Scheduler) updateTask(cluster, id string, fn taskMutation) (*store.TaskRecord, bool, error) {
+	var out *store.TaskRecord
+	var changed bool
+	err := s.store.Update(func(tx *store.Tx) error {
+		r, err := tx.GetTask(cluster, id)
+		if err != nil {
+			return err
+		}
+		def, err := taskDefinition(tx, r.Task.TaskDefinitionArn)
+		if err != nil {
+			def = nil // a deleted definition must not wedge the task's lifecycle
+		}
+		beforeTask, _ := json.Marshal(r.Task)
+		beforeRec, _ := json.Marshal(r)
+		fn(r, def)
+		afterTask, _ := json.Marshal(r.Task)
+		if !bytes.Equal(beforeTask, afterTask) {
+			r.Task.Version++
+			changed = true
+		}
+		out = r
+		if afterRec, _ := json.Marshal(r); bytes.Equal(beforeRec, afterRec) {
+			return nil
+		}
+		return tx.PutTask(cluster, id, r)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("updating task %s/%s: %w", cluster, id, err)
+	}
+	return out, changed, nil
+}
+
+// syncTask applies the latest runtime observation of a task, then does the next lifecycle step
+// that needs the runtime: Start, Stop, or Remove (and forgets the task once retention is over).
+func (s *Scheduler) syncTask(ctx context.Context, id string) error {
+	cluster, err := s.clusterOf(id)
+	if isNotFound(err) {
+		s.takeObservation(id)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("finding the cluster of task %s: %w", id, err)
+	}
+	obs, hasObs := s.takeObservation(id)
+	now := s.clock.Now()
+	rec, changed, err := s.updateTask(cluster, id, func(r *store.TaskRecord, def *model.TaskDefinition) {
+		if hasObs {
+			applyObservation(&r.Task, def, obs, now)
+		}
+		if healthy(&r.Task, healthChecked(def)) {
+			r.Scheduler.EverHealthy = true
+		}
+	})
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		if hasObs {
+			s.putBackObservation(id, obs)
+		}
+		return err
+	}
+	if changed {
+		s.notifyService(cluster, rec)
+	}
+	return s.advanceTask(ctx, cluster, id, rec)
+}
+
+// notifyService queues the service a task belongs to, if any.
+func (s *Scheduler) notifyService(cluster string, r *store.TaskRecord) {
+	if r.ServiceName != "" {
+		s.queue.Add(serviceKey(cluster, r.ServiceName))
+	}
+}
+
+// advanceTask does the runtime step the task's state calls for.
+func (s *Scheduler) advanceTask(ctx context.Context, cluster, id string, r *store.TaskRecord) error {
+	t := &r.Task
+	switch {
+	case t.LastStatus == model.TaskStatusStopped:
+		return s.cleanUpTask(ctx, cluster, id, r)
+	case t.DesiredStatus == model.TaskStatusStopped:
+		return s.stopTask(ctx, cluster, id)
+	case !r.Scheduler.RuntimeStarted:
+		return s.startTask(ctx, cluster, id, r)
+	}
+	return nil
+}
+
+// taskSpec is what the runtime needs to start (or attach to) the task.
+func (s *Scheduler) taskSpec(cluster string, r *store.TaskRecord) (runtime.TaskSpec, error) {
+	var def *model.TaskDefinition
+	err := s.store.View(func(tx *store.Tx) error {
+		var err error
+		def, err = taskDefinition(tx, r.Task.TaskDefinitionArn)
+		return err
+	})
+	if err != nil {
+		return runtime.TaskSpec{}, err
+	}
+	return runtime.TaskSpec{
+		TaskID: taskID(r.Task.TaskArn), Cluster: cluster, Definition: *def, Overrides: r.Task.Overrides,
+	}, nil
+}
+
+// startTask calls runtime.Start (the record is already stored, so a crash cannot lose the task),
+// then records the runtime's handle and moves the task to PENDING.
+func (s *Scheduler) startTask(ctx context.Context, cluster, id string, r *store.TaskRecord) error {
+	spec, err := s.taskSpec(cluster, r)
+	if err == nil {
+		var handle store.TaskRuntimeState
+		handle, err = s.rt.Start(ctx, spec)
+		if err == nil {
+			return s.recordStarted(cluster, id, handle)
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	s.log.Info("task failed to start", "cluster", cluster, "task", id, "reason", err.Error())
+	_, _, uerr := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		requestStop(&r.Task, model.StopCodeTaskFailedToStart, err.Error())
+	})
+	if uerr != nil {
+		return uerr
+	}
+	s.queue.Add(taskKey(id))
+	return nil
+}
+
+func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeState) error {
+	now := s.clock.Now()
+	_, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		r.Runtime = handle
+		r.Scheduler.RuntimeStarted = true
+		t := &r.Task
+		if t.LastStatus == model.TaskStatusProvisioning {
+			advance(t, model.TaskStatusPending)
+			t.PullStartedAt = timeOf(now)
+			t.Connectivity = ptr(connectivityConnected)
+			t.ConnectivityAt = timeOf(now)
+		}
+	})
+	return err
+}
+
+// stopTask walks a task whose desiredStatus is STOPPED through DEACTIVATING and STOPPING, stops its
+// containers (no transaction is held meanwhile), then DEPROVISIONING and STOPPED, then cleans up.
+func (s *Scheduler) stopTask(ctx context.Context, cluster, id string) error {
+	for _, status := range []string{model.TaskStatusDeactivating, model.TaskStatusStopping} {
+		now := s.clock.Now()
+		if _, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+			advance(&r.Task, status)
+			if r.Task.StoppingAt == nil {
+				r.Task.StoppingAt = timeOf(now)
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	if err := s.rt.Stop(ctx, id); err != nil {
+		return fmt.Errorf("stopping task %s: %w", id, err)
+	}
+	obs, hasObs := s.takeObservation(id)
+	now := s.clock.Now()
+	if _, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, def *model.TaskDefinition) {
+		if hasObs {
+			applyObservation(&r.Task, def, obs, now)
+		}
+		advance(&r.Task, model.TaskStatusDeprovisioning)
+	}); err != nil {
+		return err
+	}
+	r, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		markStopped(&r.Task, s.clock.Now())
+	})
+	if err != nil {
+		return err
+	}
+	s.notifyService(cluster, r)
+	return s.cleanUpTask(ctx, cluster, id, r)
+}
+
+// cleanUpTask removes what a STOPPED task left in the runtime, once, and deletes the record when
+// its retention is over.
+func (s *Scheduler) cleanUpTask(ctx context.Context, cluster, id string, r *store.TaskRecord) error {
+	if !r.Scheduler.RuntimeRemoved {
+		if err := s.rt.Remove(ctx, id, r.Runtime); err != nil {
+			return fmt.Errorf("removing task %s: %w", id, err)
+		}
+		if _, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+			r.Scheduler.RuntimeRemoved = true
+		}); err != nil {
+			return err
+		}
+	}
+	now := s.clock.Now()
+	if !expired(r.Task.StoppedAt, now, s.retention) {
+		return nil
+	}
+	err := s.store.Update(func(tx *store.Tx) error {
+		cur, err := tx.GetTask(cluster, id)
+		if err != nil {
+			return err
+		}
+		if cur.Task.LastStatus != model.TaskStatusStopped || !expired(cur.Task.StoppedAt, now, s.retention) {
+			return nil
+		}
+		return tx.DeleteTask(cluster, id)
+	})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("forgetting task %s: %w", id, err)
+	}
+	s.mu.Lock()
+	delete(s.clusters, id)
+	s.mu.Unlock()
+	return nil
+}
