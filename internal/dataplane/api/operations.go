@@ -14,6 +14,17 @@ func (s *Server) operations() map[string]operation {
 		"ListTaskDefinitionFamilies": handle(s, "ListTaskDefinitionFamilies", s.listTaskDefinitionFamilies),
 		"DeregisterTaskDefinition":   handle(s, "DeregisterTaskDefinition", s.deregisterTaskDefinition),
 
+		"RunTask":       handle(s, "RunTask", s.runTask),
+		"StopTask":      handle(s, "StopTask", s.stopTask),
+		"DescribeTasks": handle(s, "DescribeTasks", s.describeTasks),
+		"ListTasks":     handle(s, "ListTasks", s.listTasks),
+
+		"CreateService":    handle(s, "CreateService", s.createService),
+		"UpdateService":    handle(s, "UpdateService", s.updateService),
+		"DeleteService":    handle(s, "DeleteService", s.deleteService),
+		"DescribeServices": handle(s, "DescribeServices", s.describeServices),
+		"ListServices":     handle(s, "ListServices", s.listServices),
+
 		"TagResource":         handle(s, "TagResource", s.tagResource),
 		"UntagResource":       handle(s, "UntagResource", s.untagResource),
 		"ListTagsForResource": handle(s, "ListTagsForResource", s.listTagsForResource),
