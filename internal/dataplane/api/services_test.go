@@ -165,18 +165,26 @@ func TestServiceErrors(t *testing.T) {
 		code  string
 		parts []string
 	}{
-		"no desiredCount":  {create(func(in *ecs.CreateServiceInput) { in.DesiredCount = nil }), "InvalidParameterException", []string{"desiredCount"}},
-		"no taskDef":       {create(func(in *ecs.CreateServiceInput) { in.TaskDefinition = nil }), "InvalidParameterException", []string{"taskDefinition"}},
-		"unknown taskDef":  {create(func(in *ecs.CreateServiceInput) { in.TaskDefinition = aws.String("nope") }), "ClientException", []string{"nope"}},
-		"daemon":           {create(func(in *ecs.CreateServiceInput) { in.SchedulingStrategy = ecstypes.SchedulingStrategyDaemon }), "InvalidParameterException", []string{"schedulingStrategy"}},
-		"min percent":      {create(func(in *ecs.CreateServiceInput) { in.DeploymentConfiguration = &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(150)} }), "InvalidParameterException", []string{"deploymentConfiguration.minimumHealthyPercent"}},
-		"max percent":      {create(func(in *ecs.CreateServiceInput) { in.DeploymentConfiguration = &ecstypes.DeploymentConfiguration{MaximumPercent: aws.Int32(50)} }), "InvalidParameterException", []string{"deploymentConfiguration.maximumPercent"}},
-		"long token":       {create(func(in *ecs.CreateServiceInput) { in.ClientToken = aws.String("0123456789012345678901234567890123456") }), "InvalidParameterException", []string{"clientToken", "36"}},
-		"bad name":         {create(func(in *ecs.CreateServiceInput) { in.ServiceName = aws.String("a b") }), "InvalidParameterException", []string{"serviceName"}},
-		"unknown cluster":  {create(func(in *ecs.CreateServiceInput) { in.Cluster = aws.String("nope") }), "ClusterNotFoundException", []string{"nope"}},
-		"EC2":              {create(func(in *ecs.CreateServiceInput) { in.LaunchType = ecstypes.LaunchTypeEc2 }), "InvalidParameterException", []string{"launchType"}},
-		"lb container":     {create(func(in *ecs.CreateServiceInput) { in.LoadBalancers = []ecstypes.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(9)}} }), "InvalidParameterException", []string{"loadBalancers[0]"}},
-		"deployment alarm": {create(func(in *ecs.CreateServiceInput) { in.DeploymentConfiguration = &ecstypes.DeploymentConfiguration{BakeTimeInMinutes: aws.Int32(1)} }), "InvalidParameterException", []string{"deploymentConfiguration.bakeTimeInMinutes", "not supported"}},
+		"no desiredCount": {create(func(in *ecs.CreateServiceInput) { in.DesiredCount = nil }), "InvalidParameterException", []string{"desiredCount"}},
+		"no taskDef":      {create(func(in *ecs.CreateServiceInput) { in.TaskDefinition = nil }), "InvalidParameterException", []string{"taskDefinition"}},
+		"unknown taskDef": {create(func(in *ecs.CreateServiceInput) { in.TaskDefinition = aws.String("nope") }), "ClientException", []string{"nope"}},
+		"daemon":          {create(func(in *ecs.CreateServiceInput) { in.SchedulingStrategy = ecstypes.SchedulingStrategyDaemon }), "InvalidParameterException", []string{"schedulingStrategy"}},
+		"min percent": {create(func(in *ecs.CreateServiceInput) {
+			in.DeploymentConfiguration = &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(150)}
+		}), "InvalidParameterException", []string{"deploymentConfiguration.minimumHealthyPercent"}},
+		"max percent": {create(func(in *ecs.CreateServiceInput) {
+			in.DeploymentConfiguration = &ecstypes.DeploymentConfiguration{MaximumPercent: aws.Int32(50)}
+		}), "InvalidParameterException", []string{"deploymentConfiguration.maximumPercent"}},
+		"long token":      {create(func(in *ecs.CreateServiceInput) { in.ClientToken = aws.String("0123456789012345678901234567890123456") }), "InvalidParameterException", []string{"clientToken", "36"}},
+		"bad name":        {create(func(in *ecs.CreateServiceInput) { in.ServiceName = aws.String("a b") }), "InvalidParameterException", []string{"serviceName"}},
+		"unknown cluster": {create(func(in *ecs.CreateServiceInput) { in.Cluster = aws.String("nope") }), "ClusterNotFoundException", []string{"nope"}},
+		"EC2":             {create(func(in *ecs.CreateServiceInput) { in.LaunchType = ecstypes.LaunchTypeEc2 }), "InvalidParameterException", []string{"launchType"}},
+		"lb container": {create(func(in *ecs.CreateServiceInput) {
+			in.LoadBalancers = []ecstypes.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(9)}}
+		}), "InvalidParameterException", []string{"loadBalancers[0]"}},
+		"deployment alarm": {create(func(in *ecs.CreateServiceInput) {
+			in.DeploymentConfiguration = &ecstypes.DeploymentConfiguration{BakeTimeInMinutes: aws.Int32(1)}
+		}), "InvalidParameterException", []string{"deploymentConfiguration.bakeTimeInMinutes", "not supported"}},
 		"update missing": {func() error {
 			_, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("nope"), DesiredCount: aws.Int32(1)})
 			return err
