@@ -247,7 +247,11 @@ func (s *Supervisor) stop(d *daemon) {
 		_ = unix.Kill(d.pid, unix.SIGKILL)
 		<-d.exited
 	}
-	_ = os.Remove(filepath.Join(s.opts.Dir, pidFile))
+	// Another supervisor may have started a new daemon meanwhile: only remove our own pid.
+	path := filepath.Join(s.opts.Dir, pidFile)
+	if raw, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(raw)) == strconv.Itoa(d.pid) {
+		_ = os.Remove(path)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -1,0 +1,112 @@
+package containerdproc
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+)
+
+func TestConfigIsPrivate(t *testing.T) {
+	cfg := configTOML("/state/containerd")
+	for _, want := range []string{
+		`root = "/state/containerd/root"`,
+		`state = "/state/containerd/state"`,
+		`address = "/state/containerd/containerd.sock"`,
+		`path = "/state/containerd/opt"`,
+		`"io.containerd.grpc.v1.cri"`,
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config lacks %s:\n%s", want, cfg)
+		}
+	}
+	if strings.Contains(cfg, "/run/containerd") || strings.Contains(cfg, "/var/lib/containerd") {
+		t.Errorf("config mentions the host's default paths:\n%s", cfg)
+	}
+}
+
+type running struct {
+	s      *Supervisor
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t *testing.T, dir string) *running {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run containerd")
+	}
+	if _, err := exec.LookPath("containerd"); err != nil {
+		t.Skipf("needs containerd on PATH: %v", err)
+	}
+	s, err := New(Options{Dir: dir, Logger: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{s: s, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Run(ctx) }()
+	t.Cleanup(r.stop)
+	select {
+	case <-s.Ready():
+	case err := <-r.done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("containerd not ready after 30s")
+	}
+	return r
+}
+
+func (r *running) stop() {
+	if r.cancel != nil {
+		r.cancel()
+		r.cancel = nil
+		<-r.done
+	}
+}
+
+func pidOf(t *testing.T, dir string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, pidFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// A second supervisor adopts the running daemon; when it stops that daemon, the first one (still
+// supervising) starts a new one.
+func TestAdoptAndRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "containerd")
+	first := start(t, dir)
+	pid1 := pidOf(t, dir)
+
+	second := start(t, dir)
+	if pid := pidOf(t, dir); pid != pid1 {
+		t.Fatalf("second supervisor started pid %d instead of adopting %d", pid, pid1)
+	}
+	second.stop()
+
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(filepath.Join(dir, pidFile)); err == nil {
+			if pid, _ := strconv.Atoi(string(b)); pid != 0 && pid != pid1 {
+				if _, err := os.Stat(first.s.Address()); err == nil {
+					return
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("first supervisor did not restart containerd after it died")
+}

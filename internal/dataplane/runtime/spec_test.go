@@ -1,0 +1,154 @@
+package runtime
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+)
+
+func TestProcessArgs(t *testing.T) {
+	img := struct{ ep, cmd []string }{[]string{"/app"}, []string{"--serve"}}
+	tests := []struct {
+		name            string
+		entryPoint, cmd []string
+		want            []string
+	}{
+		{name: "image defaults", want: []string{"/app", "--serve"}},
+		{name: "command replaces CMD", cmd: []string{"--once"}, want: []string{"/app", "--once"}},
+		{name: "entryPoint replaces ENTRYPOINT and drops CMD", entryPoint: []string{"/bin/other"}, want: []string{"/bin/other"}},
+		{name: "both", entryPoint: []string{"/bin/sh", "-c"}, cmd: []string{"echo hi"}, want: []string{"/bin/sh", "-c", "echo hi"}},
+		{name: "empty command clears CMD", cmd: []string{}, want: []string{"/app"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, processArgs(img.ep, img.cmd, tt.entryPoint, tt.cmd)); diff != "" {
+				t.Errorf("-want +got:\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMergeEnv(t *testing.T) {
+	got := mergeEnv([]string{"PATH=/bin", "A=image"}, []model.KeyValuePair{
+		{Name: ptr("A"), Value: ptr("def")}, {Name: ptr("B"), Value: ptr("1")}, {Name: ptr("A"), Value: ptr("override")}, {Name: ptr("")},
+	})
+	if diff := cmp.Diff([]string{"PATH=/bin", "A=override", "B=1"}, got); diff != "" {
+		t.Errorf("-want +got:\n%s", diff)
+	}
+}
+
+func TestHealthFromDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		in   model.HealthCheck
+		want healthSpec
+	}{
+		{
+			name: "CMD-SHELL with ECS defaults",
+			in:   model.HealthCheck{Command: []string{"CMD-SHELL", "curl -f", "http://x/"}},
+			want: healthSpec{Argv: []string{"/bin/sh", "-c", "curl -f http://x/"}, Interval: 30 * time.Second, Timeout: 5 * time.Second, Retries: 3},
+		},
+		{
+			name: "CMD with values",
+			in:   model.HealthCheck{Command: []string{"CMD", "/probe", "x"}, Interval: ptr(int32(5)), Timeout: ptr(int32(2)), Retries: ptr(int32(1)), StartPeriod: ptr(int32(10))},
+			want: healthSpec{Argv: []string{"/probe", "x"}, Interval: 5 * time.Second, Timeout: 2 * time.Second, Retries: 1, StartPeriod: 10 * time.Second},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, *healthFrom(&tt.in)); diff != "" {
+				t.Errorf("-want +got:\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseMemoryAndCPU(t *testing.T) {
+	for in, want := range map[string]int64{"": 0, "512": 512, "1 GB": 1024, "2GB": 2048, "0.5GB": 512, "256 MB": 256} {
+		if got, err := parseMemory(in); err != nil || got != want {
+			t.Errorf("parseMemory(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]int64{"": 0, "256": 256, "1 vCPU": 1024, ".5 vcpu": 512} {
+		if got, err := parseCPU(in); err != nil || got != want {
+			t.Errorf("parseCPU(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	if _, err := parseMemory("lots"); err == nil {
+		t.Error("parseMemory(lots) succeeded")
+	}
+}
+
+func TestContainerSpecsOverrides(t *testing.T) {
+	spec := TaskSpec{TaskID: "t1", Definition: model.TaskDefinition{
+		Memory: ptr("1024"),
+		ContainerDefinitions: []model.ContainerDefinition{
+			{Name: ptr("a"), Image: ptr("img"), Command: []string{"x"}, Essential: ptr(false), StopTimeout: ptr(int32(7))},
+			{Name: ptr("b"), Image: ptr("img"), Memory: ptr(int32(128))},
+		},
+	}, Overrides: &model.TaskOverride{ContainerOverrides: []model.ContainerOverride{{Name: ptr("a"), Command: []string{"y"}, Memory: ptr(int32(64))}}}}
+	got, err := containerSpecs(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Essential || got[0].MemoryMiB != 64 || got[0].StopTimeout != 7*time.Second || !cmp.Equal(got[0].Command, []string{"y"}) {
+		t.Errorf("a = %+v", got[0])
+	}
+	if !got[1].Essential || got[1].MemoryMiB != 128 || got[1].StopTimeout != defaultStopTimeout {
+		t.Errorf("b = %+v", got[1])
+	}
+	spec.Definition.ContainerDefinitions[1].Name = ptr("a")
+	if _, err := containerSpecs(spec); err == nil {
+		t.Error("repeated container name accepted")
+	}
+}
+
+func TestValidateDependencies(t *testing.T) {
+	dep := func(name, cond string) []model.ContainerDependency {
+		return []model.ContainerDependency{{ContainerName: name, Condition: cond}}
+	}
+	tests := []struct {
+		name    string
+		specs   []containerSpec
+		wantErr string
+	}{
+		{name: "ok", specs: []containerSpec{{Name: "a"}, {Name: "b", DependsOn: dep("a", "SUCCESS")}}},
+		{name: "unknown", specs: []containerSpec{{Name: "b", DependsOn: dep("a", "START")}}, wantErr: "unknown container"},
+		{name: "cycle", specs: []containerSpec{{Name: "a", DependsOn: dep("b", "START")}, {Name: "b", DependsOn: dep("a", "START")}}, wantErr: "cycle"},
+		{name: "healthy without check", specs: []containerSpec{{Name: "a"}, {Name: "b", DependsOn: dep("a", "HEALTHY")}}, wantErr: "no healthCheck"},
+		{name: "bad condition", specs: []containerSpec{{Name: "a"}, {Name: "b", DependsOn: dep("a", "SOON")}}, wantErr: "unknown dependsOn condition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := validateDependencies(tt.specs)
+			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestContainerIDIsStableAndValid(t *testing.T) {
+	id := containerID("0123456789abcdef0123456789abcdef", "web")
+	if id != "0123456789abcdef0123456789abcdef-web" {
+		t.Errorf("id = %s", id)
+	}
+	long := containerID("0123456789abcdef0123456789abcdef", strings.Repeat("x", 100))
+	if len(long) > 76 || long != containerID("0123456789abcdef0123456789abcdef", strings.Repeat("x", 100)) {
+		t.Errorf("long id = %s", long)
+	}
+}
+
+func TestResolvConfDropsLoopback(t *testing.T) {
+	got := string(resolvConf([]byte("search example.com\nnameserver 127.0.0.53\nnameserver 10.0.0.2\n")))
+	if diff := cmp.Diff("search example.com\nnameserver 10.0.0.2\n", got); diff != "" {
+		t.Errorf("-want +got:\n%s", diff)
+	}
+	if got := string(resolvConf([]byte("nameserver 127.0.0.1\n"))); !strings.Contains(got, "nameserver 1.1.1.1") {
+		t.Errorf("fallback = %q", got)
+	}
+}
