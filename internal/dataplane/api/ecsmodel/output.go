@@ -51,7 +51,7 @@ func (m *Model) CheckError(body []byte) error {
 var ProtocolErrors = []string{
 	"MissingAuthenticationTokenException", "UnrecognizedClientException", "InvalidSignatureException",
 	"IncompleteSignatureException", "SerializationException", "UnknownOperationException",
-	"ThrottlingException",
+	"ThrottlingException", "RequestEntityTooLargeException",
 }
 
 type outputWalker struct {
