@@ -1,16 +1,126 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/go-logr/logr"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/controller"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
-// PLACEHOLDER: owned by the helper building 'controller'; replaced by the real command.
+// controllerFlags are the flags of `nodeless controller`.
+type controllerFlags struct {
+	kubeconfig     string
+	endpoint       string
+	region         string
+	deletionPolicy string
+	keepRevisions  int
+	readOnly       bool
+	pollInterval   time.Duration
+	stableInterval time.Duration
+	syncPeriod     time.Duration
+	noRateLimit    bool
+	installCRDs    bool
+	metricsAddr    string
+	healthAddr     string
+	development    bool
+}
+
 func newControllerCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "controller",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("controller: not built yet") },
+	f := controllerFlags{}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run nodeless's controllers against an existing Kubernetes cluster and ECS (or any ECS-compatible endpoint)",
+		Long: `controller runs the ecs.nodeless.dev controllers (Cluster, TaskDefinition, Service, Task) against
+the Kubernetes cluster of --kubeconfig (or $KUBECONFIG, or the in-cluster config) and the ECS API
+found through the standard AWS configuration chain (AWS_REGION, AWS_PROFILE, credentials files,
+web identity, instance roles), optionally at --ecs-endpoint.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runController(cmd, f)
+		},
 	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to reconcile (default: $KUBECONFIG, ~/.kube/config or in-cluster)")
+	fs.StringVar(&f.endpoint, "ecs-endpoint", "", "ECS endpoint URL, e.g. http://127.0.0.1:4566 (default: AWS's regional endpoint)")
+	fs.StringVar(&f.region, "region", "", "AWS region (default: from the AWS configuration chain)")
+	fs.StringVar(&f.deletionPolicy, "deletion-policy", string(ecsv1alpha1.DeletionPolicyDelete), "what deleting an object does to its ECS resource unless annotated: delete or retain")
+	fs.IntVar(&f.keepRevisions, "keep-revisions", 3, "task definition revisions kept registered per TaskDefinition")
+	fs.BoolVar(&f.readOnly, "read-only", false, "observe ECS and mirror status, never write to ECS")
+	fs.DurationVar(&f.pollInterval, "poll-interval", 5*time.Second, "how often services and tasks that are changing are described")
+	fs.DurationVar(&f.stableInterval, "stable-poll-interval", time.Minute, "how often services and tasks at rest are described")
+	fs.DurationVar(&f.syncPeriod, "sync-period", 10*time.Minute, "how often every object is reconciled again (no ECS call at steady state)")
+	fs.BoolVar(&f.noRateLimit, "no-rate-limit", false, "disable the client-side rate limiter shaped on ECS's token buckets")
+	fs.BoolVar(&f.installCRDs, "install-crds", true, "install or update the ecs.nodeless.dev CRDs on start")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "0", "address of the Prometheus metrics endpoint (0 disables it)")
+	fs.StringVar(&f.healthAddr, "health-addr", "", "address of /healthz and /readyz (empty disables them)")
+	fs.BoolVar(&f.development, "dev-log", false, "human-readable logs instead of JSON")
+	return cmd
+}
+
+func runController(cmd *cobra.Command, f controllerFlags) error {
+	policy := ecsv1alpha1.DeletionPolicy(f.deletionPolicy)
+	if policy != ecsv1alpha1.DeletionPolicyDelete && policy != ecsv1alpha1.DeletionPolicyRetain {
+		return fmt.Errorf("--deletion-policy must be delete or retain, not %q", f.deletionPolicy)
+	}
+	ctrl.SetLogger(newLogger(f.development))
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	c := controller.Config{
+		RestConfig:  cfg,
+		ECSOptions:  ecsapi.Options{Endpoint: f.endpoint, Region: f.region},
+		InstallCRDs: f.installCRDs,
+		SyncPeriod:  f.syncPeriod,
+		MetricsAddr: f.metricsAddr, HealthProbeAddr: f.healthAddr,
+	}
+	c.Controllers.DeletionPolicy = policy
+	c.Controllers.KeepRevisions = f.keepRevisions
+	c.Controllers.ReadOnly = f.readOnly
+	c.Controllers.PollInterval = f.pollInterval
+	c.Controllers.StablePollInterval = f.stableInterval
+	if f.noRateLimit {
+		c.Limits = controller.NoRateLimit
+	}
+	m, err := controller.New(ctx, c)
+	if err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		cfg, err := ctrl.GetConfig()
+		if err != nil {
+			return nil, fmt.Errorf("finding a kubeconfig: %w (set --kubeconfig)", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig %s: %w", kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+// newLogger logs JSON to stderr, or text with --dev-log.
+func newLogger(development bool) logr.Logger {
+	var h slog.Handler = slog.NewJSONHandler(os.Stderr, nil)
+	if development {
+		h = slog.NewTextHandler(os.Stderr, nil)
+	}
+	return logr.FromSlogHandler(h)
 }

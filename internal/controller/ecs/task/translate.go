@@ -1,0 +1,118 @@
+package task
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+)
+
+// MaxClientToken is the longest clientToken RunTask accepts.
+const MaxClientToken = 64
+
+// RunInput translates a Task into the RunTask request, for cluster and task definition already
+// resolved. The spec is immutable, so the token depends only on the object's UID.
+func RunInput(t *ecsv1alpha1.Task, cluster, taskDefinition string) *ecs.RunTaskInput {
+	s := &t.Spec
+	in := &ecs.RunTaskInput{
+		Cluster:         aws.String(cluster),
+		TaskDefinition:  aws.String(taskDefinition),
+		Count:           aws.Int32(1),
+		PlatformVersion: core.OptString(s.PlatformVersion),
+		Group:           core.OptString(s.Group),
+		StartedBy:       core.OptString(s.StartedBy),
+		ClientToken:     aws.String(string(t.UID)),
+		Tags:            core.Tags(s.Tags, ecstypes.Tag{Key: aws.String(core.TagOwner), Value: aws.String(string(t.UID))}),
+	}
+	if s.LaunchType != "" {
+		in.LaunchType = ecstypes.LaunchType(s.LaunchType)
+	}
+	if nc := s.NetworkConfiguration; nc != nil && nc.AwsvpcConfiguration != nil {
+		a := nc.AwsvpcConfiguration
+		in.NetworkConfiguration = &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+			Subnets: a.Subnets, SecurityGroups: a.SecurityGroups, AssignPublicIp: ecstypes.AssignPublicIp(a.AssignPublicIp),
+		}}
+	}
+	if o := s.Overrides; o != nil {
+		in.Overrides = &ecstypes.TaskOverride{Cpu: core.OptString(o.Cpu), Memory: core.OptString(o.Memory)}
+		for _, c := range o.ContainerOverrides {
+			in.Overrides.ContainerOverrides = append(in.Overrides.ContainerOverrides, ecstypes.ContainerOverride{
+				Name: aws.String(c.Name), Command: c.Command, Environment: core.KeyValuePairs(c.Environment),
+			})
+		}
+	}
+	return in
+}
+
+// MirrorStatus copies what ECS reports about the task into status.
+func MirrorStatus(st *ecsv1alpha1.TaskStatus, t *ecstypes.Task) {
+	st.TaskARN = aws.ToString(t.TaskArn)
+	st.ClusterARN = aws.ToString(t.ClusterArn)
+	st.TaskDefinitionARN = aws.ToString(t.TaskDefinitionArn)
+	st.LastStatus = aws.ToString(t.LastStatus)
+	st.DesiredStatus = aws.ToString(t.DesiredStatus)
+	st.StopCode = string(t.StopCode)
+	st.StoppedReason = aws.ToString(t.StoppedReason)
+	st.StartedAt = timeOf(t.StartedAt)
+	st.StoppedAt = timeOf(t.StoppedAt)
+	st.Containers = nil
+	for _, c := range t.Containers {
+		st.Containers = append(st.Containers, ecsv1alpha1.ContainerStatus{
+			Name: aws.ToString(c.Name), LastStatus: aws.ToString(c.LastStatus), ExitCode: c.ExitCode,
+			Reason: aws.ToString(c.Reason), HealthStatus: string(c.HealthStatus),
+		})
+	}
+}
+
+func timeOf(t *time.Time) *metav1.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return &metav1.Time{Time: t.UTC().Truncate(time.Second)}
+}
+
+// Readiness derives the Ready condition from the mirrored status.
+func Readiness(st *ecsv1alpha1.TaskStatus) (bool, string, string) {
+	switch st.LastStatus {
+	case "RUNNING":
+		return true, core.ReasonRunning, "the task is RUNNING"
+	case "STOPPED":
+		var exits []string
+		for _, c := range st.Containers {
+			if c.ExitCode != nil {
+				exits = append(exits, fmt.Sprintf("%s exited %d", c.Name, *c.ExitCode))
+			}
+		}
+		return false, core.ReasonStopped, strings.TrimSuffix(fmt.Sprintf("the task stopped (%s: %s) %s", st.StopCode, st.StoppedReason, strings.Join(exits, ", ")), " ")
+	}
+	return false, core.ReasonStarting, fmt.Sprintf("the task is %s", st.LastStatus)
+}
+
+// Fingerprint summarises what, when it changes, needs a reconciliation of the Task.
+func Fingerprint(t *ecstypes.Task) string {
+	if t == nil {
+		return "missing"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d|%s|%s|%s|%s", t.Version, aws.ToString(t.LastStatus), aws.ToString(t.DesiredStatus), t.StopCode, t.HealthStatus)
+	for _, c := range t.Containers {
+		fmt.Fprintf(&b, "|%s:%s:%d:%s", aws.ToString(c.Name), aws.ToString(c.LastStatus), aws.ToInt32(c.ExitCode), c.HealthStatus)
+	}
+	return b.String()
+}
+
+// Stable reports a task at rest: stopped for good, or running as desired.
+func Stable(t *ecstypes.Task) bool {
+	if t == nil {
+		return true
+	}
+	last, desired := aws.ToString(t.LastStatus), aws.ToString(t.DesiredStatus)
+	return last == "STOPPED" || (last == "RUNNING" && desired == "RUNNING")
+}

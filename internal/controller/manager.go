@@ -1,0 +1,211 @@
+// Package controller assembles nodeless's controllers into one controller-runtime manager and
+// exposes it as a component.Component, so that `nodeless up` runs it beside the API server and
+// the local data plane, and `nodeless controller` runs it alone against any cluster.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/config/crd"
+	"github.com/nodeless-dev/nodeless/internal/component"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/cluster"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/service"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/task"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/taskdefinition"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+)
+
+// Config configures the controller manager.
+type Config struct {
+	// RestConfig reaches the Kubernetes API.
+	RestConfig *rest.Config
+	// ECS is the ECS client; when nil, one is built from ECSOptions (standard AWS configuration
+	// chain, optional endpoint override and static credentials).
+	ECS        ecsapi.API
+	ECSOptions ecsapi.Options
+	// Limits of the client-side rate limiter; nil: ECS's documented buckets
+	// (ecsapi.DefaultLimits). Use NoRateLimit for a data plane without limits.
+	Limits *ecsapi.Limits
+	// Controllers tunes the ECS controllers (deletion policy, revisions kept, poll intervals,
+	// read-only).
+	Controllers core.Options
+	// InstallCRDs installs the ecs.nodeless.dev CRDs before starting.
+	InstallCRDs bool
+	// SyncPeriod is how often every object is reconciled again; default 10 minutes. At steady
+	// state a resync makes no ECS call.
+	SyncPeriod time.Duration
+	// MetricsAddr serves Prometheus metrics ("0" or "" disables them).
+	MetricsAddr string
+	// HealthProbeAddr serves /healthz and /readyz ("" disables them).
+	HealthProbeAddr string
+}
+
+// NoRateLimit disables the client-side rate limiter.
+var NoRateLimit = &ecsapi.Limits{}
+
+// Manager is the running controllers, a component.Component.
+type Manager struct {
+	cfg   Config
+	mgr   manager.Manager
+	ready chan struct{}
+	// Service and Task give tests access to the pollers.
+	Service *service.Reconciler
+	Task    *task.Reconciler
+}
+
+var _ component.Component = (*Manager)(nil)
+
+// Scheme returns the scheme the controllers use: client-go's kinds and ecs.nodeless.dev.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("building scheme: %w", err)
+	}
+	if err := ecsv1alpha1.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("building scheme: %w", err)
+	}
+	return s, nil
+}
+
+// New builds the manager and registers every controller; nothing runs until Run.
+func New(ctx context.Context, cfg Config) (*Manager, error) {
+	if cfg.RestConfig == nil {
+		return nil, errors.New("controller: no Kubernetes rest.Config")
+	}
+	api := cfg.ECS
+	if api == nil {
+		c, err := ecsapi.NewClient(ctx, cfg.ECSOptions)
+		if err != nil {
+			return nil, err
+		}
+		api = c
+	}
+	limits := ecsapi.DefaultLimits()
+	if cfg.Limits != nil {
+		limits = *cfg.Limits
+	}
+	api = ecsapi.WithRateLimit(api, limits)
+
+	mgr, err := newManager(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{cfg: cfg, mgr: mgr, ready: make(chan struct{})}
+	if err := m.register(ctx, api); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func newManager(cfg Config) (manager.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	sync := cfg.SyncPeriod
+	if sync <= 0 {
+		sync = 10 * time.Minute
+	}
+	metricsAddr := cfg.MetricsAddr
+	if metricsAddr == "" {
+		metricsAddr = "0"
+	}
+	mgr, err := ctrl.NewManager(cfg.RestConfig, ctrl.Options{
+		Scheme:                 scheme,
+		Cache:                  cache.Options{SyncPeriod: &sync},
+		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress: cfg.HealthProbeAddr,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building controller manager: %w", err)
+	}
+	return mgr, nil
+}
+
+func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
+	idx := m.mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &ecsv1alpha1.Service{}, core.IndexTaskDefinitionRef, func(o client.Object) []string {
+		if ref := o.(*ecsv1alpha1.Service).Spec.TaskDefinitionRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("indexing services by task definition: %w", err)
+	}
+	if err := idx.IndexField(ctx, &ecsv1alpha1.Service{}, core.IndexClusterRef, func(o client.Object) []string {
+		if ref := o.(*ecsv1alpha1.Service).Spec.ClusterRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("indexing services by cluster: %w", err)
+	}
+	opts := m.cfg.Controllers.Defaults()
+	if err := cluster.Register(m.mgr, api, opts); err != nil {
+		return fmt.Errorf("registering cluster controller: %w", err)
+	}
+	if err := taskdefinition.Register(m.mgr, api, opts); err != nil {
+		return fmt.Errorf("registering task definition controller: %w", err)
+	}
+	var err error
+	if m.Service, err = service.Register(m.mgr, api, opts); err != nil {
+		return err
+	}
+	if m.Task, err = task.Register(m.mgr, api, opts); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Name of the component.
+func (m *Manager) Name() string { return "controllers" }
+
+// Ready is closed once the controllers' caches are in sync and they reconcile.
+func (m *Manager) Ready() <-chan struct{} { return m.ready }
+
+// Run installs the CRDs (when configured) and runs the controllers until ctx ends.
+func (m *Manager) Run(ctx context.Context) error {
+	if m.cfg.InstallCRDs {
+		if err := crd.Install(ctx, m.cfg.RestConfig); err != nil {
+			return fmt.Errorf("installing CRDs: %w", err)
+		}
+	}
+	go func() {
+		if m.mgr.GetCache().WaitForCacheSync(ctx) {
+			<-m.mgr.Elected()
+			close(m.ready)
+		}
+	}()
+	if err := m.mgr.Start(ctx); err != nil {
+		return fmt.Errorf("running controllers: %w", err)
+	}
+	return nil
+}
+
+// NewComponent is what `nodeless up` calls: the controllers against cfg, speaking to the ECS
+// endpoint (the local data plane) with static credentials in region, without client-side rate
+// limits (the local data plane has none), CRDs installed on start.
+func NewComponent(ctx context.Context, cfg *rest.Config, endpoint, accessKeyID, secretAccessKey, region string) (*Manager, error) {
+	return New(ctx, Config{
+		RestConfig: cfg,
+		ECSOptions: ecsapi.Options{
+			Endpoint: endpoint, Region: region, AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey,
+		},
+		Limits:      NoRateLimit,
+		InstallCRDs: true,
+	})
+}
