@@ -214,12 +214,28 @@ func Binary() (string, error) {
 			return
 		}
 		built.bin = filepath.Join(built.dir, "nodeless")
-		cmd := exec.Command("go", "build", "-o", built.bin, "github.com/nodeless-dev/nodeless/cmd/nodeless")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("building nodeless (set %s to skip): %w\n%s", BinaryEnvVar, err, out)
-		}
+		built.err = goBuild(built.bin)
 	})
 	return built.bin, built.err
+}
+
+// goBuild builds cmd/nodeless as the Makefile does, with the Kubernetes version stamped in.
+func goBuild(out string) error {
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return fmt.Errorf("finding the module root: %w", err)
+	}
+	script := filepath.Join(strings.TrimSpace(string(root)), "hack", "kube-version-ldflags.sh")
+	ldflags, err := exec.Command(script).Output()
+	if err != nil {
+		return fmt.Errorf("%s: %w", script, err)
+	}
+	cmd := exec.Command("go", "build", "-ldflags", strings.TrimSpace(string(ldflags)), "-o", out,
+		"github.com/nodeless-dev/nodeless/cmd/nodeless")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building nodeless (set %s to skip): %w\n%s", BinaryEnvVar, err, b)
+	}
+	return nil
 }
 
 func removeBuiltBinary() {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 
 	"github.com/nodeless-dev/nodeless/internal/testenv"
@@ -125,6 +126,29 @@ func testNonAdminRefused(t *testing.T, k *kubectl, env *testenv.Env) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("anonymous GET /api/v1/namespaces: status %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestServerVersionIsARelease checks that /version names a Kubernetes release, which Helm's
+// kubeVersion constraints and kubectl's version skew check need. The version is stamped at link
+// time (hack/kube-version-ldflags.sh); a binary built without those flags reports
+// v0.0.0-master+$Format:%H$.
+func TestServerVersionIsARelease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nodeless up")
+	}
+	env := testenv.Start(t, testenv.WithBinary())
+	dc, err := discovery.NewDiscoveryClientForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := dc.ServerVersion()
+	if err != nil {
+		t.Fatalf("server version: %v", err)
+	}
+	if !strings.HasPrefix(v.GitVersion, "v1.") || v.Major != "1" {
+		t.Errorf("server version %q (major %q) is not a Kubernetes release: build with -ldflags \"$(hack/kube-version-ldflags.sh)\" (in the Makefile's LDFLAGS)",
+			v.GitVersion, v.Major)
 	}
 }
 
