@@ -1,0 +1,117 @@
+package controlplane
+
+import (
+	"bytes"
+	"crypto/x509"
+	"os"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestEnsurePKICreatesThenReuses(t *testing.T) {
+	dir := t.TempDir()
+	p, err := EnsurePKI(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := mustCert(t, p.CACert)
+	if !ca.IsCA {
+		t.Errorf("ca.crt is not a CA")
+	}
+	admin := mustCert(t, p.AdminCert)
+	if err := admin.CheckSignatureFrom(ca); err != nil {
+		t.Errorf("admin certificate not signed by the CA: %v", err)
+	}
+	if !slices.Equal(admin.Subject.Organization, []string{"system:masters"}) {
+		t.Errorf("admin groups = %v, want [system:masters]", admin.Subject.Organization)
+	}
+	serving := mustCert(t, p.ServingCert)
+	if err := serving.VerifyHostname("127.0.0.1"); err != nil {
+		t.Errorf("serving certificate: %v", err)
+	}
+	if err := serving.VerifyHostname("kubernetes.default.svc"); err != nil {
+		t.Errorf("serving certificate: %v", err)
+	}
+	for _, f := range []string{p.CAKey, p.AdminKey, p.SAKey} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v (err %v), want 0600", f, fi.Mode().Perm(), err)
+		}
+	}
+
+	before := mustRead(t, p.AdminCert)
+	if _, err := EnsurePKI(dir); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, mustRead(t, p.AdminCert)) {
+		t.Errorf("second EnsurePKI replaced a valid admin certificate")
+	}
+}
+
+func TestEnsurePKIRenewsExpiringLeaf(t *testing.T) {
+	dir := t.TempDir()
+	p, err := EnsurePKI(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := loadCA(p.CACert, p.CAKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := clientTemplate("nodeless-admin", "system:masters")
+	tmpl.NotAfter = time.Now().Add(24 * time.Hour) // inside renewBefore
+	certPEM, keyPEM, err := issue(ca, tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writePair(p.AdminCert, certPEM, p.AdminKey, keyPEM); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EnsurePKI(dir); err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(mustCert(t, p.AdminCert).NotAfter); left < renewBefore {
+		t.Errorf("expiring admin certificate not renewed: %s left", left)
+	}
+	caAfter := mustCert(t, p.CACert)
+	if !caAfter.Equal(ca.cert) {
+		t.Errorf("the CA was replaced")
+	}
+}
+
+func TestIssueClientCert(t *testing.T) {
+	p, err := EnsurePKI(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, _, err := p.IssueClientCert("alice", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/alice.crt"
+	if err := os.WriteFile(path, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := mustCert(t, path)
+	if c.Subject.CommonName != "alice" || !slices.Equal(c.Subject.Organization, []string{"dev"}) {
+		t.Errorf("subject = %v, want CN=alice O=dev", c.Subject)
+	}
+}
+
+func mustCert(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	c, err := readCert(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
