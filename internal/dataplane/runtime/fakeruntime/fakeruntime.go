@@ -126,8 +126,9 @@ func handle(spec runtime.TaskSpec) store.TaskRuntimeState {
 	return store.TaskRuntimeState{Namespace: "fake", ContainerIDs: ids, NetNSPath: "/fake/netns/" + spec.TaskID}
 }
 
-// Start creates the task in the world (idempotent: a task already there is left alone) and reports
-// its first state.
+// Start creates the task in the world and reports its first state. It is idempotent: for a task
+// already there it creates nothing and reports the task's current state, as the real runtime resumes
+// supervising containers a crashed process started.
 func (r *Runtime) Start(_ context.Context, spec runtime.TaskSpec) (store.TaskRuntimeState, error) {
 	r.record(&r.calls.Start, spec.TaskID)
 	if r.BeforeStart != nil {
@@ -143,7 +144,10 @@ func (r *Runtime) Start(_ context.Context, spec runtime.TaskSpec) (store.TaskRun
 	r.w.mu.Lock()
 	t, ok := r.w.tasks[spec.TaskID]
 	if ok && !t.Removed {
+		// Already there (a Start repeated after a crash): resume reporting, create nothing.
+		st := copyState(t.State)
 		r.w.mu.Unlock()
+		r.report(spec.TaskID, st)
 		return handle(spec), nil
 	}
 	st := DefaultState(spec)
