@@ -85,7 +85,7 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 		opts.PullTimeout = 2 * time.Minute
 	}
 	sup, err := containerdproc.New(containerdproc.Options{
-		Dir:    filepath.Join(dir, "containerd"),
+		Dir:    ContainerdDir(dir),
 		Binary: opts.ContainerdBin,
 		Logger: opts.Logger.WithName("containerd"),
 	})
@@ -101,6 +101,9 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 		oom:   map[string]bool{},
 	}, nil
 }
+
+// ContainerdDir is where the private containerd of stateDir keeps its config, socket and data.
+func ContainerdDir(stateDir string) string { return filepath.Join(stateDir, "containerd") }
 
 // Name implements component.Component.
 func (c *Containerd) Name() string { return "containerd-runtime" }
