@@ -293,3 +293,5 @@ func TestHTTPPortAnswers(t *testing.T) {
 		t.Errorf("private socket: %v", err)
 	}
 }
+
+func testimageTarball(t *testing.T) string { return testimage.Tarball(t, "") }
