@@ -1,0 +1,235 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/go-logr/logr"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/utils/clock"
+
+	"github.com/nodeless-dev/nodeless/internal/component"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultAddress = "127.0.0.1:8944"
+	DefaultRegion  = "us-east-1"
+	DefaultAccount = "000000000000"
+)
+
+// Options configures the data plane.
+type Options struct {
+	// StateDir holds the credentials, the store and the private containerd (required).
+	StateDir string
+	// Address is where the ECS API listens (default 127.0.0.1:8944; port 0 picks a free port).
+	Address string
+	// Region and Account appear in ARNs; clients must sign for Region.
+	Region  string
+	Account string
+	Logger  logr.Logger
+	// ContainerdBin is the containerd executable (default "containerd" from PATH).
+	ContainerdBin string
+}
+
+// DataPlane is the running local data plane. It implements component.Component.
+type DataPlane struct {
+	opts      Options
+	creds     aws.Credentials
+	credsFile string
+	store     *store.Store
+	runtime   *runtime.Containerd
+	scheduler *scheduler.Scheduler
+	listener  net.Listener
+	server    *http.Server
+	ready     chan struct{}
+	log       logr.Logger
+}
+
+var _ component.Component = (*DataPlane)(nil)
+
+// New prepares the data plane: state dir, credentials, store, runtime, scheduler, API server, and
+// the bound listener. Nothing runs before Run. Close releases what New took if Run is never called.
+func New(opts Options) (*DataPlane, error) {
+	opts = withDefaults(opts)
+	if opts.StateDir == "" {
+		return nil, errors.New("data plane: StateDir is required")
+	}
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating state dir %s: %w", opts.StateDir, err)
+	}
+	d := &DataPlane{opts: opts, ready: make(chan struct{}), log: opts.Logger,
+		credsFile: filepath.Join(opts.StateDir, "credentials")}
+	var err error
+	if d.creds, err = credentials.LoadOrCreate(d.credsFile); err != nil {
+		return nil, err
+	}
+	if d.store, err = store.Open(filepath.Join(opts.StateDir, "state.db")); err != nil {
+		return nil, err
+	}
+	if err := d.wire(); err != nil {
+		_ = d.store.Close()
+		return nil, err
+	}
+	if d.listener, err = listen(opts.Address); err != nil {
+		_ = d.store.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.Address == "" {
+		o.Address = DefaultAddress
+	}
+	if o.Region == "" {
+		o.Region = DefaultRegion
+	}
+	if o.Account == "" {
+		o.Account = DefaultAccount
+	}
+	return o
+}
+
+// wire builds the runtime, the scheduler and the API server around the store.
+func (d *DataPlane) wire() error {
+	arns := model.ARNs{Region: d.opts.Region, Account: d.opts.Account}
+	var sched *scheduler.Scheduler
+	rt, err := runtime.NewContainerd(runtime.ContainerdOptions{
+		StateDir: d.opts.StateDir,
+		// sched is set below, before anything runs; the runtime observes only once Run started.
+		Observer:      func(taskID string, st runtime.TaskState) { sched.Observe(taskID, st) },
+		Logger:        d.log.WithName("runtime"),
+		ContainerdBin: d.opts.ContainerdBin,
+	})
+	if err != nil {
+		return fmt.Errorf("preparing the container runtime: %w", err)
+	}
+	sched = scheduler.New(scheduler.Options{
+		Store: d.store, Runtime: rt, ARNs: arns, Clock: clock.RealClock{}, Logger: d.log.WithName("scheduler"),
+	})
+	handler := api.NewServer(api.Options{
+		Store: d.store, Engine: sched, ARNs: arns, Credentials: d.creds, Logger: d.log.WithName("api"),
+		Clock: clock.RealClock{},
+	})
+	d.runtime, d.scheduler = rt, sched
+	d.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// listen binds the API's address, with a clear message when the port is taken.
+func listen(address string) (net.Listener, error) {
+	l, err := net.Listen("tcp", address)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("address %s is already in use: another nodeless data plane may be running; stop it or pass another --address", address)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", address, err)
+	}
+	return l, nil
+}
+
+// Name implements component.Component.
+func (d *DataPlane) Name() string { return "dataplane" }
+
+// Ready is closed once the API serves requests (after the runtime connected and the scheduler
+// recovered from the store).
+func (d *DataPlane) Ready() <-chan struct{} { return d.ready }
+
+// Endpoint is the API's URL, e.g. http://127.0.0.1:8944.
+func (d *DataPlane) Endpoint() string { return "http://" + d.listener.Addr().String() }
+
+// Credentials are the only credentials whose signatures the API accepts.
+func (d *DataPlane) Credentials() aws.Credentials { return d.creds }
+
+// CredentialsFile is the shared-credentials file holding them (profile nodeless).
+func (d *DataPlane) CredentialsFile() string { return d.credsFile }
+
+// Region is the region clients must sign for.
+func (d *DataPlane) Region() string { return d.opts.Region }
+
+// Runtime is the containerd runtime (for image loading and tests).
+func (d *DataPlane) Runtime() *runtime.Containerd { return d.runtime }
+
+// Run runs the runtime, the scheduler and the API server until ctx ends or one of them fails. It
+// closes the store when everything has stopped; running containers keep running and are
+// re-attached by the next Run on the same state dir.
+func (d *DataPlane) Run(ctx context.Context) error {
+	defer d.store.Close()
+	if !isLoopback(d.listener.Addr()) {
+		d.log.Info("the ECS API listens beyond loopback: anyone who reaches it with the credentials can run containers as this user", "address", d.listener.Addr().String())
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return named("container runtime", d.runtime.Run(gctx)) })
+	g.Go(func() error {
+		if !waitReady(gctx, d.runtime) {
+			return nil
+		}
+		return named("scheduler", d.scheduler.Run(gctx))
+	})
+	g.Go(func() error { return d.serve(gctx) })
+	return g.Wait()
+}
+
+func (d *DataPlane) serve(ctx context.Context) error {
+	if !waitReady(ctx, d.scheduler) {
+		_ = d.listener.Close()
+		return nil
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- d.server.Serve(d.listener) }()
+	close(d.ready)
+	d.log.Info("ECS API serving", "endpoint", d.Endpoint(), "credentials", d.credsFile)
+	select {
+	case err := <-errc:
+		return named("ECS API server", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := d.server.Shutdown(shutdownCtx); err != nil {
+		return named("ECS API server shutdown", err)
+	}
+	return nil
+}
+
+// Close releases the listener and the store of a data plane whose Run was never called.
+func (d *DataPlane) Close() error {
+	_ = d.listener.Close()
+	return d.store.Close()
+}
+
+func waitReady(ctx context.Context, c component.Component) bool {
+	select {
+	case <-c.Ready():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func named(what string, err error) error {
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}

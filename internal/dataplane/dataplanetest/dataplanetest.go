@@ -1,0 +1,190 @@
+package dataplanetest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/namespaces"
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/testr"
+	"golang.org/x/sys/unix"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+)
+
+// startTimeout bounds how long the data plane may take to serve (containerd start included).
+const startTimeout = 60 * time.Second
+
+// Env is a running data plane and an ECS client for it.
+type Env struct {
+	Endpoint    string
+	Region      string
+	Credentials aws.Credentials
+	// CredentialsFile is the shared-credentials file (profile nodeless) the data plane wrote.
+	CredentialsFile string
+	ECS             *ecs.Client
+	StateDir        string
+	DataPlane       *dataplane.DataPlane
+
+	t      testing.TB
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Requirements returns why the full data plane cannot run here (not root, a binary missing), or nil.
+func Requirements() error {
+	if os.Geteuid() != 0 {
+		return errors.New("the local data plane runs containers with containerd and runc, which needs root")
+	}
+	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return fmt.Errorf("%s is not on PATH (apt-get install containerd runc): %w", bin, err)
+		}
+	}
+	return nil
+}
+
+// Start runs a data plane on a new temporary state dir; the test is skipped when Requirements
+// fails.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	if err := Requirements(); err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	dir := t.TempDir()
+	t.Cleanup(func() { unmountUnder(t, dir) }) // runs after every Env on dir has stopped
+	return StartIn(t, dir)
+}
+
+// StartIn runs a data plane on an existing state dir (a restart).
+func StartIn(t testing.TB, stateDir string) *Env {
+	t.Helper()
+	if err := Requirements(); err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	d, err := dataplane.New(dataplane.Options{StateDir: stateDir, Address: "127.0.0.1:0", Logger: logger(t)})
+	if err != nil {
+		t.Fatalf("starting the data plane: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Env{
+		Endpoint: d.Endpoint(), Region: d.Region(), Credentials: d.Credentials(), CredentialsFile: d.CredentialsFile(),
+		StateDir: stateDir, DataPlane: d, t: t, cancel: cancel, done: make(chan error, 1),
+	}
+	go func() { e.done <- d.Run(ctx) }()
+	select {
+	case <-d.Ready():
+	case err := <-e.done:
+		cancel()
+		e.cancel = nil
+		t.Fatalf("the data plane failed before serving: %v", err)
+	case <-time.After(startTimeout):
+		t.Fatalf("the data plane did not serve within %s", startTimeout)
+	}
+	e.ECS = ecs.New(ecs.Options{
+		Region:       e.Region,
+		BaseEndpoint: aws.String(e.Endpoint),
+		Credentials:  aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return e.Credentials, nil }),
+	})
+	t.Cleanup(func() {
+		if e.cancel != nil {
+			e.purge()
+			e.Stop()
+		}
+	})
+	return e
+}
+
+func logger(t testing.TB) logr.Logger {
+	if tt, ok := t.(*testing.T); ok {
+		return testr.NewWithOptions(tt, testr.Options{Verbosity: 0})
+	}
+	return logr.Discard()
+}
+
+// Stop ends the data plane as a shutdown would: containers keep running, and a data plane started
+// on the same state dir re-attaches to them. It is a no-op when already stopped.
+func (e *Env) Stop() {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	e.cancel = nil
+	select {
+	case err := <-e.done:
+		if err != nil {
+			e.t.Errorf("data plane Run: %v", err)
+		}
+	case <-time.After(startTimeout):
+		e.t.Errorf("the data plane did not stop within %s", startTimeout)
+	}
+}
+
+// Restart stops the data plane and starts a new one on the same state dir.
+func (e *Env) Restart(t testing.TB) *Env {
+	t.Helper()
+	e.Stop()
+	return StartIn(t, e.StateDir)
+}
+
+// purge kills and removes every container of the data plane's containerd.
+func (e *Env) purge() {
+	client := e.DataPlane.Runtime().Client()
+	if client == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), runtime.Namespace), 30*time.Second)
+	defer cancel()
+	containers, err := client.Containers(ctx)
+	if err != nil {
+		e.t.Logf("listing containers to remove: %v", err)
+		return
+	}
+	for _, c := range containers {
+		if task, err := c.Task(ctx, nil); err == nil {
+			if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+				e.t.Logf("killing container %s: %v", c.ID(), err)
+			}
+		}
+		if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+			e.t.Logf("removing container %s: %v", c.ID(), err)
+		}
+	}
+}
+
+// unmountUnder detaches every mount below dir (network namespaces, container root filesystems),
+// deepest first, so the temporary directory can be removed.
+func unmountUnder(t testing.TB, dir string) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	prefix := filepath.Clean(dir) + "/"
+	var mounts []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 4 && strings.HasPrefix(fields[4], prefix) {
+			mounts = append(mounts, fields[4])
+		}
+	}
+	for i := len(mounts) - 1; i >= 0; i-- {
+		if err := unix.Unmount(mounts[i], unix.MNT_DETACH); err != nil {
+			t.Logf("unmounting %s: %v", mounts[i], err)
+		}
+	}
+}
