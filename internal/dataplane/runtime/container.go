@@ -55,6 +55,14 @@ func (t *task) containerFailed(c *ctr, reason string) {
 	if t.ctx.Err() != nil {
 		return
 	}
+	t.mu.Lock()
+	stopping := t.stopping
+	t.mu.Unlock()
+	if stopping {
+		// A stop requested during the pull aborts it; that is no failure of the task.
+		t.update(func() { c.finishLocked(nil, "Task stopped before the container started") })
+		return
+	}
 	t.update(func() { c.finishLocked(nil, reason) })
 	t.fail(reason)
 }
