@@ -1,16 +1,81 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nodeless-dev/nodeless/internal/controlplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
 )
 
-// PLACEHOLDER: owned by the helper building 'dataplane'; replaced by the real command.
+// dataplaneFlags are the flags of `nodeless dataplane`.
+type dataplaneFlags struct {
+	stateDir string
+	address  string
+	region   string
+	account  string
+	jsonLog  bool
+}
+
 func newDataplaneCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "dataplane",
-		Hidden: true,
-		RunE:   func(*cobra.Command, []string) error { return errors.New("dataplane: not built yet") },
+	f := dataplaneFlags{}
+	cmd := &cobra.Command{
+		Use:   "dataplane",
+		Short: "Run the local data plane alone: an ECS-compatible API that runs tasks as containers on containerd",
+		Long: `dataplane serves the ECS API (awsJson1_1, SigV4) on --address until Ctrl-C, and runs tasks as
+real containers on a private containerd under --state-dir. It generates its credentials on first
+start and writes them to <state-dir>/credentials (profile nodeless); any ECS client works with them:
+
+  AWS_SHARED_CREDENTIALS_FILE=<state-dir>/credentials aws --profile nodeless --region us-east-1 \
+      --endpoint-url http://127.0.0.1:8944 ecs list-clusters
+
+Clusters, task definitions, services and tasks survive restarts; running containers are re-attached.
+Needs root (containerd, runc).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDataplane(cmd.Context(), cmd.OutOrStdout(), f) },
 	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.stateDir, "state-dir", controlplane.DefaultStateDir(), "where the credentials, the database and the private containerd live ($NODELESS_STATE_DIR)")
+	fs.StringVar(&f.address, "address", dataplane.DefaultAddress, "address of the ECS API; keep it on 127.0.0.1 unless you mean to expose a root container runner")
+	fs.StringVar(&f.region, "region", dataplane.DefaultRegion, "region in ARNs; clients must sign requests for it")
+	fs.StringVar(&f.account, "account", dataplane.DefaultAccount, "account ID in ARNs")
+	fs.BoolVar(&f.jsonLog, "json-log", false, "log JSON instead of text to stderr")
+	return cmd
+}
+
+func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
+	d, err := dataplane.New(dataplane.Options{
+		StateDir: f.stateDir, Address: f.address, Region: f.region, Account: f.account, Logger: newLogger(!f.jsonLog),
+	})
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-d.Ready():
+		printDataplaneUsage(out, d)
+	}
+	return <-done
+}
+
+func printDataplaneUsage(out io.Writer, d *dataplane.DataPlane) {
+	fmt.Fprintf(out, `
+nodeless data plane: ECS API at %[1]s (region %[2]s)
+credentials: %[3]s (profile %[4]s)
+
+  export AWS_SHARED_CREDENTIALS_FILE=%[3]s AWS_PROFILE=%[4]s AWS_REGION=%[2]s
+  aws --endpoint-url %[1]s ecs list-clusters
+
+  Go SDK: config.LoadDefaultConfig(ctx, config.WithSharedCredentialsFiles([]string{%[3]q}),
+          config.WithSharedConfigProfile(%[4]q), config.WithRegion(%[2]q)), and
+          ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String(%[1]q) })
+
+`, d.Endpoint(), d.Region(), d.CredentialsFile(), credentials.Profile)
 }
