@@ -15,6 +15,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -52,6 +53,9 @@ type Config struct {
 	MetricsAddr string
 	// HealthProbeAddr serves /healthz and /readyz ("" disables them).
 	HealthProbeAddr string
+	// AllowRestart lets a second manager run in the same process after the first stopped
+	// (controller-runtime refuses duplicate controller names otherwise); for tests.
+	AllowRestart bool
 }
 
 // NoRateLimit disables the client-side rate limiter.
@@ -129,6 +133,7 @@ func newManager(cfg Config) (manager.Manager, error) {
 		Cache:                  cache.Options{SyncPeriod: &sync},
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: cfg.HealthProbeAddr,
+		Controller:             config.Controller{SkipNameValidation: &cfg.AllowRestart},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building controller manager: %w", err)

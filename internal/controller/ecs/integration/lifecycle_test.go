@@ -1,0 +1,227 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
+)
+
+// scenario is the CRUD scenario every ECS endpoint must pass: create a Cluster, a TaskDefinition
+// and a Service on it; steady state; a new revision rolled out once; a controller restart; a
+// retained and a deleted Service; old revisions deregistered.
+type scenario struct {
+	t   *testing.T
+	c   client.Client
+	ns  string
+	api *ecsapi.Counting
+	ctx context.Context
+}
+
+func (s *scenario) get(obj client.Object) {
+	s.t.Helper()
+	if err := s.c.Get(s.ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		s.t.Fatalf("getting %s: %v", obj.GetName(), err)
+	}
+}
+
+func (s *scenario) ready(obj client.Object, conds func() []metav1.Condition) func() (bool, string) {
+	return func() (bool, string) {
+		if err := s.c.Get(s.ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, err.Error()
+		}
+		for _, c := range conds() {
+			if c.Type == ecsv1alpha1.ConditionReady {
+				return c.Status == metav1.ConditionTrue, fmt.Sprintf("%s %s: %s", c.Status, c.Reason, c.Message)
+			}
+		}
+		return false, "no Ready condition"
+	}
+}
+
+func (s *scenario) synced(obj client.Object, conds func() []metav1.Condition) func() (bool, string) {
+	return func() (bool, string) {
+		if err := s.c.Get(s.ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, err.Error()
+		}
+		for _, c := range conds() {
+			if c.Type == ecsv1alpha1.ConditionSynced {
+				return c.Status == metav1.ConditionTrue && c.ObservedGeneration == obj.GetGeneration(),
+					fmt.Sprintf("%s %s: %s", c.Status, c.Reason, c.Message)
+			}
+		}
+		return false, "no Synced condition"
+	}
+}
+
+func (s *scenario) gone(obj client.Object) func() (bool, string) {
+	return func() (bool, string) {
+		err := s.c.Get(s.ctx, client.ObjectKeyFromObject(obj), obj)
+		return apierrors.IsNotFound(err), fmt.Sprintf("finalizers %v", obj.GetFinalizers())
+	}
+}
+
+func (s *scenario) ecsServiceStatus(cluster, name string) string {
+	out, err := s.api.DescribeServices(s.ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name}})
+	if err != nil || len(out.Services) == 0 {
+		return "MISSING"
+	}
+	return aws.ToString(out.Services[0].Status)
+}
+
+func newObjects(ns string) (*ecsv1alpha1.Cluster, *ecsv1alpha1.TaskDefinition, *ecsv1alpha1.Service) {
+	cl := &ecsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c1", Namespace: ns},
+		Spec: ecsv1alpha1.ClusterSpec{ClusterName: ns}}
+	td := &ecsv1alpha1.TaskDefinition{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: ecsv1alpha1.TaskDefinitionSpec{
+			Family: ns + "-web", Cpu: "256", Memory: "512", NetworkMode: "awsvpc", RequiresCompatibilities: []string{"FARGATE"},
+			ContainerDefinitions: []ecsv1alpha1.ContainerDefinition{{Name: "app", Image: "nginx:1",
+				PortMappings: []ecsv1alpha1.PortMapping{{ContainerPort: 80}}}},
+		}}
+	svc := &ecsv1alpha1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: ecsv1alpha1.ServiceSpec{
+			ClusterRef:        &ecsv1alpha1.LocalObjectReference{Name: "c1"},
+			TaskDefinitionRef: &ecsv1alpha1.LocalObjectReference{Name: "web"},
+			DesiredCount:      aws.Int32(2),
+		}}
+	return cl, td, svc
+}
+
+func (s *scenario) run(start func() (stop func())) {
+	t := s.t
+	stop := start()
+	cl, td, svc := newObjects(s.ns)
+	for _, obj := range []client.Object{cl, td, svc} {
+		if err := s.c.Create(s.ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clConds := func() []metav1.Condition { return cl.Status.Conditions }
+	tdConds := func() []metav1.Condition { return td.Status.Conditions }
+	svcConds := func() []metav1.Condition { return svc.Status.Conditions }
+	eventually(t, 30*time.Second, "Cluster Ready", s.ready(cl, clConds))
+	eventually(t, 30*time.Second, "TaskDefinition Ready", s.ready(td, tdConds))
+	eventually(t, 30*time.Second, "Service synced", s.synced(svc, svcConds))
+	if svc.Status.ServiceARN == "" || svc.Status.AppliedTaskDefinition != td.Status.TaskDefinitionARN {
+		t.Fatalf("service status %+v, want ARN and applied %s", svc.Status, td.Status.TaskDefinitionARN)
+	}
+	created := s.api.Calls()
+	t.Logf("calls to converge 1 cluster, 1 task definition, 1 service: %v", created)
+	for _, op := range []string{ecsapi.OpCreateCluster, ecsapi.OpRegisterTaskDefinition, ecsapi.OpCreateService} {
+		if created[op] != 1 {
+			t.Errorf("%s calls = %d, want 1", op, created[op])
+		}
+	}
+
+	// Steady state: resyncs every second; 10 of them make no write.
+	s.api.Reset()
+	time.Sleep(10 * time.Second)
+	if w := s.api.Writes(); w != 0 {
+		t.Errorf("writes at steady state over 10 resyncs = %d, want 0 (%v)", w, s.api.Calls())
+	}
+	t.Logf("calls at steady state over 10 s (10 resyncs): %v", s.api.Calls())
+
+	// A new revision: one register, one update.
+	s.api.Reset()
+	s.get(td)
+	td.Spec.ContainerDefinitions[0].Image = "nginx:2"
+	if err := s.c.Update(s.ctx, td); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "revision 2", func() (bool, string) {
+		s.get(td)
+		s.get(svc)
+		return td.Status.Revision == 2 && svc.Status.AppliedTaskDefinition == td.Status.TaskDefinitionARN,
+			fmt.Sprintf("td revision %d, service applied %s", td.Status.Revision, svc.Status.AppliedTaskDefinition)
+	})
+	time.Sleep(3 * time.Second)
+	calls := s.api.Calls()
+	if calls[ecsapi.OpRegisterTaskDefinition] != 1 || calls[ecsapi.OpUpdateService] != 1 {
+		t.Errorf("calls for one spec change: %v, want exactly one RegisterTaskDefinition and one UpdateService", calls)
+	}
+
+	// Restart the controllers: nothing is written again.
+	stop()
+	s.api.Reset()
+	stop = start()
+	time.Sleep(5 * time.Second)
+	if w := s.api.Writes(); w != 0 {
+		t.Errorf("writes after a restart = %d, want 0 (%v)", w, s.api.Calls())
+	}
+	t.Logf("calls in the 5 s after a restart: %v", s.api.Calls())
+
+	// Two more revisions: with KeepRevisions 2, revision 1 goes once the service left it.
+	for _, image := range []string{"nginx:3", "nginx:4"} {
+		s.get(td)
+		td.Spec.ContainerDefinitions[0].Image = image
+		if err := s.c.Update(s.ctx, td); err != nil {
+			t.Fatal(err)
+		}
+		want := td.Generation
+		eventually(t, 30*time.Second, "rollout of "+image, func() (bool, string) {
+			s.get(td)
+			s.get(svc)
+			return td.Status.ObservedGeneration == want && svc.Status.AppliedTaskDefinition == td.Status.TaskDefinitionARN, svc.Status.AppliedTaskDefinition
+		})
+	}
+	// Keep 2 (3 and 4); older ones go unless a deployment of the Service still runs them (moto
+	// never replaces a service's first deployment, so revision 1 stays in use there).
+	eventually(t, 30*time.Second, "old revisions deregistered", func() (bool, string) {
+		s.get(td)
+		s.get(svc)
+		inUse := map[string]bool{}
+		for _, d := range svc.Status.Deployments {
+			inUse[d.TaskDefinition] = true
+		}
+		for _, r := range td.Status.ActiveRevisions[:len(td.Status.ActiveRevisions)-2] {
+			if !inUse[r.TaskDefinitionARN] {
+				return false, fmt.Sprintf("revision %d kept though unused; active %v", r.Revision, td.Status.ActiveRevisions)
+			}
+		}
+		return true, ""
+	})
+	t.Logf("active revisions: %v", td.Status.ActiveRevisions)
+
+	// Retain: the ECS service outlives the object.
+	kept := svc.DeepCopy()
+	kept.ObjectMeta = metav1.ObjectMeta{Name: "kept", Namespace: s.ns, Annotations: map[string]string{ecsv1alpha1.AnnotationDeletionPolicy: "retain"}}
+	kept.Status = ecsv1alpha1.ServiceStatus{}
+	if err := s.c.Create(s.ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "kept synced", s.synced(kept, func() []metav1.Condition { return kept.Status.Conditions }))
+	for _, obj := range []client.Object{kept, svc} {
+		if err := s.c.Delete(s.ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, obj.GetName()+" deleted", s.gone(obj))
+	}
+	if st := s.ecsServiceStatus(s.ns, "kept"); st != "ACTIVE" {
+		t.Errorf("retained service is %s, want ACTIVE", st)
+	}
+	if st := s.ecsServiceStatus(s.ns, "web"); st == "ACTIVE" {
+		t.Errorf("deleted service is still ACTIVE")
+	}
+	if err := s.c.Delete(s.ctx, td); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "task definition deleted", s.gone(td))
+}
+
+// TestLifecycleMoto runs the scenario against moto_server.
+func TestLifecycleMoto(t *testing.T) {
+	c, env := kube(t)
+	api := ecsapi.NewCounting(ecstest.Client(t, ecstest.StartMoto(t)))
+	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background()}
+	s.run(func() func() { return runControllers(t, env, api) })
+}
