@@ -1,0 +1,454 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/oci"
+	"github.com/containerd/containerd/runtime/v2/runc/options"
+	"github.com/go-logr/logr"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/testimage"
+)
+
+// tasks is how many tasks each scenario starts.
+const tasks = 50
+
+// pollEvery is how often readiness (status, HTTP) is polled: often for one task at a time, less
+// when 50 tasks poll at once on two cores.
+var pollEvery = 2 * time.Millisecond
+
+// sample is one task's latencies from the start call.
+type sample struct{ running, http time.Duration }
+
+// starter starts task i and returns its latencies; cleanup removes everything it started.
+type starter interface {
+	start(i int) (sample, error)
+	cleanup(b *testing.B)
+}
+
+func BenchmarkDataPlane(b *testing.B) {
+	env := dataplanetest.Start(b)
+	env.LoadTestImage(b)
+	rt := startRuntime(b)
+
+	scenarios := []struct {
+		name string
+		make func(b *testing.B) starter
+	}{
+		{"RunTask", func(b *testing.B) starter { return newAPIStarter(b, env) }},
+		{"Runtime", func(b *testing.B) starter { return &runtimeStarter{rt: rt} }},
+		{"containerd", func(b *testing.B) starter { return &bareStarter{client: rt.rt.Client(), runc: rt.runc, root: rt.root} }},
+	}
+	for _, sc := range scenarios {
+		b.Run(sc.name+"/sequential", func(b *testing.B) {
+			pollEvery = 2 * time.Millisecond
+			for n := 0; n < b.N; n++ {
+				s := sc.make(b)
+				var all []sample
+				for i := 0; i < tasks; i++ {
+					smp, err := s.start(i)
+					if err != nil {
+						s.cleanup(b)
+						b.Fatal(err)
+					}
+					all = append(all, smp)
+				}
+				s.cleanup(b)
+				report(b, all, 0)
+			}
+		})
+		b.Run(sc.name+"/parallel", func(b *testing.B) {
+			pollEvery = 20 * time.Millisecond
+			for n := 0; n < b.N; n++ {
+				s := sc.make(b)
+				all := make([]sample, tasks)
+				var wg sync.WaitGroup
+				begin := time.Now()
+				errs := make([]error, tasks)
+				for i := 0; i < tasks; i++ {
+					wg.Add(1)
+					go func() { defer wg.Done(); all[i], errs[i] = s.start(i) }()
+				}
+				wg.Wait()
+				total := time.Since(begin)
+				if err := errors.Join(errs...); err != nil {
+					s.cleanup(b)
+					b.Fatal(err)
+				}
+				s.cleanup(b)
+				report(b, all, total)
+			}
+		})
+	}
+}
+
+func report(b *testing.B, all []sample, total time.Duration) {
+	running := make([]time.Duration, len(all))
+	answer := make([]time.Duration, len(all))
+	for i, s := range all {
+		running[i], answer[i] = s.running, s.http
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(pct(running, 50)), "running-p50-ms")
+	b.ReportMetric(ms(pct(running, 99)), "running-p99-ms")
+	b.ReportMetric(ms(pct(answer, 50)), "http-p50-ms")
+	b.ReportMetric(ms(pct(answer, 99)), "http-p99-ms")
+	if total > 0 {
+		b.ReportMetric(ms(total), "all-answered-ms")
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(len(s)-1, i-1))]
+}
+
+// waitHTTP polls http://127.0.0.1:port/ until it answers 200.
+func waitHTTP(port int32) error {
+	url := "http://127.0.0.1:" + strconv.Itoa(int(port)) + "/"
+	c := http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if resp, err := c.Get(url); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(pollEvery)
+	}
+	return fmt.Errorf("%s did not answer within a minute", url)
+}
+
+// --- through the ECS API (RunTask, DescribeTasks) ---
+
+type apiStarter struct {
+	env  *dataplanetest.Env
+	arns []string
+	mu   sync.Mutex
+}
+
+func newAPIStarter(b *testing.B, env *dataplanetest.Env) *apiStarter {
+	_, err := env.ECS.RegisterTaskDefinition(context.Background(), &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("bench"), NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{
+			Name: aws.String("web"), Image: aws.String(testimage.DefaultRef), StopTimeout: aws.Int32(2),
+			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(testimage.Port)}},
+		}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &apiStarter{env: env}
+}
+
+func (s *apiStarter) start(_ int) (sample, error) {
+	ctx := context.Background()
+	begin := time.Now()
+	out, err := s.env.ECS.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("bench")})
+	if err != nil || len(out.Tasks) != 1 {
+		return sample{}, fmt.Errorf("RunTask: %v %+v", err, out)
+	}
+	arn := aws.ToString(out.Tasks[0].TaskArn)
+	s.mu.Lock()
+	s.arns = append(s.arns, arn)
+	s.mu.Unlock()
+	var smp sample
+	port := int32(0)
+	for deadline := time.Now().Add(time.Minute); smp.running == 0 || smp.http == 0; time.Sleep(pollEvery) {
+		if time.Now().After(deadline) {
+			return smp, fmt.Errorf("task %s: RUNNING/HTTP not reached within a minute", arn)
+		}
+		if smp.running == 0 || port == 0 {
+			if port, err = s.describe(arn, begin, &smp); err != nil {
+				return smp, err
+			}
+		}
+		if port != 0 && smp.http == 0 && answers(port) {
+			smp.http = time.Since(begin)
+		}
+	}
+	return smp, nil
+}
+
+func (s *apiStarter) describe(arn string, begin time.Time, smp *sample) (int32, error) {
+	d, err := s.env.ECS.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Tasks: []string{arn}})
+	if err != nil || len(d.Tasks) != 1 {
+		return 0, fmt.Errorf("DescribeTasks: %v", err)
+	}
+	t := d.Tasks[0]
+	if smp.running == 0 && aws.ToString(t.LastStatus) == model.TaskStatusRunning {
+		smp.running = time.Since(begin)
+	}
+	if aws.ToString(t.LastStatus) == model.TaskStatusStopped {
+		return 0, fmt.Errorf("task %s stopped: %s", arn, aws.ToString(t.StoppedReason))
+	}
+	if len(t.Containers) == 1 && len(t.Containers[0].NetworkBindings) == 1 {
+		return aws.ToInt32(t.Containers[0].NetworkBindings[0].HostPort), nil
+	}
+	return 0, nil
+}
+
+func answers(port int32) bool {
+	c := http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://127.0.0.1:" + strconv.Itoa(int(port)) + "/")
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func (s *apiStarter) cleanup(b *testing.B) {
+	ctx := context.Background()
+	for _, arn := range s.arns {
+		if _, err := s.env.ECS.StopTask(ctx, &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
+			b.Errorf("StopTask: %v", err)
+		}
+	}
+	for _, arn := range s.arns {
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			d, err := s.env.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{arn}})
+			if err == nil && len(d.Tasks) == 1 && aws.ToString(d.Tasks[0].LastStatus) == model.TaskStatusStopped {
+				break
+			}
+		}
+	}
+}
+
+// --- through the runtime alone (runtime.Containerd) ---
+
+type benchRuntime struct {
+	rt         *runtime.Containerd
+	runc, root string
+	mu         sync.Mutex
+	waiters    map[string]chan struct{}
+}
+
+func startRuntime(b *testing.B) *benchRuntime {
+	dir, err := os.MkdirTemp("", "bench-runtime-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	br := &benchRuntime{waiters: map[string]chan struct{}{}}
+	rt, err := runtime.NewContainerd(runtime.ContainerdOptions{StateDir: dir, Observer: br.observe, Logger: logr.Discard()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	br.rt, br.runc, br.root = rt, "/usr/sbin/runc", dir+"/containerd/runc"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx) }()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+		unmountAll(dir)
+		_ = os.RemoveAll(dir)
+	})
+	<-rt.Ready()
+	f, err := os.Open(testimage.Tarball(b, ""))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := rt.LoadImage(ctx, f); err != nil {
+		b.Fatal(err)
+	}
+	return br
+}
+
+func (br *benchRuntime) observe(taskID string, st runtime.TaskState) {
+	if len(st.Containers) == 0 || st.Containers[0].Status != model.TaskStatusRunning {
+		return
+	}
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if ch, ok := br.waiters[taskID]; ok {
+		close(ch)
+		delete(br.waiters, taskID)
+	}
+}
+
+type runtimeStarter struct {
+	rt     *benchRuntime
+	mu     sync.Mutex
+	states map[string]store.TaskRuntimeState
+}
+
+func (s *runtimeStarter) start(i int) (sample, error) {
+	id := fmt.Sprintf("%016x%016x", time.Now().UnixNano(), i)
+	spec := runtime.TaskSpec{TaskID: id, Cluster: "bench", Definition: model.TaskDefinition{
+		Family: "bench", Revision: 1, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []model.ContainerDefinition{{
+			Name: aws.String("web"), Image: aws.String(testimage.DefaultRef), StopTimeout: aws.Int32(2),
+			PortMappings: []model.PortMapping{{ContainerPort: aws.Int32(testimage.Port)}},
+		}},
+	}}
+	ch := make(chan struct{})
+	s.rt.mu.Lock()
+	s.rt.waiters[id] = ch
+	s.rt.mu.Unlock()
+	begin := time.Now()
+	st, err := s.rt.rt.Start(context.Background(), spec)
+	if err != nil {
+		return sample{}, err
+	}
+	s.mu.Lock()
+	if s.states == nil {
+		s.states = map[string]store.TaskRuntimeState{}
+	}
+	s.states[id] = st
+	s.mu.Unlock()
+	var smp sample
+	select {
+	case <-ch:
+		smp.running = time.Since(begin)
+	case <-time.After(time.Minute):
+		return smp, fmt.Errorf("task %s not RUNNING within a minute", id)
+	}
+	if err := waitHTTP(st.HostPorts["8080/tcp"]); err != nil {
+		return smp, err
+	}
+	smp.http = time.Since(begin)
+	return smp, nil
+}
+
+func (s *runtimeStarter) cleanup(b *testing.B) {
+	ctx := context.Background()
+	for id, st := range s.states {
+		if err := s.rt.rt.Stop(ctx, id); err != nil {
+			b.Errorf("Stop: %v", err)
+		}
+		if err := s.rt.rt.Remove(ctx, id, st); err != nil {
+			b.Errorf("Remove: %v", err)
+		}
+	}
+}
+
+// --- directly with the containerd client: same image, snapshotter and runc, host network ---
+
+type bareStarter struct {
+	client     *containerd.Client
+	runc, root string
+	mu         sync.Mutex
+	ids        []string
+}
+
+func (s *bareStarter) start(i int) (sample, error) {
+	ctx := context.Background()
+	port, err := freePort()
+	if err != nil {
+		return sample{}, err
+	}
+	id := fmt.Sprintf("bare-%d-%d", time.Now().UnixNano(), i)
+	begin := time.Now()
+	img, err := s.client.GetImage(ctx, testimage.DefaultRef)
+	if err != nil {
+		return sample{}, err
+	}
+	cont, err := s.client.NewContainer(ctx, id,
+		containerd.WithImage(img),
+		containerd.WithSnapshotter("overlayfs"),
+		containerd.WithNewSnapshot(id, img),
+		containerd.WithRuntime("io.containerd.runc.v2", &options.Options{BinaryName: s.runc, Root: s.root}),
+		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("/testserver", "-listen", "127.0.0.1:"+strconv.Itoa(int(port))),
+			oci.WithHostNamespace(specs.NetworkNamespace)),
+	)
+	if err != nil {
+		return sample{}, err
+	}
+	s.mu.Lock()
+	s.ids = append(s.ids, id)
+	s.mu.Unlock()
+	task, err := cont.NewTask(ctx, cio.NullIO)
+	if err != nil {
+		return sample{}, err
+	}
+	if err := task.Start(ctx); err != nil {
+		return sample{}, err
+	}
+	smp := sample{running: time.Since(begin)}
+	if err := waitHTTP(port); err != nil {
+		return smp, err
+	}
+	smp.http = time.Since(begin)
+	return smp, nil
+}
+
+var nextPort atomic.Int32
+
+// freePort picks a free port below the kernel's ephemeral range, so that neither outgoing
+// connections nor listeners on port 0 take it before the container binds it.
+func freePort() (int32, error) {
+	for range 1000 {
+		p := 20000 + nextPort.Add(1)%10000
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(int(p)))
+		if err == nil {
+			_ = l.Close()
+			return p, nil
+		}
+	}
+	return 0, errors.New("no free port in 20000-29999")
+}
+
+func (s *bareStarter) cleanup(b *testing.B) {
+	ctx := context.Background()
+	for _, id := range s.ids {
+		cont, err := s.client.LoadContainer(ctx, id)
+		if err != nil {
+			b.Errorf("loading %s: %v", id, err)
+			continue
+		}
+		if task, err := cont.Task(ctx, nil); err == nil {
+			_, _ = task.Delete(ctx, containerd.WithProcessKill)
+		}
+		if err := cont.Delete(ctx, containerd.WithSnapshotCleanup); err != nil {
+			b.Errorf("deleting %s: %v", id, err)
+		}
+	}
+}
+
+// unmountAll detaches every mount below dir.
+func unmountAll(dir string) {
+	raw, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var mounts []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			mounts = append(mounts, f[4])
+		}
+	}
+	for i := len(mounts) - 1; i >= 0; i-- {
+		_ = unix.Unmount(mounts[i], unix.MNT_DETACH)
+	}
+}
