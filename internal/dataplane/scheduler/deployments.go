@@ -57,8 +57,10 @@ func pendingTask(t *store.TaskRecord) int32 {
 	return 0
 }
 
-// completeRollout marks the PRIMARY deployment COMPLETED once it has desiredCount healthy tasks and
-// no other deployment has a task left; the others become INACTIVE and leave the list.
+// completeRollout marks the PRIMARY deployment COMPLETED once it has desiredCount healthy tasks that
+// have proven themselves (HEALTHY, or RUNNING for the stable period without health checks; a task
+// that crashes right after it started must not make a revision "stable") and no other deployment
+// has a task left; the others become INACTIVE and leave the list.
 func (r *reconciler) completeRollout() {
 	p := r.primary()
 	if p.RolloutState != model.RolloutInProgress {
@@ -75,7 +77,7 @@ func (r *reconciler) completeRollout() {
 		if live(t) {
 			primaryLive++
 		}
-		if r.isHealthy(t) {
+		if r.isHealthy(t) && t.Scheduler.EverHealthy {
 			primaryHealthy++
 		}
 	}

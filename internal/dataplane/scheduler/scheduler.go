@@ -20,6 +20,7 @@ const (
 	defaultResyncPeriod     = 10 * time.Second
 	defaultWorkers          = 16
 	defaultStoppedRetention = time.Hour
+	defaultStablePeriod     = 10 * time.Second
 )
 
 // Options configures a Scheduler.
@@ -36,6 +37,10 @@ type Options struct {
 	Workers int
 	// StoppedRetention is how long STOPPED tasks and INACTIVE services stay describable (default 1 h).
 	StoppedRetention time.Duration
+	// StablePeriod is how long a task without health checks must stay RUNNING before it counts as
+	// a success: for the rollout to complete, and to reset the circuit breaker (default 10 s). A task
+	// with health checks succeeds once HEALTHY.
+	StablePeriod time.Duration
 }
 
 type keyKind int
@@ -67,6 +72,7 @@ type Scheduler struct {
 	resync    time.Duration
 	workers   int
 	retention time.Duration
+	stable    time.Duration
 
 	queue workqueue.TypedRateLimitingInterface[key]
 	ready chan struct{}
@@ -81,7 +87,7 @@ type Scheduler struct {
 func New(opts Options) *Scheduler {
 	s := &Scheduler{
 		store: opts.Store, rt: opts.Runtime, arns: opts.ARNs, clock: opts.Clock, log: opts.Logger,
-		resync: opts.ResyncPeriod, workers: opts.Workers, retention: opts.StoppedRetention,
+		resync: opts.ResyncPeriod, workers: opts.Workers, retention: opts.StoppedRetention, stable: opts.StablePeriod,
 		ready:    make(chan struct{}),
 		observed: map[string]runtime.TaskState{},
 		clusters: map[string]string{},
@@ -97,6 +103,9 @@ func New(opts Options) *Scheduler {
 	}
 	if s.retention <= 0 {
 		s.retention = defaultStoppedRetention
+	}
+	if s.stable <= 0 {
+		s.stable = defaultStablePeriod
 	}
 	s.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[key](100*time.Millisecond, 30*time.Second),

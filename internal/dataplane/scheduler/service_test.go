@@ -271,3 +271,50 @@ func exitAtOnce(family string) func(spec runtime.TaskSpec) runtime.TaskState {
 		return st
 	}
 }
+
+// TestCircuitBreakerCountsTasksThatRunThenExit: containers without health checks that run for a
+// moment and exit are failures (not successes that reset the count), and their revision never
+// becomes the rollback target.
+func TestCircuitBreakerCountsTasksThatRunThenExit(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.createService("web", "plain", 1, serviceOpts{desired: 2, min: 100, max: 200,
+		breaker: &model.DeploymentCircuitBreaker{Enable: true, Rollback: true}})
+	h.settle()
+	if r := h.service("web"); r.Service.Deployments[0].RolloutState != model.RolloutInProgress {
+		t.Fatalf("rollout %s before the stable period passed, want IN_PROGRESS", r.Service.Deployments[0].RolloutState)
+	}
+	h.clock.Step(defaultStablePeriod)
+	h.waitSteady("web", 2)
+
+	h.rt.AfterStart = func(r *fakeruntime.Runtime, id string) {
+		if task, _ := r.Task(id); task.Spec.Definition.Family != "bad" {
+			return
+		}
+		go func() { // exit once the scheduler has seen the task RUNNING
+			h.eventually("the bad task is RUNNING", func() bool {
+				var last string
+				_ = h.store.View(func(tx *store.Tx) error {
+					tr, err := tx.GetTask(testCluster, id)
+					if err == nil {
+						last = tr.Task.LastStatus
+					}
+					return nil
+				})
+				return last == model.TaskStatusRunning
+			})
+			r.Exit(id, "app", 1)
+		}()
+	}
+	failed := h.deploy("web", "bad", 1)
+	h.eventually("the deployment fails and rolls back", func() bool {
+		r := h.service("web")
+		return h.hasEvent("web", msgDeploymentFailed("web", failed)) && r.Service.TaskDefinition == testARNs.TaskDefinition("plain", 1)
+	})
+	h.settle()
+	h.clock.Step(defaultStablePeriod)
+	h.waitSteady("web", 2)
+	if r := h.service("web"); r.Scheduler.LastStableTaskDefinition != testARNs.TaskDefinition("plain", 1) {
+		t.Errorf("last stable = %s, want plain:1", r.Scheduler.LastStableTaskDefinition)
+	}
+}

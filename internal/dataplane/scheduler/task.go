@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
@@ -62,13 +63,17 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 	}
 	obs, hasObs := s.takeObservation(id)
 	now := s.clock.Now()
+	var succeeded bool
+	var recheck time.Duration
 	rec, changed, err := s.updateTask(cluster, id, func(r *store.TaskRecord, def *model.TaskDefinition) {
 		if hasObs {
 			applyObservation(&r.Task, def, obs, now)
 		}
-		if healthy(&r.Task, healthChecked(def)) {
-			r.Scheduler.EverHealthy = true
+		if r.Scheduler.EverHealthy {
+			return
 		}
+		r.Scheduler.EverHealthy, recheck = s.succeeded(&r.Task, healthChecked(def), now)
+		succeeded = r.Scheduler.EverHealthy
 	})
 	if isNotFound(err) {
 		return nil
@@ -79,10 +84,28 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 		}
 		return err
 	}
-	if changed {
+	if changed || succeeded {
 		s.notifyService(cluster, rec)
 	}
+	if recheck > 0 {
+		s.queue.AddAfter(taskKey(id), recheck)
+	}
 	return s.advanceTask(ctx, cluster, id, rec)
+}
+
+// succeeded reports whether a task has proven itself: HEALTHY when it has health checks, RUNNING
+// for the stable period otherwise. When it may prove itself later, recheck is when to look again.
+func (s *Scheduler) succeeded(t *model.Task, checked bool, now time.Time) (ok bool, recheck time.Duration) {
+	if !healthy(t, checked) {
+		return false, 0
+	}
+	if checked || t.StartedAt == nil {
+		return true, 0
+	}
+	if since := now.Sub(t.StartedAt.Time); since < s.stable {
+		return false, s.stable - since
+	}
+	return true, 0
 }
 
 // notifyService queues the service a task belongs to, if any.

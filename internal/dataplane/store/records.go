@@ -54,7 +54,8 @@ type TaskSchedulerState struct {
 	RuntimeStarted bool `json:"runtimeStarted,omitempty"`
 	// RuntimeRemoved is set once runtime.Remove cleaned up after the STOPPED task.
 	RuntimeRemoved bool `json:"runtimeRemoved,omitempty"`
-	// EverHealthy is set once the task was RUNNING and healthy (or RUNNING without health checks).
+	// EverHealthy is set once the task proved itself: HEALTHY, or RUNNING for a while without
+	// health checks.
 	EverHealthy bool `json:"everHealthy,omitempty"`
 	// BreakerAccounted is set once the circuit breaker counted the task (as a failure, or as a
 	// healthy task that resets the count), so that no task is counted twice.

@@ -37,6 +37,9 @@ type Runtime struct {
 
 	// OnStart returns the state a newly started task reports first; nil: every container RUNNING.
 	OnStart func(spec runtime.TaskSpec) runtime.TaskState
+	// AfterStart, when set, runs at the end of a Start that created a task (after its first report),
+	// e.g. to make a container exit right after it started.
+	AfterStart func(r *Runtime, taskID string)
 	// BeforeStart and BeforeStop, when set, run at the start of Start and Stop (to check invariants).
 	BeforeStart func(taskID string)
 	BeforeStop  func(taskID string)
@@ -157,6 +160,9 @@ func (r *Runtime) Start(_ context.Context, spec runtime.TaskSpec) (store.TaskRun
 	r.w.tasks[spec.TaskID] = &Task{Spec: spec, State: st}
 	r.w.mu.Unlock()
 	r.report(spec.TaskID, st)
+	if r.AfterStart != nil {
+		r.AfterStart(r, spec.TaskID)
+	}
 	return handle(spec), nil
 }
 
