@@ -42,6 +42,8 @@ type task struct {
 	changed      chan struct{} // closed and replaced on every state change
 
 	notifyMu sync.Mutex
+	// setupDone is closed once setup has run (namespace, files, ports).
+	setupDone chan struct{}
 }
 
 // ctr is one container of a task.
@@ -75,13 +77,21 @@ func (c *Containerd) begin(ctx context.Context, spec TaskSpec, prev *store.TaskR
 		return store.TaskRuntimeState{}, fmt.Errorf("starting task: empty task ID")
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if t := c.tasks[spec.TaskID]; t != nil {
+		c.mu.Unlock()
+		select {
+		case <-t.setupDone:
+		case <-ctx.Done():
+			return store.TaskRuntimeState{}, fmt.Errorf("starting task %s: %w", spec.TaskID, ctx.Err())
+		}
 		return t.runtimeState(), nil
 	}
 	t := c.newTask(spec)
-	t.setup(prev)
 	c.tasks[spec.TaskID] = t
+	c.mu.Unlock()
+	// Set up outside c.mu: tasks starting together create their namespaces in parallel.
+	t.setup(prev)
+	close(t.setupDone)
 	t.wg.Add(1)
 	go t.run()
 	return t.runtimeState(), nil
@@ -89,16 +99,17 @@ func (c *Containerd) begin(ctx context.Context, spec TaskSpec, prev *store.TaskR
 
 func (c *Containerd) newTask(spec TaskSpec) *task {
 	t := &task{
-		c:       c,
-		id:      spec.TaskID,
-		spec:    spec,
-		dir:     filepath.Join(c.opts.StateDir, "tasks", spec.TaskID),
-		nsPath:  netnsPath(c.opts.StateDir, spec.TaskID),
-		log:     c.log.WithValues("task", spec.TaskID),
-		byName:  map[string]*ctr{},
-		proxies: map[string]*portProxy{},
-		stopCh:  make(chan struct{}),
-		changed: make(chan struct{}),
+		c:         c,
+		id:        spec.TaskID,
+		spec:      spec,
+		dir:       filepath.Join(c.opts.StateDir, "tasks", spec.TaskID),
+		nsPath:    netnsPath(c.opts.StateDir, spec.TaskID),
+		log:       c.log.WithValues("task", spec.TaskID),
+		byName:    map[string]*ctr{},
+		proxies:   map[string]*portProxy{},
+		stopCh:    make(chan struct{}),
+		changed:   make(chan struct{}),
+		setupDone: make(chan struct{}),
 	}
 	t.ctx, t.cancel = context.WithCancel(c.runCtx)
 	t.startCtx, t.startCancel = context.WithCancel(t.ctx)
@@ -292,6 +303,7 @@ func (c *Containerd) Stop(ctx context.Context, taskID string) error {
 	if t == nil {
 		return nil
 	}
+	<-t.setupDone
 	t.requestStop()
 	for _, ct := range t.ctrs {
 		select {
@@ -307,6 +319,7 @@ func (c *Containerd) Stop(ctx context.Context, taskID string) error {
 
 // detach ends supervision without touching the containers (runtime shutdown).
 func (t *task) detach() {
+	<-t.setupDone
 	t.cancel()
 	t.closeProxies()
 }
