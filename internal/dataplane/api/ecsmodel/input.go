@@ -20,7 +20,7 @@ type Problem int
 // The problems CheckInput reports. Syntax and Type are serialization errors (the body is not what the
 // protocol allows); the others are invalid parameters.
 const (
-	ProblemSyntax Problem = iota
+	ProblemSyntax Problem = iota + 1
 	ProblemType
 	ProblemUnknown
 	ProblemUnsupported
