@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -134,5 +135,52 @@ func TestKill9KeepsContainers(t *testing.T) {
 	logs, _ := os.ReadFile(LogPath(stateDir, spec.TaskID, "web"))
 	if n := strings.Count(string(logs), "started"); n != 1 {
 		t.Errorf("container started %d times", n)
+	}
+}
+
+// TestContainerdCrashIsNotAnExit kills containerd under a running task: the supervisor starts it
+// again, the container is still reported RUNNING (no spurious exit), and a later stop still works.
+func TestContainerdCrashIsNotAnExit(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("web", withPort(8080), withCommand("-listen", ":8080", "-term-exit", "0"))
+	def.StopTimeout = ptr(int32(5))
+	spec := taskSpec(def)
+	st := e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
+	pidFile := filepath.Join(ContainerdDir(e.stateDir), "containerd.pid")
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(raw))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		raw, _ := os.ReadFile(pidFile)
+		if p, _ := strconv.Atoi(string(raw)); p != 0 && p != pid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("containerd not restarted")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // the waiters notice the broken stream and wait again
+	get(t, st.HostPorts["8080/tcp"], "/")
+	e.mu.Lock()
+	last := e.states[spec.TaskID][len(e.states[spec.TaskID])-1]
+	e.mu.Unlock()
+	if !running("web")(last) {
+		t.Fatalf("after the containerd crash the task is %+v", last)
+	}
+	if err := e.rt.Stop(context.Background(), spec.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	got := e.waitState(spec.TaskID, 10*time.Second, "STOPPED", stopped("web"))
+	if c := findContainer(got, "web"); c.ExitCode == nil || *c.ExitCode != 0 {
+		t.Errorf("exit = %v, want 0 after SIGTERM", c.ExitCode)
 	}
 }
