@@ -37,6 +37,9 @@ type env struct {
 
 func requireContainerd(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping a test that runs containerd and containers")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run containerd and runc")
 	}

@@ -39,6 +39,9 @@ type running struct {
 
 func start(t *testing.T, dir string) *running {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping a test that runs containerd")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run containerd")
 	}
