@@ -43,6 +43,7 @@ type updateServiceInput struct {
 	DeploymentConfiguration       *model.DeploymentConfiguration `json:"deploymentConfiguration"`
 	ForceNewDeployment            bool                           `json:"forceNewDeployment"`
 	NetworkConfiguration          *model.NetworkConfiguration    `json:"networkConfiguration"`
+	LoadBalancers                 []model.LoadBalancer           `json:"loadBalancers"`
 	PlatformVersion               *string                        `json:"platformVersion"`
 	HealthCheckGracePeriodSeconds *int32                         `json:"healthCheckGracePeriodSeconds"`
 	EnableECSManagedTags          *bool                          `json:"enableECSManagedTags"`
@@ -361,22 +362,14 @@ func validateUpdateService(in *updateServiceInput) error {
 // applyUpdate changes svc as UpdateService asks; a new deployment starts when the task definition
 // or the network configuration changes, or when forceNewDeployment is set.
 func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateServiceInput) error {
-	tdArn := svc.TaskDefinition
-	if in.TaskDefinition != nil {
-		td, err := usableTaskDefinition(tx, "taskDefinition", *in.TaskDefinition)
-		if err != nil {
-			return err
-		}
-		if err := checkRunnable(&td.TaskDefinition); err != nil {
-			return err
-		}
-		if err := checkLoadBalancers(svc.LoadBalancers, &td.TaskDefinition); err != nil {
-			return err
-		}
-		tdArn = td.TaskDefinition.TaskDefinitionArn
+	tdArn, lbs, err := updatedTaskDefinition(tx, svc, in)
+	if err != nil {
+		return err
 	}
 	nc := firstNonNil(in.NetworkConfiguration, svc.NetworkConfiguration)
-	redeploy := in.ForceNewDeployment || tdArn != svc.TaskDefinition || !reflect.DeepEqual(nc, svc.NetworkConfiguration)
+	redeploy := in.ForceNewDeployment || tdArn != svc.TaskDefinition || !reflect.DeepEqual(nc, svc.NetworkConfiguration) ||
+		!reflect.DeepEqual(lbs, svc.LoadBalancers)
+	svc.LoadBalancers = lbs
 	if in.DesiredCount != nil {
 		svc.DesiredCount = *in.DesiredCount
 	}
@@ -403,6 +396,39 @@ func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateService
 		}
 	}
 	return nil
+}
+
+// updatedTaskDefinition resolves the task definition and load balancers an update asks for (or
+// keeps) and checks that they fit each other.
+func updatedTaskDefinition(tx *store.Tx, svc *model.Service, in *updateServiceInput) (string, []model.LoadBalancer, error) {
+	lbs := svc.LoadBalancers
+	if in.LoadBalancers != nil {
+		lbs = in.LoadBalancers
+	}
+	ref, member := svc.TaskDefinition, "service.taskDefinition"
+	if in.TaskDefinition != nil {
+		ref, member = *in.TaskDefinition, "taskDefinition"
+	}
+	r, err := parseTaskDefRef(member, ref)
+	if err != nil {
+		return "", nil, err
+	}
+	td, err := findTaskDefinition(tx, r)
+	if err != nil {
+		return "", nil, err
+	}
+	if in.TaskDefinition != nil {
+		if td, err = usableTaskDefinition(tx, member, ref); err != nil {
+			return "", nil, err
+		}
+		if err := checkRunnable(&td.TaskDefinition); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := checkLoadBalancers(lbs, &td.TaskDefinition); err != nil {
+		return "", nil, err
+	}
+	return td.TaskDefinition.TaskDefinitionArn, lbs, nil
 }
 
 func (s *Server) deleteService(_ context.Context, in *deleteServiceInput) (*serviceOutput, error) {

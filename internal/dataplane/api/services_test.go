@@ -74,9 +74,14 @@ func TestServiceLifecycle(t *testing.T) {
 	if aws.ToInt32(got.DeploymentConfiguration.MinimumHealthyPercent) != 50 || aws.ToInt32(got.DeploymentConfiguration.MaximumPercent) != 200 {
 		t.Errorf("merged deploymentConfiguration: %+v", got.DeploymentConfiguration)
 	}
+	lb := must[*ecs.UpdateServiceOutput](t)(e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("api"),
+		LoadBalancers: []ecstypes.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080), TargetGroupArn: aws.String("local")}}}))
+	if len(lb.Service.Deployments) != 3 || len(lb.Service.LoadBalancers) != 1 {
+		t.Errorf("a load balancer change: %d deployments, %d load balancers", len(lb.Service.Deployments), len(lb.Service.LoadBalancers))
+	}
 	forced := must[*ecs.UpdateServiceOutput](t)(e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("api"), ForceNewDeployment: true}))
-	if len(forced.Service.Deployments) != 3 {
-		t.Errorf("forceNewDeployment: %d deployments, want 3", len(forced.Service.Deployments))
+	if len(forced.Service.Deployments) != 4 {
+		t.Errorf("forceNewDeployment: %d deployments, want 4", len(forced.Service.Deployments))
 	}
 
 	createWeb(t, e, "worker", 0)
@@ -193,6 +198,11 @@ func TestServiceErrors(t *testing.T) {
 			_, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("api"), TaskDefinition: aws.String("web:9")})
 			return err
 		}, "ClientException", []string{"web:9"}},
+		"update lb port": {func() error {
+			_, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("api"),
+				LoadBalancers: []ecstypes.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(9)}}})
+			return err
+		}, "InvalidParameterException", []string{"loadBalancers[0]"}},
 		"delete missing": {func() error {
 			_, err := e.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("nope")})
 			return err
