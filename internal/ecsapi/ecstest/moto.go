@@ -67,7 +67,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -76,7 +76,7 @@ func waitHTTP(url string, timeout time.Duration) error {
 	for {
 		resp, err := http.Get(url + "/moto-api/") //nolint:noctx // test helper polling a local server
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			return nil
 		}
 		if time.Now().After(deadline) {

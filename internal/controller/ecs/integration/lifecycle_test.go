@@ -153,7 +153,7 @@ func (s *scenario) run(start func() (stop func())) {
 	// Restart the controllers: nothing is written again.
 	stop()
 	s.api.Reset()
-	stop = start()
+	_ = start() // stopped on cleanup
 	time.Sleep(5 * time.Second)
 	if w := s.api.Writes(); w != 0 {
 		t.Errorf("writes after a restart = %d, want 0 (%v)", w, s.api.Calls())

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -117,5 +116,3 @@ func errContains(t *testing.T, err error, parts ...string) {
 		}
 	}
 }
-
-func fmtCalls(m map[string]int) string { return fmt.Sprint(m) }
