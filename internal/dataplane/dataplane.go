@@ -169,7 +169,14 @@ func (d *DataPlane) Runtime() *runtime.Containerd { return d.runtime }
 // closes the store when everything has stopped; running containers keep running and are
 // re-attached by the next Run on the same state dir.
 func (d *DataPlane) Run(ctx context.Context) error {
-	defer d.store.Close()
+	err := d.run(ctx)
+	if cerr := d.store.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("closing the store: %w", cerr))
+	}
+	return err
+}
+
+func (d *DataPlane) run(ctx context.Context) error {
 	if !isLoopback(d.listener.Addr()) {
 		d.log.Info("the ECS API listens beyond loopback: anyone who reaches it with the credentials can run containers as this user", "address", d.listener.Addr().String())
 	}

@@ -128,12 +128,12 @@ func checkResponse(t *testing.T, op string, status int, contentType string, body
 	if contentType != "application/x-amz-json-1.1" {
 		t.Errorf("%s: Content-Type %q", op, contentType)
 	}
-	switch {
-	case status == http.StatusOK:
+	switch status {
+	case http.StatusOK:
 		for _, err := range m.CheckOutput(op, body) {
 			t.Errorf("%s response does not conform to the ECS model: %v\nbody: %s", op, err, body)
 		}
-	case status == http.StatusBadRequest:
+	case http.StatusBadRequest:
 		if err := m.CheckError(body); err != nil {
 			t.Errorf("%s error does not conform: %v", op, err)
 		}

@@ -29,6 +29,19 @@ func TestServiceLifecycle(t *testing.T) {
 	ctx := context.Background()
 	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("web")))
 	svc := createWeb(t, e, "api", 2)
+	d := checkNewService(t, e, svc)
+	checkServiceUpdates(t, e, svc)
+	checkServiceReads(t, e)
+	checkServiceDeletion(t, e, aws.ToString(d.Id))
+	_, _, changed := e.engine.calls()
+	if len(changed) < 7 {
+		t.Errorf("engine told of %d service changes: %v", len(changed), changed)
+	}
+}
+
+func checkNewService(t *testing.T, e *env, svc *ecstypes.Service) ecstypes.Deployment {
+	t.Helper()
+	ctx := context.Background()
 	if aws.ToString(svc.ServiceArn) != "arn:aws:ecs:us-east-1:000000000000:service/default/api" || aws.ToString(svc.Status) != "ACTIVE" ||
 		svc.DesiredCount != 2 || svc.SchedulingStrategy != ecstypes.SchedulingStrategyReplica || svc.LaunchType != ecstypes.LaunchTypeFargate {
 		t.Errorf("new service: %+v", svc)
@@ -53,7 +66,12 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 	_, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("api"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(5)})
 	wantAPIError(t, err, "InvalidParameterException", "not idempotent")
+	return d
+}
 
+func checkServiceUpdates(t *testing.T, e *env, svc *ecstypes.Service) {
+	t.Helper()
+	ctx := context.Background()
 	// desiredCount only: no new deployment
 	up := must[*ecs.UpdateServiceOutput](t)(e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("api"), DesiredCount: aws.Int32(4)}))
 	if len(up.Service.Deployments) != 1 || up.Service.DesiredCount != 4 || up.Service.Deployments[0].DesiredCount != 4 {
@@ -83,7 +101,11 @@ func TestServiceLifecycle(t *testing.T) {
 	if len(forced.Service.Deployments) != 4 {
 		t.Errorf("forceNewDeployment: %d deployments, want 4", len(forced.Service.Deployments))
 	}
+}
 
+func checkServiceReads(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
 	createWeb(t, e, "worker", 0)
 	list := must[*ecs.ListServicesOutput](t)(e.ecs.ListServices(ctx, &ecs.ListServicesInput{}))
 	if len(list.ServiceArns) != 2 {
@@ -101,8 +123,13 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Errorf("tags (-want +got):\n%s", diff)
 	}
 
+}
+
+func checkServiceDeletion(t *testing.T, e *env, firstDeployment string) {
+	t.Helper()
+	ctx := context.Background()
 	// delete: refused while scaled up without force; DRAINING with force; the cluster stays until INACTIVE
-	_, err = e.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("api")})
+	_, err := e.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("api")})
 	wantAPIError(t, err, "InvalidParameterException", "desiredCount", "force")
 	del := must[*ecs.DeleteServiceOutput](t)(e.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("api"), Force: aws.Bool(true)}))
 	if aws.ToString(del.Service.Status) != "DRAINING" || del.Service.DesiredCount != 0 {
@@ -122,12 +149,8 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Errorf("ListServices lists INACTIVE services: %v", got)
 	}
 	again := createWeb(t, e, "api", 1)
-	if aws.ToString(again.Status) != "ACTIVE" || aws.ToString(again.Deployments[0].Id) == aws.ToString(d.Id) {
+	if aws.ToString(again.Status) != "ACTIVE" || aws.ToString(again.Deployments[0].Id) == firstDeployment {
 		t.Errorf("re-created service: %+v", again)
-	}
-	_, _, changed := e.engine.calls()
-	if len(changed) < 7 {
-		t.Errorf("engine told of %d service changes: %v", len(changed), changed)
 	}
 }
 

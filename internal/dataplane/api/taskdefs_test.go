@@ -39,7 +39,13 @@ func TestTaskDefinitions(t *testing.T) {
 		t.Errorf("second revision: %d cpu %s memory %s", r2.TaskDefinition.Revision, aws.ToString(r2.TaskDefinition.Cpu), aws.ToString(r2.TaskDefinition.Memory))
 	}
 	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("worker")))
+	checkDescribeAndDeregister(t, e)
+	checkListTaskDefinitions(t, e)
+}
 
+func checkDescribeAndDeregister(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
 	// describe: by family (latest ACTIVE), family:rev, ARN; tags only when asked
 	for _, ref := range []string{"web", "web:2", "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2"} {
 		d := must[*ecs.DescribeTaskDefinitionOutput](t)(e.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref)}))
@@ -71,7 +77,11 @@ func TestTaskDefinitions(t *testing.T) {
 	if r3.TaskDefinition.Revision != 3 {
 		t.Errorf("revision after a deregistration: %d, want 3", r3.TaskDefinition.Revision)
 	}
+}
 
+func checkListTaskDefinitions(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
 	listArns := func(in *ecs.ListTaskDefinitionsInput) []string {
 		return must[*ecs.ListTaskDefinitionsOutput](t)(e.ecs.ListTaskDefinitions(ctx, in)).TaskDefinitionArns
 	}

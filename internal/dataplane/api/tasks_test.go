@@ -37,6 +37,16 @@ func TestRunStopDescribeListTasks(t *testing.T) {
 		t.Errorf("engine told of %d created tasks, want 3", len(created))
 	}
 
+	checkStopTask(t, e, task)
+	checkDescribeAndListTasks(t, e, run.Tasks)
+	// the cluster cannot be deleted while tasks are not STOPPED
+	_, err := e.ecs.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("default")})
+	wantAPIError(t, err, "ClusterContainsTasksException", "StopTask")
+}
+
+func checkStopTask(t *testing.T, e *env, task ecstypes.Task) {
+	t.Helper()
+	ctx := context.Background()
 	stop := must[*ecs.StopTaskOutput](t)(e.ecs.StopTask(ctx, &ecs.StopTaskInput{Task: task.TaskArn, Reason: aws.String("done")}))
 	if aws.ToString(stop.Task.DesiredStatus) != "STOPPED" || stop.Task.StopCode != ecstypes.TaskStopCodeUserInitiated ||
 		aws.ToString(stop.Task.StoppedReason) != "done" || stop.Task.Version != 2 || stop.Task.StoppingAt == nil {
@@ -50,8 +60,13 @@ func TestRunStopDescribeListTasks(t *testing.T) {
 		t.Errorf("engine told of %d stops, want 1", len(stopped))
 	}
 
+}
+
+func checkDescribeAndListTasks(t *testing.T, e *env, tasks []ecstypes.Task) {
+	t.Helper()
+	ctx := context.Background()
 	desc := must[*ecs.DescribeTasksOutput](t)(e.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{
-		Tasks:   []string{aws.ToString(run.Tasks[1].TaskArn), lastSegment(aws.ToString(run.Tasks[2].TaskArn)), "0123456789abcdef0123456789abcdef"},
+		Tasks:   []string{aws.ToString(tasks[1].TaskArn), lastSegment(aws.ToString(tasks[2].TaskArn)), "0123456789abcdef0123456789abcdef"},
 		Include: []ecstypes.TaskField{ecstypes.TaskFieldTags},
 	}))
 	if len(desc.Tasks) != 2 || len(desc.Failures) != 1 || aws.ToString(desc.Failures[0].Reason) != "MISSING" {
@@ -88,10 +103,6 @@ func TestRunStopDescribeListTasks(t *testing.T) {
 	if n != 2 {
 		t.Errorf("paginator saw %d tasks, want 2", n)
 	}
-
-	// the cluster cannot be deleted while tasks are not STOPPED
-	_, err := e.ecs.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("default")})
-	wantAPIError(t, err, "ClusterContainsTasksException", "StopTask")
 }
 
 func TestRunTaskIdempotency(t *testing.T) {

@@ -35,7 +35,7 @@ func LoadOrCreate(path string) (aws.Credentials, error) {
 	if err != nil {
 		return aws.Credentials{}, fmt.Errorf("opening credentials %s: %w", path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if err := os.Chmod(path, 0o600); err != nil {
 		return aws.Credentials{}, fmt.Errorf("restricting credentials %s to its owner: %w", path, err)
 	}
@@ -83,17 +83,17 @@ func Write(path string, c aws.Credentials) error {
 	if err != nil {
 		return fmt.Errorf("writing credentials %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // a no-op once renamed
 	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return fmt.Errorf("writing credentials %s: %w", path, err)
 	}
 	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return fmt.Errorf("writing credentials %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return fmt.Errorf("writing credentials %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {

@@ -172,7 +172,7 @@ func unmountUnder(t testing.TB, dir string) {
 	if err != nil {
 		return
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	prefix := filepath.Clean(dir) + "/"
 	var mounts []string
 	sc := bufio.NewScanner(f)

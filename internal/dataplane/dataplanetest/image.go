@@ -18,7 +18,7 @@ func (e *Env) LoadTestImage(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	names, err := e.DataPlane.Runtime().LoadImage(ctx, f)
