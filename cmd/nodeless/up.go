@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane"
 )
 
 // upFlags are the flags of `nodeless up`.
@@ -18,6 +19,7 @@ type upFlags struct {
 	etcdPeerPort     int
 	controlPlaneOnly bool
 	verbosity        int
+	parts            partsFlags
 }
 
 func newUpCmd() *cobra.Command {
@@ -39,6 +41,8 @@ data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, 
 	fs.IntVar(&f.etcdClientPort, "etcd-client-port", controlplane.DefaultEtcdClientPort, "etcd client port on 127.0.0.1")
 	fs.IntVar(&f.etcdPeerPort, "etcd-peer-port", controlplane.DefaultEtcdPeerPort, "etcd peer port on 127.0.0.1")
 	fs.BoolVar(&f.controlPlaneOnly, "control-plane-only", false, "run only the Kubernetes control plane: no nodeless CRDs, controllers or data plane")
+	fs.StringVar(&f.parts.dataplaneAddress, "dataplane-address", dataplane.DefaultAddress, "address of the local data plane's ECS API; keep it on 127.0.0.1 (it runs containers as root)")
+	fs.StringVar(&f.parts.region, "region", dataplane.DefaultRegion, "region of the local data plane's ARNs; ECS clients sign for it")
 	fs.IntVar(&f.verbosity, "v", 0, "log verbosity of the embedded Kubernetes components (their log is <state-dir>/logs/nodeless.log)")
 	return cmd
 }
@@ -57,17 +61,13 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 		OnReady:      func(_ *rest.Config) { printUsage(out, f.stateDir) },
 	}
 	if !f.controlPlaneOnly {
-		opts.CRDs, opts.Extras = nodelessParts()
+		var err error
+		if opts.CRDs, opts.Extras, err = nodelessParts(cmd.Context(), f.parts); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(out, "nodeless up: state dir %s\n", f.stateDir)
 	return controlplane.Up(cmd.Context(), opts)
-}
-
-// nodelessParts is where nodeless's own parts are wired into `up`: the CRD manifests to install
-// and the components (controllers, local data plane) to start once the control plane is ready.
-// Nothing is wired yet.
-func nodelessParts() ([][]byte, controlplane.ExtrasFunc) {
-	return nil, nil
 }
 
 func printUsage(out io.Writer, stateDir string) {

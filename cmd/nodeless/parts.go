@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/nodeless-dev/nodeless/config/crd"
+	"github.com/nodeless-dev/nodeless/internal/component"
+	"github.com/nodeless-dev/nodeless/internal/controller"
+	"github.com/nodeless-dev/nodeless/internal/controlplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+)
+
+// partsFlags are the flags of `nodeless up` that concern nodeless's own parts.
+type partsFlags struct {
+	dataplaneAddress string
+	region           string
+}
+
+// nodelessParts wires nodeless's own parts into `up`: the ecs.nodeless.dev CRDs, then the local
+// data plane (in the same state dir as the control plane, so `nodeless logs` and `nodeless image
+// load` work alike under `up` and `dataplane`), then the controllers, pointed at that data plane
+// with its generated credentials. They start in that order and stop in reverse.
+func nodelessParts(ctx context.Context, f partsFlags) ([][]byte, controlplane.ExtrasFunc, error) {
+	manifests, err := crd.Manifests()
+	if err != nil {
+		return nil, nil, err
+	}
+	extras := func(cfg *rest.Config, stateDir string) ([]component.Component, error) {
+		// Under up, every component logs through klog, which up sends to <state-dir>/logs/nodeless.log;
+		// the terminal keeps the progress lines.
+		logger := klog.NewKlogr()
+		ctrl.SetLogger(logger.WithName("controllers"))
+		dp, err := dataplane.New(dataplane.Options{
+			StateDir: stateDir, Address: f.dataplaneAddress, Region: f.region, Logger: logger.WithName("dataplane"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("local data plane: %w", err)
+		}
+		creds := dp.Credentials()
+		ctrls, err := controller.New(ctx, controller.Config{
+			RestConfig: cfg,
+			ECSOptions: ecsapi.Options{
+				Endpoint: dp.Endpoint(), Region: dp.Region(),
+				AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
+			},
+			// The local data plane has no throttling buckets; the limiter is for AWS.
+			Limits: controller.NoRateLimit,
+		})
+		if err != nil {
+			_ = dp.Close()
+			return nil, fmt.Errorf("controllers: %w", err)
+		}
+		return []component.Component{dp, ctrls}, nil
+	}
+	return manifests, extras, nil
+}
