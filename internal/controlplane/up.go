@@ -37,6 +37,10 @@ type UpOptions struct {
 	// LogVerbosity is klog's -v for the embedded Kubernetes components (their logs go to
 	// LogPath(StateDir)).
 	LogVerbosity int
+	// Checks run before anything starts, after Up's own checks (state dir, ports). Use them to
+	// fail fast with a clear message when an extra cannot run, e.g. containerd is missing; the
+	// error is shown as is, so say how to fix it.
+	Checks []func() error
 }
 
 // stopTimeout bounds how long one component may take to stop before Up gives up waiting for it.
@@ -55,7 +59,7 @@ var ErrAlreadyStarted = errors.New("a control plane already ran in this process;
 // o.Progress, writes the admin kubeconfig to KubeconfigPath(o.StateDir), and on return has stopped
 // every component it started, in reverse order. It returns nil after a clean stop caused by ctx.
 func Up(ctx context.Context, o UpOptions) error {
-	if !upStarted.CompareAndSwap(false, true) {
+	if upStarted.Load() {
 		return ErrAlreadyStarted
 	}
 	o.Config = o.Config.withDefaults()
@@ -67,6 +71,15 @@ func Up(ctx context.Context, o UpOptions) error {
 		return err
 	}
 	defer lock.Close()
+	for _, check := range o.Checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	// From here on process-wide state is touched: no second control plane in this process.
+	if !upStarted.CompareAndSwap(false, true) {
+		return ErrAlreadyStarted
+	}
 	logs, err := redirectKlog(LogPath(o.StateDir), o.LogVerbosity)
 	if err != nil {
 		return err
@@ -78,6 +91,7 @@ func Up(ctx context.Context, o UpOptions) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(o.Progress, "  %-26s ready in %s\n", "certificates, kubeconfig", since(start))
 	s := newSupervisor(o.Progress)
 	err = startAll(ctx, s, cp, o)
 	if err == nil {
@@ -87,8 +101,10 @@ func Up(ctx context.Context, o UpOptions) error {
 		}
 		err = s.wait(ctx)
 	}
-	stopErr := s.stopAll()
-	return errors.Join(err, stopErr)
+	if err = errors.Join(err, s.stopAll()); err != nil {
+		return fmt.Errorf("%w (logs: %s)", err, LogPath(o.StateDir))
+	}
+	return nil
 }
 
 func startAll(ctx context.Context, s *supervisor, cp *prepared, o UpOptions) error {
