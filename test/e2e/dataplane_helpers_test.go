@@ -92,6 +92,27 @@ func createService(ctx context.Context, t *testing.T, c *ecs.Client, s serviceSp
 	if err != nil {
 		t.Fatalf("creating service %s: %v", s.name, err)
 	}
+	t.Cleanup(func() { drainService(t, c, s.name) })
+}
+
+// drainService deletes the service (force) and waits until its tasks are STOPPED, so that no
+// replacement is being started while the data plane shuts down and its containers are purged.
+func drainService(t *testing.T, c *ecs.Client, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := c.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(e2eCluster), Service: aws.String(name), Force: aws.Bool(true)})
+	if err != nil {
+		t.Logf("deleting service %s at cleanup: %v", name, err)
+		return
+	}
+	for ctx.Err() == nil {
+		tasks, err := serviceTasks(ctx, c, name)
+		if err == nil && count(tasks).notStopped == 0 {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("service %s still has tasks not STOPPED at cleanup", name)
 }
 
 func deploy(ctx context.Context, t *testing.T, c *ecs.Client, service, taskDefinition string) {
@@ -309,4 +330,3 @@ func requireFull(t *testing.T) {
 		t.Skip("skipping: NODELESS_E2E_SKIP_DATAPLANE is set")
 	}
 }
-
