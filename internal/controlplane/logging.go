@@ -29,7 +29,7 @@ func redirectKlog(path string, verbosity int) (io.Closer, error) {
 	}
 	for k, v := range settings {
 		if err := fs.Set(k, v); err != nil {
-			f.Close()
+			_ = f.Close() // already failing
 			return nil, fmt.Errorf("configuring klog %s: %w", k, err)
 		}
 	}

@@ -32,7 +32,7 @@ func preflight(cfg Config) (*os.File, error) {
 	}
 	for _, p := range ports {
 		if err := checkPortFree(p.port, p.flag); err != nil {
-			lock.Close()
+			_ = lock.Close() // releases the lock; already failing
 			return nil, err
 		}
 	}
@@ -49,7 +49,9 @@ func checkWritable(dir string) error {
 		return fmt.Errorf("state dir %s is not writable (%w); %s", dir, err, hint)
 	}
 	name := f.Name()
-	f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("state dir %s is not writable (%w); %s", dir, err, hint)
+	}
 	if err := os.Remove(name); err != nil {
 		return fmt.Errorf("state dir %s: %w", dir, err)
 	}
@@ -71,7 +73,7 @@ func lockStateDir(dir string) (*os.File, error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		holder, _ := os.ReadFile(path)
-		f.Close()
+		_ = f.Close() // already failing
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("state dir %s is in use by another nodeless up (pid %s); stop it, or use another --state-dir and other ports",
 				dir, strings.TrimSpace(string(holder)))

@@ -62,7 +62,7 @@ func Up(ctx context.Context, o UpOptions) error {
 	if upStarted.Load() {
 		return ErrAlreadyStarted
 	}
-	o.Config = o.Config.withDefaults()
+	o.Config = o.withDefaults()
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -70,7 +70,7 @@ func Up(ctx context.Context, o UpOptions) error {
 	if err != nil {
 		return err
 	}
-	defer lock.Close()
+	defer func() { _ = lock.Close() }() // releases the flock; nothing to do if that fails
 	for _, check := range o.Checks {
 		if err := check(); err != nil {
 			return err
@@ -84,7 +84,7 @@ func Up(ctx context.Context, o UpOptions) error {
 	if err != nil {
 		return err
 	}
-	defer logs.Close()
+	defer func() { _ = logs.Close() }() // the log file; nothing to do if that fails
 
 	start := time.Now()
 	cp, err := prepare(o.Config)

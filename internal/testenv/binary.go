@@ -119,7 +119,7 @@ func (p *process) start() error {
 	case <-ready:
 		return nil
 	case <-p.done:
-		return fmt.Errorf("nodeless up exited while starting (%v):\n%s", p.exitErr, p.out)
+		return fmt.Errorf("nodeless up exited while starting (%w):\n%s", p.exitErr, p.out)
 	case <-time.After(startTimeout):
 		_ = p.stop()
 		return fmt.Errorf("nodeless up not ready after %s:\n%s", startTimeout, p.out)
@@ -250,7 +250,7 @@ func freePorts(n int) ([]int, error) {
 	var listeners []net.Listener
 	defer func() {
 		for _, l := range listeners {
-			l.Close()
+			_ = l.Close() // only held to get distinct ports
 		}
 	}()
 	for range n {
