@@ -65,7 +65,7 @@ func Start(t testing.TB) *Env {
 		t.Skipf("skipping: %v", err)
 	}
 	dir := t.TempDir()
-	t.Cleanup(func() { unmountUnder(t, dir) }) // runs after every Env on dir has stopped
+	t.Cleanup(func() { UnmountUnder(t, dir) }) // runs after every Env on dir has stopped
 	return StartIn(t, dir)
 }
 
@@ -165,9 +165,9 @@ func (e *Env) purge() {
 	}
 }
 
-// unmountUnder detaches every mount below dir (network namespaces, container root filesystems),
+// UnmountUnder detaches every mount below dir (network namespaces, container root filesystems),
 // deepest first, so the temporary directory can be removed.
-func unmountUnder(t testing.TB, dir string) {
+func UnmountUnder(t testing.TB, dir string) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return
