@@ -19,9 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/oci"
-	"github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/go-logr/logr"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -174,7 +174,7 @@ func (s *apiStarter) start(_ int) (sample, error) {
 	begin := time.Now()
 	out, err := s.env.ECS.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("bench")})
 	if err != nil || len(out.Tasks) != 1 {
-		return sample{}, fmt.Errorf("RunTask: %v %+v", err, out)
+		return sample{}, fmt.Errorf("RunTask: %w (%+v)", err, out)
 	}
 	arn := aws.ToString(out.Tasks[0].TaskArn)
 	s.mu.Lock()
@@ -201,7 +201,7 @@ func (s *apiStarter) start(_ int) (sample, error) {
 func (s *apiStarter) describe(arn string, begin time.Time, smp *sample) (int32, error) {
 	d, err := s.env.ECS.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Tasks: []string{arn}})
 	if err != nil || len(d.Tasks) != 1 {
-		return 0, fmt.Errorf("DescribeTasks: %v", err)
+		return 0, fmt.Errorf("DescribeTasks: %w", err)
 	}
 	t := d.Tasks[0]
 	if smp.running == 0 && aws.ToString(t.LastStatus) == model.TaskStatusRunning {

@@ -66,7 +66,7 @@ func loadImage(ctx context.Context, stateDir, path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	var names []string
 	err = withContainerd(ctx, stateDir, func(client *containerd.Client) error {
 		var err error
@@ -87,7 +87,7 @@ func withContainerd(ctx context.Context, stateDir string, f func(*containerd.Cli
 		if err != nil {
 			return fmt.Errorf("connecting to containerd at %s: %w", sock, err)
 		}
-		defer client.Close()
+		defer func() { _ = client.Close() }()
 		return f(client)
 	}
 	sup, err := containerdproc.New(containerdproc.Options{Dir: dir, Logger: logr.Discard()})
@@ -112,6 +112,6 @@ func withContainerd(ctx context.Context, stateDir string, f func(*containerd.Cli
 	if err != nil {
 		return fmt.Errorf("connecting to containerd: %w", err)
 	}
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	return f(client)
 }

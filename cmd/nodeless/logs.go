@@ -84,7 +84,7 @@ func printLog(ctx context.Context, out io.Writer, path string, follow bool) erro
 	if err != nil {
 		return fmt.Errorf("opening log: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	for {
 		if _, err := io.Copy(out, f); err != nil {
 			return fmt.Errorf("reading log: %w", err)

@@ -226,7 +226,7 @@ func writeOCI(w io.Writer, ref string, img v1.Image) error {
 	if err != nil {
 		return fmt.Errorf("creating OCI layout directory: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		return fmt.Errorf("creating OCI layout: %w", err)
@@ -270,7 +270,7 @@ func tarDir(w io.Writer, dir string) error {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		_, err = io.Copy(tw, f)
 		return err
 	})

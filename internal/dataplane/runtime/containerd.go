@@ -144,7 +144,7 @@ func (c *Containerd) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connecting to containerd: %w", err)
 	}
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	c.client, c.runCtx = client, ctx
 	go c.watchOOM(ctx)
 	close(c.ready)

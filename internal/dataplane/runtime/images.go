@@ -7,12 +7,12 @@ import (
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
-	"github.com/containerd/containerd/reference/docker"
+	"github.com/distribution/reference"
 )
 
 // normalizeRef turns an ECS image name ("nginx", "repo/app:tag") into containerd's full name.
 func normalizeRef(image string) (string, error) {
-	named, err := docker.ParseDockerRef(image)
+	named, err := reference.ParseDockerRef(image)
 	if err != nil {
 		return "", fmt.Errorf("invalid image reference %q: %w", image, err)
 	}

@@ -58,7 +58,7 @@ func newNetnsAt(path string) error {
 		goruntime.UnlockOSThread()
 		return fmt.Errorf("opening the host network namespace: %w", err)
 	}
-	defer host.Close()
+	defer func() { _ = host.Close() }()
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		goruntime.UnlockOSThread()
 		return fmt.Errorf("creating a network namespace: %w", err)
@@ -108,13 +108,13 @@ func dialInNetns(ctx context.Context, nsPath, addr string) (net.Conn, error) {
 		goruntime.UnlockOSThread()
 		return nil, fmt.Errorf("opening the host network namespace: %w", err)
 	}
-	defer host.Close()
+	defer func() { _ = host.Close() }()
 	target, err := netns.GetFromPath(nsPath)
 	if err != nil {
 		goruntime.UnlockOSThread()
 		return nil, fmt.Errorf("opening network namespace %s: %w", nsPath, err)
 	}
-	defer target.Close()
+	defer func() { _ = target.Close() }()
 	if err := netns.Set(target); err != nil {
 		goruntime.UnlockOSThread()
 		return nil, fmt.Errorf("entering network namespace %s: %w", nsPath, err)

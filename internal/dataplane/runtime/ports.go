@@ -83,7 +83,7 @@ func (p *portProxy) track(c net.Conn, add bool) {
 
 func (p *portProxy) forward(client net.Conn) {
 	defer p.wg.Done()
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	p.track(client, true)
 	defer p.track(client, false)
 	upstream, err := dialInNetns(context.Background(), p.nsPath, "127.0.0.1:"+strconv.Itoa(int(p.containerPort)))
@@ -91,7 +91,7 @@ func (p *portProxy) forward(client net.Conn) {
 		p.log.V(1).Info("port proxy could not reach the container", "containerPort", p.containerPort, "error", err.Error())
 		return
 	}
-	defer upstream.Close()
+	defer func() { _ = upstream.Close() }()
 	p.track(upstream, true)
 	defer p.track(upstream, false)
 	done := make(chan struct{}, 2)

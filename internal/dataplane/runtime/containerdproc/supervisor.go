@@ -196,7 +196,7 @@ func (s *Supervisor) start(cfg string) (*daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening containerd log: %w", err)
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }()
 	cmd := exec.Command(s.opts.Binary, "--config", cfg)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: a signal to nodeless's group (Ctrl-C) must not reach the daemon.
