@@ -49,7 +49,8 @@ const startTimeout = 2 * time.Minute
 
 // Env is a running control plane as seen by one test.
 type Env struct {
-	// Config is an admin (system:masters) client config. Each Start returns its own copy.
+	// Config is an admin (system:masters) client config, with client-side rate limits raised for
+	// tests (200 QPS). Each Start returns its own copy.
 	Config *rest.Config
 	// Namespace is a namespace created for this test, deleted when it ends.
 	Namespace string
@@ -102,6 +103,8 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("starting the control plane: %v", err)
 	}
+	// client-go's default 5 QPS would make tests wait on their own client, not on the server.
+	env.Config.QPS, env.Config.Burst = 200, 400
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := controlplane.InstallCRDs(ctx, env.Config, o.crds); err != nil {
