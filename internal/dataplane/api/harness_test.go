@@ -64,14 +64,14 @@ func (f *fakeEngine) calls() (created, stopped, changed []string) {
 // env is an API server over real HTTP with a fake engine, and an SDK client for it. Every response
 // the client receives is checked against the ECS model.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	store  *store.Store
 	engine *fakeEngine
 	ecs    *ecs.Client
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
@@ -80,7 +80,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { st.Close() })
 	eng := &fakeEngine{}
 	srv := httptest.NewServer(api.NewServer(api.Options{
-		Store: st, Engine: eng, ARNs: testARNs, Credentials: testCreds, Logger: testr.New(t),
+		Store: st, Engine: eng, ARNs: testARNs, Credentials: testCreds, Logger: testr.NewWithInterface(t, testr.Options{}),
 	}))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, url: srv.URL, store: st, engine: eng}
@@ -101,7 +101,7 @@ func (e *env) client(creds aws.Credentials) *ecs.Client {
 
 // checkingTransport checks every response body against the ECS model: success bodies against the
 // operation's output shape, error bodies for a known __type and a message, and never a 500.
-type checkingTransport struct{ t *testing.T }
+type checkingTransport struct{ t testing.TB }
 
 func (c *checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(req)
@@ -119,7 +119,7 @@ func (c *checkingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	return resp, nil
 }
 
-func checkResponse(t *testing.T, op string, status int, contentType string, body []byte) {
+func checkResponse(t testing.TB, op string, status int, contentType string, body []byte) {
 	t.Helper()
 	m, err := ecsmodel.Load()
 	if err != nil {
