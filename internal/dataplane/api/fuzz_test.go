@@ -1,12 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/go-logr/logr"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
@@ -57,6 +62,41 @@ func FuzzOperation(f *testing.F) {
 		var ae *apiError
 		if err != nil && !errors.As(err, &ae) {
 			t.Fatalf("%s %q: a non-API error (HTTP 500): %v", op, body, err)
+		}
+	})
+}
+
+// FuzzServeHTTP sends arbitrary targets, Authorization and X-Amz-Date headers and bodies through
+// the whole handler: every answer is a 400 with the ECS error shape (nothing here is validly
+// signed), never a 500 or a panic.
+func FuzzServeHTTP(f *testing.F) {
+	st, err := store.Open(filepath.Join(f.TempDir(), "state.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	h := NewServer(Options{Store: st, Engine: nopEngine{}, ARNs: model.ARNs{Region: "us-east-1", Account: "000000000000"},
+		Credentials: aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, Logger: logr.Discard()})
+	f.Add(TargetPrefix+"ListClusters", "AWS4-HMAC-SHA256 Credential=AKID/20261121/us-east-1/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature=00", "20261121T050000Z", []byte("{}"))
+	f.Add(TargetPrefix+"RunTask", "AWS4-HMAC-SHA256 Credential=AKID/x, SignedHeaders=, Signature=", "", []byte(`{"taskDefinition":"x"}`))
+	f.Add("", "", "", []byte(nil))
+	f.Add(TargetPrefix+"CreateCluster", "AWS4-HMAC-SHA256 Credential=OTHER/20261121/us-east-1/ecs/aws4_request,SignedHeaders=host,Signature=zz", "bad", []byte("{"))
+	f.Fuzz(func(t *testing.T, target, auth, date string, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set("X-Amz-Target", target)
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("X-Amz-Date", date)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("HTTP %d for target %q auth %q: %s", rec.Code, target, auth, rec.Body)
+		}
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Type == "" || e.Message == "" {
+			t.Fatalf("error body %q: %v", rec.Body, err)
 		}
 	})
 }
