@@ -48,6 +48,9 @@ Needs root (containerd, runc).`,
 }
 
 func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
+	if err := dataplane.Preflight(); err != nil {
+		return err
+	}
 	d, err := dataplane.New(dataplane.Options{
 		StateDir: f.stateDir, Address: f.address, Region: f.region, Account: f.account, Logger: newLogger(!f.jsonLog),
 	})

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -141,6 +142,20 @@ func listen(address string) (net.Listener, error) {
 		return nil, fmt.Errorf("listening on %s: %w", address, err)
 	}
 	return l, nil
+}
+
+// Preflight returns why the data plane cannot run containers here — not root, or containerd, its
+// runc shim or runc missing from PATH — or nil.
+func Preflight() error {
+	if os.Geteuid() != 0 {
+		return errors.New("the local data plane runs containers with containerd and runc, which needs root: run it as root (sudo)")
+	}
+	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return fmt.Errorf("%s is not on PATH: install containerd and runc (apt-get install containerd runc): %w", bin, err)
+		}
+	}
+	return nil
 }
 
 // Name implements component.Component.

@@ -3,10 +3,7 @@ package dataplanetest
 import (
 	"bufio"
 	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,25 +42,25 @@ type Env struct {
 }
 
 // Requirements returns why the full data plane cannot run here (not root, a binary missing), or nil.
-func Requirements() error {
-	if os.Geteuid() != 0 {
-		return errors.New("the local data plane runs containers with containerd and runc, which needs root")
-	}
-	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			return fmt.Errorf("%s is not on PATH (apt-get install containerd runc): %w", bin, err)
-		}
-	}
-	return nil
-}
+func Requirements() error { return dataplane.Preflight() }
 
-// Start runs a data plane on a new temporary state dir; the test is skipped when Requirements
-// fails.
-func Start(t testing.TB) *Env {
+// skipUnlessRunnable skips tests that need real containers under -short (make test-unit) and where
+// the data plane cannot run.
+func skipUnlessRunnable(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping: the full data plane runs real containers; not in -short mode")
+	}
 	if err := Requirements(); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
+}
+
+// Start runs a data plane on a new temporary state dir; the test is skipped in -short mode and
+// when Requirements fails.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	skipUnlessRunnable(t)
 	dir := t.TempDir()
 	t.Cleanup(func() { UnmountUnder(t, dir) }) // runs after every Env on dir has stopped
 	return StartIn(t, dir)
@@ -72,9 +69,7 @@ func Start(t testing.TB) *Env {
 // StartIn runs a data plane on an existing state dir (a restart).
 func StartIn(t testing.TB, stateDir string) *Env {
 	t.Helper()
-	if err := Requirements(); err != nil {
-		t.Skipf("skipping: %v", err)
-	}
+	skipUnlessRunnable(t)
 	d, err := dataplane.New(dataplane.Options{StateDir: stateDir, Address: "127.0.0.1:0", Logger: logger(t)})
 	if err != nil {
 		t.Fatalf("starting the data plane: %v", err)
