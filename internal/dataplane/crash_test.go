@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -134,7 +135,10 @@ func (c *child) client(t *testing.T, dir string) *ecs.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String(c.endpoint) })
+	return ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+		o.BaseEndpoint = aws.String(c.endpoint)
+		o.HTTPClient = &http.Client{Transport: dataplanetest.ConformanceTransport(t)}
+	})
 }
 
 // TestKillNineAndRestart kills the data plane process with SIGKILL while a service and a task run,

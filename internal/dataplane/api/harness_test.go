@@ -1,10 +1,8 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -95,50 +93,17 @@ func (e *env) client(creds aws.Credentials) *ecs.Client {
 		BaseEndpoint:     aws.String(e.url),
 		Credentials:      aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil }),
 		RetryMaxAttempts: 1,
-		HTTPClient:       &http.Client{Transport: &checkingTransport{t: e.t}},
+		HTTPClient: &http.Client{Transport: &ecsmodel.Transport{Report: func(op string, problems []error) {
+			e.t.Errorf("%s response does not conform to the ECS model: %v", op, problems)
+		}}},
 	})
 }
 
-// checkingTransport checks every response body against the ECS model: success bodies against the
-// operation's output shape, error bodies for a known __type and a message, and never a 500.
-type checkingTransport struct{ t testing.TB }
-
-func (c *checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	op := strings.TrimPrefix(req.Header.Get("X-Amz-Target"), api.TargetPrefix)
-	checkResponse(c.t, op, resp.StatusCode, resp.Header.Get("Content-Type"), body)
-	return resp, nil
-}
-
+// checkResponse fails the test when a response does not conform to the ECS model.
 func checkResponse(t testing.TB, op string, status int, contentType string, body []byte) {
 	t.Helper()
-	m, err := ecsmodel.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "application/x-amz-json-1.1" {
-		t.Errorf("%s: Content-Type %q", op, contentType)
-	}
-	switch status {
-	case http.StatusOK:
-		for _, err := range m.CheckOutput(op, body) {
-			t.Errorf("%s response does not conform to the ECS model: %v\nbody: %s", op, err, body)
-		}
-	case http.StatusBadRequest:
-		if err := m.CheckError(body); err != nil {
-			t.Errorf("%s error does not conform: %v", op, err)
-		}
-	default:
-		t.Errorf("%s: HTTP %d: %s", op, status, body)
+	for _, p := range ecsmodel.Check(op, status, contentType, body) {
+		t.Errorf("%s response does not conform to the ECS model: %v\nbody: %s", op, p, body)
 	}
 }
 

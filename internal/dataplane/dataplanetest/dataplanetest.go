@@ -3,6 +3,7 @@ package dataplanetest
 import (
 	"bufio"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/api/ecsmodel"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
 )
 
@@ -93,6 +95,7 @@ func StartIn(t testing.TB, stateDir string) *Env {
 		Region:       e.Region,
 		BaseEndpoint: aws.String(e.Endpoint),
 		Credentials:  aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return e.Credentials, nil }),
+		HTTPClient:   &http.Client{Transport: ConformanceTransport(t)},
 	})
 	t.Cleanup(func() {
 		if e.cancel != nil {
@@ -101,6 +104,15 @@ func StartIn(t testing.TB, stateDir string) *Env {
 		}
 	})
 	return e
+}
+
+// ConformanceTransport checks every response against the ECS model and fails t (without stopping
+// it) on any that does not conform: the Env's client uses it, so every end-to-end test is also a
+// conformance test of what the scheduler writes.
+func ConformanceTransport(t testing.TB) http.RoundTripper {
+	return &ecsmodel.Transport{Report: func(op string, problems []error) {
+		t.Errorf("%s response does not conform to the ECS model: %v", op, problems)
+	}}
 }
 
 func logger(t testing.TB) logr.Logger {
