@@ -98,6 +98,7 @@ func ignoreNotFound(err error) error {
 
 // taskDefRef is a parsed task definition reference: family, family:revision or an ARN.
 type taskDefRef struct {
+	member   string // the request member it came from, for messages
 	family   string
 	revision int32 // 0: the latest ACTIVE revision
 }
@@ -118,7 +119,7 @@ func parseTaskDefRef(member, ref string) (taskDefRef, error) {
 	if err := checkName(member, family); err != nil {
 		return taskDefRef{}, err
 	}
-	return taskDefRef{family: family, revision: rev}, nil
+	return taskDefRef{member: member, family: family, revision: rev}, nil
 }
 
 // findTaskDefinition returns the revision ref names (the latest ACTIVE one when it names a family),
@@ -127,7 +128,7 @@ func findTaskDefinition(tx *store.Tx, ref taskDefRef) (*store.TaskDefinitionReco
 	if ref.revision > 0 {
 		td, err := tx.GetTaskDefinition(ref.family, ref.revision)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, clientError("Unable to describe task definition: %s:%d is not registered.", ref.family, ref.revision)
+			return nil, clientError("%s: Unable to describe task definition: %s:%d is not registered; name a registered revision or register it", ref.member, ref.family, ref.revision)
 		}
 		return td, err
 	}
@@ -140,7 +141,7 @@ func findTaskDefinition(tx *store.Tx, ref taskDefRef) (*store.TaskDefinitionReco
 			return all[i], nil
 		}
 	}
-	return nil, clientError("Unable to describe task definition: family %s has no ACTIVE revision; register one with RegisterTaskDefinition.", ref.family)
+	return nil, clientError("%s: Unable to describe task definition: family %s has no ACTIVE revision; register one with RegisterTaskDefinition", ref.member, ref.family)
 }
 
 // usableTaskDefinition resolves a reference for a new task or service: it must be ACTIVE.

@@ -455,7 +455,7 @@ func (s *Server) deleteService(_ context.Context, in *deleteServiceInput) (*serv
 			return nil
 		}
 		if rec.Service.DesiredCount > 0 && !deref(in.Force, false) {
-			return invalidParameter("The service cannot be stopped while it is scaled above 0: set desiredCount to 0 with UpdateService first, or pass force to delete it now")
+			return invalidParameter("desiredCount: The service cannot be stopped while it is scaled above 0: set desiredCount to 0 with UpdateService first, or pass force to delete it now")
 		}
 		markDraining(&rec.Service)
 		changed = true

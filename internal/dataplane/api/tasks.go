@@ -226,7 +226,7 @@ func replayRunTask(tx *store.Tx, cluster, token, hash string) ([]model.Task, boo
 // checkRunnable refuses revisions that cannot run as FARGATE tasks.
 func checkRunnable(td *model.TaskDefinition) error {
 	if !fargateCompatible(td) {
-		return clientError("Task definition does not support launch_type FARGATE: %s needs networkMode awsvpc and a valid Fargate cpu/memory pair; register a revision with requiresCompatibilities [FARGATE]", td.TaskDefinitionArn)
+		return clientError("taskDefinition: Task definition does not support launch_type FARGATE: %s needs networkMode awsvpc and a valid Fargate cpu/memory pair; register a revision with requiresCompatibilities [FARGATE]", td.TaskDefinitionArn)
 	}
 	return nil
 }
