@@ -142,22 +142,8 @@ func newManager(cfg Config) (manager.Manager, error) {
 }
 
 func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
-	idx := m.mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &ecsv1alpha1.Service{}, core.IndexTaskDefinitionRef, func(o client.Object) []string {
-		if ref := o.(*ecsv1alpha1.Service).Spec.TaskDefinitionRef; ref != nil {
-			return []string{ref.Name}
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("indexing services by task definition: %w", err)
-	}
-	if err := idx.IndexField(ctx, &ecsv1alpha1.Service{}, core.IndexClusterRef, func(o client.Object) []string {
-		if ref := o.(*ecsv1alpha1.Service).Spec.ClusterRef; ref != nil {
-			return []string{ref.Name}
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("indexing services by cluster: %w", err)
+	if err := indexReferences(ctx, m.mgr); err != nil {
+		return err
 	}
 	opts := m.cfg.Controllers.Defaults()
 	if err := cluster.Register(m.mgr, api, opts); err != nil {
@@ -213,4 +199,43 @@ func NewComponent(ctx context.Context, cfg *rest.Config, endpoint, accessKeyID, 
 		Limits:      NoRateLimit,
 		InstallCRDs: true,
 	})
+}
+
+// indexReferences indexes Services and Tasks by the Cluster and TaskDefinition they reference, so
+// that a change of either wakes exactly the objects that depend on it.
+func indexReferences(ctx context.Context, mgr manager.Manager) error {
+	refs := map[string]func(client.Object) *ecsv1alpha1.LocalObjectReference{
+		core.IndexClusterRef: func(o client.Object) *ecsv1alpha1.LocalObjectReference {
+			switch v := o.(type) {
+			case *ecsv1alpha1.Service:
+				return v.Spec.ClusterRef
+			case *ecsv1alpha1.Task:
+				return v.Spec.ClusterRef
+			}
+			return nil
+		},
+		core.IndexTaskDefinitionRef: func(o client.Object) *ecsv1alpha1.LocalObjectReference {
+			switch v := o.(type) {
+			case *ecsv1alpha1.Service:
+				return v.Spec.TaskDefinitionRef
+			case *ecsv1alpha1.Task:
+				return v.Spec.TaskDefinitionRef
+			}
+			return nil
+		},
+	}
+	for _, obj := range []client.Object{&ecsv1alpha1.Service{}, &ecsv1alpha1.Task{}} {
+		for field, ref := range refs {
+			err := mgr.GetFieldIndexer().IndexField(ctx, obj, field, func(o client.Object) []string {
+				if r := ref(o); r != nil {
+					return []string{r.Name}
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("indexing %T by %s: %w", obj, field, err)
+			}
+		}
+	}
+	return nil
 }

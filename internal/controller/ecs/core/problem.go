@@ -30,9 +30,10 @@ func (p *Problem) Error() string {
 
 func (p *Problem) Unwrap() error { return p.Err }
 
-// Waiting is a Problem resolved by a watch event (a referenced object becoming ready).
+// Waiting is a Problem resolved by a watch event (a referenced object becoming ready); a slow
+// retry is only a safety net.
 func Waiting(reason, message string) *Problem {
-	return &Problem{Reason: reason, Message: message}
+	return &Problem{Reason: reason, Message: message, RequeueAfter: time.Minute}
 }
 
 // FromECS turns an ECS error from action ("creating service web") into a Problem: a bad request

@@ -21,11 +21,17 @@ import (
 // and a Service on it; steady state; a new revision rolled out once; a controller restart; a
 // retained and a deleted Service; old revisions deregistered.
 type scenario struct {
-	t   *testing.T
-	c   client.Client
-	ns  string
-	api *ecsapi.Counting
-	ctx context.Context
+	t *testing.T
+	// image every container runs; wantReady: the endpoint really runs tasks, so Services must
+	// become Ready (moto never starts any).
+	image     string
+	wantReady bool
+	c         client.Client
+	// beforeDelete runs before the Services are deleted.
+	beforeDelete func()
+	ns           string
+	api          *ecsapi.Counting
+	ctx          context.Context
 }
 
 func (s *scenario) get(obj client.Object) {
@@ -79,14 +85,14 @@ func (s *scenario) ecsServiceStatus(cluster, name string) string {
 	return aws.ToString(out.Services[0].Status)
 }
 
-func newObjects(ns string) (*ecsv1alpha1.Cluster, *ecsv1alpha1.TaskDefinition, *ecsv1alpha1.Service) {
+func newObjects(ns, image string) (*ecsv1alpha1.Cluster, *ecsv1alpha1.TaskDefinition, *ecsv1alpha1.Service) {
 	cl := &ecsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "c1", Namespace: ns},
 		Spec: ecsv1alpha1.ClusterSpec{ClusterName: ns}}
 	td := &ecsv1alpha1.TaskDefinition{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
 		Spec: ecsv1alpha1.TaskDefinitionSpec{
 			Family: ns + "-web", Cpu: "256", Memory: "512", NetworkMode: "awsvpc", RequiresCompatibilities: []string{"FARGATE"},
-			ContainerDefinitions: []ecsv1alpha1.ContainerDefinition{{Name: "app", Image: "nginx:1",
-				PortMappings: []ecsv1alpha1.PortMapping{{ContainerPort: 80}}}},
+			ContainerDefinitions: []ecsv1alpha1.ContainerDefinition{{Name: "app", Image: image,
+				Environment: []ecsv1alpha1.KeyValuePair{{Name: "REV", Value: "1"}}}},
 		}}
 	svc := &ecsv1alpha1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
 		Spec: ecsv1alpha1.ServiceSpec{
@@ -100,7 +106,7 @@ func newObjects(ns string) (*ecsv1alpha1.Cluster, *ecsv1alpha1.TaskDefinition, *
 func (s *scenario) run(start func() (stop func())) {
 	t := s.t
 	stop := start()
-	cl, td, svc := newObjects(s.ns)
+	cl, td, svc := newObjects(s.ns, s.image)
 	for _, obj := range []client.Object{cl, td, svc} {
 		if err := s.c.Create(s.ctx, obj); err != nil {
 			t.Fatal(err)
@@ -112,6 +118,9 @@ func (s *scenario) run(start func() (stop func())) {
 	eventually(t, 30*time.Second, "Cluster Ready", s.ready(cl, clConds))
 	eventually(t, 30*time.Second, "TaskDefinition Ready", s.ready(td, tdConds))
 	eventually(t, 30*time.Second, "Service synced", s.synced(svc, svcConds))
+	if s.wantReady {
+		eventually(t, 90*time.Second, "Service Ready", s.ready(svc, svcConds))
+	}
 	if svc.Status.ServiceARN == "" || svc.Status.AppliedTaskDefinition != td.Status.TaskDefinitionARN {
 		t.Fatalf("service status %+v, want ARN and applied %s", svc.Status, td.Status.TaskDefinitionARN)
 	}
@@ -134,7 +143,7 @@ func (s *scenario) run(start func() (stop func())) {
 	// A new revision: one register, one update.
 	s.api.Reset()
 	s.get(td)
-	td.Spec.ContainerDefinitions[0].Image = "nginx:2"
+	td.Spec.ContainerDefinitions[0].Environment[0].Value = "2"
 	if err := s.c.Update(s.ctx, td); err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +153,12 @@ func (s *scenario) run(start func() (stop func())) {
 		return td.Status.Revision == 2 && svc.Status.AppliedTaskDefinition == td.Status.TaskDefinitionARN,
 			fmt.Sprintf("td revision %d, service applied %s", td.Status.Revision, svc.Status.AppliedTaskDefinition)
 	})
+	if s.wantReady {
+		eventually(t, 120*time.Second, "rollout of revision 2 complete", func() (bool, string) {
+			ok, state := s.ready(svc, svcConds)()
+			return ok && svc.Status.Revision == td.Status.Revision && svc.Status.RolloutState == "COMPLETED", state
+		})
+	}
 	time.Sleep(3 * time.Second)
 	calls := s.api.Calls()
 	if calls[ecsapi.OpRegisterTaskDefinition] != 1 || calls[ecsapi.OpUpdateService] != 1 {
@@ -161,14 +176,14 @@ func (s *scenario) run(start func() (stop func())) {
 	t.Logf("calls in the 5 s after a restart: %v", s.api.Calls())
 
 	// Two more revisions: with KeepRevisions 2, revision 1 goes once the service left it.
-	for _, image := range []string{"nginx:3", "nginx:4"} {
+	for _, rev := range []string{"3", "4"} {
 		s.get(td)
-		td.Spec.ContainerDefinitions[0].Image = image
+		td.Spec.ContainerDefinitions[0].Environment[0].Value = rev
 		if err := s.c.Update(s.ctx, td); err != nil {
 			t.Fatal(err)
 		}
 		want := td.Generation
-		eventually(t, 30*time.Second, "rollout of "+image, func() (bool, string) {
+		eventually(t, 30*time.Second, "rollout of revision "+rev, func() (bool, string) {
 			s.get(td)
 			s.get(svc)
 			return td.Status.ObservedGeneration == want && svc.Status.AppliedTaskDefinition == td.Status.TaskDefinitionARN, svc.Status.AppliedTaskDefinition
@@ -200,6 +215,9 @@ func (s *scenario) run(start func() (stop func())) {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, "kept synced", s.synced(kept, func() []metav1.Condition { return kept.Status.Conditions }))
+	if s.beforeDelete != nil {
+		s.beforeDelete()
+	}
 	for _, obj := range []client.Object{kept, svc} {
 		if err := s.c.Delete(s.ctx, obj); err != nil {
 			t.Fatal(err)
@@ -222,6 +240,6 @@ func (s *scenario) run(start func() (stop func())) {
 func TestLifecycleMoto(t *testing.T) {
 	c, env := kube(t)
 	api := ecsapi.NewCounting(ecstest.Client(t, ecstest.StartMoto(t)))
-	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background()}
+	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background(), image: "nginx:1"}
 	s.run(func() func() { return runControllers(t, env, api) })
 }

@@ -2,11 +2,14 @@ package integration
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nodeless-dev/nodeless/config/crd"
@@ -16,7 +19,11 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+func TestMain(m *testing.M) {
+	// Errors only: the controllers' progress is what the tests assert.
+	ctrl.SetLogger(logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	os.Exit(testenv.Main(m))
+}
 
 // kube starts (or joins) the control plane with the CRDs installed and returns a client and a
 // fresh namespace.

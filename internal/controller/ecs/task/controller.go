@@ -13,6 +13,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
@@ -53,12 +55,32 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) (*Reconciler,
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("ecs-task").
 		For(&ecsv1alpha1.Task{}, builder.WithPredicates(core.SpecOrAnnotationsChanged())).
+		Watches(&ecsv1alpha1.TaskDefinition{}, handler.EnqueueRequestsFromMapFunc(r.waiting(core.IndexTaskDefinitionRef))).
+		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.waiting(core.IndexClusterRef))).
 		WatchesRawSource(r.Poller.Source()).
 		Complete(r)
 	if err != nil {
 		return nil, fmt.Errorf("building task controller: %w", err)
 	}
 	return r, nil
+}
+
+// waiting maps a TaskDefinition or Cluster to the Tasks referencing it that have not started yet.
+func (r *Reconciler) waiting(index string) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var list ecsv1alpha1.TaskList
+		if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{index: obj.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing referencing tasks", "index", index)
+			return nil
+		}
+		var reqs []reconcile.Request
+		for i := range list.Items {
+			if list.Items[i].Status.TaskARN == "" {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+			}
+		}
+		return reqs
+	}
 }
 
 // Reconcile starts the task once and mirrors its lifecycle.

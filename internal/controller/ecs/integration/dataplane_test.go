@@ -1,0 +1,125 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+)
+
+// TestLifecycleDataPlane runs the scenario against the local data plane with real containers:
+// Services must become Ready and roll out for real.
+func TestLifecycleDataPlane(t *testing.T) {
+	c, env := kube(t)
+	dp := dataplanetest.Start(t)
+	image := dp.LoadTestImage(t)
+	api := ecsapi.NewCounting(dp.ECS)
+	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background(), image: image, wantReady: true}
+	s.beforeDelete = func() { s.checkEventsOnce("web") }
+	s.run(func() func() { return runControllers(t, env, api) })
+}
+
+// checkEventsOnce: every ECS service event became exactly one Kubernetes Event occurrence.
+func (s *scenario) checkEventsOnce(service string) {
+	t := s.t
+	out, err := s.api.DescribeServices(s.ctx, &ecs.DescribeServicesInput{Cluster: aws.String(s.ns), Services: []string{service}})
+	if err != nil || len(out.Services) == 0 {
+		t.Fatalf("describing %s: %v", service, err)
+	}
+	ecsEvents := len(out.Services[0].Events)
+	count := func() int {
+		var list corev1.EventList
+		if err := s.c.List(s.ctx, &list, client.InNamespace(s.ns)); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range list.Items {
+			if e.InvolvedObject.Kind == "Service" && e.InvolvedObject.Name == service && e.Reason == core.ReasonServiceEvent {
+				n += int(max(e.Count, 1))
+			}
+		}
+		return n
+	}
+	t.Logf("ECS service %s has %d events", service, ecsEvents)
+	if ecsEvents == 0 {
+		t.Fatal("the data plane reported no service event")
+	}
+	eventually(t, 10*time.Second, "ECS events mirrored", func() (bool, string) {
+		n := count()
+		return n >= ecsEvents, fmt.Sprintf("%d of %d", n, ecsEvents)
+	})
+	time.Sleep(2 * time.Second)
+	if n := count(); n != ecsEvents {
+		t.Errorf("Kubernetes Event occurrences for %d ECS events = %d, want each exactly once", ecsEvents, n)
+	}
+}
+
+// TestTaskDataPlane: a Task runs to completion and its exit is mirrored; a long-running Task is
+// stopped when deleted.
+func TestTaskDataPlane(t *testing.T) {
+	c, env := kube(t)
+	dp := dataplanetest.Start(t)
+	image := dp.LoadTestImage(t)
+	api := ecsapi.NewCounting(dp.ECS)
+	runControllers(t, env, api)
+	ctx := context.Background()
+	ns := env.Namespace
+	s := &scenario{t: t, c: c, ns: ns, api: api, ctx: ctx}
+
+	cl, td, _ := newObjects(ns, image)
+	for _, obj := range []client.Object{cl, td} {
+		if err := c.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newTask := func(name string, args ...string) *ecsv1alpha1.Task {
+		return &ecsv1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: ecsv1alpha1.TaskSpec{
+			ClusterRef: &ecsv1alpha1.LocalObjectReference{Name: "c1"}, TaskDefinitionRef: &ecsv1alpha1.LocalObjectReference{Name: "web"},
+			LaunchType: "FARGATE",
+			Overrides: &ecsv1alpha1.TaskOverride{ContainerOverrides: []ecsv1alpha1.ContainerOverride{{
+				Name: "app", Command: args,
+			}}},
+		}}
+	}
+	job := newTask("job", "-exit", "3")
+	long := newTask("long", "-listen", ":8080")
+	for _, obj := range []client.Object{job, long} {
+		if err := c.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 90*time.Second, "job stopped", func() (bool, string) {
+		s.get(job)
+		return job.Status.LastStatus == "STOPPED", fmt.Sprintf("%s %v", job.Status.LastStatus, job.Status.Conditions)
+	})
+	if len(job.Status.Containers) != 1 || aws.ToInt32(job.Status.Containers[0].ExitCode) != 3 {
+		t.Errorf("job containers %+v, want exit code 3", job.Status.Containers)
+	}
+	eventually(t, 90*time.Second, "long running", s.ready(long, func() []metav1.Condition { return long.Status.Conditions }))
+	if n := api.Count(ecsapi.OpRunTask); n != 2 {
+		t.Errorf("RunTask calls = %d, want 2", n)
+	}
+	arn := long.Status.TaskARN
+	if err := c.Delete(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "long deleted", s.gone(long))
+	eventually(t, 60*time.Second, "long stopped in ECS", func() (bool, string) {
+		out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(ns), Tasks: []string{arn}})
+		if err != nil || len(out.Tasks) == 0 {
+			return false, fmt.Sprint(err)
+		}
+		return aws.ToString(out.Tasks[0].DesiredStatus) == "STOPPED", aws.ToString(out.Tasks[0].LastStatus)
+	})
+}
