@@ -129,18 +129,24 @@ func (t *task) create(c *ctr, img containerd.Image) (containerd.Container, error
 	if err != nil {
 		return nil, err
 	}
-	// A snapshot left by an interrupted earlier create would make WithNewSnapshot fail.
-	_ = t.c.client.SnapshotService(snapshotter).Remove(ctx, c.id)
-	cont, err := t.c.client.NewContainer(ctx, c.id,
-		containerd.WithImage(img),
-		containerd.WithSnapshotter(snapshotter),
-		containerd.WithNewSnapshot(c.id, img),
-		containerd.WithRuntime(runtimeName, &options.Options{BinaryName: t.c.opts.RuncBin, Root: t.c.runcRoot()}),
-		containerd.WithContainerLabels(map[string]string{"nodeless.task": t.id, "nodeless.container": c.spec.Name}),
-		containerd.WithNewSpec(specOpts...),
-	)
+	newContainer := func() (containerd.Container, error) {
+		return t.c.client.NewContainer(ctx, c.id,
+			containerd.WithImage(img),
+			containerd.WithSnapshotter(snapshotter),
+			containerd.WithNewSnapshot(c.id, img),
+			containerd.WithRuntime(runtimeName, &options.Options{BinaryName: t.c.opts.RuncBin, Root: t.c.runcRoot()}),
+			containerd.WithContainerLabels(map[string]string{"nodeless.task": t.id, "nodeless.container": c.spec.Name}),
+			containerd.WithNewSpec(specOpts...),
+		)
+	}
+	cont, err := newContainer()
 	if errdefs.IsAlreadyExists(err) {
-		return t.c.client.LoadContainer(ctx, c.id)
+		if existing, lerr := t.c.client.LoadContainer(ctx, c.id); lerr == nil {
+			return existing, nil
+		}
+		// A snapshot left by an interrupted earlier create: remove it and try once more.
+		_ = t.c.client.SnapshotService(snapshotter).Remove(ctx, c.id)
+		cont, err = newContainer()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating container %s: %w", c.id, err)

@@ -58,6 +58,8 @@ type Containerd struct {
 	mu    sync.Mutex
 	tasks map[string]*task
 	oom   map[string]bool // containerd IDs that the kernel OOM-killed
+	// unpacked holds the digests of images known to be unpacked for the snapshotter.
+	unpacked map[string]bool
 }
 
 var _ Runtime = (*Containerd)(nil)
@@ -99,6 +101,8 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 		ready: make(chan struct{}),
 		tasks: map[string]*task{},
 		oom:   map[string]bool{},
+
+		unpacked: map[string]bool{},
 	}, nil
 }
 

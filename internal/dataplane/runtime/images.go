@@ -55,10 +55,8 @@ func (c *Containerd) ensureImage(ctx context.Context, image string) (containerd.
 	}
 	img, err := c.client.GetImage(ctx, ref)
 	if err == nil {
-		if ok, _ := img.IsUnpacked(ctx, snapshotter); !ok {
-			if err := img.Unpack(ctx, snapshotter); err != nil {
-				return nil, fmt.Errorf("CannotPullContainerError: unpacking %s: %w", ref, err)
-			}
+		if err := c.ensureUnpacked(ctx, img); err != nil {
+			return nil, fmt.Errorf("CannotPullContainerError: unpacking %s: %w", ref, err)
 		}
 		return img, nil
 	}
@@ -75,4 +73,24 @@ func (c *Containerd) ensureImage(ctx context.Context, image string) (containerd.
 		return nil, fmt.Errorf("CannotPullContainerError: %s: image not found locally and the registry could not be reached: %w", ref, err)
 	}
 	return img, nil
+}
+
+// ensureUnpacked unpacks img for the snapshotter unless this process already saw it unpacked.
+func (c *Containerd) ensureUnpacked(ctx context.Context, img containerd.Image) error {
+	key := img.Target().Digest.String()
+	c.mu.Lock()
+	known := c.unpacked[key]
+	c.mu.Unlock()
+	if known {
+		return nil
+	}
+	if ok, _ := img.IsUnpacked(ctx, snapshotter); !ok {
+		if err := img.Unpack(ctx, snapshotter); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	c.unpacked[key] = true
+	c.mu.Unlock()
+	return nil
 }
