@@ -173,3 +173,20 @@ func TestProtocolErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUnusedUnsupportedMembers: tools that send every member (empty lists, false) are not refused
+// for features they do not ask for.
+func TestUnusedUnsupportedMembers(t *testing.T) {
+	e := newEnv(t)
+	body := `{"family":"f","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512",` +
+		`"placementConstraints":[],"inferenceAccelerators":[],"enableFaultInjection":false,` +
+		`"containerDefinitions":[{"name":"a","image":"i","links":[],"linuxParameters":{},"extraHosts":[],"interactive":false}]}`
+	if status, typ, msg := e.raw(t, rawRequest{target: target + "RegisterTaskDefinition", body: body, creds: &testCreds}); status != http.StatusOK {
+		t.Fatalf("HTTP %d %s: %s", status, typ, msg)
+	}
+	used := strings.Replace(body, `"links":[]`, `"links":["b"]`, 1)
+	status, typ, msg := e.raw(t, rawRequest{target: target + "RegisterTaskDefinition", body: used, creds: &testCreds})
+	if status != http.StatusBadRequest || typ != "InvalidParameterException" || !strings.Contains(msg, "containerDefinitions[0].links") {
+		t.Fatalf("HTTP %d %s: %s", status, typ, msg)
+	}
+}

@@ -90,14 +90,15 @@ func TestCheckInput(t *testing.T) {
 		path    string
 		problem ecsmodel.Problem
 	}{
-		"ok":          {`{"resourceArn":"a","tags":[{"key":"k"}]}`, "", 0},
-		"null entry":  {`{"resourceArn":"a","tags":[null]}`, "", 0},
-		"required":    {`{"tags":[]}`, "resourceArn", ecsmodel.ProblemRequired},
-		"type":        {`{"resourceArn":1,"tags":[]}`, "resourceArn", ecsmodel.ProblemType},
-		"unknown":     {`{"resourceArn":"a","tags":[],"x":1}`, "x", ecsmodel.ProblemUnknown},
-		"unsupported": {`{"resourceArn":"a","tags":[{"key":"k","value":"v"}]}`, "tags[0].value", ecsmodel.ProblemUnsupported},
-		"too long":    {`{"resourceArn":"a","tags":[{"key":"` + strings.Repeat("k", 129) + `"}]}`, "tags[0].key", ecsmodel.ProblemRange},
-		"syntax":      {`{`, "", ecsmodel.ProblemSyntax},
+		"ok":                     {`{"resourceArn":"a","tags":[{"key":"k"}]}`, "", 0},
+		"null entry":             {`{"resourceArn":"a","tags":[null]}`, "", 0},
+		"required":               {`{"tags":[]}`, "resourceArn", ecsmodel.ProblemRequired},
+		"type":                   {`{"resourceArn":1,"tags":[]}`, "resourceArn", ecsmodel.ProblemType},
+		"unknown":                {`{"resourceArn":"a","tags":[],"x":1}`, "x", ecsmodel.ProblemUnknown},
+		"unsupported":            {`{"resourceArn":"a","tags":[{"key":"k","value":"v"}]}`, "tags[0].value", ecsmodel.ProblemUnsupported},
+		"unsupported but unused": {`{"resourceArn":"a","tags":[{"key":"k","value":null}]}`, "", 0},
+		"too long":               {`{"resourceArn":"a","tags":[{"key":"` + strings.Repeat("k", 129) + `"}]}`, "tags[0].key", ecsmodel.ProblemRange},
+		"syntax":                 {`{`, "", ecsmodel.ProblemSyntax},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := m.CheckInput("TagResource", []byte(tc.body), target)

@@ -68,7 +68,9 @@ func Decode(body []byte) (any, error) {
 
 // CheckInput checks body against the input shape of op and against target, the Go type it will be
 // decoded into: a member the model knows but target lacks is reported as ProblemUnsupported (the
-// local data plane cannot honour it), so nothing a client sends is silently dropped. A nil target,
+// local data plane cannot honour it), so nothing a client asks for is silently dropped; such a
+// member is let through when it asks for nothing (null, [], {} or false), as tools that send every
+// member do. A nil target,
 // an interface or json.RawMessage accepts whatever the model accepts.
 func (m *Model) CheckInput(op string, body []byte, target reflect.Type) error {
 	o, ok := m.Operations[op]
@@ -166,8 +168,8 @@ func (w inputWalker) structure(path string, v any, s *Shape, target reflect.Type
 		if target != nil {
 			f, found := fieldByJSONName(target, k)
 			if !found {
-				if obj[k] == nil {
-					continue
+				if unused(obj[k]) {
+					continue // null, [], {} or false: the feature is not asked for
 				}
 				return &FieldError{Path: p, Problem: ProblemUnsupported,
 					Message: "not supported by the nodeless local data plane; remove it"}
@@ -184,6 +186,21 @@ func (w inputWalker) structure(path string, v any, s *Shape, target reflect.Type
 		}
 	}
 	return nil
+}
+
+// unused reports whether a value asks for nothing: null, an empty array or object, or false.
+func unused(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	case bool:
+		return !x
+	}
+	return false
 }
 
 func knownMembers(s *Shape) string {
