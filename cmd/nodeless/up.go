@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
@@ -47,7 +49,15 @@ data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, 
 	return cmd
 }
 
+// upGCPercent is the GOGC of `nodeless up` unless $GOGC says otherwise. Measured on 2 cores: idle
+// RSS of the control plane 315 MiB at GOGC=50 against 350-365 MiB at the default 100; a soft
+// GOMEMLIMIT of 250 MiB did not help (most of the difference is heap headroom).
+const upGCPercent = 50
+
 func runUp(cmd *cobra.Command, f upFlags) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(upGCPercent)
+	}
 	out := cmd.OutOrStdout()
 	opts := controlplane.UpOptions{
 		Config: controlplane.Config{
