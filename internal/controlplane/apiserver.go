@@ -44,10 +44,14 @@ func (a *APIServer) Run(ctx context.Context) error {
 	if errs := completed.Validate(); len(errs) != 0 {
 		return fmt.Errorf("invalid kube-apiserver options: %w", utilerrors.NewAggregate(errs))
 	}
+	client, err := kubernetes.NewForConfig(a.admin)
+	if err != nil {
+		return fmt.Errorf("kube-apiserver client: %w", err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- apiserverapp.Run(ctx, completed) }()
 
-	if err := waitReady(ctx, done, a.readyz); err != nil {
+	if err := waitReady(ctx, done, readyz(client)); err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
 	close(a.ready)
@@ -60,13 +64,12 @@ func (a *APIServer) Run(ctx context.Context) error {
 	return nil
 }
 
-func (a *APIServer) readyz(ctx context.Context) bool {
-	client, err := kubernetes.NewForConfig(a.admin)
-	if err != nil {
-		return false
+// readyz reports whether the API server answers /readyz with ok.
+func readyz(client kubernetes.Interface) func(context.Context) bool {
+	return func(ctx context.Context) bool {
+		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil && string(body) == "ok"
 	}
-	body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-	return err == nil && string(body) == "ok"
 }
 
 // waitReady polls ready until it returns true, the component's run function returns (done), or

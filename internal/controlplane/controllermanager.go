@@ -70,7 +70,7 @@ func (m *ControllerManager) Run(ctx context.Context) error {
 }
 
 func (m *ControllerManager) defaultServiceAccountExists(ctx context.Context) bool {
-	client, err := kubernetes.NewForConfig(m.admin)
+	client, err := kubernetes.NewForConfig(m.admin) // cheap: no connection until the request
 	if err != nil {
 		return false
 	}

@@ -10,6 +10,9 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/component"
 )
 
+// startTimeout bounds how long one component may take to become ready.
+const startTimeout = 2 * time.Minute
+
 // supervisor starts components one after the other and stops them in reverse order.
 //
 // It is not a plain errgroup on purpose: an errgroup cancels every component at once, but the
@@ -66,6 +69,8 @@ func (s *supervisor) start(ctx context.Context, c component.Component) error {
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("interrupted while starting %s", c.Name())
+	case <-time.After(startTimeout):
+		return fmt.Errorf("%s not ready after %s", c.Name(), startTimeout)
 	}
 }
 
