@@ -188,7 +188,7 @@ func (s *Server) listClusters(_ context.Context, in *listInput) (*listClustersOu
 		return nil, fmt.Errorf("listing clusters: %w", err)
 	}
 	slices.Sort(arns)
-	page, next, err := paginate(arns, in.MaxResults, in.NextToken, false)
+	page, next, err := paginate(arns, in.MaxResults, in.NextToken, false, defaultPageSize)
 	if err != nil {
 		return nil, err
 	}

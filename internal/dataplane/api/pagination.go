@@ -7,15 +7,16 @@ import (
 )
 
 const (
-	defaultPageSize = 100
-	tokenPrefix     = "nodeless/v1/"
+	// defaultPageSize is how many results a List call returns without maxResults (ListServices: 10).
+	defaultPageSize         = 100
+	defaultServicesPageSize = 10
+	tokenPrefix             = "nodeless/v1/"
 )
 
 // paginate returns the page of keys (sorted ascending, or descending when desc) that follows
-// nextToken. Tokens are opaque to clients: they carry the last key returned, so a page boundary
+// nextToken, of maxResults keys or else size. Tokens are opaque to clients: they carry the last key returned, so a page boundary
 // stays put when keys before it are added or removed.
-func paginate(keys []string, maxResults *int32, nextToken *string, desc bool) (page []string, next *string, err error) {
-	size := defaultPageSize
+func paginate(keys []string, maxResults *int32, nextToken *string, desc bool, size int) (page []string, next *string, err error) {
 	if maxResults != nil {
 		if *maxResults < 1 || *maxResults > 100 {
 			return nil, nil, invalidParameter("maxResults: %d is out of range; use 1 to 100", *maxResults)

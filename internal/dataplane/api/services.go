@@ -548,7 +548,7 @@ func (s *Server) listServices(_ context.Context, in *listServicesInput) (*listSe
 		return nil, fmt.Errorf("listing services: %w", err)
 	}
 	slices.Sort(arns)
-	page, next, err := paginate(arns, in.MaxResults, in.NextToken, false)
+	page, next, err := paginate(arns, in.MaxResults, in.NextToken, false, defaultServicesPageSize)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"testing"
 
@@ -300,4 +301,22 @@ func TestTags(t *testing.T) {
 	}
 	_, err = e.ecs.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: task.TaskArn, Tags: many})
 	wantAPIError(t, err, "LimitExceededException", "50")
+}
+
+// TestListServicesPages: without maxResults ListServices returns 10 per page, as ECS does.
+func TestListServicesPages(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("web")))
+	for i := range 12 {
+		createWeb(t, e, fmt.Sprintf("s%02d", i), 0)
+	}
+	first := must[*ecs.ListServicesOutput](t)(e.ecs.ListServices(ctx, &ecs.ListServicesInput{}))
+	if len(first.ServiceArns) != 10 || first.NextToken == nil {
+		t.Fatalf("first page: %d services, nextToken %v", len(first.ServiceArns), first.NextToken)
+	}
+	second := must[*ecs.ListServicesOutput](t)(e.ecs.ListServices(ctx, &ecs.ListServicesInput{NextToken: first.NextToken}))
+	if len(second.ServiceArns) != 2 || second.NextToken != nil {
+		t.Fatalf("second page: %v, nextToken %v", second.ServiceArns, second.NextToken)
+	}
 }

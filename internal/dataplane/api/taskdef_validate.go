@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"regexp"
 	goruntime "runtime"
 	"slices"
 	"strconv"
@@ -209,8 +210,8 @@ func (c *taskDefChecker) container(p string, d *model.ContainerDefinition) error
 		return invalidParameter("%s.name: %q is used by another container; container names must be unique within a task definition", p, *d.Name)
 	}
 	c.names[*d.Name] = d
-	if d.Image == nil || strings.TrimSpace(*d.Image) == "" {
-		return invalidParameter("%s.image: required; name the container image (for example public.ecr.aws/docker/library/nginx:latest)", p)
+	if err := checkImage(p+".image", d.Image); err != nil {
+		return err
 	}
 	if d.Essential == nil {
 		t := true
@@ -224,6 +225,24 @@ func (c *taskDefChecker) container(p string, d *model.ContainerDefinition) error
 		}
 	}
 	normaliseContainer(d)
+	return nil
+}
+
+var (
+	imageNamePattern = regexp.MustCompile(`^[A-Za-z0-9_:./#-]{1,255}$`)
+	digestPattern    = regexp.MustCompile(`^sha256:[A-Fa-f0-9]{64}$`)
+)
+
+// checkImage checks an image reference as ECS does: up to 255 letters, numbers, hyphens,
+// underscores, colons, periods, slashes and number signs, then optionally @sha256:<64 hex digits>.
+func checkImage(member string, image *string) error {
+	if image == nil || *image == "" {
+		return invalidParameter("%s: required; name the container image (for example public.ecr.aws/docker/library/nginx:latest)", member)
+	}
+	name, digest, hasDigest := strings.Cut(*image, "@")
+	if !imageNamePattern.MatchString(name) || (hasDigest && !digestPattern.MatchString(digest)) {
+		return invalidParameter("%s: %q is not an image reference: use repository-url/image:tag or repository-url/image@sha256:<64 hex digits>, up to 255 characters", member, *image)
+	}
 	return nil
 }
 
@@ -270,8 +289,8 @@ func checkTimeouts(p string, d *model.ContainerDefinition) error {
 	if d.StopTimeout != nil && (*d.StopTimeout < 2 || *d.StopTimeout > 120) {
 		return invalidParameter("%s.stopTimeout: %d seconds is out of range; Fargate allows 2 to 120", p, *d.StopTimeout)
 	}
-	if d.StartTimeout != nil && (*d.StartTimeout < 2 || *d.StartTimeout > 600) {
-		return invalidParameter("%s.startTimeout: %d seconds is out of range; use 2 to 600", p, *d.StartTimeout)
+	if d.StartTimeout != nil && *d.StartTimeout < 0 {
+		return invalidParameter("%s.startTimeout: %d seconds is negative", p, *d.StartTimeout)
 	}
 	return nil
 }

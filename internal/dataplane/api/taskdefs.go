@@ -163,7 +163,7 @@ func (s *Server) deregisterTaskDefinition(_ context.Context, in *deregisterTaskD
 
 func (s *Server) listTaskDefinitions(_ context.Context, in *listTaskDefinitionsInput) (*listTaskDefinitionsOutput, error) {
 	status := deref(in.Status, model.StatusActive)
-	prefix := deref(in.FamilyPrefix, "")
+	family := deref(in.FamilyPrefix, "") // despite its name, ECS matches the whole family
 	desc := deref(in.Sort, "ASC") == "DESC"
 	byKey := map[string]string{}
 	var keys []string
@@ -171,7 +171,7 @@ func (s *Server) listTaskDefinitions(_ context.Context, in *listTaskDefinitionsI
 		all, err := tx.TaskDefinitions("")
 		for _, r := range all {
 			td := r.TaskDefinition
-			if td.Status != status || !strings.HasPrefix(td.Family, prefix) {
+			if td.Status != status || (family != "" && td.Family != family) {
 				continue
 			}
 			// families sort before their revisions: "family\x00" keeps "a" before "a-b"
@@ -188,7 +188,7 @@ func (s *Server) listTaskDefinitions(_ context.Context, in *listTaskDefinitionsI
 	if desc {
 		slices.Reverse(keys)
 	}
-	page, next, err := paginate(keys, in.MaxResults, in.NextToken, desc)
+	page, next, err := paginate(keys, in.MaxResults, in.NextToken, desc, defaultPageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func (s *Server) listTaskDefinitions(_ context.Context, in *listTaskDefinitionsI
 }
 
 func (s *Server) listTaskDefinitionFamilies(_ context.Context, in *listTaskDefinitionFamiliesInput) (*listTaskDefinitionFamiliesOutput, error) {
-	status := deref(in.Status, model.StatusActive)
+	status := deref(in.Status, "ALL")
 	prefix := deref(in.FamilyPrefix, "")
 	active := map[string]bool{}
 	err := s.store.View(func(tx *store.Tx) error {
@@ -222,7 +222,7 @@ func (s *Server) listTaskDefinitionFamilies(_ context.Context, in *listTaskDefin
 		}
 	}
 	slices.Sort(families)
-	page, next, err := paginate(families, in.MaxResults, in.NextToken, false)
+	page, next, err := paginate(families, in.MaxResults, in.NextToken, false, defaultPageSize)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestTaskDefinitions(t *testing.T) {
@@ -90,16 +91,17 @@ func checkListTaskDefinitions(t *testing.T, e *env) {
 		in   *ecs.ListTaskDefinitionsInput
 		want []string
 	}{
-		"active":   {&ecs.ListTaskDefinitionsInput{}, []string{"web:1", "web:3", "worker:1"}},
-		"desc":     {&ecs.ListTaskDefinitionsInput{Sort: ecstypes.SortOrderDesc}, []string{"worker:1", "web:3", "web:1"}},
-		"prefix":   {&ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("wo")}, []string{"worker:1"}},
-		"inactive": {&ecs.ListTaskDefinitionsInput{Status: ecstypes.TaskDefinitionStatusInactive}, []string{"web:2"}},
+		"active":    {&ecs.ListTaskDefinitionsInput{}, []string{"web:1", "web:3", "worker:1"}},
+		"desc":      {&ecs.ListTaskDefinitionsInput{Sort: ecstypes.SortOrderDesc}, []string{"worker:1", "web:3", "web:1"}},
+		"family":    {&ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("worker")}, []string{"worker:1"}},
+		"no prefix": {&ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("wo")}, nil},
+		"inactive":  {&ecs.ListTaskDefinitionsInput{Status: ecstypes.TaskDefinitionStatusInactive}, []string{"web:2"}},
 	} {
 		var want []string
 		for _, w := range tc.want {
 			want = append(want, prefix+w)
 		}
-		if diff := cmp.Diff(want, listArns(tc.in)); diff != "" {
+		if diff := cmp.Diff(want, listArns(tc.in), cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", name, diff)
 		}
 	}
@@ -117,7 +119,7 @@ func checkListTaskDefinitions(t *testing.T, e *env) {
 		t.Errorf("paged DESC (-want +got):\n%s", diff)
 	}
 
-	fam := must[*ecs.ListTaskDefinitionFamiliesOutput](t)(e.ecs.ListTaskDefinitionFamilies(ctx, &ecs.ListTaskDefinitionFamiliesInput{}))
+	fam := must[*ecs.ListTaskDefinitionFamiliesOutput](t)(e.ecs.ListTaskDefinitionFamilies(ctx, &ecs.ListTaskDefinitionFamiliesInput{Status: ecstypes.TaskDefinitionFamilyStatusActive}))
 	if diff := cmp.Diff([]string{"web", "worker"}, fam.Families); diff != "" {
 		t.Errorf("families (-want +got):\n%s", diff)
 	}
@@ -125,6 +127,10 @@ func checkListTaskDefinitions(t *testing.T, e *env) {
 	famIn := must[*ecs.ListTaskDefinitionFamiliesOutput](t)(e.ecs.ListTaskDefinitionFamilies(ctx, &ecs.ListTaskDefinitionFamiliesInput{Status: ecstypes.TaskDefinitionFamilyStatusInactive}))
 	if diff := cmp.Diff([]string{"worker"}, famIn.Families); diff != "" {
 		t.Errorf("inactive families (-want +got):\n%s", diff)
+	}
+	famAll := must[*ecs.ListTaskDefinitionFamiliesOutput](t)(e.ecs.ListTaskDefinitionFamilies(ctx, &ecs.ListTaskDefinitionFamiliesInput{FamilyPrefix: aws.String("w")}))
+	if diff := cmp.Diff([]string{"web", "worker"}, famAll.Families); diff != "" {
+		t.Errorf("families by default ACTIVE and INACTIVE, by prefix (-want +got):\n%s", diff)
 	}
 }
 
@@ -168,6 +174,14 @@ func TestTaskDefinitionValidation(t *testing.T) {
 		}, "InvalidParameterException", []string{"containerDefinitions[0].healthCheck.interval", "5 to 300"}},
 		"no essential": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Essential = aws.Bool(false) },
 			"ClientException", []string{"essential"}},
+		"image with space": {func(in *ecs.RegisterTaskDefinitionInput) {
+			in.ContainerDefinitions[0].Image = aws.String("nginx latest")
+		},
+			"InvalidParameterException", []string{"containerDefinitions[0].image", "image reference"}},
+		"bad digest": {func(in *ecs.RegisterTaskDefinitionInput) {
+			in.ContainerDefinitions[0].Image = aws.String("nginx@sha256:abc")
+		},
+			"InvalidParameterException", []string{"containerDefinitions[0].image"}},
 		"no image": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Image = nil },
 			"InvalidParameterException", []string{"containerDefinitions[0].image"}},
 		"hostPort differs": {func(in *ecs.RegisterTaskDefinitionInput) {

@@ -69,7 +69,7 @@ type listTasksOutput struct {
 const opRunTask = "RunTask"
 
 // startedByPattern is what ECS allows in startedBy.
-var startedByPattern = regexp.MustCompile(`^[A-Za-z0-9_/:.-]{1,128}$`)
+var startedByPattern = regexp.MustCompile(`^[A-Za-z0-9_/-]{1,128}$`)
 
 func validateRunTask(in *runTaskInput) error {
 	if in.Count != nil && (*in.Count < 1 || *in.Count > 10) {
@@ -79,7 +79,7 @@ func validateRunTask(in *runTaskInput) error {
 		return err
 	}
 	if in.StartedBy != nil && !startedByPattern.MatchString(*in.StartedBy) {
-		return invalidParameter("startedBy: use up to 128 letters, numbers, hyphens, underscores, and the characters /.:")
+		return invalidParameter("startedBy: use 1 to 128 letters, numbers, hyphens, underscores and forward slashes")
 	}
 	if in.Group != nil && (len(*in.Group) == 0 || len(*in.Group) > 255) {
 		return invalidParameter("group: use 1 to 255 characters")
@@ -277,9 +277,6 @@ func (s *Server) stopTask(_ context.Context, in *stopTaskInput) (*taskOutput, er
 	if err != nil {
 		return nil, err
 	}
-	if in.Reason != nil && len(*in.Reason) > 255 {
-		return nil, invalidParameter("reason: %d characters; use at most 255", len(*in.Reason))
-	}
 	var out model.Task
 	var changed bool
 	err = s.store.Update(func(tx *store.Tx) error {
@@ -376,6 +373,9 @@ func (s *Server) listTasks(_ context.Context, in *listTasksInput) (*listTasksOut
 	if err := checkLaunchType(in.LaunchType); err != nil {
 		return nil, err
 	}
+	if in.StartedBy != nil && (in.Family != nil || in.ServiceName != nil) {
+		return nil, invalidParameter("startedBy: when you filter by startedBy it must be the only filter; drop family and serviceName")
+	}
 	cluster, err := s.cluster("cluster", in.Cluster)
 	if err != nil {
 		return nil, err
@@ -408,7 +408,7 @@ func (s *Server) listTasks(_ context.Context, in *listTasksInput) (*listTasksOut
 		return nil, fmt.Errorf("listing tasks: %w", err)
 	}
 	slices.Sort(arns)
-	page, next, err := paginate(arns, in.MaxResults, in.NextToken, false)
+	page, next, err := paginate(arns, in.MaxResults, in.NextToken, false, defaultPageSize)
 	if err != nil {
 		return nil, err
 	}

@@ -193,6 +193,14 @@ func TestTaskErrors(t *testing.T) {
 			_, err := e.ecs.ListTasks(ctx, &ecs.ListTasksInput{ServiceName: aws.String("nope")})
 			return err
 		}, "ServiceNotFoundException", []string{"nope"}},
+		"startedBy with family": {func() error {
+			_, err := e.ecs.ListTasks(ctx, &ecs.ListTasksInput{StartedBy: aws.String("me"), Family: aws.String("web")})
+			return err
+		}, "InvalidParameterException", []string{"startedBy", "only filter"}},
+		"startedBy chars": {func() error {
+			_, err := e.ecs.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("web"), StartedBy: aws.String("a b")})
+			return err
+		}, "InvalidParameterException", []string{"startedBy"}},
 		"list maxResults": {func() error {
 			_, err := e.ecs.ListTasks(ctx, &ecs.ListTasksInput{MaxResults: aws.Int32(0)})
 			return err
