@@ -534,8 +534,8 @@ func (s *Server) listServices(_ context.Context, in *listServicesInput) (*listSe
 		}
 		all, err := tx.Services(cluster)
 		for _, r := range all {
-			if r.Service.Status == model.StatusInactive {
-				continue
+			if r.Service.Status != model.StatusActive {
+				continue // ECS no longer lists DRAINING or INACTIVE services
 			}
 			if in.SchedulingStrategy != nil && r.Service.SchedulingStrategy != *in.SchedulingStrategy {
 				continue

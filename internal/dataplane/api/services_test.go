@@ -144,6 +144,9 @@ func checkServiceDeletion(t *testing.T, e *env, firstDeployment string) {
 	_, err = e.ecs.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("default")})
 	wantAPIError(t, err, "ClusterContainsServicesException", "api")
 
+	if got := must[*ecs.ListServicesOutput](t)(e.ecs.ListServices(ctx, &ecs.ListServicesInput{})).ServiceArns; len(got) != 0 {
+		t.Errorf("ListServices lists DRAINING services: %v", got)
+	}
 	// the scheduler finishes draining; then the name can be used again and the cluster deleted
 	finishDraining(t, e, "default", "api", "worker")
 	if got := must[*ecs.ListServicesOutput](t)(e.ecs.ListServices(ctx, &ecs.ListServicesInput{})).ServiceArns; len(got) != 0 {

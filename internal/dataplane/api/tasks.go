@@ -309,8 +309,10 @@ func (s *Server) stopTask(_ context.Context, in *stopTaskInput) (*taskOutput, er
 	return &taskOutput{Task: &out}, nil
 }
 
+// markStopping records a user's StopTask; like ECS, it deletes the task's tags.
 func (s *Server) markStopping(t *model.Task, reason string) {
 	t.DesiredStatus = model.TaskStatusStopped
+	t.Tags = nil
 	t.StopCode = ptr(model.StopCodeUserInitiated)
 	t.StoppedReason = &reason
 	t.StoppingAt = s.now()

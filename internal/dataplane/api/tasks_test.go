@@ -56,6 +56,9 @@ func checkStopTask(t *testing.T, e *env, task ecstypes.Task) {
 	if again.Task.Version != 2 {
 		t.Errorf("a second StopTask changed the task (version %d)", again.Task.Version)
 	}
+	if stop.Task.Tags != nil {
+		t.Errorf("StopTask kept the tags %v; ECS deletes them", stop.Task.Tags)
+	}
 	if _, stopped, _ := e.engine.calls(); len(stopped) != 1 {
 		t.Errorf("engine told of %d stops, want 1", len(stopped))
 	}
