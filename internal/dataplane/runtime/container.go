@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,9 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 )
 
+// errLost marks a container that an attached task should have but containerd does not know.
+var errLost = errors.New("container lost while nodeless was down")
+
 // oomReason is the reason ECS gives a container the kernel killed for exceeding its memory.
 const oomReason = "OutOfMemoryError: Container killed due to memory usage"
 
@@ -28,6 +32,13 @@ const oomReason = "OutOfMemoryError: Container killed due to memory usage"
 func (t *task) runContainer(c *ctr) {
 	defer t.wg.Done()
 	cont, err := t.prepare(c)
+	if errors.Is(err, errLost) {
+		t.update(func() { c.finishLocked(nil, err.Error()) })
+		if c.spec.Essential {
+			t.requestStop()
+		}
+		return
+	}
 	if err != nil {
 		t.containerFailed(c, err.Error())
 		return
@@ -96,6 +107,9 @@ func (t *task) prepare(c *ctr) (containerd.Container, error) {
 	}
 	if !errdefs.IsNotFound(err) {
 		return nil, fmt.Errorf("CannotStartContainerError: loading container: %w", err)
+	}
+	if t.attached {
+		return nil, fmt.Errorf("%w: container %s not found in containerd", errLost, c.id)
 	}
 	img, err := t.c.ensureImage(t.startCtx, c.spec.Image)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/containerd/containerd"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
 )
 
@@ -308,4 +309,22 @@ func taskPid(t *testing.T, rt *Containerd, id string) uint32 {
 		t.Fatalf("task status %v, %v", st.Status, err)
 	}
 	return proc.Pid()
+}
+
+func TestAttachReportsVanishedContainer(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	spec := taskSpec(container("web"))
+	st := store.TaskRuntimeState{Namespace: Namespace, ContainerIDs: map[string]string{"web": containerID(spec.TaskID, "web")}}
+	if err := e.rt.Attach(context.Background(), spec, st); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.rt.Remove(context.Background(), spec.TaskID, st) })
+	got := e.waitState(spec.TaskID, 10*time.Second, "web STOPPED", stopped("web"))
+	if c := findContainer(got, "web"); !strings.Contains(c.Reason, "not found") || got.StartFailure != "" {
+		t.Fatalf("vanished container: %+v", got)
+	}
+	if _, err := e.rt.Client().LoadContainer(context.Background(), st.ContainerIDs["web"]); err == nil {
+		t.Error("Attach created the vanished container again")
+	}
 }

@@ -42,6 +42,9 @@ type task struct {
 	changed      chan struct{} // closed and replaced on every state change
 
 	notifyMu sync.Mutex
+	// attached is set for Attach: a container missing from containerd is then reported lost, not
+	// created.
+	attached bool
 	// setupDone is closed once setup has run (namespace, files, ports).
 	setupDone chan struct{}
 }
@@ -87,6 +90,7 @@ func (c *Containerd) begin(ctx context.Context, spec TaskSpec, prev *store.TaskR
 		return t.runtimeState(), nil
 	}
 	t := c.newTask(spec)
+	t.attached = prev != nil
 	c.tasks[spec.TaskID] = t
 	c.mu.Unlock()
 	// Set up outside c.mu: tasks starting together create their namespaces in parallel.
