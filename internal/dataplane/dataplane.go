@@ -165,8 +165,15 @@ func (d *DataPlane) Name() string { return "dataplane" }
 // recovered from the store).
 func (d *DataPlane) Ready() <-chan struct{} { return d.ready }
 
-// Endpoint is the API's URL, e.g. http://127.0.0.1:8944.
-func (d *DataPlane) Endpoint() string { return "http://" + d.listener.Addr().String() }
+// Endpoint is the API's URL, e.g. http://127.0.0.1:8944 (on loopback when it listens on every
+// address).
+func (d *DataPlane) Endpoint() string {
+	addr := d.listener.Addr()
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("http://127.0.0.1:%d", tcp.Port)
+	}
+	return "http://" + addr.String()
+}
 
 // Credentials are the only credentials whose signatures the API accepts.
 func (d *DataPlane) Credentials() aws.Credentials { return d.creds }

@@ -56,6 +56,17 @@ func TestNewWritesCredentialsAndBindsLoopback(t *testing.T) {
 	}
 }
 
+func TestEndpointOnEveryAddress(t *testing.T) {
+	d, err := dataplane.New(dataplane.Options{StateDir: t.TempDir(), Address: ":0", Logger: testr.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if !strings.HasPrefix(d.Endpoint(), "http://127.0.0.1:") || strings.HasSuffix(d.Endpoint(), ":0") {
+		t.Errorf("endpoint %s", d.Endpoint())
+	}
+}
+
 // TestDataPlane runs real containers: RunTask to RUNNING and an HTTP answer on the task's port, a
 // service kept at its count, a restart that re-attaches without duplicating, and clean stops.
 func TestDataPlane(t *testing.T) {
