@@ -169,11 +169,12 @@ func TestMissingImageStartFailure(t *testing.T) {
 	t.Logf("failed after %s: %s", time.Since(begin), st.StartFailure)
 }
 
-func TestMemoryLimitAndOOM(t *testing.T) {
+func TestCgroupLimitsAndOOM(t *testing.T) {
 	e := newEnv(t, "")
 	e.loadImage()
 	def := container("web", withPort(8080))
 	def.Memory = ptr(int32(64))
+	def.Cpu = 128
 	hog := container("hog", withCommand("-alloc-mib", "200", "-listen", ":8081"))
 	hog.Essential = ptr(false)
 	hog.Memory = ptr(int32(32))
@@ -188,6 +189,12 @@ func TestMemoryLimitAndOOM(t *testing.T) {
 	limit := strings.TrimSpace(string(raw))
 	if limit != "67108864" {
 		t.Errorf("memory.limit_in_bytes = %q, want 67108864", limit)
+	}
+	cpuDir := "/sys/fs/cgroup/cpu/" + Namespace + "/" + st.ContainerIDs["web"]
+	for file, want := range map[string]string{"cpu.shares": "128", "cpu.cfs_quota_us": "25000", "cpu.cfs_period_us": "100000"} {
+		if b, err := os.ReadFile(cpuDir + "/" + file); err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("%s = %q, %v; want %s (container cpu 128, task cpu 256)", file, b, err, want)
+		}
 	}
 	got := e.waitState(spec.TaskID, 20*time.Second, "hog STOPPED", stopped("hog"))
 	if c := findContainer(got, "hog"); c.Reason != oomReason {
