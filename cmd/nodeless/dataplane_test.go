@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane"
+)
+
+func TestDataplaneFlags(t *testing.T) {
+	cmd := newDataplaneCmd()
+	for name, want := range map[string]string{"address": "127.0.0.1:8944", "region": "us-east-1", "account": "000000000000"} {
+		if got := cmd.Flags().Lookup(name).DefValue; got != want {
+			t.Errorf("--%s defaults to %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestDataplaneRefusesPortInUse(t *testing.T) {
+	if err := dataplane.Preflight(); err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	err = runDataplane(context.Background(), &bytes.Buffer{}, dataplaneFlags{
+		stateDir: t.TempDir(), address: l.Addr().String(), region: "us-east-1", account: "000000000000",
+	})
+	if err == nil || !strings.Contains(err.Error(), "already in use") {
+		t.Fatalf("runDataplane on a port in use: %v", err)
+	}
+}
+
+func TestDataplaneUsage(t *testing.T) {
+	d, err := dataplane.New(dataplane.Options{StateDir: t.TempDir(), Address: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var out bytes.Buffer
+	printDataplaneUsage(&out, d)
+	for _, want := range []string{d.Endpoint(), d.CredentialsFile(), "AWS_PROFILE=nodeless", "--endpoint-url " + d.Endpoint()} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
+	}
+}
