@@ -25,6 +25,7 @@ type controllerFlags struct {
 	region         string
 	deletionPolicy string
 	keepRevisions  int
+	workers        int
 	readOnly       bool
 	pollInterval   time.Duration
 	stableInterval time.Duration
@@ -56,6 +57,7 @@ web identity, instance roles), optionally at --ecs-endpoint.`,
 	fs.StringVar(&f.region, "region", "", "AWS region (default: from the AWS configuration chain)")
 	fs.StringVar(&f.deletionPolicy, "deletion-policy", string(ecsv1alpha1.DeletionPolicyDelete), "what deleting an object does to its ECS resource unless annotated: delete or retain")
 	fs.IntVar(&f.keepRevisions, "keep-revisions", 3, "task definition revisions kept registered per TaskDefinition")
+	fs.IntVar(&f.workers, "workers", 4, "objects of one kind reconciled at once")
 	fs.BoolVar(&f.readOnly, "read-only", false, "observe ECS and mirror status, never write to ECS")
 	fs.DurationVar(&f.pollInterval, "poll-interval", 5*time.Second, "how often services and tasks that are changing are described")
 	fs.DurationVar(&f.stableInterval, "stable-poll-interval", time.Minute, "how often services and tasks at rest are described")
@@ -89,6 +91,7 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	c.Controllers.DeletionPolicy = policy
 	c.Controllers.KeepRevisions = f.keepRevisions
 	c.Controllers.ReadOnly = f.readOnly
+	c.Controllers.Workers = f.workers
 	c.Controllers.PollInterval = f.pollInterval
 	c.Controllers.StablePollInterval = f.stableInterval
 	if f.noRateLimit {

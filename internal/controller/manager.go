@@ -128,7 +128,12 @@ func newManager(cfg Config) (manager.Manager, error) {
 	if metricsAddr == "" {
 		metricsAddr = "0"
 	}
-	mgr, err := ctrl.NewManager(cfg.RestConfig, ctrl.Options{
+	rc := rest.CopyConfig(cfg.RestConfig)
+	if rc.QPS == 0 {
+		// client-go's default (5/s) would make 1,000 Services take minutes of status writes.
+		rc.QPS, rc.Burst = 50, 100
+	}
+	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  cache.Options{SyncPeriod: &sync},
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},

@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
@@ -33,6 +34,7 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ecs-cluster").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.Workers}).
 		For(&ecsv1alpha1.Cluster{}, builder.WithPredicates(core.SpecOrAnnotationsChanged())).
 		Complete(r)
 }

@@ -20,6 +20,8 @@ type Options struct {
 	StablePollInterval time.Duration
 	// ReadOnly makes every controller observe ECS and mirror status without writing to ECS.
 	ReadOnly bool
+	// Workers is how many objects of one kind are reconciled at once.
+	Workers int
 }
 
 // Defaults returns o with zero fields set to their defaults.
@@ -32,6 +34,9 @@ func (o Options) Defaults() Options {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
 	}
 	if o.StablePollInterval <= 0 {
 		o.StablePollInterval = time.Minute

@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -54,6 +55,7 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) (*Reconciler,
 	}
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("ecs-task").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.Workers}).
 		For(&ecsv1alpha1.Task{}, builder.WithPredicates(core.SpecOrAnnotationsChanged())).
 		Watches(&ecsv1alpha1.TaskDefinition{}, handler.EnqueueRequestsFromMapFunc(r.waiting(core.IndexTaskDefinitionRef))).
 		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.waiting(core.IndexClusterRef))).

@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -43,6 +44,7 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ecs-taskdefinition").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.Workers}).
 		For(&ecsv1alpha1.TaskDefinition{}, builder.WithPredicates(core.SpecOrAnnotationsChanged())).
 		Watches(&ecsv1alpha1.Service{}, handler.EnqueueRequestsFromMapFunc(serviceToTaskDefinition)).
 		Complete(r)
