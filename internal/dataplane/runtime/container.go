@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -143,13 +144,18 @@ func (t *task) create(c *ctr, img containerd.Image) (containerd.Container, error
 	if err != nil {
 		return nil, err
 	}
+	labels := map[string]string{}
+	for k, v := range c.spec.Labels {
+		labels[k] = v
+	}
+	labels["nodeless.task"], labels["nodeless.container"] = t.id, c.spec.Name
 	newContainer := func() (containerd.Container, error) {
 		return t.c.client.NewContainer(ctx, c.id,
 			containerd.WithImage(img),
 			containerd.WithSnapshotter(snapshotter),
 			containerd.WithNewSnapshot(c.id, img),
 			containerd.WithRuntime(runtimeName, &options.Options{BinaryName: t.c.opts.RuncBin, Root: t.c.runcRoot()}),
-			containerd.WithContainerLabels(map[string]string{"nodeless.task": t.id, "nodeless.container": c.spec.Name}),
+			containerd.WithContainerLabels(labels),
 			containerd.WithNewSpec(specOpts...),
 		)
 	}
@@ -192,6 +198,11 @@ func (t *task) specOpts(c *ctr, img containerd.Image, cfg ocispec.Image) ([]oci.
 		oci.WithHostname(hostname),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: t.nsPath}),
 		oci.WithMounts(t.fileMounts()),
+		oci.WithMounts(t.volumeMounts(c)),
+		withUlimits(c.spec.Ulimits),
+	}
+	if c.spec.ReadonlyFS {
+		opts = append(opts, oci.WithRootFSReadonly())
 	}
 	if c.spec.WorkingDir != "" {
 		opts = append(opts, oci.WithProcessCwd(c.spec.WorkingDir))
@@ -217,6 +228,42 @@ func (t *task) fileMounts() []specs.Mount {
 		})
 	}
 	return out
+}
+
+func (t *task) volumeMounts(c *ctr) []specs.Mount {
+	var out []specs.Mount
+	for _, m := range c.spec.Mounts {
+		mode := "rw"
+		if deref(m.ReadOnly) {
+			mode = "ro"
+		}
+		out = append(out, specs.Mount{
+			Destination: deref(m.ContainerPath),
+			Type:        "bind",
+			Source:      t.volumeDir(deref(m.SourceVolume)),
+			Options:     []string{"rbind", mode},
+		})
+	}
+	return out
+}
+
+// withUlimits sets ECS ulimits (nofile, nproc, ...) as process rlimits.
+func withUlimits(ulimits []model.Ulimit) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		for _, u := range ulimits {
+			rl := specs.POSIXRlimit{Type: "RLIMIT_" + strings.ToUpper(u.Name), Hard: uint64(u.HardLimit), Soft: uint64(u.SoftLimit)}
+			replaced := false
+			for i := range s.Process.Rlimits {
+				if s.Process.Rlimits[i].Type == rl.Type {
+					s.Process.Rlimits[i], replaced = rl, true
+				}
+			}
+			if !replaced {
+				s.Process.Rlimits = append(s.Process.Rlimits, rl)
+			}
+		}
+		return nil
+	}
 }
 
 // limitOpts maps ECS cpu/memory to cgroup limits: memory (container, else task) as the hard limit,
@@ -296,7 +343,9 @@ func (t *task) supervise(c *ctr, cont containerd.Container, proc containerd.Task
 	select {
 	case <-c.exited:
 	case <-t.stopCh:
-		t.terminate(c, proc)
+		if t.waitDependents(c) {
+			t.terminate(c, proc)
+		}
 	case <-t.ctx.Done():
 		return
 	}

@@ -128,3 +128,32 @@ func (t *task) waitDependencies(c *ctr) string {
 		}
 	}
 }
+
+// waitDependents blocks, once the task stops, until every container that depends on c has stopped:
+// ECS stops containers in the reverse order of dependsOn. It returns false when c exited meanwhile
+// or supervision ended.
+func (t *task) waitDependents(c *ctr) bool {
+	for {
+		t.mu.Lock()
+		pending := false
+		for _, other := range t.ctrs {
+			for _, d := range other.spec.DependsOn {
+				if d.ContainerName == c.spec.Name && !other.done {
+					pending = true
+				}
+			}
+		}
+		changed := t.changed
+		t.mu.Unlock()
+		if !pending {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-c.exited:
+			return false
+		case <-t.ctx.Done():
+			return false
+		}
+	}
+}

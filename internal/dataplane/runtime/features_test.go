@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +334,52 @@ func TestAttachReportsVanishedContainer(t *testing.T) {
 	}
 	if _, err := e.rt.Client().LoadContainer(context.Background(), st.ContainerIDs["web"]); err == nil {
 		t.Error("Attach created the vanished container again")
+	}
+}
+
+func TestVolumesUlimitsAndStopOrder(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	mount := func(ro bool) []model.MountPoint {
+		return []model.MountPoint{{SourceVolume: ptr("shared"), ContainerPath: ptr("/data"), ReadOnly: ptr(ro)}}
+	}
+	// writer puts a file into the shared volume at start: its -stdout line goes to its log, so use
+	// the reader's /file endpoint to check the writer's work through the volume instead.
+	db := container("db", withCommand("-listen", ":8081", "-term-exit", "0"), withPort(8081))
+	db.MountPoints = mount(false)
+	db.Ulimits = []model.Ulimit{{Name: "nofile", SoftLimit: 500, HardLimit: 1000}}
+	db.ReadonlyRootFilesystem = ptr(true)
+	app := container("app", withCommand("-listen", ":8080", "-term-exit", "0", "-term-delay", "1s"), withPort(8080))
+	app.MountPoints = mount(true)
+	app.DependsOn = []model.ContainerDependency{{ContainerName: "db", Condition: model.DependsOnStart}}
+	spec := taskSpec(db, app)
+	spec.Definition.Volumes = []model.Volume{{Name: ptr("shared")}}
+	st := e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "both RUNNING", func(s TaskState) bool { return running("db")(s) && running("app")(s) })
+	if err := os.WriteFile(filepath.Join(e.stateDir, "tasks", spec.TaskID, "volumes", "shared", "hello"), []byte("shared!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, port := range []int32{st.HostPorts["8080/tcp"], st.HostPorts["8081/tcp"]} {
+		if got := get(t, port, "/file?path=/data/hello"); got != "shared!" {
+			t.Errorf("volume content seen on port %d = %q", port, got)
+		}
+	}
+	limits := get(t, st.HostPorts["8081/tcp"], "/file?path=/proc/self/limits")
+	// Go raises its own soft limit at start, so only the hard limit is checked.
+	for _, line := range strings.Split(limits, "\n") {
+		if f := strings.Fields(line); strings.HasPrefix(line, "Max open files") && (len(f) < 5 || f[4] != "1000") {
+			t.Errorf("nofile limit line = %q, want hard limit 1000", line)
+		}
+	}
+	if err := e.rt.Stop(context.Background(), spec.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	// db (a dependency of app) may only get SIGTERM after app exited.
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.states[spec.TaskID] {
+		if stopped("db")(s) && !stopped("app")(s) {
+			t.Fatalf("db stopped before app: %+v", s)
+		}
 	}
 }

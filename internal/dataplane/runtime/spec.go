@@ -38,6 +38,10 @@ type containerSpec struct {
 	DependsOn   []model.ContainerDependency
 	Health      *healthSpec
 	StopTimeout time.Duration
+	Mounts      []model.MountPoint
+	ReadonlyFS  bool
+	Ulimits     []model.Ulimit
+	Labels      map[string]string
 }
 
 type healthSpec struct {
@@ -59,6 +63,10 @@ func containerSpecs(spec TaskSpec) ([]containerSpec, error) {
 			return nil, err
 		}
 	}
+	volumes, err := volumeNames(spec.Definition.Volumes)
+	if err != nil {
+		return nil, err
+	}
 	var out []containerSpec
 	seen := map[string]bool{}
 	for _, def := range spec.Definition.ContainerDefinitions {
@@ -68,6 +76,9 @@ func containerSpecs(spec TaskSpec) ([]containerSpec, error) {
 		}
 		if cs.Image == "" {
 			return nil, fmt.Errorf("container %s has no image", cs.Name)
+		}
+		if err := checkMounts(cs, volumes); err != nil {
+			return nil, err
 		}
 		seen[cs.Name] = true
 		applyOverride(&cs, spec.Overrides)
@@ -95,6 +106,10 @@ func fromDefinition(def model.ContainerDefinition, taskMemMiB int64) containerSp
 		Ports:       def.PortMappings,
 		DependsOn:   def.DependsOn,
 		StopTimeout: defaultStopTimeout,
+		Mounts:      def.MountPoints,
+		ReadonlyFS:  deref(def.ReadonlyRootFilesystem),
+		Ulimits:     def.Ulimits,
+		Labels:      def.DockerLabels,
 	}
 	if def.Memory != nil && *def.Memory > 0 {
 		cs.MemoryMiB = int64(*def.Memory)
@@ -258,4 +273,32 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+var volumeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$`)
+
+// volumeNames checks the task's volumes: every one is an ephemeral directory of the task.
+func volumeNames(vols []model.Volume) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, v := range vols {
+		n := deref(v.Name)
+		if !volumeName.MatchString(n) || out[n] {
+			return nil, fmt.Errorf("volume name %q is invalid or repeated", n)
+		}
+		out[n] = true
+	}
+	return out, nil
+}
+
+func checkMounts(cs containerSpec, volumes map[string]bool) error {
+	for _, m := range cs.Mounts {
+		src, dst := deref(m.SourceVolume), deref(m.ContainerPath)
+		if !volumes[src] {
+			return fmt.Errorf("container %s mounts unknown volume %q", cs.Name, src)
+		}
+		if !strings.HasPrefix(dst, "/") {
+			return fmt.Errorf("container %s mounts %s at %q, which is not an absolute path", cs.Name, src, dst)
+		}
+	}
+	return nil
 }

@@ -152,3 +152,33 @@ func TestResolvConfDropsLoopback(t *testing.T) {
 		t.Errorf("fallback = %q", got)
 	}
 }
+
+func TestVolumeValidation(t *testing.T) {
+	base := func() TaskSpec {
+		return TaskSpec{TaskID: "t1", Definition: model.TaskDefinition{
+			Volumes: []model.Volume{{Name: ptr("data")}},
+			ContainerDefinitions: []model.ContainerDefinition{{
+				Name: ptr("a"), Image: ptr("img"),
+				MountPoints: []model.MountPoint{{SourceVolume: ptr("data"), ContainerPath: ptr("/data")}},
+			}},
+		}}
+	}
+	if _, err := containerSpecs(base()); err != nil {
+		t.Fatalf("valid volumes rejected: %v", err)
+	}
+	tests := map[string]func(*TaskSpec){
+		"unknown volume": func(s *TaskSpec) { s.Definition.ContainerDefinitions[0].MountPoints[0].SourceVolume = ptr("other") },
+		"relative path":  func(s *TaskSpec) { s.Definition.ContainerDefinitions[0].MountPoints[0].ContainerPath = ptr("data") },
+		"traversal name": func(s *TaskSpec) { s.Definition.Volumes[0].Name = ptr("../etc") },
+		"repeated":       func(s *TaskSpec) { s.Definition.Volumes = append(s.Definition.Volumes, model.Volume{Name: ptr("data")}) },
+	}
+	for name, mutate := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := base()
+			mutate(&s)
+			if _, err := containerSpecs(s); err == nil {
+				t.Error("accepted")
+			}
+		})
+	}
+}

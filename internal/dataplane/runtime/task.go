@@ -146,6 +146,10 @@ func (t *task) setup(prev *store.TaskRuntimeState) {
 		t.startFailure = "task setup failed: " + err.Error()
 		return
 	}
+	if err := t.makeVolumes(); err != nil {
+		t.startFailure = "task setup failed: " + err.Error()
+		return
+	}
 	if err := t.openPorts(prev); err != nil {
 		t.startFailure = "port mapping failed: " + err.Error()
 	}
@@ -399,4 +403,20 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func (t *task) volumeDir(name string) string { return filepath.Join(t.dir, "volumes", name) }
+
+// makeVolumes creates the task's ephemeral volumes, writable by any user (like an emptyDir).
+func (t *task) makeVolumes() error {
+	for _, v := range t.spec.Definition.Volumes {
+		dir := t.volumeDir(deref(v.Name))
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return fmt.Errorf("creating volume %s: %w", deref(v.Name), err)
+		}
+		if err := os.Chmod(dir, 0o777); err != nil {
+			return fmt.Errorf("creating volume %s: %w", deref(v.Name), err)
+		}
+	}
+	return nil
 }
