@@ -14,6 +14,7 @@ const (
 	ReasonThrottled            = "Throttled"
 	ReasonConflict             = "Conflict"
 	ReasonECSError             = "ECSError"
+	ReasonNotFound             = "NotFound"
 	ReasonClusterNotFound      = "ClusterNotFound"
 	ReasonClusterNotReady      = "ClusterNotReady"
 	ReasonTaskDefNotFound      = "TaskDefinitionNotFound"

@@ -48,6 +48,8 @@ func FromECS(action string, err error) *Problem {
 		return &Problem{Reason: ReasonThrottled, Message: msg, RequeueAfter: 10 * time.Second}
 	case ecsapi.KindConflict:
 		return &Problem{Reason: ReasonConflict, Message: msg, RequeueAfter: 5 * time.Second}
+	case ecsapi.KindNotFound:
+		return &Problem{Reason: ReasonNotFound, Message: msg + "; create it or fix the reference", RequeueAfter: 30 * time.Second}
 	}
 	return &Problem{Reason: ReasonECSError, Message: msg, Err: fmt.Errorf("%s: %w", action, err)}
 }

@@ -196,3 +196,33 @@ func TestPollerBatchesMoto(t *testing.T) {
 		t.Errorf("calls to poll 25 services (-want +got):\n%s", diff)
 	}
 }
+
+// TestReadOnlyMoto: a read-only Service mirrors ECS and never writes, even when its spec differs.
+func TestReadOnlyMoto(t *testing.T) {
+	env := startMoto(t, 1)
+	ctx := context.Background()
+	_, err := env.api.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("c1"), ServiceName: aws.String("legacy"), TaskDefinition: aws.String(env.arns[0]), DesiredCount: aws.Int32(1),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.api.Reset()
+	r := env.reconciler()
+	svc := newService("legacy", env.arns[0])
+	svc.Annotations = map[string]string{ecsv1alpha1.AnnotationAdopt: "legacy", ecsv1alpha1.AnnotationReadOnly: "true"}
+	syncN(t, r, svc, 3)
+	if w := env.api.Writes(); w != 0 {
+		t.Errorf("writes in read-only mode = %d, want 0 (%v)", w, env.api.Calls())
+	}
+	if svc.Status.DesiredCount != 1 || svc.Status.ServiceARN == "" {
+		t.Errorf("status not mirrored: %+v", svc.Status)
+	}
+
+	missing := newService("missing", env.arns[0])
+	missing.Spec.Cluster = "nope"
+	p := r.sync(ctx, missing)
+	if p == nil || p.Reason != core.ReasonNotFound {
+		t.Errorf("service in a missing cluster: %v, want reason %s", p, core.ReasonNotFound)
+	}
+}
