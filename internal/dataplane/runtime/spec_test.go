@@ -170,7 +170,9 @@ func TestVolumeValidation(t *testing.T) {
 		"unknown volume": func(s *TaskSpec) { s.Definition.ContainerDefinitions[0].MountPoints[0].SourceVolume = ptr("other") },
 		"relative path":  func(s *TaskSpec) { s.Definition.ContainerDefinitions[0].MountPoints[0].ContainerPath = ptr("data") },
 		"traversal name": func(s *TaskSpec) { s.Definition.Volumes[0].Name = ptr("../etc") },
-		"repeated":       func(s *TaskSpec) { s.Definition.Volumes = append(s.Definition.Volumes, model.Volume{Name: ptr("data")}) },
+		"repeated": func(s *TaskSpec) {
+			s.Definition.Volumes = append(s.Definition.Volumes, model.Volume{Name: ptr("data")})
+		},
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {
