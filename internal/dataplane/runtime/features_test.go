@@ -383,3 +383,43 @@ func TestVolumesUlimitsAndStopOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestDependsOnHealthy(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	db := container("db", withCommand("-listen", ":8081"))
+	db.Essential = ptr(false)
+	db.HealthCheck = &model.HealthCheck{
+		Command:  []string{"CMD", "/testserver", "probe", "http://127.0.0.1:8081/healthz"},
+		Interval: ptr(int32(1)), Retries: ptr(int32(1)), StartPeriod: ptr(int32(5)),
+	}
+	app := container("app", withPort(8080))
+	app.DependsOn = []model.ContainerDependency{{ContainerName: "db", Condition: model.DependsOnHealthy}}
+	spec := taskSpec(db, app)
+	e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "app RUNNING", running("app"))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.states[spec.TaskID] {
+		if running("app")(s) {
+			if c := findContainer(s, "db"); c.Health != model.HealthHealthy {
+				t.Fatalf("app started before db was HEALTHY: %+v", s)
+			}
+			return
+		}
+	}
+}
+
+func TestHealthCheckMissingCommandIsUnhealthy(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("web")
+	def.HealthCheck = &model.HealthCheck{Command: []string{"CMD-SHELL", "exit 0"}, Interval: ptr(int32(1)), Retries: ptr(int32(2))}
+	spec := taskSpec(def)
+	e.start(spec)
+	// The image has no /bin/sh: the check cannot succeed.
+	e.waitState(spec.TaskID, 15*time.Second, "UNHEALTHY", func(s TaskState) bool {
+		c := findContainer(s, "web")
+		return c != nil && c.Health == model.HealthUnhealthy
+	})
+}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -38,7 +39,12 @@ func (t *task) healthLoop(c *ctr, cont containerd.Container, proc containerd.Tas
 		delay = h.Interval
 		err := t.probe(cont, proc, h.Argv, h.Timeout)
 		status := ""
+		var infra *probeError
 		switch {
+		case errors.As(err, &infra):
+			// containerd could not run the probe (restarting, say): no verdict on the container.
+			t.log.V(1).Info("health probe not run", "container", c.spec.Name, "error", err.Error())
+			continue
 		case err == nil:
 			failures, status = 0, model.HealthHealthy
 		case time.Since(start) < h.StartPeriod:
@@ -62,13 +68,19 @@ func (t *task) setHealth(c *ctr, status string) {
 	}
 }
 
+// probeError is a probe that could not be run at all (not a failing check).
+type probeError struct{ err error }
+
+func (e *probeError) Error() string { return "running health probe: " + e.err.Error() }
+func (e *probeError) Unwrap() error { return e.err }
+
 // probe runs argv in the container with containerd exec; nil means exit code 0 within timeout.
 func (t *task) probe(cont containerd.Container, proc containerd.Task, argv []string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(t.ctx, timeout)
 	defer cancel()
 	spec, err := cont.Spec(ctx)
 	if err != nil {
-		return fmt.Errorf("reading spec: %w", err)
+		return &probeError{fmt.Errorf("reading spec: %w", err)}
 	}
 	pspec := *spec.Process
 	pspec.Args = argv
@@ -76,7 +88,7 @@ func (t *task) probe(cont containerd.Container, proc containerd.Task, argv []str
 	id := "health-" + strconv.FormatUint(execSeq.Add(1), 10)
 	p, err := proc.Exec(ctx, id, &pspec, cio.NullIO)
 	if err != nil {
-		return fmt.Errorf("exec: %w", err)
+		return &probeError{fmt.Errorf("exec: %w", err)}
 	}
 	defer func() {
 		dctx, dcancel := context.WithTimeout(t.ctx, 5*time.Second)
@@ -85,9 +97,10 @@ func (t *task) probe(cont containerd.Container, proc containerd.Task, argv []str
 	}()
 	ch, err := p.Wait(ctx)
 	if err != nil {
-		return fmt.Errorf("exec wait: %w", err)
+		return &probeError{fmt.Errorf("exec wait: %w", err)}
 	}
 	if err := p.Start(ctx); err != nil {
+		// A command that does not exist in the image fails here: that is a failing check.
 		return fmt.Errorf("exec start: %w", err)
 	}
 	select {
