@@ -192,6 +192,31 @@ func count(tasks []ecstypes.Task) tally {
 	return c
 }
 
+// describeAll is a one-line summary of tasks: ID prefix, revision, lastStatus, desiredStatus, health.
+func describeAll(tasks []ecstypes.Task) string {
+	parts := make([]string, 0, len(tasks))
+	for _, t := range tasks {
+		arn, td := aws.ToString(t.TaskArn), aws.ToString(t.TaskDefinitionArn)
+		id := arn[strings.LastIndex(arn, "/")+1:]
+		parts = append(parts, fmt.Sprintf("%.8s %s %s/%s %s", id, td[strings.LastIndex(td, "/")+1:],
+			aws.ToString(t.LastStatus), aws.ToString(t.DesiredStatus), t.HealthStatus))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// logEvents logs the service's events, oldest first.
+func logEvents(ctx context.Context, t *testing.T, c *ecs.Client, service string) {
+	s, err := describeService(ctx, c, service)
+	if err != nil {
+		t.Logf("describing %s for its events: %v", service, err)
+		return
+	}
+	for i := len(s.Events) - 1; i >= 0; i-- {
+		e := s.Events[i]
+		t.Logf("event %s %s", aws.ToTime(e.CreatedAt).Format("15:04:05.000"), aws.ToString(e.Message))
+	}
+}
+
 // waitFor polls cond until it holds or converge passes; cond's string says where things stand, for
 // the failure message.
 func waitFor(ctx context.Context, t *testing.T, what string, cond func(ctx context.Context) (bool, string, error)) {
@@ -266,6 +291,7 @@ type boundsSampler struct {
 	samples, failures int
 	violations        []string
 	lowest, peak      int
+	timeline          []string // each change of (RUNNING, not STOPPED), for the log
 	cancel            context.CancelFunc
 	done              chan struct{}
 }
@@ -297,9 +323,13 @@ func (b *boundsSampler) record(tasks []ecstypes.Task, err error) {
 	n := count(tasks)
 	b.samples++
 	b.lowest, b.peak = min(b.lowest, n.running), max(b.peak, n.notStopped)
+	entry := fmt.Sprintf("%d/%d", n.running, n.notStopped)
+	if len(b.timeline) == 0 || b.timeline[len(b.timeline)-1] != entry {
+		b.timeline = append(b.timeline, entry)
+	}
 	if n.running < b.minRunning || n.notStopped > b.maxNotStopped {
-		b.violations = append(b.violations, fmt.Sprintf("%s: %d RUNNING, %d not STOPPED, by definition %v",
-			time.Now().Format(time.RFC3339Nano), n.running, n.notStopped, n.byDefinition))
+		b.violations = append(b.violations, fmt.Sprintf("%s: %d RUNNING, %d not STOPPED, by definition %v; tasks: %s",
+			time.Now().Format(time.RFC3339Nano), n.running, n.notStopped, n.byDefinition, describeAll(tasks)))
 	}
 }
 
@@ -310,8 +340,8 @@ func (b *boundsSampler) stop(t *testing.T) {
 	<-b.done
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t.Logf("bounds sampler: %d samples (%d failed calls), lowest RUNNING %d, peak not STOPPED %d",
-		b.samples, b.failures, b.lowest, b.peak)
+	t.Logf("bounds sampler: %d samples (%d failed calls), lowest RUNNING %d, peak not STOPPED %d; RUNNING/not STOPPED as they changed: %s",
+		b.samples, b.failures, b.lowest, b.peak, strings.Join(b.timeline, " "))
 	if b.samples < 10 {
 		t.Errorf("only %d samples: the bounds were not observed", b.samples)
 	}

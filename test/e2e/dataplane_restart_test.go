@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/containerd/containerd"
 	"golang.org/x/sys/unix"
 
@@ -159,22 +160,11 @@ func TestDataPlaneKill9MidRollout(t *testing.T) {
 	createService(ctx, t, c, serviceSpec{name: "web", taskDefinition: v1, desired: 4, min: 50, max: 150})
 	waitFor(ctx, t, "4 healthy tasks of web:1", steadyOn(c, "web", v1, 4))
 
-	sampler := startSampler(ctx, c, "web", 2, 6)
+	// The sampler's client does not retry: while the data plane is down its calls fail at once, and
+	// it samples again as soon as the data plane is back.
+	sampler := startSampler(ctx, ecs.New(c.Options(), func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} }), "web", 2, 6)
 	deploy(ctx, t, c, "web", v2)
-	waitFor(ctx, t, "the rollout is under way (a web:2 task RUNNING)", func(ctx context.Context) (bool, string, error) {
-		tasks, err := serviceTasks(ctx, c, "web")
-		if err != nil {
-			return false, "", err
-		}
-		n := count(tasks)
-		running2 := 0
-		for _, task := range tasks {
-			if aws.ToString(task.TaskDefinitionArn) == v2 && aws.ToString(task.LastStatus) == "RUNNING" {
-				running2++
-			}
-		}
-		return running2 >= 1 && n.byDefinition[v2] < 4, fmt.Sprintf("%+v", n), nil
-	})
+	waitMidRollout(ctx, t, c, "web", v2)
 	p.kill9(t)
 	t.Log("killed -9 mid-rollout")
 	p = startDataplane(t, bin, stateDir, addr, 2)
@@ -191,6 +181,8 @@ func TestDataPlaneKill9MidRollout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logTasks(t, tasks)
+	logEvents(ctx, t, c, "web")
 	var want []string
 	for _, task := range tasks {
 		if aws.ToString(task.LastStatus) != "STOPPED" {
@@ -209,14 +201,60 @@ func TestDataPlaneKill9MidRollout(t *testing.T) {
 	})
 }
 
+// waitMidRollout polls quickly (a rollout of 4 takes seconds) until the new deployment has a task
+// that is not STOPPED while the old deployment is still there.
+func waitMidRollout(ctx context.Context, t *testing.T, c *ecs.Client, service, taskDefinition string) {
+	t.Helper()
+	deadline := time.Now().Add(converge)
+	for time.Now().Before(deadline) {
+		s, err := describeService(ctx, c, service)
+		if err == nil && len(s.Deployments) > 1 {
+			tasks, err := serviceTasks(ctx, c, service)
+			if err == nil && count(tasks).byDefinition[taskDefinition] > 0 {
+				t.Logf("mid-rollout: deployments %s", deploymentsString(s.Deployments))
+				return
+			}
+		}
+		if err == nil && len(s.Deployments) == 1 && aws.ToString(s.Deployments[0].TaskDefinition) == taskDefinition &&
+			s.Deployments[0].RolloutState == "COMPLETED" {
+			t.Fatal("the rollout completed before the test could catch it in the middle")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no rollout under way within %s", converge)
+}
+
+// logTasks logs every task: ID, revision, lastStatus, desiredStatus, stop code and version.
+func logTasks(t *testing.T, tasks []ecstypes.Task) {
+	sort.Slice(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].CreatedAt).Before(aws.ToTime(tasks[j].CreatedAt)) })
+	for _, task := range tasks {
+		arn := aws.ToString(task.TaskArn)
+		td := aws.ToString(task.TaskDefinitionArn)
+		t.Logf("task %s %s %s desired %s stop %q %q version %d", arn[strings.LastIndex(arn, "/")+1:], td[strings.LastIndex(td, "/")+1:],
+			aws.ToString(task.LastStatus), aws.ToString(task.DesiredStatus), task.StopCode, aws.ToString(task.StoppedReason), task.Version)
+	}
+}
+
+// keepLogs copies the data plane processes' logs to $NODELESS_E2E_LOGDIR, when set.
+func keepLogs(t *testing.T, stateDir string) {
+	dir := os.Getenv("NODELESS_E2E_LOGDIR")
+	if dir == "" {
+		return
+	}
+	logs, _ := filepath.Glob(filepath.Join(stateDir, "e2e-dataplane-*.log"))
+	for _, l := range logs {
+		if b, err := os.ReadFile(l); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, filepath.Base(l)), b, 0o644)
+		}
+	}
+}
+
 // cleanUpDataplane stops the last process, then lets an in-process data plane on the same state dir
 // kill and remove every container and stop containerd (dataplanetest's cleanup does that).
 func cleanUpDataplane(t *testing.T, p **dataplaneProcess, stateDir string) {
 	(*p).terminate(t)
-	if !t.Failed() || os.Getenv("NODELESS_E2E_KEEP") == "" {
-		env := dataplanetest.StartIn(t, stateDir)
-		_ = env // its own cleanup purges the containers and stops it
-	}
+	keepLogs(t, stateDir)
+	_ = dataplanetest.StartIn(t, stateDir) // its own cleanup purges the containers and stops it
 }
 
 // unmountBelow detaches every mount under dir (network namespaces, root filesystems), deepest

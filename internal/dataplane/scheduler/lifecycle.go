@@ -227,7 +227,7 @@ func applyContainer(t *model.Task, def *model.TaskDefinition, cs runtime.Contain
 		if cs.Reason != "" {
 			c.Reason = ptr(cs.Reason)
 		}
-		if cs.Health != "" {
+		if cs.Health != "" && !keepHealth(c, cs) {
 			c.HealthStatus = cs.Health
 		}
 		if cs.RuntimeID != "" {
@@ -241,6 +241,15 @@ func applyContainer(t *model.Task, def *model.TaskDefinition, cs runtime.Contain
 		}
 		return
 	}
+}
+
+// keepHealth reports whether a known verdict (HEALTHY/UNHEALTHY) of a running container must survive
+// an UNKNOWN from the runtime: UNKNOWN means "no verdict yet", as after a restart, when the runtime
+// re-attaches to the container and has not probed it again. Without this a restart would make every
+// healthy task look unproven, and the rolling update would stop old tasks as if they did not serve.
+func keepHealth(c *model.Container, cs runtime.ContainerState) bool {
+	return cs.Health == model.HealthUnknown && c.HealthStatus != model.HealthUnknown && c.HealthStatus != "" &&
+		c.LastStatus == model.TaskStatusRunning && cs.Status == model.TaskStatusRunning
 }
 
 // bindings lists where the container's port mappings are reachable on 127.0.0.1.

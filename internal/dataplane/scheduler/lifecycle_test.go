@@ -101,6 +101,24 @@ func TestApplyObservationBindingsAndNoGoingBack(t *testing.T) {
 	}
 }
 
+func TestApplyObservationKeepsHealthVerdictOnUnknown(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	def := taskDef("web", 1, true)
+	task := &model.Task{LastStatus: model.TaskStatusRunning, DesiredStatus: model.TaskStatusRunning, HealthStatus: model.HealthHealthy,
+		Containers: []model.Container{{Name: "app", LastStatus: model.TaskStatusRunning, HealthStatus: model.HealthHealthy}}}
+	running := func(health string) runtime.TaskState {
+		return runtime.TaskState{Containers: []runtime.ContainerState{{Name: "app", Status: model.TaskStatusRunning, Health: health}}}
+	}
+	applyObservation(task, def, running(model.HealthUnknown), now) // re-attached, not probed yet
+	if task.HealthStatus != model.HealthHealthy {
+		t.Fatalf("after UNKNOWN from a re-attach: %s, want HEALTHY kept", task.HealthStatus)
+	}
+	applyObservation(task, def, running(model.HealthUnhealthy), now)
+	if task.HealthStatus != model.HealthUnhealthy {
+		t.Errorf("after UNHEALTHY: %s", task.HealthStatus)
+	}
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""

@@ -10,7 +10,7 @@ import (
 
 // recover picks up after an earlier process, however it ended: every task that is not STOPPED and
 // was started is re-attached (its containers keep running; exits that happened meanwhile come back
-// through Observe), every other unfinished task is queued (PROVISIONING ones are then started —
+// through Observe) or, when it had not reached RUNNING, started again idempotently; every other unfinished task is queued (PROVISIONING ones are then started —
 // idempotently, by task ID — stopping ones stopped, STOPPED ones cleaned up), and every service is
 // queued for a reconcile.
 func (s *Scheduler) recover(ctx context.Context) error {
@@ -29,7 +29,7 @@ func (s *Scheduler) recover(ctx context.Context) error {
 		id, cluster := taskID(r.Task.TaskArn), clusterName(r.Task.ClusterArn)
 		s.remember(id, cluster)
 		if r.Task.LastStatus != model.TaskStatusStopped && r.Scheduler.RuntimeStarted {
-			if err := s.attach(ctx, cluster, id, r); err != nil {
+			if err := s.resume(ctx, cluster, id, r); err != nil {
 				return err
 			}
 			attached++
@@ -40,6 +40,32 @@ func (s *Scheduler) recover(ctx context.Context) error {
 	}
 	s.log.Info("recovered tasks from the store", "tasks", len(tasks), "attached", attached)
 	return s.enqueueAll()
+}
+
+// resume resumes supervision of one task that an earlier process started. A task that had not
+// reached RUNNING may have been interrupted while its containers were being created: it is started
+// again — Start is idempotent by task ID, so it finds the containers that exist and creates only the
+// missing ones — rather than attached, which would report the missing containers as lost and fail a
+// task that only our crash interrupted. Every other task is attached.
+func (s *Scheduler) resume(ctx context.Context, cluster, id string, r *store.TaskRecord) error {
+	if r.Task.DesiredStatus != model.TaskStatusRunning || !before(&r.Task, model.TaskStatusRunning) {
+		return s.attach(ctx, cluster, id, r)
+	}
+	spec, err := s.taskSpec(cluster, r)
+	if err == nil {
+		var handle store.TaskRuntimeState
+		if handle, err = s.rt.Start(ctx, spec); err == nil {
+			return s.recordStarted(cluster, id, handle)
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	s.log.Info("cannot resume starting task, stopping it", "cluster", cluster, "task", id, "reason", err.Error())
+	_, _, uerr := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		requestStop(&r.Task, model.StopCodeTaskFailedToStart, err.Error())
+	})
+	return uerr
 }
 
 // attach resumes supervision of one task. A task the runtime cannot attach to is stopped: its

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/fakeruntime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
@@ -120,4 +121,55 @@ func TestRecoveryReplacesVanishedTasks(t *testing.T) {
 	if r := h.task(gone); deref(r.Task.StopCode) != model.StopCodeEssentialContainerExited {
 		t.Errorf("vanished task stopCode = %s", deref(r.Task.StopCode))
 	}
+}
+
+// TestRecoveryMidRolloutKeepsBoundsAndResumesStarts restarts in the middle of a rolling update: the
+// old tasks come back with their health unknown (the runtime has not probed them again) and must
+// still count as healthy; a new task whose containers were never created (the start was
+// interrupted) is started again, not reported lost.
+func TestRecoveryMidRolloutKeepsBoundsAndResumesStarts(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.createService("web", "web", 1, serviceOpts{desired: 4, min: 50, max: 150})
+	h.waitSteady("web", 4)
+	h.rt.OnStart = fakeruntime.PendingState
+	h.deploy("web", "web", 2)
+	h.settle()
+	if c := h.census("web"); c.healthy != 2 || c.notStopped != 6 {
+		t.Fatalf("before the restart: %+v, want 2 old healthy and 4 new pending", c)
+	}
+	h.stop()
+	h.rt.SetObserver(nil)
+	pending := serviceTaskIDs(h, "web", func(r *store.TaskRecord) bool {
+		return live(r) && r.Task.LastStatus != model.TaskStatusRunning
+	})
+	interrupted := pending[0]
+	if err := h.rt.Remove(context.Background(), interrupted, store.TaskRuntimeState{}); err != nil { // its containers never got created
+		t.Fatal(err)
+	}
+
+	h.rt = h.rt.Restart()
+	h.rt.OnStart = fakeruntime.PendingState
+	h.rt.AttachHealthUnknown = true
+	b := &boundsChecker{h: h, service: "web", minHealthy: 2, maxAll: 6}
+	h.rt.BeforeStop = func(string) { b.check("at Stop") }
+	h.start()
+	h.settle()
+	b.check("after recovery")
+	if r := h.task(interrupted); !live(r) || !slices.Contains(h.rt.Calls().Start, interrupted) {
+		t.Errorf("interrupted start: task %s desired %s, Start calls %v", r.Task.LastStatus, r.Task.DesiredStatus, h.rt.Calls().Start)
+	}
+	for _, id := range pending {
+		h.rt.RunAll(id)
+	}
+	h.eventually("the rollout completes", func() bool {
+		for _, id := range serviceTaskIDs(h, "web", live) {
+			if tk, _ := h.rt.Task(id); tk.State.Containers[0].Status != model.TaskStatusRunning {
+				h.rt.RunAll(id)
+			}
+		}
+		r := h.service("web")
+		return len(r.Service.Deployments) == 1 && r.Service.Deployments[0].RolloutState == model.RolloutCompleted
+	})
+	b.check("after the rollout")
 }

@@ -35,6 +35,12 @@ func (s *Scheduler) syncService(_ context.Context, cluster, name string) error {
 			return err
 		}
 		touched = r.touched()
+		if len(touched) > 0 {
+			c := r.counts()
+			s.log.Info("service scheduler started and stopped tasks", "cluster", cluster, "service", name,
+				"started", r.started, "stopped", r.stopped, "desired", c.Desired, "total", c.Total,
+				"healthy", c.Healthy, "primaryLive", c.PrimaryLive)
+		}
 		return r.write(tx)
 	})
 	if err != nil {

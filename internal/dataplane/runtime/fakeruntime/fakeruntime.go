@@ -47,6 +47,9 @@ type Runtime struct {
 	NextStartErr error
 	// AttachErr, when set, is returned by every Attach.
 	AttachErr error
+	// AttachHealthUnknown makes Attach report running containers' health as UNKNOWN, as the real
+	// runtime does until it probes them again.
+	AttachHealthUnknown bool
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -178,6 +181,11 @@ func (r *Runtime) Attach(_ context.Context, spec runtime.TaskSpec, _ store.TaskR
 	var st runtime.TaskState
 	if ok && !t.Removed {
 		st = copyState(t.State)
+		for i := range st.Containers {
+			if r.AttachHealthUnknown && st.Containers[i].Status == model.TaskStatusRunning {
+				st.Containers[i].Health = model.HealthUnknown
+			}
+		}
 	} else {
 		st = PendingState(spec)
 		exit := int32(137)
