@@ -197,7 +197,8 @@ func rootfsTar(bin []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Write builds the binary if needed and writes the image named ref as a tarball in format to w.
+// Write builds the binary if needed and writes the image named ref as a tarball in format to w. With
+// format OCI, ref may be empty: the archive then does not name the image.
 func Write(w io.Writer, ref string, format Format) error {
 	bin, err := Binary()
 	if err != nil {
@@ -231,8 +232,11 @@ func writeOCI(w io.Writer, ref string, img v1.Image) error {
 	if err != nil {
 		return fmt.Errorf("creating OCI layout: %w", err)
 	}
-	ann := map[string]string{"io.containerd.image.name": ref, "org.opencontainers.image.ref.name": ref}
-	if err := p.AppendImage(img, layout.WithAnnotations(ann)); err != nil {
+	var opts []layout.Option
+	if ref != "" { // "" writes an image the archive does not name
+		opts = append(opts, layout.WithAnnotations(map[string]string{"io.containerd.image.name": ref, "org.opencontainers.image.ref.name": ref}))
+	}
+	if err := p.AppendImage(img, opts...); err != nil {
 		return fmt.Errorf("writing OCI layout: %w", err)
 	}
 	return tarDir(w, dir)

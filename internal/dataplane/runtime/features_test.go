@@ -299,6 +299,22 @@ func TestLoadImageOCI(t *testing.T) {
 	if len(names) != 1 || names[0] != "nodeless.test/oci:v1" {
 		t.Fatalf("names = %v", names)
 	}
+	unnamed := t.TempDir() + "/unnamed.tar"
+	if err := testimage.WriteFile(unnamed, "", testimage.OCI); err != nil {
+		t.Fatal(err)
+	}
+	g, err := os.Open(unnamed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	names, err = e.rt.LoadImage(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 || !strings.HasPrefix(names[0], unnamedImagePrefix+"@sha256:") {
+		t.Fatalf("unnamed archive gave names %v", names)
+	}
 }
 
 func taskPid(t *testing.T, rt *Containerd, id string) uint32 {

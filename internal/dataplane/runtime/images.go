@@ -8,7 +8,11 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/distribution/reference"
+	digest "github.com/opencontainers/go-digest"
 )
+
+// unnamedImagePrefix names the images of an archive that gives them no name.
+const unnamedImagePrefix = "import.nodeless.local/unnamed"
 
 // normalizeRef turns an ECS image name ("nginx", "repo/app:tag") into containerd's full name.
 func normalizeRef(image string) (string, error) {
@@ -31,7 +35,10 @@ func (c *Containerd) LoadImage(ctx context.Context, r io.Reader) ([]string, erro
 // ImportImages imports a tarball with client (namespaced) and unpacks what it held; used by
 // LoadImage and by `nodeless image load` when it talks to a containerd it did not start.
 func ImportImages(ctx context.Context, client *containerd.Client, r io.Reader) ([]string, error) {
-	imgs, err := client.Import(ctx, r, containerd.WithAllPlatforms(false))
+	imgs, err := client.Import(ctx, r, containerd.WithAllPlatforms(false),
+		// An image the archive does not name is still reachable by digest.
+		containerd.WithDigestRef(func(d digest.Digest) string { return unnamedImagePrefix + "@" + d.String() }),
+		containerd.WithSkipDigestRef(func(name string) bool { return name != "" }))
 	if err != nil {
 		return nil, fmt.Errorf("importing image archive: %w", err)
 	}
