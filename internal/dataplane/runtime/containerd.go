@@ -45,6 +45,18 @@ type ContainerdOptions struct {
 // Containerd runs tasks as OCI containers on a private containerd with runc. It implements Runtime
 // and component.Component: Run starts and supervises containerd and blocks; Ready is closed once the
 // client is connected. Runtime calls wait for Ready.
+//
+// Under StateDir:
+//
+//	containerd/            the daemon's config.toml, socket, pid file, log, root, state, opt, runc/
+//	netns/<task>           the task's network namespace (bind mount), shared by its containers
+//	tasks/<task>/          generated resolv.conf, hosts, hostname; volumes/<name> (ephemeral volumes)
+//	logs/<task>/<ctr>.log  stdout and stderr of each container, written by the shim (see LogPath)
+//
+// Containers live in containerd namespace "nodeless" with IDs "<task ID>-<container name>" (see
+// containerID), so a repeated Start finds them instead of creating them again. Port mappings are
+// served by proxies in this process, listening on 127.0.0.1 and dialing into the task's namespace;
+// the proxies end with the process and Attach opens them again on the recorded ports.
 type Containerd struct {
 	opts  ContainerdOptions
 	sup   *containerdproc.Supervisor
