@@ -113,8 +113,10 @@ func startAll(ctx context.Context, s *supervisor, cp *prepared, o UpOptions) err
 			return err
 		}
 	}
-	if err := s.step(ctx, "crds", func() error { return InstallCRDs(ctx, cp.admin, o.CRDs) }); err != nil {
-		return err
+	if len(o.CRDs) > 0 {
+		if err := s.step(ctx, "crds", func() error { return InstallCRDs(ctx, cp.admin, o.CRDs) }); err != nil {
+			return err
+		}
 	}
 	if err := s.start(ctx, cp.manager); err != nil {
 		return err
