@@ -218,7 +218,7 @@ func applyContainer(t *model.Task, def *model.TaskDefinition, cs runtime.Contain
 		if c.Name != cs.Name {
 			continue
 		}
-		if cs.Status != "" && c.LastStatus != model.TaskStatusStopped {
+		if containerOrder[cs.Status] > containerOrder[c.LastStatus] {
 			c.LastStatus = cs.Status
 		}
 		if cs.ExitCode != nil {
@@ -248,8 +248,18 @@ func applyContainer(t *model.Task, def *model.TaskDefinition, cs runtime.Contain
 // re-attaches to the container and has not probed it again. Without this a restart would make every
 // healthy task look unproven, and the rolling update would stop old tasks as if they did not serve.
 func keepHealth(c *model.Container, cs runtime.ContainerState) bool {
-	return cs.Health == model.HealthUnknown && c.HealthStatus != model.HealthUnknown && c.HealthStatus != "" &&
-		c.LastStatus == model.TaskStatusRunning && cs.Status == model.TaskStatusRunning
+	verdict := c.HealthStatus == model.HealthHealthy || c.HealthStatus == model.HealthUnhealthy
+	return cs.Health == model.HealthUnknown && verdict && c.LastStatus == model.TaskStatusRunning &&
+		cs.Status != model.TaskStatusStopped
+}
+
+// containerOrder orders a container's lastStatus; it only moves forward (a re-attached container is
+// reported PENDING until the runtime finds it running again).
+var containerOrder = map[string]int{
+	"":                      0,
+	model.TaskStatusPending: 1,
+	model.TaskStatusRunning: 2,
+	model.TaskStatusStopped: 3,
 }
 
 // bindings lists where the container's port mappings are reachable on 127.0.0.1.

@@ -109,9 +109,12 @@ func TestApplyObservationKeepsHealthVerdictOnUnknown(t *testing.T) {
 	running := func(health string) runtime.TaskState {
 		return runtime.TaskState{Containers: []runtime.ContainerState{{Name: "app", Status: model.TaskStatusRunning, Health: health}}}
 	}
-	applyObservation(task, def, running(model.HealthUnknown), now) // re-attached, not probed yet
-	if task.HealthStatus != model.HealthHealthy {
-		t.Fatalf("after UNKNOWN from a re-attach: %s, want HEALTHY kept", task.HealthStatus)
+	reattached := running(model.HealthUnknown)
+	reattached.Containers[0].Status = model.TaskStatusPending // what the runtime says before it finds the container
+	applyObservation(task, def, reattached, now)
+	applyObservation(task, def, running(model.HealthUnknown), now) // found, not probed yet
+	if task.HealthStatus != model.HealthHealthy || task.Containers[0].LastStatus != model.TaskStatusRunning {
+		t.Fatalf("after a re-attach: task health %s, container %s; want HEALTHY and RUNNING kept", task.HealthStatus, task.Containers[0].LastStatus)
 	}
 	applyObservation(task, def, running(model.HealthUnhealthy), now)
 	if task.HealthStatus != model.HealthUnhealthy {
