@@ -32,7 +32,11 @@ const oomReason = "OutOfMemoryError: Container killed due to memory usage"
 // dependencies, start it, then watch it until it exits or the task stops.
 func (t *task) runContainer(c *ctr) {
 	defer t.wg.Done()
-	cont, err := t.prepare(c)
+	var cont containerd.Container
+	err := t.retryUnavailable(func() (err error) {
+		cont, err = t.prepare(c)
+		return err
+	})
 	if errors.Is(err, errLost) {
 		t.update(func() { c.finishLocked(nil, err.Error()) })
 		if c.spec.Essential {
@@ -54,12 +58,31 @@ func (t *task) runContainer(c *ctr) {
 			t.neverStarted(c, reason)
 			return
 		}
-		if proc, err = t.startProcess(c, cont); err != nil {
+		err = t.retryUnavailable(func() (err error) {
+			proc, err = t.startProcess(c, cont)
+			return err
+		})
+		if err != nil {
 			t.neverStarted(c, "CannotStartContainerError: "+err.Error())
 			return
 		}
 	}
 	t.supervise(c, cont, proc)
+}
+
+// retryUnavailable runs f again while containerd is unavailable (restarting after a crash), for up
+// to about half a minute.
+func (t *task) retryUnavailable(f func() error) error {
+	for i := 0; ; i++ {
+		err := f()
+		if err == nil || !errdefs.IsUnavailable(err) || i >= 30 {
+			return err
+		}
+		t.log.V(1).Info("containerd unavailable, retrying", "error", err.Error())
+		if !sleepCtx(t.startCtx, time.Second) {
+			return err
+		}
+	}
 }
 
 // containerFailed ends a task whose container could not be had at all (image, creation).

@@ -184,3 +184,27 @@ func TestContainerdCrashIsNotAnExit(t *testing.T) {
 		t.Errorf("exit = %v, want 0 after SIGTERM", c.ExitCode)
 	}
 }
+
+// TestStartWhileContainerdRestarts starts a task right after containerd was killed: the start waits
+// for the supervisor to bring containerd back instead of failing the task.
+func TestStartWhileContainerdRestarts(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	raw, err := os.ReadFile(filepath.Join(ContainerdDir(e.stateDir), "containerd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(raw))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	spec := taskSpec(container("web", withPort(8080)))
+	st := e.start(spec)
+	got := e.waitState(spec.TaskID, 40*time.Second, "RUNNING or failed", func(s TaskState) bool {
+		return running("web")(s) || s.StartFailure != ""
+	})
+	if got.StartFailure != "" {
+		t.Fatalf("start during the containerd restart failed: %s", got.StartFailure)
+	}
+	get(t, st.HostPorts["8080/tcp"], "/")
+}
