@@ -228,6 +228,9 @@ func BenchmarkServices(b *testing.B) {
 	}
 	ch := startChild(b, env, dp)
 	ns := env.Namespace
+	time.Sleep(2 * time.Second)
+	idle, _ := ch.rss(b)
+	b.ReportMetric(float64(idle), "MiB-rss-idle")
 	b.ResetTimer()
 
 	start := time.Now()
@@ -304,7 +307,7 @@ func create(b *testing.B, c client.Client, ns, image string, n int) {
 
 func waitReady(b *testing.B, c client.Client, ns string, n int, timeout time.Duration) time.Duration {
 	start := time.Now()
-	last := -1
+	last := 0
 	for {
 		var list ecsv1alpha1.ServiceList
 		if err := c.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
@@ -319,7 +322,7 @@ func waitReady(b *testing.B, c client.Client, ns string, n int, timeout time.Dur
 		if ready == n {
 			return time.Since(start)
 		}
-		if ready != last {
+		if ready/100 != last/100 {
 			b.Logf("%v: %d of %d Ready", time.Since(start).Round(time.Second), ready, n)
 			last = ready
 		}

@@ -29,6 +29,7 @@ const (
 	ReasonRolloutFailed        = "RolloutFailed"
 	ReasonRunning              = "Running"
 	ReasonStarting             = "Starting"
+	ReasonCompleted            = "Completed"
 	ReasonStopped              = "Stopped"
 	ReasonRunTaskFailed        = "RunTaskFailed"
 	ReasonDeleting             = "Deleting"

@@ -3,11 +3,13 @@ package service
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -272,7 +274,7 @@ func (r *Reconciler) update(ctx context.Context, svc *ecsv1alpha1.Service, td st
 	ctrl.LoggerFrom(ctx).Info("updated ECS service", "arn", aws.ToString(observed.ServiceArn), "changed", changed)
 	if in.TaskDefinition != nil {
 		svc.Status.AppliedTaskDefinition = td
-		r.Recorder.Eventf(svc, "Normal", core.ReasonRolledOut, "Rolling out %s", td)
+		r.Recorder.Eventf(svc, corev1.EventTypeNormal, core.ReasonRolledOut, "Rolling out %s", td)
 	}
 	r.Poller.Put(key, out.Service, start)
 	return nil
@@ -283,7 +285,8 @@ func (r *Reconciler) update(ctx context.Context, svc *ecsv1alpha1.Service, td st
 func (r *Reconciler) emitEvents(svc *ecsv1alpha1.Service, observed *ecstypes.Service) {
 	fresh := newEvents(&svc.Status, observed.Events, 10)
 	for i := len(fresh) - 1; i >= 0; i-- {
-		r.Recorder.Event(svc, "Normal", core.ReasonServiceEvent, aws.ToString(fresh[i].Message))
+		msg := aws.ToString(fresh[i].Message)
+		r.Recorder.Event(svc, eventType(msg), core.ReasonServiceEvent, msg)
 	}
 	if len(fresh) > 0 {
 		svc.Status.LastEventID = aws.ToString(fresh[0].Id)
@@ -291,6 +294,17 @@ func (r *Reconciler) emitEvents(svc *ecsv1alpha1.Service, observed *ecstypes.Ser
 			svc.Status.LastEventTime = &metav1.Time{Time: t.UTC().Truncate(time.Second)}
 		}
 	}
+}
+
+// eventType makes the ECS events that report a failure Warnings.
+func eventType(msg string) string {
+	m := strings.ToLower(msg)
+	for _, w := range []string{"unable", "failed", "failure", "error", "unhealthy", "rolled back", "circuit breaker"} {
+		if strings.Contains(m, w) {
+			return corev1.EventTypeWarning
+		}
+	}
+	return corev1.EventTypeNormal
 }
 
 // newEvents returns the events (newest first, as ECS lists them) newer than the last one seen.

@@ -85,10 +85,15 @@ func Readiness(st *ecsv1alpha1.TaskStatus) (bool, string, string) {
 		return true, core.ReasonRunning, "the task is RUNNING"
 	case "STOPPED":
 		var exits []string
+		clean := len(st.Containers) > 0
 		for _, c := range st.Containers {
 			if c.ExitCode != nil {
 				exits = append(exits, fmt.Sprintf("%s exited %d", c.Name, *c.ExitCode))
 			}
+			clean = clean && c.ExitCode != nil && *c.ExitCode == 0
+		}
+		if clean && st.StopCode == "EssentialContainerExited" {
+			return false, core.ReasonCompleted, "the task ran to completion: every container exited 0"
 		}
 		return false, core.ReasonStopped, strings.TrimSuffix(fmt.Sprintf("the task stopped (%s: %s) %s", st.StopCode, st.StoppedReason, strings.Join(exits, ", ")), " ")
 	}

@@ -57,6 +57,8 @@ func TestReadiness(t *testing.T) {
 		{"pending", ecsv1alpha1.TaskStatus{LastStatus: "PENDING"}, false, core.ReasonStarting},
 		{"stopped", ecsv1alpha1.TaskStatus{LastStatus: "STOPPED", StopCode: "EssentialContainerExited",
 			Containers: []ecsv1alpha1.ContainerStatus{{Name: "app", ExitCode: aws.Int32(1)}}}, false, core.ReasonStopped},
+		{"completed", ecsv1alpha1.TaskStatus{LastStatus: "STOPPED", StopCode: "EssentialContainerExited",
+			Containers: []ecsv1alpha1.ContainerStatus{{Name: "app", ExitCode: aws.Int32(0)}}}, false, core.ReasonCompleted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
