@@ -3,6 +3,7 @@ package scheduler
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
@@ -257,6 +258,13 @@ func TestDeletedServiceDrainsThenInactive(t *testing.T) {
 	if c := h.census("web"); c.notStopped != 0 {
 		t.Errorf("%d tasks left after draining", c.notStopped)
 	}
+	h.clock.Step(defaultStoppedRetention)
+	h.eventually("the INACTIVE service is forgotten after an hour", func() bool {
+		h.clock.Step(time.Second)
+		var err error
+		_ = h.store.View(func(tx *store.Tx) error { _, err = tx.GetService(testCluster, "web"); return nil })
+		return isNotFound(err)
+	})
 }
 
 // exitAtOnce makes the tasks of family exit at once (essential container, exit code 1).
