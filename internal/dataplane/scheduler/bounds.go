@@ -1,6 +1,9 @@
 package scheduler
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // The rolling-update arithmetic of the ECS service scheduler, as pure functions.
 //
@@ -19,6 +22,9 @@ const (
 
 	breakerMinThreshold = 3
 	breakerMaxThreshold = 200
+
+	launchBackoffBase = time.Second
+	launchBackoffMax  = 5 * time.Minute
 )
 
 // minHealthyTasks is ceil(desired × percent / 100), never more than desired, never negative.
@@ -70,4 +76,15 @@ func tasksToStart(c rollCounts) int32 {
 // bound.
 func healthyStopBudget(c rollCounts) int32 {
 	return max(c.Healthy-minHealthyTasks(c.Desired, c.MinHealthyPercent), 0)
+}
+
+// launchDelay is how long the scheduler waits after the latest failed launch of a deployment before
+// it launches again, given its consecutive failures: 1 s, doubling, at most 5 minutes. ECS throttles
+// a service whose tasks keep failing in the same way, so that a crash loop does not spin.
+func launchDelay(failures int32) time.Duration {
+	if failures <= 0 {
+		return 0
+	}
+	shift := min(failures-1, 20)
+	return min(launchBackoffBase<<shift, launchBackoffMax)
 }

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 func TestMinHealthyTasks(t *testing.T) {
@@ -123,5 +124,20 @@ func TestHealthyStopBudget(t *testing.T) {
 				t.Errorf("healthyStopBudget(%+v) = %d, want %d", tt.c, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestLaunchDelay(t *testing.T) {
+	tests := []struct {
+		failures int32
+		want     time.Duration
+	}{
+		{0, 0}, {-1, 0}, {1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {9, 256 * time.Second},
+		{10, 5 * time.Minute}, {40, 5 * time.Minute}, {math.MaxInt32, 5 * time.Minute},
+	}
+	for _, tt := range tests {
+		if got := launchDelay(tt.failures); got != tt.want {
+			t.Errorf("launchDelay(%d) = %s, want %s", tt.failures, got, tt.want)
+		}
 	}
 }

@@ -40,6 +40,10 @@ func msgUnhealthy(service, task string) string {
 	return fmt.Sprintf("(service %s) (task %s) failed container health checks.", service, task)
 }
 
+func msgThrottled(service string) string {
+	return fmt.Sprintf("(service %s) is unable to consistently start tasks successfully.", service)
+}
+
 func taskList(ids []string) string {
 	parts := make([]string, len(ids))
 	for i, id := range ids {

@@ -16,6 +16,7 @@ import (
 // in the task workers, outside any transaction.
 func (s *Scheduler) syncService(_ context.Context, cluster, name string) error {
 	var touched []string
+	var requeue time.Duration
 	now := s.clock.Now()
 	err := s.store.Update(func(tx *store.Tx) error {
 		touched = nil
@@ -34,7 +35,7 @@ func (s *Scheduler) syncService(_ context.Context, cluster, name string) error {
 		if err := r.run(); err != nil {
 			return err
 		}
-		touched = r.touched()
+		touched, requeue = r.touched(), r.requeueAfter
 		if len(touched) > 0 {
 			c := r.counts()
 			s.log.Info("service scheduler started and stopped tasks", "cluster", cluster, "service", name,
@@ -49,6 +50,9 @@ func (s *Scheduler) syncService(_ context.Context, cluster, name string) error {
 	for _, id := range touched {
 		s.remember(id, cluster)
 		s.queue.Add(taskKey(id))
+	}
+	if requeue > 0 {
+		s.queue.AddAfter(serviceKey(cluster, name), requeue)
 	}
 	return nil
 }
@@ -87,6 +91,8 @@ type reconciler struct {
 	started     []string
 	stopped     []string
 	forget      bool
+	// requeueAfter asks for another pass once a launch backoff is over.
+	requeueAfter time.Duration
 }
 
 func newReconciler(tx *store.Tx, arns model.ARNs, cluster string, rec *store.ServiceRecord,
@@ -299,6 +305,13 @@ func (r *reconciler) startTasks() error {
 		return nil
 	}
 	primary := r.primary()
+	if wait := r.launchWait(primary); wait > 0 {
+		r.requeueAfter = wait
+		if msg := msgThrottled(r.svc.ServiceName); len(r.svc.Events) == 0 || r.svc.Events[0].Message != msg {
+			addEvent(r.svc, msg, r.now)
+		}
+		return nil
+	}
 	def := r.definition(primary.TaskDefinition)
 	if def == nil {
 		return fmt.Errorf("task definition %s of deployment %s not found", primary.TaskDefinition, primary.ID)
@@ -310,6 +323,25 @@ func (r *reconciler) startTasks() error {
 		r.started = append(r.started, taskID(t.Task.TaskArn))
 	}
 	return nil
+}
+
+// launchWait is how long launches of the deployment must still wait after its latest failed launch
+// (see launchDelay); 0 when they may go ahead.
+func (r *reconciler) launchWait(d *model.Deployment) time.Duration {
+	delay := launchDelay(r.rec.Scheduler.ConsecutiveFailures[d.ID])
+	if delay == 0 {
+		return 0
+	}
+	var last time.Time
+	for _, t := range r.tasks {
+		if t.DeploymentID == d.ID && launchFailed(&t.Task) && t.Task.StoppedAt != nil && t.Task.StoppedAt.After(last) {
+			last = t.Task.StoppedAt.Time
+		}
+	}
+	if last.IsZero() {
+		return 0
+	}
+	return max(last.Add(delay).Sub(r.now), 0)
 }
 
 func (r *reconciler) flushTaskEvents() {

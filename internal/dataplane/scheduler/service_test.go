@@ -176,6 +176,7 @@ func TestCircuitBreakerTripsAndRollsBack(t *testing.T) {
 	failed := h.deploy("web", "bad", 1)
 
 	h.eventually("the rollback completes", func() bool {
+		h.clock.Step(100 * time.Millisecond) // launches back off after failures
 		r := h.service("web")
 		p := r.Service.Deployments[0]
 		return len(r.Service.Deployments) == 1 && p.ID != failed && p.RolloutState == model.RolloutCompleted &&
@@ -219,6 +220,7 @@ func TestCircuitBreakerWithoutRollbackStopsLaunching(t *testing.T) {
 	h.rt.OnStart = exitAtOnce("bad")
 	failed := h.deploy("web", "bad", 1)
 	h.eventually("the deployment fails", func() bool {
+		h.clock.Step(100 * time.Millisecond)
 		d := h.service("web").Service.Deployments[0]
 		return d.ID == failed && d.RolloutState == model.RolloutFailed
 	})
@@ -316,6 +318,7 @@ func TestCircuitBreakerCountsTasksThatRunThenExit(t *testing.T) {
 	}
 	failed := h.deploy("web", "bad", 1)
 	h.eventually("the deployment fails and rolls back", func() bool {
+		h.clock.Step(100 * time.Millisecond)
 		r := h.service("web")
 		return h.hasEvent("web", msgDeploymentFailed("web", failed)) && r.Service.TaskDefinition == testARNs.TaskDefinition("plain", 1)
 	})
@@ -325,4 +328,26 @@ func TestCircuitBreakerCountsTasksThatRunThenExit(t *testing.T) {
 	if r := h.service("web"); r.Scheduler.LastStableTaskDefinition != testARNs.TaskDefinition("plain", 1) {
 		t.Errorf("last stable = %s, want plain:1", r.Scheduler.LastStableTaskDefinition)
 	}
+}
+
+// TestCrashLoopBacksOff: without a circuit breaker a deployment whose tasks keep failing is
+// relaunched, but ever more slowly; a success resets the backoff.
+func TestCrashLoopBacksOff(t *testing.T) {
+	h := newHarness(t)
+	h.rt.OnStart = exitAtOnce("bad")
+	h.start()
+	h.createService("web", "bad", 1, serviceOpts{desired: 1, min: 100, max: 200})
+	h.eventually("two launches failed", func() bool { return len(h.rt.Calls().Start) >= 2 })
+	h.settle()
+	before := len(h.rt.Calls().Start)
+	h.clock.Step(defaultResyncPeriod / 10) // less than the 2 s backoff after 2 failures
+	h.settle()
+	if got := len(h.rt.Calls().Start); got != before {
+		t.Errorf("%d launches within the backoff", got-before)
+	}
+	if !h.hasEvent("web", msgThrottled("web")) {
+		t.Error("no event saying the service cannot start tasks consistently")
+	}
+	h.clock.Step(5 * time.Minute)
+	h.eventually("a launch after the backoff", func() bool { return len(h.rt.Calls().Start) > before })
 }
