@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -438,4 +440,35 @@ func TestHealthCheckMissingCommandIsUnhealthy(t *testing.T) {
 		c := findContainer(s, "web")
 		return c != nil && c.Health == model.HealthUnhealthy
 	})
+}
+
+func TestUDPPortMapping(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("dns", withCommand("-listen", ":8080", "-udp-echo", ":5353"))
+	def.PortMappings = []model.PortMapping{{ContainerPort: ptr(int32(5353)), Protocol: ptr("udp")}}
+	spec := taskSpec(def)
+	st := e.start(spec)
+	port := st.HostPorts["5353/udp"]
+	if port == 0 {
+		t.Fatalf("no udp host port: %v", st.HostPorts)
+	}
+	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("dns"))
+	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 100)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		_, _ = conn.Write([]byte("ping"))
+		_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if n, err := conn.Read(buf); err == nil {
+			if got := string(buf[:n]); got != "echo:ping" {
+				t.Fatalf("udp answer = %q", got)
+			}
+			return
+		}
+	}
+	t.Fatal("no udp answer through the proxy")
 }

@@ -99,9 +99,10 @@ func removeNetns(path string) error {
 	return nil
 }
 
-// dialInNetns opens a TCP connection to addr from a socket created inside the namespace at nsPath.
-// Only the socket's creation needs the namespace; the connection then lives there.
-func dialInNetns(ctx context.Context, nsPath, addr string) (net.Conn, error) {
+// dialInNetns opens a connection (network "tcp" or "udp") to addr from a socket created inside the
+// namespace at nsPath. Only the socket's creation needs the namespace; the connection then lives
+// there.
+func dialInNetns(ctx context.Context, nsPath, network, addr string) (net.Conn, error) {
 	goruntime.LockOSThread()
 	host, err := netns.Get()
 	if err != nil {
@@ -120,7 +121,7 @@ func dialInNetns(ctx context.Context, nsPath, addr string) (net.Conn, error) {
 		return nil, fmt.Errorf("entering network namespace %s: %w", nsPath, err)
 	}
 	d := net.Dialer{Timeout: 5 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := d.DialContext(ctx, network, addr)
 	if serr := netns.Set(host); serr == nil {
 		goruntime.UnlockOSThread()
 	}

@@ -13,6 +13,29 @@ import (
 	"github.com/go-logr/logr"
 )
 
+// proxy forwards one port mapping from 127.0.0.1 on the host into the task's namespace.
+type proxy interface {
+	hostPort() int32
+	close()
+}
+
+// openProxy binds 127.0.0.1:preferred (or a free port when it is taken) for protocol tcp or udp and
+// starts forwarding to containerPort inside the namespace at nsPath.
+func openProxy(protocol string, preferred int32, nsPath string, containerPort int32, log logr.Logger) (proxy, error) {
+	if protocol == "udp" {
+		conn, err := listenUDP(preferred)
+		if err != nil {
+			return nil, err
+		}
+		return startUDPProxy(conn, nsPath, containerPort, log), nil
+	}
+	ln, err := listenPort(preferred)
+	if err != nil {
+		return nil, err
+	}
+	return startProxy(ln, nsPath, containerPort, log), nil
+}
+
 // portProxy listens on 127.0.0.1:hostPort in the host namespace and forwards every connection to
 // 127.0.0.1:containerPort inside the task's namespace.
 type portProxy struct {
@@ -86,7 +109,7 @@ func (p *portProxy) forward(client net.Conn) {
 	defer func() { _ = client.Close() }()
 	p.track(client, true)
 	defer p.track(client, false)
-	upstream, err := dialInNetns(context.Background(), p.nsPath, "127.0.0.1:"+strconv.Itoa(int(p.containerPort)))
+	upstream, err := dialInNetns(context.Background(), p.nsPath, "tcp", "127.0.0.1:"+strconv.Itoa(int(p.containerPort)))
 	if err != nil {
 		p.log.V(1).Info("port proxy could not reach the container", "containerPort", p.containerPort, "error", err.Error())
 		return

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +36,7 @@ type task struct {
 	mu           sync.Mutex
 	ctrs         []*ctr
 	byName       map[string]*ctr
-	proxies      map[string]*portProxy
+	proxies      map[string]proxy
 	startFailure string
 	stopping     bool
 	stopCh       chan struct{}
@@ -110,7 +111,7 @@ func (c *Containerd) newTask(spec TaskSpec) *task {
 		nsPath:    netnsPath(c.opts.StateDir, spec.TaskID),
 		log:       c.log.WithValues("task", spec.TaskID),
 		byName:    map[string]*ctr{},
-		proxies:   map[string]*portProxy{},
+		proxies:   map[string]proxy{},
 		stopCh:    make(chan struct{}),
 		changed:   make(chan struct{}),
 		setupDone: make(chan struct{}),
@@ -163,9 +164,12 @@ func (t *task) openPorts(prev *store.TaskRuntimeState) error {
 	for _, c := range t.ctrs {
 		for _, pm := range c.spec.Ports {
 			cp := deref(pm.ContainerPort)
-			proto := deref(pm.Protocol)
-			if cp <= 0 || (proto != "" && proto != "tcp") {
-				continue // udp is not forwarded
+			proto := strings.ToLower(deref(pm.Protocol))
+			if proto == "" {
+				proto = "tcp"
+			}
+			if cp <= 0 || (proto != "tcp" && proto != "udp") {
+				continue
 			}
 			key := portKey(cp, proto)
 			if t.proxies[key] != nil {
@@ -178,11 +182,11 @@ func (t *task) openPorts(prev *store.TaskRuntimeState) error {
 			if prev != nil && prev.HostPorts[key] > 0 {
 				preferred = prev.HostPorts[key]
 			}
-			ln, err := listenPort(preferred)
+			p, err := openProxy(proto, preferred, t.nsPath, cp, t.log)
 			if err != nil {
 				return err
 			}
-			t.proxies[key] = startProxy(ln, t.nsPath, cp, t.log)
+			t.proxies[key] = p
 		}
 	}
 	return nil
@@ -334,7 +338,7 @@ func (t *task) detach() {
 
 func (t *task) closeProxies() {
 	t.mu.Lock()
-	proxies := make([]*portProxy, 0, len(t.proxies))
+	proxies := make([]proxy, 0, len(t.proxies))
 	for _, p := range t.proxies {
 		proxies = append(proxies, p)
 	}

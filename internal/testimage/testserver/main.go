@@ -6,7 +6,8 @@
 //
 // HTTP endpoints: / (hostname), /healthz (200, or 500 once -unhealthy-after has passed),
 // /env?name=N (the variable's value), /file?path=P (the file's content), /args (the arguments),
-// /fetch?url=U (GET U from inside the container and return its body).
+// /fetch?url=U (GET U from inside the container and return its body). With -udp-echo it also answers
+// every UDP datagram with "echo:" and the datagram.
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -35,6 +37,7 @@ type config struct {
 	termExit       int
 	unhealthyAfter time.Duration
 	allocMiB       int
+	udpEcho        string
 }
 
 func main() {
@@ -58,6 +61,7 @@ func parseFlags() config {
 	fs.IntVar(&c.termExit, "term-exit", 0, "exit code after SIGTERM")
 	fs.DurationVar(&c.unhealthyAfter, "unhealthy-after", 0, "make /healthz answer 500 after this long")
 	fs.IntVar(&c.allocMiB, "alloc-mib", 0, "allocate and touch this many MiB at start")
+	fs.StringVar(&c.udpEcho, "udp-echo", "", "address to echo UDP datagrams on (e.g. :5353)")
 	_ = fs.Parse(os.Args[1:])
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "exit" {
@@ -85,6 +89,9 @@ func run(c config) int {
 	}
 	if c.exitSet && c.sleep == 0 && c.listen == "" {
 		return c.exitCode
+	}
+	if c.udpEcho != "" {
+		go udpEcho(c.udpEcho)
 	}
 	for _, addr := range strings.Split(c.listen, ",") {
 		if addr != "" {
@@ -185,4 +192,20 @@ func probe(url string) int {
 		return 1
 	}
 	return 0
+}
+
+func udpEcho(addr string) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "udp:", err)
+		os.Exit(3)
+	}
+	buf := make([]byte, 64*1024)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		_, _ = pc.WriteTo(append([]byte("echo:"), buf[:n]...), from)
+	}
 }
