@@ -9,7 +9,6 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/fakeruntime"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
 func TestTaskHealth(t *testing.T) {
@@ -229,5 +228,3 @@ func TestTaskStartFailureAndUserStop(t *testing.T) {
 type errTest string
 
 func (e errTest) Error() string { return string(e) }
-
-var _ = store.ErrNotFound

@@ -125,6 +125,9 @@ func (s *Scheduler) Ready() <-chan struct{} { return s.ready }
 func (s *Scheduler) Run(ctx context.Context) error {
 	defer s.queue.ShutDown()
 	if err := s.recover(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // shut down while recovering: the next start recovers again
+		}
 		return fmt.Errorf("recovering tasks and services from the store: %w", err)
 	}
 	var wg sync.WaitGroup
