@@ -53,6 +53,9 @@ func (t *task) runContainer(c *ctr) {
 		t.containerFailed(c, "CannotStartContainerError: "+err.Error())
 		return
 	}
+	if !t.claimStart(c, proc != nil) {
+		return // the task failed meanwhile and marked this container as never started
+	}
 	if proc == nil {
 		if reason := t.waitDependencies(c); reason != "" {
 			t.neverStarted(c, reason)
@@ -68,6 +71,21 @@ func (t *task) runContainer(c *ctr) {
 		}
 	}
 	t.supervise(c, cont, proc)
+}
+
+// claimStart marks c as starting (its process exists, or is about to be created once its
+// dependencies hold), so that a concurrent task failure leaves it to this goroutine; it returns
+// false when the container was already given up.
+func (t *task) claimStart(c *ctr, hasProcess bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c.done {
+		return false
+	}
+	if hasProcess {
+		c.starting = true
+	}
+	return true
 }
 
 // retryUnavailable runs f again while containerd is unavailable (restarting after a crash), for up

@@ -103,7 +103,7 @@ func depStatus(d model.ContainerDependency, dep *ctr) (met bool, impossible stri
 func (t *task) waitDependencies(c *ctr) string {
 	for {
 		t.mu.Lock()
-		if t.stopping {
+		if t.stopping || c.done {
 			t.mu.Unlock()
 			return "Task stopped before the container started"
 		}
@@ -117,10 +117,12 @@ func (t *task) waitDependencies(c *ctr) string {
 			all = all && met
 		}
 		changed := t.changed
-		t.mu.Unlock()
 		if all {
+			c.starting = true // decided under the lock: a failure of the task now leaves c to us
+			t.mu.Unlock()
 			return ""
 		}
+		t.mu.Unlock()
 		select {
 		case <-changed:
 		case <-t.ctx.Done():

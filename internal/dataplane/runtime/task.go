@@ -52,12 +52,13 @@ type task struct {
 
 // ctr is one container of a task.
 type ctr struct {
-	spec    containerSpec
-	id      string
-	state   ContainerState
-	started bool          // its process was started at least once
-	done    bool          // terminal: exited, or will never start
-	exited  chan struct{} // closed when done
+	spec     containerSpec
+	id       string
+	state    ContainerState
+	started  bool          // its process was started at least once
+	starting bool          // its process exists or is being created: only its own goroutine ends it
+	done     bool          // terminal: exited, or will never start
+	exited   chan struct{} // closed when done
 }
 
 // Start implements Runtime.
@@ -273,7 +274,7 @@ func (t *task) fail(reason string) {
 			t.startFailure = reason
 		}
 		for _, c := range t.ctrs {
-			if !c.started && !c.done {
+			if !c.started && !c.starting && !c.done {
 				c.finishLocked(nil, reason)
 			}
 		}
