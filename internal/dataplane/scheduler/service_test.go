@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -297,12 +298,14 @@ func TestCircuitBreakerCountsTasksThatRunThenExit(t *testing.T) {
 	h.clock.Step(defaultStablePeriod)
 	h.waitSteady("web", 2)
 
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	h.rt.AfterStart = func(r *fakeruntime.Runtime, id string) {
 		if task, _ := r.Task(id); task.Spec.Definition.Family != "bad" {
 			return
 		}
-		go func() { // exit once the scheduler has seen the task RUNNING
-			h.eventually("the bad task is RUNNING", func() bool {
+		go func() { // exit once the scheduler has seen the task RUNNING (give up when the test is over)
+			for ctx.Err() == nil {
 				var last string
 				_ = h.store.View(func(tx *store.Tx) error {
 					tr, err := tx.GetTask(testCluster, id)
@@ -311,9 +314,15 @@ func TestCircuitBreakerCountsTasksThatRunThenExit(t *testing.T) {
 					}
 					return nil
 				})
-				return last == model.TaskStatusRunning
-			})
-			r.Exit(id, "app", 1)
+				switch last {
+				case model.TaskStatusRunning:
+					r.Exit(id, "app", 1)
+					return
+				case "", model.TaskStatusStopped:
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
 		}()
 	}
 	failed := h.deploy("web", "bad", 1)
