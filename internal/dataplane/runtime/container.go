@@ -157,7 +157,10 @@ func (t *task) prepare(c *ctr) (containerd.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.update(func() { c.state.ImageDigest = img.Target().Digest.String() })
+	// Reported with the next change (RUNNING): one observation less per container on the way up.
+	t.mu.Lock()
+	c.state.ImageDigest = img.Target().Digest.String()
+	t.mu.Unlock()
 	cont, err = t.create(c, img)
 	if err != nil {
 		return nil, fmt.Errorf("CannotCreateContainerError: %w", err)
