@@ -145,6 +145,7 @@ func TestDataPlaneKill9MidRollout(t *testing.T) {
 	ctx := context.Background()
 	stateDir := t.TempDir()
 	t.Cleanup(func() { unmountBelow(t, stateDir) }) // last: after the data plane and containers are gone
+	t.Cleanup(func() { killLeftoverShims(t, stateDir) })
 	load := exec.Command(bin, "image", "load", "--state-dir", stateDir, testimage.Tarball(t, ""))
 	if out, err := load.CombinedOutput(); err != nil {
 		t.Fatalf("nodeless image load: %v\n%s", err, out)
@@ -255,6 +256,29 @@ func cleanUpDataplane(t *testing.T, p **dataplaneProcess, stateDir string) {
 	(*p).terminate(t)
 	keepLogs(t, stateDir)
 	_ = dataplanetest.StartIn(t, stateDir) // its own cleanup purges the containers and stops it
+}
+
+// killLeftoverShims kills containerd shims of stateDir still running after the data plane and its
+// containers are gone (a shim whose task creation a kill -9 interrupted can outlive everything), so
+// that the test leaves no process behind; it logs them, since they are a runtime leak.
+func killLeftoverShims(t *testing.T, stateDir string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		cmd := strings.ReplaceAll(string(raw), "\x00", " ")
+		if !strings.Contains(cmd, "containerd-shim") || !strings.Contains(cmd, stateDir+"/") {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(filepath.Dir(p)), "%d", &pid); err != nil {
+			continue
+		}
+		t.Logf("killing a containerd shim left behind (pid %d): %s", pid, cmd)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
 
 // unmountBelow detaches every mount under dir (network namespaces, root filesystems), deepest
