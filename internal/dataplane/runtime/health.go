@@ -14,7 +14,13 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 )
 
-var execSeq atomic.Uint64
+// execSeq numbers health probe execs; it starts from the clock so that an exec left behind by a
+// killed nodeless never collides with the next process's.
+var execSeq = func() *atomic.Uint64 {
+	var n atomic.Uint64
+	n.Store(uint64(time.Now().UnixNano()))
+	return &n
+}()
 
 // firstProbeDelay is when the first health probe runs after the container starts (or is attached);
 // later ones run every interval.
