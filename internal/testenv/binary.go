@@ -74,6 +74,14 @@ func (e *Env) Output() string {
 	return e.proc.out.String()
 }
 
+// PID is the process id of `nodeless up` (binary mode only; 0 otherwise).
+func (e *Env) PID() int {
+	if e.proc == nil || e.proc.cmd == nil || e.proc.cmd.Process == nil {
+		return 0
+	}
+	return e.proc.cmd.Process.Pid
+}
+
 // Stop stops `nodeless up` with SIGTERM and waits for it to exit (binary mode only). It returns
 // the time the process took to exit.
 func (e *Env) Stop(t testing.TB) time.Duration {
