@@ -21,7 +21,7 @@ var testARNs = model.ARNs{Region: "us-east-1", Account: "000000000000"}
 
 // harness runs a Scheduler over a real store, the fake runtime and a fake clock.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	store  *store.Store
 	rt     *fakeruntime.Runtime
 	clock  *clocktesting.FakeClock
@@ -30,7 +30,7 @@ type harness struct {
 	done   chan error
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
