@@ -48,7 +48,9 @@ const stopTimeout = 15 * time.Second
 
 // upStarted makes Up refuse to run twice in one process: kube-apiserver and
 // kube-controller-manager keep process-wide state (feature gates, the component registry,
-// metrics registries, klog) that cannot be set up a second time.
+// metrics registries, klog) that cannot be set up a second time. Concretely, building the
+// controller-manager's flags a second time panics, because the first run left the feature gates
+// registered in a flag set (see newComponentOptions).
 var upStarted atomic.Bool
 
 // ErrAlreadyStarted is returned by Up when a control plane already ran in this process.
