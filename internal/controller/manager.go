@@ -135,7 +135,7 @@ func newManager(cfg Config) (manager.Manager, error) {
 	}
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  cache.Options{SyncPeriod: &sync},
+		Cache:                  cache.Options{SyncPeriod: &sync, DefaultTransform: cache.TransformStripManagedFields()},
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: cfg.HealthProbeAddr,
 		Controller:             config.Controller{SkipNameValidation: &cfg.AllowRestart},

@@ -209,6 +209,9 @@ func (r *Reconciler) describe(ctx context.Context, cluster string, ids []string)
 	got := make(map[string]*ecstypes.Service, len(out.Services))
 	for i := range out.Services {
 		s := &out.Services[i]
+		// ECS returns up to 100 events per service; a reconcile mirrors at most the newest
+		// maxEvents, so the poller need not keep the rest for every service it tracks.
+		s.Events = s.Events[:min(len(s.Events), maxEvents)]
 		got[aws.ToString(s.ServiceArn)] = s
 		got[aws.ToString(s.ServiceName)] = s
 	}
@@ -280,10 +283,13 @@ func (r *Reconciler) update(ctx context.Context, svc *ecsv1alpha1.Service, td st
 	return nil
 }
 
+// maxEvents is how many of a service's newest ECS events are kept and mirrored per reconcile.
+const maxEvents = 10
+
 // emitEvents turns the ECS service events not seen yet into Kubernetes Events, oldest first, at
 // most 10 per reconciliation, and remembers the newest.
 func (r *Reconciler) emitEvents(svc *ecsv1alpha1.Service, observed *ecstypes.Service) {
-	fresh := newEvents(&svc.Status, observed.Events, 10)
+	fresh := newEvents(&svc.Status, observed.Events, maxEvents)
 	for i := len(fresh) - 1; i >= 0; i-- {
 		msg := aws.ToString(fresh[i].Message)
 		r.Recorder.Event(svc, eventType(msg), core.ReasonServiceEvent, msg)
