@@ -317,6 +317,9 @@ func (t *task) limitOpts(c *ctr) ([]oci.SpecOpts, error) {
 	if c.spec.MemoryMiB > 0 {
 		opts = append(opts, oci.WithMemoryLimit(uint64(c.spec.MemoryMiB)<<20))
 	}
+	if c.spec.MemoryReservationMiB > 0 {
+		opts = append(opts, withMemoryReservation(c.spec.MemoryReservationMiB<<20))
+	}
 	if c.spec.CPU > 0 {
 		opts = append(opts, oci.WithCPUShares(uint64(max(c.spec.CPU, 2))))
 	}
@@ -333,6 +336,22 @@ func (t *task) limitOpts(c *ctr) ([]oci.SpecOpts, error) {
 		opts = append(opts, oci.WithCPUCFS(units*period/1024, period))
 	}
 	return opts, nil
+}
+
+func withMemoryReservation(bytes int64) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Linux == nil {
+			s.Linux = &specs.Linux{}
+		}
+		if s.Linux.Resources == nil {
+			s.Linux.Resources = &specs.LinuxResources{}
+		}
+		if s.Linux.Resources.Memory == nil {
+			s.Linux.Resources.Memory = &specs.LinuxMemory{}
+		}
+		s.Linux.Resources.Memory.Reservation = &bytes
+		return nil
+	}
 }
 
 // loadTask returns the container's task (process), or nil when it has none yet.

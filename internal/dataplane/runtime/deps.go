@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 )
@@ -101,6 +102,12 @@ func depStatus(d model.ContainerDependency, dep *ctr) (met bool, impossible stri
 // waitDependencies blocks until every dependsOn condition of c holds; it returns why they never
 // will, or why waiting stopped.
 func (t *task) waitDependencies(c *ctr) string {
+	var timeout <-chan time.Time
+	if c.spec.StartTimeout > 0 && len(c.spec.DependsOn) > 0 {
+		timer := time.NewTimer(c.spec.StartTimeout)
+		defer timer.Stop()
+		timeout = timer.C
+	}
 	for {
 		t.mu.Lock()
 		if t.stopping || c.done {
@@ -125,6 +132,8 @@ func (t *task) waitDependencies(c *ctr) string {
 		t.mu.Unlock()
 		select {
 		case <-changed:
+		case <-timeout:
+			return fmt.Sprintf("DependencyConditionNotMet: dependsOn of %s not met within its startTimeout of %s", c.spec.Name, c.spec.StartTimeout)
 		case <-t.ctx.Done():
 			return "runtime shutting down"
 		}

@@ -177,6 +177,7 @@ func TestCgroupLimitsAndOOM(t *testing.T) {
 	e.loadImage()
 	def := container("web", withPort(8080))
 	def.Memory = ptr(int32(64))
+	def.MemoryReservation = ptr(int32(32))
 	def.Cpu = 128
 	hog := container("hog", withCommand("-alloc-mib", "200", "-listen", ":8081"))
 	hog.Essential = ptr(false)
@@ -192,6 +193,9 @@ func TestCgroupLimitsAndOOM(t *testing.T) {
 	limit := strings.TrimSpace(string(raw))
 	if limit != "67108864" {
 		t.Errorf("memory.limit_in_bytes = %q, want 67108864", limit)
+	}
+	if soft, err := os.ReadFile("/sys/fs/cgroup/memory/" + Namespace + "/" + st.ContainerIDs["web"] + "/memory.soft_limit_in_bytes"); err != nil || strings.TrimSpace(string(soft)) != "33554432" {
+		t.Errorf("memory.soft_limit_in_bytes = %q, %v; want 33554432", soft, err)
 	}
 	cpuDir := "/sys/fs/cgroup/cpu/" + Namespace + "/" + st.ContainerIDs["web"]
 	for file, want := range map[string]string{"cpu.shares": "128", "cpu.cfs_quota_us": "25000", "cpu.cfs_period_us": "100000"} {
@@ -471,4 +475,29 @@ func TestUDPPortMapping(t *testing.T) {
 		}
 	}
 	t.Fatal("no udp answer through the proxy")
+}
+
+func TestStartTimeoutAndSecrets(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	slow := container("slow", withCommand("-sleep", "30s", "-exit", "0"))
+	slow.Essential = ptr(false)
+	app := container("app")
+	app.StartTimeout = ptr(int32(1))
+	app.DependsOn = []model.ContainerDependency{{ContainerName: "slow", Condition: model.DependsOnComplete}}
+	spec := taskSpec(slow, app)
+	e.start(spec)
+	st := e.waitState(spec.TaskID, 20*time.Second, "StartFailure", func(s TaskState) bool { return s.StartFailure != "" })
+	if !strings.Contains(st.StartFailure, "startTimeout of 1s") {
+		t.Errorf("StartFailure = %q", st.StartFailure)
+	}
+
+	withSecret := container("web")
+	withSecret.Secrets = []model.Secret{{Name: "DB_PASSWORD", ValueFrom: "arn:aws:secretsmanager:us-east-1:000000000000:secret:db"}}
+	spec2 := taskSpec(withSecret)
+	e.start(spec2)
+	st = e.waitState(spec2.TaskID, 10*time.Second, "StartFailure", func(s TaskState) bool { return s.StartFailure != "" })
+	if !strings.HasPrefix(st.StartFailure, "ResourceInitializationError: ") || !strings.Contains(st.StartFailure, "DB_PASSWORD") {
+		t.Errorf("StartFailure = %q", st.StartFailure)
+	}
 }

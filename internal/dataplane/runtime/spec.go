@@ -42,6 +42,10 @@ type containerSpec struct {
 	ReadonlyFS  bool
 	Ulimits     []model.Ulimit
 	Labels      map[string]string
+	// MemoryReservationMiB is the soft limit (0: none).
+	MemoryReservationMiB int64
+	// StartTimeout bounds the wait for dependsOn conditions (0: no bound).
+	StartTimeout time.Duration
 }
 
 type healthSpec struct {
@@ -80,6 +84,9 @@ func containerSpecs(spec TaskSpec) ([]containerSpec, error) {
 		if err := checkMounts(cs, volumes); err != nil {
 			return nil, err
 		}
+		if len(def.Secrets) > 0 {
+			return nil, &secretsError{container: cs.Name, secret: def.Secrets[0]}
+		}
 		seen[cs.Name] = true
 		applyOverride(&cs, spec.Overrides)
 		out = append(out, cs)
@@ -113,6 +120,12 @@ func fromDefinition(def model.ContainerDefinition, taskMemMiB int64) containerSp
 	}
 	if def.Memory != nil && *def.Memory > 0 {
 		cs.MemoryMiB = int64(*def.Memory)
+	}
+	if def.MemoryReservation != nil && *def.MemoryReservation > 0 {
+		cs.MemoryReservationMiB = int64(*def.MemoryReservation)
+	}
+	if def.StartTimeout != nil && *def.StartTimeout > 0 {
+		cs.StartTimeout = time.Duration(*def.StartTimeout) * time.Second
 	}
 	if def.StopTimeout != nil && *def.StopTimeout > 0 {
 		cs.StopTimeout = time.Duration(*def.StopTimeout) * time.Second
@@ -301,4 +314,16 @@ func checkMounts(cs containerSpec, volumes map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// secretsError refuses secrets: the local data plane has no secret store to resolve valueFrom
+// against, and starting the container without the variables would hide the problem.
+type secretsError struct {
+	container string
+	secret    model.Secret
+}
+
+func (e *secretsError) Error() string {
+	return fmt.Sprintf("ResourceInitializationError: container %s: secret %s (valueFrom %s) cannot be resolved: "+
+		"the local data plane has no secret store; pass the value as environment instead", e.container, e.secret.Name, e.secret.ValueFrom)
 }

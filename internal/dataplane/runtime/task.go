@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -126,6 +127,11 @@ func (c *Containerd) newTask(spec TaskSpec) *task {
 // task's StartFailure (reported by run), not an error of Start.
 func (t *task) setup(prev *store.TaskRuntimeState) {
 	specs, err := containerSpecs(t.spec)
+	var secrets *secretsError
+	if errors.As(err, &secrets) {
+		t.startFailure = err.Error()
+		return
+	}
 	if err != nil {
 		t.startFailure = "invalid task definition: " + err.Error()
 		return
