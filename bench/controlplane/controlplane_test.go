@@ -56,6 +56,24 @@ func BenchmarkUpWarm(b *testing.B) {
 	m.report(b)
 }
 
+// BenchmarkUpFull is `nodeless up` with everything nodeless adds (CRDs, local data plane with its
+// containerd, controllers) on a new state dir: the newcomer's first start.
+func BenchmarkUpFull(b *testing.B) {
+	if _, err := exec.LookPath("containerd"); err != nil || os.Geteuid() != 0 {
+		b.Skip("the local data plane needs root and containerd")
+	}
+	var m metrics
+	for range b.N {
+		u := startUp(b, b.TempDir(), "--control-plane-only=false")
+		m.add("s-to-readyz", u.readyz.Seconds())
+		m.add("s-to-all-ready", u.allReady.Seconds())
+		time.Sleep(idleSettle)
+		m.add("MiB-idle-rss", u.rssMiB(b))
+		m.add("s-to-stop", u.stop(b).Seconds())
+	}
+	m.report(b)
+}
+
 func BenchmarkIdleRSS(b *testing.B) {
 	var m metrics
 	for range b.N {
@@ -97,15 +115,18 @@ type up struct {
 	allReady time.Duration // process start to "ready in" (every component ready)
 }
 
-func startUp(b *testing.B, stateDir string) *up {
+// startUp runs `nodeless up --control-plane-only` (unless extraArgs say otherwise) on free ports.
+func startUp(b *testing.B, stateDir string, extraArgs ...string) *up {
 	b.Helper()
 	bin, err := testenv.Binary()
 	if err != nil {
 		b.Fatal(err)
 	}
 	ports := freePorts(b)
-	cmd := exec.Command(bin, "up", "--control-plane-only", "--state-dir", stateDir,
-		"--apiserver-port", ports[0], "--etcd-client-port", ports[1], "--etcd-peer-port", ports[2])
+	args := append([]string{"up", "--control-plane-only", "--state-dir", stateDir,
+		"--apiserver-port", ports[0], "--etcd-client-port", ports[1], "--etcd-peer-port", ports[2],
+		"--dataplane-address", controlplane.Host + ":" + ports[3]}, extraArgs...)
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -189,7 +210,7 @@ func (u *up) rssMiB(b *testing.B) float64 {
 func freePorts(b *testing.B) []string {
 	b.Helper()
 	var ports []string
-	for range 3 {
+	for range 4 {
 		l, err := net.Listen("tcp", controlplane.Host+":0")
 		if err != nil {
 			b.Fatal(err)
