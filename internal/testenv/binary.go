@@ -96,6 +96,17 @@ func (e *Env) Stop(t testing.TB) time.Duration {
 	return time.Since(begin)
 }
 
+// Kill kills `nodeless up` with SIGKILL, as a crash or an OOM kill would, and waits for it to
+// exit (binary mode only).
+func (e *Env) Kill(t testing.TB) {
+	t.Helper()
+	if e.proc == nil || e.proc.cmd == nil {
+		t.Fatal("Env.Kill: only a running control plane started WithBinary can be killed")
+	}
+	_ = e.proc.cmd.Process.Kill()
+	<-e.proc.done
+}
+
 // Restart starts `nodeless up` again on the same state dir and ports after Stop (binary mode
 // only).
 func (e *Env) Restart(t testing.TB) {
