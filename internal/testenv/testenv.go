@@ -14,6 +14,11 @@
 //     Without Main the control plane simply dies with the test process and its temp state dir stays
 //     behind under os.TempDir().
 //
+//     Everything else in the API server is shared too: cluster-scoped objects, and the objects of
+//     earlier tests (their namespaces are deleted in the background). A controller-runtime
+//     manager under test sees them all unless its cache is limited to the test's namespace
+//     (cache.Options{DefaultNamespaces: map[string]cache.Config{env.Namespace: {}}}).
+//
 //   - Binary (WithBinary): each Start runs its own `nodeless up --control-plane-only` process (the
 //     binary in $NODELESS_BIN, which the Makefile sets to bin/nodeless, or one built once per test
 //     process) with a temp state dir and free ports, stopped with SIGTERM on t.Cleanup. Use it to
