@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -499,5 +500,72 @@ func TestStartTimeoutAndSecrets(t *testing.T) {
 	st = e.waitState(spec2.TaskID, 10*time.Second, "StartFailure", func(s TaskState) bool { return s.StartFailure != "" })
 	if !strings.HasPrefix(st.StartFailure, "ResourceInitializationError: ") || !strings.Contains(st.StartFailure, "DB_PASSWORD") {
 		t.Errorf("StartFailure = %q", st.StartFailure)
+	}
+}
+
+// TestManyTasksAtOnce starts, stops and removes tasks concurrently (run it with -race).
+func TestManyTasksAtOnce(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	const n = 10
+	specs := make([]TaskSpec, n)
+	states := make([]store.TaskRuntimeState, n)
+	errs := make(chan error, n)
+	for i := range specs {
+		specs[i] = taskSpec(container("web", withPort(8080), withCommand("-listen", ":8080", "-term-exit", "0")),
+			container("side", withCommand("-listen", ":9000", "-term-exit", "0")))
+	}
+	var wg sync.WaitGroup
+	for i := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := e.rt.Start(context.Background(), specs[i])
+			states[i] = st
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	t.Cleanup(func() { // Remove is idempotent: this only matters when the test stops early
+		for i, spec := range specs {
+			_ = e.rt.Remove(context.Background(), spec.TaskID, states[i])
+		}
+	})
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ports := map[int32]bool{}
+	for i, spec := range specs {
+		e.waitState(spec.TaskID, 60*time.Second, "RUNNING", func(s TaskState) bool { return running("web")(s) && running("side")(s) })
+		p := states[i].HostPorts["8080/tcp"]
+		if ports[p] {
+			t.Fatalf("host port %d given twice", p)
+		}
+		ports[p] = true
+		get(t, p, "/")
+	}
+	for i, spec := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			if err := e.rt.Stop(ctx, spec.TaskID); err != nil {
+				t.Error(err)
+			}
+			if err := e.rt.Remove(ctx, spec.TaskID, states[i]); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	containers, err := e.rt.Client().Containers(context.Background())
+	if err != nil || len(containers) != 0 {
+		t.Errorf("containers left after Remove: %d, %v", len(containers), err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(e.stateDir, "netns")); len(entries) != 0 {
+		t.Errorf("network namespaces left: %d", len(entries))
 	}
 }
