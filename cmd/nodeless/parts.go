@@ -22,16 +22,22 @@ type partsFlags struct {
 	region           string
 }
 
-// nodelessParts wires nodeless's own parts into `up`: the ecs.nodeless.dev CRDs, then the local
+// addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
+// runc, the data plane's port) before anything starts; the ecs.nodeless.dev CRDs; then the local
 // data plane (in the same state dir as the control plane, so `nodeless logs` and `nodeless image
 // load` work alike under `up` and `dataplane`), then the controllers, pointed at that data plane
 // with its generated credentials. They start in that order and stop in reverse.
-func nodelessParts(ctx context.Context, f partsFlags) ([][]byte, controlplane.ExtrasFunc, error) {
+func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOptions) error {
 	manifests, err := crd.Manifests()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	extras := func(cfg *rest.Config, stateDir string) ([]component.Component, error) {
+	opts.CRDs = manifests
+	opts.Checks = append(opts.Checks,
+		dataplane.Preflight,
+		func() error { return controlplane.CheckAddressFree(f.dataplaneAddress, "--dataplane-address") },
+	)
+	opts.Extras = func(cfg *rest.Config, stateDir string) ([]component.Component, error) {
 		// Under up, every component logs through klog, which up sends to <state-dir>/logs/nodeless.log;
 		// the terminal keeps the progress lines.
 		logger := klog.NewKlogr()
@@ -58,5 +64,5 @@ func nodelessParts(ctx context.Context, f partsFlags) ([][]byte, controlplane.Ex
 		}
 		return []component.Component{dp, ctrls}, nil
 	}
-	return manifests, extras, nil
+	return nil
 }

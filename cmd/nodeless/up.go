@@ -71,8 +71,7 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 		OnReady:      func(_ *rest.Config) { printUsage(out, f.stateDir) },
 	}
 	if !f.controlPlaneOnly {
-		var err error
-		if opts.CRDs, opts.Extras, err = nodelessParts(cmd.Context(), f.parts); err != nil {
+		if err := addNodelessParts(cmd.Context(), f.parts, &opts); err != nil {
 			return err
 		}
 	}

@@ -87,12 +87,16 @@ func lockStateDir(dir string) (*os.File, error) {
 }
 
 func checkPortFree(port int, flag string) error {
-	addr := net.JoinHostPort(Host, strconv.Itoa(port))
+	return CheckAddressFree(net.JoinHostPort(Host, strconv.Itoa(port)), flag)
+}
+
+// CheckAddressFree fails with a message naming flag when nothing can listen on addr (host:port).
+func CheckAddressFree(addr, flag string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("port %d on %s is in use (by another nodeless up or another program); stop it or choose another port with %s",
-				port, Host, flag)
+			return fmt.Errorf("address %s is in use (by another nodeless or another program); stop it or choose another with %s",
+				addr, flag)
 		}
 		return fmt.Errorf("cannot listen on %s (%w); choose another port with %s", addr, err, flag)
 	}
