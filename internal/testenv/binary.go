@@ -34,24 +34,33 @@ type process struct {
 	exitErr error
 }
 
-// startBinary runs `nodeless up --control-plane-only` in a temp state dir on free ports.
-func startBinary(t testing.TB, extraArgs []string) (*Env, error) {
+// startBinary runs `nodeless up` in a temp state dir on free ports: the control plane only, or with
+// nodeless's parts (CRDs, controllers, local data plane) when parts is set.
+func startBinary(t testing.TB, parts bool, extraArgs []string) (*Env, error) {
 	t.Helper()
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
 	}
 	stateDir := t.TempDir()
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"up", "--control-plane-only", "--state-dir", stateDir,
+	args := []string{"up", "--state-dir", stateDir,
 		"--apiserver-port", strconv.Itoa(ports[0]),
 		"--etcd-client-port", strconv.Itoa(ports[1]),
-		"--etcd-peer-port", strconv.Itoa(ports[2])}, extraArgs...)
-	p := &process{bin: bin, args: args}
-	env := &Env{StateDir: stateDir, Kubeconfig: controlplane.KubeconfigPath(stateDir), proc: p}
+		"--etcd-peer-port", strconv.Itoa(ports[2])}
+	env := &Env{StateDir: stateDir, Kubeconfig: controlplane.KubeconfigPath(stateDir)}
+	if parts {
+		dataplaneAddr := net.JoinHostPort(controlplane.Host, strconv.Itoa(ports[3]))
+		args = append(args, "--dataplane-address", dataplaneAddr)
+		env.DataPlaneEndpoint = "http://" + dataplaneAddr
+	} else {
+		args = append(args, "--control-plane-only")
+	}
+	p := &process{bin: bin, args: append(args, extraArgs...)}
+	env.proc = p
 	t.Cleanup(func() {
 		if err := p.stop(); err != nil {
 			t.Errorf("stopping nodeless up: %v\n%s", err, p.out)

@@ -62,6 +62,9 @@ type Env struct {
 	// StateDir is the control plane's state dir; Kubeconfig the admin kubeconfig in it.
 	StateDir   string
 	Kubeconfig string
+	// DataPlaneEndpoint is the local data plane's ECS API (WithNodelessParts only); its
+	// credentials are in StateDir/credentials, profile nodeless.
+	DataPlaneEndpoint string
 
 	proc *process // binary mode only
 }
@@ -69,6 +72,7 @@ type Env struct {
 type options struct {
 	crds   [][]byte
 	binary bool
+	parts  bool
 	upArgs []string
 }
 
@@ -84,6 +88,13 @@ func WithCRDs(manifests ...[]byte) Option {
 // WithBinary runs the nodeless binary ($NODELESS_BIN, or built once) as its own process for this
 // test instead of sharing the in-process control plane.
 func WithBinary() Option { return func(o *options) { o.binary = true } }
+
+// WithNodelessParts runs the whole of `nodeless up` as its own process (implies WithBinary): the
+// control plane, nodeless's CRDs and controllers, and the local data plane (root, containerd and
+// runc needed) on a free port.
+func WithNodelessParts() Option {
+	return func(o *options) { o.binary, o.parts = true, true }
+}
 
 // WithUpArgs adds arguments to `nodeless up` in binary mode (for example "-v", "2").
 func WithUpArgs(args ...string) Option {
@@ -101,7 +112,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	var env *Env
 	var err error
 	if o.binary {
-		env, err = startBinary(t, o.upArgs)
+		env, err = startBinary(t, o.parts, o.upArgs)
 	} else {
 		env, err = shared()
 	}
