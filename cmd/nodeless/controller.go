@@ -21,6 +21,7 @@ import (
 // controllerFlags are the flags of `nodeless controller`.
 type controllerFlags struct {
 	kubeconfig     string
+	namespaces     []string
 	endpoint       string
 	region         string
 	deletionPolicy string
@@ -53,6 +54,7 @@ web identity, instance roles), optionally at --ecs-endpoint.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to reconcile (default: $KUBECONFIG, ~/.kube/config or in-cluster)")
+	fs.StringSliceVar(&f.namespaces, "namespace", nil, "reconcile only these namespaces (repeatable; default all)")
 	fs.StringVar(&f.endpoint, "ecs-endpoint", "", "ECS endpoint URL, e.g. http://127.0.0.1:4566 (default: AWS's regional endpoint)")
 	fs.StringVar(&f.region, "region", "", "AWS region (default: from the AWS configuration chain)")
 	fs.StringVar(&f.deletionPolicy, "deletion-policy", string(ecsv1alpha1.DeletionPolicyDelete), "what deleting an object does to its ECS resource unless annotated: delete or retain")
@@ -85,6 +87,7 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 		RestConfig:  cfg,
 		ECSOptions:  ecsapi.Options{Endpoint: f.endpoint, Region: f.region},
 		InstallCRDs: f.installCRDs,
+		Namespaces:  f.namespaces,
 		SyncPeriod:  f.syncPeriod,
 		MetricsAddr: f.metricsAddr, HealthProbeAddr: f.healthAddr,
 	}

@@ -53,6 +53,8 @@ type Config struct {
 	MetricsAddr string
 	// HealthProbeAddr serves /healthz and /readyz ("" disables them).
 	HealthProbeAddr string
+	// Namespaces limits the controllers to these namespaces; empty: all.
+	Namespaces []string
 	// AllowRestart lets a second manager run in the same process after the first stopped
 	// (controller-runtime refuses duplicate controller names otherwise); for tests.
 	AllowRestart bool
@@ -133,9 +135,16 @@ func newManager(cfg Config) (manager.Manager, error) {
 		// client-go's default (5/s) would make 1,000 Services take minutes of status writes.
 		rc.QPS, rc.Burst = 50, 100
 	}
+	cacheOpts := cache.Options{SyncPeriod: &sync, DefaultTransform: cache.TransformStripManagedFields()}
+	if len(cfg.Namespaces) > 0 {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range cfg.Namespaces {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  cache.Options{SyncPeriod: &sync, DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                  cacheOpts,
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: cfg.HealthProbeAddr,
 		Controller:             config.Controller{SkipNameValidation: &cfg.AllowRestart},

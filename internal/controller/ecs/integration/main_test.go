@@ -60,7 +60,9 @@ func runControllers(t *testing.T, env *testenv.Env, api ecsapi.API) (stop func()
 		Controllers: core.Options{
 			PollInterval: 300 * time.Millisecond, StablePollInterval: 2 * time.Second, KeepRevisions: 2,
 		},
-		SyncPeriod:   time.Second,
+		SyncPeriod: time.Second,
+		// Tests share one API server: never touch another test's objects.
+		Namespaces:   []string{env.Namespace},
 		AllowRestart: true,
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +32,16 @@ type Reconciler struct {
 	Recorder record.EventRecorder
 	Options  core.Options
 	Poller   *core.Poller[*ecstypes.Service]
+
+	// lastEvents remembers, per Service, the newest ECS event already emitted: the status says
+	// the same after a restart, but the informer cache may still show an older status when the
+	// next reconcile starts, and an event must not be emitted twice.
+	lastEvents sync.Map // types.NamespacedName -> eventMark
+}
+
+type eventMark struct {
+	id string
+	at *metav1.Time
 }
 
 // NewReconciler returns a Reconciler with its poller.
@@ -93,6 +104,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, svc); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			r.Poller.Untrack(req.NamespacedName)
+			r.lastEvents.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -249,6 +261,10 @@ func (r *Reconciler) create(ctx context.Context, svc *ecsv1alpha1.Service, clust
 		return nil, core.FromECS("creating service "+svc.ECSName(), err)
 	}
 	s := out.Service
+	if len(s.Tags) == 0 {
+		// Not every endpoint echoes the tags; the owner tag is what proves the service ours.
+		s.Tags = CreateInput(svc, cluster, td).Tags
+	}
 	ctrl.LoggerFrom(ctx).Info("created ECS service", "arn", aws.ToString(s.ServiceArn))
 	key := client.ObjectKeyFromObject(svc)
 	r.Poller.Track(key, aws.ToString(s.ClusterArn), aws.ToString(s.ServiceArn))
@@ -279,6 +295,9 @@ func (r *Reconciler) update(ctx context.Context, svc *ecsv1alpha1.Service, td st
 		svc.Status.AppliedTaskDefinition = td
 		r.Recorder.Eventf(svc, corev1.EventTypeNormal, core.ReasonRolledOut, "Rolling out %s", td)
 	}
+	if len(out.Service.Tags) == 0 {
+		out.Service.Tags = observed.Tags // UpdateService does not return them
+	}
 	r.Poller.Put(key, out.Service, start)
 	return nil
 }
@@ -289,6 +308,11 @@ const maxEvents = 10
 // emitEvents turns the ECS service events not seen yet into Kubernetes Events, oldest first, at
 // most 10 per reconciliation, and remembers the newest.
 func (r *Reconciler) emitEvents(svc *ecsv1alpha1.Service, observed *ecstypes.Service) {
+	key := client.ObjectKeyFromObject(svc)
+	if m, ok := r.lastEvents.Load(key); ok {
+		mark := m.(eventMark)
+		svc.Status.LastEventID, svc.Status.LastEventTime = mark.id, mark.at
+	}
 	fresh := newEvents(&svc.Status, observed.Events, maxEvents)
 	for i := len(fresh) - 1; i >= 0; i-- {
 		msg := aws.ToString(fresh[i].Message)
@@ -299,6 +323,7 @@ func (r *Reconciler) emitEvents(svc *ecsv1alpha1.Service, observed *ecstypes.Ser
 		if t := fresh[0].CreatedAt; t != nil {
 			svc.Status.LastEventTime = &metav1.Time{Time: t.UTC().Truncate(time.Second)}
 		}
+		r.lastEvents.Store(key, eventMark{id: svc.Status.LastEventID, at: svc.Status.LastEventTime})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +30,10 @@ type Reconciler struct {
 	Recorder record.EventRecorder
 	Options  core.Options
 	Poller   *core.Poller[*ecstypes.Task]
+
+	// started remembers the task each Task object started (UID -> task), because the informer
+	// cache may not show the status write yet when the next reconcile starts.
+	started sync.Map
 }
 
 // NewReconciler returns a Reconciler with its poller.
@@ -122,7 +127,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) sync(ctx context.Context, t *ecsv1alpha1.Task) *core.Problem {
 	key := client.ObjectKeyFromObject(t)
 	if t.Status.TaskARN == "" {
-		return r.run(ctx, t)
+		v, ok := r.started.Load(t.UID)
+		if !ok {
+			return r.run(ctx, t)
+		}
+		MirrorStatus(&t.Status, v.(*ecstypes.Task))
 	}
 	observed, ok := r.Poller.Get(key)
 	if !ok {
@@ -173,6 +182,7 @@ func (r *Reconciler) run(ctx context.Context, t *ecsv1alpha1.Task) *core.Problem
 			Message: fmt.Sprintf("ECS did not start the task: %s", strings.Join(reasons, "; "))}
 	}
 	task := &out.Tasks[0]
+	r.started.Store(t.UID, task)
 	key := client.ObjectKeyFromObject(t)
 	r.Poller.Track(key, aws.ToString(task.ClusterArn), aws.ToString(task.TaskArn))
 	r.Poller.Put(key, task, start)
@@ -209,5 +219,6 @@ func (r *Reconciler) finalize(ctx context.Context, t *ecsv1alpha1.Task) (ctrl.Re
 		ctrl.LoggerFrom(ctx).Info("stopped ECS task", "arn", t.Status.TaskARN)
 	}
 	r.Poller.Untrack(key)
+	r.started.Delete(t.UID)
 	return ctrl.Result{}, core.RemoveFinalizer(ctx, r.Client, t)
 }
