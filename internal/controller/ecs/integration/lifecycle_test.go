@@ -104,9 +104,26 @@ func newObjects(ns, image string) (*ecsv1alpha1.Cluster, *ecsv1alpha1.TaskDefini
 }
 
 func (s *scenario) run(start func() (stop func())) {
-	t := s.t
 	stop := start()
 	cl, td, svc := newObjects(s.ns, s.image)
+	s.create(cl, td, svc)
+	s.steadyState()
+	s.rollout(td, svc)
+	// Restart the controllers: nothing is written again.
+	stop()
+	s.api.Reset()
+	_ = start() // stopped on cleanup
+	time.Sleep(5 * time.Second)
+	if w := s.api.Writes(); w != 0 {
+		s.t.Errorf("writes after a restart = %d, want 0 (%v)", w, s.api.Calls())
+	}
+	s.t.Logf("calls in the 5 s after a restart: %v", s.api.Calls())
+	s.collectRevisions(td, svc)
+	s.deleteAndRetain(td, svc)
+}
+
+func (s *scenario) create(cl *ecsv1alpha1.Cluster, td *ecsv1alpha1.TaskDefinition, svc *ecsv1alpha1.Service) {
+	t := s.t
 	for _, obj := range []client.Object{cl, td, svc} {
 		if err := s.c.Create(s.ctx, obj); err != nil {
 			t.Fatal(err)
@@ -131,16 +148,21 @@ func (s *scenario) run(start func() (stop func())) {
 			t.Errorf("%s calls = %d, want 1", op, created[op])
 		}
 	}
+}
 
-	// Steady state: resyncs every second; 10 of them make no write.
+// steadyState: resyncs every second; 10 of them make no write.
+func (s *scenario) steadyState() {
 	s.api.Reset()
 	time.Sleep(10 * time.Second)
 	if w := s.api.Writes(); w != 0 {
-		t.Errorf("writes at steady state over 10 resyncs = %d, want 0 (%v)", w, s.api.Calls())
+		s.t.Errorf("writes at steady state over 10 resyncs = %d, want 0 (%v)", w, s.api.Calls())
 	}
-	t.Logf("calls at steady state over 10 s (10 resyncs): %v", s.api.Calls())
+	s.t.Logf("calls at steady state over 10 s (10 resyncs): %v", s.api.Calls())
+}
 
-	// A new revision: one register, one update.
+// rollout: a new revision costs one register and one update.
+func (s *scenario) rollout(td *ecsv1alpha1.TaskDefinition, svc *ecsv1alpha1.Service) {
+	t := s.t
 	s.api.Reset()
 	s.get(td)
 	td.Spec.ContainerDefinitions[0].Environment[0].Value = "2"
@@ -154,6 +176,7 @@ func (s *scenario) run(start func() (stop func())) {
 			fmt.Sprintf("td revision %d, service applied %s", td.Status.Revision, svc.Status.AppliedTaskDefinition)
 	})
 	if s.wantReady {
+		svcConds := func() []metav1.Condition { return svc.Status.Conditions }
 		eventually(t, 120*time.Second, "rollout of revision 2 complete", func() (bool, string) {
 			ok, state := s.ready(svc, svcConds)()
 			return ok && svc.Status.Revision == td.Status.Revision && svc.Status.RolloutState == "COMPLETED", state
@@ -164,18 +187,11 @@ func (s *scenario) run(start func() (stop func())) {
 	if calls[ecsapi.OpRegisterTaskDefinition] != 1 || calls[ecsapi.OpUpdateService] != 1 {
 		t.Errorf("calls for one spec change: %v, want exactly one RegisterTaskDefinition and one UpdateService", calls)
 	}
+}
 
-	// Restart the controllers: nothing is written again.
-	stop()
-	s.api.Reset()
-	_ = start() // stopped on cleanup
-	time.Sleep(5 * time.Second)
-	if w := s.api.Writes(); w != 0 {
-		t.Errorf("writes after a restart = %d, want 0 (%v)", w, s.api.Calls())
-	}
-	t.Logf("calls in the 5 s after a restart: %v", s.api.Calls())
-
-	// Two more revisions: with KeepRevisions 2, revision 1 goes once the service left it.
+// collectRevisions: two more revisions; with KeepRevisions 2, older ones go once unused.
+func (s *scenario) collectRevisions(td *ecsv1alpha1.TaskDefinition, svc *ecsv1alpha1.Service) {
+	t := s.t
 	for _, rev := range []string{"3", "4"} {
 		s.get(td)
 		td.Spec.ContainerDefinitions[0].Environment[0].Value = rev
@@ -206,8 +222,11 @@ func (s *scenario) run(start func() (stop func())) {
 		return true, ""
 	})
 	t.Logf("active revisions: %v", td.Status.ActiveRevisions)
+}
 
-	// Retain: the ECS service outlives the object.
+// deleteAndRetain: a retained ECS service outlives its object, a deleted one does not.
+func (s *scenario) deleteAndRetain(td *ecsv1alpha1.TaskDefinition, svc *ecsv1alpha1.Service) {
+	t := s.t
 	kept := svc.DeepCopy()
 	kept.ObjectMeta = metav1.ObjectMeta{Name: "kept", Namespace: s.ns, Annotations: map[string]string{ecsv1alpha1.AnnotationDeletionPolicy: "retain"}}
 	kept.Status = ecsv1alpha1.ServiceStatus{}
