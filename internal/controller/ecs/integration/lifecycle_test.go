@@ -112,14 +112,15 @@ func (s *scenario) run(start func() (stop func())) {
 	// Restart the controllers: nothing is written again.
 	stop()
 	s.api.Reset()
-	_ = start() // stopped on cleanup
+	stop = start()
 	time.Sleep(5 * time.Second)
 	if w := s.api.Writes(); w != 0 {
 		s.t.Errorf("writes after a restart = %d, want 0 (%v)", w, s.api.Calls())
 	}
 	s.t.Logf("calls in the 5 s after a restart: %v", s.api.Calls())
-	s.collectRevisions(td, svc)
+	stop = s.collectRevisions(td, svc, stop, start)
 	s.deleteAndRetain(td, svc)
+	stop()
 }
 
 func (s *scenario) create(cl *ecsv1alpha1.Cluster, td *ecsv1alpha1.TaskDefinition, svc *ecsv1alpha1.Service) {
@@ -189,14 +190,22 @@ func (s *scenario) rollout(td *ecsv1alpha1.TaskDefinition, svc *ecsv1alpha1.Serv
 	}
 }
 
-// collectRevisions: two more revisions; with KeepRevisions 2, older ones go once unused.
-func (s *scenario) collectRevisions(td *ecsv1alpha1.TaskDefinition, svc *ecsv1alpha1.Service) {
+// collectRevisions: two more revisions, the first across a controller restart right after the
+// spec change (still exactly one register and one update); with KeepRevisions 2, older
+// revisions go once unused. It returns the stop of the controllers now running.
+func (s *scenario) collectRevisions(td *ecsv1alpha1.TaskDefinition, svc *ecsv1alpha1.Service, stop func(), start func() func()) func() {
 	t := s.t
 	for _, rev := range []string{"3", "4"} {
+		s.api.Reset()
 		s.get(td)
 		td.Spec.ContainerDefinitions[0].Environment[0].Value = rev
 		if err := s.c.Update(s.ctx, td); err != nil {
 			t.Fatal(err)
+		}
+		if rev == "3" {
+			time.Sleep(20 * time.Millisecond)
+			stop()
+			stop = start()
 		}
 		want := td.Generation
 		eventually(t, 30*time.Second, "rollout of revision "+rev, func() (bool, string) {
@@ -204,6 +213,10 @@ func (s *scenario) collectRevisions(td *ecsv1alpha1.TaskDefinition, svc *ecsv1al
 			s.get(svc)
 			return td.Status.ObservedGeneration == want && svc.Status.AppliedTaskDefinition == td.Status.TaskDefinitionARN, svc.Status.AppliedTaskDefinition
 		})
+		time.Sleep(2 * time.Second)
+		if calls := s.api.Calls(); calls[ecsapi.OpRegisterTaskDefinition] != 1 || calls[ecsapi.OpUpdateService] != 1 {
+			t.Errorf("revision %s: calls %v, want exactly one RegisterTaskDefinition and one UpdateService", rev, calls)
+		}
 	}
 	// Keep 2 (3 and 4); older ones go unless a deployment of the Service still runs them (moto
 	// never replaces a service's first deployment, so revision 1 stays in use there).
@@ -222,6 +235,7 @@ func (s *scenario) collectRevisions(td *ecsv1alpha1.TaskDefinition, svc *ecsv1al
 		return true, ""
 	})
 	t.Logf("active revisions: %v", td.Status.ActiveRevisions)
+	return stop
 }
 
 // deleteAndRetain: a retained ECS service outlives its object, a deleted one does not.
