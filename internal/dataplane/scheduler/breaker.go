@@ -12,7 +12,19 @@ import (
 // launchFailed reports whether a stopped task counts as a failed launch for the circuit breaker: it
 // could not start, an essential container exited, or it failed its health checks.
 func launchFailed(t *model.Task) bool {
-	if t.LastStatus != model.TaskStatusStopped || t.StopCode == nil {
+	return t.LastStatus == model.TaskStatusStopped && stoppedAsFailure(t)
+}
+
+// launchFailing reports whether a task is being stopped as a failed launch but has not reached
+// STOPPED yet: it will count as one (with its stoppedAt) once it has.
+func launchFailing(t *model.Task) bool {
+	return t.LastStatus != model.TaskStatusStopped && t.DesiredStatus == model.TaskStatusStopped &&
+		stoppedAsFailure(t)
+}
+
+// stoppedAsFailure reports whether the task's stop code and reason make its stop a failed launch.
+func stoppedAsFailure(t *model.Task) bool {
+	if t.StopCode == nil {
 		return false
 	}
 	switch *t.StopCode {

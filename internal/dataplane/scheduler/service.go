@@ -305,6 +305,11 @@ func (r *reconciler) startTasks() error {
 		return nil
 	}
 	primary := r.primary()
+	if r.failedLaunchStopping(primary) {
+		// Its failure is not counted yet and the backoff runs from its stoppedAt: launch nothing
+		// until it is STOPPED (which queues this service again), then wait out the backoff.
+		return nil
+	}
 	if wait := r.launchWait(primary); wait > 0 {
 		r.requeueAfter = wait
 		if msg := msgThrottled(r.svc.ServiceName); len(r.svc.Events) == 0 || r.svc.Events[0].Message != msg {
@@ -342,6 +347,20 @@ func (r *reconciler) launchWait(d *model.Deployment) time.Duration {
 		return 0
 	}
 	return max(last.Add(delay).Sub(r.now), 0)
+}
+
+// failedLaunchStopping reports whether a task of the deployment failed its launch, is still being
+// stopped, and is not counted by the breaker yet. Such a task is no longer live, so without this
+// check its replacement would be launched at once, before the failure is counted: a crash loop
+// would launch twice per backoff. A task that was healthy before is counted already (as a success)
+// and does not hold its replacement back.
+func (r *reconciler) failedLaunchStopping(d *model.Deployment) bool {
+	for _, t := range r.tasks {
+		if t.DeploymentID == d.ID && !t.Scheduler.BreakerAccounted && launchFailing(&t.Task) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *reconciler) flushTaskEvents() {

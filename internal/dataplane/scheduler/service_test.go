@@ -346,6 +346,10 @@ func TestCrashLoopBacksOff(t *testing.T) {
 	h.rt.OnStart = exitAtOnce("bad")
 	h.start()
 	h.createService("web", "bad", 1, serviceOpts{desired: 1, min: 100, max: 200})
+	h.eventually("the first launch", func() bool { return len(h.rt.Calls().Start) >= 1 })
+	h.settle()
+	// One failure: the next launch waits launchDelay(1) = 1 s on the scheduler's clock.
+	h.clock.Step(launchDelay(1))
 	h.eventually("two launches failed", func() bool { return len(h.rt.Calls().Start) >= 2 })
 	h.settle()
 	before := len(h.rt.Calls().Start)
