@@ -10,15 +10,12 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/nodeless-dev/nodeless/internal/crdinstall"
 )
 
 //go:embed *.yaml
@@ -62,67 +59,9 @@ func Objects() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 // Install creates or updates every CRD and waits until the API server serves them (Established),
 // or until ctx ends.
 func Install(ctx context.Context, cfg *rest.Config) error {
-	crds, err := Objects()
+	manifests, err := Manifests()
 	if err != nil {
 		return err
 	}
-	cs, err := apiextensionsclient.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("building apiextensions client: %w", err)
-	}
-	api := cs.ApiextensionsV1().CustomResourceDefinitions()
-	for _, crd := range crds {
-		if err := apply(ctx, api, crd); err != nil {
-			return err
-		}
-	}
-	for _, crd := range crds {
-		if err := waitEstablished(ctx, api, crd.Name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-type crdClient interface {
-	Get(ctx context.Context, name string, opts metav1.GetOptions) (*apiextensionsv1.CustomResourceDefinition, error)
-	Create(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition, opts metav1.CreateOptions) (*apiextensionsv1.CustomResourceDefinition, error)
-	Update(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition, opts metav1.UpdateOptions) (*apiextensionsv1.CustomResourceDefinition, error)
-}
-
-func apply(ctx context.Context, api crdClient, crd *apiextensionsv1.CustomResourceDefinition) error {
-	existing, err := api.Get(ctx, crd.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		if _, err := api.Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating CRD %s: %w", crd.Name, err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("getting CRD %s: %w", crd.Name, err)
-	}
-	crd.ResourceVersion = existing.ResourceVersion
-	if _, err := api.Update(ctx, crd, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("updating CRD %s: %w", crd.Name, err)
-	}
-	return nil
-}
-
-func waitEstablished(ctx context.Context, api crdClient, name string) error {
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		crd, err := api.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil //nolint:nilerr // the CRD may not be visible yet; keep polling
-		}
-		for _, c := range crd.Status.Conditions {
-			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for CRD %s to be established: %w", name, err)
-	}
-	return nil
+	return crdinstall.Install(ctx, cfg, manifests)
 }

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestPreflightNamesTheCause(t *testing.T) {
@@ -66,35 +64,6 @@ func TestStateDirLockedOnce(t *testing.T) {
 		t.Errorf("lock after release: %v", err)
 	} else {
 		again.Close()
-	}
-}
-
-func TestDecodeCRDs(t *testing.T) {
-	manifest := []byte(`---
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: as.x.dev}
----
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: bs.x.dev}
-`)
-	crds, err := DecodeCRDs([][]byte{manifest})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, c := range crds {
-		names = append(names, c.Name)
-	}
-	if diff := cmp.Diff([]string{"as.x.dev", "bs.x.dev"}, names); diff != "" {
-		t.Errorf("CRD names (-want +got):\n%s", diff)
-	}
-
-	_, err = DecodeCRDs([][]byte{[]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")})
-	if err == nil || !strings.Contains(err.Error(), "not a CustomResourceDefinition") {
-		t.Errorf("ConfigMap manifest: got %v, want not a CustomResourceDefinition", err)
 	}
 }
 

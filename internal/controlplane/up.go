@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/nodeless-dev/nodeless/internal/component"
+	"github.com/nodeless-dev/nodeless/internal/crdinstall"
 )
 
 // ExtrasFunc builds the components that run on top of the control plane: nodeless's controllers,
@@ -116,7 +117,7 @@ func startAll(ctx context.Context, s *supervisor, cp *prepared, o UpOptions) err
 		}
 	}
 	if len(o.CRDs) > 0 {
-		if err := s.step(ctx, "crds", func() error { return InstallCRDs(ctx, cp.admin, o.CRDs) }); err != nil {
+		if err := s.step(ctx, "crds", func() error { return crdinstall.Install(ctx, cp.admin, o.CRDs) }); err != nil {
 			return err
 		}
 	}

@@ -46,7 +46,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/nodeless-dev/nodeless/internal/controlplane"
+	"github.com/nodeless-dev/nodeless/internal/crdinstall"
 )
 
 // startTimeout bounds how long a control plane may take to be ready.
@@ -123,7 +123,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	env.Config.QPS, env.Config.Burst = 200, 400
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	if err := controlplane.InstallCRDs(ctx, env.Config, o.crds); err != nil {
+	if err := crdinstall.Install(ctx, env.Config, o.crds); err != nil {
 		t.Fatalf("installing CRDs: %v", err)
 	}
 	env.Namespace = createNamespace(ctx, t, env.Config)

@@ -1,4 +1,7 @@
-package controlplane
+// Package crdinstall creates or updates CustomResourceDefinitions and waits until they are served.
+// `nodeless up`, `nodeless controller` and the test harness install CRDs through it; it depends only
+// on client-go and the apiextensions client, not on the embedded control plane.
+package crdinstall
 
 import (
 	"bytes"
@@ -17,15 +20,19 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// crdEstablishTimeout bounds the wait for a CRD to be served.
-const crdEstablishTimeout = 30 * time.Second
+const (
+	// establishTimeout bounds the wait for a CRD to be served.
+	establishTimeout = 30 * time.Second
+	// pollInterval is how often a CRD's Established condition is read.
+	pollInterval = 100 * time.Millisecond
+)
 
-// InstallCRDs creates or updates the CustomResourceDefinitions in manifests (YAML or JSON, several
+// Install creates or updates the CustomResourceDefinitions in manifests (YAML or JSON, several
 // documents per manifest allowed, as controller-gen writes them) and waits until every one is
 // Established, i.e. its resources are served. It is idempotent. A document of any other kind is
 // an error: this is not a general `kubectl apply`.
-func InstallCRDs(ctx context.Context, cfg *rest.Config, manifests [][]byte) error {
-	crds, err := DecodeCRDs(manifests)
+func Install(ctx context.Context, cfg *rest.Config, manifests [][]byte) error {
+	crds, err := Decode(manifests)
 	if err != nil {
 		return err
 	}
@@ -50,8 +57,8 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config, manifests [][]byte) erro
 	return nil
 }
 
-// DecodeCRDs parses manifests into CustomResourceDefinitions, skipping empty documents.
-func DecodeCRDs(manifests [][]byte) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+// Decode parses manifests into CustomResourceDefinitions, skipping empty documents.
+func Decode(manifests [][]byte) ([]*apiextensionsv1.CustomResourceDefinition, error) {
 	var crds []*apiextensionsv1.CustomResourceDefinition
 	for i, m := range manifests {
 		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(m), 4096)
@@ -110,7 +117,7 @@ func applyCRD(ctx context.Context, c crdInterface, crd *apiextensionsv1.CustomRe
 }
 
 func waitEstablished(ctx context.Context, c crdInterface, name string) error {
-	err := wait.PollUntilContextTimeout(ctx, readyPollInterval, crdEstablishTimeout, true,
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, establishTimeout, true,
 		func(ctx context.Context) (bool, error) {
 			crd, err := c.Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
