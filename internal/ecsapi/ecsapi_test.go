@@ -32,6 +32,8 @@ func TestKindOf(t *testing.T) {
 		{"client exception", &ecstypes.ClientException{Message: aws.String("bad image")}, ecsapi.KindInvalidParameter},
 		{"missing task definition", &ecstypes.ClientException{Message: aws.String("Unable to describe task definition.")}, ecsapi.KindNotFound},
 		{"conflict", &ecstypes.ConflictException{}, ecsapi.KindConflict},
+		{"service creation not idempotent", &ecstypes.InvalidParameterException{Message: aws.String("Creation of service was not idempotent.")}, ecsapi.KindConflict},
+		{"client token reused", &ecstypes.ClientException{Message: aws.String("The request is not idempotent")}, ecsapi.KindConflict},
 		{"cluster has services", &ecstypes.ClusterContainsServicesException{}, ecsapi.KindConflict},
 		{"typed", &ecsapi.Error{Kind: ecsapi.KindThrottled, Msg: "slow down"}, ecsapi.KindThrottled},
 	}

@@ -82,13 +82,20 @@ func KindOf(err error) Kind {
 		return KindOther
 	}
 	code := apiErr.ErrorCode()
+	if code == "ClientException" || (code == "InvalidParameterException" && isIdempotencyConflict(apiErr.ErrorMessage())) {
+		// CreateService reports a reused clientToken with other parameters as an
+		// InvalidParameterException ("Creation of service was not idempotent"): a conflict with
+		// what exists, not a spec that can never succeed.
+		return clientExceptionKind(apiErr.ErrorMessage())
+	}
 	if k, ok := codeKinds[code]; ok {
 		return k
 	}
-	if code == "ClientException" {
-		return clientExceptionKind(apiErr.ErrorMessage())
-	}
 	return KindOther
+}
+
+func isIdempotencyConflict(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "idempoten")
 }
 
 func clientExceptionKind(msg string) Kind {
@@ -98,7 +105,7 @@ func clientExceptionKind(msg string) Kind {
 		strings.Contains(m, "not found"),
 		strings.Contains(m, "does not exist"):
 		return KindNotFound
-	case strings.Contains(m, "idempoten"):
+	case isIdempotencyConflict(m):
 		return KindConflict
 	}
 	return KindInvalidParameter
