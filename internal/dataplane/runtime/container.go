@@ -105,38 +105,35 @@ func (t *task) retryUnavailable(f func() error) error {
 
 // containerFailed ends a task whose container could not be had at all (image, creation).
 func (t *task) containerFailed(c *ctr, reason string) {
-	if t.ctx.Err() != nil {
-		return
+	if t.finishUnstarted(c, reason) {
+		t.fail(reason)
 	}
-	t.mu.Lock()
-	stopping := t.stopping
-	t.mu.Unlock()
-	if stopping {
-		// A stop requested during the pull aborts it; that is no failure of the task.
-		t.update(func() { c.finishLocked(nil, "Task stopped before the container started") })
-		return
-	}
-	t.update(func() { c.finishLocked(nil, reason) })
-	t.fail(reason)
 }
 
 // neverStarted marks a container that will not start; the task fails when it was essential (and no
 // stop was requested, which is the usual reason a pending container gives up).
 func (t *task) neverStarted(c *ctr, reason string) {
+	if t.finishUnstarted(c, reason) && c.spec.Essential {
+		t.fail(fmt.Sprintf("Essential container %s could not start: %s", c.spec.Name, reason))
+	}
+}
+
+// finishUnstarted records that c will never start, with reason. It reports false when the task is
+// ending anyway (its context is done, or a stop was requested), in which case this is no failure of
+// the task and the caller must not fail it: a stop requested during a pull aborts the pull.
+func (t *task) finishUnstarted(c *ctr, reason string) bool {
 	if t.ctx.Err() != nil {
-		return
+		return false
 	}
 	t.mu.Lock()
 	stopping := t.stopping
 	t.mu.Unlock()
 	if stopping {
 		t.update(func() { c.finishLocked(nil, "Task stopped before the container started") })
-		return
+		return false
 	}
 	t.update(func() { c.finishLocked(nil, reason) })
-	if c.spec.Essential {
-		t.fail(fmt.Sprintf("Essential container %s could not start: %s", c.spec.Name, reason))
-	}
+	return true
 }
 
 // prepare finds the container, or pulls its image and creates it.
