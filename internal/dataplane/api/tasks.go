@@ -9,6 +9,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/tasksize"
 )
 
 type runTaskInput struct {
@@ -113,13 +114,16 @@ func checkOverrides(o *model.TaskOverride, td *model.TaskDefinition) error {
 	if o.Cpu == nil && o.Memory == nil {
 		return nil
 	}
-	c, ok1 := parseCPU(cpu)
-	m, ok2 := parseMemory(mem)
-	if !ok1 || !ok2 {
-		return invalidParameter("overrides.cpu, overrides.memory: give a valid Fargate cpu and memory")
+	c, err := tasksize.ParseCPU(cpu)
+	if err != nil {
+		return invalidParameter("overrides.cpu: %v", err)
 	}
-	if checkFargatePair(c, m) != nil {
-		return invalidParameter("overrides.cpu, overrides.memory: cpu %d with memory %d MiB is not a valid Fargate pair", c, m)
+	m, err := tasksize.ParseMemory(mem)
+	if err != nil {
+		return invalidParameter("overrides.memory: %v", err)
+	}
+	if err := tasksize.CheckFargate(c, m); err != nil {
+		return invalidParameter("overrides.cpu, overrides.memory: cpu %d with memory %d MiB is not a valid Fargate pair: %v", c, m, err)
 	}
 	return nil
 }
