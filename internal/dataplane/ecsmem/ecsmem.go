@@ -2,9 +2,11 @@ package ecsmem
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,3 +180,41 @@ func (e *ECS) Requests(op string) int { return e.faults.requests(op) }
 // Served returns how many requests of op the data plane's API server handled (whatever it answered,
 // and including the requests of a Fault with Land): the requests that could have changed something.
 func (e *ECS) Served(op string) int { return e.faults.served(op) }
+
+// Wire counts, by operation, the requests the data plane's API server handled (Served), shaped as
+// ecsapi.Counting counts the calls of a client, so that a test can count the calls that reached ECS
+// rather than those a client made: a controller that stops makes calls with a cancelled context,
+// which ecsapi.Counting counts and ECS never sees.
+type Wire struct{ f *faults }
+
+// Wire returns the counts at the wire.
+func (e *ECS) Wire() *Wire { return &Wire{f: e.faults} }
+
+// Calls returns a copy of the served requests by operation.
+func (w *Wire) Calls() map[string]int {
+	w.f.mu.Lock()
+	defer w.f.mu.Unlock()
+	return maps.Clone(w.f.handled)
+}
+
+// Writes returns the served requests of operations that change ECS state (all but Describe* and
+// List*).
+func (w *Wire) Writes() int {
+	w.f.mu.Lock()
+	defer w.f.mu.Unlock()
+	n := 0
+	for op, k := range w.f.handled {
+		if !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "List") {
+			n += k
+		}
+	}
+	return n
+}
+
+// Reset sets every count back to zero: those of Calls and Writes, and Requests and Served.
+func (w *Wire) Reset() {
+	w.f.mu.Lock()
+	defer w.f.mu.Unlock()
+	clear(w.f.handled)
+	clear(w.f.received)
+}

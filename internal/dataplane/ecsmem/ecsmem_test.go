@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ecsmem"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
@@ -253,5 +254,29 @@ func wantCode(t *testing.T, err error, code string) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != code {
 		t.Errorf("error %v, want %s", err, code)
+	}
+}
+
+// TestWire: the wire counts what the API server handled, and resets.
+func TestWire(t *testing.T) {
+	t.Parallel()
+	e := ecsmem.Start(t, ecsmem.Options{})
+	setUp(t, e)
+	e.Inject(ecsmem.Refuse(ecsapi.OpDescribeClusters, ecsmem.CodeClient, "no", 1))
+	ctx := context.Background()
+	for range 2 { // refused, then served
+		_, _ = e.Client.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{cluster}})
+	}
+	_, _ = e.Client.ListClusters(ctx, &ecs.ListClustersInput{})
+	w := e.Wire()
+	if diff := cmp.Diff(map[string]int{ecsapi.OpCreateCluster: 1, ecsapi.OpRegisterTaskDefinition: 1, ecsapi.OpDescribeClusters: 1, "ListClusters": 1}, w.Calls()); diff != "" {
+		t.Errorf("calls at the wire (-want +got):\n%s", diff)
+	}
+	if w.Writes() != 2 || e.Requests(ecsapi.OpDescribeClusters) != 2 {
+		t.Errorf("writes %d, DescribeClusters requests %d; want 2 and 2", w.Writes(), e.Requests(ecsapi.OpDescribeClusters))
+	}
+	w.Reset()
+	if len(w.Calls()) != 0 || e.Requests(ecsapi.OpDescribeClusters) != 0 {
+		t.Errorf("after Reset: %v", w.Calls())
 	}
 }
