@@ -19,8 +19,10 @@
 //   - in the fake runtime (InjectStart): a task that never starts (stays PENDING), a task that
 //     fails to start (STOPPED, stopCode TaskFailedToStart, the given stoppedReason).
 //
-// A fault applies to the next Times matching requests (0: until removed); every fault matching a
-// request applies: delays add up (bounded by MaxDelay), the first answer (error or response) wins.
+// A fault applies to the next Times matching requests (0: until removed). Of the faults matching a
+// request, in the order they were injected, every delay applies (they add up, bounded by MaxDelay)
+// and the first that answers (an error or a response) answers; a later one that would answer too
+// is left for the next matching request.
 //
 // Choice of place: the package assembles the data plane's parts (api, scheduler, store,
 // fakeruntime) the way package dataplane does with containerd, so it lives beside them; ecsapi,

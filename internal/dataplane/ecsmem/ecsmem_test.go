@@ -280,3 +280,29 @@ func TestWire(t *testing.T) {
 		t.Errorf("after Reset: %v", w.Calls())
 	}
 }
+
+// TestFaultOrder: of two faults that answer the same request, the first answers and the second is
+// left for the next request; delays add up.
+func TestFaultOrder(t *testing.T) {
+	t.Parallel()
+	e := ecsmem.Start(t, ecsmem.Options{MaxAttempts: 1})
+	ctx := context.Background()
+	first := e.Inject(ecsmem.Refuse(ecsapi.OpCreateCluster, ecsmem.CodeAccessDenied, "first", 1))
+	second := e.Inject(ecsmem.Refuse(ecsapi.OpCreateCluster, ecsmem.CodeConflict, "second", 1))
+	slow := e.Inject(ecsmem.Slow(ecsapi.OpCreateCluster, 10*time.Millisecond))
+	slower := e.Inject(ecsmem.Slow(ecsapi.OpCreateCluster, 20*time.Millisecond))
+	start := time.Now()
+	_, err := e.Client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)})
+	wantCode(t, err, ecsmem.CodeAccessDenied)
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("answered after %s; the delays add up to 30ms", d)
+	}
+	_, err = e.Client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)})
+	wantCode(t, err, ecsmem.CodeConflict)
+	if _, err := e.Client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+		t.Errorf("third CreateCluster: %v", err)
+	}
+	if got := [4]int{first.Fired(), second.Fired(), slow.Fired(), slower.Fired()}; got != [4]int{1, 1, 3, 3} {
+		t.Errorf("fired %v, want [1 1 3 3]", got)
+	}
+}

@@ -222,9 +222,13 @@ func (fs *faults) take(req *Request) plan {
 		if i.removed || (i.f.Times > 0 && i.fired >= i.f.Times) {
 			continue // used up or removed meanwhile by a concurrent request
 		}
+		answers := i.f.Err != nil || i.f.Respond != nil
+		if answers && p.answer != nil {
+			continue // an earlier fault answers this request; this one waits for the next
+		}
 		i.fired++
 		p.delay += i.f.Delay
-		if p.answer == nil && (i.f.Err != nil || i.f.Respond != nil) {
+		if answers {
 			f := i.f
 			p.answer = &f
 		}

@@ -236,7 +236,9 @@ func TestThrottledUpdateServiceLandsOnce(t *testing.T) {
 // (found by its owner tag), and a Ready Service.
 func TestCreateServiceConflictReattaches(t *testing.T) {
 	f := startFaultEnv(t)
-	f.ecs.Inject(ecsmem.NotIdempotent()) // the first CreateService: web
+	notIdempotent := ecsmem.NotIdempotent()
+	notIdempotent.Match = func(r *ecsmem.Request) bool { return r.Member("serviceName") == "web" }
+	f.ecs.Inject(notIdempotent)
 	conflict := ecsmem.Refuse(ecsapi.OpCreateService, ecsmem.CodeConflict, "The service is being created; retry later.", 1)
 	conflict.Match = func(r *ecsmem.Request) bool { return r.Member("serviceName") == "api" }
 	refused := f.ecs.Inject(conflict)
