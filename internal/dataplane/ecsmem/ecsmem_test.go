@@ -13,6 +13,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ecsmem"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
@@ -305,4 +306,37 @@ func TestFaultOrder(t *testing.T) {
 	if got := [4]int{first.Fired(), second.Fired(), slow.Fired(), slower.Fired()}; got != [4]int{1, 1, 3, 3} {
 		t.Errorf("fired %v, want [1 1 3 3]", got)
 	}
+}
+
+// TestClock: with a fake clock, a rollout completes only once the test steps past the stable
+// period.
+func TestClock(t *testing.T) {
+	t.Parallel()
+	clk := clocktesting.NewFakeClock(time.Now())
+	e := ecsmem.Start(t, ecsmem.Options{Clock: clk, StablePeriod: time.Minute})
+	td := setUp(t, e)
+	ctx := context.Background()
+	if _, err := e.Client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String(cluster), ServiceName: aws.String("s"),
+		TaskDefinition: aws.String(td), DesiredCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	rollout := func() (ecstypes.DeploymentRolloutState, int32) {
+		out, err := e.Client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{"s"}})
+		if err != nil || len(out.Services) != 1 {
+			t.Fatalf("describing s: %v", err)
+		}
+		return out.Services[0].Deployments[0].RolloutState, out.Services[0].RunningCount
+	}
+	eventually(t, "the task runs", func() (bool, string) {
+		state, running := rollout()
+		return running == 1, fmt.Sprintf("%s, %d running", state, running)
+	})
+	if state, _ := rollout(); state != ecstypes.DeploymentRolloutStateInProgress {
+		t.Fatalf("rollout %s before the stable period passed, want IN_PROGRESS", state)
+	}
+	clk.Step(time.Minute)
+	eventually(t, "the rollout completes", func() (bool, string) {
+		state, _ := rollout()
+		return state == ecstypes.DeploymentRolloutStateCompleted, string(state)
+	})
 }
