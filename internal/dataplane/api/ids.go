@@ -1,36 +1,11 @@
 package api
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/big"
 )
-
-// newTaskID returns a task ID as ECS makes them: 32 lower-case hex digits.
-func newTaskID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// newUUID returns a random RFC 4122 version 4 UUID (container IDs, event IDs).
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// newDeploymentID returns "ecs-svc/" and 19 digits, as ECS names deployments.
-func newDeploymentID() string {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Exp(big.NewInt(10), big.NewInt(19), nil))
-	return fmt.Sprintf("ecs-svc/%019d", n)
-}
 
 // requestHash fingerprints a request's parameters for idempotency checks.
 func requestHash(v any) (string, error) {

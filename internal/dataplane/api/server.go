@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,7 +117,7 @@ func (s *Server) decode(op string, body []byte, in any) error {
 
 // ServeHTTP serves one awsJson1_1 request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := requestID()
+	reqID := model.NewUUID()
 	w.Header().Set("X-Amzn-RequestId", reqID)
 	log := s.log.WithValues("requestId", reqID)
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
@@ -183,11 +181,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.WriteHeader(status)
 	_, _ = w.Write(raw)
-}
-
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

@@ -277,7 +277,7 @@ func (s *Server) newService(cluster string, in *createServiceInput, tdArn string
 		LaunchType: model.LaunchTypeFargate, PlatformVersion: ptr(deref(in.PlatformVersion, "LATEST")),
 		TaskDefinition:          tdArn,
 		DeploymentConfiguration: mergeDeploymentConfiguration(nil, in.DeploymentConfiguration),
-		Deployments:             []model.Deployment{s.newDeployment(tdArn, *in.DesiredCount, in.NetworkConfiguration)},
+		Deployments:             []model.Deployment{s.newDeployment(tdArn, *in.DesiredCount, in.PlatformVersion, in.NetworkConfiguration)},
 		Events:                  []model.ServiceEvent{}, CreatedAt: now, LoadBalancers: nonNil(in.LoadBalancers),
 		ServiceRegistries: []any{}, NetworkConfiguration: in.NetworkConfiguration, SchedulingStrategy: "REPLICA",
 		DeploymentController:          &model.DeploymentController{Type: "ECS"},
@@ -287,15 +287,11 @@ func (s *Server) newService(cluster string, in *createServiceInput, tdArn string
 	}
 }
 
-func (s *Server) newDeployment(tdArn string, desired int32, nc *model.NetworkConfiguration) model.Deployment {
-	id := newDeploymentID()
-	now := s.now()
-	return model.Deployment{
-		ID: id, Status: model.DeploymentPrimary, TaskDefinition: tdArn, DesiredCount: desired,
-		CreatedAt: now, UpdatedAt: now, LaunchType: model.LaunchTypeFargate, PlatformVersion: ptr("1.4.0"),
-		NetworkConfiguration: nc, RolloutState: model.RolloutInProgress,
-		RolloutStateReason: ptr("ECS deployment " + id + " in progress."),
-	}
+// newDeployment is the PRIMARY deployment CreateService and UpdateService start.
+func (s *Server) newDeployment(tdArn string, desired int32, platformVersion *string, nc *model.NetworkConfiguration) model.Deployment {
+	d := model.NewDeployment(tdArn, desired, platformVersion, nc, s.clock.Now())
+	d.RolloutStateReason = ptr("ECS deployment " + d.ID + " in progress.")
+	return d
 }
 
 // service reads a service of an ACTIVE cluster; ServiceNotFoundException when there is none.
@@ -386,7 +382,7 @@ func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateService
 				svc.Deployments[i].UpdatedAt = s.now()
 			}
 		}
-		svc.Deployments = append([]model.Deployment{s.newDeployment(tdArn, svc.DesiredCount, nc)}, svc.Deployments...)
+		svc.Deployments = append([]model.Deployment{s.newDeployment(tdArn, svc.DesiredCount, svc.PlatformVersion, nc)}, svc.Deployments...)
 		return nil
 	}
 	for i := range svc.Deployments {

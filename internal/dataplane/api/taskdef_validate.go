@@ -4,53 +4,12 @@ import (
 	"fmt"
 	"regexp"
 	goruntime "runtime"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/tasksize"
 )
-
-// fargateMemory lists, per task cpu (units), the task memory values (MiB) Fargate accepts.
-var fargateMemory = map[int][]int{
-	256:   {512, 1024, 2048},
-	512:   steps(1024, 4096, 1024),
-	1024:  steps(2048, 8192, 1024),
-	2048:  steps(4096, 16384, 1024),
-	4096:  steps(8192, 30720, 1024),
-	8192:  steps(16384, 61440, 4096),
-	16384: steps(32768, 122880, 8192),
-}
-
-func steps(from, to, step int) []int {
-	var out []int
-	for v := from; v <= to; v += step {
-		out = append(out, v)
-	}
-	return out
-}
-
-// parseCPU reads task cpu as ECS accepts it: units ("1024") or vCPUs ("1 vCPU", "0.25 vcpu").
-func parseCPU(s string) (int, bool) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	if v, ok := strings.CutSuffix(t, "vcpu"); ok {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		return int(f * 1024), err == nil && f > 0
-	}
-	n, err := strconv.Atoi(t)
-	return n, err == nil && n > 0
-}
-
-// parseMemory reads task memory as ECS accepts it: MiB ("2048") or GB ("2 GB", "0.5GB").
-func parseMemory(s string) (int, bool) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	if v, ok := strings.CutSuffix(t, "gb"); ok {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		return int(f * 1024), err == nil && f > 0
-	}
-	n, err := strconv.Atoi(t)
-	return n, err == nil && n > 0
-}
 
 // taskDefChecker validates a RegisterTaskDefinition request and normalises it the way ECS does.
 type taskDefChecker struct {
@@ -99,19 +58,20 @@ func (c *taskDefChecker) network() error {
 }
 
 func (c *taskDefChecker) resources() error {
+	// ECS converts cpu and memory to integers (CPU units, MiB) when it registers the revision.
 	if c.in.Cpu != nil {
-		n, ok := parseCPU(*c.in.Cpu)
-		if !ok {
-			return invalidParameter("cpu: %q is not a cpu value; give CPU units (\"256\", \"1024\") or vCPUs (\"1 vCPU\")", *c.in.Cpu)
+		n, err := tasksize.ParseCPU(*c.in.Cpu)
+		if err != nil {
+			return invalidParameter("%v", err)
 		}
 		c.cpu = n
 		s := strconv.Itoa(n)
 		c.in.Cpu = &s
 	}
 	if c.in.Memory != nil {
-		n, ok := parseMemory(*c.in.Memory)
-		if !ok {
-			return invalidParameter("memory: %q is not a memory value; give MiB (\"512\") or GB (\"1 GB\")", *c.in.Memory)
+		n, err := tasksize.ParseMemory(*c.in.Memory)
+		if err != nil {
+			return invalidParameter("%v", err)
 		}
 		c.mem = n
 		s := strconv.Itoa(n)
@@ -126,13 +86,10 @@ func (c *taskDefChecker) resources() error {
 	return checkFargatePair(c.cpu, c.mem)
 }
 
+// checkFargatePair refuses a cpu/memory pair Fargate does not run, naming the values to use.
 func checkFargatePair(cpu, mem int) error {
-	mems, ok := fargateMemory[cpu]
-	if !ok {
-		return clientError("cpu: %d is not a Fargate cpu value; use 256, 512, 1024, 2048, 4096, 8192 or 16384", cpu)
-	}
-	if !slices.Contains(mems, mem) {
-		return clientError("memory: %d MiB is not valid with cpu %d on Fargate; use one of %v", mem, cpu, mems)
+	if err := tasksize.CheckFargate(cpu, mem); err != nil {
+		return clientError("%v", err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/tasksize"
 )
 
 type registerTaskDefinitionInput struct {
@@ -102,9 +103,9 @@ func fargateCompatible(td *model.TaskDefinition) bool {
 	if td.NetworkMode == nil || *td.NetworkMode != model.NetworkModeAwsvpc || td.Cpu == nil || td.Memory == nil {
 		return false
 	}
-	cpu, ok1 := parseCPU(*td.Cpu)
-	mem, ok2 := parseMemory(*td.Memory)
-	return ok1 && ok2 && checkFargatePair(cpu, mem) == nil
+	cpu, err1 := tasksize.ParseCPU(*td.Cpu)
+	mem, err2 := tasksize.ParseMemory(*td.Memory)
+	return err1 == nil && err2 == nil && tasksize.IsFargate(cpu, mem)
 }
 
 func (s *Server) now() *model.Time {

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/tasksize"
 )
 
 type runTaskInput struct {
@@ -114,13 +114,16 @@ func checkOverrides(o *model.TaskOverride, td *model.TaskDefinition) error {
 	if o.Cpu == nil && o.Memory == nil {
 		return nil
 	}
-	c, ok1 := parseCPU(cpu)
-	m, ok2 := parseMemory(mem)
-	if !ok1 || !ok2 {
-		return invalidParameter("overrides.cpu, overrides.memory: give a valid Fargate cpu and memory")
+	c, err := tasksize.ParseCPU(cpu)
+	if err != nil {
+		return invalidParameter("overrides.cpu: %v", err)
 	}
-	if checkFargatePair(c, m) != nil {
-		return invalidParameter("overrides.cpu, overrides.memory: cpu %d with memory %d MiB is not a valid Fargate pair", c, m)
+	m, err := tasksize.ParseMemory(mem)
+	if err != nil {
+		return invalidParameter("overrides.memory: %v", err)
+	}
+	if err := tasksize.CheckFargate(c, m); err != nil {
+		return invalidParameter("overrides.cpu, overrides.memory: cpu %d with memory %d MiB is not a valid Fargate pair: %v", c, m, err)
 	}
 	return nil
 }
@@ -180,7 +183,7 @@ func (s *Server) runTaskTx(tx *store.Tx, cluster string, in *runTaskInput, hash 
 	var tasks []model.Task
 	var arns []string
 	for range deref(in.Count, 1) {
-		id := newTaskID()
+		id := model.NewTaskID()
 		t := s.newTask(cluster, id, &td.TaskDefinition, in)
 		if err := tx.PutTask(cluster, id, &store.TaskRecord{Task: t}); err != nil {
 			return nil, false, err
@@ -232,44 +235,10 @@ func checkRunnable(td *model.TaskDefinition) error {
 }
 
 func (s *Server) newTask(cluster, id string, td *model.TaskDefinition, in *runTaskInput) model.Task {
-	arn := s.arns.Task(cluster, id)
-	t := model.Task{
-		TaskArn: arn, ClusterArn: s.arns.Cluster(cluster), TaskDefinitionArn: td.TaskDefinitionArn,
-		Group: in.Group, StartedBy: in.StartedBy, LastStatus: model.TaskStatusProvisioning,
-		DesiredStatus: model.TaskStatusRunning, Version: 1, LaunchType: model.LaunchTypeFargate,
-		PlatformVersion: ptr("1.4.0"), Cpu: td.Cpu, Memory: td.Memory, HealthStatus: model.HealthUnknown,
-		CreatedAt: s.now(), Tags: in.Tags, Overrides: in.Overrides,
-	}
-	if t.Group == nil {
-		t.Group = ptr("family:" + td.Family)
-	}
-	if t.Overrides == nil {
-		t.Overrides = &model.TaskOverride{}
-	}
-	t.Overrides.ContainerOverrides = nonNil(t.Overrides.ContainerOverrides)
-	if in.Overrides != nil {
-		t.Cpu = firstNonNil(in.Overrides.Cpu, t.Cpu)
-		t.Memory = firstNonNil(in.Overrides.Memory, t.Memory)
-	}
-	for _, d := range td.ContainerDefinitions {
-		t.Containers = append(t.Containers, newContainer(s.arns.Container(cluster, id, newUUID()), arn, d))
-	}
-	return t
-}
-
-func newContainer(arn, taskArn string, d model.ContainerDefinition) model.Container {
-	c := model.Container{
-		ContainerArn: arn, TaskArn: taskArn, Name: *d.Name, Image: d.Image,
-		LastStatus: model.TaskStatusPending, NetworkBindings: []model.NetworkBinding{},
-		NetworkInterfaces: []model.NetworkInterface{}, Cpu: ptr(strconv.Itoa(int(d.Cpu))),
-	}
-	if d.HealthCheck != nil {
-		c.HealthStatus = model.HealthUnknown
-	}
-	if d.Memory != nil {
-		c.Memory = ptr(strconv.Itoa(int(*d.Memory)))
-	}
-	return c
+	return model.NewTask(s.arns, model.NewTaskInput{
+		Cluster: cluster, ID: id, Definition: td, Group: in.Group, StartedBy: in.StartedBy,
+		PlatformVersion: in.PlatformVersion, Overrides: in.Overrides, Tags: in.Tags, CreatedAt: s.clock.Now(),
+	})
 }
 
 func (s *Server) stopTask(_ context.Context, in *stopTaskInput) (*taskOutput, error) {

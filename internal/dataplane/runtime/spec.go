@@ -5,11 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/tasksize"
 )
 
 // ECS defaults for health checks and stopping.
@@ -232,40 +232,22 @@ func mergeEnv(imageEnv []string, pairs []model.KeyValuePair) []string {
 	return out
 }
 
-// parseMemory reads a task-level memory value in MiB ("512"), or with a unit ("1 GB", "2GB").
+// parseMemory reads a task-level memory value (tasksize's grammar) in MiB; empty is 0 (none).
 func parseMemory(s string) (int64, error) {
-	s = strings.TrimSpace(strings.ToUpper(s))
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return 0, nil
 	}
-	mult := int64(1)
-	if rest, ok := strings.CutSuffix(s, "GB"); ok {
-		s, mult = strings.TrimSpace(rest), 1024
-	} else if rest, ok := strings.CutSuffix(s, "MB"); ok {
-		s = strings.TrimSpace(rest)
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 {
-		return 0, fmt.Errorf("invalid memory %q", s)
-	}
-	return int64(f * float64(mult)), nil
+	n, err := tasksize.ParseMemory(s)
+	return int64(n), err
 }
 
-// parseCPU reads a task-level cpu value in units ("256") or vCPU ("1 vCPU", ".5 vcpu").
+// parseCPU reads a task-level cpu value (tasksize's grammar) in CPU units; empty is 0 (none).
 func parseCPU(s string) (int64, error) {
-	s = strings.TrimSpace(strings.ToUpper(s))
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return 0, nil
 	}
-	mult := 1.0
-	if rest, ok := strings.CutSuffix(s, "VCPU"); ok {
-		s, mult = strings.TrimSpace(rest), 1024
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 {
-		return 0, fmt.Errorf("invalid cpu %q", s)
-	}
-	return int64(f * mult), nil
+	n, err := tasksize.ParseCPU(s)
+	return int64(n), err
 }
 
 var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)

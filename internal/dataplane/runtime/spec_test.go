@@ -68,7 +68,8 @@ func TestHealthFromDefaults(t *testing.T) {
 }
 
 func TestParseMemoryAndCPU(t *testing.T) {
-	for in, want := range map[string]int64{"": 0, "512": 512, "1 GB": 1024, "2GB": 2048, "0.5GB": 512, "256 MB": 256} {
+	// The grammar itself is tasksize's (its tests); here: empty means none.
+	for in, want := range map[string]int64{"": 0, "512": 512, "1 GB": 1024, "2GB": 2048, "0.5GB": 512} {
 		if got, err := parseMemory(in); err != nil || got != want {
 			t.Errorf("parseMemory(%q) = %d, %v; want %d", in, got, err, want)
 		}
@@ -78,8 +79,10 @@ func TestParseMemoryAndCPU(t *testing.T) {
 			t.Errorf("parseCPU(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	if _, err := parseMemory("lots"); err == nil {
-		t.Error("parseMemory(lots) succeeded")
+	for _, in := range []string{"lots", "256 MB"} {
+		if _, err := parseMemory(in); err == nil {
+			t.Errorf("parseMemory(%q) succeeded", in)
+		}
 	}
 }
 

@@ -111,12 +111,7 @@ func (r *reconciler) trip(rollback bool) {
 	if !rollback || target == "" || target == p.TaskDefinition {
 		return
 	}
-	next := model.Deployment{
-		ID: newDeploymentID(), Status: model.DeploymentPrimary, TaskDefinition: target,
-		DesiredCount: r.svc.DesiredCount, CreatedAt: timeOf(r.now), UpdatedAt: timeOf(r.now),
-		LaunchType: p.LaunchType, PlatformVersion: p.PlatformVersion,
-		NetworkConfiguration: p.NetworkConfiguration, RolloutState: model.RolloutInProgress,
-	}
+	next := model.NewDeployment(target, r.svc.DesiredCount, p.PlatformVersion, p.NetworkConfiguration, r.now)
 	stable := next.ID
 	for _, d := range r.svc.Deployments {
 		if d.ID != p.ID && d.TaskDefinition == target {

@@ -161,39 +161,15 @@ func sortNewestFirst(ts []*store.TaskRecord) {
 	})
 }
 
-// newServiceTask is a PROVISIONING task of a deployment, as the service scheduler launches it.
+// newServiceTask is a PROVISIONING task of a deployment, as the service scheduler launches it: its
+// group names the service, startedBy the deployment, and it runs on the deployment's platform
+// version with the service's enableExecuteCommand.
 func newServiceTask(arns model.ARNs, cluster string, svc *model.Service, d *model.Deployment,
 	def *model.TaskDefinition, now time.Time) *store.TaskRecord {
-	id := newTaskID()
-	taskArn := arns.Task(cluster, id)
-	t := model.Task{
-		TaskArn: taskArn, ClusterArn: svc.ClusterArn, TaskDefinitionArn: def.TaskDefinitionArn,
-		Group: ptr("service:" + svc.ServiceName), StartedBy: ptr(d.ID),
-		LastStatus: model.TaskStatusProvisioning, DesiredStatus: model.TaskStatusRunning, Version: 1,
-		LaunchType: model.LaunchTypeFargate, PlatformVersion: d.PlatformVersion,
-		Cpu: def.Cpu, Memory: def.Memory, HealthStatus: model.HealthUnknown,
-		CreatedAt: timeOf(now), EnableExecuteCommand: svc.EnableExecuteCommand,
-		Containers: []model.Container{},
-	}
-	for i := range def.ContainerDefinitions {
-		cd := &def.ContainerDefinitions[i]
-		c := model.Container{
-			ContainerArn: arns.Container(cluster, id, newUUID()), TaskArn: taskArn,
-			Image: cd.Image, LastStatus: model.TaskStatusPending, HealthStatus: model.HealthUnknown,
-			NetworkBindings: []model.NetworkBinding{}, NetworkInterfaces: []model.NetworkInterface{},
-			Cpu: ptr(fmt.Sprint(cd.Cpu)), Memory: memoryOf(cd),
-		}
-		if cd.Name != nil {
-			c.Name = *cd.Name
-		}
-		t.Containers = append(t.Containers, c)
-	}
+	t := model.NewTask(arns, model.NewTaskInput{
+		Cluster: cluster, ID: model.NewTaskID(), Definition: def,
+		Group: ptr("service:" + svc.ServiceName), StartedBy: ptr(d.ID), PlatformVersion: d.PlatformVersion,
+		EnableExecuteCommand: svc.EnableExecuteCommand, CreatedAt: now,
+	})
 	return &store.TaskRecord{Task: t, ServiceName: svc.ServiceName, DeploymentID: d.ID}
-}
-
-func memoryOf(cd *model.ContainerDefinition) *string {
-	if cd.Memory == nil {
-		return nil
-	}
-	return ptr(fmt.Sprint(*cd.Memory))
 }

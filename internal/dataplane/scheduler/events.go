@@ -54,7 +54,7 @@ func taskList(ids []string) string {
 
 // addEvent puts a message at the head of the service's events (newest first), keeping maxEvents.
 func addEvent(svc *model.Service, msg string, now time.Time) {
-	ev := model.ServiceEvent{ID: newUUID(), CreatedAt: timeOf(now), Message: msg}
+	ev := model.ServiceEvent{ID: model.NewUUID(), CreatedAt: timeOf(now), Message: msg}
 	svc.Events = append([]model.ServiceEvent{ev}, svc.Events...)
 	if len(svc.Events) > maxEvents {
 		svc.Events = svc.Events[:maxEvents]

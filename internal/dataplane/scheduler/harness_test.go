@@ -137,17 +137,10 @@ func taskDef(family string, rev int32, checked bool) *model.TaskDefinition {
 // runTask stores a PROVISIONING standalone task as RunTask does and tells the scheduler.
 func (h *harness) runTask(family string, rev int32) string {
 	h.t.Helper()
-	id := newTaskID()
-	td := taskDef(family, rev, true)
-	t := model.Task{
-		TaskArn: testARNs.Task(testCluster, id), ClusterArn: testARNs.Cluster(testCluster),
-		TaskDefinitionArn: td.TaskDefinitionArn, LastStatus: model.TaskStatusProvisioning,
-		DesiredStatus: model.TaskStatusRunning, Version: 1, LaunchType: model.LaunchTypeFargate,
-		CreatedAt: timeOf(h.clock.Now()), Group: ptr("family:" + family), HealthStatus: model.HealthUnknown,
-	}
-	for _, cd := range td.ContainerDefinitions {
-		t.Containers = append(t.Containers, model.Container{Name: *cd.Name, LastStatus: model.TaskStatusPending, TaskArn: t.TaskArn, HealthStatus: model.HealthUnknown})
-	}
+	id := model.NewTaskID()
+	t := model.NewTask(testARNs, model.NewTaskInput{
+		Cluster: testCluster, ID: id, Definition: taskDef(family, rev, true), CreatedAt: h.clock.Now(),
+	})
 	h.update(func(tx *store.Tx) error { return tx.PutTask(testCluster, id, &store.TaskRecord{Task: t}) })
 	h.s.TaskCreated(testCluster, id)
 	return id
@@ -180,7 +173,7 @@ type serviceOpts struct {
 func (h *harness) createService(name, family string, rev int32, o serviceOpts) {
 	h.t.Helper()
 	dep := model.Deployment{
-		ID: newDeploymentID(), Status: model.DeploymentPrimary, TaskDefinition: testARNs.TaskDefinition(family, rev),
+		ID: model.NewDeploymentID(), Status: model.DeploymentPrimary, TaskDefinition: testARNs.TaskDefinition(family, rev),
 		DesiredCount: o.desired, CreatedAt: timeOf(h.clock.Now()), UpdatedAt: timeOf(h.clock.Now()),
 		LaunchType: model.LaunchTypeFargate, RolloutState: model.RolloutInProgress,
 	}
@@ -199,7 +192,7 @@ func (h *harness) createService(name, family string, rev int32, o serviceOpts) {
 // deploy does what UpdateService with a new task definition does.
 func (h *harness) deploy(name, family string, rev int32) string {
 	h.t.Helper()
-	id := newDeploymentID()
+	id := model.NewDeploymentID()
 	h.update(func(tx *store.Tx) error {
 		r, err := tx.GetService(testCluster, name)
 		if err != nil {

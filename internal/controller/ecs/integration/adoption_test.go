@@ -12,11 +12,13 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
+	"github.com/nodeless-dev/nodeless/internal/testenv"
 )
 
 // TestAdoptionMoto: an ECS service that nodeless did not create is refused with a condition that
@@ -25,13 +27,20 @@ import (
 func TestAdoptionMoto(t *testing.T) {
 	c, env := kube(t)
 	api := ecsapi.NewCounting(ecstest.Client(t, ecstest.StartMoto(t)))
+	adoption(t, c, env, api)
+}
+
+// adoption is the adoption scenario of TestAdoptionMoto against api.
+func adoption(t *testing.T, c client.Client, env *testenv.Env, api *ecsapi.Counting) {
 	ctx := context.Background()
 	ns := env.Namespace
 	if _, err := api.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("legacy")}); err != nil {
 		t.Fatal(err)
 	}
 	td, err := api.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("legacy"),
-		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx"), Memory: aws.Int32(64)}}})
+		Cpu: aws.String("256"), Memory: aws.String("512"), NetworkMode: ecstypes.NetworkModeAwsvpc,
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		ContainerDefinitions:    []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx"), Memory: aws.Int32(64)}}})
 	if err != nil {
 		t.Fatal(err)
 	}

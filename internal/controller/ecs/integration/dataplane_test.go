@@ -99,11 +99,16 @@ func TestTaskDataPlane(t *testing.T) {
 	image := dp.LoadTestImage(t)
 	api := ecsapi.NewCounting(dp.ECS)
 	runControllers(t, env, api)
-	ctx := context.Background()
-	ns := env.Namespace
-	s := &scenario{t: t, c: c, ns: ns, api: api, ctx: ctx}
+	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background(), image: image}
+	s.tasks(nil)
+}
 
-	cl, td, _ := newObjects(ns, image)
+// tasks is the Task scenario: a job that exits 3 (by itself, or through exitJob when the endpoint
+// runs no real containers) is mirrored STOPPED with its exit code; a long-running Task is Ready, and
+// stopped in ECS when its object is deleted.
+func (s *scenario) tasks(exitJob func(taskARN string)) {
+	t, c, ctx, ns, api := s.t, s.c, s.ctx, s.ns, s.api
+	cl, td, _ := newObjects(ns, s.image)
 	for _, obj := range []client.Object{cl, td} {
 		if err := c.Create(ctx, obj); err != nil {
 			t.Fatal(err)
@@ -125,6 +130,10 @@ func TestTaskDataPlane(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if exitJob != nil {
+		eventually(t, 30*time.Second, "job running", s.ready(job, func() []metav1.Condition { return job.Status.Conditions }))
+		exitJob(job.Status.TaskARN)
+	}
 	eventually(t, 90*time.Second, "job stopped", func() (bool, string) {
 		s.get(job)
 		return job.Status.LastStatus == "STOPPED", fmt.Sprintf("%s %v", job.Status.LastStatus, job.Status.Conditions)
@@ -133,7 +142,7 @@ func TestTaskDataPlane(t *testing.T) {
 		t.Errorf("job containers %+v, want exit code 3", job.Status.Containers)
 	}
 	eventually(t, 90*time.Second, "long running", s.ready(long, func() []metav1.Condition { return long.Status.Conditions }))
-	if n := api.Count(ecsapi.OpRunTask); n != 2 {
+	if n := s.counts().Calls()[ecsapi.OpRunTask]; n != 2 {
 		t.Errorf("RunTask calls = %d, want 2", n)
 	}
 	arn := long.Status.TaskARN
