@@ -84,3 +84,15 @@ func (d *decorated) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInpu
 func (d *decorated) StopTask(ctx context.Context, in *ecs.StopTaskInput, o ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
 	return do(ctx, d, OpStopTask, in, d.next.StopTask, o)
 }
+
+func (d *decorated) TagResource(ctx context.Context, in *ecs.TagResourceInput, o ...func(*ecs.Options)) (*ecs.TagResourceOutput, error) {
+	return do(ctx, d, OpTagResource, in, d.next.TagResource, o)
+}
+
+func (d *decorated) UntagResource(ctx context.Context, in *ecs.UntagResourceInput, o ...func(*ecs.Options)) (*ecs.UntagResourceOutput, error) {
+	return do(ctx, d, OpUntagResource, in, d.next.UntagResource, o)
+}
+
+func (d *decorated) ListTagsForResource(ctx context.Context, in *ecs.ListTagsForResourceInput, o ...func(*ecs.Options)) (*ecs.ListTagsForResourceOutput, error) {
+	return do(ctx, d, OpListTagsForResource, in, d.next.ListTagsForResource, o)
+}
