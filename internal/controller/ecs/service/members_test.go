@@ -158,6 +158,9 @@ func TestSpecMembers(t *testing.T) {
 				} else if msg := refused.Message("Service"); !strings.Contains(msg, "delete this Service and create a new one") {
 					t.Errorf("the refusal does not say what to do: %s", msg)
 				}
+				if !spectest.RefusedByCRD(t, "Service", spectest.Top(path)) {
+					t.Errorf("the CRD has no rule refusing a change of %s", path)
+				}
 			default:
 				t.Errorf("%s: no check for path %s, call %s", path, m.Path, m.Call)
 			}

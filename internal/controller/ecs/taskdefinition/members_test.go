@@ -120,6 +120,9 @@ func TestSpecMembers(t *testing.T) {
 				if c == nil || !strings.Contains(c.Message("TaskDefinition"), "spec."+path) {
 					t.Errorf("a change of %s is not refused by name: %+v", path, c)
 				}
+				if !spectest.RefusedByCRD(t, "TaskDefinition", "spec."+path) {
+					t.Errorf("the CRD has no rule refusing a change of %s", path)
+				}
 			default:
 				t.Errorf("%s: no check for path %s", path, m.Path)
 			}
