@@ -54,6 +54,7 @@ type ClusterStatus struct {
 	ActiveServicesCount int32 `json:"activeServicesCount,omitempty"`
 	// AppliedTags are the spec's tags as last applied to the ECS cluster; a tag removed from the
 	// spec is removed from the cluster only when it is listed here.
+	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	AppliedTags []Tag `json:"appliedTags,omitempty"`
 }

@@ -199,6 +199,7 @@ type ServiceStatus struct {
 	LastEventID string `json:"lastEventID,omitempty"`
 	// AppliedTags are the spec's tags as last applied to the ECS service; a tag removed from the
 	// spec is removed from the service only when it is listed here.
+	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	AppliedTags []Tag `json:"appliedTags,omitempty"`
 }

@@ -119,6 +119,7 @@ type TaskStatus struct {
 	Containers []ContainerStatus `json:"containers,omitempty"`
 	// AppliedTags are the spec's tags as last applied to the ECS task; a tag removed from the
 	// spec is removed from the task only when it is listed here.
+	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	AppliedTags []Tag `json:"appliedTags,omitempty"`
 }

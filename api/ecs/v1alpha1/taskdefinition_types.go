@@ -278,6 +278,7 @@ type TaskDefinitionStatus struct {
 	ActiveRevisions []TaskDefinitionRevision `json:"activeRevisions,omitempty"`
 	// AppliedTags are the spec's tags as last applied to every revision in activeRevisions; a
 	// tag removed from the spec is removed from the revisions only when it is listed here.
+	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	AppliedTags []Tag `json:"appliedTags,omitempty"`
 }
