@@ -2,6 +2,7 @@ package taskdefinition
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -78,23 +79,41 @@ func (r *Reconciler) rekeyLegacy(ctx context.Context, td *ecsv1alpha1.TaskDefini
 }
 
 // syncTags applies the spec's tags to every ACTIVE revision the object registered when they differ
-// from the ones applied last, and records them. A revision ECS no longer knows is skipped.
+// from the ones applied last, and records them. Each revision's tags are read first
+// (ListTagsForResource), so that a reconcile that sees a status older than its own last write (the
+// informer cache lags) makes no second write. A revision ECS no longer knows is skipped.
 func (r *Reconciler) syncTags(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *core.Problem {
 	st := &td.Status
 	if inplace.SameTags(td.Spec.Tags, st.AppliedTags) {
 		return nil
 	}
-	change := inplace.DiffApplied(td.Spec.Tags, st.AppliedTags)
+	var changed []string
 	for _, rev := range st.ActiveRevisions {
-		err := inplace.Apply(ctx, r.ECS, rev.TaskDefinitionARN, change)
+		keys, err := r.tagRevision(ctx, td, rev.TaskDefinitionARN)
 		if err != nil && !ecsapi.IsNotFound(err) {
 			return core.FromECS("changing the tags of "+rev.TaskDefinitionARN, err)
 		}
+		if len(keys) > 0 {
+			changed = keys
+		}
 	}
-	if len(st.ActiveRevisions) > 0 {
-		ctrl.LoggerFrom(ctx).Info("changed task definition tags in place", "family", st.Family, "revisions", len(st.ActiveRevisions), "tags", change.Keys())
-		r.Recorder.Eventf(td, corev1.EventTypeNormal, ReasonTagsUpdated, "Changed tags %v on %d revision(s) in place", change.Keys(), len(st.ActiveRevisions))
+	if len(changed) > 0 {
+		ctrl.LoggerFrom(ctx).Info("changed task definition tags in place", "family", st.Family, "revisions", len(st.ActiveRevisions), "tags", changed)
+		r.Recorder.Eventf(td, corev1.EventTypeNormal, ReasonTagsUpdated, "Changed tags %v on the active revisions in place", changed)
 	}
 	st.AppliedTags = inplace.Applied(td.Spec.Tags)
 	return nil
+}
+
+// tagRevision gives the revision arn the spec's tags; it returns the keys it changed.
+func (r *Reconciler) tagRevision(ctx context.Context, td *ecsv1alpha1.TaskDefinition, arn string) ([]string, error) {
+	out, err := r.ECS.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("listing the tags of %s: %w", arn, err)
+	}
+	change := inplace.DiffTags(td.Spec.Tags, td.Status.AppliedTags, out.Tags)
+	if err := inplace.Apply(ctx, r.ECS, arn, change); err != nil {
+		return nil, err
+	}
+	return change.Keys(), nil
 }
