@@ -22,8 +22,8 @@ type CreateOnly struct {
 // Message says what changed, why it cannot be applied and what to do, for kind (the Kubernetes
 // kind: "Service").
 func (c *CreateOnly) Message(kind string) string {
-	return fmt.Sprintf("%s changed from %s to %s, but ECS cannot change it on an existing %s: set it back to %s, or delete this %s and create a new one",
-		c.Member, quote(c.Was), quote(c.Now), strings.ToLower(kind), quote(c.Was), kind)
+	return fmt.Sprintf("%s changed to %s, but ECS cannot change it on an existing %s, which has %s: undo the change, or delete this %s and create a new one",
+		c.Member, quote(c.Now), strings.ToLower(kind), quote(c.Was), kind)
 }
 
 func quote(s string) string {

@@ -144,3 +144,23 @@ func TestApply(t *testing.T) {
 		t.Errorf("Apply error %v, want it to wrap the call's error", err)
 	}
 }
+
+func TestCreateOnlyMessage(t *testing.T) {
+	c := &CreateOnly{Member: "spec.launchType", Was: "FARGATE", Now: "EC2"}
+	want := `spec.launchType changed to "EC2", but ECS cannot change it on an existing service, which has "FARGATE": undo the change, or delete this Service and create a new one`
+	if diff := cmp.Diff(want, c.Message("Service")); diff != "" {
+		t.Errorf("message (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		cluster, arn string
+		same         bool
+	}{
+		{"prod", "arn:aws:ecs:us-east-1:1:cluster/prod", true},
+		{"arn:aws:ecs:us-east-1:1:cluster/prod", "arn:aws:ecs:us-east-1:1:cluster/prod", true},
+		{"dev", "arn:aws:ecs:us-east-1:1:cluster/prod", false},
+	} {
+		if got := SameCluster(tt.cluster, tt.arn); got != tt.same {
+			t.Errorf("SameCluster(%s, %s) = %v", tt.cluster, tt.arn, got)
+		}
+	}
+}

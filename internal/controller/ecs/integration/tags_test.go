@@ -15,11 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
@@ -132,6 +134,40 @@ func (s *scenario) tagsInPlace(raw *ecs.Client, taskArgs []string) {
 		t.Errorf("writes at steady state over 10 resyncs = %d, want 0 (%v)", w, s.api.Calls())
 	}
 	t.Logf("calls at steady state over 10 s (10 resyncs): %v", s.api.Calls())
+	s.createOnlyRefused(svc)
+}
+
+// createOnlyRefused: a launch type set later to another than the service's (the CRD lets an unset
+// member be set) is refused by name in the Synced condition, with no write; undone, the Service
+// is Synced again.
+func (s *scenario) createOnlyRefused(svc *ecsv1alpha1.Service) {
+	t := s.t
+	s.api.Reset()
+	s.get(svc)
+	svc.Spec.LaunchType = "EC2"
+	if err := s.c.Update(s.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the launch type change refused", func() (bool, string) {
+		s.get(svc)
+		c := meta.FindStatusCondition(svc.Status.Conditions, ecsv1alpha1.ConditionSynced)
+		if c == nil || c.ObservedGeneration != svc.Generation {
+			return false, fmt.Sprintf("%+v", c)
+		}
+		return c.Status == metav1.ConditionFalse && c.Reason == inplace.ReasonRecreateRequired &&
+			strings.Contains(c.Message, "spec.launchType") && strings.Contains(c.Message, "delete this Service"), c.Reason + ": " + c.Message
+	})
+	if !meta.IsStatusConditionTrue(svc.Status.Conditions, ecsv1alpha1.ConditionReady) {
+		t.Errorf("the service itself is fine, but Ready is %+v", meta.FindStatusCondition(svc.Status.Conditions, ecsv1alpha1.ConditionReady))
+	}
+	if w := s.api.Writes(); w != 0 {
+		t.Errorf("writes for a refused change = %d, want 0 (%v)", w, s.api.Calls())
+	}
+	svc.Spec.LaunchType = ""
+	if err := s.c.Update(s.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "Synced once undone", s.synced(svc, func() []metav1.Condition { return svc.Status.Conditions }))
 }
 
 func (s *scenario) setTags(obj client.Object, tags []ecsv1alpha1.Tag) {
