@@ -39,7 +39,7 @@ const (
 type API interface {
 	CreateCluster(ctx context.Context, in *ecs.CreateClusterInput, optFns ...func(*ecs.Options)) (*ecs.CreateClusterOutput, error)
 	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
-	UpdateClusterSettings(ctx context.Context, in *ecs.UpdateClusterSettingsInput, optFns ...func(*ecs.Options)) (*ecs.UpdateClusterSettingsOutput, error)
+	UpdateCluster(ctx context.Context, in *ecs.UpdateClusterInput, optFns ...func(*ecs.Options)) (*ecs.UpdateClusterOutput, error)
 	DeleteCluster(ctx context.Context, in *ecs.DeleteClusterInput, optFns ...func(*ecs.Options)) (*ecs.DeleteClusterOutput, error)
 
 	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
@@ -66,7 +66,7 @@ var _ API = (*ecs.Client)(nil)
 const (
 	OpCreateCluster            = "CreateCluster"
 	OpDescribeClusters         = "DescribeClusters"
-	OpUpdateClusterSettings    = "UpdateClusterSettings"
+	OpUpdateCluster            = "UpdateCluster"
 	OpDeleteCluster            = "DeleteCluster"
 	OpRegisterTaskDefinition   = "RegisterTaskDefinition"
 	OpDescribeTaskDefinition   = "DescribeTaskDefinition"

@@ -37,8 +37,8 @@ func (d *decorated) DescribeClusters(ctx context.Context, in *ecs.DescribeCluste
 	return do(ctx, d, OpDescribeClusters, in, d.next.DescribeClusters, o)
 }
 
-func (d *decorated) UpdateClusterSettings(ctx context.Context, in *ecs.UpdateClusterSettingsInput, o ...func(*ecs.Options)) (*ecs.UpdateClusterSettingsOutput, error) {
-	return do(ctx, d, OpUpdateClusterSettings, in, d.next.UpdateClusterSettings, o)
+func (d *decorated) UpdateCluster(ctx context.Context, in *ecs.UpdateClusterInput, o ...func(*ecs.Options)) (*ecs.UpdateClusterOutput, error) {
+	return do(ctx, d, OpUpdateCluster, in, d.next.UpdateCluster, o)
 }
 
 func (d *decorated) DeleteCluster(ctx context.Context, in *ecs.DeleteClusterInput, o ...func(*ecs.Options)) (*ecs.DeleteClusterOutput, error) {

@@ -44,7 +44,7 @@ func DefaultLimits() Limits {
 		Ops: map[string]string{
 			OpDescribeClusters:         "cluster-read",
 			OpCreateCluster:            "cluster-write",
-			OpUpdateClusterSettings:    "cluster-write",
+			OpUpdateCluster:            "cluster-write",
 			OpDeleteCluster:            "cluster-write",
 			OpDescribeTaskDefinition:   "taskdef-read",
 			OpRegisterTaskDefinition:   "taskdef-write",

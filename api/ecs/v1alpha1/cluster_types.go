@@ -3,7 +3,7 @@ package v1alpha1
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // ClusterSpec is the desired state of an ECS cluster (CreateCluster; settings change in place with
-// UpdateClusterSettings, tags with TagResource / UntagResource).
+// UpdateCluster, tags with TagResource / UntagResource).
 type ClusterSpec struct {
 	// ClusterName is the ECS cluster's name; it defaults to metadata.name and cannot change (ECS
 	// cannot rename a cluster).

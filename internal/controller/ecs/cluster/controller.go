@@ -119,7 +119,7 @@ func (r *Reconciler) sync(ctx context.Context, c *ecsv1alpha1.Cluster) *core.Pro
 		ctrl.LoggerFrom(ctx).Info("created ECS cluster", "arn", aws.ToString(out.Cluster.ClusterArn))
 		observed = out.Cluster
 	} else if !settingsMatch(c.Spec.Settings, observed.Settings) && !core.IsReadOnly(c, r.Options) {
-		out, err := r.ECS.UpdateClusterSettings(ctx, &ecs.UpdateClusterSettingsInput{
+		out, err := r.ECS.UpdateCluster(ctx, &ecs.UpdateClusterInput{
 			Cluster: observed.ClusterArn, Settings: settings(c.Spec.Settings),
 		})
 		if err != nil {

@@ -19,14 +19,14 @@ import (
 // members classifies every member of ClusterSpec by the path its change takes.
 var members = map[string]spectest.Member{
 	"clusterName":      {Path: spectest.CreateOnly, Call: "CreateCluster", Why: "defaults to metadata.name; ECS cannot rename a cluster: CRD rule and RecreateRequired"},
-	"settings[].name":  {Path: spectest.InPlace, Call: "UpdateClusterSettings"},
-	"settings[].value": {Path: spectest.InPlace, Call: "UpdateClusterSettings"},
+	"settings[].name":  {Path: spectest.InPlace, Call: "UpdateCluster"},
+	"settings[].value": {Path: spectest.InPlace, Call: "UpdateCluster"},
 	"tags[].key":       {Path: spectest.InPlace, Call: "TagResource / UntagResource", Why: "also sent by CreateCluster"},
 	"tags[].value":     {Path: spectest.InPlace, Call: "TagResource / UntagResource", Why: "also sent by CreateCluster"},
 }
 
 // TestSpecMembers: every member of ClusterSpec is classified, and for a Cluster with every member
-// set: nothing is sent at rest; a settings change is an UpdateClusterSettings, a tag change a
+// set: nothing is sent at rest; a settings change is an UpdateCluster, a tag change a
 // TagResource / UntagResource change, a name change a refusal naming the member.
 func TestSpecMembers(t *testing.T) {
 	spectest.Classified(reflect.TypeFor[ecsv1alpha1.ClusterSpec](), members, t.Errorf)
@@ -49,12 +49,12 @@ func TestSpecMembers(t *testing.T) {
 			tags := TagChange(c, observed)
 			renamed := NameChange(c, c.ECSName())
 			switch m.Call {
-			case "UpdateClusterSettings":
+			case "UpdateCluster":
 				if !resized || !tags.Empty() || renamed != nil {
 					t.Errorf("a change of %s: settings change %v, tags %+v, refusal %+v; want only a settings change", path, resized, tags, renamed)
 				}
 				if cmp.Equal(settings(base.Spec.Settings), settings(c.Spec.Settings), cmp.Exporter(func(reflect.Type) bool { return true })) {
-					t.Errorf("a change of %s does not reach UpdateClusterSettings", path)
+					t.Errorf("a change of %s does not reach UpdateCluster", path)
 				}
 			case "TagResource / UntagResource":
 				if tags.Empty() || resized || renamed != nil {

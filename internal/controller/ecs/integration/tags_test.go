@@ -106,7 +106,7 @@ func (s *scenario) tagsInPlace(raw *ecs.Client, taskArgs []string) {
 		calls := s.api.Calls()
 		t.Logf("%s: calls %v", step.name, calls)
 		for _, op := range []string{ecsapi.OpRegisterTaskDefinition, ecsapi.OpUpdateService, ecsapi.OpDeregisterTaskDefinition,
-			ecsapi.OpCreateService, ecsapi.OpRunTask, ecsapi.OpUpdateClusterSettings} {
+			ecsapi.OpCreateService, ecsapi.OpRunTask, ecsapi.OpUpdateCluster} {
 			if calls[op] != 0 {
 				t.Errorf("%s: %d %s calls, want 0", step.name, calls[op], op)
 			}
