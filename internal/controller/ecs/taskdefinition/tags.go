@@ -32,11 +32,11 @@ func (r *Reconciler) inPlace(ctx context.Context, td *ecsv1alpha1.TaskDefinition
 	if err := inplace.CheckTags("spec.tags", td.Spec.Tags); err != nil {
 		return &core.Problem{Reason: core.ReasonInvalidSpec, Message: err.Error()}
 	}
-	if core.IsReadOnly(td, r.Options) {
-		return nil
-	}
 	if p := r.rekeyLegacy(ctx, td, hash); p != nil {
 		return p
+	}
+	if core.IsReadOnly(td, r.Options) {
+		return nil
 	}
 	return r.syncTags(ctx, td)
 }
@@ -49,8 +49,8 @@ func familyChange(td *ecsv1alpha1.TaskDefinition) *inplace.CreateOnly {
 	return &inplace.CreateOnly{Member: "spec.family", Was: td.Status.Family, Now: td.FamilyName()}
 }
 
-// rekeyLegacy moves a status (and the newest revision's hash tag) recorded under the legacy hash of
-// an unchanged spec to the current hash.
+// rekeyLegacy moves a status (and, unless the object is read-only, the newest revision's hash tag)
+// recorded under the legacy hash of an unchanged spec to the current hash.
 func (r *Reconciler) rekeyLegacy(ctx context.Context, td *ecsv1alpha1.TaskDefinition, hash string) *core.Problem {
 	st := &td.Status
 	if st.SpecHash == "" || st.SpecHash == hash || st.TaskDefinitionARN == "" {
@@ -60,12 +60,14 @@ func (r *Reconciler) rekeyLegacy(ctx context.Context, td *ecsv1alpha1.TaskDefini
 	if err != nil || st.SpecHash != legacy {
 		return nil
 	}
-	_, err = r.ECS.TagResource(ctx, &ecs.TagResourceInput{
-		ResourceArn: aws.String(st.TaskDefinitionARN),
-		Tags:        []ecstypes.Tag{{Key: aws.String(core.TagSpecHash), Value: aws.String(hash)}},
-	})
-	if err != nil && !ecsapi.IsNotFound(err) {
-		return core.FromECS("re-keying the spec hash of "+st.TaskDefinitionARN, err)
+	if !core.IsReadOnly(td, r.Options) {
+		_, err = r.ECS.TagResource(ctx, &ecs.TagResourceInput{
+			ResourceArn: aws.String(st.TaskDefinitionARN),
+			Tags:        []ecstypes.Tag{{Key: aws.String(core.TagSpecHash), Value: aws.String(hash)}},
+		})
+		if err != nil && !ecsapi.IsNotFound(err) {
+			return core.FromECS("re-keying the spec hash of "+st.TaskDefinitionARN, err)
+		}
 	}
 	st.SpecHash = hash
 	for i := range st.ActiveRevisions {

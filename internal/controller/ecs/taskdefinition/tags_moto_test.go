@@ -115,6 +115,14 @@ func TestTagsInPlaceMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec(old, out.TaskDefinition, legacy)
+	// Read-only: the status is re-keyed (no "spec differs"), ECS is not written.
+	ro := old.DeepCopy()
+	ro.Annotations = map[string]string{ecsv1alpha1.AnnotationReadOnly: "true"}
+	api.Reset()
+	sync(ro)
+	if want, _ := SpecHash(&ro.Spec); ro.Status.SpecHash != want || api.Writes() != 0 {
+		t.Errorf("read-only after the upgrade: hash %s (want %s), writes %v", ro.Status.SpecHash, want, api.Calls())
+	}
 	api.Reset()
 	sync(old)
 	sync(old)
