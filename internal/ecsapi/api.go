@@ -12,6 +12,13 @@
 //   - Describe* calls report missing resources as failures in the response, not as errors
 //     (except DescribeTaskDefinition, which fails with a ClientException).
 //   - DescribeServices takes at most 10 services, DescribeTasks at most 100 tasks.
+//   - TagResource adds tags or overwrites the values of existing keys and leaves the other tags
+//     alone; UntagResource removes the keys it names (a key the resource does not carry is no
+//     error). Both take the ARN of a cluster, task definition revision (FAMILY:REVISION), service
+//     (long ARN format, arn:...:service/CLUSTER/NAME) or task, report a missing resource as a
+//     NotFound error, and refuse keys with the reserved aws: prefix. A resource carries at most 50
+//     tags; keys are 1–128 and values 0–256 characters.
+//   - ListTagsForResource returns every tag of the resource (an empty list when it has none).
 //   - No call blocks beyond its HTTP round trip (and the rate limiter's wait, when decorated).
 package ecsapi
 
@@ -32,7 +39,7 @@ const (
 type API interface {
 	CreateCluster(ctx context.Context, in *ecs.CreateClusterInput, optFns ...func(*ecs.Options)) (*ecs.CreateClusterOutput, error)
 	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
-	UpdateClusterSettings(ctx context.Context, in *ecs.UpdateClusterSettingsInput, optFns ...func(*ecs.Options)) (*ecs.UpdateClusterSettingsOutput, error)
+	UpdateCluster(ctx context.Context, in *ecs.UpdateClusterInput, optFns ...func(*ecs.Options)) (*ecs.UpdateClusterOutput, error)
 	DeleteCluster(ctx context.Context, in *ecs.DeleteClusterInput, optFns ...func(*ecs.Options)) (*ecs.DeleteClusterOutput, error)
 
 	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
@@ -47,6 +54,10 @@ type API interface {
 	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
 	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
+
+	TagResource(ctx context.Context, in *ecs.TagResourceInput, optFns ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
+	UntagResource(ctx context.Context, in *ecs.UntagResourceInput, optFns ...func(*ecs.Options)) (*ecs.UntagResourceOutput, error)
+	ListTagsForResource(ctx context.Context, in *ecs.ListTagsForResourceInput, optFns ...func(*ecs.Options)) (*ecs.ListTagsForResourceOutput, error)
 }
 
 var _ API = (*ecs.Client)(nil)
@@ -55,7 +66,7 @@ var _ API = (*ecs.Client)(nil)
 const (
 	OpCreateCluster            = "CreateCluster"
 	OpDescribeClusters         = "DescribeClusters"
-	OpUpdateClusterSettings    = "UpdateClusterSettings"
+	OpUpdateCluster            = "UpdateCluster"
 	OpDeleteCluster            = "DeleteCluster"
 	OpRegisterTaskDefinition   = "RegisterTaskDefinition"
 	OpDescribeTaskDefinition   = "DescribeTaskDefinition"
@@ -67,12 +78,15 @@ const (
 	OpRunTask                  = "RunTask"
 	OpDescribeTasks            = "DescribeTasks"
 	OpStopTask                 = "StopTask"
+	OpTagResource              = "TagResource"
+	OpUntagResource            = "UntagResource"
+	OpListTagsForResource      = "ListTagsForResource"
 )
 
 // IsWrite reports whether the operation changes ECS state.
 func IsWrite(op string) bool {
 	switch op {
-	case OpDescribeClusters, OpDescribeTaskDefinition, OpDescribeServices, OpDescribeTasks:
+	case OpDescribeClusters, OpDescribeTaskDefinition, OpDescribeServices, OpDescribeTasks, OpListTagsForResource:
 		return false
 	}
 	return true

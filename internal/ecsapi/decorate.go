@@ -37,8 +37,8 @@ func (d *decorated) DescribeClusters(ctx context.Context, in *ecs.DescribeCluste
 	return do(ctx, d, OpDescribeClusters, in, d.next.DescribeClusters, o)
 }
 
-func (d *decorated) UpdateClusterSettings(ctx context.Context, in *ecs.UpdateClusterSettingsInput, o ...func(*ecs.Options)) (*ecs.UpdateClusterSettingsOutput, error) {
-	return do(ctx, d, OpUpdateClusterSettings, in, d.next.UpdateClusterSettings, o)
+func (d *decorated) UpdateCluster(ctx context.Context, in *ecs.UpdateClusterInput, o ...func(*ecs.Options)) (*ecs.UpdateClusterOutput, error) {
+	return do(ctx, d, OpUpdateCluster, in, d.next.UpdateCluster, o)
 }
 
 func (d *decorated) DeleteCluster(ctx context.Context, in *ecs.DeleteClusterInput, o ...func(*ecs.Options)) (*ecs.DeleteClusterOutput, error) {
@@ -83,4 +83,16 @@ func (d *decorated) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInpu
 
 func (d *decorated) StopTask(ctx context.Context, in *ecs.StopTaskInput, o ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
 	return do(ctx, d, OpStopTask, in, d.next.StopTask, o)
+}
+
+func (d *decorated) TagResource(ctx context.Context, in *ecs.TagResourceInput, o ...func(*ecs.Options)) (*ecs.TagResourceOutput, error) {
+	return do(ctx, d, OpTagResource, in, d.next.TagResource, o)
+}
+
+func (d *decorated) UntagResource(ctx context.Context, in *ecs.UntagResourceInput, o ...func(*ecs.Options)) (*ecs.UntagResourceOutput, error) {
+	return do(ctx, d, OpUntagResource, in, d.next.UntagResource, o)
+}
+
+func (d *decorated) ListTagsForResource(ctx context.Context, in *ecs.ListTagsForResourceInput, o ...func(*ecs.Options)) (*ecs.ListTagsForResourceOutput, error) {
+	return do(ctx, d, OpListTagsForResource, in, d.next.ListTagsForResource, o)
 }

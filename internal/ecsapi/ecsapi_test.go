@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,5 +120,43 @@ func TestClientAgainstMoto(t *testing.T) {
 	_, err = api.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("c1"), Service: aws.String("nope")})
 	if !ecsapi.IsNotFound(err) {
 		t.Errorf("UpdateService on a missing service: got %v (kind %v), want NotFound", err, ecsapi.KindOf(err))
+	}
+}
+
+// TestEveryOperationIsDecorated: every call of the API has an operation name, is counted by the
+// decorators, draws from a rate-limit bucket, and is classed as a read or a write by its name. A
+// call added to the interface without them fails here.
+func TestEveryOperationIsDecorated(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	client := ecs.New(ecs.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, nil
+		}),
+	})
+	counting := ecsapi.NewCounting(ecsapi.WithRateLimit(client, ecsapi.DefaultLimits()))
+	limits := ecsapi.DefaultLimits()
+	api := reflect.TypeFor[ecsapi.API]()
+	for i := range api.NumMethod() {
+		op := api.Method(i).Name
+		m := reflect.ValueOf(counting).MethodByName(op)
+		in := reflect.New(m.Type().In(1).Elem())
+		// Inputs without their required members fail the SDK's validation: still one call.
+		m.Call([]reflect.Value{reflect.ValueOf(context.Background()), in})
+		if got := counting.Count(op); got != 1 {
+			t.Errorf("%s: counted %d calls, want 1", op, got)
+		}
+		bucket, ok := limits.Ops[op]
+		if _, has := limits.Buckets[bucket]; !ok || !has {
+			t.Errorf("%s: no rate-limit bucket in DefaultLimits", op)
+		}
+		read := strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List")
+		if ecsapi.IsWrite(op) == read {
+			t.Errorf("IsWrite(%s) = %v", op, ecsapi.IsWrite(op))
+		}
 	}
 }

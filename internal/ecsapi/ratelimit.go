@@ -21,6 +21,11 @@ type Limits struct {
 
 // DefaultLimits are ECS's documented per-account token buckets ("Request throttling for the
 // Amazon ECS API"): the controllers stay within them so that AWS never has to throttle them.
+//
+// The tagging calls (TagResource, UntagResource, ListTagsForResource) draw from buckets of their
+// own, sized like the cluster buckets (read 50 burst / 20 per s, write 20 / 1): the smallest
+// buckets ECS documents for reads and writes, so that nodeless stays under whatever ECS applies to
+// them. Tag writes happen only when spec.tags change, never at steady state.
 func DefaultLimits() Limits {
 	return Limits{
 		Buckets: map[string]Bucket{
@@ -33,11 +38,13 @@ func DefaultLimits() Limits {
 			"task-read":     {Burst: 100, PerSecond: 20},
 			"task-run":      {Burst: 100, PerSecond: 40},
 			"task-stop":     {Burst: 100, PerSecond: 40},
+			"tag-read":      {Burst: 50, PerSecond: 20},
+			"tag-write":     {Burst: 20, PerSecond: 1},
 		},
 		Ops: map[string]string{
 			OpDescribeClusters:         "cluster-read",
 			OpCreateCluster:            "cluster-write",
-			OpUpdateClusterSettings:    "cluster-write",
+			OpUpdateCluster:            "cluster-write",
 			OpDeleteCluster:            "cluster-write",
 			OpDescribeTaskDefinition:   "taskdef-read",
 			OpRegisterTaskDefinition:   "taskdef-write",
@@ -49,6 +56,9 @@ func DefaultLimits() Limits {
 			OpDescribeTasks:            "task-read",
 			OpRunTask:                  "task-run",
 			OpStopTask:                 "task-stop",
+			OpListTagsForResource:      "tag-read",
+			OpTagResource:              "tag-write",
+			OpUntagResource:            "tag-write",
 		},
 	}
 }

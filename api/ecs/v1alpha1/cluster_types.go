@@ -2,12 +2,13 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// ClusterSpec is the desired state of an ECS cluster (CreateCluster).
+// ClusterSpec is the desired state of an ECS cluster (CreateCluster; settings change in place with
+// UpdateCluster, tags with TagResource / UntagResource).
 type ClusterSpec struct {
-	// ClusterName is the ECS cluster's name; it defaults to metadata.name and cannot change.
+	// ClusterName is the ECS cluster's name; it defaults to metadata.name and cannot change (ECS
+	// cannot rename a cluster).
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clusterName is immutable; create a new Cluster instead"
 	// +optional
 	ClusterName string `json:"clusterName,omitempty"`
 	// Settings of the cluster (containerInsights).
@@ -16,7 +17,10 @@ type ClusterSpec struct {
 	// +kubebuilder:validation:MaxItems=4
 	// +optional
 	Settings []ClusterSetting `json:"settings,omitempty"`
-	// Tags applied when the cluster is created.
+	// Tags of the cluster: set at create, changed in place afterwards (TagResource /
+	// UntagResource). Tags others set on the cluster are left alone.
+	// +listType=map
+	// +listMapKey=key
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
@@ -48,10 +52,16 @@ type ClusterStatus struct {
 	PendingTasksCount int32 `json:"pendingTasksCount,omitempty"`
 	// +optional
 	ActiveServicesCount int32 `json:"activeServicesCount,omitempty"`
+	// AppliedTags are the spec's tags as last applied to the ECS cluster; a tag removed from the
+	// spec is removed from the cluster only when it is listed here.
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	AppliedTags []Tag `json:"appliedTags,omitempty"`
 }
 
 // Cluster is an ECS cluster.
 //
+// +kubebuilder:validation:XValidation:rule="(has(self.spec) && has(self.spec.clusterName) ? self.spec.clusterName : self.metadata.name) == (has(oldSelf.spec) && has(oldSelf.spec.clusterName) ? oldSelf.spec.clusterName : oldSelf.metadata.name)",message="spec.clusterName cannot change (it defaults to metadata.name): ECS cannot rename a cluster; delete this Cluster and create a new one"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ecscluster;ecsc,categories=ecs

@@ -43,12 +43,20 @@ type LocalObjectReference struct {
 	Name string `json:"name"`
 }
 
-// Tag is an ECS resource tag.
+// Tag is an ECS resource tag. The rules are ECS's (ECS API reference, Tag): keys of 1–128 and
+// values of 0–256 letters, numbers, spaces and _ . : / = + - @; the aws: prefix, in any case, is
+// reserved for AWS on keys and values. Keys with the nodeless.dev/ prefix are reserved for the tags
+// nodeless itself puts on the resources it creates (owner, spec hash).
 type Tag struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`
+	// +kubebuilder:validation:XValidation:rule="!self.lowerAscii().startsWith('aws:')",message="tag keys starting with aws: are reserved for AWS use; choose another key"
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('nodeless.dev/')",message="tag keys starting with nodeless.dev/ are reserved for the tags nodeless manages; choose another key"
 	Key string `json:"key"`
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`
+	// +kubebuilder:validation:XValidation:rule="!self.lowerAscii().startsWith('aws:')",message="tag values starting with aws: are reserved for AWS use; choose another value"
 	// +optional
 	Value string `json:"value,omitempty"`
 }

@@ -6,22 +6,21 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 //
 // +kubebuilder:validation:XValidation:rule="has(self.taskDefinition) != has(self.taskDefinitionRef)",message="set exactly one of taskDefinition (family, family:revision or ARN) and taskDefinitionRef (a TaskDefinition in this namespace)"
 // +kubebuilder:validation:XValidation:rule="!(has(self.cluster) && has(self.clusterRef))",message="set at most one of cluster (ECS name or ARN) and clusterRef (a Cluster in this namespace)"
+// +kubebuilder:validation:XValidation:rule="(has(self.clusterRef) ? 'ref:' + self.clusterRef.name : (has(self.cluster) ? self.cluster : 'default')) == (has(oldSelf.clusterRef) ? 'ref:' + oldSelf.clusterRef.name : (has(oldSelf.cluster) ? oldSelf.cluster : 'default'))",message="cluster and clusterRef cannot change: ECS cannot move a service to another cluster; delete this Service and create a new one"
 // +kubebuilder:validation:XValidation:rule="!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.launchType) || self.launchType != 'FARGATE'",message="schedulingStrategy DAEMON is not supported with launchType FARGATE; use REPLICA"
 // +kubebuilder:validation:XValidation:rule="!has(self.deploymentConfiguration) || !has(self.deploymentConfiguration.maximumPercent) || !has(self.deploymentConfiguration.minimumHealthyPercent) || self.deploymentConfiguration.maximumPercent >= self.deploymentConfiguration.minimumHealthyPercent",message="deploymentConfiguration.maximumPercent must be at least minimumHealthyPercent"
 type ServiceSpec struct {
-	// ServiceName in ECS; defaults to metadata.name and cannot change.
+	// ServiceName in ECS; defaults to metadata.name and cannot change (ECS cannot rename a service).
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="serviceName is immutable; create a new Service instead"
 	// +optional
 	ServiceName string `json:"serviceName,omitempty"`
-	// Cluster is the ECS cluster's name or ARN; without cluster and clusterRef, "default".
+	// Cluster is the ECS cluster's name or ARN; without cluster and clusterRef, "default". The
+	// cluster cannot change (ECS cannot move a service to another cluster).
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="cluster is immutable; create a new Service instead"
 	// +optional
 	Cluster string `json:"cluster,omitempty"`
-	// ClusterRef names a Cluster in this namespace.
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clusterRef is immutable; create a new Service instead"
+	// ClusterRef names a Cluster in this namespace; it cannot change either.
 	// +optional
 	ClusterRef *LocalObjectReference `json:"clusterRef,omitempty"`
 	// TaskDefinition is family, family:revision or a task definition ARN.
@@ -37,18 +36,20 @@ type ServiceSpec struct {
 	// +kubebuilder:default=1
 	// +optional
 	DesiredCount *int32 `json:"desiredCount,omitempty"`
-	// LaunchType; immutable.
+	// LaunchType; ECS cannot change it after create. Setting it later to what ECS already reports
+	// is accepted; any other change is refused (the Synced condition names it).
 	// +kubebuilder:validation:Enum=FARGATE;EC2;EXTERNAL
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="launchType is immutable; create a new Service instead"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="launchType cannot change: ECS cannot change the launch type of a service; delete this Service and create a new one"
 	// +optional
 	LaunchType string `json:"launchType,omitempty"`
 	// PlatformVersion of Fargate, e.g. LATEST or 1.4.0.
 	// +kubebuilder:validation:MaxLength=32
 	// +optional
 	PlatformVersion string `json:"platformVersion,omitempty"`
-	// SchedulingStrategy; immutable.
+	// SchedulingStrategy; ECS cannot change it after create. Setting it later to what ECS already
+	// reports is accepted; any other change is refused (the Synced condition names it).
 	// +kubebuilder:validation:Enum=REPLICA;DAEMON
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="schedulingStrategy is immutable; create a new Service instead"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="schedulingStrategy cannot change: ECS cannot change the scheduling strategy of a service; delete this Service and create a new one"
 	// +optional
 	SchedulingStrategy string `json:"schedulingStrategy,omitempty"`
 	// +optional
@@ -70,7 +71,11 @@ type ServiceSpec struct {
 	// +kubebuilder:validation:Enum=TASK_DEFINITION;SERVICE;NONE
 	// +optional
 	PropagateTags string `json:"propagateTags,omitempty"`
-	// Tags applied when the service is created.
+	// Tags of the service: set at create, changed in place afterwards (TagResource /
+	// UntagResource), never through UpdateService or a new deployment. Tags others set on the
+	// service are left alone.
+	// +listType=map
+	// +listMapKey=key
 	// +kubebuilder:validation:MaxItems=40
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
@@ -192,10 +197,16 @@ type ServiceStatus struct {
 	// LastEventID is the id of that event.
 	// +optional
 	LastEventID string `json:"lastEventID,omitempty"`
+	// AppliedTags are the spec's tags as last applied to the ECS service; a tag removed from the
+	// spec is removed from the service only when it is listed here.
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	AppliedTags []Tag `json:"appliedTags,omitempty"`
 }
 
 // Service is an ECS service.
 //
+// +kubebuilder:validation:XValidation:rule="(has(self.spec.serviceName) ? self.spec.serviceName : self.metadata.name) == (has(oldSelf.spec.serviceName) ? oldSelf.spec.serviceName : oldSelf.metadata.name)",message="spec.serviceName cannot change (it defaults to metadata.name): ECS cannot rename a service; delete this Service and create a new one"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:subresource:scale:specpath=.spec.desiredCount,statuspath=.status.runningCount

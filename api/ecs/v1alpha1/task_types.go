@@ -2,10 +2,20 @@ package v1alpha1
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// TaskSpec is a task to run once (RunTask). It cannot change after creation: delete the Task and
-// create a new one.
+// TaskSpec is a task to run once (RunTask). ECS cannot change a task it started, so no member but
+// tags can change after creation (delete the Task and create a new one); tags change in place
+// (TagResource / UntagResource).
 //
-// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a Task's spec is immutable; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.cluster) == has(oldSelf.cluster) && (!has(self.cluster) || self.cluster == oldSelf.cluster)",message="cluster cannot change: ECS cannot change a started task; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.clusterRef) == has(oldSelf.clusterRef) && (!has(self.clusterRef) || self.clusterRef == oldSelf.clusterRef)",message="clusterRef cannot change: ECS cannot change a started task; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.taskDefinition) == has(oldSelf.taskDefinition) && (!has(self.taskDefinition) || self.taskDefinition == oldSelf.taskDefinition)",message="taskDefinition cannot change: ECS cannot change a started task; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.taskDefinitionRef) == has(oldSelf.taskDefinitionRef) && (!has(self.taskDefinitionRef) || self.taskDefinitionRef == oldSelf.taskDefinitionRef)",message="taskDefinitionRef cannot change: ECS cannot change a started task; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.launchType) == has(oldSelf.launchType) && (!has(self.launchType) || self.launchType == oldSelf.launchType)",message="launchType cannot change: ECS cannot change a started task; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.platformVersion) == has(oldSelf.platformVersion) && (!has(self.platformVersion) || self.platformVersion == oldSelf.platformVersion)",message="platformVersion cannot change: ECS cannot change a started task; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.networkConfiguration) == has(oldSelf.networkConfiguration) && (!has(self.networkConfiguration) || self.networkConfiguration == oldSelf.networkConfiguration)",message="networkConfiguration cannot change: ECS cannot change a started task; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.overrides) == has(oldSelf.overrides) && (!has(self.overrides) || self.overrides == oldSelf.overrides)",message="overrides cannot change: ECS cannot change a started task; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.group) == has(oldSelf.group) && (!has(self.group) || self.group == oldSelf.group)",message="group cannot change: ECS cannot change a started task; delete the Task and create a new one"
+// +kubebuilder:validation:XValidation:rule="has(self.startedBy) == has(oldSelf.startedBy) && (!has(self.startedBy) || self.startedBy == oldSelf.startedBy)",message="startedBy cannot change: ECS cannot change a started task; delete the Task and create a new one"
 // +kubebuilder:validation:XValidation:rule="has(self.taskDefinition) != has(self.taskDefinitionRef)",message="set exactly one of taskDefinition (family, family:revision or ARN) and taskDefinitionRef (a TaskDefinition in this namespace)"
 // +kubebuilder:validation:XValidation:rule="!(has(self.cluster) && has(self.clusterRef))",message="set at most one of cluster (ECS name or ARN) and clusterRef (a Cluster in this namespace)"
 type TaskSpec struct {
@@ -41,6 +51,10 @@ type TaskSpec struct {
 	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	StartedBy string `json:"startedBy,omitempty"`
+	// Tags of the task: set by RunTask, changed in place afterwards (TagResource / UntagResource).
+	// Tags others set on the task are left alone.
+	// +listType=map
+	// +listMapKey=key
 	// +kubebuilder:validation:MaxItems=40
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
@@ -103,6 +117,11 @@ type TaskStatus struct {
 	StoppedAt *metav1.Time `json:"stoppedAt,omitempty"`
 	// +optional
 	Containers []ContainerStatus `json:"containers,omitempty"`
+	// AppliedTags are the spec's tags as last applied to the ECS task; a tag removed from the
+	// spec is removed from the task only when it is listed here.
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	AppliedTags []Tag `json:"appliedTags,omitempty"`
 }
 
 // Task is one ECS task started with RunTask.

@@ -3,7 +3,8 @@ package v1alpha1
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // TaskDefinitionSpec is the desired content of an ECS task definition family (RegisterTaskDefinition).
-// Every change registers exactly one new revision.
+// Every change registers exactly one new revision, except a change of tags, which ECS changes in
+// place on every ACTIVE revision the object registered (TagResource / UntagResource).
 //
 // cpu and memory are given in CPU units and MiB ("256", "512"); with FARGATE in
 // requiresCompatibilities they must form one of the pairs Fargate supports.
@@ -13,10 +14,10 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // +kubebuilder:validation:XValidation:rule="!has(self.requiresCompatibilities) || !self.requiresCompatibilities.exists(c, c == 'FARGATE') || !has(self.networkMode) || self.networkMode == 'awsvpc'",message="networkMode must be awsvpc when requiresCompatibilities contains FARGATE"
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.exists(c, !has(c.essential) || c.essential)",message="at least one container in containerDefinitions must be essential"
 type TaskDefinitionSpec struct {
-	// Family of the task definition; defaults to metadata.name and cannot change.
+	// Family of the task definition; defaults to metadata.name and cannot change (the object's
+	// revisions belong to one family).
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="family is immutable; create a new TaskDefinition instead"
 	// +optional
 	Family string `json:"family,omitempty"`
 	// ContainerDefinitions of the task, at least one, at most 10, unique by name.
@@ -67,7 +68,11 @@ type TaskDefinitionSpec struct {
 	// +kubebuilder:validation:Enum=host;task
 	// +optional
 	PidMode string `json:"pidMode,omitempty"`
-	// Tags applied to every revision.
+	// Tags of every ACTIVE revision the object registered. A change is applied in place to each of
+	// them (TagResource / UntagResource) and never registers a new revision; tags others set on a
+	// revision are left alone.
+	// +listType=map
+	// +listMapKey=key
 	// +kubebuilder:validation:MaxItems=40
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
@@ -271,10 +276,16 @@ type TaskDefinitionStatus struct {
 	// ActiveRevisions registered by this object and not yet deregistered, oldest first.
 	// +optional
 	ActiveRevisions []TaskDefinitionRevision `json:"activeRevisions,omitempty"`
+	// AppliedTags are the spec's tags as last applied to every revision in activeRevisions; a
+	// tag removed from the spec is removed from the revisions only when it is listed here.
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	AppliedTags []Tag `json:"appliedTags,omitempty"`
 }
 
-// TaskDefinition is an ECS task definition family; each spec change registers a new revision.
+// TaskDefinition is an ECS task definition family; each spec change but tags registers a new revision.
 //
+// +kubebuilder:validation:XValidation:rule="(has(self.spec.family) ? self.spec.family : self.metadata.name) == (has(oldSelf.spec.family) ? oldSelf.spec.family : oldSelf.metadata.name)",message="spec.family cannot change (it defaults to metadata.name): the revisions of a TaskDefinition belong to one family; create a new TaskDefinition instead"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ecstd;taskdef,categories=ecs

@@ -51,6 +51,19 @@ type deleteClusterInput struct {
 	Cluster string `json:"cluster"`
 }
 
+// updateClusterSettingsInput is UpdateClusterSettings' request; updateClusterInput UpdateCluster's,
+// without configuration and serviceConnectDefaults (refused by name: the local data plane has no
+// execute-command logging, managed storage or Service Connect to configure).
+type updateClusterSettingsInput struct {
+	Cluster  string                 `json:"cluster"`
+	Settings []model.ClusterSetting `json:"settings"`
+}
+
+type updateClusterInput struct {
+	Cluster  string                 `json:"cluster"`
+	Settings []model.ClusterSetting `json:"settings"`
+}
+
 func (s *Server) newCluster(name string) model.Cluster {
 	return model.Cluster{
 		ClusterArn: s.arns.Cluster(name), ClusterName: name, Status: model.StatusActive,
@@ -65,6 +78,9 @@ func (s *Server) createCluster(_ context.Context, in *createClusterInput) (*clus
 		return nil, err
 	}
 	if err := checkTags("tags", in.Tags); err != nil {
+		return nil, err
+	}
+	if err := checkSettings(in.Settings); err != nil {
 		return nil, err
 	}
 	for i, p := range in.CapacityProviders {
@@ -215,6 +231,72 @@ func (s *Server) deleteCluster(_ context.Context, in *deleteClusterInput) (*clus
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deleting cluster %s: %w", name, err)
+	}
+	return &clusterOutput{Cluster: &out}, nil
+}
+
+// checkSettings validates cluster settings: containerInsights (the only name the model allows) is
+// enhanced, enabled or disabled (ECS reference, ClusterSetting), given once.
+func checkSettings(settings []model.ClusterSetting) error {
+	seen := map[string]bool{}
+	for i, st := range settings {
+		switch st.Value {
+		case "enhanced", "enabled", "disabled":
+		default:
+			return invalidParameter("settings[%d].value: %q is not a value of %s; use enhanced, enabled or disabled", i, st.Value, st.Name)
+		}
+		if seen[st.Name] {
+			return invalidParameter("settings[%d].name: %s is given twice; give each setting once", i, st.Name)
+		}
+		seen[st.Name] = true
+	}
+	return nil
+}
+
+// mergeSettings sets each of update's settings on have by name and keeps the others.
+func mergeSettings(have, update []model.ClusterSetting) []model.ClusterSetting {
+	out := slices.Clone(have)
+	for _, u := range update {
+		i := slices.IndexFunc(out, func(h model.ClusterSetting) bool { return h.Name == u.Name })
+		if i < 0 {
+			out = append(out, u)
+			continue
+		}
+		out[i] = u
+	}
+	return out
+}
+
+func (s *Server) updateClusterSettings(ctx context.Context, in *updateClusterSettingsInput) (*clusterOutput, error) {
+	return s.updateCluster(ctx, &updateClusterInput{Cluster: in.Cluster, Settings: in.Settings})
+}
+
+// updateCluster changes the cluster's settings in place; it answers with the cluster and its
+// settings, as ECS does.
+func (s *Server) updateCluster(_ context.Context, in *updateClusterInput) (*clusterOutput, error) {
+	name, err := s.clusterName("cluster", &in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSettings(in.Settings); err != nil {
+		return nil, err
+	}
+	var out model.Cluster
+	err = s.store.Update(func(tx *store.Tx) error {
+		c, err := activeCluster(tx, name)
+		if err != nil {
+			return err
+		}
+		c.Cluster.Settings = mergeSettings(c.Cluster.Settings, in.Settings)
+		if err := tx.PutCluster(c); err != nil {
+			return err
+		}
+		cl, err := s.clusterWithCounts(tx, c.Cluster)
+		out = filterCluster(cl, []string{"SETTINGS"})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("updating cluster %s: %w", name, err)
 	}
 	return &clusterOutput{Cluster: &out}, nil
 }

@@ -109,3 +109,52 @@ func tagStrings(tags []ecstypes.Tag) []string {
 	}
 	return out
 }
+
+// TestUpdateClusterSettings: UpdateClusterSettings and UpdateCluster change settings in place by
+// name and keep the cluster's tags; values outside the model's are refused by name, and so are the
+// UpdateCluster members the local data plane cannot honour.
+func TestUpdateClusterSettings(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	created := must[*ecs.CreateClusterOutput](t)(e.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{
+		ClusterName: aws.String("dev"), Tags: []ecstypes.Tag{{Key: aws.String("team"), Value: aws.String("a")}},
+	}))
+	insights := func(v string) []ecstypes.ClusterSetting {
+		return []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String(v)}}
+	}
+	out := must[*ecs.UpdateClusterSettingsOutput](t)(e.ecs.UpdateClusterSettings(ctx, &ecs.UpdateClusterSettingsInput{
+		Cluster: aws.String("dev"), Settings: insights("enabled"),
+	}))
+	if diff := cmp.Diff([]string{"containerInsights=enabled"}, settingStrings(out.Cluster.Settings)); diff != "" {
+		t.Errorf("UpdateClusterSettings answer (-want +got):\n%s", diff)
+	}
+	up := must[*ecs.UpdateClusterOutput](t)(e.ecs.UpdateCluster(ctx, &ecs.UpdateClusterInput{
+		Cluster: created.Cluster.ClusterArn, Settings: insights("enhanced"),
+	}))
+	if diff := cmp.Diff([]string{"containerInsights=enhanced"}, settingStrings(up.Cluster.Settings)); diff != "" {
+		t.Errorf("UpdateCluster answer (-want +got):\n%s", diff)
+	}
+	desc := must[*ecs.DescribeClustersOutput](t)(e.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{
+		Clusters: []string{"dev"}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldSettings, ecstypes.ClusterFieldTags},
+	}))
+	got := append(settingStrings(desc.Clusters[0].Settings), tagStrings(desc.Clusters[0].Tags)...)
+	if diff := cmp.Diff([]string{"containerInsights=enhanced", "team=a"}, got); diff != "" {
+		t.Errorf("described settings and tags (-want +got):\n%s", diff)
+	}
+
+	_, err := e.ecs.UpdateClusterSettings(ctx, &ecs.UpdateClusterSettingsInput{Cluster: aws.String("dev"), Settings: insights("on")})
+	wantAPIError(t, err, "InvalidParameterException", "settings[0].value", "on")
+	_, err = e.ecs.UpdateCluster(ctx, &ecs.UpdateClusterInput{Cluster: aws.String("missing"), Settings: insights("enabled")})
+	wantAPIError(t, err, "ClusterNotFoundException", "missing")
+	_, err = e.ecs.UpdateCluster(ctx, &ecs.UpdateClusterInput{Cluster: aws.String("dev"),
+		ServiceConnectDefaults: &ecstypes.ClusterServiceConnectDefaultsRequest{Namespace: aws.String("ns")}})
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectDefaults")
+}
+
+func settingStrings(settings []ecstypes.ClusterSetting) []string {
+	var out []string
+	for _, s := range settings {
+		out = append(out, string(s.Name)+"="+aws.ToString(s.Value))
+	}
+	return out
+}

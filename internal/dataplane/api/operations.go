@@ -7,6 +7,9 @@ func (s *Server) operations() map[string]operation {
 		"DescribeClusters": handle(s, "DescribeClusters", s.describeClusters),
 		"ListClusters":     handle(s, "ListClusters", s.listClusters),
 		"DeleteCluster":    handle(s, "DeleteCluster", s.deleteCluster),
+		"UpdateCluster":    handle(s, "UpdateCluster", s.updateCluster),
+
+		"UpdateClusterSettings": handle(s, "UpdateClusterSettings", s.updateClusterSettings),
 
 		"RegisterTaskDefinition":     handle(s, "RegisterTaskDefinition", s.registerTaskDefinition),
 		"DescribeTaskDefinition":     handle(s, "DescribeTaskDefinition", s.describeTaskDefinition),

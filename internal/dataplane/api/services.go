@@ -355,16 +355,19 @@ func validateUpdateService(in *updateServiceInput) error {
 	return nil
 }
 
-// applyUpdate changes svc as UpdateService asks; a new deployment starts when the task definition
-// or the network configuration changes, or when forceNewDeployment is set.
+// applyUpdate changes svc as UpdateService asks; a new deployment starts when the task definition,
+// the network configuration, the load balancers or the platform version change (the members the
+// ECS model documents as triggering one), or when forceNewDeployment is set. Every other member
+// changes in place.
 func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateServiceInput) error {
 	tdArn, lbs, err := updatedTaskDefinition(tx, svc, in)
 	if err != nil {
 		return err
 	}
 	nc := firstNonNil(in.NetworkConfiguration, svc.NetworkConfiguration)
+	pv := firstNonNil(in.PlatformVersion, svc.PlatformVersion)
 	redeploy := in.ForceNewDeployment || tdArn != svc.TaskDefinition || !reflect.DeepEqual(nc, svc.NetworkConfiguration) ||
-		!reflect.DeepEqual(lbs, svc.LoadBalancers)
+		!reflect.DeepEqual(lbs, svc.LoadBalancers) || deref(pv, "") != deref(svc.PlatformVersion, "")
 	svc.LoadBalancers = lbs
 	if in.DesiredCount != nil {
 		svc.DesiredCount = *in.DesiredCount
@@ -372,7 +375,7 @@ func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateService
 	svc.DeploymentConfiguration = mergeDeploymentConfiguration(svc.DeploymentConfiguration, in.DeploymentConfiguration)
 	svc.HealthCheckGracePeriodSeconds = firstNonNil(in.HealthCheckGracePeriodSeconds, svc.HealthCheckGracePeriodSeconds)
 	svc.PropagateTags = firstNonNil(in.PropagateTags, svc.PropagateTags)
-	svc.PlatformVersion = firstNonNil(in.PlatformVersion, svc.PlatformVersion)
+	svc.PlatformVersion = pv
 	svc.EnableECSManagedTags = deref(in.EnableECSManagedTags, svc.EnableECSManagedTags)
 	svc.TaskDefinition, svc.NetworkConfiguration = tdArn, nc
 	if redeploy {

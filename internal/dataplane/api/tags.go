@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -11,25 +12,70 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
-// maxTags is the number of tags ECS allows on one resource.
+// maxTags is the number of tags ECS allows on one resource; tags with the reserved aws: prefix do
+// not count (ECS reference, Tag: "Maximum number of tags per resource - 50").
 const maxTags = 50
 
-// checkTags validates tags a client sets: keys present, not reserved, not repeated.
+// tagChars are the characters ECS allows in tag keys and values (the TagKey and TagValue patterns
+// of the ECS model: letters, numbers, spaces and _ . : / = + - @).
+var tagChars = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
+// reservedPrefix is the prefix ECS keeps for AWS's own tags, in any case, on keys and values.
+const reservedPrefix = "aws:"
+
+func reserved(s string) bool {
+	return len(s) >= len(reservedPrefix) && strings.EqualFold(s[:len(reservedPrefix)], reservedPrefix)
+}
+
+// checkTags validates tags a client sets: keys present, of the allowed characters, not reserved,
+// not repeated; values of the allowed characters and not reserved. Lengths (keys 1–128, values
+// 0–256 characters) and the 50 tags of one request are checked against the model before.
 func checkTags(member string, tags []model.Tag) error {
 	seen := map[string]bool{}
 	for i, t := range tags {
 		if t.Key == nil || *t.Key == "" {
 			return invalidParameter("%s[%d].key: required; every tag needs a key", member, i)
 		}
-		if strings.HasPrefix(strings.ToLower(*t.Key), "aws:") {
-			return invalidParameter("%s[%d].key: %q uses the reserved prefix aws:; choose another key", member, i, *t.Key)
+		if err := checkTagKey(fmt.Sprintf("%s[%d].key", member, i), *t.Key); err != nil {
+			return err
 		}
 		if seen[*t.Key] {
 			return invalidParameter("%s[%d].key: %q is given twice; give each key once", member, i, *t.Key)
 		}
 		seen[*t.Key] = true
+		if t.Value == nil {
+			continue
+		}
+		if !tagChars.MatchString(*t.Value) {
+			return invalidParameter("%s[%d].value: %q has characters tags do not allow; use letters, numbers, spaces and _ . : / = + - @", member, i, *t.Value)
+		}
+		if reserved(*t.Value) {
+			return invalidParameter("%s[%d].value: %q uses the prefix aws:, which is reserved for AWS use; choose another value", member, i, *t.Value)
+		}
 	}
 	return nil
+}
+
+// checkTagKey validates one tag key a client sets or removes.
+func checkTagKey(member, key string) error {
+	if !tagChars.MatchString(key) {
+		return invalidParameter("%s: %q has characters tags do not allow; use letters, numbers, spaces and _ . : / = + - @", member, key)
+	}
+	if reserved(key) {
+		return invalidParameter("%s: %q uses the prefix aws:, which is reserved for AWS use; choose another key", member, key)
+	}
+	return nil
+}
+
+// countTags counts the tags that count against maxTags: all but the aws: ones.
+func countTags(tags []model.Tag) int {
+	n := 0
+	for _, t := range tags {
+		if !reserved(*t.Key) {
+			n++
+		}
+	}
+	return n
 }
 
 // mergeTags adds or replaces tags by key.
@@ -73,8 +119,8 @@ func (s *Server) tagResource(_ context.Context, in *tagResourceInput) (*emptyOut
 	err := s.store.Update(func(tx *store.Tx) error {
 		return s.updateTags(tx, in.ResourceArn, func(have []model.Tag) ([]model.Tag, error) {
 			out := mergeTags(have, in.Tags)
-			if len(out) > maxTags {
-				return nil, newError(errLimitExceeded, "tags: the resource would have %d tags; at most %d are allowed", len(out), maxTags)
+			if n := countTags(out); n > maxTags {
+				return nil, newError(errLimitExceeded, "tags: the resource would have %d tags; at most %d are allowed: remove some with UntagResource first", n, maxTags)
 			}
 			return out, nil
 		})
@@ -86,6 +132,11 @@ func (s *Server) tagResource(_ context.Context, in *tagResourceInput) (*emptyOut
 }
 
 func (s *Server) untagResource(_ context.Context, in *untagResourceInput) (*emptyOutput, error) {
+	for i, k := range in.TagKeys {
+		if err := checkTagKey(fmt.Sprintf("tagKeys[%d]", i), k); err != nil {
+			return nil, err
+		}
+	}
 	err := s.store.Update(func(tx *store.Tx) error {
 		return s.updateTags(tx, in.ResourceArn, func(have []model.Tag) ([]model.Tag, error) {
 			return slices.DeleteFunc(slices.Clone(have), func(t model.Tag) bool { return slices.Contains(in.TagKeys, *t.Key) }), nil

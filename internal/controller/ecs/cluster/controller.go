@@ -100,6 +100,9 @@ func (r *Reconciler) sync(ctx context.Context, c *ecsv1alpha1.Cluster) *core.Pro
 	if err != nil {
 		return core.FromECS("describing cluster "+name, err)
 	}
+	if p := r.inPlace(ctx, c, name, observed); p != nil {
+		return p
+	}
 	if observed == nil {
 		if core.AdoptName(c) != "" {
 			return core.Waiting(core.ReasonAdoptionNotFound, fmt.Sprintf("the ECS cluster %q named by annotation %s does not exist: fix the annotation or remove it to create the cluster", name, ecsv1alpha1.AnnotationAdopt))
@@ -116,7 +119,7 @@ func (r *Reconciler) sync(ctx context.Context, c *ecsv1alpha1.Cluster) *core.Pro
 		ctrl.LoggerFrom(ctx).Info("created ECS cluster", "arn", aws.ToString(out.Cluster.ClusterArn))
 		observed = out.Cluster
 	} else if !settingsMatch(c.Spec.Settings, observed.Settings) && !core.IsReadOnly(c, r.Options) {
-		out, err := r.ECS.UpdateClusterSettings(ctx, &ecs.UpdateClusterSettingsInput{
+		out, err := r.ECS.UpdateCluster(ctx, &ecs.UpdateClusterInput{
 			Cluster: observed.ClusterArn, Settings: settings(c.Spec.Settings),
 		})
 		if err != nil {
@@ -132,7 +135,7 @@ func (r *Reconciler) sync(ctx context.Context, c *ecsv1alpha1.Cluster) *core.Pro
 // it is INACTIVE.
 func (r *Reconciler) describe(ctx context.Context, name string) (*ecstypes.Cluster, error) {
 	out, err := r.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{
-		Clusters: []string{name}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldSettings},
+		Clusters: []string{name}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldSettings, ecstypes.ClusterFieldTags},
 	})
 	if err != nil {
 		return nil, err

@@ -67,13 +67,37 @@ func TestInvalidManifestsRefused(t *testing.T) {
 		})
 	}
 
-	// Immutable members.
+	tagTests := []struct {
+		name  string
+		tag   ecsv1alpha1.Tag
+		parts []string
+	}{
+		{"reserved key", ecsv1alpha1.Tag{Key: "AWS:team", Value: "a"}, []string{"spec.tags[0].key", "aws:"}},
+		{"managed key", ecsv1alpha1.Tag{Key: "nodeless.dev/owner-uid", Value: "a"}, []string{"spec.tags[0].key", "nodeless.dev/"}},
+		{"reserved value", ecsv1alpha1.Tag{Key: "team", Value: "aws:a"}, []string{"spec.tags[0].value", "aws:"}},
+		{"characters", ecsv1alpha1.Tag{Key: "team!", Value: "a"}, []string{"spec.tags[0].key"}},
+	}
+	for _, tt := range tagTests {
+		t.Run("tag "+tt.name, func(t *testing.T) {
+			obj := &ecsv1alpha1.Cluster{ObjectMeta: meta("tags"), Spec: ecsv1alpha1.ClusterSpec{Tags: []ecsv1alpha1.Tag{tt.tag}}}
+			errContains(t, c.Create(ctx, obj), tt.parts...)
+		})
+	}
+
+	// Members ECS sets only at create: every member of a Task but its tags.
 	task := &ecsv1alpha1.Task{ObjectMeta: meta("once"), Spec: ecsv1alpha1.TaskSpec{TaskDefinition: "web", Cluster: "c1"}}
 	if err := c.Create(ctx, task); err != nil {
 		t.Fatal(err)
 	}
+	task.Spec.Tags = []ecsv1alpha1.Tag{{Key: "team", Value: "a"}}
+	if err := c.Update(ctx, task); err != nil {
+		t.Errorf("a tag change of a Task was refused: %v", err)
+	}
 	task.Spec.TaskDefinition = "web:2"
-	errContains(t, c.Update(ctx, task), "spec is immutable")
+	errContains(t, c.Update(ctx, task), "taskDefinition cannot change", "delete the Task")
+	task.Spec.TaskDefinition = "web"
+	task.Spec.LaunchType = "FARGATE" // unset before: adding it is a change too
+	errContains(t, c.Update(ctx, task), "launchType cannot change")
 
 	svc := &ecsv1alpha1.Service{ObjectMeta: meta("moves"), Spec: ecsv1alpha1.ServiceSpec{
 		TaskDefinition: "web", ClusterRef: &ecsv1alpha1.LocalObjectReference{Name: "a"}}}
@@ -81,7 +105,18 @@ func TestInvalidManifestsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc.Spec.ClusterRef.Name = "b"
-	errContains(t, c.Update(ctx, svc), "spec.clusterRef", "immutable")
+	errContains(t, c.Update(ctx, svc), "cluster and clusterRef cannot change")
+	svc.Spec.ClusterRef = nil
+	svc.Spec.Cluster = "a" // the same name, but no longer the Cluster object: another cluster
+	errContains(t, c.Update(ctx, svc), "cluster and clusterRef cannot change")
+	svc.Spec.Cluster, svc.Spec.ClusterRef = "", &ecsv1alpha1.LocalObjectReference{Name: "a"}
+	svc.Spec.ServiceName = "moves" // metadata.name, its default: no change
+	svc.Spec.Tags = []ecsv1alpha1.Tag{{Key: "team", Value: "a"}}
+	if err := c.Update(ctx, svc); err != nil {
+		t.Errorf("setting serviceName to its default and a tag was refused: %v", err)
+	}
+	svc.Spec.ServiceName = "other"
+	errContains(t, c.Update(ctx, svc), "spec.serviceName cannot change")
 	got := &ecsv1alpha1.Service{}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(svc), got); err != nil {
 		t.Fatal(err)

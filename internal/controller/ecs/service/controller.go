@@ -154,6 +154,9 @@ func (r *Reconciler) sync(ctx context.Context, svc *ecsv1alpha1.Service) *core.P
 	if err != nil {
 		return core.FromECS("describing service "+svc.ECSName(), err)
 	}
+	if observed, p = r.inPlace(ctx, svc, cluster, observed); p != nil {
+		return p
+	}
 	if observed == nil {
 		if observed, p = r.create(ctx, svc, cluster, td); p != nil {
 			return p

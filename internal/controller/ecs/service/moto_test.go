@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +16,7 @@ import (
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
@@ -170,8 +172,15 @@ func TestNameTakenMoto(t *testing.T) {
 	if p == nil || p.Reason != core.ReasonNameTaken {
 		t.Fatalf("sync of a foreign service: got %v, want reason %s", p, core.ReasonNameTaken)
 	}
-	env.api.Reset()
+	// Adopted with a launch type other than the service's (moto's default is EC2): refused by name,
+	// not ignored.
 	svc.Annotations = map[string]string{ecsv1alpha1.AnnotationAdopt: "legacy"}
+	p = r.sync(ctx, svc)
+	if p == nil || p.Reason != inplace.ReasonRecreateRequired || !strings.Contains(p.Message, "spec.launchType") {
+		t.Fatalf("adopting an EC2 service as FARGATE: got %v, want reason %s naming spec.launchType", p, inplace.ReasonRecreateRequired)
+	}
+	env.api.Reset()
+	svc.Spec.LaunchType = ""
 	syncN(t, r, svc, 3)
 	// Adopted: desiredCount 1 -> 2 is the one write.
 	if diff := cmp.Diff(map[string]int{ecsapi.OpUpdateService: 1}, env.api.Calls()); diff != "" {

@@ -13,6 +13,7 @@ import (
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
 )
 
 // ECS's documented defaults of a REPLICA service's deployment configuration.
@@ -113,8 +114,10 @@ func loadBalancers(lbs []ecsv1alpha1.LoadBalancer) []ecstypes.LoadBalancer {
 }
 
 // UpdateInput compares the spec with what ECS reports and returns the UpdateService request that
-// converges them, with the names of the members that differ; nil when nothing differs. Only
-// members the spec sets are compared: what ECS defaults is left alone. The task definition is
+// converges them, with the names of the members that differ; nil when nothing differs. It carries
+// every spec member UpdateService accepts; tags change through TagResource (TagChange) and the
+// members ECS sets only at create are refused (CreateOnlyChange). Only members the spec sets are
+// compared: what ECS defaults is left alone. The task definition is
 // compared with the one the controller last applied, not with what ECS runs, so that a rollback
 // by the deployment circuit breaker is not undone over and over.
 func UpdateInput(svc *ecsv1alpha1.Service, desiredTD string, observed *ecstypes.Service) (*ecs.UpdateServiceInput, []string) {
@@ -153,10 +156,57 @@ func UpdateInput(svc *ecsv1alpha1.Service, desiredTD string, observed *ecstypes.
 		in.EnableExecuteCommand = s.EnableExecuteCommand
 		changed = append(changed, "enableExecuteCommand")
 	}
+	if s.EnableECSManagedTags != nil && *s.EnableECSManagedTags != observed.EnableECSManagedTags {
+		in.EnableECSManagedTags = s.EnableECSManagedTags
+		changed = append(changed, "enableECSManagedTags")
+	}
+	if s.PropagateTags != "" && s.PropagateTags != string(observed.PropagateTags) {
+		in.PropagateTags = ecstypes.PropagateTags(s.PropagateTags)
+		changed = append(changed, "propagateTags")
+	}
 	if len(changed) == 0 {
 		return nil, nil
 	}
 	return in, changed
+}
+
+// CreateOnlyChange returns the first member ECS sets only when it creates the service (serviceName,
+// cluster / clusterRef, launchType, schedulingStrategy) that the spec changed, nil when none did.
+// cluster is the cluster the spec resolves to; observed is the ECS service, nil when none exists
+// (then only a cluster change is detectable, from the status). A member the spec leaves unset, or
+// sets to what ECS reports, is no change.
+func CreateOnlyChange(svc *ecsv1alpha1.Service, cluster string, observed *ecstypes.Service) *inplace.CreateOnly {
+	st := &svc.Status
+	if st.ClusterARN != "" && !inplace.SameCluster(cluster, st.ClusterARN) {
+		return &inplace.CreateOnly{Member: clusterMember(svc), Was: st.ClusterARN, Now: cluster}
+	}
+	if observed == nil {
+		return nil
+	}
+	s := &svc.Spec
+	if name := aws.ToString(observed.ServiceName); name != svc.ECSName() && core.AdoptName(svc) == "" {
+		return &inplace.CreateOnly{Member: "spec.serviceName", Was: name, Now: svc.ECSName()}
+	}
+	if s.LaunchType != "" && observed.LaunchType != "" && s.LaunchType != string(observed.LaunchType) {
+		return &inplace.CreateOnly{Member: "spec.launchType", Was: string(observed.LaunchType), Now: s.LaunchType}
+	}
+	if s.SchedulingStrategy != "" && observed.SchedulingStrategy != "" && s.SchedulingStrategy != string(observed.SchedulingStrategy) {
+		return &inplace.CreateOnly{Member: "spec.schedulingStrategy", Was: string(observed.SchedulingStrategy), Now: s.SchedulingStrategy}
+	}
+	return nil
+}
+
+func clusterMember(svc *ecsv1alpha1.Service) string {
+	if svc.Spec.ClusterRef != nil {
+		return "spec.clusterRef"
+	}
+	return "spec.cluster"
+}
+
+// TagChange is the TagResource / UntagResource change that gives the ECS service the spec's tags
+// (the owner tag and tags others set stay).
+func TagChange(svc *ecsv1alpha1.Service, observed *ecstypes.Service) inplace.TagChange {
+	return inplace.DiffTags(svc.Spec.Tags, svc.Status.AppliedTags, observed.Tags)
 }
 
 func deploymentConfigurationMatches(dc *ecsv1alpha1.DeploymentConfiguration, observed *ecstypes.DeploymentConfiguration) bool {

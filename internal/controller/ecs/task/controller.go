@@ -20,6 +20,7 @@ import (
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
@@ -149,6 +150,9 @@ func (r *Reconciler) sync(ctx context.Context, t *ecsv1alpha1.Task) *core.Proble
 		r.Poller.Untrack(key)
 		return nil
 	}
+	if p := r.syncTags(ctx, t, observed); p != nil {
+		return p
+	}
 	MirrorStatus(&t.Status, observed)
 	if t.Status.LastStatus == "STOPPED" {
 		r.Poller.Untrack(key)
@@ -182,6 +186,7 @@ func (r *Reconciler) run(ctx context.Context, t *ecsv1alpha1.Task) *core.Problem
 			Message: fmt.Sprintf("ECS did not start the task: %s", strings.Join(reasons, "; "))}
 	}
 	task := &out.Tasks[0]
+	t.Status.AppliedTags = inplace.Applied(t.Spec.Tags) // RunTask set them
 	r.started.Store(t.UID, task)
 	key := client.ObjectKeyFromObject(t)
 	r.Poller.Track(key, aws.ToString(task.ClusterArn), aws.ToString(task.TaskArn))
@@ -193,7 +198,7 @@ func (r *Reconciler) run(ctx context.Context, t *ecsv1alpha1.Task) *core.Problem
 
 // describe calls DescribeTasks once (ids ≤ 100).
 func (r *Reconciler) describe(ctx context.Context, cluster string, ids []string) (map[string]*ecstypes.Task, error) {
-	out, err := r.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: ids})
+	out, err := r.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: ids, Include: []ecstypes.TaskField{ecstypes.TaskFieldTags}})
 	if err != nil {
 		return nil, err
 	}

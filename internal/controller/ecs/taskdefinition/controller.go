@@ -95,9 +95,12 @@ func (r *Reconciler) setConditions(td *ecsv1alpha1.TaskDefinition, p *core.Probl
 }
 
 func (r *Reconciler) sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *core.Problem {
-	hash, err := core.Hash(td.Spec)
+	hash, err := SpecHash(&td.Spec)
 	if err != nil {
 		return core.AsProblem(err)
+	}
+	if p := r.inPlace(ctx, td, hash); p != nil {
+		return p
 	}
 	if td.Status.SpecHash != hash {
 		if core.IsReadOnly(td, r.Options) {

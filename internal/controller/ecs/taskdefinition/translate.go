@@ -9,8 +9,24 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 )
 
+// SpecHash is the content hash that decides whether the spec needs a new revision: the hash of
+// the whole spec but the members ECS changes in place on a revision, which are only its tags
+// (TagResource / UntagResource; every other member of RegisterTaskDefinition is fixed once the
+// revision is registered).
+func SpecHash(spec *ecsv1alpha1.TaskDefinitionSpec) (string, error) {
+	s := spec.DeepCopy()
+	s.Tags = nil
+	return core.Hash(s)
+}
+
+// legacySpecHash is the hash revisions were registered under before tags were left out of it; it
+// equals SpecHash for a spec without tags.
+func legacySpecHash(spec *ecsv1alpha1.TaskDefinitionSpec) (string, error) {
+	return core.Hash(spec)
+}
+
 // RegisterInput translates a TaskDefinition into the RegisterTaskDefinition request that
-// registers its spec, tagged with the spec's hash.
+// registers its spec, tagged with the spec's tags and its hash (SpecHash).
 func RegisterInput(td *ecsv1alpha1.TaskDefinition, specHash string) *ecs.RegisterTaskDefinitionInput {
 	s := &td.Spec
 	in := &ecs.RegisterTaskDefinitionInput{

@@ -102,13 +102,20 @@ func TestSpecHashStable(t *testing.T) {
 	b := newTD("web", "nginx:1")
 	b.Status.Revision = 7
 	b.Labels = map[string]string{"x": "y"}
-	ha, _ := core.Hash(a.Spec)
-	hb, _ := core.Hash(b.Spec)
+	ha, _ := SpecHash(&a.Spec)
+	hb, _ := SpecHash(&b.Spec)
 	if ha != hb {
 		t.Errorf("hash depends on more than the spec: %s != %s", ha, hb)
 	}
+	b.Spec.Tags = []ecsv1alpha1.Tag{{Key: "team", Value: "a"}}
+	if ht, _ := SpecHash(&b.Spec); ht != ha {
+		t.Error("hash changed with the tags, which ECS changes in place")
+	}
+	if hl, _ := legacySpecHash(&a.Spec); hl != ha {
+		t.Error("without tags, the legacy hash differs from the current one: every revision would be re-keyed")
+	}
 	b.Spec.ContainerDefinitions[0].Image = "nginx:2"
-	if hc, _ := core.Hash(b.Spec); hc == ha {
+	if hc, _ := SpecHash(&b.Spec); hc == ha {
 		t.Error("hash did not change with the image")
 	}
 }
