@@ -97,10 +97,10 @@ func (t *translator) container(path string, c *corev1.Container, kind containerK
 // failed init container stops the task, and the node re-runs it as its Pod's policy says).
 func (t *translator) restartPolicy(kind containerKind) *ecstypes.ContainerRestartPolicy {
 	rp := &ecstypes.ContainerRestartPolicy{Enabled: aws.Bool(true), RestartAttemptPeriod: aws.Int32(restartAttemptPeriod)}
-	switch {
-	case kind == initContainer:
+	switch kind {
+	case initContainer:
 		return nil
-	case kind == sidecarContainer:
+	case sidecarContainer:
 		return rp
 	}
 	switch t.node.RestartPolicy {
