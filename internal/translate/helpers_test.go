@@ -1,9 +1,11 @@
 package translate
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -88,3 +90,26 @@ func refusal(t *testing.T, pod *corev1.Pod) []Problem {
 	}
 	return re.Problems
 }
+
+// canonical is v as the ECS wire sees it, for comparisons: its JSON with null and empty members
+// dropped (the SDK types carry unexported members cmp cannot compare).
+func canonical(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return prune(out)
+}
+
+// diffJSON is cmp.Diff of want and got as canonical JSON, "-want +got".
+func diffJSON(t *testing.T, want, got any) string {
+	t.Helper()
+	return cmp.Diff(canonical(t, want), canonical(t, got))
+}
+
+func asRefused(err error, re **RefusedError) bool { return errors.As(err, re) }
