@@ -405,12 +405,13 @@ func (s *statusBuilder) pendingInit() []string {
 	return out
 }
 
-// conditions are the kubelet's Pod conditions, in the kubelet's order; a condition keeps its
+// conditions are the kubelet's Pod conditions, in the kubelet's order (PodReadyToStartContainers
+// is the task's network being up: true from its address until it stops); a condition keeps its
 // transition time while its status does not change. Conditions others own (readiness gates',
 // DisruptionTarget) are kept as they are.
 func (s *statusBuilder) conditions(st *corev1.PodStatus) []corev1.PodCondition {
 	conds := []corev1.PodCondition{
-		s.condition(corev1.PodReadyToStartContainers, st.PodIP != "" || s.running(), "", ""),
+		s.condition(corev1.PodReadyToStartContainers, !s.stopped() && (st.PodIP != "" || s.running()), "", ""),
 		s.initializedCondition(),
 		s.readyCondition(corev1.PodReady, st, s.gatesNotReady()),
 		s.readyCondition(corev1.ContainersReady, st, nil),
