@@ -59,7 +59,8 @@ type EnvVar struct {
 	// environment, InOverrides in RunTask's containerOverrides, AtStart resolved at start.
 	Delivery Delivery
 	// Secret is set when the value is, or expands, a Secret's data: it must never be written
-	// into a task definition or RunTask overrides in clear.
+	// into a task definition or RunTask overrides in clear. Before start it is also set when the
+	// value may be one (it expands a name a Secret's envFrom might define); at start it is exact.
 	Secret bool
 }
 
@@ -73,7 +74,9 @@ type ResolvedContainer struct {
 	Command, Args []string
 	// CommandDelivery and ArgsDelivery are the Delivery of the most specific variable each expands.
 	CommandDelivery, ArgsDelivery Delivery
-	// CommandSecret and ArgsSecret are set when they expand a Secret's data.
+	// CommandSecret and ArgsSecret are set when they certainly expand a Secret's data (at start,
+	// exactly when they do): Translate refuses such a Pod, and the component that starts a task
+	// must refuse a command override that has it.
 	CommandSecret, ArgsSecret bool
 	// Elements gives, per element of Command, its Delivery (nil when Command is nil).
 	Elements []Delivery
@@ -115,7 +118,10 @@ type envValue struct {
 	value    string
 	delivery Delivery
 	secret   bool
-	known    bool // false: the value is only known at start (translation mode)
+	// maybeSecret: the value may come from a Secret's envFrom (translation mode only, where the
+	// keys envFrom adds are not known).
+	maybeSecret bool
+	known       bool // false: the value is only known at start (translation mode)
 }
 
 // envBuilder follows the kubelet's makeEnvironmentVariables. With values nil it runs in
@@ -313,10 +319,12 @@ func (b *envBuilder) lookup(name string) (envValue, bool) {
 	if !envFromCandidate && !serviceCandidate {
 		return envValue{}, false
 	}
-	unknown := envValue{delivery: AtStart, secret: envFromCandidate && b.envFromSecret}
+	unknown := envValue{delivery: AtStart}
 	if b.values == nil {
+		unknown.maybeSecret = envFromCandidate && b.envFromSecret
 		return unknown, true
 	}
+	// At start the keys envFrom added are in b.env: what is left can only be a Service link.
 	if v, ok := b.values.ServiceEnv[name]; ok && serviceCandidate {
 		unknown.value, unknown.known = v, true
 		return unknown, true
@@ -336,6 +344,7 @@ func (b *envBuilder) expand(s string) envValue {
 		}
 		out.delivery = max(out.delivery, ref.delivery)
 		out.secret = out.secret || ref.secret
+		out.maybeSecret = out.maybeSecret || ref.maybeSecret
 		if !ref.known {
 			out.known = false
 			return "$(" + name + ")"
@@ -349,7 +358,7 @@ func (b *envBuilder) expand(s string) envValue {
 func (b *envBuilder) result() *ResolvedContainer {
 	r := &ResolvedContainer{}
 	for name, v := range b.env {
-		r.Env = append(r.Env, EnvVar{Name: name, Value: v.value, Delivery: v.delivery, Secret: v.secret})
+		r.Env = append(r.Env, EnvVar{Name: name, Value: v.value, Delivery: v.delivery, Secret: v.secret || v.maybeSecret})
 	}
 	slices.SortFunc(r.Env, func(a, b EnvVar) int { return strings.Compare(a.Name, b.Name) })
 	if b.c.Command != nil {

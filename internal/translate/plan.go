@@ -84,7 +84,9 @@ type ContainerStart struct {
 	// EnvFrom is set when the container has envFrom: every key found becomes a variable.
 	EnvFrom bool
 	// Command is set when RunTask's command override (Kubernetes args, and command after its
-	// first element) expands a variable only known at start.
+	// leading literal elements) expands a variable only known at start. Should it then expand a
+	// Secret's data (ResolvedContainer.CommandSecret or ArgsSecret, through envFrom), the Pod
+	// must fail with ReasonCommandVariable rather than put the value in RunTask overrides.
 	Command bool
 }
 
@@ -124,9 +126,10 @@ type NodePlan struct {
 	// TerminationGracePeriodSeconds is the Pod's grace period (30 by default): preStop hooks run
 	// within it, then StopTask (each container's stopTimeout is this, clamped to ECS's 2..120).
 	TerminationGracePeriodSeconds int64
-	// Hostname is the Pod's hostname (spec.hostname, else its name, up to 63 characters); FQDN is
-	// hostname.subdomain.namespace.svc.<cluster domain> when it has a subdomain, "" otherwise;
-	// HostnameIsFQDN sets the kernel hostname to the FQDN (setHostnameAsFQDN).
+	// Hostname is the Pod's hostname (hostnameOverride, else spec.hostname, else its name, up to
+	// 63 characters); with a Subdomain its FQDN is hostname.subdomain.namespace.svc.<cluster
+	// domain>, and HostnameIsFQDN sets the kernel hostname to it (setHostnameAsFQDN). ECS cannot
+	// set a hostname in awsvpc mode; HOSTNAME is in RunTask's overrides.
 	Hostname, Subdomain string
 	HostnameIsFQDN      bool
 	// HostAliases are added to the containers' /etc/hosts.

@@ -618,3 +618,35 @@ func TestClientToken(t *testing.T) {
 		t.Errorf("a long UID: %s", got)
 	}
 }
+
+// TestMaybeSecretCommandIsDecidedAtStart: a command that expands a name a Secret's envFrom might
+// define is not refused (the name may come from elsewhere); it is completed at start, where
+// ResolveContainer knows.
+func TestMaybeSecretCommandIsDecidedAtStart(t *testing.T) {
+	pod := rsPod("p", "u")
+	c := &pod.Spec.Containers[0]
+	c.EnvFrom = []corev1.EnvFromSource{
+		{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}},
+		{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}}},
+	}
+	c.Args = []string{"--port=$(PORT)"}
+	tr := mustTranslate(t, pod, Options{})
+	if len(tr.Start.Containers) != 1 || !tr.Start.Containers[0].Command || !tr.Start.Containers[0].EnvFrom {
+		t.Fatalf("start %+v", tr.Start.Containers)
+	}
+	for _, tc := range []struct {
+		values     StartValues
+		wantSecret bool
+	}{
+		{StartValues{ConfigMaps: map[string]map[string]string{"cfg": {"PORT": "8080"}}, Secrets: map[string]map[string][]byte{"creds": {}}}, false},
+		{StartValues{ConfigMaps: map[string]map[string]string{"cfg": {}}, Secrets: map[string]map[string][]byte{"creds": {"PORT": []byte("1")}}}, true},
+	} {
+		rc, err := ResolveContainer(pod, "app", Options{}, tc.values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rc.ArgsSecret != tc.wantSecret || rc.ArgsDelivery != AtStart {
+			t.Errorf("%+v: args secret %v (delivery %s), want %v", tc.values, rc.ArgsSecret, rc.ArgsDelivery, tc.wantSecret)
+		}
+	}
+}
