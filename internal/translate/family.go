@@ -86,22 +86,29 @@ func FamilyName(prefix, namespace string, owner Owner) string {
 func specHash(in *ecs.RegisterTaskDefinitionInput) (string, error) {
 	cp := *in
 	cp.Tags = nil
-	b, err := json.Marshal(&cp)
-	if err != nil {
-		return "", fmt.Errorf("hashing the task definition: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return "", fmt.Errorf("hashing the task definition: %w", err)
-	}
-	b, err = json.Marshal(prune(v))
+	b, err := canonicalJSON(&cp)
 	if err != nil {
 		return "", fmt.Errorf("hashing the task definition: %w", err)
 	}
 	sum := sha256.Sum256(append([]byte("nodeless-taskdef-v1\n"), b...))
 	return hex.EncodeToString(sum[:10]), nil
+}
+
+// canonicalJSON is v's JSON with members sorted and null and empty members dropped. For the SDK's
+// types it is as long as what the SDK sends (member names differ only in their first letter's
+// case), so it also measures a request against ECS's size limits.
+func canonicalJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var g any
+	if err := dec.Decode(&g); err != nil {
+		return nil, err
+	}
+	return json.Marshal(prune(g))
 }
 
 // prune drops null, "", empty arrays and empty objects from a decoded JSON value, so that a

@@ -18,6 +18,12 @@ const (
 	maxStopTimeout = 120
 	// maxContainers is the most container definitions an ECS task definition holds.
 	maxContainers = 10
+	// maxTaskDefinitionBytes is the largest task definition ECS registers ("Amazon ECS service
+	// quotas": task definition size 64 KiB).
+	maxTaskDefinitionBytes = 64 << 10
+	// maxOverrides is the most characters RunTask's overrides may have, JSON included (RunTask
+	// "overrides" in the ECS API reference).
+	maxOverrides = 8192
 	// restartAttemptPeriod is the shortest run (seconds) after which ECS restarts a container in
 	// its task (ECS's minimum); quicker exits stop the task, and the node re-runs it with back-off.
 	restartAttemptPeriod = 60
@@ -37,6 +43,7 @@ func Translate(pod *corev1.Pod, opts Options) (*Translation, error) {
 	}
 	t := &translator{pod: pod, opts: &o, ps: &problems{}, volumes: map[string]podVolume{}, ports: map[string]bool{}}
 	t.run()
+	t.checkSizes()
 	if len(t.ps.refused) > 0 {
 		return nil, &RefusedError{Pod: pod.Namespace + "/" + pod.Name, Problems: t.ps.refused}
 	}
@@ -117,6 +124,19 @@ func (t *translator) run() {
 	t.start.Objects = t.objects.list()
 	t.start.ImagePullSecrets = imagePullSecrets(spec)
 	t.start.ServiceLinks = spec.EnableServiceLinks == nil || *spec.EnableServiceLinks
+}
+
+// checkSizes refuses a task definition or RunTask overrides larger than ECS takes.
+func (t *translator) checkSizes() {
+	if b, err := canonicalJSON(t.td); err == nil && len(b) > maxTaskDefinitionBytes {
+		t.ps.refuse("spec", ReasonFieldNotSupported,
+			"the task definition would be %d bytes and ECS registers at most %d; move large values (env, command) into a ConfigMap, which is resolved at start", len(b), maxTaskDefinitionBytes)
+	}
+	ov := &ecstypes.TaskOverride{ContainerOverrides: t.overrides}
+	if b, err := canonicalJSON(ov); err == nil && len(b) > maxOverrides {
+		t.ps.refuse("spec.containers", ReasonFieldNotSupported,
+			"the per-pod environment and command (fieldRef values and what expands them) need %d characters of RunTask overrides and ECS takes at most %d; reference fewer or shorter Pod fields", len(b), maxOverrides)
+	}
 }
 
 // checkPod refuses what no single field rule covers.

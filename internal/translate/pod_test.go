@@ -650,3 +650,17 @@ func TestMaybeSecretCommandIsDecidedAtStart(t *testing.T) {
 		}
 	}
 }
+
+// TestPodLevelResourcesBelowTheContainersSum: Kubernetes lets containers' limits add up beyond
+// the Pod-level limit (they share it); ECS wants them within the task, so the task holds them.
+func TestPodLevelResourcesBelowTheContainersSum(t *testing.T) {
+	pod := rsPod("p", "u")
+	mem := corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("768Mi")}
+	pod.Spec.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")}}
+	pod.Spec.Containers[0].Resources = corev1.ResourceRequirements{Limits: mem}
+	pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "helper", Image: "busybox", Resources: corev1.ResourceRequirements{Limits: mem}})
+	td := mustTranslate(t, pod, Options{}).TaskDefinition
+	if aws.ToString(td.Cpu) != "1024" || aws.ToString(td.Memory) != "2048" {
+		t.Errorf("size %s/%s, want 1024/2048", aws.ToString(td.Cpu), aws.ToString(td.Memory))
+	}
+}

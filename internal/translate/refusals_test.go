@@ -123,6 +123,13 @@ func TestRefusals(t *testing.T) {
 		"too much ephemeral storage": {func(_ *corev1.Pod, c *corev1.Container) {
 			c.Resources.Limits[corev1.ResourceEphemeralStorage] = resource.MustParse("300Gi")
 		}, []want{{"spec", ReasonResources}}},
+		"a task definition over 64 KiB": {func(_ *corev1.Pod, c *corev1.Container) {
+			c.Env = []corev1.EnvVar{{Name: "BIG", Value: strings.Repeat("x", 70000)}}
+		}, []want{{"spec", ReasonFieldNotSupported}}},
+		"overrides over 8192 characters": {func(p *corev1.Pod, c *corev1.Container) {
+			p.Annotations["big"] = strings.Repeat("x", 9000)
+			c.Env = []corev1.EnvVar{{Name: "BIG", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['big']"}}}}
+		}, []want{{"spec.containers", ReasonFieldNotSupported}}},
 		"empty image": {func(_ *corev1.Pod, c *corev1.Container) { c.Image = "" },
 			[]want{{"spec.containers[0].image", ReasonInvalid}}},
 		"no UID": {func(p *corev1.Pod, _ *corev1.Container) { p.UID = "" },

@@ -129,6 +129,10 @@ func taskSize(pod *corev1.Pod) (resourceSize, error) {
 	if q, ok := needs[corev1.ResourceMemory]; ok {
 		mem = mebibytes(q)
 	}
+	// ECS also wants the containers' own cpu and memory to add up within the task's, which
+	// Pod-level resources smaller than the containers' sum would not give.
+	sumCPU, sumMem := containerSums(pod)
+	cpu, mem = max(cpu, sumCPU), max(mem, sumMem)
 	c, m, ok := fargateSize(cpu, mem)
 	if !ok {
 		return resourceSize{}, fmt.Errorf("the Pod needs %d cpu units and %d MiB (its limits, or requests where it has no limit); the largest Fargate task has 16384 units (16 vCPU) and 122880 MiB: lower them", cpu, mem)
@@ -147,6 +151,30 @@ func taskSize(pod *corev1.Pod) (resourceSize, error) {
 		size.ephemeralGiB = g
 	}
 	return size, nil
+}
+
+// containerSums adds up the cpu units and memory (MiB) ECS counts for the containers that run
+// together (regular containers and sidecars), as containerResources sets them.
+func containerSums(pod *corev1.Pod) (cpu, mem int) {
+	add := func(c *corev1.Container) {
+		c32, m, r := containerResources("", &c.Resources, &problems{})
+		cpu += int(c32)
+		switch {
+		case m != nil:
+			mem += int(*m)
+		case r != nil:
+			mem += int(*r)
+		}
+	}
+	for i := range pod.Spec.Containers {
+		add(&pod.Spec.Containers[i])
+	}
+	for i := range pod.Spec.InitContainers {
+		if c := &pod.Spec.InitContainers[i]; c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			add(c)
+		}
+	}
+	return cpu, mem
 }
 
 // allocatable is what the task offers, as the kubelet's node allocatable for the downward API:
