@@ -62,13 +62,11 @@ func Translate(pod *corev1.Pod, opts Options) (*Translation, error) {
 	}, nil
 }
 
-// podVolume is what a Pod volume became.
+// podVolume is what a Pod volume became: a task volume, filled at start (files, for configMap,
+// secret, downwardAPI and projected volumes) or empty (emptyDir).
 type podVolume struct {
-	// task is the task volume's name; "" for a refused volume.
-	task string
-	// files: filled at start (configMap, secret, downwardAPI, projected); else an emptyDir.
-	files   *VolumeFiles
-	isFiles bool
+	task  string
+	files *VolumeFiles // nil for an emptyDir
 }
 
 type translator struct {

@@ -44,7 +44,6 @@ func (t *translator) translateVolumes() {
 				m := int32(defaultFileMode)
 				mode = &m
 			}
-			pv.isFiles = true
 			pv.files = &VolumeFiles{Volume: pv.task, Sources: sources, DefaultMode: *mode, FSGroup: fsGroup, Update: true}
 			t.start.Volumes = append(t.start.Volumes, *pv.files)
 			t.sourceRefs(sources)
@@ -156,7 +155,7 @@ func (t *translator) mountPoints(path string, c *corev1.Container, def *ecstypes
 		}
 		source := pv.task
 		if m.SubPath != "" {
-			if !pv.isFiles {
+			if pv.files == nil {
 				t.ps.refuse(mp+".subPath", ReasonValueNotSupported,
 					"a subPath of an emptyDir shares the directory with the volume's other mounts, which ECS mount points cannot; mount the whole volume, or use one emptyDir per path")
 				continue
@@ -164,7 +163,7 @@ func (t *translator) mountPoints(path string, c *corev1.Container, def *ecstypes
 			source = t.subPathVolume(pv, m.SubPath)
 		}
 		mount := ecstypes.MountPoint{SourceVolume: aws.String(source), ContainerPath: aws.String(m.MountPath)}
-		if m.ReadOnly || pv.isFiles {
+		if m.ReadOnly || pv.files != nil {
 			mount.ReadOnly = aws.Bool(true)
 		}
 		def.MountPoints = append(def.MountPoints, mount)
