@@ -1,0 +1,218 @@
+package poller
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+)
+
+// Describer describes the external resources ids (ARNs) of one cluster in one call; resources
+// the API does not know are absent from the result.
+type Describer[T any] func(ctx context.Context, cluster string, ids []string) (map[string]T, error)
+
+// Config configures a Poller.
+type Config[T any] struct {
+	// BatchSize is the most ids one Describe call takes (10 for services, 100 for tasks).
+	BatchSize int
+	Describe  Describer[T]
+	// Fingerprint summarises what, when it changes, needs a reconciliation.
+	Fingerprint func(T) string
+	// Stable reports a resource at rest, polled every StableInterval instead of Interval.
+	Stable func(T) bool
+	// NewObject returns an empty object of the reconciled kind, for the wake-up event.
+	NewObject      func() client.Object
+	Interval       time.Duration
+	StableInterval time.Duration
+}
+
+// Poller keeps the last description of every tracked object, refreshes them in batches per
+// cluster (changing ones every Interval, resting ones every StableInterval) and wakes up only
+// the objects whose description changed. Reconcilers read their description from it, so a
+// resync costs no external call, and describe directly only what the poller has not seen yet.
+type Poller[T any] struct {
+	cfg    Config[T]
+	now    func() time.Time
+	events chan event.GenericEvent
+
+	mu      sync.Mutex
+	entries map[types.NamespacedName]*pollEntry[T]
+}
+
+type pollEntry[T any] struct {
+	cluster, id string
+	val         T
+	has         bool
+	fetched     time.Time
+	invalidated time.Time
+	fingerprint string
+	stable      bool
+}
+
+// New returns a Poller; add it to the manager (it is a Runnable) and watch Source().
+func New[T any](cfg Config[T]) *Poller[T] {
+	return &Poller[T]{
+		cfg:     cfg,
+		now:     time.Now,
+		events:  make(chan event.GenericEvent, 1024),
+		entries: map[types.NamespacedName]*pollEntry[T]{},
+	}
+}
+
+// Source is the controller-runtime source of the poller's wake-ups.
+func (p *Poller[T]) Source() source.Source {
+	return source.Channel(p.events, &handler.EnqueueRequestForObject{})
+}
+
+// Track starts polling id in cluster for key; tracking the same id again is a no-op.
+func (p *Poller[T]) Track(key types.NamespacedName, cluster, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.entries[key]; ok && e.cluster == cluster && e.id == id {
+		return
+	}
+	p.entries[key] = &pollEntry[T]{cluster: cluster, id: id}
+}
+
+// Untrack stops polling key.
+func (p *Poller[T]) Untrack(key types.NamespacedName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.entries, key)
+}
+
+// Get returns the last description of key and whether it is usable: tracked, fetched after the
+// last Invalidate and not older than twice the stable interval. A usable zero value means the API
+// did not know the resource.
+func (p *Poller[T]) Get(key types.NamespacedName) (T, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var zero T
+	e, ok := p.entries[key]
+	if !ok || !e.has || p.now().Sub(e.fetched) > 2*p.cfg.StableInterval {
+		return zero, false
+	}
+	return e.val, true
+}
+
+// Put records a description of key fetched by a call that started at start. A description
+// older than the last Invalidate is dropped: it may predate the caller's own write.
+func (p *Poller[T]) Put(key types.NamespacedName, val T, start time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.entries[key]
+	if !ok || start.Before(e.invalidated) {
+		return
+	}
+	p.store(e, val, start)
+}
+
+func (p *Poller[T]) store(e *pollEntry[T], val T, start time.Time) (changed bool) {
+	fp := p.cfg.Fingerprint(val)
+	changed = !e.has || fp != e.fingerprint
+	e.val, e.has, e.fetched, e.fingerprint, e.stable = val, true, start, fp, p.cfg.Stable(val)
+	return changed
+}
+
+// Invalidate forgets key's description; call it right before writing to the resource.
+func (p *Poller[T]) Invalidate(key types.NamespacedName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.entries[key]; ok {
+		var zero T
+		e.val, e.has, e.invalidated = zero, false, p.now()
+	}
+}
+
+// Start polls until ctx ends.
+func (p *Poller[T]) Start(ctx context.Context) error {
+	t := time.NewTicker(p.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			p.Poll(ctx)
+		}
+	}
+}
+
+// Poll describes every tracked resource that is due, in batches per cluster, and wakes up the
+// objects whose description changed.
+func (p *Poller[T]) Poll(ctx context.Context) {
+	for cluster, keys := range p.due() {
+		for start := 0; start < len(keys); start += p.cfg.BatchSize {
+			end := min(start+p.cfg.BatchSize, len(keys))
+			p.pollBatch(ctx, cluster, keys[start:end])
+		}
+	}
+}
+
+type dueKey struct {
+	key types.NamespacedName
+	id  string
+}
+
+func (p *Poller[T]) due() map[string][]dueKey {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	out := map[string][]dueKey{}
+	for key, e := range p.entries {
+		every := p.cfg.Interval
+		if e.stable {
+			every = p.cfg.StableInterval
+		}
+		// The tolerance keeps a ticker's jitter from skipping a round.
+		if e.has && now.Sub(e.fetched) < every-p.cfg.Interval/4 {
+			continue
+		}
+		out[e.cluster] = append(out[e.cluster], dueKey{key: key, id: e.id})
+	}
+	return out
+}
+
+func (p *Poller[T]) pollBatch(ctx context.Context, cluster string, keys []dueKey) {
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.id
+	}
+	start := p.now()
+	got, err := p.cfg.Describe(ctx, cluster, ids)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "polling", "cluster", cluster, "count", len(ids))
+		return
+	}
+	var wake []types.NamespacedName
+	p.mu.Lock()
+	for _, k := range keys {
+		e, ok := p.entries[k.key]
+		if !ok || e.id != k.id || start.Before(e.invalidated) {
+			continue
+		}
+		if p.store(e, got[k.id], start) {
+			wake = append(wake, k.key)
+		}
+	}
+	p.mu.Unlock()
+	for _, key := range wake {
+		obj := p.cfg.NewObject()
+		obj.SetNamespace(key.Namespace)
+		obj.SetName(key.Name)
+		select {
+		case p.events <- event.GenericEvent{Object: obj}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// NeedLeaderElection: the poller only feeds the controllers, which run where it runs.
+func (p *Poller[T]) NeedLeaderElection() bool { return false }

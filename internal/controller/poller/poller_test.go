@@ -1,0 +1,127 @@
+package poller
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// world is what a test's Describer answers from: id -> state.
+type world struct {
+	mu     sync.Mutex
+	state  map[string]string
+	calls  [][]string
+	before func()
+}
+
+func (w *world) describe(_ context.Context, cluster string, ids []string) (map[string]string, error) {
+	if w.before != nil {
+		w.before()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls = append(w.calls, append([]string{cluster}, ids...))
+	out := map[string]string{}
+	for _, id := range ids {
+		if s, ok := w.state[id]; ok {
+			out[id] = s
+		}
+	}
+	return out, nil
+}
+
+func newTestPoller(w *world) (*Poller[string], *time.Time) {
+	now := time.Unix(1000, 0)
+	p := New(Config[string]{
+		BatchSize: 10, Describe: w.describe,
+		Fingerprint: func(s string) string { return s },
+		Stable:      func(s string) bool { return s == "steady" },
+		NewObject:   func() client.Object { return &corev1.Pod{} },
+		Interval:    time.Second, StableInterval: time.Minute,
+	})
+	p.now = func() time.Time { return now }
+	return p, &now
+}
+
+func key(i int) types.NamespacedName {
+	return types.NamespacedName{Namespace: "ns", Name: fmt.Sprint(i)}
+}
+
+func TestPollerBatchesAndWakesChangedOnly(t *testing.T) {
+	w := &world{state: map[string]string{}}
+	p, now := newTestPoller(w)
+	for i := range 25 {
+		id := fmt.Sprintf("arn-%d", i)
+		w.state[id] = "steady"
+		p.Track(key(i), "c1", id)
+	}
+	p.Track(key(99), "c2", "arn-99")
+	w.state["arn-99"] = "moving"
+	p.Poll(context.Background())
+	if got := len(w.calls); got != 4 {
+		t.Fatalf("describe calls for 25+1 resources in 2 clusters = %d, want 4", got)
+	}
+	if got := len(p.events); got != 26 {
+		t.Errorf("wake-ups on first poll = %d, want 26", got)
+	}
+	drain(p)
+
+	// One second later only the moving one is due; nothing changed, nobody is woken.
+	w.calls = nil
+	*now = now.Add(time.Second)
+	p.Poll(context.Background())
+	if diff := cmp.Diff([][]string{{"c2", "arn-99"}}, w.calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if got := len(p.events); got != 0 {
+		t.Errorf("wake-ups without change = %d, want 0", got)
+	}
+
+	// A change wakes exactly its object.
+	w.state["arn-99"] = "steady"
+	*now = now.Add(time.Second)
+	p.Poll(context.Background())
+	if got := drain(p); !cmp.Equal(got, []string{"99"}) {
+		t.Errorf("woken = %v, want [99]", got)
+	}
+}
+
+func TestPollerDropsDescriptionsOlderThanAWrite(t *testing.T) {
+	w := &world{state: map[string]string{"arn-1": "old"}}
+	p, now := newTestPoller(w)
+	p.Track(key(1), "c1", "arn-1")
+	// The write happens while the poll's describe is in flight.
+	w.before = func() {
+		*now = now.Add(time.Millisecond)
+		p.Invalidate(key(1))
+	}
+	p.Poll(context.Background())
+	if _, ok := p.Get(key(1)); ok {
+		t.Error("a description fetched before the write was kept")
+	}
+	w.before = nil
+	start := *now
+	p.Put(key(1), "new", start)
+	if got, ok := p.Get(key(1)); !ok || got != "new" {
+		t.Errorf("Get = %q, %v; want new, true", got, ok)
+	}
+}
+
+func drain[T any](p *Poller[T]) []string {
+	var names []string
+	for {
+		select {
+		case e := <-p.events:
+			names = append(names, e.Object.GetName())
+		default:
+			return names
+		}
+	}
+}
