@@ -24,6 +24,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/cluster"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/service"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/task"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/taskdefinition"
@@ -160,7 +161,7 @@ func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
 		return err
 	}
 	opts := m.cfg.Controllers.Defaults()
-	if err := cluster.Register(m.mgr, api, opts); err != nil {
+	if err := cluster.Register(m.mgr, api, managed.Options(opts)); err != nil {
 		return fmt.Errorf("registering cluster controller: %w", err)
 	}
 	if err := taskdefinition.Register(m.mgr, api, opts); err != nil {
