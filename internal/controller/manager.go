@@ -164,7 +164,7 @@ func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
 	if err := cluster.Register(m.mgr, api, managed.Options(opts)); err != nil {
 		return fmt.Errorf("registering cluster controller: %w", err)
 	}
-	if err := taskdefinition.Register(m.mgr, api, opts); err != nil {
+	if err := taskdefinition.Register(m.mgr, api, managed.Options(opts)); err != nil {
 		return fmt.Errorf("registering task definition controller: %w", err)
 	}
 	var err error

@@ -73,7 +73,7 @@ func (r *Reconciler) Sync(ctx context.Context, c *ecsv1alpha1.Cluster) *reconcil
 	if !settingsMatch(c.Spec.Settings, observed.Settings) {
 		if managed.IsReadOnly(c, r.Options) {
 			mirror(&c.Status, observed)
-			return managed.ReadOnlyDrift("cluster "+name, []string{"settings"})
+			return managed.ReadOnlyDrift("settings differ from ECS cluster " + name)
 		}
 		out, err := r.ECS.UpdateClusterSettings(ctx, &ecs.UpdateClusterSettingsInput{
 			Cluster: observed.ClusterArn, Settings: settings(c.Spec.Settings),

@@ -2,7 +2,6 @@ package managed
 
 import (
 	"fmt"
-	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -62,11 +61,11 @@ func Config[T client.Object, S any](mgr ctrl.Manager, of func(T) *S, common func
 	}
 }
 
-// ReadOnlyDrift is the Problem of a read-only object whose spec differs from its ECS resource in
-// members (status still mirrors ECS): nothing is written until the read-only annotation (or
-// --read-only) goes.
-func ReadOnlyDrift(what string, members []string) *reconciler.Problem {
+// ReadOnlyDrift is the Problem of a read-only object whose spec differs from its ECS resource
+// (difference says how, e.g. "desiredCount differs from ECS service web"); the status still
+// mirrors ECS, and nothing is written until the read-only annotation (or --read-only) goes.
+func ReadOnlyDrift(difference string) *reconciler.Problem {
 	return reconciler.Waiting(ReasonReadOnly, fmt.Sprintf(
-		"the spec differs from the ECS %s in %s but the object is read-only: remove annotation %s (or the controller's --read-only) to apply it",
-		what, strings.Join(members, ", "), ecsv1alpha1.AnnotationReadOnly))
+		"%s, but the object is read-only: remove annotation %s (or the controller's --read-only) to apply the spec",
+		difference, ecsv1alpha1.AnnotationReadOnly))
 }

@@ -11,13 +11,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 )
 
 var sdkTypes = cmp.Exporter(func(reflect.Type) bool { return true })
 
 func TestRegisterInput(t *testing.T) {
-	hashTag := ecstypes.Tag{Key: aws.String(core.TagSpecHash), Value: aws.String("h")}
+	hashTag := ecstypes.Tag{Key: aws.String(ecscall.TagSpecHash), Value: aws.String("h")}
 	tests := []struct {
 		name string
 		td   *ecsv1alpha1.TaskDefinition
@@ -102,13 +102,13 @@ func TestSpecHashStable(t *testing.T) {
 	b := newTD("web", "nginx:1")
 	b.Status.Revision = 7
 	b.Labels = map[string]string{"x": "y"}
-	ha, _ := core.Hash(a.Spec)
-	hb, _ := core.Hash(b.Spec)
+	ha, _ := ecscall.Hash(a.Spec)
+	hb, _ := ecscall.Hash(b.Spec)
 	if ha != hb {
 		t.Errorf("hash depends on more than the spec: %s != %s", ha, hb)
 	}
 	b.Spec.ContainerDefinitions[0].Image = "nginx:2"
-	if hc, _ := core.Hash(b.Spec); hc == ha {
+	if hc, _ := ecscall.Hash(b.Spec); hc == ha {
 		t.Error("hash did not change with the image")
 	}
 }
