@@ -69,9 +69,8 @@ type Manager struct {
 	cfg   Config
 	mgr   manager.Manager
 	ready chan struct{}
-	// Service and Task give tests access to the pollers.
-	Service *service.Reconciler
-	Task    *task.Reconciler
+	// Task gives tests access to the poller.
+	Task *task.Reconciler
 }
 
 var _ component.Component = (*Manager)(nil)
@@ -167,10 +166,10 @@ func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
 	if err := taskdefinition.Register(m.mgr, api, managed.Options(opts)); err != nil {
 		return fmt.Errorf("registering task definition controller: %w", err)
 	}
-	var err error
-	if m.Service, err = service.Register(m.mgr, api, opts); err != nil {
+	if err := service.Register(m.mgr, api, managed.Options(opts)); err != nil {
 		return err
 	}
+	var err error
 	if m.Task, err = task.Register(m.mgr, api, opts); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,7 +15,8 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
@@ -53,7 +55,7 @@ func startMoto(t *testing.T, revisions int) *motoEnv {
 }
 
 func (e *motoEnv) reconciler() *Reconciler {
-	return NewReconciler(nil, e.api, record.NewFakeRecorder(1000), core.Options{})
+	return NewReconciler(nil, e.api, record.NewFakeRecorder(1000), managed.Options{}.WithDefaults())
 }
 
 func newService(name, td string) *ecsv1alpha1.Service {
@@ -69,7 +71,7 @@ func newService(name, td string) *ecsv1alpha1.Service {
 func syncN(t *testing.T, r *Reconciler, svc *ecsv1alpha1.Service, n int) {
 	t.Helper()
 	for range n {
-		if p := r.sync(context.Background(), svc); p != nil {
+		if p := r.Sync(context.Background(), svc); p != nil {
 			t.Fatalf("sync: %v", p)
 		}
 	}
@@ -166,9 +168,9 @@ func TestNameTakenMoto(t *testing.T) {
 	}
 	r := env.reconciler()
 	svc := newService("legacy", env.arns[0])
-	p := r.sync(ctx, svc)
-	if p == nil || p.Reason != core.ReasonNameTaken {
-		t.Fatalf("sync of a foreign service: got %v, want reason %s", p, core.ReasonNameTaken)
+	p := r.Sync(ctx, svc)
+	if p == nil || p.Reason != managed.ReasonNameTaken {
+		t.Fatalf("sync of a foreign service: got %v, want reason %s", p, managed.ReasonNameTaken)
 	}
 	env.api.Reset()
 	svc.Annotations = map[string]string{ecsv1alpha1.AnnotationAdopt: "legacy"}
@@ -211,7 +213,13 @@ func TestReadOnlyMoto(t *testing.T) {
 	r := env.reconciler()
 	svc := newService("legacy", env.arns[0])
 	svc.Annotations = map[string]string{ecsv1alpha1.AnnotationAdopt: "legacy", ecsv1alpha1.AnnotationReadOnly: "true"}
-	syncN(t, r, svc, 3)
+	for range 3 {
+		// The difference is reported (Synced False), not applied.
+		p := r.Sync(ctx, svc)
+		if p == nil || p.Reason != managed.ReasonReadOnly || !strings.Contains(p.Message, "spec.desiredCount differs") {
+			t.Fatalf("sync of a read-only Service whose desiredCount differs: %v, want reason %s naming spec.desiredCount", p, managed.ReasonReadOnly)
+		}
+	}
 	if w := env.api.Writes(); w != 0 {
 		t.Errorf("writes in read-only mode = %d, want 0 (%v)", w, env.api.Calls())
 	}
@@ -221,8 +229,8 @@ func TestReadOnlyMoto(t *testing.T) {
 
 	missing := newService("missing", env.arns[0])
 	missing.Spec.Cluster = "nope"
-	p := r.sync(ctx, missing)
-	if p == nil || p.Reason != core.ReasonNotFound {
-		t.Errorf("service in a missing cluster: %v, want reason %s", p, core.ReasonNotFound)
+	p := r.Sync(ctx, missing)
+	if p == nil || p.Reason != ecscall.ReasonNotFound {
+		t.Errorf("service in a missing cluster: %v, want reason %s", p, ecscall.ReasonNotFound)
 	}
 }

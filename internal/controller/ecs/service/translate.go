@@ -12,7 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 )
 
 // ECS's documented defaults of a REPLICA service's deployment configuration.
@@ -40,15 +41,15 @@ func CreateInput(svc *ecsv1alpha1.Service, cluster, taskDefinition string) *ecs.
 		Cluster:                       aws.String(cluster),
 		TaskDefinition:                aws.String(taskDefinition),
 		DesiredCount:                  s.DesiredCount,
-		PlatformVersion:               core.OptString(s.PlatformVersion),
+		PlatformVersion:               ecscall.OptString(s.PlatformVersion),
 		DeploymentConfiguration:       deploymentConfiguration(s.DeploymentConfiguration, nil),
 		NetworkConfiguration:          networkConfiguration(s.NetworkConfiguration),
 		LoadBalancers:                 loadBalancers(s.LoadBalancers),
 		HealthCheckGracePeriodSeconds: s.HealthCheckGracePeriodSeconds,
 		EnableExecuteCommand:          aws.ToBool(s.EnableExecuteCommand),
 		EnableECSManagedTags:          aws.ToBool(s.EnableECSManagedTags),
-		ClientToken:                   aws.String(core.ClientToken(svc, MaxClientToken)),
-		Tags:                          core.Tags(s.Tags, ecstypes.Tag{Key: aws.String(core.TagOwner), Value: aws.String(string(svc.UID))}),
+		ClientToken:                   aws.String(ecscall.ClientToken(svc, MaxClientToken)),
+		Tags:                          managed.Tags(s.Tags, ecscall.OwnerTag(svc)),
 	}
 	if s.LaunchType != "" {
 		in.LaunchType = ecstypes.LaunchType(s.LaunchType)
@@ -103,8 +104,8 @@ func loadBalancers(lbs []ecsv1alpha1.LoadBalancer) []ecstypes.LoadBalancer {
 	var out []ecstypes.LoadBalancer
 	for _, lb := range lbs {
 		out = append(out, ecstypes.LoadBalancer{
-			TargetGroupArn:   core.OptString(lb.TargetGroupArn),
-			LoadBalancerName: core.OptString(lb.LoadBalancerName),
+			TargetGroupArn:   ecscall.OptString(lb.TargetGroupArn),
+			LoadBalancerName: ecscall.OptString(lb.LoadBalancerName),
 			ContainerName:    aws.String(lb.ContainerName),
 			ContainerPort:    aws.Int32(lb.ContainerPort),
 		})
@@ -302,22 +303,22 @@ func deployment(d ecstypes.Deployment) ecsv1alpha1.Deployment {
 // controller applied.
 func Readiness(st *ecsv1alpha1.ServiceStatus) (bool, string, string) {
 	if st.Status != "ACTIVE" {
-		return false, core.ReasonNotActive, fmt.Sprintf("ECS reports the service %s", st.Status)
+		return false, managed.ReasonNotActive, fmt.Sprintf("ECS reports the service %s", st.Status)
 	}
 	primary := primaryDeployment(st)
 	if primary != nil && primary.RolloutState == string(ecstypes.DeploymentRolloutStateFailed) {
-		return false, core.ReasonRolloutFailed, fmt.Sprintf("the rollout of %s failed (%s): fix the TaskDefinition or the Service spec; the next change rolls out again",
+		return false, managed.ReasonRolloutFailed, fmt.Sprintf("the rollout of %s failed (%s): fix the TaskDefinition or the Service spec; the next change rolls out again",
 			primary.TaskDefinition, primary.RolloutStateReason)
 	}
 	if st.AppliedTaskDefinition != "" && !TaskDefinitionMatches(st.AppliedTaskDefinition, st.TaskDefinition) && len(st.Deployments) <= 1 {
-		return false, core.ReasonRolloutFailed, fmt.Sprintf("ECS runs %s instead of %s (rolled back by the deployment circuit breaker?): fix the TaskDefinition; its next revision rolls out again",
+		return false, managed.ReasonRolloutFailed, fmt.Sprintf("ECS runs %s instead of %s (rolled back by the deployment circuit breaker?): fix the TaskDefinition; its next revision rolls out again",
 			st.TaskDefinition, st.AppliedTaskDefinition)
 	}
 	inProgress := primary != nil && primary.RolloutState == string(ecstypes.DeploymentRolloutStateInProgress)
 	if inProgress || len(st.Deployments) > 1 || st.RunningCount != st.DesiredCount {
-		return false, core.ReasonRolloutInProgress, fmt.Sprintf("%d of %d tasks running, %d pending, revision %d", st.RunningCount, st.DesiredCount, st.PendingCount, st.Revision)
+		return false, managed.ReasonRolloutInProgress, fmt.Sprintf("%d of %d tasks running, %d pending, revision %d", st.RunningCount, st.DesiredCount, st.PendingCount, st.Revision)
 	}
-	return true, core.ReasonRolloutComplete, fmt.Sprintf("%d of %d tasks running revision %d", st.RunningCount, st.DesiredCount, st.Revision)
+	return true, managed.ReasonRolloutComplete, fmt.Sprintf("%d of %d tasks running revision %d", st.RunningCount, st.DesiredCount, st.Revision)
 }
 
 func primaryDeployment(st *ecsv1alpha1.ServiceStatus) *ecsv1alpha1.Deployment {
