@@ -98,7 +98,7 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	c.Controllers.PollInterval = f.pollInterval
 	c.Controllers.StablePollInterval = f.stableInterval
 	if f.noRateLimit {
-		c.Limits = controller.NoRateLimit
+		c.Limits = controller.NoRateLimit()
 	}
 	m, err := controller.New(ctx, c)
 	if err != nil {

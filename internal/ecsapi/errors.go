@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
@@ -142,38 +141,43 @@ var codeKinds = map[string]Kind{
 	"ServiceUnavailableException": KindServer,
 }
 
-// clientExceptionCases classify a ClientException (and the few InvalidParameterException
-// messages that are not about the request) by the cases ECS documents or is known to send, each
-// a full phrase of the message, compared case-insensitively. A ClientException that matches none
-// is a bad request (the ECS model: "These errors are usually caused by a client action ... Or,
-// it might be specifying an identifier that isn't valid").
+// clientExceptionCases classify a ClientException (and the InvalidParameterExceptions that are
+// not about the request) by the cases ECS documents or is known to send, each the pattern of a
+// full phrase of the message, matched case-insensitively. A ClientException that matches none is
+// a bad request (the ECS model: "These errors are usually caused by a client action ... Or, it
+// might be specifying an identifier that isn't valid").
 var clientExceptionCases = []struct {
-	phrase string
+	phrase *regexp.Regexp
 	kind   Kind
 }{
 	// DescribeTaskDefinition (and every call naming a task definition) of a family or revision
 	// that does not exist: "Unable to describe task definition." The local data plane prefixes the
 	// member and adds the detail after a colon.
-	{"unable to describe task definition", KindNotFound},
+	{phrase(`unable to describe task definition`), KindNotFound},
 	// DeregisterTaskDefinition of a revision ECS does not know (moto: "Revision is missing.").
-	{"the specified task definition does not exist", KindNotFound},
-	{"revision is missing", KindNotFound},
+	{phrase(`the specified task definition does not exist`), KindNotFound},
+	{phrase(`revision is missing`), KindNotFound},
+	// StopTask of a task ECS does not know (an InvalidParameterException): "The referenced task
+	// was not found." The local data plane names the task and the cluster.
+	{phrase(`the referenced task (\S+ )?was not found`), KindNotFound},
 	// RunTask (ECS API reference, RunTask): "If you get a ClientException error, the RunTask could
 	// not be processed because you use managed scaling and there is a capacity error because the
 	// quota of tasks in the PROVISIONING per cluster has been reached."
-	{"tasks provisioning capacity limit exceeded", KindQuota},
+	{phrase(`tasks provisioning capacity limit exceeded`), KindQuota},
 	// RegisterTaskDefinition of one family from several callers at once.
-	{"too many concurrent attempts to create a new revision of the specified family", KindThrottled},
+	{phrase(`too many concurrent attempts to create a new revision of the specified family`), KindThrottled},
 	// The ECS model: "This client action might be using an action or resource on behalf of a user
 	// that doesn't have permissions to use the action or resource": AWS's standard phrase, and
 	// ECS's own for a task or execution role it may not assume or pass.
-	{"is not authorized to perform", KindAccessDenied},
-	{"ecs was unable to assume the role", KindAccessDenied},
-	{"unable to assume the service linked role", KindAccessDenied},
+	{phrase(`is not authorized to perform`), KindAccessDenied},
+	{phrase(`ecs was unable to assume the role`), KindAccessDenied},
+	{phrase(`unable to assume the service linked role`), KindAccessDenied},
 	// CreateService with a clientToken already used for other parameters: "Creation of service
 	// was not idempotent." (sent as an InvalidParameterException).
-	{"not idempotent", KindConflict},
+	{phrase(`not idempotent`), KindConflict},
 }
+
+func phrase(p string) *regexp.Regexp { return regexp.MustCompile(`(?i)` + p) }
 
 // embeddedCode finds the error code of another AWS service that ECS quotes in its message when
 // a call it made on the caller's behalf failed, e.g. "Error retrieving security group information
@@ -225,9 +229,8 @@ func codeKind(code string) (Kind, bool) {
 }
 
 func clientExceptionKind(msg string) (Kind, bool) {
-	m := strings.ToLower(msg)
 	for _, c := range clientExceptionCases {
-		if strings.Contains(m, c.phrase) {
+		if c.phrase.MatchString(msg) {
 			return c.kind, true
 		}
 	}

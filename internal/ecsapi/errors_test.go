@@ -44,6 +44,10 @@ func TestKindOf(t *testing.T) {
 		{"missing task definition, local data plane", &ecstypes.ClientException{Message: aws.String(
 			"taskDefinition: Unable to describe task definition: web:7 is not registered; name a registered revision or register it")}, ecsapi.KindNotFound},
 		{"missing revision, moto", &ecstypes.ClientException{Message: aws.String("Revision is missing.")}, ecsapi.KindNotFound},
+		{"stopping a task ECS does not know", &ecstypes.InvalidParameterException{Message: aws.String("The referenced task was not found.")}, ecsapi.KindNotFound},
+		{"stopping a task the local data plane does not know", &ecstypes.InvalidParameterException{Message: aws.String(
+			"task: the referenced task arn:aws:ecs:r:1:task/c/1 was not found in cluster c")}, ecsapi.KindNotFound},
+		{"a bad task id is a bad request", &ecstypes.InvalidParameterException{Message: aws.String("Task Identifier is invalid")}, ecsapi.KindInvalidParameter},
 		{"missing revision on deregister", &ecstypes.ClientException{Message: aws.String("The specified task definition does not exist.")}, ecsapi.KindNotFound},
 
 		{"conflict", &ecstypes.ConflictException{}, ecsapi.KindConflict},

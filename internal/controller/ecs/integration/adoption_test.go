@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
@@ -54,7 +54,7 @@ func TestAdoptionMoto(t *testing.T) {
 		if cond == nil {
 			return false, "no Synced condition"
 		}
-		return cond.Reason == core.ReasonNameTaken && strings.Contains(cond.Message, ecsv1alpha1.AnnotationAdopt), cond.Reason + ": " + cond.Message
+		return cond.Reason == managed.ReasonNameTaken && strings.Contains(cond.Message, ecsv1alpha1.AnnotationAdopt), cond.Reason + ": " + cond.Message
 	})
 	if n := api.Writes(); n != 3 { // the three set-up calls above
 		t.Errorf("writes before adoption = %d, want only the 3 set-up calls (%v)", n, api.Calls())

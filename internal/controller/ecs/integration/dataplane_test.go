@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
@@ -52,7 +52,7 @@ func (s *scenario) checkEventsOnce(service string) {
 		}
 		plain, folded = map[string]int{}, map[string]bool{}
 		for _, e := range list.Items {
-			if e.InvolvedObject.Kind != "Service" || e.InvolvedObject.Name != service || e.Reason != core.ReasonServiceEvent {
+			if e.InvolvedObject.Kind != "Service" || e.InvolvedObject.Name != service || e.Reason != managed.ReasonServiceEvent {
 				continue
 			}
 			if msg, ok := strings.CutPrefix(e.Message, combined); ok {

@@ -11,7 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 )
 
 var sdkTypes = cmp.Exporter(func(reflect.Type) bool { return true })
@@ -39,7 +40,7 @@ func TestRunInput(t *testing.T) {
 		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{
 			Name: aws.String("app"), Command: []string{"run"}, Environment: []ecstypes.KeyValuePair{{Name: aws.String("A"), Value: aws.String("1")}},
 		}}},
-		Tags: []ecstypes.Tag{{Key: aws.String(core.TagOwner), Value: aws.String("u-1")}},
+		Tags: []ecstypes.Tag{{Key: aws.String(ecscall.TagOwner), Value: aws.String("u-1")}},
 	}
 	if diff := cmp.Diff(want, RunInput(task, "c1", "job:3"), sdkTypes); diff != "" {
 		t.Errorf("RunInput (-want +got):\n%s", diff)
@@ -53,12 +54,12 @@ func TestReadiness(t *testing.T) {
 		ok     bool
 		reason string
 	}{
-		{"running", ecsv1alpha1.TaskStatus{LastStatus: "RUNNING"}, true, core.ReasonRunning},
-		{"pending", ecsv1alpha1.TaskStatus{LastStatus: "PENDING"}, false, core.ReasonStarting},
+		{"running", ecsv1alpha1.TaskStatus{LastStatus: "RUNNING"}, true, managed.ReasonRunning},
+		{"pending", ecsv1alpha1.TaskStatus{LastStatus: "PENDING"}, false, managed.ReasonStarting},
 		{"stopped", ecsv1alpha1.TaskStatus{LastStatus: "STOPPED", StopCode: "EssentialContainerExited",
-			Containers: []ecsv1alpha1.ContainerStatus{{Name: "app", ExitCode: aws.Int32(1)}}}, false, core.ReasonStopped},
+			Containers: []ecsv1alpha1.ContainerStatus{{Name: "app", ExitCode: aws.Int32(1)}}}, false, managed.ReasonStopped},
 		{"completed", ecsv1alpha1.TaskStatus{LastStatus: "STOPPED", StopCode: "EssentialContainerExited",
-			Containers: []ecsv1alpha1.ContainerStatus{{Name: "app", ExitCode: aws.Int32(0)}}}, false, core.ReasonCompleted},
+			Containers: []ecsv1alpha1.ContainerStatus{{Name: "app", ExitCode: aws.Int32(0)}}}, false, managed.ReasonCompleted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
