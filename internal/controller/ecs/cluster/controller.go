@@ -107,7 +107,7 @@ func (r *Reconciler) create(ctx context.Context, c *ecsv1alpha1.Cluster, name st
 
 // Readiness: Ready while ECS reports the cluster ACTIVE.
 func (r *Reconciler) Readiness(c *ecsv1alpha1.Cluster) (reconciler.Readiness, bool) {
-	exists := c.Status.ClusterARN != ""
+	exists := c.Status.ClusterArn != ""
 	if c.Status.Status == "ACTIVE" {
 		return reconciler.Readiness{Ready: true, Reason: managed.ReasonActive, Message: "ECS reports the cluster ACTIVE"}, exists
 	}
@@ -159,7 +159,7 @@ func settingsMatch(want []ecsv1alpha1.ClusterSetting, got []ecstypes.ClusterSett
 }
 
 func mirror(st *ecsv1alpha1.ClusterStatus, c *ecstypes.Cluster) {
-	st.ClusterARN = aws.ToString(c.ClusterArn)
+	st.ClusterArn = aws.ToString(c.ClusterArn)
 	st.ClusterName = aws.ToString(c.ClusterName)
 	st.Status = aws.ToString(c.Status)
 	st.RunningTasksCount = c.RunningTasksCount
@@ -170,15 +170,15 @@ func mirror(st *ecsv1alpha1.ClusterStatus, c *ecstypes.Cluster) {
 // Finalize deletes the ECS cluster (policy delete, not read-only, created or adopted); ECS
 // refuses while services or tasks run in it, which the Problem says.
 func (r *Reconciler) Finalize(ctx context.Context, c *ecsv1alpha1.Cluster) *reconciler.Problem {
-	if !managed.DeletesECSResource(c, r.Options) || c.Status.ClusterARN == "" {
+	if !managed.DeletesECSResource(c, r.Options) || c.Status.ClusterArn == "" {
 		return nil
 	}
-	_, err := r.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(c.Status.ClusterARN)})
+	_, err := r.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(c.Status.ClusterArn)})
 	if err == nil || ecsapi.IsNotFound(err) {
-		ctrl.LoggerFrom(ctx).Info("deleted ECS cluster", "arn", c.Status.ClusterARN)
+		ctrl.LoggerFrom(ctx).Info("deleted ECS cluster", "arn", c.Status.ClusterArn)
 		return nil
 	}
-	p := ecscall.FromECS("deleting cluster "+c.Status.ClusterARN, err)
+	p := ecscall.FromECS("deleting cluster "+c.Status.ClusterArn, err)
 	if ecsapi.IsConflict(err) {
 		p.Message += "; delete the Services and Tasks running in it first (they are deleted in the background when they are being deleted too)"
 	}

@@ -35,7 +35,7 @@ func TestClusterMoto(t *testing.T) {
 	if diff := cmp.Diff(want, api.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
-	if c.Status.Status != "ACTIVE" || c.Status.ClusterARN == "" {
+	if c.Status.Status != "ACTIVE" || c.Status.ClusterArn == "" {
 		t.Errorf("status %+v", c.Status)
 	}
 

@@ -67,7 +67,7 @@ func TestAdoptionMoto(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "adopted and scaled", func() (bool, string) {
 		s.get(svc)
-		return svc.Status.ServiceARN != "" && svc.Status.DesiredCount == 3, fmt.Sprintf("%+v", svc.Status)
+		return svc.Status.ServiceArn != "" && svc.Status.DesiredCount == 3, fmt.Sprintf("%+v", svc.Status)
 	})
 	time.Sleep(3 * time.Second)
 	if diff := api.Calls(); diff[ecsapi.OpUpdateService] != 1 || api.Writes() != 1 {

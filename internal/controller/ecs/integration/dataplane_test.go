@@ -132,11 +132,14 @@ func TestTaskDataPlane(t *testing.T) {
 	if len(job.Status.Containers) != 1 || aws.ToInt32(job.Status.Containers[0].ExitCode) != 3 {
 		t.Errorf("job containers %+v, want exit code 3", job.Status.Containers)
 	}
+	if job.Status.Phase != ecsv1alpha1.TaskFailed {
+		t.Errorf("job phase %q, want %s (it exited 3)", job.Status.Phase, ecsv1alpha1.TaskFailed)
+	}
 	eventually(t, 90*time.Second, "long running", s.ready(long, func() []metav1.Condition { return long.Status.Conditions }))
 	if n := api.Count(ecsapi.OpRunTask); n != 2 {
 		t.Errorf("RunTask calls = %d, want 2", n)
 	}
-	arn := long.Status.TaskARN
+	arn := long.Status.TaskArn
 	if err := c.Delete(ctx, long); err != nil {
 		t.Fatal(err)
 	}

@@ -39,10 +39,10 @@ func ResolveCluster(ctx context.Context, c client.Reader, namespace, cluster str
 	if err != nil {
 		return "", reconciler.AsProblem(fmt.Errorf("getting Cluster %s: %w", ref.Name, err))
 	}
-	if obj.Status.ClusterARN == "" || obj.Status.Status != "ACTIVE" {
+	if obj.Status.ClusterArn == "" || obj.Status.Status != "ACTIVE" {
 		return "", reconciler.Waiting(ReasonClusterNotReady, fmt.Sprintf("waiting for Cluster %q to become ACTIVE", ref.Name))
 	}
-	return obj.Status.ClusterARN, nil
+	return obj.Status.ClusterArn, nil
 }
 
 // ResolveTaskDefinition returns the task definition (family, family:revision or ARN) that
@@ -60,8 +60,8 @@ func ResolveTaskDefinition(ctx context.Context, c client.Reader, namespace, td s
 	if err != nil {
 		return "", reconciler.AsProblem(fmt.Errorf("getting TaskDefinition %s: %w", ref.Name, err))
 	}
-	if obj.Status.TaskDefinitionARN == "" {
+	if obj.Status.TaskDefinitionArn == "" {
 		return "", reconciler.Waiting(ReasonTaskDefNotReady, fmt.Sprintf("waiting for TaskDefinition %q to register its first revision", ref.Name))
 	}
-	return obj.Status.TaskDefinitionARN, nil
+	return obj.Status.TaskDefinitionArn, nil
 }

@@ -114,7 +114,7 @@ func (r *Reconciler) referencing(index string) handler.MapFunc {
 // Readiness derives Ready from what ECS reports (Readiness of the status).
 func (r *Reconciler) Readiness(svc *ecsv1alpha1.Service) (reconciler.Readiness, bool) {
 	ok, reason, msg := Readiness(&svc.Status)
-	return reconciler.Readiness{Ready: ok, Reason: reason, Message: msg}, svc.Status.ServiceARN != ""
+	return reconciler.Readiness{Ready: ok, Reason: reason, Message: msg}, svc.Status.ServiceArn != ""
 }
 
 // Forget stops polling the Service and drops its last emitted event.
@@ -164,7 +164,7 @@ func (r *Reconciler) observe(ctx context.Context, svc *ecsv1alpha1.Service, clus
 	if s, ok := r.Poller.Get(key); ok {
 		return live(s), nil
 	}
-	id := svc.Status.ServiceARN
+	id := svc.Status.ServiceArn
 	if id == "" {
 		id = managed.AdoptName(svc)
 	}
@@ -223,7 +223,7 @@ func (r *Reconciler) describeBatch(ctx context.Context, cluster string, ids []st
 func owned(svc *ecsv1alpha1.Service, observed *ecstypes.Service) bool {
 	arn := aws.ToString(observed.ServiceArn)
 	switch {
-	case svc.Status.ServiceARN != "" && svc.Status.ServiceARN == arn:
+	case svc.Status.ServiceArn != "" && svc.Status.ServiceArn == arn:
 		return true
 	case managed.AdoptName(svc) != "":
 		return true

@@ -26,7 +26,7 @@ func (r *Reconciler) Finalize(ctx context.Context, svc *ecsv1alpha1.Service) *re
 }
 
 func (r *Reconciler) deleteService(ctx context.Context, svc *ecsv1alpha1.Service) *reconciler.Problem {
-	cluster := svc.Status.ClusterARN
+	cluster := svc.Status.ClusterArn
 	if cluster == "" {
 		var p *reconciler.Problem
 		if cluster, p = managed.ResolveCluster(ctx, r.Client, svc.Namespace, svc.Spec.Cluster, svc.Spec.ClusterRef); p != nil {

@@ -88,7 +88,7 @@ func TestServiceCRUDMoto(t *testing.T) {
 	if got := env.api.Count(ecsapi.OpCreateService); got != 1 {
 		t.Fatalf("CreateService calls = %d, want 1", got)
 	}
-	if svc.Status.ServiceARN == "" || svc.Status.DesiredCount != 2 || svc.Status.AppliedTaskDefinition != env.arns[0] {
+	if svc.Status.ServiceArn == "" || svc.Status.DesiredCount != 2 || svc.Status.AppliedTaskDefinition != env.arns[0] {
 		t.Fatalf("status after create: %+v", svc.Status)
 	}
 
@@ -133,7 +133,7 @@ func TestServiceCRUDMoto(t *testing.T) {
 	if got := env.api.Count(ecsapi.OpCreateService); got != 0 {
 		t.Errorf("CreateService after a lost status = %d, want 0", got)
 	}
-	if svc.Status.ServiceARN == "" {
+	if svc.Status.ServiceArn == "" {
 		t.Errorf("status not re-attached: %+v", svc.Status)
 	}
 
@@ -223,7 +223,7 @@ func TestReadOnlyMoto(t *testing.T) {
 	if w := env.api.Writes(); w != 0 {
 		t.Errorf("writes in read-only mode = %d, want 0 (%v)", w, env.api.Calls())
 	}
-	if svc.Status.DesiredCount != 1 || svc.Status.ServiceARN == "" {
+	if svc.Status.DesiredCount != 1 || svc.Status.ServiceArn == "" {
 		t.Errorf("status not mirrored: %+v", svc.Status)
 	}
 

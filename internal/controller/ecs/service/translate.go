@@ -255,9 +255,9 @@ func Revision(arn string) int32 {
 
 // MirrorStatus copies what ECS reports into status (conditions and events aside).
 func MirrorStatus(st *ecsv1alpha1.ServiceStatus, observed *ecstypes.Service) {
-	st.ServiceARN = aws.ToString(observed.ServiceArn)
+	st.ServiceArn = aws.ToString(observed.ServiceArn)
 	st.ServiceName = aws.ToString(observed.ServiceName)
-	st.ClusterARN = aws.ToString(observed.ClusterArn)
+	st.ClusterArn = aws.ToString(observed.ClusterArn)
 	st.Status = aws.ToString(observed.Status)
 	st.DesiredCount = observed.DesiredCount
 	st.RunningCount = observed.RunningCount
@@ -287,7 +287,7 @@ func deployment(d ecstypes.Deployment) ecsv1alpha1.Deployment {
 		RunningCount:       d.RunningCount,
 		PendingCount:       d.PendingCount,
 		FailedTasks:        d.FailedTasks,
-		RolloutState:       string(d.RolloutState),
+		RolloutState:       ecsv1alpha1.DeploymentRolloutState(d.RolloutState),
 		RolloutStateReason: aws.ToString(d.RolloutStateReason),
 	}
 	if d.CreatedAt != nil {
@@ -306,7 +306,7 @@ func Readiness(st *ecsv1alpha1.ServiceStatus) (bool, string, string) {
 		return false, managed.ReasonNotActive, fmt.Sprintf("ECS reports the service %s", st.Status)
 	}
 	primary := primaryDeployment(st)
-	if primary != nil && primary.RolloutState == string(ecstypes.DeploymentRolloutStateFailed) {
+	if primary != nil && primary.RolloutState == ecsv1alpha1.RolloutFailed {
 		return false, managed.ReasonRolloutFailed, fmt.Sprintf("the rollout of %s failed (%s): fix the TaskDefinition or the Service spec; the next change rolls out again",
 			primary.TaskDefinition, primary.RolloutStateReason)
 	}
@@ -314,7 +314,7 @@ func Readiness(st *ecsv1alpha1.ServiceStatus) (bool, string, string) {
 		return false, managed.ReasonRolloutFailed, fmt.Sprintf("ECS runs %s instead of %s (rolled back by the deployment circuit breaker?): fix the TaskDefinition; its next revision rolls out again",
 			st.TaskDefinition, st.AppliedTaskDefinition)
 	}
-	inProgress := primary != nil && primary.RolloutState == string(ecstypes.DeploymentRolloutStateInProgress)
+	inProgress := primary != nil && primary.RolloutState == ecsv1alpha1.RolloutInProgress
 	if inProgress || len(st.Deployments) > 1 || st.RunningCount != st.DesiredCount {
 		return false, managed.ReasonRolloutInProgress, fmt.Sprintf("%d of %d tasks running, %d pending, revision %d", st.RunningCount, st.DesiredCount, st.PendingCount, st.Revision)
 	}

@@ -210,7 +210,7 @@ func TestTaskDefinitionMatches(t *testing.T) {
 }
 
 func TestReadiness(t *testing.T) {
-	primary := func(td, state string) ecsv1alpha1.Deployment {
+	primary := func(td string, state ecsv1alpha1.DeploymentRolloutState) ecsv1alpha1.Deployment {
 		return ecsv1alpha1.Deployment{Status: "PRIMARY", TaskDefinition: td, RolloutState: state}
 	}
 	tests := []struct {

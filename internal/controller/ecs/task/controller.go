@@ -104,7 +104,7 @@ func (r *Reconciler) waiting(index string) handler.MapFunc {
 		}
 		var reqs []reconcile.Request
 		for i := range list.Items {
-			if list.Items[i].Status.TaskARN == "" {
+			if list.Items[i].Status.TaskArn == "" {
 				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 			}
 		}
@@ -115,7 +115,7 @@ func (r *Reconciler) waiting(index string) handler.MapFunc {
 // Readiness derives Ready from the task's lifecycle (Readiness of the status).
 func (r *Reconciler) Readiness(t *ecsv1alpha1.Task) (reconciler.Readiness, bool) {
 	ok, reason, msg := Readiness(&t.Status)
-	return reconciler.Readiness{Ready: ok, Reason: reason, Message: msg}, t.Status.TaskARN != ""
+	return reconciler.Readiness{Ready: ok, Reason: reason, Message: msg}, t.Status.TaskArn != ""
 }
 
 // Forget stops polling the Task and drops the task it started.
@@ -136,7 +136,7 @@ func (r *Reconciler) startedBy(t *ecsv1alpha1.Task) *ecstypes.Task {
 // Sync starts the task once and mirrors its lifecycle.
 func (r *Reconciler) Sync(ctx context.Context, t *ecsv1alpha1.Task) *reconciler.Problem {
 	key := client.ObjectKeyFromObject(t)
-	if t.Status.TaskARN == "" {
+	if t.Status.TaskArn == "" {
 		started := r.startedBy(t)
 		if started == nil {
 			return r.run(ctx, t)
@@ -146,12 +146,12 @@ func (r *Reconciler) Sync(ctx context.Context, t *ecsv1alpha1.Task) *reconciler.
 	observed, ok := r.Poller.Get(key)
 	if !ok {
 		start := time.Now()
-		got, err := r.describe(ctx, t.Status.ClusterARN, []string{t.Status.TaskARN})
+		got, err := r.describe(ctx, t.Status.ClusterArn, []string{t.Status.TaskArn})
 		if err != nil {
-			return ecscall.FromECS("describing task "+t.Status.TaskARN, err)
+			return ecscall.FromECS("describing task "+t.Status.TaskArn, err)
 		}
-		observed = got[t.Status.TaskARN]
-		r.Poller.Track(key, t.Status.ClusterARN, t.Status.TaskARN)
+		observed = got[t.Status.TaskArn]
+		r.Poller.Track(key, t.Status.ClusterArn, t.Status.TaskArn)
 		r.Poller.Put(key, observed, start)
 	}
 	if observed == nil {
@@ -221,7 +221,7 @@ func (r *Reconciler) Finalize(ctx context.Context, t *ecsv1alpha1.Task) *reconci
 	if !managed.DeletesECSResource(t, r.Options) {
 		return nil
 	}
-	cluster, arn, last := t.Status.ClusterARN, t.Status.TaskARN, t.Status.LastStatus
+	cluster, arn, last := t.Status.ClusterArn, t.Status.TaskArn, t.Status.LastStatus
 	if started := r.startedBy(t); arn == "" && started != nil {
 		cluster, arn, last = aws.ToString(started.ClusterArn), aws.ToString(started.TaskArn), aws.ToString(started.LastStatus)
 	}

@@ -56,7 +56,7 @@ func TestTaskMoto(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{ecsapi.OpRunTask: 1}, api.Calls()); diff != "" {
 		t.Errorf("calls to run and mirror a task (-want +got):\n%s", diff)
 	}
-	if task.Status.TaskARN == "" || task.Status.LastStatus == "" {
+	if task.Status.TaskArn == "" || task.Status.LastStatus == "" {
 		t.Fatalf("status not mirrored: %+v", task.Status)
 	}
 	api.Reset()
@@ -65,7 +65,7 @@ func TestTaskMoto(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{ecsapi.OpDescribeTasks: 1}, api.Calls()); diff != "" {
 		t.Errorf("calls to poll (-want +got):\n%s", diff)
 	}
-	if _, err := api.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(task.Status.ClusterARN), Task: aws.String(task.Status.TaskARN)}); err != nil {
+	if _, err := api.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(task.Status.ClusterArn), Task: aws.String(task.Status.TaskArn)}); err != nil {
 		t.Fatalf("StopTask: %v", err)
 	}
 	r.Poller.Invalidate(keyOf(task))

@@ -54,9 +54,9 @@ func RunInput(t *ecsv1alpha1.Task, cluster, taskDefinition string) *ecs.RunTaskI
 
 // MirrorStatus copies what ECS reports about the task into status.
 func MirrorStatus(st *ecsv1alpha1.TaskStatus, t *ecstypes.Task) {
-	st.TaskARN = aws.ToString(t.TaskArn)
-	st.ClusterARN = aws.ToString(t.ClusterArn)
-	st.TaskDefinitionARN = aws.ToString(t.TaskDefinitionArn)
+	st.TaskArn = aws.ToString(t.TaskArn)
+	st.ClusterArn = aws.ToString(t.ClusterArn)
+	st.TaskDefinitionArn = aws.ToString(t.TaskDefinitionArn)
 	st.LastStatus = aws.ToString(t.LastStatus)
 	st.DesiredStatus = aws.ToString(t.DesiredStatus)
 	st.StopCode = string(t.StopCode)
@@ -70,6 +70,7 @@ func MirrorStatus(st *ecsv1alpha1.TaskStatus, t *ecstypes.Task) {
 			Reason: aws.ToString(c.Reason), HealthStatus: string(c.HealthStatus),
 		})
 	}
+	st.Phase = Phase(st)
 }
 
 func timeOf(t *time.Time) *metav1.Time {
@@ -79,24 +80,52 @@ func timeOf(t *time.Time) *metav1.Time {
 	return &metav1.Time{Time: t.UTC().Truncate(time.Second)}
 }
 
+// Phase sums up the mirrored lifecycle (see ecsv1alpha1.TaskStatus.Phase): "" before the task
+// exists; Pending until it has started; Running; once STOPPED, Succeeded when it stopped because
+// its essential container exited (stopCode EssentialContainerExited) and every container exited
+// 0, Failed otherwise.
+func Phase(st *ecsv1alpha1.TaskStatus) ecsv1alpha1.TaskPhase {
+	switch {
+	case st.LastStatus == "":
+		return ""
+	case st.LastStatus == "STOPPED" && succeeded(st):
+		return ecsv1alpha1.TaskSucceeded
+	case st.LastStatus == "STOPPED":
+		return ecsv1alpha1.TaskFailed
+	case st.LastStatus == "RUNNING" || st.StartedAt != nil:
+		return ecsv1alpha1.TaskRunning
+	}
+	return ecsv1alpha1.TaskPending
+}
+
+func succeeded(st *ecsv1alpha1.TaskStatus) bool {
+	if st.StopCode != "EssentialContainerExited" || len(st.Containers) == 0 {
+		return false
+	}
+	for _, c := range st.Containers {
+		if c.ExitCode == nil || *c.ExitCode != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Readiness derives the Ready condition from the mirrored status.
 func Readiness(st *ecsv1alpha1.TaskStatus) (bool, string, string) {
-	switch st.LastStatus {
-	case "RUNNING":
-		return true, managed.ReasonRunning, "the task is RUNNING"
-	case "STOPPED":
+	switch Phase(st) {
+	case ecsv1alpha1.TaskSucceeded:
+		return false, managed.ReasonCompleted, "the task ran to completion: every container exited 0"
+	case ecsv1alpha1.TaskFailed:
 		var exits []string
-		clean := len(st.Containers) > 0
 		for _, c := range st.Containers {
 			if c.ExitCode != nil {
 				exits = append(exits, fmt.Sprintf("%s exited %d", c.Name, *c.ExitCode))
 			}
-			clean = clean && c.ExitCode != nil && *c.ExitCode == 0
-		}
-		if clean && st.StopCode == "EssentialContainerExited" {
-			return false, managed.ReasonCompleted, "the task ran to completion: every container exited 0"
 		}
 		return false, managed.ReasonStopped, strings.TrimSuffix(fmt.Sprintf("the task stopped (%s: %s) %s", st.StopCode, st.StoppedReason, strings.Join(exits, ", ")), " ")
+	}
+	if st.LastStatus == "RUNNING" {
+		return true, managed.ReasonRunning, "the task is RUNNING"
 	}
 	return false, managed.ReasonStarting, fmt.Sprintf("the task is %s", st.LastStatus)
 }

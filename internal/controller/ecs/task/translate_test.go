@@ -1,6 +1,7 @@
 package task
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -66,6 +67,39 @@ func TestReadiness(t *testing.T) {
 			ok, reason, msg := Readiness(&tt.st)
 			if ok != tt.ok || reason != tt.reason || msg == "" {
 				t.Errorf("Readiness = %v %s %q, want %v %s", ok, reason, msg, tt.ok, tt.reason)
+			}
+		})
+	}
+}
+
+func TestPhase(t *testing.T) {
+	exit := func(codes ...int32) []ecsv1alpha1.ContainerStatus {
+		var out []ecsv1alpha1.ContainerStatus
+		for i, c := range codes {
+			out = append(out, ecsv1alpha1.ContainerStatus{Name: fmt.Sprint("c", i), ExitCode: aws.Int32(c)})
+		}
+		return out
+	}
+	started := &metav1.Time{}
+	tests := []struct {
+		name string
+		st   ecsv1alpha1.TaskStatus
+		want ecsv1alpha1.TaskPhase
+	}{
+		{"not started yet", ecsv1alpha1.TaskStatus{}, ""},
+		{"provisioning", ecsv1alpha1.TaskStatus{LastStatus: "PROVISIONING"}, ecsv1alpha1.TaskPending},
+		{"running", ecsv1alpha1.TaskStatus{LastStatus: "RUNNING", StartedAt: started}, ecsv1alpha1.TaskRunning},
+		{"stopping after it ran", ecsv1alpha1.TaskStatus{LastStatus: "DEACTIVATING", StartedAt: started}, ecsv1alpha1.TaskRunning},
+		{"stopping before it ran", ecsv1alpha1.TaskStatus{LastStatus: "STOPPING"}, ecsv1alpha1.TaskPending},
+		{"every container exited 0", ecsv1alpha1.TaskStatus{LastStatus: "STOPPED", StopCode: "EssentialContainerExited", Containers: exit(0, 0)}, ecsv1alpha1.TaskSucceeded},
+		{"one container failed", ecsv1alpha1.TaskStatus{LastStatus: "STOPPED", StopCode: "EssentialContainerExited", Containers: exit(0, 2)}, ecsv1alpha1.TaskFailed},
+		{"stopped by a user", ecsv1alpha1.TaskStatus{LastStatus: "STOPPED", StopCode: "UserInitiated", Containers: exit(0)}, ecsv1alpha1.TaskFailed},
+		{"never started", ecsv1alpha1.TaskStatus{LastStatus: "STOPPED", StopCode: "TaskFailedToStart"}, ecsv1alpha1.TaskFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Phase(&tt.st); got != tt.want {
+				t.Errorf("Phase = %q, want %q", got, tt.want)
 			}
 		})
 	}

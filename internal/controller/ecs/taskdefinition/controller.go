@@ -74,7 +74,7 @@ func serviceToTaskDefinition(_ context.Context, obj client.Object) []reconcile.R
 
 // Readiness: Ready once the newest spec is registered (a clean Sync means it is).
 func (r *Reconciler) Readiness(td *ecsv1alpha1.TaskDefinition) (reconciler.Readiness, bool) {
-	exists := td.Status.TaskDefinitionARN != "" && td.Status.SpecHash != ""
+	exists := td.Status.TaskDefinitionArn != "" && td.Status.SpecHash != ""
 	return reconciler.Readiness{Ready: exists, Reason: managed.ReasonRegistered,
 		Message: fmt.Sprintf("revision %d of family %s is registered", td.Status.Revision, td.Status.Family)}, exists
 }
@@ -149,15 +149,15 @@ func rec(td *ecsv1alpha1.TaskDefinition, def *ecstypes.TaskDefinition, hash stri
 	arn := aws.ToString(def.TaskDefinitionArn)
 	td.Status.Family = aws.ToString(def.Family)
 	td.Status.Revision = def.Revision
-	td.Status.TaskDefinitionARN = arn
+	td.Status.TaskDefinitionArn = arn
 	td.Status.SpecHash = hash
 	for _, r := range td.Status.ActiveRevisions {
-		if r.TaskDefinitionARN == arn {
+		if r.TaskDefinitionArn == arn {
 			return
 		}
 	}
 	td.Status.ActiveRevisions = append(td.Status.ActiveRevisions, ecsv1alpha1.TaskDefinitionRevision{
-		Revision: def.Revision, TaskDefinitionARN: arn, SpecHash: hash,
+		Revision: def.Revision, TaskDefinitionArn: arn, SpecHash: hash,
 	})
 }
 
@@ -176,11 +176,11 @@ func (r *Reconciler) Finalize(ctx context.Context, td *ecsv1alpha1.TaskDefinitio
 }
 
 func (r *Reconciler) deregister(ctx context.Context, td *ecsv1alpha1.TaskDefinition, rev ecsv1alpha1.TaskDefinitionRevision) *reconciler.Problem {
-	_, err := r.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(rev.TaskDefinitionARN)})
+	_, err := r.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(rev.TaskDefinitionArn)})
 	if err != nil && !ecsapi.IsNotFound(err) {
-		return ecscall.FromECS("deregistering task definition "+rev.TaskDefinitionARN, err)
+		return ecscall.FromECS("deregistering task definition "+rev.TaskDefinitionArn, err)
 	}
-	r.Recorder.Eventf(td, corev1.EventTypeNormal, managed.ReasonRevisionDeregistered, "Deregistered %s", rev.TaskDefinitionARN)
+	r.Recorder.Eventf(td, corev1.EventTypeNormal, managed.ReasonRevisionDeregistered, "Deregistered %s", rev.TaskDefinitionArn)
 	return nil
 }
 
@@ -204,7 +204,7 @@ func (r *Reconciler) collect(ctx context.Context, td *ecsv1alpha1.TaskDefinition
 	var remaining []ecsv1alpha1.TaskDefinitionRevision
 	var p *reconciler.Problem
 	for i, rev := range old {
-		if inUse[rev.TaskDefinitionARN] {
+		if inUse[rev.TaskDefinitionArn] {
 			remaining = append(remaining, rev)
 			continue
 		}

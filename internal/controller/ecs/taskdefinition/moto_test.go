@@ -75,7 +75,7 @@ func TestRevisionLifecycleMoto(t *testing.T) {
 
 	// Three spec changes: three revisions, one register each; revision 1 is deregistered
 	// (keep 2) unless a Service still uses it.
-	used[td.Status.TaskDefinitionARN] = true
+	used[td.Status.TaskDefinitionArn] = true
 	for i, image := range []string{"nginx:2", "nginx:3", "nginx:4"} {
 		api.Reset()
 		td.Generation++
