@@ -45,13 +45,13 @@ type env struct {
 type writes struct {
 	mu           sync.Mutex
 	patches      int // metadata (finalizers)
-	statusPatchs int
+	statusPatches int
 }
 
 func (w *writes) counts() (patches, statusPatches int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.patches, w.statusPatchs
+	return w.patches, w.statusPatches
 }
 
 func scheme(t *testing.T) *runtime.Scheme {
@@ -98,7 +98,7 @@ func start(t *testing.T) *env {
 		},
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
 			e.writes.mu.Lock()
-			e.writes.statusPatchs++
+			e.writes.statusPatches++
 			e.writes.mu.Unlock()
 			if e.beforeStatusPatch != nil {
 				e.beforeStatusPatch(obj)
