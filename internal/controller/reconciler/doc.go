@@ -18,10 +18,14 @@
 //     the Problem's reason and message (Ready False too while no external resource exists yet;
 //     otherwise Ready keeps what it last said, since the resource may still be fine);
 //  6. patches the status: a JSON merge patch of the status subresource only, skipped when the
-//     status did not change (0 writes at steady state), sent with the object's resourceVersion;
-//     on a conflict (the object changed since it was read, or the cache was stale) the status just
-//     computed is written again onto the object as the API server has it now, read bypassing the
-//     cache, so it is never lost and never written over a newer object blindly;
+//     status did not change (0 writes at steady state), sent with the object's resourceVersion.
+//     A conflict (the object changed since it was read, or the cache had not seen an earlier
+//     status write yet) means the status was computed from an outdated object: it is dropped,
+//     never written over the newer one, and the object is reconciled again after
+//     ConflictRequeue, which computes it anew (as karpenter and crossplane-runtime do). Sync is
+//     idempotent and what it observed is in ECS and in the kind's memory, so nothing is lost;
+//     writing the stale status instead could move a status back (a TaskDefinition's newest
+//     revision, and with it the Service that follows it);
 //  7. requeues from the outcome: a Problem's RequeueAfter, backoff for a Problem carrying an Err,
 //     nothing for a Problem resolved by an event (a spec change, a referenced object becoming
 //     ready); after a clean sync, Config.Resync for kinds whose external state changes without
@@ -57,6 +61,8 @@
 // uses Reconciler[*corev1.Pod, corev1.PodStatus] with Status.Conditions nil (a Pod's conditions
 // are not metav1.Conditions) and writes its Pod conditions itself in Sync.
 //
-// The controller owns the status of its kind: nothing else writes it, which is what makes
-// re-applying the computed status after a conflict correct.
+// Finalizers are added and removed with a merge patch carrying the resourceVersion too (a merge
+// patch replaces the whole list, and could otherwise drop another controller's finalizer); a
+// conflict there is retried at once on the object read again bypassing the cache, since adding
+// or removing one finalizer does not depend on anything else the object says.
 package reconciler

@@ -53,8 +53,8 @@ type Status[T client.Object, S any] struct {
 type Config[T client.Object, S any] struct {
 	// Client reads objects (normally from the manager's cache) and writes them. Required.
 	Client client.Client
-	// Reader reads objects from the API server itself, bypassing the cache, after a write
-	// conflict. nil: Client (right when Client does not cache).
+	// Reader reads objects from the API server itself, bypassing the cache, after a conflict on
+	// a finalizer patch. nil: Client (right when Client does not cache).
 	Reader client.Reader
 	// Finalizer is held on every object whose external resource may need cleaning up. Required.
 	Finalizer string
@@ -122,8 +122,8 @@ func (r *Reconciler[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	orig := deepCopy(obj)
 	p := r.steps.Sync(ctx, obj)
 	r.report(obj, p)
-	if err := r.patchStatus(ctx, obj, orig); err != nil {
-		return ctrl.Result{}, err
+	if conflict, err := r.patchStatus(ctx, obj, orig); conflict || err != nil {
+		return ctrl.Result{RequeueAfter: r.onConflict(conflict)}, err
 	}
 	if p == nil && r.cfg.Resync > 0 {
 		return ctrl.Result{RequeueAfter: r.cfg.Resync}, nil
@@ -142,8 +142,8 @@ func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, erro
 	orig := deepCopy(obj)
 	if p := r.steps.Finalize(ctx, obj); p != nil {
 		r.reportDeleting(obj, p)
-		if err := r.patchStatus(ctx, obj, orig); err != nil {
-			return ctrl.Result{}, err
+		if conflict, err := r.patchStatus(ctx, obj, orig); conflict || err != nil {
+			return ctrl.Result{RequeueAfter: r.onConflict(conflict)}, err
 		}
 		return p.Result()
 	}
@@ -152,6 +152,19 @@ func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, erro
 	}
 	r.steps.Forget(key)
 	return ctrl.Result{}, nil
+}
+
+// ConflictRequeue is how soon an object whose status patch met a conflict is reconciled again:
+// long enough for the cache to receive the change that caused it (informers lag the API server
+// by milliseconds), short enough not to delay the status.
+const ConflictRequeue = 200 * time.Millisecond
+
+// onConflict is the requeue delay after a status patch: ConflictRequeue after a conflict.
+func (r *Reconciler[T, S]) onConflict(conflict bool) time.Duration {
+	if conflict {
+		return ConflictRequeue
+	}
+	return 0
 }
 
 // report writes the conditions of a Sync that ended with p (nil: clean).

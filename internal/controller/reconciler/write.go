@@ -69,39 +69,21 @@ func (r *Reconciler[T, S]) patchFinalizers(ctx context.Context, obj T, change fu
 
 // patchStatus writes obj's status when it differs from orig's (at steady state it writes
 // nothing): a merge patch of the status subresource computed against orig and carrying orig's
-// resourceVersion. When the object changed since orig was read (a spec or annotation change, a
-// stale cache that missed an earlier status write), the API server refuses the patch with a
-// conflict, and the status computed is written onto the object as it is now (retryStatus). A
-// deleted object is not an error: there is no status left to write.
-func (r *Reconciler[T, S]) patchStatus(ctx context.Context, obj, orig T) error {
+// resourceVersion, so that a status computed from an object that has changed since (a spec or
+// annotation change, a stale cache that missed an earlier status write) is never written over
+// the newer one. conflict: the API server refused it for that reason; the caller reconciles
+// again and computes the status anew. A deleted object is not an error: there is no status left
+// to write.
+func (r *Reconciler[T, S]) patchStatus(ctx context.Context, obj, orig T) (conflict bool, err error) {
 	if equality.Semantic.DeepEqual(r.cfg.Status.Of(obj), r.cfg.Status.Of(orig)) {
-		return nil
+		return false, nil
 	}
-	want := deepCopy(obj)
-	err := r.cfg.Client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
-	if apierrors.IsConflict(err) {
-		err = r.retryStatus(ctx, want)
+	err = r.cfg.Client.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+	switch {
+	case err == nil, apierrors.IsNotFound(err):
+		return false, nil
+	case apierrors.IsConflict(err):
+		return true, nil
 	}
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("writing the status of %s: %w", client.ObjectKeyFromObject(obj), err)
-	}
-	return nil
-}
-
-// retryStatus writes want's status onto the object as the API server has it now, read
-// bypassing the cache, retrying on conflict (retry.DefaultRetry).
-func (r *Reconciler[T, S]) retryStatus(ctx context.Context, want T) error {
-	key := client.ObjectKeyFromObject(want)
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		latest := newObject[T]()
-		if err := r.cfg.Reader.Get(ctx, key, latest); err != nil {
-			return err
-		}
-		base := deepCopy(latest)
-		*r.cfg.Status.Of(latest) = *r.cfg.Status.Of(deepCopy(want))
-		if equality.Semantic.DeepEqual(r.cfg.Status.Of(latest), r.cfg.Status.Of(base)) {
-			return nil
-		}
-		return r.cfg.Client.Status().Patch(ctx, latest, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
-	})
+	return false, fmt.Errorf("writing the status of %s: %w", client.ObjectKeyFromObject(obj), err)
 }

@@ -151,38 +151,38 @@ func TestStatusPatchSkippedWhenUnchanged(t *testing.T) {
 	}
 }
 
-// TestStatusConflict: when the object changed between the read and the status patch, the
-// status computed still lands, on top of the change, which is kept.
+// TestStatusConflict: a status computed from an object that changed before the patch (a user's
+// change, or a cache that had not seen the previous status write) is not written over the newer
+// object; the object is requeued, and the next reconcile writes the status computed anew, the
+// other change kept.
 func TestStatusConflict(t *testing.T) {
 	e := start(t)
 	tests := []struct {
 		name string
 		// setup runs against the object (already reconciled once, status "PROVISIONING") and
-		// arranges the conflict.
+		// arranges the conflict of the next reconcile.
 		setup func(e *env, c *ecsv1alpha1.Cluster)
+		// wantGeneration after the conflict.
+		wantGeneration int64
 	}{
 		{"spec changed by a user during Sync", func(e *env, c *ecsv1alpha1.Cluster) {
 			done := false
 			e.beforeStatusPatch = func(client.Object) {
-				if done {
-					return
+				if !done {
+					done = true
+					changeSpec(e, c)
 				}
-				done = true
-				changeSpec(e, c)
 			}
-		}},
+		}, 2},
 		{"stale cache missed the previous status write", func(e *env, c *ecsv1alpha1.Cluster) {
-			stale := c.DeepCopy() // as read before the previous reconcile wrote its status
+			stale := c.DeepCopy() // as created, before the first reconcile wrote its status
 			stale.Finalizers = []string{finalizer}
 			stale.ResourceVersion = staleVersion(e, c)
 			e.get = func(key client.ObjectKey, obj client.Object) error {
-				if key != client.ObjectKeyFromObject(c) {
-					return e.direct.Get(e.ctx, key, obj)
-				}
 				stale.DeepCopyInto(obj.(*ecsv1alpha1.Cluster))
 				return nil
 			}
-		}},
+		}, 1},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,22 +196,34 @@ func TestStatusConflict(t *testing.T) {
 			tt.setup(e, c)
 			st.status = "ACTIVE"
 			_, before := e.writes.counts()
-			if _, err := e.reconcile(r, c); err != nil {
-				t.Fatalf("reconcile with a conflict: %v", err)
+			res, err := e.reconcile(r, c)
+			if err != nil || res != (ctrl.Result{RequeueAfter: reconciler.ConflictRequeue}) {
+				t.Errorf("reconcile with a conflict = %+v, %v; want a requeue after %v", res, err, reconciler.ConflictRequeue)
 			}
-			if _, after := e.writes.counts(); after-before != 2 {
-				t.Errorf("status patches = %d, want 2 (one refused for the conflict, one on the current object)", after-before)
+			if _, after := e.writes.counts(); after-before != 1 {
+				t.Errorf("status patches = %d, want 1 (refused)", after-before)
 			}
-			e.beforeStatusPatch, e.get = nil, nil
 			e.fetch(c)
-			if c.Status.Status != "ACTIVE" {
-				t.Errorf("status.status %q after the conflict, want ACTIVE", c.Status.Status)
+			if c.Status.Status != "PROVISIONING" {
+				t.Errorf("status.status %q after the conflict, want the newer PROVISIONING kept", c.Status.Status)
+			}
+
+			e.beforeStatusPatch, e.get = nil, nil
+			if _, err := e.reconcile(r, c); err != nil {
+				t.Fatalf("reconcile after the conflict: %v", err)
+			}
+			e.fetch(c)
+			if c.Status.Status != "ACTIVE" || c.Generation != tt.wantGeneration {
+				t.Errorf("after the requeue: status.status %q generation %d, want ACTIVE and %d", c.Status.Status, c.Generation, tt.wantGeneration)
 			}
 			if diff := cmp.Diff(map[string]cond{"Synced": {"True", "Synced"}, "Ready": {"True", "Active"}}, conds(c)); diff != "" {
 				t.Errorf("conditions (-want +got):\n%s", diff)
 			}
-			if i == 0 && (len(c.Spec.Tags) != 1 || c.Generation != 2) {
-				t.Errorf("the user's change was lost: tags %v, generation %d", c.Spec.Tags, c.Generation)
+			if c.Status.ObservedGeneration != c.Generation {
+				t.Errorf("status.observedGeneration %d, want %d", c.Status.ObservedGeneration, c.Generation)
+			}
+			if tt.wantGeneration == 2 && len(c.Spec.Tags) != 1 {
+				t.Errorf("the user's change was lost: tags %v", c.Spec.Tags)
 			}
 		})
 	}
