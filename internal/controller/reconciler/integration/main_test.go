@@ -43,8 +43,8 @@ type env struct {
 
 // writes counts the Reconciler's writes to the API server, per kind of write.
 type writes struct {
-	mu           sync.Mutex
-	patches      int // metadata (finalizers)
+	mu            sync.Mutex
+	patches       int // metadata (finalizers)
 	statusPatches int
 }
 
