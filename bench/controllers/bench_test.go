@@ -26,7 +26,8 @@ import (
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/config/crd"
 	"github.com/nodeless-dev/nodeless/internal/controller"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
@@ -80,9 +81,9 @@ func runChild() error {
 	}
 	api := ecsapi.NewCounting(raw)
 	m, err := controller.New(ctx, controller.Config{
-		RestConfig: cfg, ECS: api, Limits: controller.NoRateLimit,
+		RestConfig: cfg, ECS: api, Limits: controller.NoRateLimit(),
 		SyncPeriod:  time.Duration(envInt("BENCH_SYNC_SECONDS", 10)) * time.Second,
-		Controllers: core.Options{Workers: envInt("BENCH_WORKERS", 8)},
+		Controllers: managed.Options{Workers: envInt("BENCH_WORKERS", 8)},
 	})
 	if err != nil {
 		return err
@@ -315,7 +316,7 @@ func waitReady(b *testing.B, c client.Client, ns string, n int, timeout time.Dur
 		}
 		ready := 0
 		for i := range list.Items {
-			if core.IsReady(&list.Items[i].Status.CommonStatus) {
+			if reconciler.IsReady(list.Items[i].Status.Conditions) {
 				ready++
 			}
 		}

@@ -15,6 +15,7 @@ import (
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
@@ -57,13 +58,13 @@ web identity, instance roles), optionally at --ecs-endpoint.`,
 	fs.StringSliceVar(&f.namespaces, "namespace", nil, "reconcile only these namespaces (repeatable; default all)")
 	fs.StringVar(&f.endpoint, "ecs-endpoint", "", "ECS endpoint URL, e.g. http://127.0.0.1:4566 (default: AWS's regional endpoint)")
 	fs.StringVar(&f.region, "region", "", "AWS region (default: from the AWS configuration chain)")
-	fs.StringVar(&f.deletionPolicy, "deletion-policy", string(ecsv1alpha1.DeletionPolicyDelete), "what deleting an object does to its ECS resource unless annotated: delete or retain")
-	fs.IntVar(&f.keepRevisions, "keep-revisions", 3, "task definition revisions kept registered per TaskDefinition")
-	fs.IntVar(&f.workers, "workers", 4, "objects of one kind reconciled at once")
+	fs.StringVar(&f.deletionPolicy, "deletion-policy", string(managed.DefaultDeletionPolicy), "what deleting an object does to its ECS resource unless annotated: delete or retain")
+	fs.IntVar(&f.keepRevisions, "keep-revisions", managed.DefaultKeepRevisions, "task definition revisions kept registered per TaskDefinition")
+	fs.IntVar(&f.workers, "workers", managed.DefaultWorkers, "objects of one kind reconciled at once")
 	fs.BoolVar(&f.readOnly, "read-only", false, "observe ECS and mirror status, never write to ECS")
-	fs.DurationVar(&f.pollInterval, "poll-interval", 5*time.Second, "how often services and tasks that are changing are described")
-	fs.DurationVar(&f.stableInterval, "stable-poll-interval", time.Minute, "how often services and tasks at rest are described")
-	fs.DurationVar(&f.syncPeriod, "sync-period", 10*time.Minute, "how often every object is reconciled again (no ECS call at steady state)")
+	fs.DurationVar(&f.pollInterval, "poll-interval", managed.DefaultPollInterval, "how often services and tasks that are changing are described")
+	fs.DurationVar(&f.stableInterval, "stable-poll-interval", managed.DefaultStablePollInterval, "how often services and tasks at rest are described")
+	fs.DurationVar(&f.syncPeriod, "sync-period", controller.DefaultSyncPeriod, "how often every object is reconciled again (no ECS call at steady state)")
 	fs.BoolVar(&f.noRateLimit, "no-rate-limit", false, "disable the client-side rate limiter shaped on ECS's token buckets")
 	fs.BoolVar(&f.installCRDs, "install-crds", true, "install or update the ecs.nodeless.dev CRDs on start")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "0", "address of the Prometheus metrics endpoint (0 disables it)")
@@ -98,7 +99,7 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	c.Controllers.PollInterval = f.pollInterval
 	c.Controllers.StablePollInterval = f.stableInterval
 	if f.noRateLimit {
-		c.Limits = controller.NoRateLimit
+		c.Limits = controller.NoRateLimit()
 	}
 	m, err := controller.New(ctx, c)
 	if err != nil {

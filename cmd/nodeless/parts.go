@@ -56,7 +56,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 				AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
 			},
 			// The local data plane has no throttling buckets; the limiter is for AWS.
-			Limits: controller.NoRateLimit,
+			Limits: controller.NoRateLimit(),
 		})
 		if err != nil {
 			_ = dp.Close()

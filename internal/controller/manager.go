@@ -23,7 +23,7 @@ import (
 	"github.com/nodeless-dev/nodeless/config/crd"
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/cluster"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/service"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/task"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/taskdefinition"
@@ -39,14 +39,14 @@ type Config struct {
 	ECS        ecsapi.API
 	ECSOptions ecsapi.Options
 	// Limits of the client-side rate limiter; nil: ECS's documented buckets
-	// (ecsapi.DefaultLimits). Use NoRateLimit for a data plane without limits.
+	// (ecsapi.DefaultLimits). Use NoRateLimit() for a data plane without limits.
 	Limits *ecsapi.Limits
 	// Controllers tunes the ECS controllers (deletion policy, revisions kept, poll intervals,
-	// read-only).
-	Controllers core.Options
+	// read-only, workers); zero fields take the defaults of managed.Options.
+	Controllers managed.Options
 	// InstallCRDs installs the ecs.nodeless.dev CRDs before starting.
 	InstallCRDs bool
-	// SyncPeriod is how often every object is reconciled again; default 10 minutes. At steady
+	// SyncPeriod is how often every object is reconciled again; 0: DefaultSyncPeriod. At steady
 	// state a resync makes no ECS call.
 	SyncPeriod time.Duration
 	// MetricsAddr serves Prometheus metrics ("0" or "" disables them).
@@ -60,17 +60,25 @@ type Config struct {
 	AllowRestart bool
 }
 
-// NoRateLimit disables the client-side rate limiter.
-var NoRateLimit = &ecsapi.Limits{}
+// Defaults of Config (those of the ECS controllers are managed.Options's).
+const (
+	// DefaultSyncPeriod: every object is reconciled again this often.
+	DefaultSyncPeriod = 10 * time.Minute
+	// DefaultQPS and DefaultBurst bound the Kubernetes client when the rest.Config sets no QPS:
+	// client-go's own default (5/s) would make 1,000 Services take minutes of status writes.
+	DefaultQPS   = 50
+	DefaultBurst = 100
+)
+
+// NoRateLimit returns Limits that disable the client-side rate limiter (for a data plane
+// without ECS's throttling, such as the local one).
+func NoRateLimit() *ecsapi.Limits { return &ecsapi.Limits{} }
 
 // Manager is the running controllers, a component.Component.
 type Manager struct {
 	cfg   Config
 	mgr   manager.Manager
 	ready chan struct{}
-	// Service and Task give tests access to the pollers.
-	Service *service.Reconciler
-	Task    *task.Reconciler
 }
 
 var _ component.Component = (*Manager)(nil)
@@ -124,7 +132,7 @@ func newManager(cfg Config) (manager.Manager, error) {
 	}
 	sync := cfg.SyncPeriod
 	if sync <= 0 {
-		sync = 10 * time.Minute
+		sync = DefaultSyncPeriod
 	}
 	metricsAddr := cfg.MetricsAddr
 	if metricsAddr == "" {
@@ -132,8 +140,7 @@ func newManager(cfg Config) (manager.Manager, error) {
 	}
 	rc := rest.CopyConfig(cfg.RestConfig)
 	if rc.QPS == 0 {
-		// client-go's default (5/s) would make 1,000 Services take minutes of status writes.
-		rc.QPS, rc.Burst = 50, 100
+		rc.QPS, rc.Burst = DefaultQPS, DefaultBurst
 	}
 	cacheOpts := cache.Options{SyncPeriod: &sync, DefaultTransform: cache.TransformStripManagedFields()}
 	if len(cfg.Namespaces) > 0 {
@@ -159,21 +166,17 @@ func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
 	if err := indexReferences(ctx, m.mgr); err != nil {
 		return err
 	}
-	opts := m.cfg.Controllers.Defaults()
+	opts := m.cfg.Controllers.WithDefaults()
 	if err := cluster.Register(m.mgr, api, opts); err != nil {
 		return fmt.Errorf("registering cluster controller: %w", err)
 	}
 	if err := taskdefinition.Register(m.mgr, api, opts); err != nil {
 		return fmt.Errorf("registering task definition controller: %w", err)
 	}
-	var err error
-	if m.Service, err = service.Register(m.mgr, api, opts); err != nil {
+	if err := service.Register(m.mgr, api, opts); err != nil {
 		return err
 	}
-	if m.Task, err = task.Register(m.mgr, api, opts); err != nil {
-		return err
-	}
-	return nil
+	return task.Register(m.mgr, api, opts)
 }
 
 // Name of the component.
@@ -201,25 +204,11 @@ func (m *Manager) Run(ctx context.Context) error {
 	return nil
 }
 
-// NewComponent is what `nodeless up` calls: the controllers against cfg, speaking to the ECS
-// endpoint (the local data plane) with static credentials in region, without client-side rate
-// limits (the local data plane has none), CRDs installed on start.
-func NewComponent(ctx context.Context, cfg *rest.Config, endpoint, accessKeyID, secretAccessKey, region string) (*Manager, error) {
-	return New(ctx, Config{
-		RestConfig: cfg,
-		ECSOptions: ecsapi.Options{
-			Endpoint: endpoint, Region: region, AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey,
-		},
-		Limits:      NoRateLimit,
-		InstallCRDs: true,
-	})
-}
-
 // indexReferences indexes Services and Tasks by the Cluster and TaskDefinition they reference, so
 // that a change of either wakes exactly the objects that depend on it.
 func indexReferences(ctx context.Context, mgr manager.Manager) error {
 	refs := map[string]func(client.Object) *ecsv1alpha1.LocalObjectReference{
-		core.IndexClusterRef: func(o client.Object) *ecsv1alpha1.LocalObjectReference {
+		managed.IndexClusterRef: func(o client.Object) *ecsv1alpha1.LocalObjectReference {
 			switch v := o.(type) {
 			case *ecsv1alpha1.Service:
 				return v.Spec.ClusterRef
@@ -228,7 +217,7 @@ func indexReferences(ctx context.Context, mgr manager.Manager) error {
 			}
 			return nil
 		},
-		core.IndexTaskDefinitionRef: func(o client.Object) *ecsv1alpha1.LocalObjectReference {
+		managed.IndexTaskDefinitionRef: func(o client.Object) *ecsv1alpha1.LocalObjectReference {
 			switch v := o.(type) {
 			case *ecsv1alpha1.Service:
 				return v.Spec.TaskDefinitionRef

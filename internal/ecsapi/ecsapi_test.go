@@ -2,8 +2,6 @@ package ecsapi_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -13,45 +11,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
-
-func TestKindOf(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want ecsapi.Kind
-	}{
-		{"nil", nil, ecsapi.KindOther},
-		{"plain", errors.New("boom"), ecsapi.KindOther},
-		{"cluster not found", &ecstypes.ClusterNotFoundException{Message: aws.String("x")}, ecsapi.KindNotFound},
-		{"service not found wrapped", fmt.Errorf("op: %w", &ecstypes.ServiceNotFoundException{}), ecsapi.KindNotFound},
-		{"throttling", &smithy.GenericAPIError{Code: "ThrottlingException"}, ecsapi.KindThrottled},
-		{"invalid parameter", &ecstypes.InvalidParameterException{}, ecsapi.KindInvalidParameter},
-		{"client exception", &ecstypes.ClientException{Message: aws.String("bad image")}, ecsapi.KindInvalidParameter},
-		{"missing task definition", &ecstypes.ClientException{Message: aws.String("Unable to describe task definition.")}, ecsapi.KindNotFound},
-		{"conflict", &ecstypes.ConflictException{}, ecsapi.KindConflict},
-		{"service creation not idempotent", &ecstypes.InvalidParameterException{Message: aws.String("Creation of service was not idempotent.")}, ecsapi.KindConflict},
-		{"client token reused", &ecstypes.ClientException{Message: aws.String("The request is not idempotent")}, ecsapi.KindConflict},
-		{"cluster has services", &ecstypes.ClusterContainsServicesException{}, ecsapi.KindConflict},
-		{"typed", &ecsapi.Error{Kind: ecsapi.KindThrottled, Msg: "slow down"}, ecsapi.KindThrottled},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, ecsapi.KindOf(tt.err)); diff != "" {
-				t.Errorf("KindOf(%v) (-want +got):\n%s", tt.err, diff)
-			}
-		})
-	}
-	if ecsapi.IgnoreNotFound(&ecstypes.ClusterNotFoundException{}) != nil {
-		t.Error("IgnoreNotFound kept a NotFound error")
-	}
-}
 
 func TestRateLimitWaitsForTokens(t *testing.T) {
 	counting := ecsapi.NewCounting(nopAPI{})

@@ -14,7 +14,7 @@ import (
 )
 
 // Tag keys on what Translate produces. They are spelled as the ECS controllers spell theirs
-// (internal/controller/ecs/core: TagOwner, TagSpecHash; a test holds them equal).
+// (internal/controller/ecscall: TagOwner, TagSpecHash; a test holds them equal).
 const (
 	// TagSpecHash on a task definition revision: Revision.Hash of what registered it.
 	TagSpecHash = "nodeless.dev/spec-hash"

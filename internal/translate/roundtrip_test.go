@@ -24,7 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	ctrlcore "github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api/ecsmodel"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
@@ -285,7 +285,7 @@ func TestFargateSizesMatchTheDataPlane(t *testing.T) {
 
 // TestTagKeysMatchTheECSControllers: Translate's tags are spelled as the ECS controllers' are.
 func TestTagKeysMatchTheECSControllers(t *testing.T) {
-	if TagSpecHash != ctrlcore.TagSpecHash || TagOwner != ctrlcore.TagOwner {
-		t.Errorf("tag keys %s, %s; the ECS controllers use %s, %s", TagSpecHash, TagOwner, ctrlcore.TagSpecHash, ctrlcore.TagOwner)
+	if TagSpecHash != ecscall.TagSpecHash || TagOwner != ecscall.TagOwner {
+		t.Errorf("tag keys %s, %s; the ECS controllers use %s, %s", TagSpecHash, TagOwner, ecscall.TagSpecHash, ecscall.TagOwner)
 	}
 }

@@ -37,9 +37,9 @@ type ClusterSetting struct {
 // ClusterStatus is the observed state of an ECS cluster.
 type ClusterStatus struct {
 	CommonStatus `json:",inline"`
-	// ClusterARN of the ECS cluster.
+	// ClusterArn of the ECS cluster.
 	// +optional
-	ClusterARN string `json:"clusterARN,omitempty"`
+	ClusterArn string `json:"clusterArn,omitempty"`
 	// ClusterName as ECS knows it.
 	// +optional
 	ClusterName string `json:"clusterName,omitempty"`
@@ -70,6 +70,7 @@ type ClusterStatus struct {
 // +kubebuilder:printcolumn:name="Services",type=integer,JSONPath=`.status.activeServicesCount`
 // +kubebuilder:printcolumn:name="Running",type=integer,JSONPath=`.status.runningTasksCount`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="ARN",type=string,JSONPath=`.status.clusterArn`,priority=1
 type Cluster struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -133,6 +133,17 @@ type LoadBalancer struct {
 	ContainerPort int32 `json:"containerPort"`
 }
 
+// DeploymentRolloutState is the rollout state of a deployment, as ECS spells it.
+// +kubebuilder:validation:Enum=IN_PROGRESS;COMPLETED;FAILED
+type DeploymentRolloutState string
+
+// Rollout states.
+const (
+	RolloutInProgress DeploymentRolloutState = "IN_PROGRESS"
+	RolloutCompleted  DeploymentRolloutState = "COMPLETED"
+	RolloutFailed     DeploymentRolloutState = "FAILED"
+)
+
 // Deployment mirrors one ECS service deployment.
 type Deployment struct {
 	ID string `json:"id"`
@@ -147,7 +158,7 @@ type Deployment struct {
 	FailedTasks int32 `json:"failedTasks,omitempty"`
 	// RolloutState: IN_PROGRESS, COMPLETED or FAILED.
 	// +optional
-	RolloutState string `json:"rolloutState,omitempty"`
+	RolloutState DeploymentRolloutState `json:"rolloutState,omitempty"`
 	// +optional
 	RolloutStateReason string `json:"rolloutStateReason,omitempty"`
 	// +optional
@@ -160,11 +171,11 @@ type Deployment struct {
 type ServiceStatus struct {
 	CommonStatus `json:",inline"`
 	// +optional
-	ServiceARN string `json:"serviceARN,omitempty"`
+	ServiceArn string `json:"serviceArn,omitempty"`
 	// +optional
 	ServiceName string `json:"serviceName,omitempty"`
 	// +optional
-	ClusterARN string `json:"clusterARN,omitempty"`
+	ClusterArn string `json:"clusterArn,omitempty"`
 	// Status reported by ECS: ACTIVE, DRAINING or INACTIVE.
 	// +optional
 	Status string `json:"status,omitempty"`
@@ -185,9 +196,11 @@ type ServiceStatus struct {
 	RunningCount int32 `json:"runningCount,omitempty"`
 	// +optional
 	PendingCount int32 `json:"pendingCount,omitempty"`
-	// RolloutState of the PRIMARY deployment.
+	// RolloutState of the PRIMARY deployment: IN_PROGRESS while it rolls out, then COMPLETED, or
+	// FAILED (terminal: the deployment circuit breaker stopped it; the next spec or revision
+	// change rolls out again).
 	// +optional
-	RolloutState string `json:"rolloutState,omitempty"`
+	RolloutState DeploymentRolloutState `json:"rolloutState,omitempty"`
 	// +optional
 	Deployments []Deployment `json:"deployments,omitempty"`
 	// LastEventTime is the creation time of the newest ECS service event turned into a
@@ -219,6 +232,7 @@ type ServiceStatus struct {
 // +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.status.rolloutState`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="ARN",type=string,JSONPath=`.status.serviceArn`,priority=1
 type Service struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

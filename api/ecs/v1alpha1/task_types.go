@@ -92,15 +92,33 @@ type ContainerStatus struct {
 	HealthStatus string `json:"healthStatus,omitempty"`
 }
 
+// TaskPhase sums up a task's lifecycle.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
+type TaskPhase string
+
+// Task phases; Succeeded and Failed are terminal.
+const (
+	TaskPending   TaskPhase = "Pending"
+	TaskRunning   TaskPhase = "Running"
+	TaskSucceeded TaskPhase = "Succeeded"
+	TaskFailed    TaskPhase = "Failed"
+)
+
 // TaskStatus is the observed state of the task.
 type TaskStatus struct {
 	CommonStatus `json:",inline"`
 	// +optional
-	TaskARN string `json:"taskARN,omitempty"`
+	TaskArn string `json:"taskArn,omitempty"`
 	// +optional
-	ClusterARN string `json:"clusterARN,omitempty"`
+	ClusterArn string `json:"clusterArn,omitempty"`
 	// +optional
-	TaskDefinitionARN string `json:"taskDefinitionARN,omitempty"`
+	TaskDefinitionArn string `json:"taskDefinitionArn,omitempty"`
+	// Phase sums up the task's lifecycle as a Pod's phase does: Pending until it has started,
+	// Running, and once STOPPED the terminal Succeeded (it stopped because its essential container
+	// exited, stopCode EssentialContainerExited, and every container exited 0) or Failed (anything
+	// else: a non-zero exit, a task that never started, a task stopped by a user or by ECS).
+	// +optional
+	Phase TaskPhase `json:"phase,omitempty"`
 	// LastStatus: PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING,
 	// DEPROVISIONING or STOPPED.
 	// +optional
@@ -129,10 +147,12 @@ type TaskStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ecstask;ecst,categories=ecs
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.lastStatus`
 // +kubebuilder:printcolumn:name="StopCode",type=string,JSONPath=`.status.stopCode`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="ARN",type=string,JSONPath=`.status.taskArn`,priority=1
 type Task struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -252,7 +252,7 @@ type EphemeralStorage struct {
 // TaskDefinitionRevision is one registered revision of the family.
 type TaskDefinitionRevision struct {
 	Revision          int32  `json:"revision"`
-	TaskDefinitionARN string `json:"taskDefinitionARN"`
+	TaskDefinitionArn string `json:"taskDefinitionArn"`
 	// SpecHash of the spec the revision was registered from.
 	// +optional
 	SpecHash string `json:"specHash,omitempty"`
@@ -267,9 +267,9 @@ type TaskDefinitionStatus struct {
 	// Revision is the newest revision, registered from the current spec.
 	// +optional
 	Revision int32 `json:"revision,omitempty"`
-	// TaskDefinitionARN of the newest revision; Services referencing this object roll to it.
+	// TaskDefinitionArn of the newest revision; Services referencing this object roll to it.
 	// +optional
-	TaskDefinitionARN string `json:"taskDefinitionARN,omitempty"`
+	TaskDefinitionArn string `json:"taskDefinitionArn,omitempty"`
 	// SpecHash of the spec the newest revision was registered from.
 	// +optional
 	SpecHash string `json:"specHash,omitempty"`
@@ -293,6 +293,7 @@ type TaskDefinitionStatus struct {
 // +kubebuilder:printcolumn:name="Revision",type=integer,JSONPath=`.status.revision`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="ARN",type=string,JSONPath=`.status.taskDefinitionArn`,priority=1
 type TaskDefinition struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -7,129 +7,118 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
-// Reconciler reconciles Cluster objects.
+// Reconciler holds the Cluster steps of the reconcile skeleton (reconciler.Steps).
 type Reconciler struct {
-	Client   client.Client
-	ECS      ecsapi.API
-	Recorder record.EventRecorder
-	Options  core.Options
+	ECS ecsapi.API
+	// Options, with their defaults applied (managed.Options.WithDefaults).
+	Options managed.Options
 }
 
-// Register adds the Cluster controller to mgr.
-func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) error {
-	r := &Reconciler{
-		Client: mgr.GetClient(), ECS: api, Options: opts.Defaults(),
-		Recorder: mgr.GetEventRecorderFor("cluster-controller"),
+var _ reconciler.Steps[*ecsv1alpha1.Cluster] = (*Reconciler)(nil)
+
+// Register adds the Cluster controller to mgr; opts have their defaults applied.
+func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
+	r := &Reconciler{ECS: api, Options: opts}
+	cfg := managed.Config(mgr,
+		func(c *ecsv1alpha1.Cluster) *ecsv1alpha1.ClusterStatus { return &c.Status },
+		func(s *ecsv1alpha1.ClusterStatus) *ecsv1alpha1.CommonStatus { return &s.CommonStatus })
+	// A cluster's counts change without any event Kubernetes sees, and clusters have no poller:
+	// clusters are few, one DescribeClusters a StablePollInterval each.
+	cfg.Resync = opts.StablePollInterval
+	rec, err := reconciler.New(r, cfg)
+	if err != nil {
+		return fmt.Errorf("building the Cluster reconciler: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ecs-cluster").
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.Workers}).
-		For(&ecsv1alpha1.Cluster{}, builder.WithPredicates(core.SpecOrAnnotationsChanged())).
-		Complete(r)
-}
-
-// Reconcile converges the ECS cluster to the Cluster's spec and mirrors its counts.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	c := &ecsv1alpha1.Cluster{}
-	if err := r.Client.Get(ctx, req.NamespacedName, c); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	orig := c.DeepCopy()
-	if !c.DeletionTimestamp.IsZero() {
-		p := r.finalize(ctx, c)
-		if p == nil {
-			return ctrl.Result{}, core.RemoveFinalizer(ctx, r.Client, c)
-		}
-		core.SetReady(&c.Status.CommonStatus, c.Generation, false, core.ReasonDeleting, p.Message)
-		if err := core.PatchStatus(ctx, r.Client, c, orig, c.Status, orig.Status); err != nil {
-			return ctrl.Result{}, err
-		}
-		return core.Result(p)
-	}
-	if _, err := core.EnsureFinalizer(ctx, r.Client, c); err != nil {
-		return ctrl.Result{}, err
-	}
-	orig = c.DeepCopy()
-	p := r.sync(ctx, c)
-	st := &c.Status.CommonStatus
-	if p != nil {
-		core.SetNotSynced(st, c.Generation, p.Reason, p.Message)
-		if c.Status.ClusterARN == "" {
-			core.SetReady(st, c.Generation, false, p.Reason, p.Message)
-		}
-	} else {
-		core.SetSynced(st, c.Generation)
-		ok := c.Status.Status == "ACTIVE"
-		reason := core.ReasonActive
-		if !ok {
-			reason = core.ReasonNotActive
-		}
-		core.SetReady(st, c.Generation, ok, reason, fmt.Sprintf("ECS reports the cluster %s", c.Status.Status))
-	}
-	if err := core.PatchStatus(ctx, r.Client, c, orig, c.Status, orig.Status); err != nil {
-		return ctrl.Result{}, err
-	}
-	if p == nil {
-		// Counts change without any event Kubernetes sees; clusters are few, one read a minute each.
-		return ctrl.Result{RequeueAfter: r.Options.StablePollInterval}, nil
-	}
-	return core.Result(p)
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
+		For(&ecsv1alpha1.Cluster{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
+		Complete(rec)
 }
 
 func (r *Reconciler) name(c *ecsv1alpha1.Cluster) string {
-	if n := core.AdoptName(c); n != "" {
+	if n := managed.AdoptName(c); n != "" {
 		return n
 	}
 	return c.ECSName()
 }
 
-func (r *Reconciler) sync(ctx context.Context, c *ecsv1alpha1.Cluster) *core.Problem {
+// Sync creates the ECS cluster (CreateCluster is idempotent by name), keeps the settings the
+// spec names in sync, and mirrors what ECS reports.
+func (r *Reconciler) Sync(ctx context.Context, c *ecsv1alpha1.Cluster) *reconciler.Problem {
 	name := r.name(c)
 	observed, err := r.describe(ctx, name)
 	if err != nil {
-		return core.FromECS("describing cluster "+name, err)
+		return ecscall.FromECS("describing cluster "+name, err)
 	}
 	if p := r.inPlace(ctx, c, name, observed); p != nil {
 		return p
 	}
 	if observed == nil {
-		if core.AdoptName(c) != "" {
-			return core.Waiting(core.ReasonAdoptionNotFound, fmt.Sprintf("the ECS cluster %q named by annotation %s does not exist: fix the annotation or remove it to create the cluster", name, ecsv1alpha1.AnnotationAdopt))
+		if observed, err = r.create(ctx, c, name); err != nil {
+			return reconciler.AsProblem(err)
 		}
-		if core.IsReadOnly(c, r.Options) {
-			return core.Waiting(core.ReasonReadOnly, fmt.Sprintf("the ECS cluster %q does not exist and the object is read-only", name))
+		mirror(&c.Status, observed)
+		return nil
+	}
+	if !settingsMatch(c.Spec.Settings, observed.Settings) {
+		if managed.IsReadOnly(c, r.Options) {
+			mirror(&c.Status, observed)
+			return managed.ReadOnlyDrift("settings differ from ECS cluster " + name)
 		}
-		out, err := r.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{
-			ClusterName: aws.String(name), Settings: settings(c.Spec.Settings), Tags: core.Tags(c.Spec.Tags),
-		})
-		if err != nil {
-			return core.FromECS("creating cluster "+name, err)
-		}
-		ctrl.LoggerFrom(ctx).Info("created ECS cluster", "arn", aws.ToString(out.Cluster.ClusterArn))
-		observed = out.Cluster
-	} else if !settingsMatch(c.Spec.Settings, observed.Settings) && !core.IsReadOnly(c, r.Options) {
 		out, err := r.ECS.UpdateCluster(ctx, &ecs.UpdateClusterInput{
 			Cluster: observed.ClusterArn, Settings: settings(c.Spec.Settings),
 		})
 		if err != nil {
-			return core.FromECS("updating settings of cluster "+name, err)
+			return ecscall.FromECS("updating settings of cluster "+name, err)
 		}
 		observed = out.Cluster
 	}
 	mirror(&c.Status, observed)
 	return nil
 }
+
+// create creates the ECS cluster name, unless the object adopts one or is read-only.
+func (r *Reconciler) create(ctx context.Context, c *ecsv1alpha1.Cluster, name string) (*ecstypes.Cluster, error) {
+	if managed.AdoptName(c) != "" {
+		return nil, reconciler.Waiting(managed.ReasonAdoptionNotFound, fmt.Sprintf("the ECS cluster %q named by annotation %s does not exist: fix the annotation or remove it to create the cluster", name, ecsv1alpha1.AnnotationAdopt))
+	}
+	if managed.IsReadOnly(c, r.Options) {
+		return nil, reconciler.Waiting(managed.ReasonReadOnly, fmt.Sprintf("the ECS cluster %q does not exist and the object is read-only", name))
+	}
+	out, err := r.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{
+		ClusterName: aws.String(name), Settings: settings(c.Spec.Settings), Tags: managed.Tags(c.Spec.Tags),
+	})
+	if err != nil {
+		return nil, ecscall.FromECS("creating cluster "+name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("created ECS cluster", "arn", aws.ToString(out.Cluster.ClusterArn))
+	return out.Cluster, nil
+}
+
+// Readiness: Ready while ECS reports the cluster ACTIVE.
+func (r *Reconciler) Readiness(c *ecsv1alpha1.Cluster) (reconciler.Readiness, bool) {
+	exists := c.Status.ClusterArn != ""
+	if c.Status.Status == "ACTIVE" {
+		return reconciler.Readiness{Ready: true, Reason: managed.ReasonActive, Message: "ECS reports the cluster ACTIVE"}, exists
+	}
+	return reconciler.Readiness{Reason: managed.ReasonNotActive, Message: fmt.Sprintf("ECS reports the cluster %s", c.Status.Status)}, exists
+}
+
+// Forget: the Cluster steps keep nothing in memory.
+func (r *Reconciler) Forget(types.NamespacedName) {}
 
 // describe returns the ACTIVE (or PROVISIONING) cluster name, nil when ECS does not know it or
 // it is INACTIVE.
@@ -173,7 +162,7 @@ func settingsMatch(want []ecsv1alpha1.ClusterSetting, got []ecstypes.ClusterSett
 }
 
 func mirror(st *ecsv1alpha1.ClusterStatus, c *ecstypes.Cluster) {
-	st.ClusterARN = aws.ToString(c.ClusterArn)
+	st.ClusterArn = aws.ToString(c.ClusterArn)
 	st.ClusterName = aws.ToString(c.ClusterName)
 	st.Status = aws.ToString(c.Status)
 	st.RunningTasksCount = c.RunningTasksCount
@@ -181,17 +170,18 @@ func mirror(st *ecsv1alpha1.ClusterStatus, c *ecstypes.Cluster) {
 	st.ActiveServicesCount = c.ActiveServicesCount
 }
 
-// finalize deletes the ECS cluster (policy delete); nil means the finalizer may go.
-func (r *Reconciler) finalize(ctx context.Context, c *ecsv1alpha1.Cluster) *core.Problem {
-	if core.DeletionPolicyOf(c, r.Options.DeletionPolicy) != ecsv1alpha1.DeletionPolicyDelete || core.IsReadOnly(c, r.Options) || c.Status.ClusterARN == "" {
+// Finalize deletes the ECS cluster (policy delete, not read-only, created or adopted); ECS
+// refuses while services or tasks run in it, which the Problem says.
+func (r *Reconciler) Finalize(ctx context.Context, c *ecsv1alpha1.Cluster) *reconciler.Problem {
+	if !managed.DeletesECSResource(c, r.Options) || c.Status.ClusterArn == "" {
 		return nil
 	}
-	_, err := r.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(c.Status.ClusterARN)})
+	_, err := r.ECS.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String(c.Status.ClusterArn)})
 	if err == nil || ecsapi.IsNotFound(err) {
-		ctrl.LoggerFrom(ctx).Info("deleted ECS cluster", "arn", c.Status.ClusterARN)
+		ctrl.LoggerFrom(ctx).Info("deleted ECS cluster", "arn", c.Status.ClusterArn)
 		return nil
 	}
-	p := core.FromECS("deleting cluster "+c.Status.ClusterARN, err)
+	p := ecscall.FromECS("deleting cluster "+c.Status.ClusterArn, err)
 	if ecsapi.IsConflict(err) {
 		p.Message += "; delete the Services and Tasks running in it first (they are deleted in the background when they are being deleted too)"
 	}

@@ -8,26 +8,28 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 )
 
 // inPlace runs before the cluster is created or its settings updated. It refuses a change of the
 // cluster's name (ECS cannot rename a cluster; the new name would create a second one), and
 // converges the tags of an existing cluster with TagResource / UntagResource. name is the ECS
 // cluster the object designates; observed is nil when it does not exist.
-func (r *Reconciler) inPlace(ctx context.Context, c *ecsv1alpha1.Cluster, name string, observed *ecstypes.Cluster) *core.Problem {
+func (r *Reconciler) inPlace(ctx context.Context, c *ecsv1alpha1.Cluster, name string, observed *ecstypes.Cluster) *reconciler.Problem {
 	if ch := NameChange(c, name); ch != nil {
-		return &core.Problem{Reason: inplace.ReasonRecreateRequired, Message: ch.Message("Cluster")}
+		return &reconciler.Problem{Reason: inplace.ReasonRecreateRequired, Message: ch.Message("Cluster")}
 	}
 	if err := inplace.CheckTags("spec.tags", c.Spec.Tags); err != nil {
-		return &core.Problem{Reason: core.ReasonInvalidSpec, Message: err.Error()}
+		return &reconciler.Problem{Reason: ecscall.ReasonInvalidSpec, Message: err.Error()}
 	}
-	if core.IsReadOnly(c, r.Options) {
+	if managed.IsReadOnly(c, r.Options) {
 		return nil
 	}
 	if observed == nil {
-		if core.AdoptName(c) == "" {
+		if managed.AdoptName(c) == "" {
 			c.Status.AppliedTags = inplace.Applied(c.Spec.Tags) // CreateCluster sets them
 		}
 		return nil
@@ -36,7 +38,7 @@ func (r *Reconciler) inPlace(ctx context.Context, c *ecsv1alpha1.Cluster, name s
 	if !change.Empty() {
 		arn := aws.ToString(observed.ClusterArn)
 		if err := inplace.Apply(ctx, r.ECS, arn, change); err != nil {
-			return core.FromECS("changing the tags of cluster "+name, err)
+			return ecscall.FromECS("changing the tags of cluster "+name, err)
 		}
 		ctrl.LoggerFrom(ctx).Info("changed ECS cluster tags in place", "arn", arn, "tags", change.Keys())
 	}
@@ -47,11 +49,11 @@ func (r *Reconciler) inPlace(ctx context.Context, c *ecsv1alpha1.Cluster, name s
 // NameChange is the change of the ECS cluster the object designates once it has one (status), nil
 // when none.
 func NameChange(c *ecsv1alpha1.Cluster, name string) *inplace.CreateOnly {
-	if c.Status.ClusterARN == "" || inplace.SameCluster(name, c.Status.ClusterARN) {
+	if c.Status.ClusterArn == "" || inplace.SameCluster(name, c.Status.ClusterArn) {
 		return nil
 	}
 	member := "spec.clusterName"
-	if core.AdoptName(c) != "" {
+	if managed.AdoptName(c) != "" {
 		member = "metadata.annotations[" + ecsv1alpha1.AnnotationAdopt + "]"
 	}
 	return &inplace.CreateOnly{Member: member, Was: c.Status.ClusterName, Now: name}

@@ -8,8 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
@@ -21,13 +21,13 @@ func TestInPlaceMoto(t *testing.T) {
 		t.Skip("starts moto_server")
 	}
 	api := ecsapi.NewCounting(ecstest.Client(t, ecstest.StartMoto(t)))
-	r := &Reconciler{ECS: api, Options: core.Options{}.Defaults()}
+	r := &Reconciler{ECS: api, Options: managed.Options{}.WithDefaults()}
 	ctx := context.Background()
 	c := &ecsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "prod", Namespace: "default"},
 		Spec: ecsv1alpha1.ClusterSpec{Tags: []ecsv1alpha1.Tag{{Key: "team", Value: "a"}}}}
 	sync := func() {
 		t.Helper()
-		if p := r.sync(ctx, c); p != nil {
+		if p := r.Sync(ctx, c); p != nil {
 			t.Fatal(p)
 		}
 	}
@@ -54,7 +54,7 @@ func TestInPlaceMoto(t *testing.T) {
 	}
 	api.Reset()
 	c.Spec.ClusterName = "other"
-	p := r.sync(ctx, c)
+	p := r.Sync(ctx, c)
 	if p == nil || p.Reason != inplace.ReasonRecreateRequired {
 		t.Errorf("renaming the cluster: %v, want %s", p, inplace.ReasonRecreateRequired)
 	}

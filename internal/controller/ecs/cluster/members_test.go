@@ -11,8 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/spectest"
 )
 
@@ -34,7 +34,7 @@ func TestSpecMembers(t *testing.T) {
 	spectest.Fill(t, &base.Spec)
 	observed := &ecstypes.Cluster{
 		ClusterArn: aws.String("arn:aws:ecs:us-east-1:000000000000:cluster/" + base.ECSName()), ClusterName: aws.String(base.ECSName()),
-		Status: aws.String("ACTIVE"), Settings: settings(base.Spec.Settings), Tags: core.Tags(base.Spec.Tags),
+		Status: aws.String("ACTIVE"), Settings: settings(base.Spec.Settings), Tags: managed.Tags(base.Spec.Tags),
 	}
 	mirror(&base.Status, observed)
 	base.Status.AppliedTags = inplace.Applied(base.Spec.Tags)

@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
@@ -23,11 +23,11 @@ func TestClusterMoto(t *testing.T) {
 		t.Skip("starts moto_server")
 	}
 	api := ecsapi.NewCounting(ecstest.Client(t, ecstest.StartMoto(t)))
-	r := &Reconciler{ECS: api, Options: core.Options{}.Defaults()}
+	r := &Reconciler{ECS: api, Options: managed.Options{}.WithDefaults()}
 	ctx := context.Background()
 	c := &ecsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "prod", Namespace: "default"}}
 	for range 5 {
-		if p := r.sync(ctx, c); p != nil {
+		if p := r.Sync(ctx, c); p != nil {
 			t.Fatal(p)
 		}
 	}
@@ -35,14 +35,14 @@ func TestClusterMoto(t *testing.T) {
 	if diff := cmp.Diff(want, api.Calls()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
-	if c.Status.Status != "ACTIVE" || c.Status.ClusterARN == "" {
+	if c.Status.Status != "ACTIVE" || c.Status.ClusterArn == "" {
 		t.Errorf("status %+v", c.Status)
 	}
 
 	adopted := &ecsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "default",
 		Annotations: map[string]string{ecsv1alpha1.AnnotationAdopt: "nope"}}}
-	if p := r.sync(ctx, adopted); p == nil || p.Reason != core.ReasonAdoptionNotFound {
-		t.Errorf("adopting a missing cluster: %v, want %s", p, core.ReasonAdoptionNotFound)
+	if p := r.Sync(ctx, adopted); p == nil || p.Reason != managed.ReasonAdoptionNotFound {
+		t.Errorf("adopting a missing cluster: %v, want %s", p, managed.ReasonAdoptionNotFound)
 	}
 
 	td, err := api.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("f"),
@@ -54,7 +54,7 @@ func TestClusterMoto(t *testing.T) {
 		TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(0)}); err != nil {
 		t.Fatal(err)
 	}
-	p := r.finalize(ctx, c)
+	p := r.Finalize(ctx, c)
 	if p == nil {
 		t.Skip("moto deleted a cluster that still has a service")
 	}

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 	"github.com/nodeless-dev/nodeless/internal/testenv"
@@ -63,7 +63,7 @@ func adoption(t *testing.T, c client.Client, env *testenv.Env, api *ecsapi.Count
 		if cond == nil {
 			return false, "no Synced condition"
 		}
-		return cond.Reason == core.ReasonNameTaken && strings.Contains(cond.Message, ecsv1alpha1.AnnotationAdopt), cond.Reason + ": " + cond.Message
+		return cond.Reason == managed.ReasonNameTaken && strings.Contains(cond.Message, ecsv1alpha1.AnnotationAdopt), cond.Reason + ": " + cond.Message
 	})
 	if n := api.Writes(); n != 3 { // the three set-up calls above
 		t.Errorf("writes before adoption = %d, want only the 3 set-up calls (%v)", n, api.Calls())
@@ -76,7 +76,7 @@ func adoption(t *testing.T, c client.Client, env *testenv.Env, api *ecsapi.Count
 	}
 	eventually(t, 30*time.Second, "adopted and scaled", func() (bool, string) {
 		s.get(svc)
-		return svc.Status.ServiceARN != "" && svc.Status.DesiredCount == 3, fmt.Sprintf("%+v", svc.Status)
+		return svc.Status.ServiceArn != "" && svc.Status.DesiredCount == 3, fmt.Sprintf("%+v", svc.Status)
 	})
 	time.Sleep(3 * time.Second)
 	if diff := api.Calls(); diff[ecsapi.OpUpdateService] != 1 || api.Writes() != 1 {

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
@@ -52,7 +52,7 @@ func (s *scenario) checkEventsOnce(service string) {
 		}
 		plain, folded = map[string]int{}, map[string]bool{}
 		for _, e := range list.Items {
-			if e.InvolvedObject.Kind != "Service" || e.InvolvedObject.Name != service || e.Reason != core.ReasonServiceEvent {
+			if e.InvolvedObject.Kind != "Service" || e.InvolvedObject.Name != service || e.Reason != managed.ReasonServiceEvent {
 				continue
 			}
 			if msg, ok := strings.CutPrefix(e.Message, combined); ok {
@@ -106,7 +106,7 @@ func TestTaskDataPlane(t *testing.T) {
 // tasks is the Task scenario: a job that exits 3 (by itself, or through exitJob when the endpoint
 // runs no real containers) is mirrored STOPPED with its exit code; a long-running Task is Ready, and
 // stopped in ECS when its object is deleted.
-func (s *scenario) tasks(exitJob func(taskARN string)) {
+func (s *scenario) tasks(exitJob func(taskArn string)) {
 	t, c, ctx, ns, api := s.t, s.c, s.ctx, s.ns, s.api
 	cl, td, _ := newObjects(ns, s.image)
 	for _, obj := range []client.Object{cl, td} {
@@ -132,7 +132,7 @@ func (s *scenario) tasks(exitJob func(taskARN string)) {
 	}
 	if exitJob != nil {
 		eventually(t, 30*time.Second, "job running", s.ready(job, func() []metav1.Condition { return job.Status.Conditions }))
-		exitJob(job.Status.TaskARN)
+		exitJob(job.Status.TaskArn)
 	}
 	eventually(t, 90*time.Second, "job stopped", func() (bool, string) {
 		s.get(job)
@@ -141,11 +141,14 @@ func (s *scenario) tasks(exitJob func(taskARN string)) {
 	if len(job.Status.Containers) != 1 || aws.ToInt32(job.Status.Containers[0].ExitCode) != 3 {
 		t.Errorf("job containers %+v, want exit code 3", job.Status.Containers)
 	}
+	if job.Status.Phase != ecsv1alpha1.TaskFailed {
+		t.Errorf("job phase %q, want %s (it exited 3)", job.Status.Phase, ecsv1alpha1.TaskFailed)
+	}
 	eventually(t, 90*time.Second, "long running", s.ready(long, func() []metav1.Condition { return long.Status.Conditions }))
 	if n := s.counts().Calls()[ecsapi.OpRunTask]; n != 2 {
 		t.Errorf("RunTask calls = %d, want 2", n)
 	}
-	arn := long.Status.TaskARN
+	arn := long.Status.TaskArn
 	if err := c.Delete(ctx, long); err != nil {
 		t.Fatal(err)
 	}

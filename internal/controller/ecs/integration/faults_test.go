@@ -267,8 +267,8 @@ func TestCreateServiceConflictReattaches(t *testing.T) {
 	if err != nil || len(out.ServiceArns) != 2 {
 		t.Errorf("ECS services: %v %v, want web and api only", out, err)
 	}
-	if web.Status.ServiceARN != f.ecs.ARNs.Service(f.ns, "web") {
-		t.Errorf("web re-attached to %q", web.Status.ServiceARN)
+	if web.Status.ServiceArn != f.ecs.ARNs.Service(f.ns, "web") {
+		t.Errorf("web re-attached to %q", web.Status.ServiceArn)
 	}
 }
 

@@ -120,7 +120,7 @@ func TestReadOnlyInMemory(t *testing.T) {
 	f.create(svc, missing)
 	eventually(t, 30*time.Second, "read-only Service mirrored", func() (bool, string) {
 		f.get(svc)
-		return svc.Status.ServiceARN != "" && svc.Status.DesiredCount == 1 && svc.Status.RunningCount == 1, fmt.Sprintf("%+v", svc.Status)
+		return svc.Status.ServiceArn != "" && svc.Status.DesiredCount == 1 && svc.Status.RunningCount == 1, fmt.Sprintf("%+v", svc.Status)
 	})
 	msg := f.hasCondition(missing, func() []metav1.Condition { return missing.Status.Conditions }, ecsv1alpha1.ConditionSynced, metav1.ConditionFalse, "NotFound")
 	if !strings.Contains(msg, "ClusterNotFoundException") {

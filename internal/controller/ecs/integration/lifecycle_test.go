@@ -158,8 +158,8 @@ func (s *scenario) create(cl *ecsv1alpha1.Cluster, td *ecsv1alpha1.TaskDefinitio
 	if s.wantReady {
 		eventually(t, 90*time.Second, "Service Ready", s.ready(svc, svcConds))
 	}
-	if svc.Status.ServiceARN == "" || svc.Status.AppliedTaskDefinition != td.Status.TaskDefinitionARN {
-		t.Fatalf("service status %+v, want ARN and applied %s", svc.Status, td.Status.TaskDefinitionARN)
+	if svc.Status.ServiceArn == "" || svc.Status.AppliedTaskDefinition != td.Status.TaskDefinitionArn {
+		t.Fatalf("service status %+v, want ARN and applied %s", svc.Status, td.Status.TaskDefinitionArn)
 	}
 	created := s.counts().Calls()
 	t.Logf("calls to converge 1 cluster, 1 task definition, 1 service: %v", created)
@@ -192,14 +192,14 @@ func (s *scenario) rollout(td *ecsv1alpha1.TaskDefinition, svc *ecsv1alpha1.Serv
 	eventually(t, 30*time.Second, "revision 2", func() (bool, string) {
 		s.get(td)
 		s.get(svc)
-		return td.Status.Revision == 2 && svc.Status.AppliedTaskDefinition == td.Status.TaskDefinitionARN,
+		return td.Status.Revision == 2 && svc.Status.AppliedTaskDefinition == td.Status.TaskDefinitionArn,
 			fmt.Sprintf("td revision %d, service applied %s", td.Status.Revision, svc.Status.AppliedTaskDefinition)
 	})
 	if s.wantReady {
 		svcConds := func() []metav1.Condition { return svc.Status.Conditions }
 		eventually(t, 120*time.Second, "rollout of revision 2 complete", func() (bool, string) {
 			ok, state := s.ready(svc, svcConds)()
-			return ok && svc.Status.Revision == td.Status.Revision && svc.Status.RolloutState == "COMPLETED", state
+			return ok && svc.Status.Revision == td.Status.Revision && svc.Status.RolloutState == ecsv1alpha1.RolloutCompleted, state
 		})
 	}
 	time.Sleep(3 * time.Second)
@@ -230,7 +230,7 @@ func (s *scenario) collectRevisions(td *ecsv1alpha1.TaskDefinition, svc *ecsv1al
 		eventually(t, 30*time.Second, "rollout of revision "+rev, func() (bool, string) {
 			s.get(td)
 			s.get(svc)
-			return td.Status.ObservedGeneration == want && svc.Status.AppliedTaskDefinition == td.Status.TaskDefinitionARN, svc.Status.AppliedTaskDefinition
+			return td.Status.ObservedGeneration == want && svc.Status.AppliedTaskDefinition == td.Status.TaskDefinitionArn, svc.Status.AppliedTaskDefinition
 		})
 		time.Sleep(2 * time.Second)
 		if calls := s.counts().Calls(); calls[ecsapi.OpRegisterTaskDefinition] != 1 || calls[ecsapi.OpUpdateService] != 1 {
@@ -247,7 +247,7 @@ func (s *scenario) collectRevisions(td *ecsv1alpha1.TaskDefinition, svc *ecsv1al
 			inUse[d.TaskDefinition] = true
 		}
 		for _, r := range td.Status.ActiveRevisions[:len(td.Status.ActiveRevisions)-2] {
-			if !inUse[r.TaskDefinitionARN] {
+			if !inUse[r.TaskDefinitionArn] {
 				return false, fmt.Sprintf("revision %d kept though unused; active %v", r.Revision, td.Status.ActiveRevisions)
 			}
 		}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/config/crd"
 	"github.com/nodeless-dev/nodeless/internal/controller"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/testenv"
 )
@@ -56,8 +56,8 @@ func runControllers(t *testing.T, env *testenv.Env, api ecsapi.API) (stop func()
 	m, err := controller.New(ctx, controller.Config{
 		RestConfig: env.Config,
 		ECS:        api,
-		Limits:     controller.NoRateLimit,
-		Controllers: core.Options{
+		Limits:     controller.NoRateLimit(),
+		Controllers: managed.Options{
 			PollInterval: 300 * time.Millisecond, StablePollInterval: 2 * time.Second, KeepRevisions: 2,
 		},
 		SyncPeriod: time.Second,

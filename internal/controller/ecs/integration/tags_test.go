@@ -3,9 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -14,30 +11,25 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/fakeruntime"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ecsmem"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
 // TestTagsInPlace is issue 7's report, counted at the wire: a Ready TaskDefinition and Service
 // (and a Cluster and a running Task) get tags team=a, then team=b, then none. On the real
-// kube-apiserver, against the local data plane's API server and service scheduler over the fake
-// container runtime (no root needed).
+// kube-apiserver, against the in-memory ECS (internal/dataplane/ecsmem: the local data plane's API
+// server and service scheduler over the fake container runtime; no root needed).
 func TestTagsInPlace(t *testing.T) {
 	c, env := kube(t)
-	local := startLocalECS(t)
+	local := ecsmem.Start(t, ecsmem.Options{}).Client
 	api := ecsapi.NewCounting(local)
 	runControllers(t, env, api)
 	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background(), image: "example.com/app:1", wantReady: true}
@@ -74,7 +66,7 @@ func (s *scenario) tagsInPlace(raw *ecs.Client, taskArgs []string) {
 		t.Fatal(err)
 	}
 	eventually(t, 90*time.Second, "Task Ready", s.ready(task, func() []metav1.Condition { return task.Status.Conditions }))
-	revision, tasks := td.Status.TaskDefinitionARN, s.serviceTasks(raw)
+	revision, tasks := td.Status.TaskDefinitionArn, s.serviceTasks(raw)
 
 	for _, step := range []struct {
 		name string
@@ -115,13 +107,13 @@ func (s *scenario) tagsInPlace(raw *ecs.Client, taskArgs []string) {
 			t.Errorf("%s: %d %s calls and %d writes, want 4 of each (revision, service, cluster, task)", step.name, calls[step.op], step.op, s.api.Writes())
 		}
 		want := tagStrings(step.tags)
-		s.wantTags(revision, want, core.TagSpecHash)
-		s.wantTags(svc.Status.ServiceARN, want, core.TagOwner)
-		s.wantTags(cl.Status.ClusterARN, want)
-		s.wantTags(task.Status.TaskARN, want, core.TagOwner)
-		if td.Status.TaskDefinitionARN != revision || svc.Status.TaskDefinition != revision || len(svc.Status.Deployments) != 1 {
+		s.wantTags(revision, want, ecscall.TagSpecHash)
+		s.wantTags(svc.Status.ServiceArn, want, ecscall.TagOwner)
+		s.wantTags(cl.Status.ClusterArn, want)
+		s.wantTags(task.Status.TaskArn, want, ecscall.TagOwner)
+		if td.Status.TaskDefinitionArn != revision || svc.Status.TaskDefinition != revision || len(svc.Status.Deployments) != 1 {
 			t.Errorf("%s: revision %s, service runs %s with %d deployments; want %s, one deployment", step.name,
-				td.Status.TaskDefinitionARN, svc.Status.TaskDefinition, len(svc.Status.Deployments), revision)
+				td.Status.TaskDefinitionArn, svc.Status.TaskDefinition, len(svc.Status.Deployments), revision)
 		}
 		if now := s.serviceTasks(raw); !slices.Equal(now, tasks) {
 			t.Errorf("%s: the service's tasks changed: %v, were %v", step.name, now, tasks)
@@ -228,49 +220,4 @@ func (s *scenario) serviceTasks(raw *ecs.Client) []string {
 	arns := slices.Clone(out.TaskArns)
 	sort.Strings(arns)
 	return arns
-}
-
-// startLocalECS runs the local data plane's own API server and service scheduler over a store in
-// a temporary directory and the fake container runtime (no root, no containerd), on 127.0.0.1,
-// and returns an SDK client for it whose responses are checked against the ECS model. It is the
-// smallest stand-in for the in-memory ECS being built on another branch (internal/dataplane/ecsmem),
-// which replaces it once merged: ecsmem.Start(t, ecsmem.Options{}).Client.
-func startLocalECS(t *testing.T) *ecs.Client {
-	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := aws.Credentials{AccessKeyID: "AKIDNODELESSTAGS0001", SecretAccessKey: strings.Repeat("tags-test-secret", 2)}
-	arns := model.ARNs{Region: "us-east-1", Account: "000000000000"}
-	rt := fakeruntime.New()
-	// A short stable period: a task without health checks counts for a rollout after 300 ms, not 10 s.
-	sched := scheduler.New(scheduler.Options{Store: st, Runtime: rt, ARNs: arns, Logger: logr.Discard(), StablePeriod: 300 * time.Millisecond})
-	rt.SetObserver(sched.Observe)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sched.Run(ctx) }()
-	select {
-	case <-sched.Ready():
-	case err := <-done:
-		t.Fatalf("the scheduler stopped before it was ready: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the scheduler was not ready after 30 s")
-	}
-	srv := httptest.NewServer(api.NewServer(api.Options{Store: st, Engine: sched, ARNs: arns, Credentials: creds, Logger: logr.Discard()}))
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("scheduler: %v", err)
-		}
-		if err := st.Close(); err != nil {
-			t.Errorf("closing the store: %v", err)
-		}
-	})
-	return ecs.New(ecs.Options{
-		Region: arns.Region, BaseEndpoint: aws.String(srv.URL),
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil }),
-		HTTPClient:  &http.Client{Transport: dataplanetest.ConformanceTransport(t)},
-	})
 }

@@ -12,6 +12,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -21,17 +22,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
+	"github.com/nodeless-dev/nodeless/internal/controller/poller"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
-// Reconciler reconciles Service objects.
+// Reconciler holds the Service steps of the reconcile skeleton (reconciler.Steps).
 type Reconciler struct {
 	Client   client.Client
 	ECS      ecsapi.API
 	Recorder record.EventRecorder
-	Options  core.Options
-	Poller   *core.Poller[*ecstypes.Service]
+	// Options, with their defaults applied (managed.Options.WithDefaults).
+	Options managed.Options
+	Poller  *poller.Poller[*ecstypes.Service]
 
 	// lastEvents remembers, per Service, the newest ECS event already emitted: the status says
 	// the same after a restart, but the informer cache may still show an older status when the
@@ -39,16 +44,17 @@ type Reconciler struct {
 	lastEvents sync.Map // types.NamespacedName -> eventMark
 }
 
+var _ reconciler.Steps[*ecsv1alpha1.Service] = (*Reconciler)(nil)
+
 type eventMark struct {
 	id string
 	at *metav1.Time
 }
 
-// NewReconciler returns a Reconciler with its poller.
-func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, opts core.Options) *Reconciler {
-	opts = opts.Defaults()
+// NewReconciler returns a Reconciler with its poller; opts have their defaults applied.
+func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, opts managed.Options) *Reconciler {
 	r := &Reconciler{Client: c, ECS: api, Recorder: rec, Options: opts}
-	r.Poller = core.NewPoller(core.PollerConfig[*ecstypes.Service]{
+	r.Poller = poller.New(poller.Config[*ecstypes.Service]{
 		BatchSize:      ecsapi.MaxDescribeServices,
 		Describe:       r.describeBatch,
 		Fingerprint:    Fingerprint,
@@ -60,26 +66,33 @@ func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, op
 	return r
 }
 
-// Register adds the Service controller and its poller to mgr. It needs the field indexes on
-// spec.clusterRef.name and spec.taskDefinitionRef.name (core.IndexClusterRef,
-// core.IndexTaskDefinitionRef), which the manager sets up.
-func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) (*Reconciler, error) {
+// Register adds the Service controller and its poller to mgr; opts have their defaults
+// applied. It needs the field indexes on spec.clusterRef.name and spec.taskDefinitionRef.name
+// (managed.IndexClusterRef, managed.IndexTaskDefinitionRef), which the manager sets up.
+func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("service-controller"), opts)
 	if err := mgr.Add(r.Poller); err != nil {
-		return nil, fmt.Errorf("adding service poller: %w", err)
+		return fmt.Errorf("adding service poller: %w", err)
 	}
-	err := ctrl.NewControllerManagedBy(mgr).
-		Named("ecs-service").
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.Workers}).
-		For(&ecsv1alpha1.Service{}, builder.WithPredicates(core.SpecOrAnnotationsChanged())).
-		Watches(&ecsv1alpha1.TaskDefinition{}, handler.EnqueueRequestsFromMapFunc(r.referencing(core.IndexTaskDefinitionRef))).
-		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(core.IndexClusterRef))).
-		WatchesRawSource(r.Poller.Source()).
-		Complete(r)
+	// No Resync: the poller wakes a Service whenever what ECS reports about it changes.
+	rec, err := reconciler.New(r, managed.Config(mgr,
+		func(s *ecsv1alpha1.Service) *ecsv1alpha1.ServiceStatus { return &s.Status },
+		func(s *ecsv1alpha1.ServiceStatus) *ecsv1alpha1.CommonStatus { return &s.CommonStatus }))
 	if err != nil {
-		return nil, fmt.Errorf("building service controller: %w", err)
+		return fmt.Errorf("building the Service reconciler: %w", err)
 	}
-	return r, nil
+	err = ctrl.NewControllerManagedBy(mgr).
+		Named("ecs-service").
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
+		For(&ecsv1alpha1.Service{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
+		Watches(&ecsv1alpha1.TaskDefinition{}, handler.EnqueueRequestsFromMapFunc(r.referencing(managed.IndexTaskDefinitionRef))).
+		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(managed.IndexClusterRef))).
+		WatchesRawSource(r.Poller.Source()).
+		Complete(rec)
+	if err != nil {
+		return fmt.Errorf("building service controller: %w", err)
+	}
+	return nil
 }
 
 // referencing maps a TaskDefinition or Cluster to the Services that reference it.
@@ -98,70 +111,42 @@ func (r *Reconciler) referencing(index string) handler.MapFunc {
 	}
 }
 
-// Reconcile converges the ECS service to the Service's spec and mirrors its state.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	svc := &ecsv1alpha1.Service{}
-	if err := r.Client.Get(ctx, req.NamespacedName, svc); err != nil {
-		if client.IgnoreNotFound(err) == nil {
-			r.Poller.Untrack(req.NamespacedName)
-			r.lastEvents.Delete(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !svc.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, svc)
-	}
-	if _, err := core.EnsureFinalizer(ctx, r.Client, svc); err != nil {
-		return ctrl.Result{}, err
-	}
-	orig := svc.DeepCopy()
-	p := r.sync(ctx, svc)
-	setConditions(svc, p)
-	if err := core.PatchStatus(ctx, r.Client, svc, orig, svc.Status, orig.Status); err != nil {
-		return ctrl.Result{}, err
-	}
-	if p == nil && !core.IsReady(&svc.Status.CommonStatus) {
-		// The poller wakes us on changes; this is only a safety net.
-		return ctrl.Result{RequeueAfter: r.Options.StablePollInterval}, nil
-	}
-	return core.Result(p)
-}
-
-func setConditions(svc *ecsv1alpha1.Service, p *core.Problem) {
-	st := &svc.Status.CommonStatus
-	if p != nil {
-		core.SetNotSynced(st, svc.Generation, p.Reason, p.Message)
-		if svc.Status.ServiceARN == "" {
-			core.SetReady(st, svc.Generation, false, p.Reason, p.Message)
-		}
-		return
-	}
-	core.SetSynced(st, svc.Generation)
+// Readiness derives Ready from what ECS reports (Readiness of the status).
+func (r *Reconciler) Readiness(svc *ecsv1alpha1.Service) (reconciler.Readiness, bool) {
 	ok, reason, msg := Readiness(&svc.Status)
-	core.SetReady(st, svc.Generation, ok, reason, msg)
+	return reconciler.Readiness{Ready: ok, Reason: reason, Message: msg}, svc.Status.ServiceArn != ""
 }
 
-func (r *Reconciler) sync(ctx context.Context, svc *ecsv1alpha1.Service) *core.Problem {
-	cluster, p := core.ResolveCluster(ctx, r.Client, svc.Namespace, svc.Spec.Cluster, svc.Spec.ClusterRef)
+// Forget stops polling the Service and drops its last emitted event.
+func (r *Reconciler) Forget(key types.NamespacedName) {
+	r.Poller.Untrack(key)
+	r.lastEvents.Delete(key)
+}
+
+// Sync converges the ECS service to the Service's spec and mirrors its state.
+func (r *Reconciler) Sync(ctx context.Context, svc *ecsv1alpha1.Service) *reconciler.Problem {
+	cluster, p := managed.ResolveCluster(ctx, r.Client, svc.Namespace, svc.Spec.Cluster, svc.Spec.ClusterRef)
 	if p != nil {
 		return p
 	}
-	td, p := core.ResolveTaskDefinition(ctx, r.Client, svc.Namespace, svc.Spec.TaskDefinition, svc.Spec.TaskDefinitionRef)
+	td, p := managed.ResolveTaskDefinition(ctx, r.Client, svc.Namespace, svc.Spec.TaskDefinition, svc.Spec.TaskDefinitionRef)
 	if p != nil {
 		return p
 	}
 	observed, err := r.observe(ctx, svc, cluster)
 	if err != nil {
-		return core.FromECS("describing service "+svc.ECSName(), err)
+		return ecscall.FromECS("describing service "+svc.ECSName(), err)
 	}
 	if observed, p = r.inPlace(ctx, svc, cluster, observed); p != nil {
 		return p
 	}
+	var drift *reconciler.Problem
 	if observed == nil {
-		if observed, p = r.create(ctx, svc, cluster, td); p != nil {
-			return p
-		}
-	} else if p = r.update(ctx, svc, td, observed); p != nil {
+		observed, p = r.create(ctx, svc, cluster, td)
+	} else {
+		drift, p = r.update(ctx, svc, td, observed)
+	}
+	if p != nil {
 		return p
 	}
 	if o, ok := r.Poller.Get(client.ObjectKeyFromObject(svc)); ok && o != nil {
@@ -172,7 +157,7 @@ func (r *Reconciler) sync(ctx context.Context, svc *ecsv1alpha1.Service) *core.P
 	}
 	MirrorStatus(&svc.Status, observed)
 	r.emitEvents(svc, observed)
-	return nil
+	return drift
 }
 
 // observe returns the ECS service of svc: from the poller when it has a current description,
@@ -182,9 +167,9 @@ func (r *Reconciler) observe(ctx context.Context, svc *ecsv1alpha1.Service, clus
 	if s, ok := r.Poller.Get(key); ok {
 		return live(s), nil
 	}
-	id := svc.Status.ServiceARN
+	id := svc.Status.ServiceArn
 	if id == "" {
-		id = core.AdoptName(svc)
+		id = managed.AdoptName(svc)
 	}
 	if id == "" {
 		id = svc.ECSName()
@@ -241,27 +226,27 @@ func (r *Reconciler) describeBatch(ctx context.Context, cluster string, ids []st
 func owned(svc *ecsv1alpha1.Service, observed *ecstypes.Service) bool {
 	arn := aws.ToString(observed.ServiceArn)
 	switch {
-	case svc.Status.ServiceARN != "" && svc.Status.ServiceARN == arn:
+	case svc.Status.ServiceArn != "" && svc.Status.ServiceArn == arn:
 		return true
-	case core.AdoptName(svc) != "":
+	case managed.AdoptName(svc) != "":
 		return true
 	}
-	return core.TagValue(observed.Tags, core.TagOwner) == string(svc.UID)
+	return ecscall.TagValue(observed.Tags, ecscall.TagOwner) == string(svc.UID)
 }
 
-func (r *Reconciler) create(ctx context.Context, svc *ecsv1alpha1.Service, cluster, td string) (*ecstypes.Service, *core.Problem) {
-	if name := core.AdoptName(svc); name != "" {
-		return nil, core.Waiting(core.ReasonAdoptionNotFound, fmt.Sprintf(
+func (r *Reconciler) create(ctx context.Context, svc *ecsv1alpha1.Service, cluster, td string) (*ecstypes.Service, *reconciler.Problem) {
+	if name := managed.AdoptName(svc); name != "" {
+		return nil, reconciler.Waiting(managed.ReasonAdoptionNotFound, fmt.Sprintf(
 			"the ECS service %q named by annotation %s does not exist in cluster %s: fix the annotation or remove it to create the service",
 			name, ecsv1alpha1.AnnotationAdopt, cluster))
 	}
-	if core.IsReadOnly(svc, r.Options) {
-		return nil, core.Waiting(core.ReasonReadOnly, fmt.Sprintf("the ECS service %q does not exist in cluster %s and the object is read-only", svc.ECSName(), cluster))
+	if managed.IsReadOnly(svc, r.Options) {
+		return nil, reconciler.Waiting(managed.ReasonReadOnly, fmt.Sprintf("the ECS service %q does not exist in cluster %s and the object is read-only", svc.ECSName(), cluster))
 	}
 	start := time.Now()
 	out, err := r.ECS.CreateService(ctx, CreateInput(svc, cluster, td))
 	if err != nil {
-		return nil, core.FromECS("creating service "+svc.ECSName(), err)
+		return nil, ecscall.FromECS("creating service "+svc.ECSName(), err)
 	}
 	s := out.Service
 	if len(s.Tags) == 0 {
@@ -276,33 +261,47 @@ func (r *Reconciler) create(ctx context.Context, svc *ecsv1alpha1.Service, clust
 	return s, nil
 }
 
-func (r *Reconciler) update(ctx context.Context, svc *ecsv1alpha1.Service, td string, observed *ecstypes.Service) *core.Problem {
+// update converges the ECS service with one UpdateService. drift: the object is read-only and
+// the spec differs (nothing written); p: the update failed or the service is not ours.
+func (r *Reconciler) update(ctx context.Context, svc *ecsv1alpha1.Service, td string, observed *ecstypes.Service) (drift, p *reconciler.Problem) {
 	if !owned(svc, observed) {
-		return core.Waiting(core.ReasonNameTaken, fmt.Sprintf(
+		return nil, reconciler.Waiting(managed.ReasonNameTaken, fmt.Sprintf(
 			"an ECS service named %q that nodeless did not create already exists in %s: set annotation %s: %s to manage it, or choose another spec.serviceName",
 			aws.ToString(observed.ServiceName), aws.ToString(observed.ClusterArn), ecsv1alpha1.AnnotationAdopt, aws.ToString(observed.ServiceName)))
 	}
 	in, changed := UpdateInput(svc, td, observed)
-	if in == nil || core.IsReadOnly(svc, r.Options) {
-		return nil
+	if in == nil {
+		return nil, nil
+	}
+	if managed.IsReadOnly(svc, r.Options) {
+		return managed.ReadOnlyDrift(fmt.Sprintf("%s of ECS service %s", differ(changed), svc.ECSName())), nil
 	}
 	key := client.ObjectKeyFromObject(svc)
 	r.Poller.Invalidate(key)
 	start := time.Now()
 	out, err := r.ECS.UpdateService(ctx, in)
 	if err != nil {
-		return core.FromECS("updating service "+svc.ECSName(), err)
+		return nil, ecscall.FromECS("updating service "+svc.ECSName(), err)
 	}
 	ctrl.LoggerFrom(ctx).Info("updated ECS service", "arn", aws.ToString(observed.ServiceArn), "changed", changed)
 	if in.TaskDefinition != nil {
 		svc.Status.AppliedTaskDefinition = td
-		r.Recorder.Eventf(svc, corev1.EventTypeNormal, core.ReasonRolledOut, "Rolling out %s", td)
+		r.Recorder.Eventf(svc, corev1.EventTypeNormal, managed.ReasonRollingOut, "Rolling out %s", td)
 	}
 	if len(out.Service.Tags) == 0 {
 		out.Service.Tags = observed.Tags // UpdateService does not return them
 	}
 	r.Poller.Put(key, out.Service, start)
-	return nil
+	return nil, nil
+}
+
+// differ says which spec members differ: "spec.desiredCount differs from what is set", ...
+func differ(members []string) string {
+	verb := "differs from what is set"
+	if len(members) > 1 {
+		verb = "differ from what is set"
+	}
+	return "spec." + strings.Join(members, ", spec.") + " " + verb
 }
 
 // maxEvents is how many of a service's newest ECS events are kept and mirrored per reconcile.
@@ -319,7 +318,7 @@ func (r *Reconciler) emitEvents(svc *ecsv1alpha1.Service, observed *ecstypes.Ser
 	fresh := newEvents(&svc.Status, observed.Events, maxEvents)
 	for i := len(fresh) - 1; i >= 0; i-- {
 		msg := aws.ToString(fresh[i].Message)
-		r.Recorder.Event(svc, eventType(msg), core.ReasonServiceEvent, msg)
+		r.Recorder.Event(svc, eventType(msg), managed.ReasonServiceEvent, msg)
 	}
 	if len(fresh) > 0 {
 		svc.Status.LastEventID = aws.ToString(fresh[0].Id)

@@ -9,28 +9,27 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
-// finalize deletes the ECS service (policy delete): it scales it to 0, then deletes it; ECS
-// drains it from there. With policy retain, or read-only, the service is left as it is.
-func (r *Reconciler) finalize(ctx context.Context, svc *ecsv1alpha1.Service) (ctrl.Result, error) {
-	key := client.ObjectKeyFromObject(svc)
-	if core.DeletionPolicyOf(svc, r.Options.DeletionPolicy) == ecsv1alpha1.DeletionPolicyDelete && !core.IsReadOnly(svc, r.Options) {
-		if p := r.deleteService(ctx, svc); p != nil {
-			return core.Result(p)
-		}
+// Finalize deletes the ECS service (policy delete, not read-only): it scales it to 0, then
+// deletes it; ECS drains it from there. With policy retain, or read-only, the service is left as
+// it is.
+func (r *Reconciler) Finalize(ctx context.Context, svc *ecsv1alpha1.Service) *reconciler.Problem {
+	if !managed.DeletesECSResource(svc, r.Options) {
+		return nil
 	}
-	r.Poller.Untrack(key)
-	return ctrl.Result{}, core.RemoveFinalizer(ctx, r.Client, svc)
+	return r.deleteService(ctx, svc)
 }
 
-func (r *Reconciler) deleteService(ctx context.Context, svc *ecsv1alpha1.Service) *core.Problem {
-	cluster := svc.Status.ClusterARN
+func (r *Reconciler) deleteService(ctx context.Context, svc *ecsv1alpha1.Service) *reconciler.Problem {
+	cluster := svc.Status.ClusterArn
 	if cluster == "" {
-		var p *core.Problem
-		if cluster, p = core.ResolveCluster(ctx, r.Client, svc.Namespace, svc.Spec.Cluster, svc.Spec.ClusterRef); p != nil {
+		var p *reconciler.Problem
+		if cluster, p = managed.ResolveCluster(ctx, r.Client, svc.Namespace, svc.Spec.Cluster, svc.Spec.ClusterRef); p != nil {
 			// Without a cluster nothing can have been created.
 			return nil
 		}
@@ -38,7 +37,7 @@ func (r *Reconciler) deleteService(ctx context.Context, svc *ecsv1alpha1.Service
 	r.Poller.Invalidate(client.ObjectKeyFromObject(svc))
 	observed, err := r.observe(ctx, svc, cluster)
 	if err != nil {
-		return core.FromECS("describing service "+svc.ECSName(), err)
+		return ecscall.FromECS("describing service "+svc.ECSName(), err)
 	}
 	if observed == nil || aws.ToString(observed.Status) != "ACTIVE" || !owned(svc, observed) {
 		return nil
@@ -49,13 +48,13 @@ func (r *Reconciler) deleteService(ctx context.Context, svc *ecsv1alpha1.Service
 			Cluster: observed.ClusterArn, Service: observed.ServiceArn, DesiredCount: aws.Int32(0),
 		})
 		if err != nil && !ecsapi.IsNotFound(err) {
-			return core.FromECS("scaling service "+svc.ECSName()+" to 0", err)
+			return ecscall.FromECS("scaling service "+svc.ECSName()+" to 0", err)
 		}
 		log.Info("scaled ECS service to 0 before deleting it", "arn", aws.ToString(observed.ServiceArn))
 	}
 	_, err = r.ECS.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: observed.ClusterArn, Service: observed.ServiceArn})
 	if err != nil && !ecsapi.IsNotFound(err) {
-		return core.FromECS("deleting service "+svc.ECSName(), err)
+		return ecscall.FromECS("deleting service "+svc.ECSName(), err)
 	}
 	log.Info("deleted ECS service", "arn", aws.ToString(observed.ServiceArn))
 	return nil

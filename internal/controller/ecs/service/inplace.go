@@ -11,8 +11,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 )
 
 // ReasonTagsUpdated is the Event reason when the service's tags changed in place.
@@ -22,18 +24,18 @@ const ReasonTagsUpdated = "TagsUpdated"
 // only at create (CreateOnlyChange) by name, and converges the tags of an existing service with
 // TagResource / UntagResource, never through UpdateService. It returns observed as it is after
 // the change (its tags), for the update that follows.
-func (r *Reconciler) inPlace(ctx context.Context, svc *ecsv1alpha1.Service, cluster string, observed *ecstypes.Service) (*ecstypes.Service, *core.Problem) {
-	if core.IsReadOnly(svc, r.Options) || (observed != nil && !owned(svc, observed)) {
+func (r *Reconciler) inPlace(ctx context.Context, svc *ecsv1alpha1.Service, cluster string, observed *ecstypes.Service) (*ecstypes.Service, *reconciler.Problem) {
+	if managed.IsReadOnly(svc, r.Options) || (observed != nil && !owned(svc, observed)) {
 		return observed, nil // read-only mirrors whatever ECS has; a service not ours is refused by update (NameTaken)
 	}
 	if c := CreateOnlyChange(svc, cluster, observed); c != nil {
-		return observed, &core.Problem{Reason: inplace.ReasonRecreateRequired, Message: c.Message("Service")}
+		return observed, &reconciler.Problem{Reason: inplace.ReasonRecreateRequired, Message: c.Message("Service")}
 	}
 	if err := inplace.CheckTags("spec.tags", svc.Spec.Tags); err != nil {
-		return observed, &core.Problem{Reason: core.ReasonInvalidSpec, Message: err.Error()}
+		return observed, &reconciler.Problem{Reason: ecscall.ReasonInvalidSpec, Message: err.Error()}
 	}
 	if observed == nil {
-		if core.AdoptName(svc) == "" {
+		if managed.AdoptName(svc) == "" {
 			// CreateService sets them; recorded now so that a removal before the next reconcile
 			// is not missed.
 			svc.Status.AppliedTags = inplace.Applied(svc.Spec.Tags)
@@ -43,7 +45,7 @@ func (r *Reconciler) inPlace(ctx context.Context, svc *ecsv1alpha1.Service, clus
 	return r.syncTags(ctx, svc, observed)
 }
 
-func (r *Reconciler) syncTags(ctx context.Context, svc *ecsv1alpha1.Service, observed *ecstypes.Service) (*ecstypes.Service, *core.Problem) {
+func (r *Reconciler) syncTags(ctx context.Context, svc *ecsv1alpha1.Service, observed *ecstypes.Service) (*ecstypes.Service, *reconciler.Problem) {
 	change := TagChange(svc, observed)
 	if change.Empty() {
 		svc.Status.AppliedTags = inplace.Applied(svc.Spec.Tags)
@@ -54,7 +56,7 @@ func (r *Reconciler) syncTags(ctx context.Context, svc *ecsv1alpha1.Service, obs
 	r.Poller.Invalidate(key)
 	start := time.Now()
 	if err := inplace.Apply(ctx, r.ECS, arn, change); err != nil {
-		return observed, core.FromECS("changing the tags of service "+svc.ECSName(), err)
+		return observed, ecscall.FromECS("changing the tags of service "+svc.ECSName(), err)
 	}
 	ctrl.LoggerFrom(ctx).Info("changed ECS service tags in place", "arn", arn, "tags", change.Keys())
 	r.Recorder.Eventf(svc, corev1.EventTypeNormal, ReasonTagsUpdated, "Changed tags %v in place", change.Keys())

@@ -59,7 +59,7 @@ var members = map[string]spectest.Member{
 	"tags[].value":                                              {Path: spectest.InPlace, Call: tagCalls, Why: "also sent by CreateService"},
 }
 
-// resolve stands in for core.ResolveCluster and core.ResolveTaskDefinition: a reference names an
+// resolve stands in for managed.ResolveCluster and managed.ResolveTaskDefinition: a reference names an
 // object whose ECS name is its own.
 func resolve(svc *ecsv1alpha1.Service) (cluster, td string) {
 	cluster, td = svc.Spec.Cluster, svc.Spec.TaskDefinition
@@ -102,7 +102,7 @@ func fullService(t *testing.T, path string) (*ecsv1alpha1.Service, *ecstypes.Ser
 	}
 	cluster, td := resolve(svc)
 	observed := observedFrom(CreateInput(svc, cluster, td))
-	svc.Status.ClusterARN = aws.ToString(observed.ClusterArn)
+	svc.Status.ClusterArn = aws.ToString(observed.ClusterArn)
 	svc.Status.AppliedTaskDefinition = td
 	svc.Status.AppliedTags = inplace.Applied(svc.Spec.Tags)
 	return svc, observed

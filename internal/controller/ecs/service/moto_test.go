@@ -15,8 +15,9 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
@@ -55,7 +56,7 @@ func startMoto(t *testing.T, revisions int) *motoEnv {
 }
 
 func (e *motoEnv) reconciler() *Reconciler {
-	return NewReconciler(nil, e.api, record.NewFakeRecorder(1000), core.Options{})
+	return NewReconciler(nil, e.api, record.NewFakeRecorder(1000), managed.Options{}.WithDefaults())
 }
 
 func newService(name, td string) *ecsv1alpha1.Service {
@@ -71,7 +72,7 @@ func newService(name, td string) *ecsv1alpha1.Service {
 func syncN(t *testing.T, r *Reconciler, svc *ecsv1alpha1.Service, n int) {
 	t.Helper()
 	for range n {
-		if p := r.sync(context.Background(), svc); p != nil {
+		if p := r.Sync(context.Background(), svc); p != nil {
 			t.Fatalf("sync: %v", p)
 		}
 	}
@@ -88,7 +89,7 @@ func TestServiceCRUDMoto(t *testing.T) {
 	if got := env.api.Count(ecsapi.OpCreateService); got != 1 {
 		t.Fatalf("CreateService calls = %d, want 1", got)
 	}
-	if svc.Status.ServiceARN == "" || svc.Status.DesiredCount != 2 || svc.Status.AppliedTaskDefinition != env.arns[0] {
+	if svc.Status.ServiceArn == "" || svc.Status.DesiredCount != 2 || svc.Status.AppliedTaskDefinition != env.arns[0] {
 		t.Fatalf("status after create: %+v", svc.Status)
 	}
 
@@ -133,7 +134,7 @@ func TestServiceCRUDMoto(t *testing.T) {
 	if got := env.api.Count(ecsapi.OpCreateService); got != 0 {
 		t.Errorf("CreateService after a lost status = %d, want 0", got)
 	}
-	if svc.Status.ServiceARN == "" {
+	if svc.Status.ServiceArn == "" {
 		t.Errorf("status not re-attached: %+v", svc.Status)
 	}
 
@@ -168,14 +169,14 @@ func TestNameTakenMoto(t *testing.T) {
 	}
 	r := env.reconciler()
 	svc := newService("legacy", env.arns[0])
-	p := r.sync(ctx, svc)
-	if p == nil || p.Reason != core.ReasonNameTaken {
-		t.Fatalf("sync of a foreign service: got %v, want reason %s", p, core.ReasonNameTaken)
+	p := r.Sync(ctx, svc)
+	if p == nil || p.Reason != managed.ReasonNameTaken {
+		t.Fatalf("sync of a foreign service: got %v, want reason %s", p, managed.ReasonNameTaken)
 	}
 	// Adopted with a launch type other than the service's (moto's default is EC2): refused by name,
 	// not ignored.
 	svc.Annotations = map[string]string{ecsv1alpha1.AnnotationAdopt: "legacy"}
-	p = r.sync(ctx, svc)
+	p = r.Sync(ctx, svc)
 	if p == nil || p.Reason != inplace.ReasonRecreateRequired || !strings.Contains(p.Message, "spec.launchType") {
 		t.Fatalf("adopting an EC2 service as FARGATE: got %v, want reason %s naming spec.launchType", p, inplace.ReasonRecreateRequired)
 	}
@@ -220,18 +221,24 @@ func TestReadOnlyMoto(t *testing.T) {
 	r := env.reconciler()
 	svc := newService("legacy", env.arns[0])
 	svc.Annotations = map[string]string{ecsv1alpha1.AnnotationAdopt: "legacy", ecsv1alpha1.AnnotationReadOnly: "true"}
-	syncN(t, r, svc, 3)
+	for range 3 {
+		// The difference is reported (Synced False), not applied.
+		p := r.Sync(ctx, svc)
+		if p == nil || p.Reason != managed.ReasonReadOnly || !strings.Contains(p.Message, "spec.desiredCount differs") {
+			t.Fatalf("sync of a read-only Service whose desiredCount differs: %v, want reason %s naming spec.desiredCount", p, managed.ReasonReadOnly)
+		}
+	}
 	if w := env.api.Writes(); w != 0 {
 		t.Errorf("writes in read-only mode = %d, want 0 (%v)", w, env.api.Calls())
 	}
-	if svc.Status.DesiredCount != 1 || svc.Status.ServiceARN == "" {
+	if svc.Status.DesiredCount != 1 || svc.Status.ServiceArn == "" {
 		t.Errorf("status not mirrored: %+v", svc.Status)
 	}
 
 	missing := newService("missing", env.arns[0])
 	missing.Spec.Cluster = "nope"
-	p := r.sync(ctx, missing)
-	if p == nil || p.Reason != core.ReasonNotFound {
-		t.Errorf("service in a missing cluster: %v, want reason %s", p, core.ReasonNotFound)
+	p := r.Sync(ctx, missing)
+	if p == nil || p.Reason != ecscall.ReasonNotFound {
+		t.Errorf("service in a missing cluster: %v, want reason %s", p, ecscall.ReasonNotFound)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
@@ -26,7 +26,7 @@ func TestInPlaceMoto(t *testing.T) {
 	svc := newService("web", env.arns[0])
 	svc.Spec.Tags = []ecsv1alpha1.Tag{{Key: "team", Value: "a"}}
 	syncN(t, r, svc, 1)
-	arn := aws.String(svc.Status.ServiceARN)
+	arn := aws.String(svc.Status.ServiceArn)
 	if _, err := env.api.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn, Tags: []ecstypes.Tag{{Key: aws.String("cost-center"), Value: aws.String("42")}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestInPlaceMoto(t *testing.T) {
 		}
 		var got []string
 		for _, tag := range out.Tags {
-			if aws.ToString(tag.Key) != core.TagOwner {
+			if aws.ToString(tag.Key) != ecscall.TagOwner {
 				got = append(got, aws.ToString(tag.Key)+"="+aws.ToString(tag.Value))
 			}
 		}

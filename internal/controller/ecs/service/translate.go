@@ -12,8 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 )
 
 // ECS's documented defaults of a REPLICA service's deployment configuration.
@@ -41,15 +42,15 @@ func CreateInput(svc *ecsv1alpha1.Service, cluster, taskDefinition string) *ecs.
 		Cluster:                       aws.String(cluster),
 		TaskDefinition:                aws.String(taskDefinition),
 		DesiredCount:                  s.DesiredCount,
-		PlatformVersion:               core.OptString(s.PlatformVersion),
+		PlatformVersion:               ecscall.OptString(s.PlatformVersion),
 		DeploymentConfiguration:       deploymentConfiguration(s.DeploymentConfiguration, nil),
 		NetworkConfiguration:          networkConfiguration(s.NetworkConfiguration),
 		LoadBalancers:                 loadBalancers(s.LoadBalancers),
 		HealthCheckGracePeriodSeconds: s.HealthCheckGracePeriodSeconds,
 		EnableExecuteCommand:          aws.ToBool(s.EnableExecuteCommand),
 		EnableECSManagedTags:          aws.ToBool(s.EnableECSManagedTags),
-		ClientToken:                   aws.String(core.ClientToken(svc, MaxClientToken)),
-		Tags:                          core.Tags(s.Tags, ecstypes.Tag{Key: aws.String(core.TagOwner), Value: aws.String(string(svc.UID))}),
+		ClientToken:                   aws.String(ecscall.ClientToken(svc, MaxClientToken)),
+		Tags:                          managed.Tags(s.Tags, ecscall.OwnerTag(svc)),
 	}
 	if s.LaunchType != "" {
 		in.LaunchType = ecstypes.LaunchType(s.LaunchType)
@@ -104,8 +105,8 @@ func loadBalancers(lbs []ecsv1alpha1.LoadBalancer) []ecstypes.LoadBalancer {
 	var out []ecstypes.LoadBalancer
 	for _, lb := range lbs {
 		out = append(out, ecstypes.LoadBalancer{
-			TargetGroupArn:   core.OptString(lb.TargetGroupArn),
-			LoadBalancerName: core.OptString(lb.LoadBalancerName),
+			TargetGroupArn:   ecscall.OptString(lb.TargetGroupArn),
+			LoadBalancerName: ecscall.OptString(lb.LoadBalancerName),
 			ContainerName:    aws.String(lb.ContainerName),
 			ContainerPort:    aws.Int32(lb.ContainerPort),
 		})
@@ -177,14 +178,14 @@ func UpdateInput(svc *ecsv1alpha1.Service, desiredTD string, observed *ecstypes.
 // sets to what ECS reports, is no change.
 func CreateOnlyChange(svc *ecsv1alpha1.Service, cluster string, observed *ecstypes.Service) *inplace.CreateOnly {
 	st := &svc.Status
-	if st.ClusterARN != "" && !inplace.SameCluster(cluster, st.ClusterARN) {
-		return &inplace.CreateOnly{Member: clusterMember(svc), Was: st.ClusterARN, Now: cluster}
+	if st.ClusterArn != "" && !inplace.SameCluster(cluster, st.ClusterArn) {
+		return &inplace.CreateOnly{Member: clusterMember(svc), Was: st.ClusterArn, Now: cluster}
 	}
 	if observed == nil {
 		return nil
 	}
 	s := &svc.Spec
-	if name := aws.ToString(observed.ServiceName); name != svc.ECSName() && core.AdoptName(svc) == "" {
+	if name := aws.ToString(observed.ServiceName); name != svc.ECSName() && managed.AdoptName(svc) == "" {
 		return &inplace.CreateOnly{Member: "spec.serviceName", Was: name, Now: svc.ECSName()}
 	}
 	if s.LaunchType != "" && observed.LaunchType != "" && s.LaunchType != string(observed.LaunchType) {
@@ -304,9 +305,9 @@ func Revision(arn string) int32 {
 
 // MirrorStatus copies what ECS reports into status (conditions and events aside).
 func MirrorStatus(st *ecsv1alpha1.ServiceStatus, observed *ecstypes.Service) {
-	st.ServiceARN = aws.ToString(observed.ServiceArn)
+	st.ServiceArn = aws.ToString(observed.ServiceArn)
 	st.ServiceName = aws.ToString(observed.ServiceName)
-	st.ClusterARN = aws.ToString(observed.ClusterArn)
+	st.ClusterArn = aws.ToString(observed.ClusterArn)
 	st.Status = aws.ToString(observed.Status)
 	st.DesiredCount = observed.DesiredCount
 	st.RunningCount = observed.RunningCount
@@ -336,7 +337,7 @@ func deployment(d ecstypes.Deployment) ecsv1alpha1.Deployment {
 		RunningCount:       d.RunningCount,
 		PendingCount:       d.PendingCount,
 		FailedTasks:        d.FailedTasks,
-		RolloutState:       string(d.RolloutState),
+		RolloutState:       ecsv1alpha1.DeploymentRolloutState(d.RolloutState),
 		RolloutStateReason: aws.ToString(d.RolloutStateReason),
 	}
 	if d.CreatedAt != nil {
@@ -352,22 +353,22 @@ func deployment(d ecstypes.Deployment) ecsv1alpha1.Deployment {
 // controller applied.
 func Readiness(st *ecsv1alpha1.ServiceStatus) (bool, string, string) {
 	if st.Status != "ACTIVE" {
-		return false, core.ReasonNotActive, fmt.Sprintf("ECS reports the service %s", st.Status)
+		return false, managed.ReasonNotActive, fmt.Sprintf("ECS reports the service %s", st.Status)
 	}
 	primary := primaryDeployment(st)
-	if primary != nil && primary.RolloutState == string(ecstypes.DeploymentRolloutStateFailed) {
-		return false, core.ReasonRolloutFailed, fmt.Sprintf("the rollout of %s failed (%s): fix the TaskDefinition or the Service spec; the next change rolls out again",
+	if primary != nil && primary.RolloutState == ecsv1alpha1.RolloutFailed {
+		return false, managed.ReasonRolloutFailed, fmt.Sprintf("the rollout of %s failed (%s): fix the TaskDefinition or the Service spec; the next change rolls out again",
 			primary.TaskDefinition, primary.RolloutStateReason)
 	}
 	if st.AppliedTaskDefinition != "" && !TaskDefinitionMatches(st.AppliedTaskDefinition, st.TaskDefinition) && len(st.Deployments) <= 1 {
-		return false, core.ReasonRolloutFailed, fmt.Sprintf("ECS runs %s instead of %s (rolled back by the deployment circuit breaker?): fix the TaskDefinition; its next revision rolls out again",
+		return false, managed.ReasonRolloutFailed, fmt.Sprintf("ECS runs %s instead of %s (rolled back by the deployment circuit breaker?): fix the TaskDefinition; its next revision rolls out again",
 			st.TaskDefinition, st.AppliedTaskDefinition)
 	}
-	inProgress := primary != nil && primary.RolloutState == string(ecstypes.DeploymentRolloutStateInProgress)
+	inProgress := primary != nil && primary.RolloutState == ecsv1alpha1.RolloutInProgress
 	if inProgress || len(st.Deployments) > 1 || st.RunningCount != st.DesiredCount {
-		return false, core.ReasonRolloutInProgress, fmt.Sprintf("%d of %d tasks running, %d pending, revision %d", st.RunningCount, st.DesiredCount, st.PendingCount, st.Revision)
+		return false, managed.ReasonRolloutInProgress, fmt.Sprintf("%d of %d tasks running, %d pending, revision %d", st.RunningCount, st.DesiredCount, st.PendingCount, st.Revision)
 	}
-	return true, core.ReasonRolloutComplete, fmt.Sprintf("%d of %d tasks running revision %d", st.RunningCount, st.DesiredCount, st.Revision)
+	return true, managed.ReasonRolloutComplete, fmt.Sprintf("%d of %d tasks running revision %d", st.RunningCount, st.DesiredCount, st.Revision)
 }
 
 func primaryDeployment(st *ecsv1alpha1.ServiceStatus) *ecsv1alpha1.Deployment {

@@ -12,7 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 )
 
 // The SDK's types carry an unexported zero-size marker; comparing it is harmless.
@@ -171,10 +172,10 @@ func TestCreateInput(t *testing.T) {
 			Subnets: []string{"subnet-b", "subnet-a"},
 		}},
 		LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: aws.String("tg"), ContainerName: aws.String("app"), ContainerPort: aws.Int32(80)}},
-		ClientToken:   aws.String(core.ClientToken(svc, MaxClientToken)),
+		ClientToken:   aws.String(ecscall.ClientToken(svc, MaxClientToken)),
 		Tags: []ecstypes.Tag{
 			{Key: aws.String("team"), Value: aws.String("a")},
-			{Key: aws.String(core.TagOwner), Value: aws.String("1234")},
+			{Key: aws.String(ecscall.TagOwner), Value: aws.String("1234")},
 		},
 	}
 	if diff := cmp.Diff(want, got, sdkTypes); diff != "" {
@@ -184,7 +185,7 @@ func TestCreateInput(t *testing.T) {
 		t.Errorf("clientToken length %d, want %d", n, MaxClientToken)
 	}
 	svc.Generation++
-	if core.ClientToken(svc, MaxClientToken) == aws.ToString(got.ClientToken) {
+	if ecscall.ClientToken(svc, MaxClientToken) == aws.ToString(got.ClientToken) {
 		t.Error("clientToken did not change with the generation")
 	}
 }
@@ -209,7 +210,7 @@ func TestTaskDefinitionMatches(t *testing.T) {
 }
 
 func TestReadiness(t *testing.T) {
-	primary := func(td, state string) ecsv1alpha1.Deployment {
+	primary := func(td string, state ecsv1alpha1.DeploymentRolloutState) ecsv1alpha1.Deployment {
 		return ecsv1alpha1.Deployment{Status: "PRIMARY", TaskDefinition: td, RolloutState: state}
 	}
 	tests := []struct {
@@ -219,16 +220,16 @@ func TestReadiness(t *testing.T) {
 		reason string
 	}{
 		{"complete", ecsv1alpha1.ServiceStatus{Status: "ACTIVE", TaskDefinition: arn1, AppliedTaskDefinition: arn1, DesiredCount: 2, RunningCount: 2,
-			Deployments: []ecsv1alpha1.Deployment{primary(arn1, "COMPLETED")}}, true, core.ReasonRolloutComplete},
+			Deployments: []ecsv1alpha1.Deployment{primary(arn1, "COMPLETED")}}, true, managed.ReasonRolloutComplete},
 		{"in progress", ecsv1alpha1.ServiceStatus{Status: "ACTIVE", TaskDefinition: arn2, AppliedTaskDefinition: arn2, DesiredCount: 2, RunningCount: 2,
-			Deployments: []ecsv1alpha1.Deployment{primary(arn2, "IN_PROGRESS"), {Status: "ACTIVE", TaskDefinition: arn1}}}, false, core.ReasonRolloutInProgress},
+			Deployments: []ecsv1alpha1.Deployment{primary(arn2, "IN_PROGRESS"), {Status: "ACTIVE", TaskDefinition: arn1}}}, false, managed.ReasonRolloutInProgress},
 		{"failed", ecsv1alpha1.ServiceStatus{Status: "ACTIVE", TaskDefinition: arn2, AppliedTaskDefinition: arn2,
-			Deployments: []ecsv1alpha1.Deployment{primary(arn2, "FAILED")}}, false, core.ReasonRolloutFailed},
+			Deployments: []ecsv1alpha1.Deployment{primary(arn2, "FAILED")}}, false, managed.ReasonRolloutFailed},
 		{"rolled back", ecsv1alpha1.ServiceStatus{Status: "ACTIVE", TaskDefinition: arn1, AppliedTaskDefinition: arn2, DesiredCount: 1, RunningCount: 1,
-			Deployments: []ecsv1alpha1.Deployment{primary(arn1, "COMPLETED")}}, false, core.ReasonRolloutFailed},
-		{"draining", ecsv1alpha1.ServiceStatus{Status: "DRAINING"}, false, core.ReasonNotActive},
+			Deployments: []ecsv1alpha1.Deployment{primary(arn1, "COMPLETED")}}, false, managed.ReasonRolloutFailed},
+		{"draining", ecsv1alpha1.ServiceStatus{Status: "DRAINING"}, false, managed.ReasonNotActive},
 		{"tasks missing", ecsv1alpha1.ServiceStatus{Status: "ACTIVE", TaskDefinition: arn1, DesiredCount: 2, RunningCount: 1,
-			Deployments: []ecsv1alpha1.Deployment{primary(arn1, "COMPLETED")}}, false, core.ReasonRolloutInProgress},
+			Deployments: []ecsv1alpha1.Deployment{primary(arn1, "COMPLETED")}}, false, managed.ReasonRolloutInProgress},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

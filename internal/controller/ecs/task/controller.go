@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -19,29 +20,42 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
+	"github.com/nodeless-dev/nodeless/internal/controller/poller"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
-// Reconciler reconciles Task objects.
+// Reconciler holds the Task steps of the reconcile skeleton (reconciler.Steps).
 type Reconciler struct {
 	Client   client.Client
 	ECS      ecsapi.API
 	Recorder record.EventRecorder
-	Options  core.Options
-	Poller   *core.Poller[*ecstypes.Task]
+	// Options, with their defaults applied (managed.Options.WithDefaults).
+	Options managed.Options
+	Poller  *poller.Poller[*ecstypes.Task]
 
-	// started remembers the task each Task object started (UID -> task), because the informer
-	// cache may not show the status write yet when the next reconcile starts.
+	// started remembers the task each Task object started (types.NamespacedName -> startedTask),
+	// because the informer cache may not show the status write yet when the next reconcile (or
+	// the deletion) starts.
 	started sync.Map
 }
 
-// NewReconciler returns a Reconciler with its poller.
-func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, opts core.Options) *Reconciler {
-	opts = opts.Defaults()
+var _ reconciler.Steps[*ecsv1alpha1.Task] = (*Reconciler)(nil)
+
+// startedTask is the task started for the object with uid (a Task deleted and created again
+// under the same name is another object).
+type startedTask struct {
+	uid  types.UID
+	task *ecstypes.Task
+}
+
+// NewReconciler returns a Reconciler with its poller; opts have their defaults applied.
+func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, opts managed.Options) *Reconciler {
 	r := &Reconciler{Client: c, ECS: api, Recorder: rec, Options: opts}
-	r.Poller = core.NewPoller(core.PollerConfig[*ecstypes.Task]{
+	r.Poller = poller.New(poller.Config[*ecstypes.Task]{
 		BatchSize:      ecsapi.MaxDescribeTasks,
 		Describe:       r.describe,
 		Fingerprint:    Fingerprint,
@@ -53,24 +67,32 @@ func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, op
 	return r
 }
 
-// Register adds the Task controller and its poller to mgr.
-func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) (*Reconciler, error) {
+// Register adds the Task controller and its poller to mgr; opts have their defaults applied.
+func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("task-controller"), opts)
 	if err := mgr.Add(r.Poller); err != nil {
-		return nil, fmt.Errorf("adding task poller: %w", err)
+		return fmt.Errorf("adding task poller: %w", err)
 	}
-	err := ctrl.NewControllerManagedBy(mgr).
-		Named("ecs-task").
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.Workers}).
-		For(&ecsv1alpha1.Task{}, builder.WithPredicates(core.SpecOrAnnotationsChanged())).
-		Watches(&ecsv1alpha1.TaskDefinition{}, handler.EnqueueRequestsFromMapFunc(r.waiting(core.IndexTaskDefinitionRef))).
-		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.waiting(core.IndexClusterRef))).
-		WatchesRawSource(r.Poller.Source()).
-		Complete(r)
+	// No Resync: the poller wakes a Task whenever what ECS reports about it changes, until it
+	// is STOPPED for good.
+	rec, err := reconciler.New(r, managed.Config(mgr,
+		func(t *ecsv1alpha1.Task) *ecsv1alpha1.TaskStatus { return &t.Status },
+		func(s *ecsv1alpha1.TaskStatus) *ecsv1alpha1.CommonStatus { return &s.CommonStatus }))
 	if err != nil {
-		return nil, fmt.Errorf("building task controller: %w", err)
+		return fmt.Errorf("building the Task reconciler: %w", err)
 	}
-	return r, nil
+	err = ctrl.NewControllerManagedBy(mgr).
+		Named("ecs-task").
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
+		For(&ecsv1alpha1.Task{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
+		Watches(&ecsv1alpha1.TaskDefinition{}, handler.EnqueueRequestsFromMapFunc(r.waiting(managed.IndexTaskDefinitionRef))).
+		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.waiting(managed.IndexClusterRef))).
+		WatchesRawSource(r.Poller.Source()).
+		Complete(rec)
+	if err != nil {
+		return fmt.Errorf("building task controller: %w", err)
+	}
+	return nil
 }
 
 // waiting maps a TaskDefinition or Cluster to the Tasks referencing it that have not started yet.
@@ -83,7 +105,7 @@ func (r *Reconciler) waiting(index string) handler.MapFunc {
 		}
 		var reqs []reconcile.Request
 		for i := range list.Items {
-			if list.Items[i].Status.TaskARN == "" {
+			if list.Items[i].Status.TaskArn == "" {
 				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 			}
 		}
@@ -91,58 +113,46 @@ func (r *Reconciler) waiting(index string) handler.MapFunc {
 	}
 }
 
-// Reconcile starts the task once and mirrors its lifecycle.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	t := &ecsv1alpha1.Task{}
-	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
-		if client.IgnoreNotFound(err) == nil {
-			r.Poller.Untrack(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !t.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, t)
-	}
-	if _, err := core.EnsureFinalizer(ctx, r.Client, t); err != nil {
-		return ctrl.Result{}, err
-	}
-	orig := t.DeepCopy()
-	p := r.sync(ctx, t)
-	st := &t.Status.CommonStatus
-	if p != nil {
-		core.SetNotSynced(st, t.Generation, p.Reason, p.Message)
-		if t.Status.TaskARN == "" {
-			core.SetReady(st, t.Generation, false, p.Reason, p.Message)
-		}
-	} else {
-		core.SetSynced(st, t.Generation)
-		ok, reason, msg := Readiness(&t.Status)
-		core.SetReady(st, t.Generation, ok, reason, msg)
-	}
-	if err := core.PatchStatus(ctx, r.Client, t, orig, t.Status, orig.Status); err != nil {
-		return ctrl.Result{}, err
-	}
-	return core.Result(p)
+// Readiness derives Ready from the task's lifecycle (Readiness of the status).
+func (r *Reconciler) Readiness(t *ecsv1alpha1.Task) (reconciler.Readiness, bool) {
+	ok, reason, msg := Readiness(&t.Status)
+	return reconciler.Readiness{Ready: ok, Reason: reason, Message: msg}, t.Status.TaskArn != ""
 }
 
-func (r *Reconciler) sync(ctx context.Context, t *ecsv1alpha1.Task) *core.Problem {
+// Forget stops polling the Task and drops the task it started.
+func (r *Reconciler) Forget(key types.NamespacedName) {
+	r.Poller.Untrack(key)
+	r.started.Delete(key)
+}
+
+// startedBy returns the task this controller started for t and still remembers, nil if none.
+func (r *Reconciler) startedBy(t *ecsv1alpha1.Task) *ecstypes.Task {
+	v, ok := r.started.Load(client.ObjectKeyFromObject(t))
+	if !ok || v.(startedTask).uid != t.UID {
+		return nil
+	}
+	return v.(startedTask).task
+}
+
+// Sync starts the task once and mirrors its lifecycle.
+func (r *Reconciler) Sync(ctx context.Context, t *ecsv1alpha1.Task) *reconciler.Problem {
 	key := client.ObjectKeyFromObject(t)
-	if t.Status.TaskARN == "" {
-		v, ok := r.started.Load(t.UID)
-		if !ok {
+	if t.Status.TaskArn == "" {
+		started := r.startedBy(t)
+		if started == nil {
 			return r.run(ctx, t)
 		}
-		MirrorStatus(&t.Status, v.(*ecstypes.Task))
+		MirrorStatus(&t.Status, started)
 	}
 	observed, ok := r.Poller.Get(key)
 	if !ok {
 		start := time.Now()
-		got, err := r.describe(ctx, t.Status.ClusterARN, []string{t.Status.TaskARN})
+		got, err := r.describe(ctx, t.Status.ClusterArn, []string{t.Status.TaskArn})
 		if err != nil {
-			return core.FromECS("describing task "+t.Status.TaskARN, err)
+			return ecscall.FromECS("describing task "+t.Status.TaskArn, err)
 		}
-		observed = got[t.Status.TaskARN]
-		r.Poller.Track(key, t.Status.ClusterARN, t.Status.TaskARN)
+		observed = got[t.Status.TaskArn]
+		r.Poller.Track(key, t.Status.ClusterArn, t.Status.TaskArn)
 		r.Poller.Put(key, observed, start)
 	}
 	if observed == nil {
@@ -160,35 +170,35 @@ func (r *Reconciler) sync(ctx context.Context, t *ecsv1alpha1.Task) *core.Proble
 	return nil
 }
 
-func (r *Reconciler) run(ctx context.Context, t *ecsv1alpha1.Task) *core.Problem {
-	cluster, p := core.ResolveCluster(ctx, r.Client, t.Namespace, t.Spec.Cluster, t.Spec.ClusterRef)
+func (r *Reconciler) run(ctx context.Context, t *ecsv1alpha1.Task) *reconciler.Problem {
+	cluster, p := managed.ResolveCluster(ctx, r.Client, t.Namespace, t.Spec.Cluster, t.Spec.ClusterRef)
 	if p != nil {
 		return p
 	}
-	td, p := core.ResolveTaskDefinition(ctx, r.Client, t.Namespace, t.Spec.TaskDefinition, t.Spec.TaskDefinitionRef)
+	td, p := managed.ResolveTaskDefinition(ctx, r.Client, t.Namespace, t.Spec.TaskDefinition, t.Spec.TaskDefinitionRef)
 	if p != nil {
 		return p
 	}
-	if core.IsReadOnly(t, r.Options) {
-		return core.Waiting(core.ReasonReadOnly, "the task has not been started and the object is read-only")
+	if managed.IsReadOnly(t, r.Options) {
+		return reconciler.Waiting(managed.ReasonReadOnly, "the task has not been started and the object is read-only")
 	}
 	start := time.Now()
 	out, err := r.ECS.RunTask(ctx, RunInput(t, cluster, td))
 	if err != nil {
-		return core.FromECS("running task "+t.Name, err)
+		return ecscall.FromECS("running task "+t.Name, err)
 	}
 	if len(out.Tasks) == 0 {
 		var reasons []string
 		for _, f := range out.Failures {
 			reasons = append(reasons, strings.TrimSpace(aws.ToString(f.Reason)+" "+aws.ToString(f.Detail)))
 		}
-		return &core.Problem{Reason: core.ReasonRunTaskFailed, RequeueAfter: 30 * time.Second,
+		return &reconciler.Problem{Reason: managed.ReasonRunTaskFailed, RequeueAfter: 30 * time.Second,
 			Message: fmt.Sprintf("ECS did not start the task: %s", strings.Join(reasons, "; "))}
 	}
 	task := &out.Tasks[0]
 	t.Status.AppliedTags = inplace.Applied(t.Spec.Tags) // RunTask set them
-	r.started.Store(t.UID, task)
 	key := client.ObjectKeyFromObject(t)
+	r.started.Store(key, startedTask{uid: t.UID, task: task})
 	r.Poller.Track(key, aws.ToString(task.ClusterArn), aws.ToString(task.TaskArn))
 	r.Poller.Put(key, task, start)
 	MirrorStatus(&t.Status, task)
@@ -209,21 +219,27 @@ func (r *Reconciler) describe(ctx context.Context, cluster string, ids []string)
 	return got, nil
 }
 
-// finalize stops the task (policy delete) and lets the object go.
-func (r *Reconciler) finalize(ctx context.Context, t *ecsv1alpha1.Task) (ctrl.Result, error) {
-	key := client.ObjectKeyFromObject(t)
-	policy := core.DeletionPolicyOf(t, r.Options.DeletionPolicy)
-	if policy == ecsv1alpha1.DeletionPolicyDelete && !core.IsReadOnly(t, r.Options) && t.Status.TaskARN != "" && t.Status.LastStatus != "STOPPED" {
-		_, err := r.ECS.StopTask(ctx, &ecs.StopTaskInput{
-			Cluster: aws.String(t.Status.ClusterARN), Task: aws.String(t.Status.TaskARN),
-			Reason: aws.String(fmt.Sprintf("Task %s/%s deleted in Kubernetes", t.Namespace, t.Name)),
-		})
-		if err != nil && !ecsapi.IsNotFound(err) && !ecsapi.IsInvalidParameter(err) {
-			return core.Result(core.FromECS("stopping task "+t.Status.TaskARN, err))
-		}
-		ctrl.LoggerFrom(ctx).Info("stopped ECS task", "arn", t.Status.TaskARN)
+// Finalize stops the task (policy delete, not read-only) unless it is STOPPED already; the
+// task this controller started but whose status write the object does not show yet counts too.
+// A task ECS no longer knows is stopped.
+func (r *Reconciler) Finalize(ctx context.Context, t *ecsv1alpha1.Task) *reconciler.Problem {
+	if !managed.DeletesECSResource(t, r.Options) {
+		return nil
 	}
-	r.Poller.Untrack(key)
-	r.started.Delete(t.UID)
-	return ctrl.Result{}, core.RemoveFinalizer(ctx, r.Client, t)
+	cluster, arn, last := t.Status.ClusterArn, t.Status.TaskArn, t.Status.LastStatus
+	if started := r.startedBy(t); arn == "" && started != nil {
+		cluster, arn, last = aws.ToString(started.ClusterArn), aws.ToString(started.TaskArn), aws.ToString(started.LastStatus)
+	}
+	if arn == "" || last == "STOPPED" {
+		return nil
+	}
+	_, err := r.ECS.StopTask(ctx, &ecs.StopTaskInput{
+		Cluster: aws.String(cluster), Task: aws.String(arn),
+		Reason: aws.String(fmt.Sprintf("Task %s/%s deleted in Kubernetes", t.Namespace, t.Name)),
+	})
+	if err != nil && !ecsapi.IsNotFound(err) {
+		return ecscall.FromECS("stopping task "+arn, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("stopped ECS task", "arn", arn)
+	return nil
 }

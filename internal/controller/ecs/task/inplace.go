@@ -10,8 +10,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
@@ -19,11 +21,11 @@ import (
 // member of a Task that can change once it runs (the CRD refuses a change of any other). A task
 // ECS no longer knows, or one that is stopping or stopped (StopTask deletes a task's tags), is left
 // alone.
-func (r *Reconciler) syncTags(ctx context.Context, t *ecsv1alpha1.Task, observed *ecstypes.Task) *core.Problem {
+func (r *Reconciler) syncTags(ctx context.Context, t *ecsv1alpha1.Task, observed *ecstypes.Task) *reconciler.Problem {
 	if err := inplace.CheckTags("spec.tags", t.Spec.Tags); err != nil {
-		return &core.Problem{Reason: core.ReasonInvalidSpec, Message: err.Error()}
+		return &reconciler.Problem{Reason: ecscall.ReasonInvalidSpec, Message: err.Error()}
 	}
-	if core.IsReadOnly(t, r.Options) || stopping(observed) {
+	if managed.IsReadOnly(t, r.Options) || stopping(observed) {
 		return nil
 	}
 	change := TagChange(t, observed)
@@ -37,7 +39,7 @@ func (r *Reconciler) syncTags(ctx context.Context, t *ecsv1alpha1.Task, observed
 			return nil
 		}
 		if err != nil {
-			return core.FromECS("changing the tags of task "+arn, err)
+			return ecscall.FromECS("changing the tags of task "+arn, err)
 		}
 		ctrl.LoggerFrom(ctx).Info("changed ECS task tags in place", "arn", arn, "tags", change.Keys())
 		tagged := *observed

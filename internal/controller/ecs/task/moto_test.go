@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
@@ -36,14 +36,14 @@ func TestTaskMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	api.Reset()
-	r := NewReconciler(nil, api, record.NewFakeRecorder(10), core.Options{})
+	r := NewReconciler(nil, api, record.NewFakeRecorder(10), managed.Options{}.WithDefaults())
 	task := &ecsv1alpha1.Task{
 		ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "default", UID: "0d4a3c1e-5a9b-4b8e-9a55-2d0c7f1e7f3a"},
 		Spec:       ecsv1alpha1.TaskSpec{Cluster: "c1", TaskDefinition: aws.ToString(out.TaskDefinition.TaskDefinitionArn), LaunchType: "FARGATE"},
 	}
 	for range 5 {
-		if p := r.sync(ctx, task); p != nil {
-			if p.Reason == core.ReasonRunTaskFailed {
+		if p := r.Sync(ctx, task); p != nil {
+			if p.Reason == managed.ReasonRunTaskFailed {
 				t.Skipf("moto cannot place the task: %s", p.Message)
 			}
 			if strings.Contains(p.Message, "deserialization failed") {
@@ -56,7 +56,7 @@ func TestTaskMoto(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{ecsapi.OpRunTask: 1}, api.Calls()); diff != "" {
 		t.Errorf("calls to run and mirror a task (-want +got):\n%s", diff)
 	}
-	if task.Status.TaskARN == "" || task.Status.LastStatus == "" {
+	if task.Status.TaskArn == "" || task.Status.LastStatus == "" {
 		t.Fatalf("status not mirrored: %+v", task.Status)
 	}
 	api.Reset()
@@ -65,11 +65,11 @@ func TestTaskMoto(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{ecsapi.OpDescribeTasks: 1}, api.Calls()); diff != "" {
 		t.Errorf("calls to poll (-want +got):\n%s", diff)
 	}
-	if _, err := api.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(task.Status.ClusterARN), Task: aws.String(task.Status.TaskARN)}); err != nil {
+	if _, err := api.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(task.Status.ClusterArn), Task: aws.String(task.Status.TaskArn)}); err != nil {
 		t.Fatalf("StopTask: %v", err)
 	}
 	r.Poller.Invalidate(keyOf(task))
-	if p := r.sync(ctx, task); p != nil {
+	if p := r.Sync(ctx, task); p != nil {
 		t.Fatal(p)
 	}
 	ok, reason, msg := Readiness(&task.Status)

@@ -11,7 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 )
 
 // MaxClientToken is the longest clientToken RunTask accepts.
@@ -25,11 +26,11 @@ func RunInput(t *ecsv1alpha1.Task, cluster, taskDefinition string) *ecs.RunTaskI
 		Cluster:         aws.String(cluster),
 		TaskDefinition:  aws.String(taskDefinition),
 		Count:           aws.Int32(1),
-		PlatformVersion: core.OptString(s.PlatformVersion),
-		Group:           core.OptString(s.Group),
-		StartedBy:       core.OptString(s.StartedBy),
+		PlatformVersion: ecscall.OptString(s.PlatformVersion),
+		Group:           ecscall.OptString(s.Group),
+		StartedBy:       ecscall.OptString(s.StartedBy),
 		ClientToken:     aws.String(string(t.UID)),
-		Tags:            core.Tags(s.Tags, ecstypes.Tag{Key: aws.String(core.TagOwner), Value: aws.String(string(t.UID))}),
+		Tags:            managed.Tags(s.Tags, ecscall.OwnerTag(t)),
 	}
 	if s.LaunchType != "" {
 		in.LaunchType = ecstypes.LaunchType(s.LaunchType)
@@ -41,10 +42,10 @@ func RunInput(t *ecsv1alpha1.Task, cluster, taskDefinition string) *ecs.RunTaskI
 		}}
 	}
 	if o := s.Overrides; o != nil {
-		in.Overrides = &ecstypes.TaskOverride{Cpu: core.OptString(o.Cpu), Memory: core.OptString(o.Memory)}
+		in.Overrides = &ecstypes.TaskOverride{Cpu: ecscall.OptString(o.Cpu), Memory: ecscall.OptString(o.Memory)}
 		for _, c := range o.ContainerOverrides {
 			in.Overrides.ContainerOverrides = append(in.Overrides.ContainerOverrides, ecstypes.ContainerOverride{
-				Name: aws.String(c.Name), Command: c.Command, Environment: core.KeyValuePairs(c.Environment),
+				Name: aws.String(c.Name), Command: c.Command, Environment: managed.KeyValuePairs(c.Environment),
 			})
 		}
 	}
@@ -53,9 +54,9 @@ func RunInput(t *ecsv1alpha1.Task, cluster, taskDefinition string) *ecs.RunTaskI
 
 // MirrorStatus copies what ECS reports about the task into status.
 func MirrorStatus(st *ecsv1alpha1.TaskStatus, t *ecstypes.Task) {
-	st.TaskARN = aws.ToString(t.TaskArn)
-	st.ClusterARN = aws.ToString(t.ClusterArn)
-	st.TaskDefinitionARN = aws.ToString(t.TaskDefinitionArn)
+	st.TaskArn = aws.ToString(t.TaskArn)
+	st.ClusterArn = aws.ToString(t.ClusterArn)
+	st.TaskDefinitionArn = aws.ToString(t.TaskDefinitionArn)
 	st.LastStatus = aws.ToString(t.LastStatus)
 	st.DesiredStatus = aws.ToString(t.DesiredStatus)
 	st.StopCode = string(t.StopCode)
@@ -69,6 +70,7 @@ func MirrorStatus(st *ecsv1alpha1.TaskStatus, t *ecstypes.Task) {
 			Reason: aws.ToString(c.Reason), HealthStatus: string(c.HealthStatus),
 		})
 	}
+	st.Phase = Phase(st)
 }
 
 func timeOf(t *time.Time) *metav1.Time {
@@ -78,26 +80,54 @@ func timeOf(t *time.Time) *metav1.Time {
 	return &metav1.Time{Time: t.UTC().Truncate(time.Second)}
 }
 
+// Phase sums up the mirrored lifecycle (see ecsv1alpha1.TaskStatus.Phase): "" before the task
+// exists; Pending until it has started; Running; once STOPPED, Succeeded when it stopped because
+// its essential container exited (stopCode EssentialContainerExited) and every container exited
+// 0, Failed otherwise.
+func Phase(st *ecsv1alpha1.TaskStatus) ecsv1alpha1.TaskPhase {
+	switch {
+	case st.LastStatus == "":
+		return ""
+	case st.LastStatus == "STOPPED" && succeeded(st):
+		return ecsv1alpha1.TaskSucceeded
+	case st.LastStatus == "STOPPED":
+		return ecsv1alpha1.TaskFailed
+	case st.LastStatus == "RUNNING" || st.StartedAt != nil:
+		return ecsv1alpha1.TaskRunning
+	}
+	return ecsv1alpha1.TaskPending
+}
+
+func succeeded(st *ecsv1alpha1.TaskStatus) bool {
+	if st.StopCode != "EssentialContainerExited" || len(st.Containers) == 0 {
+		return false
+	}
+	for _, c := range st.Containers {
+		if c.ExitCode == nil || *c.ExitCode != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Readiness derives the Ready condition from the mirrored status.
 func Readiness(st *ecsv1alpha1.TaskStatus) (bool, string, string) {
-	switch st.LastStatus {
-	case "RUNNING":
-		return true, core.ReasonRunning, "the task is RUNNING"
-	case "STOPPED":
+	switch Phase(st) {
+	case ecsv1alpha1.TaskSucceeded:
+		return false, managed.ReasonCompleted, "the task ran to completion: every container exited 0"
+	case ecsv1alpha1.TaskFailed:
 		var exits []string
-		clean := len(st.Containers) > 0
 		for _, c := range st.Containers {
 			if c.ExitCode != nil {
 				exits = append(exits, fmt.Sprintf("%s exited %d", c.Name, *c.ExitCode))
 			}
-			clean = clean && c.ExitCode != nil && *c.ExitCode == 0
 		}
-		if clean && st.StopCode == "EssentialContainerExited" {
-			return false, core.ReasonCompleted, "the task ran to completion: every container exited 0"
-		}
-		return false, core.ReasonStopped, strings.TrimSuffix(fmt.Sprintf("the task stopped (%s: %s) %s", st.StopCode, st.StoppedReason, strings.Join(exits, ", ")), " ")
+		return false, managed.ReasonStopped, strings.TrimSuffix(fmt.Sprintf("the task stopped (%s: %s) %s", st.StopCode, st.StoppedReason, strings.Join(exits, ", ")), " ")
 	}
-	return false, core.ReasonStarting, fmt.Sprintf("the task is %s", st.LastStatus)
+	if st.LastStatus == "RUNNING" {
+		return true, managed.ReasonRunning, "the task is RUNNING"
+	}
+	return false, managed.ReasonStarting, fmt.Sprintf("the task is %s", st.LastStatus)
 }
 
 // Fingerprint summarises what, when it changes, needs a reconciliation of the Task.

@@ -9,6 +9,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -18,36 +19,48 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
-// Reconciler reconciles TaskDefinition objects.
+// Reconciler holds the TaskDefinition steps of the reconcile skeleton (reconciler.Steps).
 type Reconciler struct {
 	Client   client.Client
 	ECS      ecsapi.API
 	Recorder record.EventRecorder
-	Options  core.Options
+	// Options, with their defaults applied (managed.Options.WithDefaults).
+	Options managed.Options
 	// InUse returns the task definition ARNs Services still run or roll to or from; nil lists
 	// the Services referencing the TaskDefinition through the client.
 	InUse func(ctx context.Context, td *ecsv1alpha1.TaskDefinition) (map[string]bool, error)
 }
 
-// Register adds the TaskDefinition controller to mgr. It needs the Service field index on
-// spec.taskDefinitionRef.name (core.IndexTaskDefinitionRef), which the manager sets up.
-func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) error {
+var _ reconciler.Steps[*ecsv1alpha1.TaskDefinition] = (*Reconciler)(nil)
+
+// Register adds the TaskDefinition controller to mgr; opts have their defaults applied. It
+// needs the Service field index on spec.taskDefinitionRef.name (managed.IndexTaskDefinitionRef),
+// which the manager sets up.
+func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 	r := &Reconciler{
 		Client:   mgr.GetClient(),
 		ECS:      api,
 		Recorder: mgr.GetEventRecorderFor("taskdefinition-controller"),
-		Options:  opts.Defaults(),
+		Options:  opts,
+	}
+	rec, err := reconciler.New(r, managed.Config(mgr,
+		func(td *ecsv1alpha1.TaskDefinition) *ecsv1alpha1.TaskDefinitionStatus { return &td.Status },
+		func(s *ecsv1alpha1.TaskDefinitionStatus) *ecsv1alpha1.CommonStatus { return &s.CommonStatus }))
+	if err != nil {
+		return fmt.Errorf("building the TaskDefinition reconciler: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ecs-taskdefinition").
-		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.Workers}).
-		For(&ecsv1alpha1.TaskDefinition{}, builder.WithPredicates(core.SpecOrAnnotationsChanged())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
+		For(&ecsv1alpha1.TaskDefinition{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
 		Watches(&ecsv1alpha1.Service{}, handler.EnqueueRequestsFromMapFunc(serviceToTaskDefinition)).
-		Complete(r)
+		Complete(rec)
 }
 
 // A Service's rollout decides when old revisions may go: wake its TaskDefinition.
@@ -59,52 +72,29 @@ func serviceToTaskDefinition(_ context.Context, obj client.Object) []reconcile.R
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: svc.Namespace, Name: svc.Spec.TaskDefinitionRef.Name}}}
 }
 
-// Reconcile registers the spec as a revision when it changed and deregisters unused old ones.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	td := &ecsv1alpha1.TaskDefinition{}
-	if err := r.Client.Get(ctx, req.NamespacedName, td); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !td.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, td)
-	}
-	if _, err := core.EnsureFinalizer(ctx, r.Client, td); err != nil {
-		return ctrl.Result{}, err
-	}
-	orig := td.DeepCopy()
-	p := r.sync(ctx, td)
-	r.setConditions(td, p)
-	if err := core.PatchStatus(ctx, r.Client, td, orig, td.Status, orig.Status); err != nil {
-		return ctrl.Result{}, err
-	}
-	return core.Result(p)
+// Readiness: Ready once the newest spec is registered (a clean Sync means it is).
+func (r *Reconciler) Readiness(td *ecsv1alpha1.TaskDefinition) (reconciler.Readiness, bool) {
+	exists := td.Status.TaskDefinitionArn != "" && td.Status.SpecHash != ""
+	return reconciler.Readiness{Ready: exists, Reason: managed.ReasonRegistered,
+		Message: fmt.Sprintf("revision %d of family %s is registered", td.Status.Revision, td.Status.Family)}, exists
 }
 
-func (r *Reconciler) setConditions(td *ecsv1alpha1.TaskDefinition, p *core.Problem) {
-	st := &td.Status.CommonStatus
-	if p != nil {
-		core.SetNotSynced(st, td.Generation, p.Reason, p.Message)
-		if td.Status.TaskDefinitionARN == "" || td.Status.SpecHash == "" {
-			core.SetReady(st, td.Generation, false, p.Reason, p.Message)
-		}
-		return
-	}
-	core.SetSynced(st, td.Generation)
-	core.SetReady(st, td.Generation, true, core.ReasonRegistered,
-		fmt.Sprintf("revision %d of family %s is registered", td.Status.Revision, td.Status.Family))
-}
+// Forget: the TaskDefinition steps keep nothing in memory.
+func (r *Reconciler) Forget(types.NamespacedName) {}
 
-func (r *Reconciler) sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *core.Problem {
+// Sync applies what changes in place (tags; see inPlace), registers the spec as a revision when
+// it changed and deregisters unused old ones.
+func (r *Reconciler) Sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *reconciler.Problem {
 	hash, err := SpecHash(&td.Spec)
 	if err != nil {
-		return core.AsProblem(err)
+		return reconciler.AsProblem(err)
 	}
 	if p := r.inPlace(ctx, td, hash); p != nil {
 		return p
 	}
 	if td.Status.SpecHash != hash {
-		if core.IsReadOnly(td, r.Options) {
-			return core.Waiting(core.ReasonReadOnly, "the spec differs from the registered revision but the object is read-only: remove the read-only annotation to register it")
+		if managed.IsReadOnly(td, r.Options) {
+			return managed.ReadOnlyDrift("the spec differs from the newest revision registered for family " + td.FamilyName())
 		}
 		if p := r.ensureRevision(ctx, td, hash); p != nil {
 			return p
@@ -116,20 +106,20 @@ func (r *Reconciler) sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *
 // ensureRevision makes the newest ACTIVE revision of the family the one registered from hash:
 // it re-attaches to a revision carrying the hash (registered before a crash or by a previous
 // incarnation of the object) and registers exactly one new revision otherwise.
-func (r *Reconciler) ensureRevision(ctx context.Context, td *ecsv1alpha1.TaskDefinition, hash string) *core.Problem {
+func (r *Reconciler) ensureRevision(ctx context.Context, td *ecsv1alpha1.TaskDefinition, hash string) *reconciler.Problem {
 	family := td.FamilyName()
 	latest, err := r.latest(ctx, family)
 	if err != nil {
-		return core.FromECS("describing task definition family "+family, err)
+		return ecscall.FromECS("describing task definition family "+family, err)
 	}
-	if latest == nil || core.TagValue(latest.tags, core.TagSpecHash) != hash {
+	if latest == nil || ecscall.TagValue(latest.tags, ecscall.TagSpecHash) != hash {
 		out, err := r.ECS.RegisterTaskDefinition(ctx, RegisterInput(td, hash))
 		if err != nil {
-			return core.FromECS("registering task definition "+family, err)
+			return ecscall.FromECS("registering task definition "+family, err)
 		}
 		latest = &revision{def: out.TaskDefinition}
 		ctrl.LoggerFrom(ctx).Info("registered task definition revision", "family", family, "revision", out.TaskDefinition.Revision)
-		r.Recorder.Eventf(td, corev1.EventTypeNormal, core.ReasonRevisionRegistered, "Registered %s", aws.ToString(out.TaskDefinition.TaskDefinitionArn))
+		r.Recorder.Eventf(td, corev1.EventTypeNormal, managed.ReasonRevisionRegistered, "Registered %s", aws.ToString(out.TaskDefinition.TaskDefinitionArn))
 	}
 	rec(td, latest.def, hash)
 	return nil
@@ -163,44 +153,47 @@ func rec(td *ecsv1alpha1.TaskDefinition, def *ecstypes.TaskDefinition, hash stri
 	arn := aws.ToString(def.TaskDefinitionArn)
 	td.Status.Family = aws.ToString(def.Family)
 	td.Status.Revision = def.Revision
-	td.Status.TaskDefinitionARN = arn
+	td.Status.TaskDefinitionArn = arn
 	td.Status.SpecHash = hash
 	for _, r := range td.Status.ActiveRevisions {
-		if r.TaskDefinitionARN == arn {
+		if r.TaskDefinitionArn == arn {
 			return
 		}
 	}
 	td.Status.ActiveRevisions = append(td.Status.ActiveRevisions, ecsv1alpha1.TaskDefinitionRevision{
-		Revision: def.Revision, TaskDefinitionARN: arn, SpecHash: hash,
+		Revision: def.Revision, TaskDefinitionArn: arn, SpecHash: hash,
 	})
 }
 
-func (r *Reconciler) finalize(ctx context.Context, td *ecsv1alpha1.TaskDefinition) (ctrl.Result, error) {
-	if core.DeletionPolicyOf(td, r.Options.DeletionPolicy) == ecsv1alpha1.DeletionPolicyDelete && !core.IsReadOnly(td, r.Options) {
-		for _, rev := range td.Status.ActiveRevisions {
-			if p := r.deregister(ctx, td, rev); p != nil {
-				return core.Result(p)
-			}
+// Finalize deregisters every revision the object registered (policy delete, not read-only);
+// Services still running one keep running it (ECS lets an INACTIVE revision run).
+func (r *Reconciler) Finalize(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *reconciler.Problem {
+	if !managed.DeletesECSResource(td, r.Options) {
+		return nil
+	}
+	for _, rev := range td.Status.ActiveRevisions {
+		if p := r.deregister(ctx, td, rev); p != nil {
+			return p
 		}
 	}
-	return ctrl.Result{}, core.RemoveFinalizer(ctx, r.Client, td)
+	return nil
 }
 
-func (r *Reconciler) deregister(ctx context.Context, td *ecsv1alpha1.TaskDefinition, rev ecsv1alpha1.TaskDefinitionRevision) *core.Problem {
-	_, err := r.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(rev.TaskDefinitionARN)})
+func (r *Reconciler) deregister(ctx context.Context, td *ecsv1alpha1.TaskDefinition, rev ecsv1alpha1.TaskDefinitionRevision) *reconciler.Problem {
+	_, err := r.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(rev.TaskDefinitionArn)})
 	if err != nil && !ecsapi.IsNotFound(err) {
-		return core.FromECS("deregistering task definition "+rev.TaskDefinitionARN, err)
+		return ecscall.FromECS("deregistering task definition "+rev.TaskDefinitionArn, err)
 	}
-	r.Recorder.Eventf(td, corev1.EventTypeNormal, core.ReasonRevisionDeregistered, "Deregistered %s", rev.TaskDefinitionARN)
+	r.Recorder.Eventf(td, corev1.EventTypeNormal, managed.ReasonRevisionDeregistered, "Deregistered %s", rev.TaskDefinitionArn)
 	return nil
 }
 
 // collect deregisters the revisions older than the newest KeepRevisions that no Service
 // referencing this TaskDefinition runs, rolls to or rolls away from.
-func (r *Reconciler) collect(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *core.Problem {
+func (r *Reconciler) collect(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *reconciler.Problem {
 	active := td.Status.ActiveRevisions
 	keep := r.Options.KeepRevisions
-	if len(active) <= keep || core.IsReadOnly(td, r.Options) {
+	if len(active) <= keep || managed.IsReadOnly(td, r.Options) {
 		return nil
 	}
 	lister := r.InUse
@@ -209,13 +202,13 @@ func (r *Reconciler) collect(ctx context.Context, td *ecsv1alpha1.TaskDefinition
 	}
 	inUse, err := lister(ctx, td)
 	if err != nil {
-		return core.AsProblem(err)
+		return reconciler.AsProblem(err)
 	}
 	old, newest := active[:len(active)-keep], active[len(active)-keep:]
 	var remaining []ecsv1alpha1.TaskDefinitionRevision
-	var p *core.Problem
+	var p *reconciler.Problem
 	for i, rev := range old {
-		if inUse[rev.TaskDefinitionARN] {
+		if inUse[rev.TaskDefinitionArn] {
 			remaining = append(remaining, rev)
 			continue
 		}
@@ -230,7 +223,7 @@ func (r *Reconciler) collect(ctx context.Context, td *ecsv1alpha1.TaskDefinition
 
 func (r *Reconciler) inUse(ctx context.Context, td *ecsv1alpha1.TaskDefinition) (map[string]bool, error) {
 	var svcs ecsv1alpha1.ServiceList
-	err := r.Client.List(ctx, &svcs, client.InNamespace(td.Namespace), client.MatchingFields{core.IndexTaskDefinitionRef: td.Name})
+	err := r.Client.List(ctx, &svcs, client.InNamespace(td.Namespace), client.MatchingFields{managed.IndexTaskDefinitionRef: td.Name})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("listing Services of TaskDefinition %s: %w", td.Name, err)
 	}

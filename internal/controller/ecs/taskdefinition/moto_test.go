@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
@@ -34,7 +34,7 @@ func TestRevisionLifecycleMoto(t *testing.T) {
 	api := ecsapi.NewCounting(ecstest.Client(t, ecstest.StartMoto(t)))
 	used := map[string]bool{}
 	r := &Reconciler{
-		ECS: api, Recorder: record.NewFakeRecorder(100), Options: core.Options{KeepRevisions: 2}.Defaults(),
+		ECS: api, Recorder: record.NewFakeRecorder(100), Options: managed.Options{KeepRevisions: 2}.WithDefaults(),
 		InUse: func(context.Context, *ecsv1alpha1.TaskDefinition) (map[string]bool, error) { return used, nil },
 	}
 	ctx := context.Background()
@@ -42,7 +42,7 @@ func TestRevisionLifecycleMoto(t *testing.T) {
 
 	mustSync := func() {
 		t.Helper()
-		if p := r.sync(ctx, td); p != nil {
+		if p := r.Sync(ctx, td); p != nil {
 			t.Fatalf("sync: %v", p)
 		}
 	}
@@ -75,7 +75,7 @@ func TestRevisionLifecycleMoto(t *testing.T) {
 
 	// Three spec changes: three revisions, one register each; revision 1 is deregistered
 	// (keep 2) unless a Service still uses it.
-	used[td.Status.TaskDefinitionARN] = true
+	used[td.Status.TaskDefinitionArn] = true
 	for i, image := range []string{"nginx:2", "nginx:3", "nginx:4"} {
 		api.Reset()
 		td.Generation++

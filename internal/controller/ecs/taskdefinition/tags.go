@@ -11,8 +11,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/inplace"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
@@ -25,17 +27,17 @@ const ReasonTagsUpdated = "TagsUpdated"
 //   - a revision registered under the legacy hash (tags included) is re-keyed to the current hash,
 //     so that upgrading nodeless registers nothing;
 //   - spec.tags are applied to every ACTIVE revision the object registered.
-func (r *Reconciler) inPlace(ctx context.Context, td *ecsv1alpha1.TaskDefinition, hash string) *core.Problem {
+func (r *Reconciler) inPlace(ctx context.Context, td *ecsv1alpha1.TaskDefinition, hash string) *reconciler.Problem {
 	if c := familyChange(td); c != nil {
-		return &core.Problem{Reason: inplace.ReasonRecreateRequired, Message: c.Message("TaskDefinition")}
+		return &reconciler.Problem{Reason: inplace.ReasonRecreateRequired, Message: c.Message("TaskDefinition")}
 	}
 	if err := inplace.CheckTags("spec.tags", td.Spec.Tags); err != nil {
-		return &core.Problem{Reason: core.ReasonInvalidSpec, Message: err.Error()}
+		return &reconciler.Problem{Reason: ecscall.ReasonInvalidSpec, Message: err.Error()}
 	}
 	if p := r.rekeyLegacy(ctx, td, hash); p != nil {
 		return p
 	}
-	if core.IsReadOnly(td, r.Options) {
+	if managed.IsReadOnly(td, r.Options) {
 		return nil
 	}
 	return r.syncTags(ctx, td)
@@ -51,22 +53,22 @@ func familyChange(td *ecsv1alpha1.TaskDefinition) *inplace.CreateOnly {
 
 // rekeyLegacy moves a status (and, unless the object is read-only, the newest revision's hash tag)
 // recorded under the legacy hash of an unchanged spec to the current hash.
-func (r *Reconciler) rekeyLegacy(ctx context.Context, td *ecsv1alpha1.TaskDefinition, hash string) *core.Problem {
+func (r *Reconciler) rekeyLegacy(ctx context.Context, td *ecsv1alpha1.TaskDefinition, hash string) *reconciler.Problem {
 	st := &td.Status
-	if st.SpecHash == "" || st.SpecHash == hash || st.TaskDefinitionARN == "" {
+	if st.SpecHash == "" || st.SpecHash == hash || st.TaskDefinitionArn == "" {
 		return nil
 	}
 	legacy, err := legacySpecHash(&td.Spec)
 	if err != nil || st.SpecHash != legacy {
 		return nil
 	}
-	if !core.IsReadOnly(td, r.Options) {
+	if !managed.IsReadOnly(td, r.Options) {
 		_, err = r.ECS.TagResource(ctx, &ecs.TagResourceInput{
-			ResourceArn: aws.String(st.TaskDefinitionARN),
-			Tags:        []ecstypes.Tag{{Key: aws.String(core.TagSpecHash), Value: aws.String(hash)}},
+			ResourceArn: aws.String(st.TaskDefinitionArn),
+			Tags:        []ecstypes.Tag{{Key: aws.String(ecscall.TagSpecHash), Value: aws.String(hash)}},
 		})
 		if err != nil && !ecsapi.IsNotFound(err) {
-			return core.FromECS("re-keying the spec hash of "+st.TaskDefinitionARN, err)
+			return ecscall.FromECS("re-keying the spec hash of "+st.TaskDefinitionArn, err)
 		}
 	}
 	st.SpecHash = hash
@@ -84,16 +86,16 @@ func (r *Reconciler) rekeyLegacy(ctx context.Context, td *ecsv1alpha1.TaskDefini
 // from the ones applied last, and records them. Each revision's tags are read first
 // (ListTagsForResource), so that a reconcile that sees a status older than its own last write (the
 // informer cache lags) makes no second write. A revision ECS no longer knows is skipped.
-func (r *Reconciler) syncTags(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *core.Problem {
+func (r *Reconciler) syncTags(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *reconciler.Problem {
 	st := &td.Status
 	if inplace.SameTags(td.Spec.Tags, st.AppliedTags) {
 		return nil
 	}
 	var changed []string
 	for _, rev := range st.ActiveRevisions {
-		keys, err := r.tagRevision(ctx, td, rev.TaskDefinitionARN)
+		keys, err := r.tagRevision(ctx, td, rev.TaskDefinitionArn)
 		if err != nil && !ecsapi.IsNotFound(err) {
-			return core.FromECS("changing the tags of "+rev.TaskDefinitionARN, err)
+			return ecscall.FromECS("changing the tags of "+rev.TaskDefinitionArn, err)
 		}
 		if len(keys) > 0 {
 			changed = keys

@@ -11,7 +11,8 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
@@ -25,13 +26,13 @@ func TestTagsInPlaceMoto(t *testing.T) {
 	}
 	api := ecsapi.NewCounting(ecstest.Client(t, ecstest.StartMoto(t)))
 	r := &Reconciler{
-		ECS: api, Recorder: record.NewFakeRecorder(100), Options: core.Options{KeepRevisions: 5}.Defaults(),
+		ECS: api, Recorder: record.NewFakeRecorder(100), Options: managed.Options{KeepRevisions: 5}.WithDefaults(),
 		InUse: func(context.Context, *ecsv1alpha1.TaskDefinition) (map[string]bool, error) { return nil, nil },
 	}
 	ctx := context.Background()
 	sync := func(td *ecsv1alpha1.TaskDefinition) {
 		t.Helper()
-		if p := r.sync(ctx, td); p != nil {
+		if p := r.Sync(ctx, td); p != nil {
 			t.Fatalf("sync: %v", p)
 		}
 	}
@@ -43,7 +44,7 @@ func TestTagsInPlaceMoto(t *testing.T) {
 		}
 		var got []string
 		for _, tag := range out.Tags {
-			if k := aws.ToString(tag.Key); k != core.TagSpecHash {
+			if k := aws.ToString(tag.Key); k != ecscall.TagSpecHash {
 				got = append(got, k+"="+aws.ToString(tag.Value))
 			}
 		}
@@ -97,8 +98,8 @@ func TestTagsInPlaceMoto(t *testing.T) {
 			t.Errorf("%s: status moved to revision %d, hash %s", st.name, td.Status.Revision, td.Status.SpecHash)
 		}
 		for _, rev := range td.Status.ActiveRevisions {
-			if diff := cmp.Diff(st.on, tagsOf(rev.TaskDefinitionARN)); diff != "" {
-				t.Errorf("%s: tags of %s (-want +got):\n%s", st.name, rev.TaskDefinitionARN, diff)
+			if diff := cmp.Diff(st.on, tagsOf(rev.TaskDefinitionArn)); diff != "" {
+				t.Errorf("%s: tags of %s (-want +got):\n%s", st.name, rev.TaskDefinitionArn, diff)
 			}
 		}
 	}

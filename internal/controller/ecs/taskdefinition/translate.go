@@ -6,7 +6,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 )
 
 // SpecHash is the content hash that decides whether the spec needs a new revision: the hash of
@@ -16,13 +17,13 @@ import (
 func SpecHash(spec *ecsv1alpha1.TaskDefinitionSpec) (string, error) {
 	s := spec.DeepCopy()
 	s.Tags = nil
-	return core.Hash(s)
+	return ecscall.Hash(s)
 }
 
 // legacySpecHash is the hash revisions were registered under before tags were left out of it; it
 // equals SpecHash for a spec without tags.
 func legacySpecHash(spec *ecsv1alpha1.TaskDefinitionSpec) (string, error) {
-	return core.Hash(spec)
+	return ecscall.Hash(spec)
 }
 
 // RegisterInput translates a TaskDefinition into the RegisterTaskDefinition request that
@@ -31,11 +32,11 @@ func RegisterInput(td *ecsv1alpha1.TaskDefinition, specHash string) *ecs.Registe
 	s := &td.Spec
 	in := &ecs.RegisterTaskDefinitionInput{
 		Family:           aws.String(td.FamilyName()),
-		Cpu:              core.OptString(s.Cpu),
-		Memory:           core.OptString(s.Memory),
-		ExecutionRoleArn: core.OptString(s.ExecutionRoleArn),
-		TaskRoleArn:      core.OptString(s.TaskRoleArn),
-		Tags:             core.Tags(s.Tags, ecstypes.Tag{Key: aws.String(core.TagSpecHash), Value: aws.String(specHash)}),
+		Cpu:              ecscall.OptString(s.Cpu),
+		Memory:           ecscall.OptString(s.Memory),
+		ExecutionRoleArn: ecscall.OptString(s.ExecutionRoleArn),
+		TaskRoleArn:      ecscall.OptString(s.TaskRoleArn),
+		Tags:             managed.Tags(s.Tags, ecstypes.Tag{Key: aws.String(ecscall.TagSpecHash), Value: aws.String(specHash)}),
 	}
 	if s.NetworkMode != "" {
 		in.NetworkMode = ecstypes.NetworkMode(s.NetworkMode)
@@ -52,7 +53,7 @@ func RegisterInput(td *ecsv1alpha1.TaskDefinition, specHash string) *ecs.Registe
 	for _, v := range s.Volumes {
 		vol := ecstypes.Volume{Name: aws.String(v.Name)}
 		if v.Host != nil {
-			vol.Host = &ecstypes.HostVolumeProperties{SourcePath: core.OptString(v.Host.SourcePath)}
+			vol.Host = &ecstypes.HostVolumeProperties{SourcePath: ecscall.OptString(v.Host.SourcePath)}
 		}
 		in.Volumes = append(in.Volumes, vol)
 	}
@@ -78,11 +79,11 @@ func containerDefinition(c *ecsv1alpha1.ContainerDefinition) ecstypes.ContainerD
 		Essential:              c.Essential,
 		EntryPoint:             c.EntryPoint,
 		Command:                c.Command,
-		WorkingDirectory:       core.OptString(c.WorkingDirectory),
-		Environment:            core.KeyValuePairs(c.Environment),
+		WorkingDirectory:       ecscall.OptString(c.WorkingDirectory),
+		Environment:            managed.KeyValuePairs(c.Environment),
 		StopTimeout:            c.StopTimeout,
 		StartTimeout:           c.StartTimeout,
-		User:                   core.OptString(c.User),
+		User:                   ecscall.OptString(c.User),
 		ReadonlyRootFilesystem: c.ReadonlyRootFilesystem,
 		DockerLabels:           c.DockerLabels,
 	}
@@ -117,7 +118,7 @@ func containerDefinition(c *ecsv1alpha1.ContainerDefinition) ecstypes.ContainerD
 }
 
 func portMapping(p ecsv1alpha1.PortMapping) ecstypes.PortMapping {
-	out := ecstypes.PortMapping{ContainerPort: aws.Int32(p.ContainerPort), HostPort: p.HostPort, Name: core.OptString(p.Name)}
+	out := ecstypes.PortMapping{ContainerPort: aws.Int32(p.ContainerPort), HostPort: p.HostPort, Name: ecscall.OptString(p.Name)}
 	if p.Protocol != "" {
 		out.Protocol = ecstypes.TransportProtocol(p.Protocol)
 	}

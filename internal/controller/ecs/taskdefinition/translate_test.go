@@ -11,13 +11,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/controller/ecs/core"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 )
 
 var sdkTypes = cmp.Exporter(func(reflect.Type) bool { return true })
 
 func TestRegisterInput(t *testing.T) {
-	hashTag := ecstypes.Tag{Key: aws.String(core.TagSpecHash), Value: aws.String("h")}
+	hashTag := ecstypes.Tag{Key: aws.String(ecscall.TagSpecHash), Value: aws.String("h")}
 	tests := []struct {
 		name string
 		td   *ecsv1alpha1.TaskDefinition

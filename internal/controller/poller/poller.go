@@ -1,4 +1,4 @@
-package core
+package poller
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 )
 
-// Describer describes the ECS resources ids (ARNs) of one cluster in one call; resources ECS
-// does not know are absent from the result.
+// Describer describes the external resources ids (ARNs) of one cluster in one call; resources
+// the API does not know are absent from the result.
 type Describer[T any] func(ctx context.Context, cluster string, ids []string) (map[string]T, error)
 
-// PollerConfig configures a Poller.
-type PollerConfig[T any] struct {
+// Config configures a Poller.
+type Config[T any] struct {
 	// BatchSize is the most ids one Describe call takes (10 for services, 100 for tasks).
 	BatchSize int
 	Describe  Describer[T]
@@ -32,12 +32,12 @@ type PollerConfig[T any] struct {
 	StableInterval time.Duration
 }
 
-// Poller keeps the last ECS description of every tracked object, refreshes them in batches per
+// Poller keeps the last description of every tracked object, refreshes them in batches per
 // cluster (changing ones every Interval, resting ones every StableInterval) and wakes up only
 // the objects whose description changed. Reconcilers read their description from it, so a
-// resync costs no ECS call, and describe directly only what the poller has not seen yet.
+// resync costs no external call, and describe directly only what the poller has not seen yet.
 type Poller[T any] struct {
-	cfg    PollerConfig[T]
+	cfg    Config[T]
 	now    func() time.Time
 	events chan event.GenericEvent
 
@@ -55,8 +55,8 @@ type pollEntry[T any] struct {
 	stable      bool
 }
 
-// NewPoller returns a Poller; add it to the manager (it is a Runnable) and watch Source().
-func NewPoller[T any](cfg PollerConfig[T]) *Poller[T] {
+// New returns a Poller; add it to the manager (it is a Runnable) and watch Source().
+func New[T any](cfg Config[T]) *Poller[T] {
 	return &Poller[T]{
 		cfg:     cfg,
 		now:     time.Now,
@@ -88,7 +88,7 @@ func (p *Poller[T]) Untrack(key types.NamespacedName) {
 }
 
 // Get returns the last description of key and whether it is usable: tracked, fetched after the
-// last Invalidate and not older than twice the stable interval. A usable zero value means ECS
+// last Invalidate and not older than twice the stable interval. A usable zero value means the API
 // did not know the resource.
 func (p *Poller[T]) Get(key types.NamespacedName) (T, bool) {
 	p.mu.Lock()
@@ -187,7 +187,7 @@ func (p *Poller[T]) pollBatch(ctx context.Context, cluster string, keys []dueKey
 	start := p.now()
 	got, err := p.cfg.Describe(ctx, cluster, ids)
 	if err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "polling ECS", "cluster", cluster, "count", len(ids))
+		ctrl.LoggerFrom(ctx).Error(err, "polling", "cluster", cluster, "count", len(ids))
 		return
 	}
 	var wake []types.NamespacedName

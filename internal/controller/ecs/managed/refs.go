@@ -1,4 +1,4 @@
-package core
+package managed
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 )
 
 // Field index names for the references, so that a change of a Cluster or TaskDefinition wakes
@@ -22,7 +23,7 @@ const (
 const DefaultCluster = "default"
 
 // ResolveCluster returns the ECS cluster (name or ARN) that cluster/clusterRef designate.
-func ResolveCluster(ctx context.Context, c client.Reader, namespace, cluster string, ref *ecsv1alpha1.LocalObjectReference) (string, *Problem) {
+func ResolveCluster(ctx context.Context, c client.Reader, namespace, cluster string, ref *ecsv1alpha1.LocalObjectReference) (string, *reconciler.Problem) {
 	if ref == nil {
 		if cluster == "" {
 			return DefaultCluster, nil
@@ -32,35 +33,35 @@ func ResolveCluster(ctx context.Context, c client.Reader, namespace, cluster str
 	obj := &ecsv1alpha1.Cluster{}
 	err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, obj)
 	if apierrors.IsNotFound(err) {
-		return "", Waiting(ReasonClusterNotFound, fmt.Sprintf(
+		return "", reconciler.Waiting(ReasonClusterNotFound, fmt.Sprintf(
 			"Cluster %q (spec.clusterRef.name) does not exist in namespace %s: create it or fix spec.clusterRef", ref.Name, namespace))
 	}
 	if err != nil {
-		return "", AsProblem(fmt.Errorf("getting Cluster %s: %w", ref.Name, err))
+		return "", reconciler.AsProblem(fmt.Errorf("getting Cluster %s: %w", ref.Name, err))
 	}
-	if obj.Status.ClusterARN == "" || obj.Status.Status != "ACTIVE" {
-		return "", Waiting(ReasonClusterNotReady, fmt.Sprintf("waiting for Cluster %q to become ACTIVE", ref.Name))
+	if obj.Status.ClusterArn == "" || obj.Status.Status != "ACTIVE" {
+		return "", reconciler.Waiting(ReasonClusterNotReady, fmt.Sprintf("waiting for Cluster %q to become ACTIVE", ref.Name))
 	}
-	return obj.Status.ClusterARN, nil
+	return obj.Status.ClusterArn, nil
 }
 
 // ResolveTaskDefinition returns the task definition (family, family:revision or ARN) that
 // taskDefinition/taskDefinitionRef designate; for a reference, the ARN of its newest revision.
-func ResolveTaskDefinition(ctx context.Context, c client.Reader, namespace, td string, ref *ecsv1alpha1.LocalObjectReference) (string, *Problem) {
+func ResolveTaskDefinition(ctx context.Context, c client.Reader, namespace, td string, ref *ecsv1alpha1.LocalObjectReference) (string, *reconciler.Problem) {
 	if ref == nil {
 		return td, nil
 	}
 	obj := &ecsv1alpha1.TaskDefinition{}
 	err := c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.Name}, obj)
 	if apierrors.IsNotFound(err) {
-		return "", Waiting(ReasonTaskDefNotFound, fmt.Sprintf(
+		return "", reconciler.Waiting(ReasonTaskDefNotFound, fmt.Sprintf(
 			"TaskDefinition %q (spec.taskDefinitionRef.name) does not exist in namespace %s: create it or fix spec.taskDefinitionRef", ref.Name, namespace))
 	}
 	if err != nil {
-		return "", AsProblem(fmt.Errorf("getting TaskDefinition %s: %w", ref.Name, err))
+		return "", reconciler.AsProblem(fmt.Errorf("getting TaskDefinition %s: %w", ref.Name, err))
 	}
-	if obj.Status.TaskDefinitionARN == "" {
-		return "", Waiting(ReasonTaskDefNotReady, fmt.Sprintf("waiting for TaskDefinition %q to register its first revision", ref.Name))
+	if obj.Status.TaskDefinitionArn == "" {
+		return "", reconciler.Waiting(ReasonTaskDefNotReady, fmt.Sprintf("waiting for TaskDefinition %q to register its first revision", ref.Name))
 	}
-	return obj.Status.TaskDefinitionARN, nil
+	return obj.Status.TaskDefinitionArn, nil
 }

@@ -1,4 +1,4 @@
-package core
+package poller
 
 import (
 	"context"
@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 )
 
 // world is what a test's Describer answers from: id -> state.
@@ -40,11 +39,11 @@ func (w *world) describe(_ context.Context, cluster string, ids []string) (map[s
 
 func newTestPoller(w *world) (*Poller[string], *time.Time) {
 	now := time.Unix(1000, 0)
-	p := NewPoller(PollerConfig[string]{
+	p := New(Config[string]{
 		BatchSize: 10, Describe: w.describe,
 		Fingerprint: func(s string) string { return s },
 		Stable:      func(s string) bool { return s == "steady" },
-		NewObject:   func() client.Object { return &ecsv1alpha1.Service{} },
+		NewObject:   func() client.Object { return &corev1.Pod{} },
 		Interval:    time.Second, StableInterval: time.Minute,
 	})
 	p.now = func() time.Time { return now }

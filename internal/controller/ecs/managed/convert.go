@@ -1,4 +1,4 @@
-package core
+package managed
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,22 +23,4 @@ func Tags(in []ecsv1alpha1.Tag, extra ...ecstypes.Tag) []ecstypes.Tag {
 		out = append(out, ecstypes.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
 	}
 	return append(out, extra...)
-}
-
-// TagValue returns the value of key among tags.
-func TagValue(tags []ecstypes.Tag, key string) string {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
-		}
-	}
-	return ""
-}
-
-// OptString is nil for "" and a pointer to s otherwise.
-func OptString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return aws.String(s)
 }

@@ -1,0 +1,101 @@
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
+)
+
+// podSteps is a recording Steps for Pods: what a Pod controller would do, with no
+// metav1.Condition list to report into (Status.Conditions nil): Sync writes the Pod's status
+// itself.
+type podSteps struct {
+	syncs, finalizes int
+	forgotten        []types.NamespacedName
+}
+
+func (s *podSteps) Sync(_ context.Context, pod *corev1.Pod) *reconciler.Problem {
+	s.syncs++
+	pod.Status.Message = "task starting"
+	return nil
+}
+
+func (s *podSteps) Readiness(*corev1.Pod) (reconciler.Readiness, bool) {
+	return reconciler.Readiness{}, true
+}
+
+func (s *podSteps) Finalize(context.Context, *corev1.Pod) *reconciler.Problem {
+	s.finalizes++
+	return nil
+}
+
+func (s *podSteps) Forget(key types.NamespacedName) { s.forgotten = append(s.forgotten, key) }
+
+// TestPodKind: the skeleton reconciles a core kind whose status has no Ready/Synced conditions.
+func TestPodKind(t *testing.T) {
+	e := start(t)
+	st := &podSteps{}
+	r, err := reconciler.New[*corev1.Pod](st, reconciler.Config[*corev1.Pod, corev1.PodStatus]{
+		Client: e.rc, Reader: e.direct, Finalizer: finalizer,
+		Status: reconciler.Status[*corev1.Pod, corev1.PodStatus]{Of: func(p *corev1.Pod) *corev1.PodStatus { return &p.Status }},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: e.ns}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1"}},
+	}}
+	createPod(e, pod)
+	for range 2 {
+		if _, err := e.reconcile(r, pod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.fetch(pod)
+	if pod.Status.Message != "task starting" || !cmp.Equal(pod.Finalizers, []string{finalizer}) {
+		t.Errorf("pod status message %q, finalizers %v; want the message and the finalizer", pod.Status.Message, pod.Finalizers)
+	}
+	if _, sp := e.writes.counts(); sp != 1 {
+		t.Errorf("status patches = %d, want 1", sp)
+	}
+	if err := e.direct.Delete(e.ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reconcile(r, pod); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.direct.Get(e.ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{}); !apierrors.IsNotFound(err) {
+		t.Errorf("pod still there after Finalize: %v", err)
+	}
+	if st.finalizes != 1 || len(st.forgotten) != 1 {
+		t.Errorf("finalizes %d, forgotten %v; want 1 and the pod", st.finalizes, st.forgotten)
+	}
+}
+
+// createPod creates pod, waiting for the namespace's default ServiceAccount that the
+// ServiceAccount admission plugin requires (the controller manager creates it right after the
+// namespace).
+func createPod(e *env, pod *corev1.Pod) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := e.direct.Create(e.ctx, pod.DeepCopy())
+		if err == nil {
+			e.fetch(pod)
+			return
+		}
+		if !apierrors.IsForbidden(err) || time.Now().After(deadline) {
+			e.t.Fatalf("creating pod: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

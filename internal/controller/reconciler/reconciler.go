@@ -1,0 +1,216 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// Steps is what one kind contributes to the Reconciler. Every method is called with a private
+// copy of the object; none of them writes the object to the API server (the Reconciler owns the
+// finalizer and the status patch).
+type Steps[T client.Object] interface {
+	// Sync converges the external resource to obj's spec and mirrors what it observed into obj's
+	// status. nil: converged. It must be idempotent: it runs again after a crash, a lost status
+	// write or a stale cache.
+	Sync(ctx context.Context, obj T) *Problem
+	// Readiness derives the Ready condition from obj's status after Sync. exists reports whether
+	// an external resource has been observed at all: while it is false, a Problem turns Ready
+	// False too. Not called when Status.Conditions is nil.
+	Readiness(obj T) (r Readiness, exists bool)
+	// Finalize releases the external resource of obj, which is being deleted and still carries
+	// the finalizer (kinds that keep the resource on deletion return nil at once). nil: done, the
+	// finalizer is removed. It must be idempotent.
+	Finalize(ctx context.Context, obj T) *Problem
+	// Forget drops whatever the kind remembers in memory about key (poller entries, caches of its
+	// own writes). Called when the object is gone (NotFound) and after its finalizer is removed.
+	Forget(key types.NamespacedName)
+}
+
+// Status reaches the status of objects of type T, a struct of type S.
+type Status[T client.Object, S any] struct {
+	// Of returns a pointer to obj's status. Required.
+	Of func(obj T) *S
+	// Conditions returns the Ready/Synced condition list inside the status. nil: the status has
+	// no metav1.Condition list (a Pod's) and the kind reports its own conditions in Sync and
+	// Finalize.
+	Conditions func(s *S) *[]metav1.Condition
+	// ObservedGeneration returns the field recording the generation the last clean Sync
+	// converged. nil: the status has none.
+	ObservedGeneration func(s *S) *int64
+}
+
+// Config configures a Reconciler.
+type Config[T client.Object, S any] struct {
+	// Client reads objects (normally from the manager's cache) and writes them. Required.
+	Client client.Client
+	// Reader reads objects from the API server itself, bypassing the cache, after a conflict on
+	// a finalizer patch. nil: Client (right when Client does not cache).
+	Reader client.Reader
+	// Finalizer is held on every object whose external resource may need cleaning up. Required.
+	Finalizer string
+	// Status reaches the objects' status. Status.Of is required.
+	Status Status[T, S]
+	// Resync, when > 0, reconciles an object again that long after a clean Sync, for kinds whose
+	// external state changes without any event reaching the controller. 0: only events (watches,
+	// pollers, the manager's sync period) reconcile it again.
+	Resync time.Duration
+}
+
+// Reconciler is the reconcile loop of one kind (see the package doc); a reconcile.Reconciler.
+type Reconciler[T client.Object, S any] struct {
+	steps Steps[T]
+	cfg   Config[T, S]
+}
+
+var _ reconcile.Reconciler = (*Reconciler[*metav1.PartialObjectMetadata, metav1.ObjectMeta])(nil)
+
+// New returns the Reconciler of steps. T must be a pointer to a struct (*corev1.Pod); a
+// missing required field of cfg is an error naming it.
+func New[T client.Object, S any](steps Steps[T], cfg Config[T, S]) (*Reconciler[T, S], error) {
+	if t := reflect.TypeFor[T](); t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("reconciler: object type %v must be a pointer to a struct", t)
+	}
+	switch {
+	case steps == nil:
+		return nil, errors.New("reconciler: no Steps")
+	case cfg.Client == nil:
+		return nil, errors.New("reconciler: Config.Client is required")
+	case cfg.Finalizer == "":
+		return nil, errors.New("reconciler: Config.Finalizer is required")
+	case cfg.Status.Of == nil:
+		return nil, errors.New("reconciler: Config.Status.Of is required")
+	}
+	if cfg.Reader == nil {
+		cfg.Reader = cfg.Client
+	}
+	return &Reconciler[T, S]{steps: steps, cfg: cfg}, nil
+}
+
+// Reconcile runs the loop once for req.
+func (r *Reconciler[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	obj := newObject[T]()
+	if err := r.cfg.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.steps.Forget(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("getting %s: %w", req.NamespacedName, err)
+	}
+	if obj.GetDeletionTimestamp().IsZero() {
+		gone, err := r.ensureFinalizer(ctx, obj)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if gone {
+			r.steps.Forget(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+	}
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return r.delete(ctx, obj)
+	}
+	orig := deepCopy(obj)
+	p := r.steps.Sync(ctx, obj)
+	r.report(obj, p)
+	if conflict, err := r.patchStatus(ctx, obj, orig); conflict || err != nil {
+		return ctrl.Result{RequeueAfter: r.onConflict(conflict)}, err
+	}
+	if p == nil && r.cfg.Resync > 0 {
+		return ctrl.Result{RequeueAfter: r.cfg.Resync}, nil
+	}
+	return p.Result()
+}
+
+// delete finalizes obj, which is being deleted.
+func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(obj)
+	if !hasFinalizer(obj, r.cfg.Finalizer) {
+		// Finalized already (another finalizer keeps the object), or never ours.
+		r.steps.Forget(key)
+		return ctrl.Result{}, nil
+	}
+	orig := deepCopy(obj)
+	if p := r.steps.Finalize(ctx, obj); p != nil {
+		r.reportDeleting(obj, p)
+		if conflict, err := r.patchStatus(ctx, obj, orig); conflict || err != nil {
+			return ctrl.Result{RequeueAfter: r.onConflict(conflict)}, err
+		}
+		return p.Result()
+	}
+	if err := r.removeFinalizer(ctx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.steps.Forget(key)
+	return ctrl.Result{}, nil
+}
+
+// ConflictRequeue is how soon an object whose status patch met a conflict is reconciled again:
+// long enough for the cache to receive the change that caused it (informers lag the API server
+// by milliseconds), short enough not to delay the status.
+const ConflictRequeue = 200 * time.Millisecond
+
+// onConflict is the requeue delay after a status patch: ConflictRequeue after a conflict.
+func (r *Reconciler[T, S]) onConflict(conflict bool) time.Duration {
+	if conflict {
+		return ConflictRequeue
+	}
+	return 0
+}
+
+// report writes the conditions of a Sync that ended with p (nil: clean).
+func (r *Reconciler[T, S]) report(obj T, p *Problem) {
+	if r.cfg.Status.Conditions == nil {
+		return
+	}
+	st := r.cfg.Status.Of(obj)
+	conds := r.cfg.Status.Conditions(st)
+	gen := obj.GetGeneration()
+	ready, exists := r.steps.Readiness(obj)
+	if p == nil {
+		SetCondition(conds, gen, ConditionSynced, true, ReasonSynced, "")
+		SetCondition(conds, gen, ConditionReady, ready.Ready, ready.Reason, ready.Message)
+		if og := r.cfg.Status.ObservedGeneration; og != nil {
+			*og(st) = gen
+		}
+		return
+	}
+	SetCondition(conds, gen, ConditionSynced, false, p.Reason, p.Message)
+	if !exists {
+		SetCondition(conds, gen, ConditionReady, false, p.Reason, p.Message)
+	}
+}
+
+// reportDeleting writes the conditions of a Finalize that ended with p.
+func (r *Reconciler[T, S]) reportDeleting(obj T, p *Problem) {
+	if r.cfg.Status.Conditions == nil {
+		return
+	}
+	conds := r.cfg.Status.Conditions(r.cfg.Status.Of(obj))
+	gen := obj.GetGeneration()
+	SetCondition(conds, gen, ConditionSynced, false, p.Reason, p.Message)
+	SetCondition(conds, gen, ConditionReady, false, ReasonDeleting, p.Message)
+}
+
+// newObject returns a new empty object of type T (a pointer to a struct, checked by New).
+func newObject[T client.Object]() T {
+	return reflect.New(reflect.TypeFor[T]().Elem()).Interface().(T)
+}
+
+func deepCopy[T client.Object](obj T) T {
+	return obj.DeepCopyObject().(T)
+}
+
+// replace makes dst a copy of src (both pointers to the same struct type).
+func replace[T client.Object](dst, src T) {
+	reflect.ValueOf(dst).Elem().Set(reflect.ValueOf(src).Elem())
+}
