@@ -51,6 +51,9 @@ type pollEntry[T any] struct {
 	has         bool
 	fetched     time.Time
 	invalidated time.Time
+	// put is when Put last recorded a description: a poll that started before it may have read
+	// the resource before the write that description reflects.
+	put         time.Time
 	fingerprint string
 	stable      bool
 }
@@ -101,8 +104,10 @@ func (p *Poller[T]) Get(key types.NamespacedName) (T, bool) {
 	return e.val, true
 }
 
-// Put records a description of key fetched by a call that started at start. A description
-// older than the last Invalidate is dropped: it may predate the caller's own write.
+// Put records a description of key fetched by a call that started at start (a describe, or the
+// write whose outcome it is). A description older than the last Invalidate is dropped: it may
+// predate the caller's own write. A poll in flight when Put is called is dropped too: it may
+// have started after the Invalidate but read the resource before the write landed.
 func (p *Poller[T]) Put(key types.NamespacedName, val T, start time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -111,6 +116,7 @@ func (p *Poller[T]) Put(key types.NamespacedName, val T, start time.Time) {
 		return
 	}
 	p.store(e, val, start)
+	e.put = p.now()
 }
 
 func (p *Poller[T]) store(e *pollEntry[T], val T, start time.Time) (changed bool) {
@@ -194,7 +200,7 @@ func (p *Poller[T]) pollBatch(ctx context.Context, cluster string, keys []dueKey
 	p.mu.Lock()
 	for _, k := range keys {
 		e, ok := p.entries[k.key]
-		if !ok || e.id != k.id || start.Before(e.invalidated) {
+		if !ok || e.id != k.id || start.Before(e.invalidated) || start.Before(e.put) {
 			continue
 		}
 		if p.store(e, got[k.id], start) {

@@ -15,10 +15,11 @@ import (
 
 // world is what a test's Describer answers from: id -> state.
 type world struct {
-	mu     sync.Mutex
-	state  map[string]string
-	calls  [][]string
-	before func()
+	mu    sync.Mutex
+	state map[string]string
+	calls [][]string
+	// before runs when a describe starts, after once it has read the state (before it returns).
+	before, after func()
 }
 
 func (w *world) describe(_ context.Context, cluster string, ids []string) (map[string]string, error) {
@@ -26,13 +27,16 @@ func (w *world) describe(_ context.Context, cluster string, ids []string) (map[s
 		w.before()
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.calls = append(w.calls, append([]string{cluster}, ids...))
 	out := map[string]string{}
 	for _, id := range ids {
 		if s, ok := w.state[id]; ok {
 			out[id] = s
 		}
+	}
+	w.mu.Unlock()
+	if w.after != nil {
+		w.after()
 	}
 	return out, nil
 }
@@ -111,6 +115,46 @@ func TestPollerDropsDescriptionsOlderThanAWrite(t *testing.T) {
 	p.Put(key(1), "new", start)
 	if got, ok := p.Get(key(1)); !ok || got != "new" {
 		t.Errorf("Get = %q, %v; want new, true", got, ok)
+	}
+}
+
+// TestPollerKeepsAWriteOverAPollStartedDuringIt: a poll that starts after the writer's Invalidate
+// but reads the resource before the write lands, and returns only after the writer's Put, must
+// not replace the writer's description with what it read (the writer would see its own write
+// undone and make it again).
+func TestPollerKeepsAWriteOverAPollStartedDuringIt(t *testing.T) {
+	w := &world{state: map[string]string{"arn-1": "old"}}
+	p, now := newTestPoller(w)
+	p.Track(key(1), "c1", "arn-1")
+	p.Put(key(1), "old", *now)
+	// The writer invalidates and starts its write.
+	*now = now.Add(time.Millisecond)
+	p.Invalidate(key(1))
+	start := *now
+	// A poll starts (the entry is due once invalidated) and reads before the write lands; the
+	// write lands and the writer records its outcome before the poll returns.
+	*now = now.Add(time.Millisecond)
+	w.after = func() {
+		w.mu.Lock()
+		w.state["arn-1"] = "new"
+		w.mu.Unlock()
+		*now = now.Add(time.Millisecond)
+		p.Put(key(1), "new", start)
+	}
+	p.Poll(context.Background())
+	if len(w.calls) != 1 {
+		t.Fatalf("describe calls %v, want the one poll", w.calls)
+	}
+	if got, ok := p.Get(key(1)); !ok || got != "new" {
+		t.Errorf("Get = %q, %v; want new, true (the poll read before the write)", got, ok)
+	}
+	// The next poll, started after the write, is trusted again.
+	w.after = nil
+	w.state["arn-1"] = "newer"
+	*now = now.Add(2 * time.Second)
+	p.Poll(context.Background())
+	if got, ok := p.Get(key(1)); !ok || got != "newer" {
+		t.Errorf("after the next poll Get = %q, %v; want newer, true", got, ok)
 	}
 }
 
