@@ -247,7 +247,14 @@ func TestCreateServiceConflictReattaches(t *testing.T) {
 	apiSvc := web.DeepCopy()
 	apiSvc.Name = "api"
 	webSeen, apiSeen := f.watchConditions(&ecsv1alpha1.ServiceList{}, "web"), f.watchConditions(&ecsv1alpha1.ServiceList{}, "api")
-	f.create(cl, td, web, apiSvc)
+	// The Services are created once their Cluster and TaskDefinition are Ready, so that their first
+	// reconcile is the one that calls CreateService: a reconcile that starts from a cache behind
+	// the Service's own status write has its status dropped (reconciler: a status patch conflict
+	// requeues and recomputes), and the re-attach that follows would leave no Conflict to see.
+	f.create(cl, td)
+	eventually(t, 60*time.Second, "TaskDefinition Ready", f.ready(td, func() []metav1.Condition { return td.Status.Conditions }))
+	eventually(t, 60*time.Second, "Cluster Ready", f.ready(cl, func() []metav1.Condition { return cl.Status.Conditions }))
+	f.create(web, apiSvc)
 	for _, svc := range []*ecsv1alpha1.Service{web, apiSvc} {
 		eventually(t, 60*time.Second, svc.Name+" Ready", f.ready(svc, func() []metav1.Condition { return svc.Status.Conditions }))
 	}
