@@ -82,12 +82,16 @@ func (r *Reconciler) Readiness(td *ecsv1alpha1.TaskDefinition) (reconciler.Readi
 // Forget: the TaskDefinition steps keep nothing in memory.
 func (r *Reconciler) Forget(types.NamespacedName) {}
 
-// Sync applies what changes in place (tags; see inPlace), registers the spec as a revision when
-// it changed and deregisters unused old ones.
+// Sync restores revision ARNs an earlier nodeless recorded under another spelling (restoreArns),
+// applies what changes in place (tags; see inPlace), registers the spec as a revision when it
+// changed and deregisters unused old ones.
 func (r *Reconciler) Sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *reconciler.Problem {
 	hash, err := SpecHash(&td.Spec)
 	if err != nil {
 		return reconciler.AsProblem(err)
+	}
+	if p := r.restoreArns(ctx, td); p != nil {
+		return p
 	}
 	if p := r.inPlace(ctx, td, hash); p != nil {
 		return p
