@@ -57,6 +57,7 @@ type DataPlane struct {
 	scheduler *scheduler.Scheduler
 	listener  net.Listener
 	server    *http.Server
+	conns     *unusedConns
 	ready     chan struct{}
 	log       logr.Logger
 }
@@ -128,7 +129,8 @@ func (d *DataPlane) wire() error {
 		Clock: clock.RealClock{},
 	})
 	d.runtime, d.scheduler = rt, sched
-	d.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	d.conns = &unusedConns{}
+	d.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ConnState: d.conns.track}
 	return nil
 }
 
@@ -230,7 +232,7 @@ func (d *DataPlane) serve(ctx context.Context) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := d.server.Shutdown(shutdownCtx); err != nil {
+	if err := d.conns.shutdown(shutdownCtx, d.server); err != nil {
 		return named("ECS API server shutdown", err)
 	}
 	return nil
