@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // proxy forwards one port mapping from 127.0.0.1 on the host into the task's namespace.
@@ -109,7 +111,7 @@ func (p *portProxy) forward(client net.Conn) {
 	defer func() { _ = client.Close() }()
 	p.track(client, true)
 	defer p.track(client, false)
-	upstream, err := dialInNetns(context.Background(), p.nsPath, "tcp", "127.0.0.1:"+strconv.Itoa(int(p.containerPort)))
+	upstream, err := vpc.DialInNamespace(context.Background(), p.nsPath, "tcp", "127.0.0.1:"+strconv.Itoa(int(p.containerPort)), nil)
 	if err != nil {
 		p.log.V(1).Info("port proxy could not reach the container", "containerPort", p.containerPort, "error", err.Error())
 		return

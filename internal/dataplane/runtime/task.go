@@ -15,6 +15,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // task is the runtime's supervision of one task: its containers, namespace and port proxies.
@@ -146,7 +147,7 @@ func (t *task) setup(prev *store.TaskRuntimeState) {
 		t.startFailure = "invalid dependsOn: " + err.Error()
 		return
 	}
-	if err := ensureNetns(t.nsPath); err != nil {
+	if err := vpc.EnsureNamespace(t.nsPath); err != nil {
 		t.startFailure = "network setup failed: " + err.Error()
 		return
 	}
@@ -385,7 +386,7 @@ func (c *Containerd) Remove(ctx context.Context, taskID string, state store.Task
 	if nsPath == "" {
 		nsPath = netnsPath(c.opts.StateDir, taskID)
 	}
-	if err := removeNetns(nsPath); err != nil {
+	if err := vpc.RemoveNamespace(nsPath); err != nil {
 		errs = append(errs, err)
 	}
 	if err := os.RemoveAll(filepath.Join(c.opts.StateDir, "tasks", taskID)); err != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // udpIdle is how long a UDP flow without traffic keeps its socket in the task's namespace.
@@ -79,7 +81,7 @@ func (p *udpProxy) flow(client *net.UDPAddr) (net.Conn, error) {
 	if up, ok := p.flows[key]; ok {
 		return up, nil
 	}
-	up, err := dialInNetns(context.Background(), p.nsPath, "udp", "127.0.0.1:"+strconv.Itoa(int(p.containerPort)))
+	up, err := vpc.DialInNamespace(context.Background(), p.nsPath, "udp", "127.0.0.1:"+strconv.Itoa(int(p.containerPort)), nil)
 	if err != nil {
 		return nil, err
 	}
