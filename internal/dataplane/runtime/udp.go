@@ -1,18 +1,14 @@
 package runtime
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
-
-	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // udpIdle is how long a UDP flow without traffic keeps its socket in the task's namespace.
@@ -81,7 +77,7 @@ func (p *udpProxy) flow(client *net.UDPAddr) (net.Conn, error) {
 	if up, ok := p.flows[key]; ok {
 		return up, nil
 	}
-	up, err := vpc.DialInNamespace(context.Background(), p.nsPath, "udp", "127.0.0.1:"+strconv.Itoa(int(p.containerPort)), nil)
+	up, err := dialContainer(p.nsPath, "udp", p.containerPort, client)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package vpc
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -20,9 +22,13 @@ type Interface struct {
 	MAC net.HardwareAddr
 }
 
-// vethName is the name of a task's veth in the VPC's namespace: "veth" and the first 11 characters
-// of the task ID (IFNAMSIZ allows 15), derived so that attaching and detaching need no stored state.
-func vethName(taskID string) string { return "veth" + taskID[:min(len(taskID), 11)] }
+// vethName is the name of a task's veth in the VPC's namespace: "veth" and 11 hex digits of the
+// task ID's SHA-256 (IFNAMSIZ allows 15 characters), derived so that attaching and detaching need
+// no stored state, and hashed so that IDs sharing a prefix do not collide.
+func vethName(taskID string) string {
+	sum := sha256.Sum256([]byte(taskID))
+	return "veth" + hex.EncodeToString(sum[:])[:11]
+}
 
 // AttachTask joins the task's namespace (nsPath) to the VPC: a veth pair whose task end is eth0
 // with ifc's address, MAC and default route, and whose VPC end is on the bridge. It is idempotent:
