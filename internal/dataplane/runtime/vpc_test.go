@@ -99,10 +99,7 @@ func TestTasksOnTheVPC(t *testing.T) {
 	a := onVPC(v, taskSpec(container("web", withCommand("-listen", ":8080"), withPort(8080))), 10)
 	b := onVPC(v, taskSpec(container("web", withCommand("-listen", ":8080"), withPort(8080))), 11)
 	stA := e.start(a)
-	stB, err := e.rt.Start(context.Background(), b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stB := e.start(b) // removed below; the cleanup's Remove is then a no-op
 	e.waitState(a.TaskID, 20*time.Second, "a RUNNING", running("web"))
 	e.waitState(b.TaskID, 20*time.Second, "b RUNNING", running("web"))
 	portA := stA.HostPorts["8080/tcp"]
