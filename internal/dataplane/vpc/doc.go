@@ -15,8 +15,8 @@
 // and veth pairs outlive the process, as the task namespaces do), and adopts a slirp4netns that
 // is still running for this namespace (after kill -9) or starts one; when ctx ends it stops
 // slirp4netns, so outbound access pauses while nodeless is stopped and resumes when it starts again.
-// The VPC's namespace is never removed by nodeless; unmounting it (with every task's) tears the
-// VPC down.
+// The VPC's namespace stays while a task is attached to it; Run removes it when it ends with none
+// (a kill -9 leaves it, and the next Run adopts it).
 //
 // Dial opens connections from inside the VPC's namespace to task addresses: probes, port
 // forwarding and load balancers of the nodeless process reach tasks this way, and tasks see the

@@ -106,12 +106,59 @@ func (v *VPC) Name() string { return "vpc" }
 func (v *VPC) Ready() <-chan struct{} { return v.ready }
 
 // Run sets the VPC up (idempotently), then runs slirp4netns until ctx ends, restarting it when it
-// dies. It returns an error when the set-up fails or slirp4netns keeps failing to start.
+// dies. It returns an error when the set-up fails or slirp4netns keeps failing to start. When it
+// ends with no task attached, it removes the VPC's namespace, so that a data plane stopped with no
+// task leaves nothing behind; with tasks attached the namespace stays for them.
 func (v *VPC) Run(ctx context.Context) error {
 	if err := v.setup(); err != nil {
 		return err
 	}
-	return v.superviseUplink(ctx)
+	err := v.superviseUplink(ctx)
+	if rerr := v.removeIfUnused(); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return err
+}
+
+// removeIfUnused removes the VPC's namespace (and with it the bridge and the NAT table) when no veth
+// is attached to it. A task attached concurrently loses its interface with the namespace, and
+// AttachTask makes it again in the next VPC.
+func (v *VPC) removeIfUnused() error {
+	n, err := v.attached()
+	if err != nil {
+		return fmt.Errorf("counting the tasks attached to the VPC: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if err := RemoveNamespace(v.nsPath); err != nil {
+		return fmt.Errorf("removing the VPC's namespace: %w", err)
+	}
+	v.log.Info("VPC removed: no task is attached to it", "namespace", v.nsPath)
+	return nil
+}
+
+// attached counts the veths in the VPC's namespace: one per attached task.
+func (v *VPC) attached() (int, error) {
+	if !IsNamespace(v.nsPath) {
+		return 0, nil
+	}
+	h, closeH, err := handleAt(v.nsPath)
+	if err != nil {
+		return 0, err
+	}
+	defer closeH()
+	links, err := h.LinkList()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, l := range links {
+		if l.Type() == "veth" {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Dial connects to address ("IP:port", the IP within the VPC's subnet) over network ("tcp" or

@@ -372,6 +372,29 @@ func uplinkPid(t *testing.T, stateDir string) int {
 	return pid
 }
 
+// TestStopWithoutTasksLeavesNothing: a VPC stopped with no task attached removes its namespace and
+// slirp4netns; one stopped with a task attached keeps its namespace for it.
+func TestStopWithoutTasksLeavesNothing(t *testing.T) {
+	requireRoot(t)
+	stateDir := t.TempDir()
+	t.Cleanup(func() { unmountAll(t, stateDir) })
+	subnet, _ := ipam.ParseSubnet("10.77.0.0/16")
+	r := startVPC(t, stateDir, subnet)
+	r.stop(t)
+	if diff := cmp.Diff(leaks{}, count(t, stateDir)); diff != "" {
+		t.Errorf("after stopping a VPC without tasks (-want +got):\n%s", diff)
+	}
+	r = startVPC(t, stateDir, subnet)
+	a := newTask(t, r.v, stateDir, "dddddddddddddddddddddddddddddddd", 4)
+	r.stop(t)
+	if diff := cmp.Diff(leaks{Veths: 1, Mounts: 2}, count(t, stateDir)); diff != "" {
+		t.Errorf("after stopping a VPC with a task attached (-want +got):\n%s", diff)
+	}
+	if err := RemoveNamespace(a.ns); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestAttachIsIdempotent(t *testing.T) {
 	requireRoot(t)
 	stateDir := t.TempDir()
