@@ -1,7 +1,7 @@
 // Package ipam hands out the local VPC's IPv4 addresses to tasks and keeps every assignment in the
-// data plane's store, in the same transactions as the tasks themselves: a restarted data plane, even
-// after kill -9, finds each task's address where it left it, and an address comes free only when the
-// scheduler records that the task's runtime was removed.
+// data plane's store, keyed by task ID and idempotent: a restarted data plane, even after kill -9,
+// finds each task's address where it left it, and an address comes free only when the scheduler
+// records, in the same transaction, that the task's runtime was removed.
 //
 // The VPC has one subnet (Subnet, default DefaultCIDR). Its first address is the gateway (the
 // bridge in the VPC's namespace); the network and broadcast addresses are never handed out. Free

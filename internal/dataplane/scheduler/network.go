@@ -32,9 +32,13 @@ func (s *Scheduler) taskNetwork(id string) (*vpc.Interface, error) {
 }
 
 // attachENI reports the task's interface as ECS reports an attached ENI (nothing when network is
-// nil: a runtime spec without one).
+// nil, a runtime spec without one, or when the ENI is already being detached: a stopping task
+// re-attached after a restart keeps DETACHING).
 func (s *Scheduler) attachENI(t *model.Task, network *vpc.Interface) {
 	if network == nil {
+		return
+	}
+	if eni := t.ENI(); eni != nil && (eni.Status == model.AttachmentDetaching || eni.Status == model.AttachmentDeleted) {
 		return
 	}
 	model.AttachENI(t, s.arns.Region, network.Address.Addr(), network.MAC.String())
