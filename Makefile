@@ -18,7 +18,7 @@ export NODELESS_BIN := $(BIN)/nodeless
 
 all: build
 
-## deps: install the system packages nodeless runs on (containerd, runc, awscli) when missing.
+## deps: install the system packages nodeless runs on (containerd, runc, slirp4netns, awscli) when missing.
 deps:
 	@hack/install-deps.sh
 

@@ -10,6 +10,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 )
 
 // dataplaneFlags are the flags of `nodeless dataplane`.
@@ -18,6 +19,7 @@ type dataplaneFlags struct {
 	address  string
 	region   string
 	account  string
+	vpcCIDR  string
 	jsonLog  bool
 }
 
@@ -33,8 +35,10 @@ start and writes them to <state-dir>/credentials (profile nodeless); any ECS cli
   AWS_SHARED_CREDENTIALS_FILE=<state-dir>/credentials aws --profile nodeless --region us-east-1 \
       --endpoint-url http://127.0.0.1:8944 ecs list-clusters
 
-Clusters, task definitions, services and tasks survive restarts; running containers are re-attached.
-Needs root (containerd, runc).`,
+Every task gets its own address in a local VPC (--vpc-cidr), reaches other tasks by it, and reaches
+the outside through NAT; a server on the host's 127.0.0.1:PORT is 10.0.2.2:PORT from inside a task.
+Clusters, task definitions, services and tasks survive restarts; running containers are re-attached
+and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDataplane(cmd.Context(), cmd.OutOrStdout(), f) },
 	}
@@ -43,6 +47,7 @@ Needs root (containerd, runc).`,
 	fs.StringVar(&f.address, "address", dataplane.DefaultAddress, "address of the ECS API; keep it on 127.0.0.1 unless you mean to expose a root container runner")
 	fs.StringVar(&f.region, "region", dataplane.DefaultRegion, "region in ARNs; clients must sign requests for it")
 	fs.StringVar(&f.account, "account", dataplane.DefaultAccount, "account ID in ARNs")
+	fs.StringVar(&f.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every task its address (changeable only while no task runs)")
 	fs.BoolVar(&f.jsonLog, "json-log", false, "log JSON instead of text to stderr")
 	return cmd
 }
@@ -52,7 +57,8 @@ func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 		return err
 	}
 	d, err := dataplane.New(dataplane.Options{
-		StateDir: f.stateDir, Address: f.address, Region: f.region, Account: f.account, Logger: newLogger(!f.jsonLog),
+		StateDir: f.stateDir, Address: f.address, Region: f.region, Account: f.account, VPCCIDR: f.vpcCIDR,
+		Logger: newLogger(!f.jsonLog),
 	})
 	if err != nil {
 		return err

@@ -12,7 +12,8 @@ import (
 
 func TestDataplaneFlags(t *testing.T) {
 	cmd := newDataplaneCmd()
-	for name, want := range map[string]string{"address": "127.0.0.1:8944", "region": "us-east-1", "account": "000000000000"} {
+	for name, want := range map[string]string{"address": "127.0.0.1:8944", "region": "us-east-1", "account": "000000000000",
+		"vpc-cidr": "10.244.0.0/16"} {
 		if got := cmd.Flags().Lookup(name).DefValue; got != want {
 			t.Errorf("--%s defaults to %q, want %q", name, got, want)
 		}
@@ -33,6 +34,13 @@ func TestDataplaneRefusesPortInUse(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Fatalf("runDataplane on a port in use: %v", err)
+	}
+}
+
+func TestDataplaneRefusesABadVPCCIDR(t *testing.T) {
+	_, err := dataplane.New(dataplane.Options{StateDir: t.TempDir(), Address: "127.0.0.1:0", VPCCIDR: "10.0.2.0/24"})
+	if err == nil || !strings.Contains(err.Error(), "--vpc-cidr") || !strings.Contains(err.Error(), "uplink") {
+		t.Fatalf("a VPC subnet overlapping the uplink's: %v", err)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 type partsFlags struct {
 	dataplaneAddress string
 	region           string
+	vpcCIDR          string
 }
 
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
@@ -43,7 +44,8 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 		logger := klog.NewKlogr()
 		ctrl.SetLogger(logger.WithName("controllers"))
 		dp, err := dataplane.New(dataplane.Options{
-			StateDir: stateDir, Address: f.dataplaneAddress, Region: f.region, Logger: logger.WithName("dataplane"),
+			StateDir: stateDir, Address: f.dataplaneAddress, Region: f.region, VPCCIDR: f.vpcCIDR,
+			Logger: logger.WithName("dataplane"),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("local data plane: %w", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 )
 
 // upFlags are the flags of `nodeless up`.
@@ -45,6 +46,7 @@ data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, 
 	fs.BoolVar(&f.controlPlaneOnly, "control-plane-only", false, "run only the Kubernetes control plane: no nodeless CRDs, controllers or data plane")
 	fs.StringVar(&f.parts.dataplaneAddress, "dataplane-address", dataplane.DefaultAddress, "address of the local data plane's ECS API; keep it on 127.0.0.1 (it runs containers as root)")
 	fs.StringVar(&f.parts.region, "region", dataplane.DefaultRegion, "region of the local data plane's ARNs; ECS clients sign for it")
+	fs.StringVar(&f.parts.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every Pod (task) its address (changeable only while no task runs)")
 	fs.IntVar(&f.verbosity, "v", 0, "log verbosity of the embedded Kubernetes components (their log is <state-dir>/logs/nodeless.log)")
 	return cmd
 }

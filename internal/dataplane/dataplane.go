@@ -20,10 +20,12 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // Defaults of Options.
@@ -45,6 +47,11 @@ type Options struct {
 	Logger  logr.Logger
 	// ContainerdBin is the containerd executable (default "containerd" from PATH).
 	ContainerdBin string
+	// VPCCIDR is the local VPC's subnet, from which every task gets its address (default
+	// ipam.DefaultCIDR, 10.244.0.0/16). It can change only while no task holds an address.
+	VPCCIDR string
+	// Slirp4netnsBin is the VPC uplink's executable (default "slirp4netns" from PATH).
+	Slirp4netnsBin string
 }
 
 // DataPlane is the running local data plane. It implements component.Component.
@@ -53,6 +60,7 @@ type DataPlane struct {
 	creds     aws.Credentials
 	credsFile string
 	store     *store.Store
+	vpc       *vpc.VPC
 	runtime   *runtime.Containerd
 	scheduler *scheduler.Scheduler
 	listener  net.Listener
@@ -80,10 +88,18 @@ func New(opts Options) (*DataPlane, error) {
 	if d.creds, err = credentials.LoadOrCreate(d.credsFile); err != nil {
 		return nil, err
 	}
+	subnet, err := ipam.ParseSubnet(opts.VPCCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("VPC subnet (--vpc-cidr): %w", err)
+	}
 	if d.store, err = store.Open(filepath.Join(opts.StateDir, "state.db")); err != nil {
 		return nil, err
 	}
-	if err := d.wire(); err != nil {
+	if err := d.store.Update(subnet.Adopt); err != nil {
+		_ = d.store.Close()
+		return nil, err
+	}
+	if err := d.wire(subnet); err != nil {
 		_ = d.store.Close()
 		return nil, err
 	}
@@ -104,12 +120,21 @@ func withDefaults(o Options) Options {
 	if o.Account == "" {
 		o.Account = DefaultAccount
 	}
+	if o.VPCCIDR == "" {
+		o.VPCCIDR = ipam.DefaultCIDR
+	}
 	return o
 }
 
-// wire builds the runtime, the scheduler and the API server around the store.
-func (d *DataPlane) wire() error {
+// wire builds the VPC, the runtime, the scheduler and the API server around the store.
+func (d *DataPlane) wire(subnet ipam.Subnet) error {
 	arns := model.ARNs{Region: d.opts.Region, Account: d.opts.Account}
+	v, err := vpc.New(vpc.Options{
+		StateDir: d.opts.StateDir, Subnet: subnet, Slirp4netnsBin: d.opts.Slirp4netnsBin, Logger: d.log.WithName("vpc"),
+	})
+	if err != nil {
+		return fmt.Errorf("preparing the VPC: %w", err)
+	}
 	var sched *scheduler.Scheduler
 	rt, err := runtime.NewContainerd(runtime.ContainerdOptions{
 		StateDir: d.opts.StateDir,
@@ -117,18 +142,20 @@ func (d *DataPlane) wire() error {
 		Observer:      func(taskID string, st runtime.TaskState) { sched.Observe(taskID, st) },
 		Logger:        d.log.WithName("runtime"),
 		ContainerdBin: d.opts.ContainerdBin,
+		VPC:           v,
 	})
 	if err != nil {
 		return fmt.Errorf("preparing the container runtime: %w", err)
 	}
 	sched = scheduler.New(scheduler.Options{
 		Store: d.store, Runtime: rt, ARNs: arns, Clock: clock.RealClock{}, Logger: d.log.WithName("scheduler"),
+		Subnet: subnet,
 	})
 	handler := api.NewServer(api.Options{
 		Store: d.store, Engine: sched, ARNs: arns, Credentials: d.creds, Logger: d.log.WithName("api"),
 		Clock: clock.RealClock{},
 	})
-	d.runtime, d.scheduler = rt, sched
+	d.vpc, d.runtime, d.scheduler = v, rt, sched
 	d.conns = &unusedConns{}
 	d.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ConnState: d.conns.track}
 	return nil
@@ -147,14 +174,14 @@ func listen(address string) (net.Listener, error) {
 }
 
 // Preflight returns why the data plane cannot run containers here — not root, or containerd, its
-// runc shim or runc missing from PATH — or nil.
+// runc shim, runc or slirp4netns (the VPC's uplink) missing from PATH — or nil.
 func Preflight() error {
 	if os.Geteuid() != 0 {
 		return errors.New("the local data plane runs containers with containerd and runc, which needs root: run it as root (sudo)")
 	}
-	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc"} {
+	for _, bin := range []string{"containerd", "containerd-shim-runc-v2", "runc", "slirp4netns"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			return fmt.Errorf("%s is not on PATH: install containerd and runc (apt-get install containerd runc): %w", bin, err)
+			return fmt.Errorf("%s is not on PATH: install containerd, runc and slirp4netns (apt-get install containerd runc slirp4netns): %w", bin, err)
 		}
 	}
 	return nil
@@ -163,8 +190,8 @@ func Preflight() error {
 // Name implements component.Component.
 func (d *DataPlane) Name() string { return "dataplane" }
 
-// Ready is closed once the API serves requests (after the runtime connected and the scheduler
-// recovered from the store).
+// Ready is closed once the API serves requests (after the VPC is up, the runtime connected and the
+// scheduler recovered from the store).
 func (d *DataPlane) Ready() <-chan struct{} { return d.ready }
 
 // Endpoint is the API's URL, e.g. http://127.0.0.1:8944 (on loopback when it listens on every
@@ -189,6 +216,18 @@ func (d *DataPlane) Region() string { return d.opts.Region }
 // Runtime is the containerd runtime (for image loading and tests).
 func (d *DataPlane) Runtime() *runtime.Containerd { return d.runtime }
 
+// VPC is the local VPC every task joins.
+func (d *DataPlane) VPC() *vpc.VPC { return d.vpc }
+
+// Dial connects to a task's address in the VPC, address "IP:port" (the task's privateIPv4Address as
+// DescribeTasks reports it in its ENI attachment, and a port it listens on), over network "tcp" or
+// "udp": the way the nodeless process reaches Pods for probes and port forwarding. The connection
+// comes from inside the VPC's namespace, from the gateway's address. It waits for the VPC to be
+// ready (bounded by ctx), and fails for an address outside the VPC's subnet.
+func (d *DataPlane) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	return d.vpc.Dial(ctx, network, address)
+}
+
 // Run runs the runtime, the scheduler and the API server until ctx ends or one of them fails. It
 // closes the store when everything has stopped; running containers keep running and are
 // re-attached by the next Run on the same state dir.
@@ -205,9 +244,10 @@ func (d *DataPlane) run(ctx context.Context) error {
 		d.log.Info("the ECS API listens beyond loopback: anyone who reaches it with the credentials can run containers as this user", "address", d.listener.Addr().String())
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return named("VPC", d.vpc.Run(gctx)) })
 	g.Go(func() error { return named("container runtime", d.runtime.Run(gctx)) })
 	g.Go(func() error {
-		if !waitReady(gctx, d.runtime) {
+		if !waitReady(gctx, d.vpc) || !waitReady(gctx, d.runtime) {
 			return nil
 		}
 		return named("scheduler", d.scheduler.Run(gctx))

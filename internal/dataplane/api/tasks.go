@@ -238,6 +238,7 @@ func (s *Server) newTask(cluster, id string, td *model.TaskDefinition, in *runTa
 	return model.NewTask(s.arns, model.NewTaskInput{
 		Cluster: cluster, ID: id, Definition: td, Group: in.Group, StartedBy: in.StartedBy,
 		PlatformVersion: in.PlatformVersion, Overrides: in.Overrides, Tags: in.Tags, CreatedAt: s.clock.Now(),
+		NetworkConfiguration: in.NetworkConfiguration,
 	})
 }
 

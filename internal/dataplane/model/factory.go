@@ -38,12 +38,15 @@ type NewTaskInput struct {
 	Overrides            *TaskOverride
 	Tags                 []Tag
 	EnableExecuteCommand bool
+	// NetworkConfiguration is RunTask's or the deployment's; its first subnet is the ENI's subnetId.
+	NetworkConfiguration *NetworkConfiguration
 	// CreatedAt is when the task was launched (truncated to the millisecond the wire keeps).
 	CreatedAt time.Time
 }
 
 // NewTask is a task as ECS shows it right after it was launched, before the scheduler touched it:
-// PROVISIONING, desired RUNNING, version 1, healthStatus UNKNOWN, every container PENDING and
+// PROVISIONING, desired RUNNING, version 1, healthStatus UNKNOWN, its ENI attachment PRECREATED
+// with only the subnetId (every runnable task is awsvpc), every container PENDING and
 // UNKNOWN (ECS reports UNKNOWN for a container without a health check too), and overrides always
 // present (empty when none were given), as ECS shows them on every task, service tasks included.
 // It is the one place tasks are built: RunTask and the service scheduler both call it.
@@ -58,7 +61,8 @@ func NewTask(arns ARNs, in NewTaskInput) Task {
 		Cpu: def.Cpu, Memory: def.Memory, HealthStatus: HealthUnknown,
 		CreatedAt: &Time{in.CreatedAt.UTC().Truncate(time.Millisecond)}, Tags: in.Tags,
 		EnableExecuteCommand: in.EnableExecuteCommand, Overrides: &TaskOverride{},
-		Containers: make([]Container, 0, len(def.ContainerDefinitions)),
+		Containers:  make([]Container, 0, len(def.ContainerDefinitions)),
+		Attachments: []Attachment{newENI(SubnetID(in.NetworkConfiguration))},
 	}
 	if t.Group == nil {
 		t.Group = ptr("family:" + def.Family)

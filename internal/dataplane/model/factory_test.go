@@ -40,6 +40,8 @@ func TestNewTask(t *testing.T) {
 			LaunchType: LaunchTypeFargate, PlatformVersion: ptr(PlatformVersionLatest), Cpu: ptr("256"), Memory: ptr("512"),
 			Containers: containers, Overrides: &TaskOverride{ContainerOverrides: []ContainerOverride{}},
 			HealthStatus: HealthUnknown, CreatedAt: &Time{at.Truncate(time.Millisecond)},
+			Attachments: []Attachment{{Type: AttachmentTypeENI, Status: AttachmentPrecreated,
+				Details: []KeyValuePair{{Name: ptr(ENISubnetID), Value: ptr(DefaultSubnetID)}}}},
 		}
 		mutate(&tk)
 		return tk
@@ -73,7 +75,13 @@ func TestNewTask(t *testing.T) {
 			tk.Group, tk.StartedBy, tk.PlatformVersion = ptr("service:web"), ptr("ecs-svc/1234567890123456789"), ptr("1.3.0")
 			tk.EnableExecuteCommand = true
 		}),
+	}, {
+		name: "awsvpcConfiguration: the ENI's subnetId is its first subnet",
+		in: NewTaskInput{NetworkConfiguration: &NetworkConfiguration{AwsvpcConfiguration: &AwsVpcConfiguration{
+			Subnets: []string{"subnet-0a", "subnet-0b"}, SecurityGroups: []string{"sg-1"}}}},
+		want: base(func(tk *Task) { tk.Attachments[0].Details[0].Value = ptr("subnet-0a") }),
 	}}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	containerArn := regexp.MustCompile(`^arn:aws:ecs:us-east-1:000000000000:container/c1/` + id + `/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,6 +93,12 @@ func TestNewTask(t *testing.T) {
 					t.Errorf("container %d ARN %q", i, got.Containers[i].ContainerArn)
 				}
 				got.Containers[i].ContainerArn = ""
+			}
+			for i := range got.Attachments {
+				if !uuid.MatchString(got.Attachments[i].ID) {
+					t.Errorf("attachment %d ID %q", i, got.Attachments[i].ID)
+				}
+				got.Attachments[i].ID = ""
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("NewTask (-want +got):\n%s", diff)

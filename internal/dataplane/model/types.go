@@ -37,6 +37,14 @@ const (
 	LaunchTypeFargate = "FARGATE"
 	NetworkModeAwsvpc = "awsvpc"
 
+	// AttachmentTypeENI is the type of a task's network interface attachment (awsvpc).
+	AttachmentTypeENI = "ElasticNetworkInterface"
+
+	AttachmentPrecreated = "PRECREATED"
+	AttachmentAttached   = "ATTACHED"
+	AttachmentDetaching  = "DETACHING"
+	AttachmentDeleted    = "DELETED"
+
 	DependsOnStart    = "START"
 	DependsOnComplete = "COMPLETE"
 	DependsOnSuccess  = "SUCCESS"
@@ -210,6 +218,16 @@ type NetworkBinding struct {
 	Protocol      *string `json:"protocol,omitempty"`
 }
 
+// Attachment is a task's attachment; locally only its network interface in the VPC (type
+// ElasticNetworkInterface), whose details are subnetId, networkInterfaceId, macAddress,
+// privateDnsName and privateIPv4Address.
+type Attachment struct {
+	ID      string         `json:"id"`
+	Type    string         `json:"type"`
+	Status  string         `json:"status"`
+	Details []KeyValuePair `json:"details"`
+}
+
 // NetworkInterface is a task's network interface.
 type NetworkInterface struct {
 	AttachmentID       *string `json:"attachmentId,omitempty"`
@@ -257,6 +275,7 @@ type Task struct {
 	TaskArn              string        `json:"taskArn"`
 	ClusterArn           string        `json:"clusterArn"`
 	TaskDefinitionArn    string        `json:"taskDefinitionArn"`
+	Attachments          []Attachment  `json:"attachments,omitempty"`
 	Group                *string       `json:"group,omitempty"`
 	StartedBy            *string       `json:"startedBy,omitempty"`
 	LastStatus           string        `json:"lastStatus"`
@@ -303,7 +322,9 @@ type DeploymentController struct {
 	Type string `json:"type"`
 }
 
-// AwsVpcConfiguration is accepted and echoed; locally every task gets its own network namespace.
+// AwsVpcConfiguration is accepted and echoed. Locally every task joins the one subnet of the local
+// VPC: the first of Subnets is reported as its ENI's subnetId, and SecurityGroups are recorded but
+// not enforced (every task reaches every other).
 type AwsVpcConfiguration struct {
 	Subnets        []string `json:"subnets"`
 	SecurityGroups []string `json:"securityGroups,omitempty"`

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/containerdproc"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // Namespace is the containerd namespace every task container lives in.
@@ -40,6 +41,9 @@ type ContainerdOptions struct {
 	RuncBin string
 	// PullTimeout bounds an image pull; default 2 minutes.
 	PullTimeout time.Duration
+	// VPC is the local VPC that tasks with a TaskSpec.Network join; nil when there is none (such
+	// tasks then fail to start, saying so).
+	VPC *vpc.VPC
 }
 
 // Containerd runs tasks as OCI containers on a private containerd with runc. It implements Runtime
@@ -49,14 +53,17 @@ type ContainerdOptions struct {
 // Under StateDir:
 //
 //	containerd/            the daemon's config.toml, socket, pid file, log, root, state, opt, runc/
-//	netns/<task>           the task's network namespace (bind mount), shared by its containers
+//	netns/<task>           the task's network namespace (bind mount), shared by its containers; its
+//	                       eth0 joins the VPC (package vpc, whose own namespace is netns/vpc)
 //	tasks/<task>/          generated resolv.conf, hosts, hostname; volumes/<name> (ephemeral volumes)
 //	logs/<task>/<ctr>.log  stdout and stderr of each container, written by the shim (see LogPath)
 //
 // Containers live in containerd namespace "nodeless" with IDs "<task ID>-<container name>" (see
 // containerID), so a repeated Start finds them instead of creating them again. Port mappings are
-// served by proxies in this process, listening on 127.0.0.1 and dialing into the task's namespace;
-// the proxies end with the process and Attach opens them again on the recorded ports.
+// served by proxies in this process, listening on 127.0.0.1 and dialing 127.0.0.1:containerPort
+// inside the task's namespace from the client's own port where it is free there, so the
+// application sees the client's address; the proxies end with the process and Attach opens them
+// again on the recorded ports.
 type Containerd struct {
 	opts  ContainerdOptions
 	sup   *containerdproc.Supervisor

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
 )
 
@@ -51,7 +53,10 @@ func requireContainerd(t *testing.T) {
 }
 
 // newEnv starts a runtime on stateDir ("" for a new temporary one).
-func newEnv(t *testing.T, stateDir string) *env {
+func newEnv(t *testing.T, stateDir string) *env { return newEnvWith(t, stateDir, nil) }
+
+// newEnvWith starts a runtime on stateDir ("" for a new temporary one) whose tasks may join v.
+func newEnvWith(t *testing.T, stateDir string, v *vpc.VPC) *env {
 	t.Helper()
 	requireContainerd(t)
 	if stateDir == "" {
@@ -59,7 +64,7 @@ func newEnv(t *testing.T, stateDir string) *env {
 		t.Cleanup(func() { unmountUnder(t, stateDir) })
 	}
 	e := &env{t: t, stateDir: stateDir, states: map[string][]TaskState{}, wake: make(chan struct{}), done: make(chan error, 1)}
-	rt, err := NewContainerd(ContainerdOptions{StateDir: stateDir, Observer: e.observe, Logger: testr.New(t)})
+	rt, err := NewContainerd(ContainerdOptions{StateDir: stateDir, Observer: e.observe, Logger: testr.New(t), VPC: v})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,9 +297,34 @@ func TestHTTPPortAnswers(t *testing.T) {
 	if rc := get(t, port, "/file?path=/etc/resolv.conf"); !strings.Contains(rc, "nameserver") || strings.Contains(rc, "nameserver 127.") {
 		t.Errorf("/etc/resolv.conf = %q", rc)
 	}
+	// The proxy connects from the client's own address inside the task's namespace.
+	client, remote := rawGet(t, port, "/remote")
+	if remote != client {
+		t.Errorf("the container saw the client as %s, want the client's own address %s", remote, client)
+	}
 	if _, err := os.Stat(filepath.Join(e.stateDir, "containerd", "containerd.sock")); err != nil {
 		t.Errorf("private socket: %v", err)
 	}
+}
+
+// rawGet sends GET path to 127.0.0.1:port on one connection and returns the connection's local
+// address and the response body.
+func rawGet(t *testing.T, port int32, path string) (local, body string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET %s HTTP/1.0\r\n\r\n", path)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return conn.LocalAddr().String(), string(b)
 }
 
 func testimageTarball(t *testing.T) string { return testimage.Tarball(t, "") }

@@ -472,6 +472,13 @@ func TestUDPPortMapping(t *testing.T) {
 			if got := string(buf[:n]); got != "echo:ping" {
 				t.Fatalf("udp answer = %q", got)
 			}
+			// The proxy's flow sends from the client's own address inside the task's namespace.
+			_, _ = conn.Write([]byte("remote"))
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, err := conn.Read(buf)
+			if want := "remote:" + conn.LocalAddr().String(); err != nil || string(buf[:n]) != want {
+				t.Errorf("udp remote = %q (%v), want %q", buf[:n], err, want)
+			}
 			return
 		}
 	}

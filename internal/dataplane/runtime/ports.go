@@ -9,8 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/go-logr/logr"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // proxy forwards one port mapping from 127.0.0.1 on the host into the task's namespace.
@@ -37,7 +40,7 @@ func openProxy(protocol string, preferred int32, nsPath string, containerPort in
 }
 
 // portProxy listens on 127.0.0.1:hostPort in the host namespace and forwards every connection to
-// 127.0.0.1:containerPort inside the task's namespace.
+// 127.0.0.1:containerPort inside the task's namespace (see dialContainer).
 type portProxy struct {
 	ln            net.Listener
 	nsPath        string
@@ -109,7 +112,7 @@ func (p *portProxy) forward(client net.Conn) {
 	defer func() { _ = client.Close() }()
 	p.track(client, true)
 	defer p.track(client, false)
-	upstream, err := dialInNetns(context.Background(), p.nsPath, "tcp", "127.0.0.1:"+strconv.Itoa(int(p.containerPort)))
+	upstream, err := dialContainer(p.nsPath, "tcp", p.containerPort, client.RemoteAddr())
 	if err != nil {
 		p.log.V(1).Info("port proxy could not reach the container", "containerPort", p.containerPort, "error", err.Error())
 		return
@@ -122,6 +125,37 @@ func (p *portProxy) forward(client net.Conn) {
 	go pipe(client, upstream, done)
 	<-done
 	<-done
+}
+
+// dialContainer connects to 127.0.0.1:containerPort inside the task's namespace (nsPath) over network
+// (tcp or udp). It binds the client's own loopback address and port (client, as the proxy accepted
+// it) when that port is free in the namespace, so the application sees exactly the address the
+// client has on the host (ADR 0008); otherwise, or for a client that is not on loopback, any port.
+func dialContainer(nsPath, network string, containerPort int32, client net.Addr) (net.Conn, error) {
+	target := "127.0.0.1:" + strconv.Itoa(int(containerPort))
+	if local := loopbackAddr(network, client); local != nil {
+		c, err := vpc.DialInNamespace(context.Background(), nsPath, network, target, local)
+		taken := errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, syscall.EADDRNOTAVAIL)
+		if !taken {
+			return c, err
+		}
+	}
+	return vpc.DialInNamespace(context.Background(), nsPath, network, target, nil)
+}
+
+// loopbackAddr is client as a local address for network when it is an IPv4 loopback address.
+func loopbackAddr(network string, client net.Addr) net.Addr {
+	switch a := client.(type) {
+	case *net.TCPAddr:
+		if network == "tcp" && a.IP.To4() != nil && a.IP.IsLoopback() {
+			return &net.TCPAddr{IP: a.IP, Port: a.Port}
+		}
+	case *net.UDPAddr:
+		if network == "udp" && a.IP.To4() != nil && a.IP.IsLoopback() {
+			return &net.UDPAddr{IP: a.IP, Port: a.Port}
+		}
+	}
+	return nil
 }
 
 // pipe copies src to dst, then half-closes dst so the other side sees EOF.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // TaskSpec is everything needed to start a task's containers.
@@ -17,6 +18,9 @@ type TaskSpec struct {
 	Cluster    string
 	Definition model.TaskDefinition
 	Overrides  *model.TaskOverride
+	// Network is the task's interface in the local VPC (its address, gateway and MAC, assigned by
+	// the scheduler); nil leaves the task with loopback only.
+	Network *vpc.Interface
 }
 
 // ContainerState is one container as the runtime sees it.
@@ -54,7 +58,8 @@ type Observer func(taskID string, state TaskState)
 // Nothing here persists state: the caller stores the returned TaskRuntimeState (in the task's store
 // record) so that a restarted process can Attach instead of starting the task again.
 type Runtime interface {
-	// Start creates the task's network namespace and containers and starts them in dependsOn order.
+	// Start creates the task's network namespace (joined to the VPC when spec.Network is set) and
+	// containers, and starts them in dependsOn order.
 	// It returns once the runtime state is recorded enough to Attach/Remove later (before images are
 	// pulled); progress and failures are reported through the Observer given to New.
 	Start(ctx context.Context, spec TaskSpec) (store.TaskRuntimeState, error)
@@ -64,7 +69,7 @@ type Runtime interface {
 	// Stop sends SIGTERM to the task's running containers, then SIGKILL after each container's
 	// stopTimeout (default 30 s); it returns once every container has exited.
 	Stop(ctx context.Context, taskID string) error
-	// Remove deletes what the task left behind: containers, snapshots, network namespace, port
-	// bindings. Logs are kept.
+	// Remove deletes what the task left behind: containers, snapshots, VPC interface, network
+	// namespace, port bindings. Logs are kept.
 	Remove(ctx context.Context, taskID string, state store.TaskRuntimeState) error
 }

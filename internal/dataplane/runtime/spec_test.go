@@ -146,13 +146,36 @@ func TestContainerIDIsStableAndValid(t *testing.T) {
 	}
 }
 
-func TestResolvConfDropsLoopback(t *testing.T) {
-	got := string(resolvConf([]byte("search example.com\nnameserver 127.0.0.53\nnameserver 10.0.0.2\n")))
-	if diff := cmp.Diff("search example.com\nnameserver 10.0.0.2\n", got); diff != "" {
-		t.Errorf("-want +got:\n%s", diff)
+func TestResolvConf(t *testing.T) {
+	tests := []struct {
+		name, host, vpcDNS, want string
+	}{
+		{name: "loopback dropped off the VPC", host: "search example.com\nnameserver 127.0.0.53\nnameserver 10.0.0.2\n",
+			want: "search example.com\nnameserver 10.0.0.2\n"},
+		{name: "only loopback, off the VPC", host: "nameserver 127.0.0.1\n", want: "nameserver 1.1.1.1\nnameserver 8.8.8.8\n"},
+		{name: "loopback becomes the VPC's forwarder", host: "search example.com\nnameserver 127.0.0.53\nnameserver 127.0.0.1\n",
+			vpcDNS: "10.0.2.3", want: "search example.com\nnameserver 10.0.2.3\n"},
+		{name: "reachable servers kept on the VPC", host: "nameserver 192.0.2.53\nnameserver 127.0.0.53\n",
+			vpcDNS: "10.0.2.3", want: "nameserver 192.0.2.53\n"},
+		{name: "no resolv.conf on the VPC", host: "", vpcDNS: "10.0.2.3", want: "nameserver 10.0.2.3\n"},
 	}
-	if got := string(resolvConf([]byte("nameserver 127.0.0.1\n"))); !strings.Contains(got, "nameserver 1.1.1.1") {
-		t.Errorf("fallback = %q", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, string(resolvConf([]byte(tt.host), tt.vpcDNS))); diff != "" {
+				t.Errorf("-want +got:\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestHostsFile(t *testing.T) {
+	if diff := cmp.Diff("127.0.0.1\tlocalhost\n10.244.0.5\tip-abc\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+		string(hostsFile("ip-abc", "10.244.0.5"))); diff != "" {
+		t.Errorf("on the VPC (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff("127.0.0.1\tlocalhost ip-abc\n::1\tlocalhost ip6-localhost ip6-loopback ip-abc\n",
+		string(hostsFile("ip-abc", ""))); diff != "" {
+		t.Errorf("off the VPC (-want +got):\n%s", diff)
 	}
 }
 

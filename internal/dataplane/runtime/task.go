@@ -15,6 +15,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // task is the runtime's supervision of one task: its containers, namespace and port proxies.
@@ -146,11 +147,11 @@ func (t *task) setup(prev *store.TaskRuntimeState) {
 		t.startFailure = "invalid dependsOn: " + err.Error()
 		return
 	}
-	if err := ensureNetns(t.nsPath); err != nil {
+	if err := t.setupNetwork(); err != nil {
 		t.startFailure = "network setup failed: " + err.Error()
 		return
 	}
-	if err := writeTaskFiles(t.dir, t.hostname()); err != nil {
+	if err := writeTaskFiles(t.dir, t.files()); err != nil {
 		t.startFailure = "task setup failed: " + err.Error()
 		return
 	}
@@ -165,6 +166,30 @@ func (t *task) setup(prev *store.TaskRuntimeState) {
 
 func (t *task) hostname() string {
 	return "ip-" + t.id[:min(len(t.id), 12)]
+}
+
+// setupNetwork creates the task's namespace and, when the task has a VPC interface, joins it to
+// the VPC (both idempotent: Attach after a restart finds them as they were).
+func (t *task) setupNetwork() error {
+	if err := vpc.EnsureNamespace(t.nsPath); err != nil {
+		return err
+	}
+	if t.spec.Network == nil {
+		return nil
+	}
+	if t.c.opts.VPC == nil {
+		return errors.New("the task has a VPC address but the runtime has no VPC")
+	}
+	return t.c.opts.VPC.AttachTask(t.id, t.nsPath, *t.spec.Network)
+}
+
+// files is what the task's resolv.conf, hosts and hostname say.
+func (t *task) files() taskFiles {
+	f := taskFiles{hostname: t.hostname()}
+	if t.spec.Network != nil {
+		f.ip, f.vpcDNS = t.spec.Network.Address.Addr().String(), vpc.Nameserver.String()
+	}
+	return f
 }
 
 func (t *task) openPorts(prev *store.TaskRuntimeState) error {
@@ -381,11 +406,16 @@ func (c *Containerd) Remove(ctx context.Context, taskID string, state store.Task
 			errs = append(errs, err)
 		}
 	}
+	if c.opts.VPC != nil {
+		if err := c.opts.VPC.DetachTask(taskID); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	nsPath := state.NetNSPath
 	if nsPath == "" {
 		nsPath = netnsPath(c.opts.StateDir, taskID)
 	}
-	if err := removeNetns(nsPath); err != nil {
+	if err := vpc.RemoveNamespace(nsPath); err != nil {
 		errs = append(errs, err)
 	}
 	if err := os.RemoveAll(filepath.Join(c.opts.StateDir, "tasks", taskID)); err != nil {

@@ -1,11 +1,9 @@
 package runtime
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -79,7 +77,7 @@ func (p *udpProxy) flow(client *net.UDPAddr) (net.Conn, error) {
 	if up, ok := p.flows[key]; ok {
 		return up, nil
 	}
-	up, err := dialInNetns(context.Background(), p.nsPath, "udp", "127.0.0.1:"+strconv.Itoa(int(p.containerPort)))
+	up, err := dialContainer(p.nsPath, "udp", p.containerPort, client)
 	if err != nil {
 		return nil, err
 	}

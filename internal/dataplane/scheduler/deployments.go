@@ -169,7 +169,7 @@ func newServiceTask(arns model.ARNs, cluster string, svc *model.Service, d *mode
 	t := model.NewTask(arns, model.NewTaskInput{
 		Cluster: cluster, ID: model.NewTaskID(), Definition: def,
 		Group: ptr("service:" + svc.ServiceName), StartedBy: ptr(d.ID), PlatformVersion: d.PlatformVersion,
-		EnableExecuteCommand: svc.EnableExecuteCommand, CreatedAt: now,
+		EnableExecuteCommand: svc.EnableExecuteCommand, CreatedAt: now, NetworkConfiguration: d.NetworkConfiguration,
 	})
 	return &store.TaskRecord{Task: t, ServiceName: svc.ServiceName, DeploymentID: d.ID}
 }

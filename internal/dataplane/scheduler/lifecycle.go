@@ -287,9 +287,12 @@ func bindings(cd *model.ContainerDefinition, hostPorts map[string]int32) []model
 	return out
 }
 
-// markStopped finishes t: STOPPED, with stoppedAt and executionStoppedAt, every container STOPPED.
+// markStopped finishes t: STOPPED, with stoppedAt and executionStoppedAt, every container STOPPED,
+// and its ENI DELETED (as ECS shows a stopped task's; cleanUpTask then deletes the interface and
+// releases the address).
 func markStopped(t *model.Task, now time.Time) {
 	advance(t, model.TaskStatusStopped)
+	model.SetENIStatus(t, model.AttachmentDeleted)
 	if t.StoppingAt == nil {
 		t.StoppingAt = timeOf(now)
 	}

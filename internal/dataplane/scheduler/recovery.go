@@ -14,6 +14,9 @@ import (
 // idempotently, by task ID — stopping ones stopped, STOPPED ones cleaned up), and every service is
 // queued for a reconcile.
 func (s *Scheduler) recover(ctx context.Context) error {
+	if err := s.releaseStaleAddresses(); err != nil {
+		return err
+	}
 	var tasks []*store.TaskRecord
 	err := s.store.View(func(tx *store.Tx) error {
 		var err error
@@ -55,7 +58,7 @@ func (s *Scheduler) resume(ctx context.Context, cluster, id string, r *store.Tas
 	if err == nil {
 		var handle store.TaskRuntimeState
 		if handle, err = s.rt.Start(ctx, spec); err == nil {
-			return s.recordStarted(cluster, id, handle)
+			return s.recordStarted(cluster, id, handle, spec.Network)
 		}
 	}
 	if ctx.Err() != nil {
@@ -76,7 +79,11 @@ func (s *Scheduler) attach(ctx context.Context, cluster, id string, r *store.Tas
 		err = s.rt.Attach(ctx, spec, r.Runtime)
 	}
 	if err == nil {
-		return nil
+		// A task started before tasks joined the VPC gets its ENI now; for the others nothing changes.
+		_, _, err = s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+			s.attachENI(&r.Task, spec.Network)
+		})
+		return err
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
@@ -41,6 +42,9 @@ type Options struct {
 	// a success: for the rollout to complete, and to reset the circuit breaker (default 10 s). A task
 	// with health checks succeeds once HEALTHY.
 	StablePeriod time.Duration
+	// Subnet is the local VPC's subnet: every task gets an address of it, reported as its ENI's
+	// privateIPv4Address (default ipam.Default()).
+	Subnet ipam.Subnet
 }
 
 type keyKind int
@@ -73,6 +77,7 @@ type Scheduler struct {
 	workers   int
 	retention time.Duration
 	stable    time.Duration
+	subnet    ipam.Subnet
 
 	queue workqueue.TypedRateLimitingInterface[key]
 	ready chan struct{}
@@ -88,6 +93,7 @@ func New(opts Options) *Scheduler {
 	s := &Scheduler{
 		store: opts.Store, rt: opts.Runtime, arns: opts.ARNs, clock: opts.Clock, log: opts.Logger,
 		resync: opts.ResyncPeriod, workers: opts.Workers, retention: opts.StoppedRetention, stable: opts.StablePeriod,
+		subnet:   opts.Subnet,
 		ready:    make(chan struct{}),
 		observed: map[string]runtime.TaskState{},
 		clusters: map[string]string{},
@@ -106,6 +112,9 @@ func New(opts Options) *Scheduler {
 	}
 	if s.stable <= 0 {
 		s.stable = defaultStablePeriod
+	}
+	if s.subnet.IsZero() {
+		s.subnet = ipam.Default()
 	}
 	s.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[key](100*time.Millisecond, 30*time.Second),

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // taskMutation changes a task record inside a store transaction; def is the task's definition (nil
@@ -19,6 +21,15 @@ type taskMutation func(r *store.TaskRecord, def *model.TaskDefinition)
 // updateTask applies fn to the stored task in one read-modify-write transaction, adding one to the
 // task's version when the task changed. It returns the stored record and whether the task changed.
 func (s *Scheduler) updateTask(cluster, id string, fn taskMutation) (*store.TaskRecord, bool, error) {
+	return s.updateTaskTx(cluster, id, func(_ *store.Tx, r *store.TaskRecord, def *model.TaskDefinition) error {
+		fn(r, def)
+		return nil
+	})
+}
+
+// updateTaskTx is updateTask for a mutation that also writes other records in the same transaction
+// (fn's error aborts it).
+func (s *Scheduler) updateTaskTx(cluster, id string, fn func(*store.Tx, *store.TaskRecord, *model.TaskDefinition) error) (*store.TaskRecord, bool, error) {
 	var out *store.TaskRecord
 	var changed bool
 	err := s.store.Update(func(tx *store.Tx) error {
@@ -32,7 +43,9 @@ func (s *Scheduler) updateTask(cluster, id string, fn taskMutation) (*store.Task
 		}
 		beforeTask, _ := json.Marshal(r.Task)
 		beforeRec, _ := json.Marshal(r)
-		fn(r, def)
+		if err := fn(tx, r, def); err != nil {
+			return err
+		}
 		afterTask, _ := json.Marshal(r.Task)
 		if !bytes.Equal(beforeTask, afterTask) {
 			r.Task.Version++
@@ -129,7 +142,8 @@ func (s *Scheduler) advanceTask(ctx context.Context, cluster, id string, r *stor
 	return nil
 }
 
-// taskSpec is what the runtime needs to start (or attach to) the task.
+// taskSpec is what the runtime needs to start (or attach to) the task, its VPC address included
+// (assigned on the first call, the same one on every later call).
 func (s *Scheduler) taskSpec(cluster string, r *store.TaskRecord) (runtime.TaskSpec, error) {
 	var def *model.TaskDefinition
 	err := s.store.View(func(tx *store.Tx) error {
@@ -140,8 +154,13 @@ func (s *Scheduler) taskSpec(cluster string, r *store.TaskRecord) (runtime.TaskS
 	if err != nil {
 		return runtime.TaskSpec{}, err
 	}
+	id := taskID(r.Task.TaskArn)
+	network, err := s.taskNetwork(id)
+	if err != nil {
+		return runtime.TaskSpec{}, err
+	}
 	return runtime.TaskSpec{
-		TaskID: taskID(r.Task.TaskArn), Cluster: cluster, Definition: *def, Overrides: r.Task.Overrides,
+		TaskID: id, Cluster: cluster, Definition: *def, Overrides: r.Task.Overrides, Network: network,
 	}, nil
 }
 
@@ -153,7 +172,7 @@ func (s *Scheduler) startTask(ctx context.Context, cluster, id string, r *store.
 		var handle store.TaskRuntimeState
 		handle, err = s.rt.Start(ctx, spec)
 		if err == nil {
-			return s.recordStarted(cluster, id, handle)
+			return s.recordStarted(cluster, id, handle, spec.Network)
 		}
 	}
 	if ctx.Err() != nil {
@@ -170,12 +189,14 @@ func (s *Scheduler) startTask(ctx context.Context, cluster, id string, r *store.
 	return nil
 }
 
-func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeState) error {
+// recordStarted stores the runtime's handle and the task's attached ENI, and moves it to PENDING.
+func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeState, network *vpc.Interface) error {
 	now := s.clock.Now()
 	_, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
 		r.Runtime = handle
 		r.Scheduler.RuntimeStarted = true
 		t := &r.Task
+		s.attachENI(t, network)
 		if t.LastStatus == model.TaskStatusProvisioning {
 			advance(t, model.TaskStatusPending)
 			t.PullStartedAt = timeOf(now)
@@ -210,6 +231,9 @@ func (s *Scheduler) stopTask(ctx context.Context, cluster, id string) error {
 			applyObservation(&r.Task, def, obs, now)
 		}
 		advance(&r.Task, model.TaskStatusDeprovisioning)
+		if eni := r.Task.ENI(); eni != nil && eni.Status == model.AttachmentAttached {
+			model.SetENIStatus(&r.Task, model.AttachmentDetaching)
+		}
 	}); err != nil {
 		return err
 	}
@@ -223,15 +247,16 @@ func (s *Scheduler) stopTask(ctx context.Context, cluster, id string) error {
 	return s.cleanUpTask(ctx, cluster, id, r)
 }
 
-// cleanUpTask removes what a STOPPED task left in the runtime, once, and deletes the record when
-// its retention is over.
+// cleanUpTask removes what a STOPPED task left in the runtime, once — releasing its VPC address in
+// the transaction that records the removal — and deletes the record when its retention is over.
 func (s *Scheduler) cleanUpTask(ctx context.Context, cluster, id string, r *store.TaskRecord) error {
 	if !r.Scheduler.RuntimeRemoved {
 		if err := s.rt.Remove(ctx, id, r.Runtime); err != nil {
 			return fmt.Errorf("removing task %s: %w", id, err)
 		}
-		if _, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		if _, _, err := s.updateTaskTx(cluster, id, func(tx *store.Tx, r *store.TaskRecord, _ *model.TaskDefinition) error {
 			r.Scheduler.RuntimeRemoved = true
+			return ipam.Release(tx, id)
 		}); err != nil {
 			return err
 		}

@@ -6,8 +6,9 @@
 //
 // HTTP endpoints: / (hostname), /healthz (200, or 500 once -unhealthy-after has passed),
 // /env?name=N (the variable's value), /file?path=P (the file's content), /args (the arguments),
-// /fetch?url=U (GET U from inside the container and return its body). With -udp-echo it also answers
-// every UDP datagram with "echo:" and the datagram.
+// /fetch?url=U (GET U from inside the container and return its body), /remote (the client's address
+// as the server sees it, host:port). With -udp-echo it also answers every UDP datagram with "echo:"
+// and the datagram, and the datagram "remote" with "remote:" and the sender's address.
 package main
 
 import (
@@ -157,6 +158,7 @@ func serve(addr string, c config) {
 		_, _ = w.Write(b)
 	})
 	mux.HandleFunc("/fetch", fetch)
+	mux.HandleFunc("/remote", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.RemoteAddr) })
 	if err := http.ListenAndServe(addr, mux); err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(3)
@@ -205,6 +207,10 @@ func udpEcho(addr string) {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
 			return
+		}
+		if string(buf[:n]) == "remote" {
+			_, _ = pc.WriteTo([]byte("remote:"+from.String()), from)
+			continue
 		}
 		_, _ = pc.WriteTo(append([]byte("echo:"), buf[:n]...), from)
 	}

@@ -1,0 +1,80 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
+)
+
+// taskNetwork assigns task id its address in the VPC's subnet (package ipam: the same address on
+// every call until cleanUpTask releases it) and returns the interface the runtime gives the task.
+// A full subnet is a ResourceInitializationError that says what to do.
+func (s *Scheduler) taskNetwork(id string) (*vpc.Interface, error) {
+	var addr netip.Addr
+	err := s.store.Update(func(tx *store.Tx) error {
+		var err error
+		addr, err = s.subnet.Allocate(tx, id)
+		return err
+	})
+	if errors.Is(err, ipam.ErrExhausted) {
+		return nil, fmt.Errorf("ResourceInitializationError: no address for the task's network interface: %w; "+
+			"stop tasks, or give the data plane a larger subnet (--vpc-cidr) once no task holds an address", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("assigning task %s an address in the VPC: %w", id, err)
+	}
+	return &vpc.Interface{Address: s.subnet.WithBits(addr), Gateway: s.subnet.Gateway(), MAC: ipam.MAC(addr)}, nil
+}
+
+// attachENI reports the task's interface as ECS reports an attached ENI (nothing when network is
+// nil, a runtime spec without one, or when the ENI is already being detached: a stopping task
+// re-attached after a restart keeps DETACHING).
+func (s *Scheduler) attachENI(t *model.Task, network *vpc.Interface) {
+	if network == nil {
+		return
+	}
+	if eni := t.ENI(); eni != nil && (eni.Status == model.AttachmentDetaching || eni.Status == model.AttachmentDeleted) {
+		return
+	}
+	model.AttachENI(t, s.arns.Region, network.Address.Addr(), network.MAC.String())
+}
+
+// releaseStaleAddresses frees, at recovery, every address whose task is gone from the store or
+// whose runtime was removed: cleanUpTask releases an address in the transaction that records the
+// removal, so only an older data plane or a hand-edited store leaves such addresses.
+func (s *Scheduler) releaseStaleAddresses() error {
+	err := s.store.Update(func(tx *store.Tx) error {
+		tasks, err := tx.Tasks("")
+		if err != nil {
+			return err
+		}
+		live := map[string]bool{}
+		for _, r := range tasks {
+			if !r.Scheduler.RuntimeRemoved {
+				live[taskID(r.Task.TaskArn)] = true
+			}
+		}
+		held, err := tx.Addresses()
+		if err != nil {
+			return err
+		}
+		for _, a := range held {
+			if !live[a.Owner] {
+				s.log.Info("releasing the VPC address of a task that is gone", "task", a.Owner, "address", a.Address)
+				if err := tx.DeleteAddress(a.Address); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("releasing stale VPC addresses: %w", err)
+	}
+	return nil
+}
