@@ -1,7 +1,7 @@
-// Package store keeps the local data plane's state — clusters, task definitions, services, tasks and
-// idempotency tokens — in one bbolt file under the state dir, so a restart (even kill -9) loses
-// nothing. Records are JSON: the ECS shapes of package model plus the bookkeeping the data plane needs
-// to re-attach to running containers.
+// Package store keeps the local data plane's state — clusters, task definitions, services, tasks,
+// idempotency tokens and the secrets of its Secrets Manager store — in one bbolt file under the
+// state dir, so a restart (even kill -9) loses nothing. Records are JSON: the ECS shapes of package
+// model plus the bookkeeping the data plane needs to re-attach to running containers.
 //
 // Every read-modify-write goes through Update, which bbolt serialises: the API handlers and the
 // scheduler may race on the same service or task and neither loses the other's write.
@@ -27,7 +27,8 @@ var (
 	bucketTasks    = []byte("tasks")
 	bucketTokens   = []byte("tokens")
 	bucketMeta     = []byte("meta")
-	allBuckets     = [][]byte{bucketClusters, bucketTaskDefs, bucketServices, bucketTasks, bucketTokens, bucketMeta}
+	bucketSecrets  = []byte("secrets")
+	allBuckets     = [][]byte{bucketClusters, bucketTaskDefs, bucketServices, bucketTasks, bucketTokens, bucketMeta, bucketSecrets}
 )
 
 // Store is the data plane's database.
