@@ -23,6 +23,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/secretstore"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
@@ -120,11 +121,13 @@ func (d *DataPlane) wire() error {
 	if err != nil {
 		return fmt.Errorf("preparing the container runtime: %w", err)
 	}
+	// One secret store serves the Secrets Manager API and resolves tasks' secrets at start.
+	secrets := secretstore.New(d.store, arns, clock.RealClock{})
 	sched = scheduler.New(scheduler.Options{
-		Store: d.store, Runtime: rt, ARNs: arns, Clock: clock.RealClock{}, Logger: d.log.WithName("scheduler"),
+		Store: d.store, Runtime: rt, ARNs: arns, Secrets: secrets, Clock: clock.RealClock{}, Logger: d.log.WithName("scheduler"),
 	})
 	handler := api.NewServer(api.Options{
-		Store: d.store, Engine: sched, ARNs: arns, Credentials: d.creds, Logger: d.log.WithName("api"),
+		Store: d.store, Engine: sched, ARNs: arns, Secrets: secrets, Credentials: d.creds, Logger: d.log.WithName("api"),
 		Clock: clock.RealClock{},
 	})
 	d.runtime, d.scheduler = rt, sched

@@ -17,6 +17,13 @@ type TaskSpec struct {
 	Cluster    string
 	Definition model.TaskDefinition
 	Overrides  *model.TaskOverride
+	// Secrets are the values of the containers' secrets[].valueFrom, resolved by the caller when
+	// the task starts (as the ECS agent resolves them before it creates the containers): container
+	// name → its secret variables, in definition order. They are added to the container's
+	// environment after the overrides. A Start whose containers have secrets that Secrets lacks
+	// fails the task (ResourceInitializationError); Attach needs none (the containers exist). The
+	// values are never logged nor stored by the runtime.
+	Secrets map[string][]model.KeyValuePair
 }
 
 // ContainerState is one container as the runtime sees it.

@@ -126,7 +126,7 @@ func (c *Containerd) newTask(spec TaskSpec) *task {
 // setup parses the spec, creates the namespace, task files and port proxies. A failure becomes the
 // task's StartFailure (reported by run), not an error of Start.
 func (t *task) setup(prev *store.TaskRuntimeState) {
-	specs, err := containerSpecs(t.spec)
+	specs, err := containerSpecs(t.spec, prev == nil)
 	var secrets *secretsError
 	if errors.As(err, &secrets) {
 		t.startFailure = err.Error()
