@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
@@ -19,6 +20,8 @@ type dataplaneFlags struct {
 	region   string
 	account  string
 	jsonLog  bool
+	// agentBinary is the nodeless-agent executable (default: beside this executable).
+	agentBinary string
 }
 
 func newDataplaneCmd() *cobra.Command {
@@ -44,6 +47,7 @@ Needs root (containerd, runc).`,
 	fs.StringVar(&f.region, "region", dataplane.DefaultRegion, "region in ARNs; clients must sign requests for it")
 	fs.StringVar(&f.account, "account", dataplane.DefaultAccount, "account ID in ARNs")
 	fs.BoolVar(&f.jsonLog, "json-log", false, "log JSON instead of text to stderr")
+	fs.StringVar(&f.agentBinary, "agent-binary", "", "the nodeless-agent executable the data plane makes the files agent's image from (default: beside this executable)")
 	return cmd
 }
 
@@ -53,6 +57,7 @@ func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 	}
 	d, err := dataplane.New(dataplane.Options{
 		StateDir: f.stateDir, Address: f.address, Region: f.region, Account: f.account, Logger: newLogger(!f.jsonLog),
+		AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
 	})
 	if err != nil {
 		return err

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/distribution/reference"
 	"github.com/go-logr/logr"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
@@ -46,6 +48,15 @@ type Options struct {
 	Logger  logr.Logger
 	// ContainerdBin is the containerd executable (default "containerd" from PATH).
 	ContainerdBin string
+	// AgentImage is the reference by which tasks name the nodeless agent's image (the
+	// nodeless-files init container of Pods with configMap, secret, downwardAPI or projected
+	// volumes); default agentimage.LocalRef("dev"). The data plane makes it from AgentBinary the
+	// first time a task names it, instead of pulling it.
+	AgentImage string
+	// AgentBinary is the nodeless-agent executable (default: beside the running executable). A
+	// missing binary fails only the tasks that name AgentImage, with a message that says how to
+	// build it.
+	AgentBinary string
 }
 
 // DataPlane is the running local data plane. It implements component.Component.
@@ -104,6 +115,9 @@ func withDefaults(o Options) Options {
 	if o.Account == "" {
 		o.Account = DefaultAccount
 	}
+	if o.AgentImage == "" {
+		o.AgentImage = agentimage.LocalRef("dev")
+	}
 	return o
 }
 
@@ -111,8 +125,13 @@ func withDefaults(o Options) Options {
 func (d *DataPlane) wire() error {
 	arns := model.ARNs{Region: d.opts.Region, Account: d.opts.Account}
 	var sched *scheduler.Scheduler
+	agentRef, err := reference.ParseDockerRef(d.opts.AgentImage)
+	if err != nil {
+		return fmt.Errorf("agent image %q: %w", d.opts.AgentImage, err)
+	}
 	rt, err := runtime.NewContainerd(runtime.ContainerdOptions{
-		StateDir: d.opts.StateDir,
+		StateDir:    d.opts.StateDir,
+		LocalImages: map[string]runtime.LocalImage{agentRef.String(): agentimage.NewSource(d.opts.AgentImage, d.opts.AgentBinary)},
 		// sched is set below, before anything runs; the runtime observes only once Run started.
 		Observer:      func(taskID string, st runtime.TaskState) { sched.Observe(taskID, st) },
 		Logger:        d.log.WithName("runtime"),
@@ -186,6 +205,9 @@ func (d *DataPlane) CredentialsFile() string { return d.credsFile }
 
 // Region is the region clients must sign for.
 func (d *DataPlane) Region() string { return d.opts.Region }
+
+// AgentImage is the reference of the nodeless agent's image, which the data plane makes itself.
+func (d *DataPlane) AgentImage() string { return d.opts.AgentImage }
 
 // Runtime is the containerd runtime (for image loading and tests).
 func (d *DataPlane) Runtime() *runtime.Containerd { return d.runtime }

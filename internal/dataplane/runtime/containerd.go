@@ -40,6 +40,9 @@ type ContainerdOptions struct {
 	RuncBin string
 	// PullTimeout bounds an image pull; default 2 minutes.
 	PullTimeout time.Duration
+	// LocalImages are the images the runtime makes instead of pulling, by full reference
+	// (docker.io/library/... form, as containerd names images): the nodeless agent's.
+	LocalImages map[string]LocalImage
 }
 
 // Containerd runs tasks as OCI containers on a private containerd with runc. It implements Runtime
@@ -72,6 +75,10 @@ type Containerd struct {
 	oom   map[string]bool // containerd IDs that the kernel OOM-killed
 	// unpacked holds the digests of images known to be unpacked for the snapshotter.
 	unpacked map[string]bool
+
+	// localMu serialises making local images; localDigests records what each holds.
+	localMu      sync.Mutex
+	localDigests map[string]string
 }
 
 var _ Runtime = (*Containerd)(nil)
@@ -114,7 +121,8 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 		tasks: map[string]*task{},
 		oom:   map[string]bool{},
 
-		unpacked: map[string]bool{},
+		unpacked:     map[string]bool{},
+		localDigests: map[string]string{},
 	}, nil
 }
 

@@ -416,7 +416,30 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func (t *task) volumeDir(name string) string { return filepath.Join(t.dir, "volumes", name) }
+func (t *task) volumeDir(name string) string { return taskVolumeDir(t.c.opts.StateDir, t.id, name) }
+
+func taskVolumeDir(stateDir, taskID, volume string) string {
+	return filepath.Join(stateDir, "tasks", taskID, "volumes", volume)
+}
+
+// VolumeDir is the host directory of a task's volume, where its containers' mounts of it point:
+// the virtual node rewrites the files of configMap, secret, downwardAPI and projected volumes
+// there (podfiles.Write) to keep them current. It fails when the task has no such volume (yet:
+// the directory is made when the task starts, and removed with the task).
+func (c *Containerd) VolumeDir(taskID, volume string) (string, error) {
+	if !volumeName.MatchString(volume) || !volumeName.MatchString(taskID) {
+		return "", fmt.Errorf("task %q, volume %q: not a task ID and volume name", taskID, volume)
+	}
+	dir := taskVolumeDir(c.opts.StateDir, taskID, volume)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("volume %s of task %s: %w", volume, taskID, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("volume %s of task %s: %s is not a directory", volume, taskID, dir)
+	}
+	return dir, nil
+}
 
 // makeVolumes creates the task's ephemeral volumes, writable by any user (like an emptyDir).
 func (t *task) makeVolumes() error {
