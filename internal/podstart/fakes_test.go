@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,6 +31,11 @@ func (r *reader) Get(_ context.Context, key client.ObjectKey, obj client.Object,
 			continue
 		}
 		switch dst := obj.(type) {
+		case *metav1.PartialObjectMetadata:
+			if kindOf(o) == dst.GroupVersionKind().Kind {
+				dst.ObjectMeta = *o.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta)
+				return nil
+			}
 		case *corev1.ConfigMap:
 			if src, ok := o.(*corev1.ConfigMap); ok {
 				*dst = *src.DeepCopy()
@@ -49,6 +55,20 @@ func (r *reader) Get(_ context.Context, key client.ObjectKey, obj client.Object,
 	}
 	gvk := schema.GroupResource{Resource: fmt.Sprintf("%T", obj)}
 	return apierrors.NewNotFound(gvk, key.Name)
+}
+
+func kindOf(o client.Object) string {
+	switch o.(type) {
+	case *corev1.Secret:
+		return "Secret"
+	case *corev1.ConfigMap:
+		return "ConfigMap"
+	case *corev1.Service:
+		return "Service"
+	case *corev1.Pod:
+		return "Pod"
+	}
+	return ""
 }
 
 func (r *reader) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {

@@ -160,19 +160,9 @@ func (r *resolver) tokenSource(volume string, t *corev1.ServiceAccountTokenProje
 
 // checkPayload computes the volume's files as the agent will, from the values it will get.
 func (r *resolver) checkPayload(v *podfiles.Volume) error {
-	vars := map[string]string{}
-	for k, env := range r.files.objEnv {
-		if o := r.objects.byKey[k]; o != nil && o.found {
-			for i, part := range podfiles.Pack(o.fileData).Parts {
-				vars[podfiles.PartEnv(env, i)] = part
-			}
-		}
-	}
-	for k, val := range r.files.values {
-		vars[k] = val
-	}
+	vars := r.agentVars()
 	for _, t := range r.files.tokens {
-		vars[t.env] = "token"
+		vars[t.env] = "token" // issued once nothing stops the task from starting
 	}
 	_, err := podfiles.Payload(v, func(n string) (string, bool) { s, ok := vars[n]; return s, ok })
 	if err != nil && v.SubPath != "" && strings.Contains(err.Error(), "is a file") {

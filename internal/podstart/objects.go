@@ -38,6 +38,18 @@ type objects struct {
 // read gets every object of the StartPlan, and the Services whose link variables the containers
 // get.
 func (r *resolver) read() error {
+	if err := r.readObjects(); err != nil {
+		return err
+	}
+	if len(r.tr.Start.ImagePullSecrets) > 0 {
+		r.warn("spec.imagePullSecrets", WarningImagePullSecrets,
+			"imagePullSecrets are not used by nodeless yet: images are pulled without credentials")
+	}
+	return r.readServices()
+}
+
+// readObjects gets every object of the StartPlan.
+func (r *resolver) readObjects() error {
 	r.objects = objects{byKey: map[string]*object{}}
 	for _, ref := range r.tr.Start.Objects {
 		o, err := r.get(ref.Kind, ref.Name)
@@ -46,11 +58,7 @@ func (r *resolver) read() error {
 		}
 		r.objects.byKey[objKey(ref.Kind, ref.Name)] = o
 	}
-	if len(r.tr.Start.ImagePullSecrets) > 0 {
-		r.warn("spec.imagePullSecrets", WarningImagePullSecrets,
-			"imagePullSecrets are not used by nodeless yet: images are pulled without credentials")
-	}
-	return r.readServices()
+	return nil
 }
 
 func (r *resolver) get(kind, name string) (*object, error) {
