@@ -22,9 +22,10 @@ func objKey(kind, name string) string { return kind + "/" + name }
 
 // object is a ConfigMap or Secret as read.
 type object struct {
-	kind, name string
-	found      bool
-	uid        types.UID
+	kind, name      string
+	found           bool
+	uid             types.UID
+	resourceVersion string
 	// envData is what variables read: a ConfigMap's data, a Secret's data.
 	envData map[string][]byte
 	// fileData is what files read: a ConfigMap's data and binaryData, a Secret's data.
@@ -75,7 +76,7 @@ func (r *resolver) get(kind, name string) (*object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s %s/%s: %w", kind, r.pod.Namespace, name, err)
 	}
-	o.found, o.uid = true, obj.GetUID()
+	o.found, o.uid, o.resourceVersion = true, obj.GetUID(), obj.GetResourceVersion()
 	switch x := obj.(type) {
 	case *corev1.ConfigMap:
 		o.envData, o.fileData = map[string][]byte{}, map[string][]byte{}
@@ -101,7 +102,7 @@ func (r *resolver) seen() []ObjectSeen {
 		o := r.objects.byKey[objKey(ref.Kind, ref.Name)]
 		s := ObjectSeen{Kind: ref.Kind, Name: ref.Name}
 		if o != nil && o.found {
-			s.UID = o.uid
+			s.UID, s.ResourceVersion = o.uid, o.resourceVersion
 		}
 		out = append(out, s)
 	}

@@ -33,6 +33,12 @@ func TestSecretsReachTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: created.ARN}); err != nil {
+		t.Fatal(err)
+	}
+	if calls, writes := e.Wire().Calls(), e.Wire().Writes(); calls["secretsmanager.CreateSecret"] != 1 || calls["secretsmanager.GetSecretValue"] != 1 || writes != 1 {
+		t.Errorf("wire counts %v, %d writes; want one CreateSecret (a write) and one GetSecretValue (a read)", calls, writes)
+	}
 	if _, err := e.Client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
 		t.Fatal(err)
 	}
