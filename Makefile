@@ -22,9 +22,11 @@ all: build
 deps:
 	@hack/install-deps.sh
 
-## build: the single nodeless binary (kube-apiserver, controller-manager, kubectl, controllers, data plane).
+## build: the single nodeless binary (kube-apiserver, controller-manager, kubectl, controllers, data plane),
+## and beside it nodeless-agent, the small static program of the nodeless-files init container.
 build:
 	go build -ldflags '$(LDFLAGS)' -o $(BIN)/nodeless ./cmd/nodeless
+	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(BIN)/nodeless-agent ./cmd/nodeless-agent
 
 ## up: build and run nodeless locally (control plane + controllers + local data plane).
 up: deps build

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
@@ -21,6 +22,8 @@ type dataplaneFlags struct {
 	account  string
 	vpcCIDR  string
 	jsonLog  bool
+	// agentBinary is the nodeless-agent executable (default: beside this executable).
+	agentBinary string
 }
 
 func newDataplaneCmd() *cobra.Command {
@@ -49,6 +52,7 @@ and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 	fs.StringVar(&f.account, "account", dataplane.DefaultAccount, "account ID in ARNs")
 	fs.StringVar(&f.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every task its address (changeable only while no task runs)")
 	fs.BoolVar(&f.jsonLog, "json-log", false, "log JSON instead of text to stderr")
+	fs.StringVar(&f.agentBinary, "agent-binary", "", "the nodeless-agent executable the data plane makes the files agent's image from (default: beside this executable)")
 	return cmd
 }
 
@@ -58,7 +62,8 @@ func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 	}
 	d, err := dataplane.New(dataplane.Options{
 		StateDir: f.stateDir, Address: f.address, Region: f.region, Account: f.account, VPCCIDR: f.vpcCIDR,
-		Logger: newLogger(!f.jsonLog),
+		Logger:     newLogger(!f.jsonLog),
+		AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
 	})
 	if err != nil {
 		return err

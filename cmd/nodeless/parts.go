@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/nodeless-dev/nodeless/config/crd"
+	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/controller"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
@@ -21,6 +22,7 @@ type partsFlags struct {
 	dataplaneAddress string
 	region           string
 	vpcCIDR          string
+	agentBinary      string
 }
 
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
@@ -45,7 +47,8 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 		ctrl.SetLogger(logger.WithName("controllers"))
 		dp, err := dataplane.New(dataplane.Options{
 			StateDir: stateDir, Address: f.dataplaneAddress, Region: f.region, VPCCIDR: f.vpcCIDR,
-			Logger: logger.WithName("dataplane"),
+			Logger:     logger.WithName("dataplane"),
+			AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("local data plane: %w", err)

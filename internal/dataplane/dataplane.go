@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/distribution/reference"
 	"github.com/go-logr/logr"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/utils/clock"
 
+	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
@@ -24,6 +26,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/secretstore"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
@@ -52,6 +55,15 @@ type Options struct {
 	VPCCIDR string
 	// Slirp4netnsBin is the VPC uplink's executable (default "slirp4netns" from PATH).
 	Slirp4netnsBin string
+	// AgentImage is the reference by which tasks name the nodeless agent's image (the
+	// nodeless-files init container of Pods with configMap, secret, downwardAPI or projected
+	// volumes); default agentimage.LocalRef("dev"). The data plane makes it from AgentBinary the
+	// first time a task names it, instead of pulling it.
+	AgentImage string
+	// AgentBinary is the nodeless-agent executable (default: beside the running executable). A
+	// missing binary fails only the tasks that name AgentImage, with a message that says how to
+	// build it.
+	AgentBinary string
 }
 
 // DataPlane is the running local data plane. It implements component.Component.
@@ -123,6 +135,9 @@ func withDefaults(o Options) Options {
 	if o.VPCCIDR == "" {
 		o.VPCCIDR = ipam.DefaultCIDR
 	}
+	if o.AgentImage == "" {
+		o.AgentImage = agentimage.LocalRef("dev")
+	}
 	return o
 }
 
@@ -136,8 +151,13 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 		return fmt.Errorf("preparing the VPC: %w", err)
 	}
 	var sched *scheduler.Scheduler
+	agentRef, err := reference.ParseDockerRef(d.opts.AgentImage)
+	if err != nil {
+		return fmt.Errorf("agent image %q: %w", d.opts.AgentImage, err)
+	}
 	rt, err := runtime.NewContainerd(runtime.ContainerdOptions{
-		StateDir: d.opts.StateDir,
+		StateDir:    d.opts.StateDir,
+		LocalImages: map[string]runtime.LocalImage{agentRef.String(): agentimage.NewSource(d.opts.AgentImage, d.opts.AgentBinary)},
 		// sched is set below, before anything runs; the runtime observes only once Run started.
 		Observer:      func(taskID string, st runtime.TaskState) { sched.Observe(taskID, st) },
 		Logger:        d.log.WithName("runtime"),
@@ -147,12 +167,14 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 	if err != nil {
 		return fmt.Errorf("preparing the container runtime: %w", err)
 	}
+	// One secret store serves the Secrets Manager API and resolves tasks' secrets at start.
+	secrets := secretstore.New(d.store, arns, clock.RealClock{})
 	sched = scheduler.New(scheduler.Options{
-		Store: d.store, Runtime: rt, ARNs: arns, Clock: clock.RealClock{}, Logger: d.log.WithName("scheduler"),
+		Store: d.store, Runtime: rt, ARNs: arns, Secrets: secrets, Clock: clock.RealClock{}, Logger: d.log.WithName("scheduler"),
 		Subnet: subnet,
 	})
 	handler := api.NewServer(api.Options{
-		Store: d.store, Engine: sched, ARNs: arns, Credentials: d.creds, Logger: d.log.WithName("api"),
+		Store: d.store, Engine: sched, ARNs: arns, Secrets: secrets, Credentials: d.creds, Logger: d.log.WithName("api"),
 		Clock: clock.RealClock{},
 	})
 	d.vpc, d.runtime, d.scheduler = v, rt, sched
@@ -212,6 +234,9 @@ func (d *DataPlane) CredentialsFile() string { return d.credsFile }
 
 // Region is the region clients must sign for.
 func (d *DataPlane) Region() string { return d.opts.Region }
+
+// AgentImage is the reference of the nodeless agent's image, which the data plane makes itself.
+func (d *DataPlane) AgentImage() string { return d.opts.AgentImage }
 
 // Runtime is the containerd runtime (for image loading and tests).
 func (d *DataPlane) Runtime() *runtime.Containerd { return d.runtime }

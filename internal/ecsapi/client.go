@@ -29,6 +29,21 @@ type Options struct {
 
 // NewClient builds an *ecs.Client from the standard AWS configuration chain and opts.
 func NewClient(ctx context.Context, opts Options) (*ecs.Client, error) {
+	cfg, err := LoadConfig(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+	}), nil
+}
+
+// LoadConfig is the AWS configuration of opts (region, credentials, retries; not the endpoint):
+// the standard chain with opts' overrides. Clients of other services nodeless uses against the
+// same data plane (Secrets Manager, package secretsapi) are built from it.
+func LoadConfig(ctx context.Context, opts Options) (aws.Config, error) {
 	var loaders []func(*config.LoadOptions) error
 	if opts.Region != "" {
 		loaders = append(loaders, config.WithRegion(opts.Region))
@@ -42,14 +57,10 @@ func NewClient(ctx context.Context, opts Options) (*ecs.Client, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loaders...)
 	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, fmt.Errorf("no AWS region configured: set --region or AWS_REGION")
+		return aws.Config{}, fmt.Errorf("no AWS region configured: set --region or AWS_REGION")
 	}
-	return ecs.NewFromConfig(cfg, func(o *ecs.Options) {
-		if opts.Endpoint != "" {
-			o.BaseEndpoint = aws.String(opts.Endpoint)
-		}
-	}), nil
+	return cfg, nil
 }

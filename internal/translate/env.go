@@ -62,6 +62,11 @@ type EnvVar struct {
 	// into a task definition or RunTask overrides in clear. Before start it is also set when the
 	// value may be one (it expands a name a Secret's envFrom might define); at start it is exact.
 	Secret bool
+	// PerPod is set when the value is, or expands, a value of this Pod's own (fieldRef to its
+	// name, namespace, UID, labels, annotations, node name, service account, and what expands
+	// them), whatever its Delivery: a Secret-derived value with PerPod set differs between the
+	// Pods of one template.
+	PerPod bool
 }
 
 // ResolvedContainer is a container's environment, command and args with every source resolved
@@ -118,6 +123,8 @@ type envValue struct {
 	value    string
 	delivery Delivery
 	secret   bool
+	// perPod: the value is, or expands, one of the Pod's own fields.
+	perPod bool
 	// maybeSecret: the value may come from a Secret's envFrom (translation mode only, where the
 	// keys envFrom adds are not known).
 	maybeSecret bool
@@ -221,7 +228,7 @@ func (b *envBuilder) fieldRef(fs *corev1.ObjectFieldSelector) (envValue, error) 
 		// The Pod's own fields (name, namespace, uid, labels, annotations, node name, service
 		// account) are known from the Pod: per pod.
 		v, err := podFieldValue(b.pod, fs.FieldPath)
-		return envValue{value: v, delivery: InOverrides, known: true}, err
+		return envValue{value: v, delivery: InOverrides, perPod: true, known: true}, err
 	}
 	// status.podIP(s) and status.hostIP(s) only once the task has its address.
 	if b.values == nil {
@@ -344,6 +351,7 @@ func (b *envBuilder) expand(s string) envValue {
 		}
 		out.delivery = max(out.delivery, ref.delivery)
 		out.secret = out.secret || ref.secret
+		out.perPod = out.perPod || ref.perPod
 		out.maybeSecret = out.maybeSecret || ref.maybeSecret
 		if !ref.known {
 			out.known = false
@@ -358,7 +366,7 @@ func (b *envBuilder) expand(s string) envValue {
 func (b *envBuilder) result() *ResolvedContainer {
 	r := &ResolvedContainer{}
 	for name, v := range b.env {
-		r.Env = append(r.Env, EnvVar{Name: name, Value: v.value, Delivery: v.delivery, Secret: v.secret || v.maybeSecret})
+		r.Env = append(r.Env, EnvVar{Name: name, Value: v.value, Delivery: v.delivery, Secret: v.secret || v.maybeSecret, PerPod: v.perPod})
 	}
 	slices.SortFunc(r.Env, func(a, b EnvVar) int { return strings.Compare(a.Name, b.Name) })
 	if b.c.Command != nil {

@@ -24,6 +24,8 @@ type cli struct {
 	t        *testing.T
 	endpoint string
 	env      []string
+	// service is the CLI's command group: ecs unless set.
+	service string
 }
 
 // run runs `aws ecs ARGS...` with the generated credentials file and returns its JSON output.
@@ -53,8 +55,12 @@ func (c *cli) fail(args ...string) string {
 }
 
 func (c *cli) exec(args ...string) ([]byte, []byte, error) {
+	service := c.service
+	if service == "" {
+		service = "ecs"
+	}
 	full := append([]string{"--profile", credentials.Profile, "--region", testARNs.Region, "--endpoint-url", c.endpoint,
-		"--output", "json", "--no-cli-pager", "ecs"}, args...)
+		"--output", "json", "--no-cli-pager", service}, args...)
 	cmd := exec.Command(awsCLI, full...)
 	cmd.Env = c.env
 	var out, stderr bytes.Buffer

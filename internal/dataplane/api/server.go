@@ -16,11 +16,22 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api/ecsmodel"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/secretstore"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of the ECS API.
 const TargetPrefix = "AmazonEC2ContainerServiceV20141113."
+
+// SecretsManagerTargetPrefix is the X-Amz-Target prefix of the Secrets Manager API, served on the
+// same endpoint for the data plane's own secret store.
+const SecretsManagerTargetPrefix = "secretsmanager."
+
+// SigV4 service names of the APIs served.
+const (
+	serviceECS            = "ecs"
+	serviceSecretsManager = "secretsmanager"
+)
 
 // maxBodyBytes bounds a request body; ECS task definitions are at most 64 KiB.
 const maxBodyBytes = 1 << 20
@@ -40,6 +51,8 @@ type Options struct {
 	Store  *store.Store
 	Engine Engine
 	ARNs   model.ARNs
+	// Secrets is the data plane's Secrets Manager (default: one over Store).
+	Secrets *secretstore.Store
 	// Credentials are the only credentials whose SigV4 signatures the server accepts.
 	Credentials aws.Credentials
 	Logger      logr.Logger
@@ -57,6 +70,9 @@ type Server struct {
 	clock  clock.Clock
 	model  *ecsmodel.Model
 	ops    map[string]operation
+	// secrets serves the Secrets Manager operations (smOps).
+	secrets *secretstore.Store
+	smOps   map[string]operation
 }
 
 // operation decodes a request body into the operation's input and serves it.
@@ -77,6 +93,11 @@ func newServer(opts Options) *Server {
 	}
 	s.model, _ = ecsmodel.Load() // embedded; a failure shows as ServerException on every request
 	s.ops = s.operations()
+	s.secrets = opts.Secrets
+	if s.secrets == nil {
+		s.secrets = secretstore.New(opts.Store, opts.ARNs, s.clock)
+	}
+	s.smOps = s.secretsOperations()
 	return s
 }
 
@@ -115,22 +136,31 @@ func (s *Server) decode(op string, body []byte, in any) error {
 	return nil
 }
 
-// ServeHTTP serves one awsJson1_1 request.
+// ServeHTTP serves one awsJson1_1 request of the ECS API or of the Secrets Manager API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := model.NewUUID()
 	w.Header().Set("X-Amzn-RequestId", reqID)
 	log := s.log.WithValues("requestId", reqID)
-	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
-	out, err := s.serve(r, op)
+	service, op := splitTarget(r.Header.Get("X-Amz-Target"))
+	out, err := s.serve(r, service, op)
 	if err != nil {
-		s.writeError(w, log, op, err)
+		s.writeError(w, log, service, op, err)
 		return
 	}
 	log.V(1).Info("request served", "operation", op)
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) serve(r *http.Request, op string) (any, error) {
+// splitTarget returns the API (its SigV4 service name) and the operation an X-Amz-Target names;
+// the service is ECS's for a target of neither API.
+func splitTarget(target string) (service, op string) {
+	if op, ok := strings.CutPrefix(target, SecretsManagerTargetPrefix); ok {
+		return serviceSecretsManager, op
+	}
+	return serviceECS, strings.TrimPrefix(target, TargetPrefix)
+}
+
+func (s *Server) serve(r *http.Request, service, op string) (any, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
 		return nil, newError(errSerialization, "reading the request body: %v", err)
@@ -138,7 +168,7 @@ func (s *Server) serve(r *http.Request, op string) (any, error) {
 	if len(body) > maxBodyBytes {
 		return nil, newError(errRequestEntityTooLarge, "the request body is larger than %d bytes", maxBodyBytes)
 	}
-	if err := s.verifySignature(r, body); err != nil {
+	if err := s.verifySignature(r, body, service); err != nil {
 		return nil, err
 	}
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
@@ -146,6 +176,14 @@ func (s *Server) serve(r *http.Request, op string) (any, error) {
 			"the ECS API is served by POST / with an X-Amz-Target header; got %s %s", r.Method, r.URL.Path)
 	}
 	target := r.Header.Get("X-Amz-Target")
+	if service == serviceSecretsManager {
+		fn, ok := s.smOps[op]
+		if !ok {
+			return nil, newError(errUnknownOperation,
+				"unknown operation %q: the local data plane serves the Secrets Manager operations %s", target, strings.Join(secretsOperationNames(), ", "))
+		}
+		return fn(r.Context(), body)
+	}
 	fn, ok := s.ops[op]
 	if !strings.HasPrefix(target, TargetPrefix) || !ok {
 		return nil, newError(errUnknownOperation,
@@ -155,7 +193,7 @@ func (s *Server) serve(r *http.Request, op string) (any, error) {
 	return fn(r.Context(), body)
 }
 
-func (s *Server) writeError(w http.ResponseWriter, log logr.Logger, op string, err error) {
+func (s *Server) writeError(w http.ResponseWriter, log logr.Logger, service, op string, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		log.Error(err, "request failed", "operation", op)
@@ -164,7 +202,12 @@ func (s *Server) writeError(w http.ResponseWriter, log logr.Logger, op string, e
 	} else {
 		log.V(1).Info("request refused", "operation", op, "type", ae.Type, "message", ae.Message)
 	}
-	body := map[string]any{"__type": ae.Type, "message": ae.Message}
+	// Secrets Manager spells the member "Message", ECS "message" (SDKs read either).
+	msgKey := "message"
+	if service == serviceSecretsManager {
+		msgKey = "Message"
+	}
+	body := map[string]any{"__type": ae.Type, msgKey: ae.Message}
 	if len(ae.ResourceIDs) > 0 {
 		body["resourceIds"] = ae.ResourceIDs
 	}

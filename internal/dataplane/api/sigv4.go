@@ -26,8 +26,9 @@ type authHeader struct {
 	signature                        string
 }
 
-// verifySignature checks the request's SigV4 signature against the server's credentials.
-func (s *Server) verifySignature(r *http.Request, body []byte) error {
+// verifySignature checks the request's SigV4 signature against the server's credentials, scoped
+// to the server's region and to service (ecs, or secretsmanager for the secret store).
+func (s *Server) verifySignature(r *http.Request, body []byte, service string) error {
 	raw := r.Header.Get("Authorization")
 	if raw == "" {
 		return newError(errMissingAuthentication,
@@ -45,9 +46,9 @@ func (s *Server) verifySignature(r *http.Request, body []byte) error {
 	if err != nil {
 		return err
 	}
-	if h.service != "ecs" || h.region != s.arns.Region {
+	if h.service != service || h.region != s.arns.Region {
 		return newError(errInvalidSignature,
-			"Credential should be scoped to region %s and service ecs, not %s/%s", s.arns.Region, h.region, h.service)
+			"Credential should be scoped to region %s and service %s, not %s/%s", s.arns.Region, service, h.region, h.service)
 	}
 	want := s.signature(r, body, h, when)
 	got, err := hex.DecodeString(h.signature)

@@ -71,8 +71,27 @@ func Start(t testing.TB) *Env {
 // StartIn runs a data plane on an existing state dir (a restart).
 func StartIn(t testing.TB, stateDir string) *Env {
 	t.Helper()
+	return StartWith(t, dataplane.Options{StateDir: stateDir})
+}
+
+// StartWith runs a data plane with opts; StateDir defaults to a new temporary directory, Address
+// to a free port on 127.0.0.1, Logger to the test's log.
+func StartWith(t testing.TB, opts dataplane.Options) *Env {
+	t.Helper()
 	skipUnlessRunnable(t)
-	d, err := dataplane.New(dataplane.Options{StateDir: stateDir, Address: "127.0.0.1:0", Logger: logger(t)})
+	if opts.StateDir == "" {
+		opts.StateDir = t.TempDir()
+		dir := opts.StateDir
+		t.Cleanup(func() { UnmountUnder(t, dir) })
+	}
+	if opts.Address == "" {
+		opts.Address = "127.0.0.1:0"
+	}
+	if opts.Logger.GetSink() == nil {
+		opts.Logger = logger(t)
+	}
+	stateDir := opts.StateDir
+	d, err := dataplane.New(opts)
 	if err != nil {
 		t.Fatalf("starting the data plane: %v", err)
 	}

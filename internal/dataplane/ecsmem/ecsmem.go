@@ -198,13 +198,15 @@ func (w *Wire) Calls() map[string]int {
 }
 
 // Writes returns the served requests of operations that change ECS state (all but Describe* and
-// List*).
+// List*), and the Secrets Manager store's (counted as "secretsmanager.<Operation>"; all but
+// Describe*, List* and GetSecretValue).
 func (w *Wire) Writes() int {
 	w.f.mu.Lock()
 	defer w.f.mu.Unlock()
 	n := 0
 	for op, k := range w.f.handled {
-		if !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "List") {
+		op = strings.TrimPrefix(op, "secretsmanager.")
+		if !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "List") && op != "GetSecretValue" {
 			n += k
 		}
 	}

@@ -44,6 +44,9 @@ type ContainerdOptions struct {
 	// VPC is the local VPC that tasks with a TaskSpec.Network join; nil when there is none (such
 	// tasks then fail to start, saying so).
 	VPC *vpc.VPC
+	// LocalImages are the images the runtime makes instead of pulling, by full reference
+	// (docker.io/library/... form, as containerd names images): the nodeless agent's.
+	LocalImages map[string]LocalImage
 }
 
 // Containerd runs tasks as OCI containers on a private containerd with runc. It implements Runtime
@@ -79,6 +82,10 @@ type Containerd struct {
 	oom   map[string]bool // containerd IDs that the kernel OOM-killed
 	// unpacked holds the digests of images known to be unpacked for the snapshotter.
 	unpacked map[string]bool
+
+	// localMu serialises making local images; localDigests records what each holds.
+	localMu      sync.Mutex
+	localDigests map[string]string
 }
 
 var _ Runtime = (*Containerd)(nil)
@@ -121,7 +128,8 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 		tasks: map[string]*task{},
 		oom:   map[string]bool{},
 
-		unpacked: map[string]bool{},
+		unpacked:     map[string]bool{},
+		localDigests: map[string]string{},
 	}, nil
 }
 

@@ -500,13 +500,22 @@ func TestStartTimeoutAndSecrets(t *testing.T) {
 		t.Errorf("StartFailure = %q", st.StartFailure)
 	}
 
-	withSecret := container("web")
-	withSecret.Secrets = []model.Secret{{Name: "DB_PASSWORD", ValueFrom: "arn:aws:secretsmanager:us-east-1:000000000000:secret:db"}}
+	withSecret := container("web", withPort(8080), withCommand("-listen", ":8080"))
+	withSecret.Secrets = []model.Secret{{Name: "DB_PASSWORD", ValueFrom: "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-abcdef"}}
 	spec2 := taskSpec(withSecret)
 	e.start(spec2)
 	st = e.waitState(spec2.TaskID, 10*time.Second, "StartFailure", func(s TaskState) bool { return s.StartFailure != "" })
 	if !strings.HasPrefix(st.StartFailure, "ResourceInitializationError: ") || !strings.Contains(st.StartFailure, "DB_PASSWORD") {
 		t.Errorf("StartFailure = %q", st.StartFailure)
+	}
+
+	// Resolved by the caller, the secret is in the container's environment.
+	spec3 := taskSpec(withSecret)
+	spec3.Secrets = map[string][]model.KeyValuePair{"web": {{Name: ptr("DB_PASSWORD"), Value: ptr("s3cret")}}}
+	h := e.start(spec3)
+	e.waitState(spec3.TaskID, 20*time.Second, "RUNNING", running("web"))
+	if got := get(t, h.HostPorts["8080/tcp"], "/env?name=DB_PASSWORD"); got != "s3cret" {
+		t.Errorf("DB_PASSWORD in the container = %q", got)
 	}
 }
 

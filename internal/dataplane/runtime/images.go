@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -53,12 +54,28 @@ func ImportImages(ctx context.Context, client *containerd.Client, r io.Reader) (
 	return names, nil
 }
 
+// LocalImage is an image the runtime makes itself instead of pulling it: the nodeless agent's
+// (package agentimage), built from a binary on this machine.
+type LocalImage interface {
+	// Digest says what the image must hold now (the binary's SHA-256); the error says why the
+	// image cannot be made (it becomes the container's CannotPullContainerError).
+	Digest() (string, error)
+	// Tarball writes the image, named, as a docker-save tarball and returns the digest it holds.
+	Tarball(w io.Writer) (string, error)
+	// Holds reports whether an image whose config has these labels holds digest.
+	Holds(labels map[string]string, digest string) bool
+}
+
 // ensureImage returns the image named ref, unpacked; pulling it (bounded by PullTimeout) when it is
-// not present. The error is the container's stop reason.
+// not present, or making it when it is one of LocalImages. The error is the container's stop
+// reason.
 func (c *Containerd) ensureImage(ctx context.Context, image string) (containerd.Image, error) {
 	ref, err := normalizeRef(image)
 	if err != nil {
 		return nil, fmt.Errorf("CannotPullContainerError: %w", err)
+	}
+	if li := c.opts.LocalImages[ref]; li != nil {
+		return c.ensureLocalImage(ctx, ref, li)
 	}
 	img, err := c.client.GetImage(ctx, ref)
 	if err == nil {
@@ -100,4 +117,45 @@ func (c *Containerd) ensureUnpacked(ctx context.Context, img containerd.Image) e
 	c.unpacked[key] = true
 	c.mu.Unlock()
 	return nil
+}
+
+// ensureLocalImage returns the local image ref, importing it into containerd the first time a
+// task names it in this process when containerd lacks it or holds another digest, and whenever
+// the digest changed since.
+func (c *Containerd) ensureLocalImage(ctx context.Context, ref string, li LocalImage) (containerd.Image, error) {
+	digest, err := li.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("CannotPullContainerError: %s: %w", ref, err)
+	}
+	c.localMu.Lock()
+	defer c.localMu.Unlock()
+	if img, err := c.client.GetImage(ctx, ref); err == nil {
+		current := c.localDigests[ref] == digest
+		if !current {
+			cfg, err := img.Spec(ctx)
+			current = err == nil && li.Holds(cfg.Config.Labels, digest)
+		}
+		if current {
+			if err := c.ensureUnpacked(ctx, img); err != nil {
+				return nil, fmt.Errorf("CannotPullContainerError: unpacking %s: %w", ref, err)
+			}
+			c.localDigests[ref] = digest
+			return img, nil
+		}
+	}
+	var buf bytes.Buffer
+	made, err := li.Tarball(&buf)
+	if err != nil {
+		return nil, fmt.Errorf("CannotPullContainerError: %s: %w", ref, err)
+	}
+	if _, err := ImportImages(ctx, c.client, &buf); err != nil {
+		return nil, fmt.Errorf("CannotPullContainerError: %s: %w", ref, err)
+	}
+	img, err := c.client.GetImage(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("CannotPullContainerError: %s: imported, then not found: %w", ref, err)
+	}
+	c.localDigests[ref] = made
+	c.log.Info("local image made", "image", ref, "digest", made)
+	return img, nil
 }

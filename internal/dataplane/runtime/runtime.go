@@ -21,6 +21,13 @@ type TaskSpec struct {
 	// Network is the task's interface in the local VPC (its address, gateway and MAC, assigned by
 	// the scheduler); nil leaves the task with loopback only.
 	Network *vpc.Interface
+	// Secrets are the values of the containers' secrets[].valueFrom, resolved by the caller when
+	// the task starts (as the ECS agent resolves them before it creates the containers): container
+	// name → its secret variables, in definition order. They are added to the container's
+	// environment after the overrides. A Start whose containers have secrets that Secrets lacks
+	// fails the task (ResourceInitializationError); Attach needs none (the containers exist). The
+	// values are never logged nor stored by the runtime.
+	Secrets map[string][]model.KeyValuePair
 }
 
 // ContainerState is one container as the runtime sees it.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,8 +57,10 @@ type healthSpec struct {
 	StartPeriod time.Duration
 }
 
-// containerSpecs applies overrides to the task definition's containers, in definition order.
-func containerSpecs(spec TaskSpec) ([]containerSpec, error) {
+// containerSpecs applies overrides and resolved secrets to the task definition's containers, in
+// definition order. With requireSecrets, a container secret that spec.Secrets does not resolve is
+// a *secretsError.
+func containerSpecs(spec TaskSpec, requireSecrets bool) ([]containerSpec, error) {
 	taskMem, err := parseMemory(deref(spec.Definition.Memory))
 	if err != nil {
 		return nil, err
@@ -84,11 +87,11 @@ func containerSpecs(spec TaskSpec) ([]containerSpec, error) {
 		if err := checkMounts(cs, volumes); err != nil {
 			return nil, err
 		}
-		if len(def.Secrets) > 0 {
-			return nil, &secretsError{container: cs.Name, secret: def.Secrets[0]}
-		}
 		seen[cs.Name] = true
 		applyOverride(&cs, spec.Overrides)
+		if err := applySecrets(&cs, def.Secrets, spec.Secrets[cs.Name], requireSecrets); err != nil {
+			return nil, err
+		}
 		out = append(out, cs)
 	}
 	if len(out) == 0 {
@@ -298,14 +301,31 @@ func checkMounts(cs containerSpec, volumes map[string]bool) error {
 	return nil
 }
 
-// secretsError refuses secrets: the local data plane has no secret store to resolve valueFrom
-// against, and starting the container without the variables would hide the problem.
+// applySecrets adds the resolved secret variables to the container's environment (after the
+// overrides: a secret wins over a variable of the same name). A secret of the definition without
+// a resolved value is an error when required: starting the container without the variable would
+// hide the problem.
+func applySecrets(cs *containerSpec, defined []model.Secret, resolved []model.KeyValuePair, required bool) error {
+	if required {
+		for _, s := range defined {
+			if !slices.ContainsFunc(resolved, func(kv model.KeyValuePair) bool { return deref(kv.Name) == s.Name }) {
+				return &secretsError{container: cs.Name, secret: s}
+			}
+		}
+	}
+	if len(resolved) > 0 {
+		cs.Env = append(slices.Clip(cs.Env), resolved...)
+	}
+	return nil
+}
+
+// secretsError is a container secret nobody resolved before Start.
 type secretsError struct {
 	container string
 	secret    model.Secret
 }
 
 func (e *secretsError) Error() string {
-	return fmt.Sprintf("ResourceInitializationError: container %s: secret %s (valueFrom %s) cannot be resolved: "+
-		"the local data plane has no secret store; pass the value as environment instead", e.container, e.secret.Name, e.secret.ValueFrom)
+	return fmt.Sprintf("ResourceInitializationError: unable to pull secrets or registry auth: container %s: secret %s (valueFrom %s) was not resolved before the task started",
+		e.container, e.secret.Name, e.secret.ValueFrom)
 }

@@ -94,7 +94,7 @@ func TestContainerSpecsOverrides(t *testing.T) {
 			{Name: ptr("b"), Image: ptr("img"), Memory: ptr(int32(128))},
 		},
 	}, Overrides: &model.TaskOverride{ContainerOverrides: []model.ContainerOverride{{Name: ptr("a"), Command: []string{"y"}, Memory: ptr(int32(64))}}}}
-	got, err := containerSpecs(spec)
+	got, err := containerSpecs(spec, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +105,41 @@ func TestContainerSpecsOverrides(t *testing.T) {
 		t.Errorf("b = %+v", got[1])
 	}
 	spec.Definition.ContainerDefinitions[1].Name = ptr("a")
-	if _, err := containerSpecs(spec); err == nil {
+	if _, err := containerSpecs(spec, true); err == nil {
 		t.Error("repeated container name accepted")
+	}
+}
+
+// TestContainerSpecsSecrets: resolved secrets join the environment after the overrides; a secret
+// nobody resolved fails a Start, and does not matter to an Attach (the containers exist).
+func TestContainerSpecsSecrets(t *testing.T) {
+	kv := func(n, v string) model.KeyValuePair { return model.KeyValuePair{Name: ptr(n), Value: ptr(v)} }
+	spec := TaskSpec{TaskID: "t1", Definition: model.TaskDefinition{
+		ContainerDefinitions: []model.ContainerDefinition{{
+			Name: ptr("a"), Image: ptr("img"), Environment: []model.KeyValuePair{kv("A", "1"), kv("PASSWORD", "template")},
+			Secrets: []model.Secret{{Name: "PASSWORD", ValueFrom: "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-abcdef:password::"}},
+		}},
+	}, Overrides: &model.TaskOverride{ContainerOverrides: []model.ContainerOverride{{Name: ptr("a"), Environment: []model.KeyValuePair{kv("B", "2")}}}},
+		Secrets: map[string][]model.KeyValuePair{"a": {kv("PASSWORD", "s3cret")}},
+	}
+	got, err := containerSpecs(spec, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"A=1", "PASSWORD=s3cret", "B=2"}
+	if diff := cmp.Diff(want, mergeEnv(nil, got[0].Env)); diff != "" {
+		t.Errorf("environment (-want +got):\n%s", diff)
+	}
+	if def := spec.Definition.ContainerDefinitions[0].Environment; len(def) != 2 {
+		t.Errorf("the definition's environment was changed: %v", def)
+	}
+	spec.Secrets = nil
+	_, err = containerSpecs(spec, true)
+	if err == nil || !strings.HasPrefix(err.Error(), "ResourceInitializationError: ") || !strings.Contains(err.Error(), "PASSWORD") {
+		t.Errorf("unresolved secret at Start: %v", err)
+	}
+	if _, err := containerSpecs(spec, false); err != nil {
+		t.Errorf("unresolved secret at Attach: %v", err)
 	}
 }
 
@@ -189,7 +222,7 @@ func TestVolumeValidation(t *testing.T) {
 			}},
 		}}
 	}
-	if _, err := containerSpecs(base()); err != nil {
+	if _, err := containerSpecs(base(), true); err != nil {
 		t.Fatalf("valid volumes rejected: %v", err)
 	}
 	tests := map[string]func(*TaskSpec){
@@ -204,7 +237,7 @@ func TestVolumeValidation(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := base()
 			mutate(&s)
-			if _, err := containerSpecs(s); err == nil {
+			if _, err := containerSpecs(s, true); err == nil {
 				t.Error("accepted")
 			}
 		})

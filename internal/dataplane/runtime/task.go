@@ -127,7 +127,7 @@ func (c *Containerd) newTask(spec TaskSpec) *task {
 // setup parses the spec, creates the namespace, task files and port proxies. A failure becomes the
 // task's StartFailure (reported by run), not an error of Start.
 func (t *task) setup(prev *store.TaskRuntimeState) {
-	specs, err := containerSpecs(t.spec)
+	specs, err := containerSpecs(t.spec, prev == nil)
 	var secrets *secretsError
 	if errors.As(err, &secrets) {
 		t.startFailure = err.Error()
@@ -446,7 +446,30 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func (t *task) volumeDir(name string) string { return filepath.Join(t.dir, "volumes", name) }
+func (t *task) volumeDir(name string) string { return taskVolumeDir(t.c.opts.StateDir, t.id, name) }
+
+func taskVolumeDir(stateDir, taskID, volume string) string {
+	return filepath.Join(stateDir, "tasks", taskID, "volumes", volume)
+}
+
+// VolumeDir is the host directory of a task's volume, where its containers' mounts of it point:
+// the virtual node rewrites the files of configMap, secret, downwardAPI and projected volumes
+// there (podfiles.Write) to keep them current. It fails when the task has no such volume (yet:
+// the directory is made when the task starts, and removed with the task).
+func (c *Containerd) VolumeDir(taskID, volume string) (string, error) {
+	if !volumeName.MatchString(volume) || !volumeName.MatchString(taskID) {
+		return "", fmt.Errorf("task %q, volume %q: not a task ID and volume name", taskID, volume)
+	}
+	dir := taskVolumeDir(c.opts.StateDir, taskID, volume)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("volume %s of task %s: %w", volume, taskID, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("volume %s of task %s: %s is not a directory", volume, taskID, dir)
+	}
+	return dir, nil
+}
 
 // makeVolumes creates the task's ephemeral volumes, writable by any user (like an emptyDir).
 func (t *task) makeVolumes() error {

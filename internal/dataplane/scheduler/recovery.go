@@ -54,7 +54,7 @@ func (s *Scheduler) resume(ctx context.Context, cluster, id string, r *store.Tas
 	if r.Task.DesiredStatus != model.TaskStatusRunning || !before(&r.Task, model.TaskStatusRunning) {
 		return s.attach(ctx, cluster, id, r)
 	}
-	spec, err := s.taskSpec(cluster, r)
+	spec, err := s.taskSpec(cluster, r, true)
 	if err == nil {
 		var handle store.TaskRuntimeState
 		if handle, err = s.rt.Start(ctx, spec); err == nil {
@@ -74,7 +74,7 @@ func (s *Scheduler) resume(ctx context.Context, cluster, id string, r *store.Tas
 // attach resumes supervision of one task. A task the runtime cannot attach to is stopped: its
 // containers are gone or unreachable, and the service scheduler replaces it.
 func (s *Scheduler) attach(ctx context.Context, cluster, id string, r *store.TaskRecord) error {
-	spec, err := s.taskSpec(cluster, r)
+	spec, err := s.taskSpec(cluster, r, false)
 	if err == nil {
 		err = s.rt.Attach(ctx, spec, r.Runtime)
 	}

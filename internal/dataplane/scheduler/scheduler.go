@@ -14,6 +14,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/secretstore"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
@@ -29,6 +30,9 @@ type Options struct {
 	Store   *store.Store
 	Runtime runtime.Runtime
 	ARNs    model.ARNs
+	// Secrets resolves the containers' secrets[].valueFrom when a task starts (default: the
+	// Secrets Manager store over Store, package secretstore).
+	Secrets SecretResolver
 	// Clock drives the periodic resync and the retention of stopped tasks (default: the real clock).
 	Clock  clock.WithTicker
 	Logger logr.Logger
@@ -45,6 +49,13 @@ type Options struct {
 	// Subnet is the local VPC's subnet: every task gets an address of it, reported as its ENI's
 	// privateIPv4Address (default ipam.Default()).
 	Subnet ipam.Subnet
+}
+
+// SecretResolver resolves the secrets of a task's container definitions when it starts:
+// container name → its variables; the error is the task's stoppedReason. *secretstore.Store
+// implements it.
+type SecretResolver interface {
+	ContainerSecrets(defs []model.ContainerDefinition) (map[string][]model.KeyValuePair, error)
 }
 
 type keyKind int
@@ -70,6 +81,7 @@ func serviceKey(cluster, name string) key {
 type Scheduler struct {
 	store     *store.Store
 	rt        runtime.Runtime
+	secrets   SecretResolver
 	arns      model.ARNs
 	clock     clock.WithTicker
 	log       logr.Logger
@@ -91,7 +103,7 @@ type Scheduler struct {
 // New returns a Scheduler; Run starts it.
 func New(opts Options) *Scheduler {
 	s := &Scheduler{
-		store: opts.Store, rt: opts.Runtime, arns: opts.ARNs, clock: opts.Clock, log: opts.Logger,
+		store: opts.Store, rt: opts.Runtime, secrets: opts.Secrets, arns: opts.ARNs, clock: opts.Clock, log: opts.Logger,
 		resync: opts.ResyncPeriod, workers: opts.Workers, retention: opts.StoppedRetention, stable: opts.StablePeriod,
 		subnet:   opts.Subnet,
 		ready:    make(chan struct{}),
@@ -100,6 +112,9 @@ func New(opts Options) *Scheduler {
 	}
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
+	}
+	if s.secrets == nil {
+		s.secrets = secretstore.New(opts.Store, opts.ARNs, s.clock)
 	}
 	if s.resync <= 0 {
 		s.resync = defaultResyncPeriod

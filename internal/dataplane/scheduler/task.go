@@ -143,8 +143,11 @@ func (s *Scheduler) advanceTask(ctx context.Context, cluster, id string, r *stor
 }
 
 // taskSpec is what the runtime needs to start (or attach to) the task, its VPC address included
-// (assigned on the first call, the same one on every later call).
-func (s *Scheduler) taskSpec(cluster string, r *store.TaskRecord) (runtime.TaskSpec, error) {
+// (assigned on the first call, the same one on every later call). To start it, the containers'
+// secrets are resolved against the secret store, as the ECS agent resolves them before it creates
+// the containers; the error then is the task's stoppedReason (ResourceInitializationError: unable
+// to pull secrets or registry auth: ...).
+func (s *Scheduler) taskSpec(cluster string, r *store.TaskRecord, start bool) (runtime.TaskSpec, error) {
 	var def *model.TaskDefinition
 	err := s.store.View(func(tx *store.Tx) error {
 		var err error
@@ -159,15 +162,21 @@ func (s *Scheduler) taskSpec(cluster string, r *store.TaskRecord) (runtime.TaskS
 	if err != nil {
 		return runtime.TaskSpec{}, err
 	}
-	return runtime.TaskSpec{
+	spec := runtime.TaskSpec{
 		TaskID: id, Cluster: cluster, Definition: *def, Overrides: r.Task.Overrides, Network: network,
-	}, nil
+	}
+	if start {
+		if spec.Secrets, err = s.secrets.ContainerSecrets(def.ContainerDefinitions); err != nil {
+			return runtime.TaskSpec{}, err
+		}
+	}
+	return spec, nil
 }
 
 // startTask calls runtime.Start (the record is already stored, so a crash cannot lose the task),
 // then records the runtime's handle and moves the task to PENDING.
 func (s *Scheduler) startTask(ctx context.Context, cluster, id string, r *store.TaskRecord) error {
-	spec, err := s.taskSpec(cluster, r)
+	spec, err := s.taskSpec(cluster, r, true)
 	if err == nil {
 		var handle store.TaskRuntimeState
 		handle, err = s.rt.Start(ctx, spec)

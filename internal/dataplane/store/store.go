@@ -1,7 +1,8 @@
 // Package store keeps the local data plane's state — clusters, task definitions, services, tasks,
-// idempotency tokens and the local VPC's address assignments — in one bbolt file under the state
-// dir, so a restart (even kill -9) loses nothing. Records are JSON: the ECS shapes of package model
-// plus the bookkeeping the data plane needs to re-attach to running containers.
+// idempotency tokens, the local VPC's address assignments and the secrets of its Secrets Manager
+// store — in one bbolt file under the state dir, so a restart (even kill -9) loses nothing. Records
+// are JSON: the ECS shapes of package model plus the bookkeeping the data plane needs to re-attach
+// to running containers.
 //
 // Every read-modify-write goes through Update, which bbolt serialises: the API handlers and the
 // scheduler may race on the same service or task and neither loses the other's write.
@@ -28,7 +29,8 @@ var (
 	bucketTokens   = []byte("tokens")
 	bucketMeta     = []byte("meta")
 	bucketAddrs    = []byte("addresses")
-	allBuckets     = [][]byte{bucketClusters, bucketTaskDefs, bucketServices, bucketTasks, bucketTokens, bucketMeta, bucketAddrs}
+	bucketSecrets  = []byte("secrets")
+	allBuckets     = [][]byte{bucketClusters, bucketTaskDefs, bucketServices, bucketTasks, bucketTokens, bucketMeta, bucketAddrs, bucketSecrets}
 )
 
 // Store is the data plane's database.
