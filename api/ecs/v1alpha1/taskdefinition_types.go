@@ -307,7 +307,3 @@ func (t *TaskDefinition) FamilyName() string {
 	}
 	return t.Name
 }
-
-func init() {
-	SchemeBuilder.Register(&TaskDefinition{}, &TaskDefinitionList{})
-}

@@ -30,7 +30,7 @@ type Reconciler struct {
 func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) error {
 	r := &Reconciler{
 		Client: mgr.GetClient(), ECS: api, Options: opts.Defaults(),
-		Recorder: mgr.GetEventRecorderFor("cluster-controller"),
+		Recorder: mgr.GetEventRecorderFor("cluster-controller"), //nolint:staticcheck // see docs/upgrading-kubernetes.md: GetEventRecorder is next
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ecs-cluster").

@@ -64,7 +64,7 @@ func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, op
 // spec.clusterRef.name and spec.taskDefinitionRef.name (core.IndexClusterRef,
 // core.IndexTaskDefinitionRef), which the manager sets up.
 func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) (*Reconciler, error) {
-	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("service-controller"), opts)
+	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("service-controller"), opts) //nolint:staticcheck // see docs/upgrading-kubernetes.md: GetEventRecorder is next
 	if err := mgr.Add(r.Poller); err != nil {
 		return nil, fmt.Errorf("adding service poller: %w", err)
 	}

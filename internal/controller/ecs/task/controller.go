@@ -54,7 +54,7 @@ func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, op
 
 // Register adds the Task controller and its poller to mgr.
 func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) (*Reconciler, error) {
-	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("task-controller"), opts)
+	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("task-controller"), opts) //nolint:staticcheck // see docs/upgrading-kubernetes.md: GetEventRecorder is next
 	if err := mgr.Add(r.Poller); err != nil {
 		return nil, fmt.Errorf("adding task poller: %w", err)
 	}

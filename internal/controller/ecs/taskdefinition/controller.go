@@ -39,7 +39,7 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts core.Options) error {
 	r := &Reconciler{
 		Client:   mgr.GetClient(),
 		ECS:      api,
-		Recorder: mgr.GetEventRecorderFor("taskdefinition-controller"),
+		Recorder: mgr.GetEventRecorderFor("taskdefinition-controller"), //nolint:staticcheck // see docs/upgrading-kubernetes.md: GetEventRecorder is next
 		Options:  opts.Defaults(),
 	}
 	return ctrl.NewControllerManagedBy(mgr).
