@@ -8,7 +8,7 @@ GOBIN_TOOLS   := $(CACHE)/bin
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS       := -X main.version=$(VERSION) $(shell hack/kube-version-ldflags.sh)
 GOLANGCI_LINT_VERSION   ?= v2.6.2
-CONTROLLER_GEN_VERSION  ?= v0.19.0
+CONTROLLER_GEN_VERSION  ?= v0.23.0
 TEST_TIMEOUT  ?= 25m
 STATE_DIR     ?=
 

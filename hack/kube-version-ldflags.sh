@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-version=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)   # e.g. v1.34.4
+version=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)   # e.g. v1.37.2
 core=${version#v}; core=${core%%[-+]*}
 major=${core%%.*}; rest=${core#*.}; minor=${rest%%.*}
 

@@ -2,7 +2,12 @@
 // process start to an API that answers /readyz (cold: new state dir, warm: existing state dir),
 // time until every component is ready, and resident memory at idle. Results: bench/README.md.
 //
-//	make build && NODELESS_BIN=bin/nodeless go test -run '^$' -bench . -benchtime 5x ./bench/controlplane
+//	make build && NODELESS_BIN=$PWD/bin/nodeless go test -run '^$' -bench . -benchtime 5x ./bench/controlplane
+//
+// With $NODELESS_BASELINE_BIN set to another nodeless binary (e.g. one built from an older commit,
+// see docs/upgrading-kubernetes.md), every benchmark runs both binaries in the same run, taking
+// turns run by run, and reports the baseline's figures (base-...) and the ratios binary/baseline
+// (ratio-...; below 1 means the binary under test is faster or smaller).
 package controlplane_test
 
 import (
@@ -26,32 +31,46 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
+// baselineEnvVar names the environment variable holding a second nodeless binary to compare with.
+const baselineEnvVar = "NODELESS_BASELINE_BIN"
+
 // idleSettle is how long the control plane idles before its memory is read.
 const idleSettle = 30 * time.Second
 
 // ns/op of every benchmark here is meaningless (it includes start-up, waiting or stopping); read
-// the named metrics, each a mean over b.N runs.
+// the named metrics, each a mean over b.N runs (per binary).
 
 func BenchmarkUpCold(b *testing.B) {
 	var m metrics
-	for range b.N {
-		u := startUp(b, b.TempDir())
-		m.add("s-to-readyz", u.readyz.Seconds())
-		m.add("s-to-all-ready", u.allReady.Seconds())
-		m.add("s-to-stop", u.stop(b).Seconds())
+	bins := binaries(b)
+	for i := range b.N {
+		for _, bin := range inTurn(bins, i) {
+			u := startUp(b, bin.path, b.TempDir())
+			m.add(bin.prefix+"s-to-readyz", u.readyz.Seconds())
+			m.add(bin.prefix+"s-to-all-ready", u.allReady.Seconds())
+			m.add(bin.prefix+"s-to-stop", u.stop(b).Seconds())
+		}
 	}
 	m.report(b)
 }
 
 func BenchmarkUpWarm(b *testing.B) {
-	dir := b.TempDir()
-	startUp(b, dir).stop(b) // the first start creates the PKI and etcd data
+	bins := binaries(b)
+	dirs := map[string]string{}
+	for _, bin := range bins {
+		// The first start creates the PKI and etcd data; each binary keeps its own state dir, as
+		// etcd's data is not meant to go back to an older etcd.
+		dirs[bin.path] = b.TempDir()
+		startUp(b, bin.path, dirs[bin.path]).stop(b)
+	}
 	var m metrics
-	for range b.N {
-		u := startUp(b, dir)
-		m.add("s-to-readyz", u.readyz.Seconds())
-		m.add("s-to-all-ready", u.allReady.Seconds())
-		m.add("s-to-stop", u.stop(b).Seconds())
+	for i := range b.N {
+		for _, bin := range inTurn(bins, i) {
+			u := startUp(b, bin.path, dirs[bin.path])
+			m.add(bin.prefix+"s-to-readyz", u.readyz.Seconds())
+			m.add(bin.prefix+"s-to-all-ready", u.allReady.Seconds())
+			m.add(bin.prefix+"s-to-stop", u.stop(b).Seconds())
+		}
 	}
 	m.report(b)
 }
@@ -63,26 +82,96 @@ func BenchmarkUpFull(b *testing.B) {
 		b.Skip("the local data plane needs root and containerd")
 	}
 	var m metrics
-	for range b.N {
-		u := startUp(b, b.TempDir(), "--control-plane-only=false")
-		m.add("s-to-readyz", u.readyz.Seconds())
-		m.add("s-to-all-ready", u.allReady.Seconds())
-		time.Sleep(idleSettle)
-		m.add("MiB-idle-rss", u.rssMiB(b))
-		m.add("s-to-stop", u.stop(b).Seconds())
+	bins := binaries(b)
+	for i := range b.N {
+		for _, bin := range inTurn(bins, i) {
+			u := startUp(b, bin.path, b.TempDir(), "--control-plane-only=false")
+			m.add(bin.prefix+"s-to-readyz", u.readyz.Seconds())
+			m.add(bin.prefix+"s-to-all-ready", u.allReady.Seconds())
+			time.Sleep(idleSettle)
+			m.add(bin.prefix+"MiB-idle-rss", u.rssMiB(b))
+			m.add(bin.prefix+"s-to-stop", u.stop(b).Seconds())
+		}
 	}
 	m.report(b)
 }
 
 func BenchmarkIdleRSS(b *testing.B) {
 	var m metrics
-	for range b.N {
-		u := startUp(b, b.TempDir())
-		time.Sleep(idleSettle)
-		m.add("MiB-idle-rss", u.rssMiB(b))
-		u.stop(b)
+	bins := binaries(b)
+	for i := range b.N {
+		for _, bin := range inTurn(bins, i) {
+			u := startUp(b, bin.path, b.TempDir())
+			time.Sleep(idleSettle)
+			m.add(bin.prefix+"MiB-idle-rss", u.rssMiB(b))
+			u.stop(b)
+		}
 	}
 	m.report(b)
+}
+
+// binary is one nodeless binary to measure; prefix starts the names of its metrics.
+type binary struct{ prefix, path string }
+
+// basePrefix starts the names of the baseline's metrics; ratioPrefix those of the ratios.
+const (
+	basePrefix  = "base-"
+	ratioPrefix = "ratio-"
+)
+
+// binaries is the binary under test ($NODELESS_BIN, or one built from this tree), then the
+// baseline when $NODELESS_BASELINE_BIN is set. It logs both binaries' `version` and the load
+// average, which the results in bench/README.md quote.
+func binaries(b *testing.B) []binary {
+	b.Helper()
+	bin, err := testenv.Binary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bins := []binary{{path: bin}}
+	if base := os.Getenv(baselineEnvVar); base != "" {
+		if _, err := os.Stat(base); err != nil {
+			b.Fatalf("%s=%s: %v", baselineEnvVar, base, err)
+		}
+		bins = append(bins, binary{prefix: basePrefix, path: base})
+	}
+	for _, bin := range bins {
+		out, err := exec.Command(bin.path, "version").Output()
+		if err != nil {
+			b.Fatalf("%s version: %v", bin.path, err)
+		}
+		role := "under test"
+		if bin.prefix == basePrefix {
+			role = "baseline"
+		}
+		b.Logf("%s %s: %s", role, bin.path, strings.Join(strings.Fields(string(out)), " "))
+	}
+	logLoad(b, "begin")
+	b.Cleanup(func() { logLoad(b, "end") })
+	return bins
+}
+
+// inTurn orders bins for run i: the binary under test first on even runs, the baseline first on
+// odd ones, so that neither always starts on a machine the other has just warmed or loaded.
+func inTurn(bins []binary, i int) []binary {
+	if i%2 == 0 || len(bins) < 2 {
+		return bins
+	}
+	return []binary{bins[1], bins[0]}
+}
+
+// logLoad logs the machine's load averages (1, 5 and 15 minutes).
+func logLoad(b *testing.B, when string) {
+	b.Helper()
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		b.Logf("load average at %s: %v", when, err)
+		return
+	}
+	f := strings.Fields(string(data))
+	if len(f) >= 3 {
+		b.Logf("load average at %s: %s %s %s", when, f[0], f[1], f[2])
+	}
 }
 
 // metrics collects samples and reports their means (ReportMetric keeps only the last value).
@@ -90,23 +179,41 @@ type metrics struct {
 	names []string
 	sum   map[string]float64
 	n     map[string]int
+	all   map[string][]float64
 }
 
 func (m *metrics) add(name string, v float64) {
 	if m.sum == nil {
-		m.sum, m.n = map[string]float64{}, map[string]int{}
+		m.sum, m.n, m.all = map[string]float64{}, map[string]int{}, map[string][]float64{}
 	}
 	if m.n[name] == 0 {
 		m.names = append(m.names, name)
 	}
 	m.sum[name] += v
 	m.n[name]++
+	m.all[name] = append(m.all[name], v)
 }
 
+func (m *metrics) mean(name string) float64 { return m.sum[name] / float64(m.n[name]) }
+
+// report reports every metric's mean, and for each metric that the baseline has too, the ratio
+// of the means (binary under test / baseline). Each run's values are logged.
 func (m *metrics) report(b *testing.B) {
 	for _, name := range m.names {
-		b.ReportMetric(m.sum[name]/float64(m.n[name]), name)
+		b.ReportMetric(m.mean(name), name)
+		b.Logf("%s per run: %s", name, formatRuns(m.all[name]))
+		if base := basePrefix + name; m.n[base] > 0 && m.mean(base) != 0 {
+			b.ReportMetric(m.mean(name)/m.mean(base), ratioPrefix+name)
+		}
 	}
+}
+
+func formatRuns(vs []float64) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strings.Join(s, " ")
 }
 
 type up struct {
@@ -115,13 +222,10 @@ type up struct {
 	allReady time.Duration // process start to "ready in" (every component ready)
 }
 
-// startUp runs `nodeless up --control-plane-only` (unless extraArgs say otherwise) on free ports.
-func startUp(b *testing.B, stateDir string, extraArgs ...string) *up {
+// startUp runs bin's `nodeless up --control-plane-only` (unless extraArgs say otherwise) on free
+// ports.
+func startUp(b *testing.B, bin, stateDir string, extraArgs ...string) *up {
 	b.Helper()
-	bin, err := testenv.Binary()
-	if err != nil {
-		b.Fatal(err)
-	}
 	ports := freePorts(b)
 	args := append([]string{"up", "--control-plane-only", "--state-dir", stateDir,
 		"--apiserver-port", ports[0], "--etcd-client-port", ports[1], "--etcd-peer-port", ports[2],

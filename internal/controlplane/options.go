@@ -25,9 +25,11 @@ type componentOptions struct {
 // newComponentOptions builds both components' options from the same flags their binaries take,
 // so that every default the upstream commands apply is applied here too.
 //
-// Embedding trap: the controller-manager's options and flags are created BEFORE the API server's.
-// KubeControllerManagerOptions.Flags overrides a default of the process-wide feature gates
-// (WatchListClient), which panics once any flag set holds the gates, as the API server's does.
+// Embedding trap (up to Kubernetes 1.34): the controller-manager's options and flags are created
+// BEFORE the API server's. KubeControllerManagerOptions.Flags overrode a default of the
+// process-wide feature gates (WatchListClient), which panics once any flag set holds the gates, as
+// the API server's does. WatchListClient is on by default since 1.35 and 1.37 has no override; the
+// order stays, as it costs nothing should a component override a default again.
 //
 // We never call the upstream cobra commands: kube-apiserver's command sets up the process signal
 // handler (genericapiserver.SetupSignalContext, which panics when called a second time), and the
@@ -91,8 +93,19 @@ func apiServerArgs(cfg Config, p *PKI) []string {
 		"--endpoint-reconciler-type=none",
 		"--profiling=false",
 		"--cert-dir=" + p.Dir,
+		"--feature-gates=" + featureGates,
 	}
 }
+
+// featureGates (the --feature-gates value, comma-separated Name=bool) departs from the release's
+// defaults only where a default does not fit one API server with no nodes; the gates are
+// process-wide, shared with the controller-manager. docs/upgrading-kubernetes.md says which gates
+// to review at each upgrade.
+//
+// UnknownVersionInteroperabilityProxy (beta, on by default since 1.36) proxies requests between
+// API servers of different releases. nodeless runs exactly one; left on, it renews a peer-endpoint
+// lease in etcd every 10 s that nothing reads, doubling etcd's writes at idle (6 to 12 a minute).
+const featureGates = "UnknownVersionInteroperabilityProxy=false"
 
 func managerArgs(cfg Config, p *PKI) []string {
 	return []string{

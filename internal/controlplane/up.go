@@ -49,9 +49,10 @@ const stopTimeout = 15 * time.Second
 
 // upStarted makes Up refuse to run twice in one process: kube-apiserver and
 // kube-controller-manager keep process-wide state (feature gates, the component registry,
-// metrics registries, klog) that cannot be set up a second time. Concretely, building the
-// controller-manager's flags a second time panics, because the first run left the feature gates
-// registered in a flag set (see newComponentOptions).
+// metrics registries, klog) that is not meant to be set up a second time. Up to Kubernetes 1.34,
+// building the controller-manager's flags a second time panicked (see newComponentOptions); 1.37
+// builds them twice, but running the components twice in one process is neither supported
+// upstream nor tested here.
 var upStarted atomic.Bool
 
 // ErrAlreadyStarted is returned by Up when a control plane already ran in this process.

@@ -103,7 +103,9 @@ type UnsupportedError struct {
 	Remedy string
 }
 
-func (e *UnsupportedError) Error() string { return fmt.Sprintf("%s is not available here: %s", e.Op, e.Remedy) }
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("%s is not available here: %s", e.Op, e.Remedy)
+}
 
 // IsUnsupported reports whether err (or one it wraps) is an *UnsupportedError.
 func IsUnsupported(err error) bool {

@@ -82,7 +82,8 @@ func podSpecRules(add addFunc, refuse refuseFunc) {
 	add("PodSpec", translated, "pidMode task", "shareProcessNamespace")
 	add("PodSpec", translated, "StartPlan.ImagePullSecrets, resolved when the task starts (ECS repositoryCredentials)", "imagePullSecrets")
 	add("PodSpec", translated, "per pod: NodePlan.Hostname/Subdomain and HOSTNAME in RunTask overrides (ECS hostname is not available in awsvpc mode)", "hostname", "subdomain", "setHostnameAsFQDN", "hostnameOverride")
-	add("PodSpec", ignored, schedulerNote, "schedulerName", "tolerations", "priorityClassName", "priority", "preemptionPolicy", "topologySpreadConstraints", "schedulingGates")
+	add("PodSpec", ignored, schedulerNote, "schedulerName", "tolerations", "priorityClassName", "priority", "preemptionPolicy", "topologySpreadConstraints", "schedulingGates", "schedulingGroup")
+	add("PodSpec", ignored, "who answers an eviction request (alpha EvictionRequest API) is the business of the eviction-request controller and the responders, not of the task", "evictionResponders")
 	add("PodSpec", translated, "the node writes them into /etc/hosts (NodePlan.HostAliases); ECS extraHosts is not available in awsvpc mode", "hostAliases")
 	add("PodSpec", translated, "Ready waits for them (NodePlan.ReadinessGates, PodStatus)", "readinessGates")
 	refuse("PodSpec", ReasonFieldNotSupported, "a RuntimeClass selects a node's container runtime handler; ECS picks its own: remove it", "runtimeClassName")
@@ -138,6 +139,7 @@ func containerRules(add addFunc, refuse refuseFunc) {
 	add("VolumeMount", translated, "mountPoints[].containerPath", "mountPath")
 	add("VolumeMount", checked, "of a configMap, secret, downwardAPI or projected volume: a task volume holding only that path (VolumeFiles.SubPath); of an emptyDir: refused", "subPath")
 	add("VolumeMount", checked, "None; HostToContainer and Bidirectional (mounts shared with a host) are refused", "mountPropagation")
+	refuse("VolumeMount", ReasonFieldNotSupported, "ECS mountPoints take no mount options (noexec, nodev, nosuid); remove them", "bindMountOptions")
 	refuse("VolumeMount", ReasonFieldNotSupported, "a per-pod sub-path cannot be part of a task definition shared by the Pods of a template; use subPath or one volume per path", "subPathExpr")
 
 	add("Probe", translated, "NodePlan: the node runs the probe, with the Kubernetes defaults", "initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold", "terminationGracePeriodSeconds")

@@ -97,7 +97,3 @@ func (c *Cluster) ECSName() string {
 	}
 	return c.Name
 }
-
-func init() {
-	SchemeBuilder.Register(&Cluster{}, &ClusterList{})
-}

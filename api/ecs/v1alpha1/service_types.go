@@ -258,7 +258,3 @@ func (s *Service) ECSName() string {
 	}
 	return s.Name
 }
-
-func init() {
-	SchemeBuilder.Register(&Service{}, &ServiceList{})
-}

@@ -319,7 +319,3 @@ func (t *TaskDefinition) FamilyName() string {
 	}
 	return t.Name
 }
-
-func init() {
-	SchemeBuilder.Register(&TaskDefinition{}, &TaskDefinitionList{})
-}

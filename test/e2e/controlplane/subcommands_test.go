@@ -1,6 +1,7 @@
 package controlplane_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
@@ -46,6 +47,40 @@ func TestKubectlAndKubeconfigSubcommands(t *testing.T) {
 	}
 	if out := nodeless("kubeconfig", "--path"); strings.TrimSpace(out) != env.Kubeconfig {
 		t.Errorf("nodeless kubeconfig --path = %q, want %s", out, env.Kubeconfig)
+	}
+}
+
+// TestVersionsNameTheEmbeddedRelease checks that `nodeless version` and `nodeless kubectl version
+// --client` name the Kubernetes release of the k8s.io/kubernetes module, i.e. that the binary is
+// stamped (hack/kube-version-ldflags.sh). Neither needs a running control plane.
+func TestVersionsNameTheEmbeddedRelease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the built binary")
+	}
+	bin, err := testenv.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := kubernetesModuleVersion(t)
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nodeless version: %v\n%s", err, out)
+	}
+	if line := "\n  kubernetes " + want + "\n"; !strings.Contains(string(out), line) {
+		t.Errorf("nodeless version lacks the line %q:\n%s", strings.TrimSpace(line), out)
+	}
+	out, err = exec.Command(bin, "kubectl", "version", "--client", "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("nodeless kubectl version --client: %v\n%s", err, out)
+	}
+	var client struct {
+		ClientVersion struct{ GitVersion string } `json:"clientVersion"`
+	}
+	if err := json.Unmarshal(out, &client); err != nil {
+		t.Fatalf("nodeless kubectl version --client -o json: %v\n%s", err, out)
+	}
+	if client.ClientVersion.GitVersion != want {
+		t.Errorf("nodeless kubectl version --client: gitVersion %q, want %s", client.ClientVersion.GitVersion, want)
 	}
 }
 

@@ -70,7 +70,7 @@ func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, op
 // applied. It needs the field indexes on spec.clusterRef.name and spec.taskDefinitionRef.name
 // (managed.IndexClusterRef, managed.IndexTaskDefinitionRef), which the manager sets up.
 func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
-	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("service-controller"), opts)
+	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("service-controller"), opts) //nolint:staticcheck // docs/upgrading-kubernetes.md: the move to GetEventRecorder (events.k8s.io) is its own change
 	if err := mgr.Add(r.Poller); err != nil {
 		return fmt.Errorf("adding service poller: %w", err)
 	}

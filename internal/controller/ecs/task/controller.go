@@ -69,7 +69,7 @@ func NewReconciler(c client.Client, api ecsapi.API, rec record.EventRecorder, op
 
 // Register adds the Task controller and its poller to mgr; opts have their defaults applied.
 func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
-	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("task-controller"), opts)
+	r := NewReconciler(mgr.GetClient(), api, mgr.GetEventRecorderFor("task-controller"), opts) //nolint:staticcheck // docs/upgrading-kubernetes.md: the move to GetEventRecorder (events.k8s.io) is its own change
 	if err := mgr.Add(r.Poller); err != nil {
 		return fmt.Errorf("adding task poller: %w", err)
 	}

@@ -46,7 +46,7 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 	r := &Reconciler{
 		Client:   mgr.GetClient(),
 		ECS:      api,
-		Recorder: mgr.GetEventRecorderFor("taskdefinition-controller"),
+		Recorder: mgr.GetEventRecorderFor("taskdefinition-controller"), //nolint:staticcheck // docs/upgrading-kubernetes.md: the move to GetEventRecorder (events.k8s.io) is its own change
 		Options:  opts,
 	}
 	rec, err := reconciler.New(r, managed.Config(mgr,
