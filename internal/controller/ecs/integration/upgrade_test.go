@@ -38,7 +38,7 @@ import (
 // keeps its ECS resource, which is neither created again nor left behind when the object is
 // deleted. Task and Cluster keep their old members as deprecated ones (api/ecs/v1alpha1,
 // deprecated.go); a Service's old members are pruned and it finds its service by name and owner
-// tag.
+// tag; a TaskDefinition's are pruned and it rebuilds its ARNs from its family.
 
 var taskResource = ecsv1alpha1.GroupVersion.WithResource("tasks")
 
@@ -293,7 +293,9 @@ func taskID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] 
 // saw it has its ECS cluster deleted. A Service's serviceARN and clusterARN are pruned (the schema
 // has no deprecated members for them): it finds its ECS service by name and owner tag, creates
 // nothing, and deleted before the upgraded controller first saw it, deletes its ECS service in
-// the cluster its Cluster still names clusterARN.
+// the cluster its Cluster still names clusterARN. A TaskDefinition whose taskDefinitionARN and
+// activeRevisions[].taskDefinitionARN were pruned gets its ARNs back (restoreArns) and registers
+// nothing.
 func TestClusterAndServiceStatusFromBeforeTheRename(t *testing.T) {
 	c, env := kube(t)
 	e, api := inMemory(t)
