@@ -103,7 +103,7 @@ func managedStatusFields(t *testing.T, obj *unstructured.Unstructured, manager s
 	t.Helper()
 	for _, m := range obj.GetManagedFields() {
 		if m.Manager == manager && m.Subresource == "status" && m.FieldsV1 != nil {
-			return string(m.FieldsV1.Raw)
+			return m.FieldsV1.GetRawString()
 		}
 	}
 	t.Fatalf("no managed fields of %s on the status in %v", manager, obj.GetManagedFields())
