@@ -375,6 +375,8 @@ type container struct {
 	sidecar bool
 	probes  [numProbeTypes]*translate.Probe
 	run     run
+	// adopted: the run started before the Manager (a restart); its results start unknown.
+	adopted bool
 	// ready and started are the readiness and startup results of the run (nil: none yet).
 	ready, started *bool
 	message        string
@@ -384,7 +386,7 @@ type container struct {
 
 // newRun resets the container's results for a new run (or for not running).
 func (c *container) newRun(r run, adopted bool) {
-	c.run = r
+	c.run, c.adopted = r, adopted
 	c.started, c.kill = nil, nil
 	c.ready = nil
 	if r.running() {
@@ -426,10 +428,14 @@ func (c *container) result() Result {
 		r.Started = clone(c.started)
 	}
 	switch {
-	case c.probes[readiness] == nil:
-		r.Ready = clone(r.Started)
 	case r.Started != nil && !*r.Started:
 		r.Ready = ptr(false)
+	case r.Started == nil && !c.adopted:
+		r.Ready = ptr(false)
+	case r.Started == nil:
+		// adopted: unknown
+	case c.probes[readiness] == nil:
+		r.Ready = ptr(true)
 	default:
 		r.Ready = clone(c.ready)
 	}
