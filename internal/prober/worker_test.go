@@ -60,7 +60,9 @@ func TestWorkerSemantics(t *testing.T) {
 		}
 		return n
 	}
-	grace := func(s int64) func(*translate.Probe) { return func(p *translate.Probe) { p.TerminationGracePeriodSeconds = &s } }
+	grace := func(s int64) func(*translate.Probe) {
+		return func(p *translate.Probe) { p.TerminationGracePeriodSeconds = &s }
+	}
 	liveKill := &Kill{Reason: "LivenessProbe", Message: "Container app failed liveness probe, will be restarted", GracePeriodSeconds: 30}
 
 	tests := []struct {
@@ -68,7 +70,7 @@ func TestWorkerSemantics(t *testing.T) {
 		containers []translate.ContainerNode
 		policy     corev1.RestartPolicy
 		// startedAt is when the containers started, relative to epoch (the Manager's creation).
-		startedAt time.Duration
+		startedAt  time.Duration
 		notRunning bool
 		initial    map[string]Result
 		ticks      []tick
