@@ -141,6 +141,12 @@ func (k *kills) on(key types.NamespacedName, container, message string) {
 	k.calls = append(k.calls, container+": "+message)
 }
 
+func (k *kills) count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.calls)
+}
+
 func (k *kills) take() []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()

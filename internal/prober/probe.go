@@ -60,6 +60,9 @@ func newHostRunner(host taskhost.Host) *hostRunner {
 }
 
 func (r *hostRunner) run(ctx context.Context, task taskhost.Task, container string, h *translate.Handler, timeout time.Duration) (probe.Result, string, error) {
+	if r.host == nil {
+		return probe.Unknown, "", errors.New("the prober has no taskhost.Host (Options.Host) to run probes through")
+	}
 	switch {
 	case len(h.Exec) > 0:
 		return r.exec(ctx, task, container, h.Exec, timeout)

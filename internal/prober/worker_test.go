@@ -276,37 +276,44 @@ func TestWorkerSemantics(t *testing.T) {
 					task.TaskArn += "-2"
 				}
 				ensure()
-				for _, o := range tk.out {
-					h.runner.push(name(c, tk.typ), o)
-				}
-				before := h.runner.called(name(c, tk.typ))
-				wait := h.step(t, c, tk.typ)
-				if got := h.runner.called(name(c, tk.typ)) - before; got != len(tk.out) {
-					t.Errorf("tick %d: the %v probe of %s ran %d times, want %d", i, tk.typ, c, got, len(tk.out))
-				}
-				if tk.wait != 0 && wait != tk.wait {
-					t.Errorf("tick %d: waits %v, want %v", i, wait, tk.wait)
-				}
-				if tk.want != nil {
-					if diff := cmp.Diff(*tk.want, h.m.Results(testKey)[c]); diff != "" {
-						t.Errorf("tick %d: result of %s (-want +got):\n%s", i, c, diff)
-					}
-				}
-				if diff := cmp.Diff(tk.kills, h.kills.take()); diff != "" {
-					t.Errorf("tick %d: OnLivenessFailure calls (-want +got):\n%s", i, diff)
-				}
-				var events []string
-				for _, e := range h.rec.take() {
-					if e.Type != corev1.EventTypeWarning {
-						t.Errorf("tick %d: event %+v is not a Warning", i, e)
-					}
-					events = append(events, fmt.Sprintf("%s %s: %s", e.Reason, e.FieldPath, e.Message))
-				}
-				if diff := cmp.Diff(tk.events, events); diff != "" {
-					t.Errorf("tick %d: events (-want +got):\n%s", i, diff)
-				}
+				h.checkTick(t, i, c, tk)
 			}
 		})
+	}
+}
+
+// checkTick steps the worker of tk and checks what it did.
+func (h *harness) checkTick(t *testing.T, i int, c string, tk tick) {
+	t.Helper()
+	name := c + "-" + tk.typ.String()
+	for _, o := range tk.out {
+		h.runner.push(name, o)
+	}
+	before := h.runner.called(name)
+	wait := h.step(t, c, tk.typ)
+	if got := h.runner.called(name) - before; got != len(tk.out) {
+		t.Errorf("tick %d: the %v probe of %s ran %d times, want %d", i, tk.typ, c, got, len(tk.out))
+	}
+	if tk.wait != 0 && wait != tk.wait {
+		t.Errorf("tick %d: waits %v, want %v", i, wait, tk.wait)
+	}
+	if tk.want != nil {
+		if diff := cmp.Diff(*tk.want, h.m.Results(testKey)[c]); diff != "" {
+			t.Errorf("tick %d: result of %s (-want +got):\n%s", i, c, diff)
+		}
+	}
+	if diff := cmp.Diff(tk.kills, h.kills.take()); diff != "" {
+		t.Errorf("tick %d: OnLivenessFailure calls (-want +got):\n%s", i, diff)
+	}
+	var events []string
+	for _, e := range h.rec.take() {
+		if e.Type != corev1.EventTypeWarning {
+			t.Errorf("tick %d: event %+v is not a Warning", i, e)
+		}
+		events = append(events, fmt.Sprintf("%s %s: %s", e.Reason, e.FieldPath, e.Message))
+	}
+	if diff := cmp.Diff(tk.events, events); diff != "" {
+		t.Errorf("tick %d: events (-want +got):\n%s", i, diff)
 	}
 }
 
