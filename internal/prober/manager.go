@@ -84,7 +84,6 @@ type Kill struct {
 // add it to the manager; probes run while Start runs (Ensure before Start records the Pod, Start
 // then starts its probes). All methods are safe for concurrent use.
 type Manager struct {
-	host     taskhost.Host
 	onKill   func(key types.NamespacedName, container, message string)
 	recorder record.EventRecorder
 	clock    clock.Clock
@@ -95,7 +94,6 @@ type Manager struct {
 	mu      sync.Mutex
 	ctx     context.Context // Start's, while it runs; nil before and after
 	started time.Time       // when Start was called
-	done    bool            // Start returned
 	wg      sync.WaitGroup
 	pods    map[types.NamespacedName]*pod
 	queues  []workqueue.TypedRateLimitingInterface[reconcile.Request]
@@ -109,7 +107,6 @@ func New(opts Options) *Manager {
 		clk = clock.RealClock{}
 	}
 	return &Manager{
-		host:     opts.Host,
 		onKill:   opts.OnLivenessFailure,
 		recorder: opts.Recorder,
 		clock:    clk,
@@ -136,7 +133,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	<-ctx.Done()
 
 	m.mu.Lock()
-	m.ctx, m.done = nil, true
+	m.ctx = nil
 	for _, p := range m.pods {
 		p.stopWorkers(func(workerKey) bool { return true })
 	}

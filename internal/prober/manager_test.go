@@ -18,7 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
 	"github.com/nodeless-dev/nodeless/internal/translate"
@@ -347,3 +349,17 @@ func TestJitter(t *testing.T) {
 		t.Errorf("first wait a period after the start: %v, want 0", got)
 	}
 }
+
+// The shape the Pod controller programs against, and the controller-runtime interfaces the
+// Manager is added to the manager as.
+var (
+	_ interface {
+		Ensure(key types.NamespacedName, uid types.UID, task taskhost.Task, plan translate.NodePlan, started map[string]time.Time)
+		Terminating(key types.NamespacedName)
+		Remove(key types.NamespacedName)
+		Results(key types.NamespacedName) map[string]Result
+		Source() source.Source
+	} = (*Manager)(nil)
+	_ manager.Runnable               = (*Manager)(nil)
+	_ manager.LeaderElectionRunnable = (*Manager)(nil)
+)
