@@ -154,14 +154,14 @@ func newManager(cfg Config) (manager.Manager, error) {
 		rc.QPS, rc.Burst = DefaultQPS, DefaultBurst
 	}
 	cacheOpts := cache.Options{SyncPeriod: &sync, DefaultTransform: cache.TransformStripManagedFields()}
-	if cfg.Pods != nil {
-		cacheOpts.ByObject = pod.CacheOptions(*cfg.Pods)
-	}
 	if len(cfg.Namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range cfg.Namespaces {
 			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
 		}
+	}
+	if cfg.Pods != nil {
+		cacheOpts.ByObject = pod.CacheOptions(*cfg.Pods, cfg.Namespaces)
 	}
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme:                 scheme,

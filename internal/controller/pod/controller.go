@@ -11,6 +11,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
@@ -59,14 +60,24 @@ type Controller struct {
 	r *Reconciler
 }
 
-// CacheOptions restrict the manager's cache of Pods to those bound to the node (a field
-// selector on spec.nodeName), so that nodeless never caches the cluster's other Pods; the
-// manager must be built with them (cache.Options.ByObject).
-func CacheOptions(opts Options) map[client.Object]cache.ByObject {
+// CacheOptions are the controller's needs of the manager's cache (cache.Options.ByObject), which
+// caches namespaces (all when empty): only the Pods bound to the node (a field selector on
+// spec.nodeName), so that nodeless never caches the cluster's other Pods; and, when namespaces
+// are limited, the Services of the default namespace too, whose kubernetes Service gives every
+// container its KUBERNETES_SERVICE_* variables.
+func CacheOptions(opts Options, namespaces []string) map[client.Object]cache.ByObject {
 	opts = opts.WithDefaults()
-	return map[client.Object]cache.ByObject{
+	out := map[client.Object]cache.ByObject{
 		&corev1.Pod{}: {Field: fields.OneTermEqualSelector("spec.nodeName", opts.NodeName)},
 	}
+	if len(namespaces) > 0 {
+		ns := map[string]cache.Config{metav1.NamespaceDefault: {}}
+		for _, n := range namespaces {
+			ns[n] = cache.Config{}
+		}
+		out[&corev1.Service{}] = cache.ByObject{Namespaces: ns}
+	}
+	return out
 }
 
 // Register adds the Pod controller of the node opts.NodeName to mgr, with its poller (the
