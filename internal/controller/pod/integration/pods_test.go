@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
 // TestRunning: a Pod bound to the node runs as one task and becomes Running and Ready with the
@@ -40,5 +42,57 @@ func TestRunning(t *testing.T) {
 			t.Errorf("unexpected warning: %s", ev)
 		}
 	}
-	_ = corev1.PodRunning
 }
+
+// TestRejected: a Pod asking for what nodeless cannot honour fails as the kubelet fails a Pod it
+// cannot admit, with every problem named in its message and a Warning Event per problem, and no
+// task.
+func TestRejected(t *testing.T) {
+	e := start(t, nil)
+	e.create(e.newPod("host", func(p *corev1.Pod) {
+		p.Spec.HostNetwork = true
+		// privileged would be refused by the API server itself (it does not allow privileged).
+		p.Spec.Volumes = []corev1.Volume{{Name: "logs", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/log"}}}}
+	}))
+	got := e.waitPod("host", 30*time.Second, "Failed", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
+	if got.Status.Reason != "VolumeTypeNotSupported" || !strings.HasPrefix(got.Status.Message, "Pod was rejected: ") ||
+		!strings.Contains(got.Status.Message, "spec.hostNetwork") || !strings.Contains(got.Status.Message, "spec.volumes[0].hostPath") {
+		t.Errorf("reason %q, message %q; want VolumeTypeNotSupported (the first problem) naming both fields", got.Status.Reason, got.Status.Message)
+	}
+	for _, want := range []string{"Warning HostNamespaceNotSupported: spec.hostNetwork: ", "Warning VolumeTypeNotSupported: spec.volumes[0].hostPath: "} {
+		e.eventually(10*time.Second, "event "+want, func() (bool, string) { return e.hasEvent("host", want) })
+	}
+	if n := e.ecs.Requests(ecsapi.OpRunTask) + e.ecs.Requests(ecsapi.OpRegisterTaskDefinition); n != 0 {
+		t.Errorf("%d RunTask/RegisterTaskDefinition requests for a rejected pod", n)
+	}
+}
+
+// TestMissingSecret: a Pod whose variable reads a Secret that does not exist stays Pending with
+// the kubelet's CreateContainerConfigError and Event, and runs once the Secret is created.
+func TestMissingSecret(t *testing.T) {
+	e := start(t, nil)
+	e.create(e.newPod("db", func(p *corev1.Pod) {
+		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "PASSWORD", ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "password"}}}}
+	}))
+	got := e.waitPod("db", 30*time.Second, "CreateContainerConfigError", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+			p.Status.ContainerStatuses[0].State.Waiting.Reason == "CreateContainerConfigError"
+	})
+	if got.Status.Phase != corev1.PodPending || got.Status.ContainerStatuses[0].State.Waiting.Message != `secret "db" not found` {
+		t.Errorf("pending pod: %s / %q", describe(got), got.Status.ContainerStatuses[0].State.Waiting.Message)
+	}
+	e.eventually(10*time.Second, "the Failed event", func() (bool, string) {
+		return e.hasEvent("db", `Warning Failed: Error: secret "db" not found`)
+	})
+	if n := e.ecs.Requests(ecsapi.OpRunTask); n != 0 {
+		t.Errorf("%d RunTask requests while the secret is missing", n)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: e.ns}, Data: map[string][]byte{"password": []byte("s3cret")}}
+	if err := e.c.Create(e.ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	e.waitPod("db", 30*time.Second, "Running once the secret exists", running)
+}
+
+func ptr[T any](v T) *T { return &v }
