@@ -31,6 +31,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/revision"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/podstart"
+	"github.com/nodeless-dev/nodeless/internal/prober"
 )
 
 // Reconciler holds the Pod steps of the reconcile skeleton (reconciler.Steps[*corev1.Pod]).
@@ -90,6 +91,13 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts Options) (*Controller, erro
 		return nil, err
 	}
 	r := newReconciler(mgr, api, opts)
+	if r.opts.Probes == nil && r.opts.Host != nil {
+		pm := prober.New(prober.Options{Host: r.opts.Host, Recorder: r.recorder})
+		if err := mgr.Add(pm); err != nil {
+			return nil, fmt.Errorf("adding the prober: %w", err)
+		}
+		r.opts.Probes = pm
+	}
 	if err := mgr.Add(r.poller); err != nil {
 		return nil, fmt.Errorf("adding the pod task poller: %w", err)
 	}
@@ -112,8 +120,8 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts Options) (*Controller, erro
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers("ConfigMap"))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.readers("Secret"))).
 		WatchesRawSource(r.poller.Source())
-	if opts.Probes != nil {
-		b = b.WatchesRawSource(opts.Probes.Source())
+	if r.opts.Probes != nil {
+		b = b.WatchesRawSource(r.opts.Probes.Source())
 	}
 	if err := b.Complete(rec); err != nil {
 		return nil, fmt.Errorf("building the pod controller: %w", err)
@@ -228,11 +236,18 @@ func (r *Reconciler) emit(pod *corev1.Pod, st *podState, evs ...podEvent) {
 	}
 }
 
+// isRequeue reports whether p is nil or only asks to be reconciled again (requeue).
+func isRequeue(p *reconciler.Problem) bool {
+	return p == nil || (p.Reason == reasonRequeue && p.Err == nil)
+}
+
+const reasonRequeue = "Requeue"
+
 // requeue is how a Pod asks to be reconciled again after d without anything being wrong (a
 // Pod's status has no conditions for the skeleton to write).
 func requeue(d time.Duration) *reconciler.Problem {
 	if d <= 0 {
 		return nil
 	}
-	return &reconciler.Problem{Reason: "Requeue", Message: "reconciled again later", RequeueAfter: d}
+	return &reconciler.Problem{Reason: reasonRequeue, Message: "reconciled again later", RequeueAfter: d}
 }

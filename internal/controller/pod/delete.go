@@ -28,6 +28,10 @@ func (r *Reconciler) Finalize(ctx context.Context, pod *corev1.Pod) *reconciler.
 	if _, ok := st.record(); !ok {
 		return nil
 	}
+	if r.opts.Probes != nil {
+		// The kubelet never restarts a container of a Pod being deleted; readiness goes on.
+		r.opts.Probes.Terminating(client.ObjectKeyFromObject(pod))
+	}
 	task, p := r.observe(ctx, pod, st)
 	if p != nil {
 		return p

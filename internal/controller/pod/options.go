@@ -12,6 +12,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/podstart"
+	"github.com/nodeless-dev/nodeless/internal/prober"
 	"github.com/nodeless-dev/nodeless/internal/secretsapi"
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
 	"github.com/nodeless-dev/nodeless/internal/translate"
@@ -69,11 +70,15 @@ type Options struct {
 	// Mirror keeps Secrets, ConfigMaps used as files and Secret-derived variables in Secrets
 	// Manager (a *secretsapi.Mirror). Required.
 	Mirror Mirror
-	// Host reaches where tasks run, to keep files volumes current (nil: they stay as they were at
-	// start).
+	// Host reaches where tasks run: to keep files volumes current, to run the probes (dial the
+	// task, exec in it) and to kill a container whose liveness or startup probe failed (Signal).
+	// nil: files stay as they were at start, no probe runs (a running container counts as ready
+	// and started, as one without probes does), and nothing is killed.
 	Host taskhost.Host
-	// Probes runs readiness, liveness and startup probes (nil: none run, and a running container
-	// counts as ready and started, as one without probes does).
+	// Probes runs readiness, liveness and startup probes. nil (the usual case): Register makes a
+	// *prober.Manager on Host (recording the kubelet's Unhealthy and ProbeWarning Events with
+	// the controller's recorder) and adds it to the manager; without a Host none runs. When set,
+	// the caller runs it (a *prober.Manager must be added to the manager by the caller).
 	Probes Probes
 	// Hooks runs lifecycle hooks (nil: preStop hooks are not run before StopTask).
 	Hooks Hooks
@@ -130,24 +135,24 @@ type Mirror interface {
 
 var _ Mirror = (*secretsapi.Mirror)(nil)
 
-// ProbeResult is what the probes of one container concluded (translate.ContainerState's Ready
-// and Started): nil before a result.
-type ProbeResult struct {
-	Ready, Started *bool
-}
-
-// Probes runs the readiness, liveness and startup probes of the Pods' running tasks (the
-// prober, internal/prober). The controller calls Ensure whenever it sees a Pod's task running
-// (it must be idempotent and must not block), Remove when the task stops or the Pod goes, and
-// reads Results when it writes the Pod's status; Source wakes the Pod whose results changed.
-// A liveness or startup failure restarts the container through taskhost.Host.Signal; the task
-// then stops and the controller runs the Pod again under its restart policy.
+// Probes runs the readiness, liveness and startup probes of the Pods' running tasks: the shape
+// of *prober.Manager (internal/prober, whose doc says what each call means). The controller calls
+// Ensure on every reconcile of a Pod whose task has not stopped (with the start time of each
+// running container's run), Terminating when the Pod is being deleted, Remove when its task
+// stopped or the Pod is gone, and reads Results when it writes the Pod's status; Source wakes the
+// Pod whose results changed. When a Result carries Kill, the controller kills that container
+// (taskhost.Host.Signal: SIGTERM, SIGKILL after Kill.GracePeriodSeconds; StopTask where the Host
+// cannot signal) and records the kubelet's Killing Event; the task then stops and the controller
+// runs the Pod again under its restart policy (ADR 0005, "Restarts").
 type Probes interface {
-	Ensure(key types.NamespacedName, uid types.UID, task taskhost.Task, plan *translate.NodePlan)
+	Ensure(key types.NamespacedName, uid types.UID, task taskhost.Task, plan translate.NodePlan, started map[string]time.Time)
+	Terminating(key types.NamespacedName)
 	Remove(key types.NamespacedName)
-	Results(key types.NamespacedName) map[string]ProbeResult
+	Results(key types.NamespacedName) map[string]prober.Result
 	Source() source.Source
 }
+
+var _ Probes = (*prober.Manager)(nil)
 
 // Hooks runs lifecycle hooks. PreStop starts the preStop hooks of the Pod's running task once
 // (per uid) and reports whether they have finished; the controller calls it until they have,

@@ -47,6 +47,10 @@ type podState struct {
 	deadline    bool
 	// stopRequested is the task StopTask was sent for.
 	stopRequested string
+	// runs: each container's current run as handed to the prober; kills: the kills of runs
+	// whose liveness or startup probe failed, by runtimeId.
+	runs  map[string]containerRun
+	kills map[string]*killing
 	// events are the keys of the Events recorded.
 	events map[string]bool
 	// waitDelay is the retry delay while the Pod waits for ConfigMaps or Secrets.

@@ -16,6 +16,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/prober"
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
 	"github.com/nodeless-dev/nodeless/internal/translate"
 )
@@ -25,6 +26,16 @@ import (
 // records the Events the change means. The skeleton writes it when it differs from what the API
 // server has (never at rest: times are whole seconds, as stored).
 func (r *Reconciler) writeStatus(pod *corev1.Pod, st *podState, tr *translate.Translation, task *ecstypes.Task, restarting bool) {
+	next, err := r.statusOf(pod, st, tr, task, restarting)
+	if err != nil {
+		return // a PodStatus always encodes; keep the status as it is rather than write half of it
+	}
+	r.emit(pod, st, statusEvents(pod, st.rec.Run, &pod.Status, &next)...)
+	pod.Status = next
+}
+
+// statusOf is the status writeStatus sets, as the API server stores it.
+func (r *Reconciler) statusOf(pod *corev1.Pod, st *podState, tr *translate.Translation, task *ecstypes.Task, restarting bool) (corev1.PodStatus, error) {
 	now := metav1.NewTime(r.now().Truncate(time.Second))
 	next := translate.PodStatus(translate.StatusInput{
 		Pod: pod, Task: task, Node: r.nodeState(pod, st, tr, task, restarting), Now: now, HostIP: r.opts.HostIP,
@@ -32,11 +43,8 @@ func (r *Reconciler) writeStatus(pod *corev1.Pod, st *podState, tr *translate.Tr
 	if rec, ok := st.record(); ok {
 		setRecord(&next, rec, now)
 	}
-	if err := normalize(&next); err != nil {
-		return // a PodStatus always encodes; keep the status as it is rather than write half of it
-	}
-	r.emit(pod, st, statusEvents(pod, st.rec.Run, &pod.Status, &next)...)
-	pod.Status = next
+	err := normalize(&next)
+	return next, err
 }
 
 // nodeState is what the node knows beyond the task: restart counts, last terminations and
@@ -44,8 +52,9 @@ func (r *Reconciler) writeStatus(pod *corev1.Pod, st *podState, tr *translate.Tr
 // started, as one without probes), the deadline.
 func (r *Reconciler) nodeState(pod *corev1.Pod, st *podState, tr *translate.Translation, task *ecstypes.Task, restarting bool) translate.NodeState {
 	ns := translate.NodeState{Containers: map[string]translate.ContainerState{}, Restarting: restarting, DeadlineExceeded: st.deadline}
-	var results map[string]ProbeResult
-	if r.opts.Probes != nil {
+	var results map[string]prober.Result
+	probing := r.opts.Probes != nil && tr != nil
+	if probing {
 		results = r.opts.Probes.Results(client.ObjectKeyFromObject(pod))
 	}
 	for _, c := range podContainers(pod) {
@@ -54,11 +63,7 @@ func (r *Reconciler) nodeState(pod *corev1.Pod, st *podState, tr *translate.Tran
 			cs.Waiting = nil
 			st.container(c.Name).Waiting = nil
 		}
-		if r.opts.Probes == nil || tr == nil {
-			cs.Ready, cs.Started = ptrTrue(), ptrTrue()
-		} else if res, ok := results[c.Name]; ok {
-			cs.Ready, cs.Started = res.Ready, res.Started
-		}
+		probeStates(pod, results, probing, c, &cs)
 		ns.Containers[c.Name] = cs
 	}
 	return ns
@@ -83,14 +88,6 @@ func containerRunning(task *ecstypes.Task, name string) bool {
 func hostTask(task *ecstypes.Task) taskhost.Task {
 	arn := aws.ToString(task.TaskArn)
 	return taskhost.Task{Cluster: clusterOf(arn), TaskArn: arn, ID: taskID(arn), IP: taskIP(task)}
-}
-
-// ensureProbes hands the running task to the prober.
-func (r *Reconciler) ensureProbes(pod *corev1.Pod, st *podState, tr *translate.Translation, task *ecstypes.Task) {
-	if r.opts.Probes == nil || tr == nil || aws.ToString(task.LastStatus) != statusRunning {
-		return
-	}
-	r.opts.Probes.Ensure(client.ObjectKeyFromObject(pod), st.uid, hostTask(task), &tr.Node)
 }
 
 // deadlineLeft is how long the Pod may still run under activeDeadlineSeconds, counted from its

@@ -194,9 +194,14 @@ func (r *Reconciler) follow(ctx context.Context, pod *corev1.Pod, st *podState, 
 		return p
 	}
 	r.ensureProbes(pod, st, tr, task)
+	killAgain, p := r.killUnhealthy(ctx, pod, st, task)
+	if p != nil {
+		r.writeStatus(pod, st, tr, task, false)
+		return p
+	}
 	again := r.keepCurrent(ctx, pod, st, tr, task)
 	r.writeStatus(pod, st, tr, task, false)
-	return requeue(minPositive(again, r.deadlineLeft(pod)))
+	return requeue(minPositive(minPositive(again, killAgain), r.deadlineLeft(pod)))
 }
 
 // afterStop decides what follows the Pod's stopped task: nothing (the Pod succeeded or failed),
@@ -206,6 +211,7 @@ func (r *Reconciler) afterStop(ctx context.Context, pod *corev1.Pod, st *podStat
 	if r.opts.Probes != nil {
 		r.opts.Probes.Remove(key)
 	}
+	st.runs, st.kills = nil, nil
 	out := decide(pod, task)
 	if st.deadline || terminal(pod) || !out.restart {
 		r.writeStatus(pod, st, tr, task, false)
