@@ -114,7 +114,7 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts Options) (*Controller, erro
 		return nil, fmt.Errorf("building the Pod reconciler: %w", err)
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		Named("pod-" + opts.NodeName).
+		Named("pod-"+opts.NodeName).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
 		For(&corev1.Pod{}, builder.WithPredicates(podChanged())).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.readers("ConfigMap"))).
