@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
