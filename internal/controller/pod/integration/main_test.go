@@ -58,8 +58,8 @@ type env struct {
 
 // start joins the control plane, starts an in-memory ECS and runs the controllers with the
 // Pod controller of a node named after the test's namespace. tweak, when set, changes the Pod
-// controller's options.
-func start(t *testing.T, tweak func(*pod.Options)) *env {
+// controller's options (the in-memory ECS, e.ecs, is running by then).
+func start(t *testing.T, tweak func(*env, *pod.Options)) *env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts the embedded control plane")
@@ -86,7 +86,7 @@ func start(t *testing.T, tweak func(*pod.Options)) *env {
 		Backoff: pod.Backoff{Initial: 500 * time.Millisecond, Max: 2 * time.Second, Reset: 10 * time.Minute},
 	}
 	if tweak != nil {
-		tweak(&e.opts)
+		tweak(e, &e.opts)
 	}
 	e.run()
 	return e
