@@ -54,6 +54,8 @@ type env struct {
 	te   *testenv.Env
 	opts pod.Options
 	stop func()
+	// pods is the Pod controller the manager registered (Config.Pods), of the current run.
+	pods *pod.Controller
 }
 
 // start joins the control plane, starts an in-memory ECS and runs the controllers with the
@@ -117,6 +119,11 @@ func (e *env) run() {
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)
+	}
+	e.pods = m.PodTasks()
+	if e.pods == nil {
+		cancel()
+		e.t.Fatal("the manager did not register the Pod controller though Config.Pods is set")
 	}
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
@@ -375,4 +382,77 @@ func (h *history) modifications() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.mods
+}
+
+// task describes the task arn (with its tags) through the test's own client.
+func (e *env) task(arn string) ecstypes.Task {
+	e.t.Helper()
+	out, err := e.ecs.Client.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String(pod.DefaultCluster), Tasks: []string{arn},
+		Include: []ecstypes.TaskField{ecstypes.TaskFieldTags}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(out.Tasks) != 1 {
+		e.t.Fatalf("task %s not described: %+v", arn, out.Failures)
+	}
+	return out.Tasks[0]
+}
+
+// taskDefinition describes the revision arn through the test's own client.
+func (e *env) taskDefinition(arn string) *ecstypes.TaskDefinition {
+	e.t.Helper()
+	out, err := e.ecs.Client.DescribeTaskDefinition(e.ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.TaskDefinition
+}
+
+// gone waits until the Pod name no longer exists.
+func (e *env) gone(name string, timeout time.Duration) {
+	e.t.Helper()
+	e.eventually(timeout, "pod "+name+" deleted", func() (bool, string) {
+		p := &corev1.Pod{}
+		err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.ns, Name: name}, p)
+		return apierrors.IsNotFound(err), describe(p)
+	})
+}
+
+// override is the value of variable name in the task's overrides of container ("" when absent).
+func override(t ecstypes.Task, container, name string) string {
+	if t.Overrides == nil {
+		return ""
+	}
+	for _, co := range t.Overrides.ContainerOverrides {
+		if aws.ToString(co.Name) != container {
+			continue
+		}
+		for _, kv := range co.Environment {
+			if aws.ToString(kv.Name) == name {
+				return aws.ToString(kv.Value)
+			}
+		}
+	}
+	return ""
+}
+
+func conditionOf(p *corev1.Pod, typ corev1.PodConditionType) *corev1.PodCondition {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == typ {
+			return &p.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// taskIPOf is the task's private IPv4 address as ECS reports it.
+func taskIPOf(t ecstypes.Task) string {
+	for _, a := range t.Attachments {
+		for _, d := range a.Details {
+			if aws.ToString(d.Name) == "privateIPv4Address" {
+				return aws.ToString(d.Value)
+			}
+		}
+	}
+	return ""
 }

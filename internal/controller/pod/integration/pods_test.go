@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
@@ -27,6 +28,25 @@ func TestRunning(t *testing.T) {
 	}
 	if got.Status.StartTime == nil || got.Status.HostIP != got.Status.PodIP {
 		t.Errorf("startTime %v, hostIP %q, podIP %q", got.Status.StartTime, got.Status.HostIP, got.Status.PodIP)
+	}
+	if ip := taskIPOf(e.task(arn)); ip == "" || got.Status.PodIP != ip {
+		t.Errorf("podIP %q, the task's address %q", got.Status.PodIP, ip)
+	}
+	for _, typ := range []corev1.PodConditionType{corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
+		if c := conditionOf(got, typ); c == nil || c.Status != corev1.ConditionTrue {
+			t.Errorf("condition %s: %+v", typ, c)
+		}
+	}
+	if got.Status.QOSClass != corev1.PodQOSBestEffort {
+		t.Errorf("qosClass %q", got.Status.QOSClass)
+	}
+	// The virtual node finds the Pod's task through the Controller the manager registered.
+	ht, err := e.pods.Task(e.ctx, e.ns, "web", false)
+	if err != nil || ht.TaskArn != arn || ht.IP != got.Status.PodIP || ht.ID != taskID(arn) {
+		t.Errorf("Controller.Task: %+v, %v; want %s at %s", ht, err, arn, got.Status.PodIP)
+	}
+	if _, err := e.pods.Task(e.ctx, e.ns, "web", true); !pod.IsNoTask(err) {
+		t.Errorf("Controller.Task(previous) of a first run: %v, want a NoTaskError", err)
 	}
 	for _, want := range []string{`Normal Pulling: Pulling image "` + image + `"`, "Normal Created: Created container: app", "Normal Started: Started container app"} {
 		e.eventually(10*time.Second, "event "+want, func() (bool, string) { return e.hasEvent("web", want) })
