@@ -44,10 +44,9 @@ func (b *backoffState) wait(cfg Backoff, stopped, now time.Time) time.Duration {
 
 // next records a re-run decided at now and returns the delay the following one will wait.
 func (b *backoffState) next(cfg Backoff, now time.Time) time.Duration {
-	switch {
-	case b.delay == 0:
+	if b.delay == 0 {
 		b.delay = cfg.Initial
-	default:
+	} else {
 		b.delay = min(2*b.delay, cfg.Max)
 	}
 	b.last = now

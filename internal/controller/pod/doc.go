@@ -41,12 +41,28 @@
 //     tokens are renewed at 80% of their life, through taskhost.Host.VolumeDir and podfiles.Write
 //     (without a Host, files stay as they were at start).
 //
+// # Probes
+//
+// With a taskhost.Host (Options.Host), Register makes a *prober.Manager (internal/prober) on it
+// and adds it to the manager (Options.Probes replaces it, for tests). The controller hands it the
+// Pod's task on every reconcile (Ensure, with each running container's run start: the task's
+// start, or when ECS restarted the container in the task, when the new runtimeId was seen), and
+// its Source wakes the Pod whose results changed. Readiness and startup results become
+// containerStatuses[].ready/started and ContainersReady/Ready (a container without a readiness
+// probe is ready once it runs and started; one adopted after a controller restart keeps what the
+// Pod's status said until its probes conclude). A failed liveness or startup probe kills the
+// container as the kubelet does: the Killing Event with the kubelet's message, SIGTERM through
+// Host.Signal, SIGKILL after the probe's (else the Pod's) grace period; where the Host cannot
+// signal, StopTask. Locally the essential container's exit stops the task and the node runs the
+// Pod again under its restart policy with back-off (restartCount, lastState). The prober records
+// the Unhealthy and ProbeWarning Events itself. A Pod being deleted has its liveness and startup
+// probes stopped (Terminating). Without a Host no probe runs and a running container counts as
+// ready and started.
+//
 // # What it leaves to others
 //
-// Probes (readiness, liveness, startup) are run by a Probes implementation (internal/prober): the
-// controller hands it each running task and reads its results; without one, a running container
-// counts as ready and started. Lifecycle hooks run through Hooks. The virtual node's kubelet API
-// finds a Pod's task with Controller.Task (PodTasks).
+// Lifecycle hooks run through Hooks. The virtual node's kubelet API finds a Pod's task with
+// Controller.Task (PodTasks).
 //
 // # Scope and cost
 //

@@ -194,9 +194,9 @@ func TestTaskStartFaults(t *testing.T) {
 	e := start(t, nil)
 	never := e.ecs.InjectStart(ecsmem.NeverStart(podFamily("stuck"), 1))
 	p := e.create(e.newPod("stuck"))
-	got := e.waitPod("stuck", time.Minute, "a task recorded", func(p *corev1.Pod) bool { return taskOf(p) != "" })
+	e.waitPod("stuck", time.Minute, "a task recorded", func(p *corev1.Pod) bool { return taskOf(p) != "" })
 	time.Sleep(2 * time.Second)
-	got = e.get("stuck")
+	got := e.get("stuck")
 	if got.Status.Phase != corev1.PodPending || len(got.Status.ContainerStatuses) != 1 || got.Status.ContainerStatuses[0].State.Waiting == nil ||
 		got.Status.ContainerStatuses[0].State.Waiting.Reason != "ContainerCreating" {
 		t.Errorf("a task that never starts: %s", describe(got))

@@ -62,6 +62,13 @@ func TestRunning(t *testing.T) {
 			t.Errorf("unexpected warning: %s", ev)
 		}
 	}
+
+	// At rest the controller writes nothing: no status update over several poll intervals.
+	h := e.watchPods()
+	time.Sleep(3 * e.opts.StablePollInterval)
+	if n := h.modifications(); n != 0 {
+		t.Errorf("%d Pod updates at rest, want 0", n)
+	}
 }
 
 // TestRejected: a Pod asking for what nodeless cannot honour fails as the kubelet fails a Pod it
