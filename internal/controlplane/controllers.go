@@ -60,7 +60,20 @@ var controllerChoices = []controllerChoice{
 
 	// Nodes: there is one virtual node and no kubelet.
 	{"daemonset-controller", false, "one Pod per node means nothing without nodes; DaemonSets are refused at admission (ValidatingAdmissionPolicy nodeless-no-daemonsets), and the controller would otherwise put a Pod of a DaemonSet created before the policy on the virtual node"},
-	{"node-lifecycle-controller", false, "node-bound: marks nodes NotReady from their kubelet's lease and taints them for eviction; the virtual node lives in this process, and a restart after downtime must not evict its Pods"},
+	// node-lifecycle-controller (pkg/controller/nodelifecycle/node_lifecycle_controller.go,
+	// monitorNodeHealth) marks a node Unknown when its lease is older than
+	// --node-monitor-grace-period (50 s), then sets Ready=False on every Pod of the node
+	// (MarkPodsNotReady: they leave their Services' EndpointSlices) and taints the node
+	// node.kubernetes.io/unreachable:NoExecute (processTaintBaseEviction), after which
+	// taint-eviction-controller deletes the Pods once their tolerationSeconds (300 s, added by the
+	// DefaultTolerationSeconds admission plugin) run out. The virtual node and its lease live in this
+	// process, beside the controller-manager: when the process stalls (a laptop resumed from sleep,
+	// a loaded 2-core machine, a long GC pause) the controller sees a lease it did not see renewed
+	// and would mark Pods whose tasks run fine NotReady, and evict them; the Pod controller alone
+	// writes Pod status from the tasks. Its other duty, removing the not-ready taint that the
+	// TaintNodesByCondition admission plugin puts on a new node, is not needed: the plugin is off
+	// (apiServerArgs).
+	{"node-lifecycle-controller", false, "node-bound: marks the Pods of a node whose lease it did not see renewed NotReady and taints the node NoExecute for eviction; the virtual node's lease lives in this process, so a stall of the process would evict Pods whose tasks run (see the comment above)"},
 	{"taint-eviction-controller", true, "evicts Pods from a node a user taints NoExecute (kubectl taint node nodeless ...), honouring tolerationSeconds, as on any cluster; node-lifecycle, which taints nodes on its own, is off"},
 	{"node-ipam-controller", false, "node-bound: Pod CIDRs per node; the local VPC gives every task its address (ADR 0008)"},
 	{"ttl-controller", false, "node-bound: sets the TTL of kubelets' ConfigMap and Secret caches on nodes; no kubelet"},

@@ -102,6 +102,11 @@ func apiServerArgs(cfg Config, p *PKI) []string {
 		"--kubelet-client-key=" + p.KubeletClientKey,
 		"--kubelet-certificate-authority=" + p.CACert,
 		"--kubelet-preferred-address-types=InternalIP",
+		// TaintNodesByCondition (on by default) taints every Node at creation with
+		// node.kubernetes.io/not-ready:NoSchedule, which only node-lifecycle-controller removes
+		// once the node is Ready (plugin/pkg/admission/nodetaint/admission.go). node-lifecycle is
+		// off (see controllerChoices): left on, the virtual node would stay unschedulable forever.
+		"--disable-admission-plugins=TaintNodesByCondition",
 		// There are no nodes and no kube-proxy: the `kubernetes` Service's endpoints would point at
 		// 127.0.0.1, which the reconciler complains about. Nothing routes to them anyway.
 		"--endpoint-reconciler-type=none",

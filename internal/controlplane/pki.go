@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
 // Lifetimes of the generated certificates. Leaf certificates are renewed on start when they expire
@@ -282,14 +284,14 @@ func servingTemplate() *x509.Certificate {
 
 // kubeletServingTemplate is the virtual node's kubelet API serving certificate. The API server
 // reaches the node at its InternalIP (--kubelet-preferred-address-types=InternalIP), 127.0.0.1;
-// "nodeless" is the node's name (translate.DefaultNodeName). CN and O follow the kubelet-serving
-// signer's convention (system:node:<name>, system:nodes); it is a server certificate only.
+// translate.DefaultNodeName is the node's name. CN and O follow the kubelet-serving signer's
+// convention (system:node:<name>, system:nodes); it is a server certificate only.
 func kubeletServingTemplate() *x509.Certificate {
-	t := baseTemplate("system:node:nodeless", leafLifetime)
+	t := baseTemplate("system:node:"+translate.DefaultNodeName, leafLifetime)
 	t.Subject.Organization = []string{"system:nodes"}
 	t.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
 	t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	t.DNSNames = []string{"nodeless", "localhost"}
+	t.DNSNames = []string{translate.DefaultNodeName, "localhost"}
 	t.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
 	return t
 }

@@ -2,11 +2,14 @@ package controlplane
 
 import (
 	"bytes"
+	"crypto/tls"
 	"crypto/x509"
 	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
 func TestEnsurePKICreatesThenReuses(t *testing.T) {
@@ -76,6 +79,74 @@ func TestEnsurePKIRenewsExpiringLeaf(t *testing.T) {
 	caAfter := mustCert(t, p.CACert)
 	if !caAfter.Equal(ca.cert) {
 		t.Errorf("the CA was replaced")
+	}
+}
+
+// TestKubeletAPICertificates: the virtual node's serving certificate is valid for the names the
+// API server reaches it by, the API server's kubelet client certificate is a client certificate
+// of its own user, both chain to the cluster CA, and the exported functions name the files.
+func TestKubeletAPICertificates(t *testing.T) {
+	stateDir := t.TempDir()
+	if _, err := EnsurePKI(pkiDir(stateDir)); err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(mustCert(t, CAFile(stateDir)))
+
+	servingCert, servingKey := KubeletServingCert(stateDir)
+	serving := mustCert(t, servingCert)
+	for _, name := range []string{"127.0.0.1", "localhost", translate.DefaultNodeName} {
+		opts := x509.VerifyOptions{DNSName: name, Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		if _, err := serving.Verify(opts); err != nil {
+			t.Errorf("kubelet serving certificate for %s: %v", name, err)
+		}
+	}
+	if _, err := serving.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err == nil {
+		t.Errorf("kubelet serving certificate is also a client certificate")
+	}
+
+	clientCert, clientKey := APIServerKubeletClientCert(stateDir)
+	client := mustCert(t, clientCert)
+	if _, err := client.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("API server's kubelet client certificate: %v", err)
+	}
+	if client.Subject.CommonName != APIServerKubeletClientUser || len(client.Subject.Organization) != 0 {
+		t.Errorf("API server's kubelet client certificate: subject %v, want CN=%s and no group (its rights come from a ClusterRoleBinding)",
+			client.Subject, APIServerKubeletClientUser)
+	}
+	for _, pair := range [][2]string{{servingCert, servingKey}, {clientCert, clientKey}} {
+		if _, err := tls.LoadX509KeyPair(pair[0], pair[1]); err != nil {
+			t.Errorf("key pair %s: %v", pair[0], err)
+		}
+	}
+}
+
+// TestEnsurePKIReissuesALeafWhoseNamesChanged: a state dir from an older nodeless gets the SANs
+// of this one without waiting for its certificate to expire.
+func TestEnsurePKIReissuesALeafWhoseNamesChanged(t *testing.T) {
+	stateDir := t.TempDir()
+	p, err := EnsurePKI(pkiDir(stateDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := loadCA(p.CACert, p.CAKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := kubeletServingTemplate()
+	old.DNSNames = []string{"localhost"}
+	certPEM, keyPEM, err := issue(ca, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writePair(p.KubeletServingCert, certPEM, p.KubeletServingKey, keyPEM); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EnsurePKI(pkiDir(stateDir)); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustCert(t, p.KubeletServingCert).DNSNames; !slices.Equal(got, kubeletServingTemplate().DNSNames) {
+		t.Errorf("kubelet serving certificate DNS names %v after EnsurePKI, want %v", got, kubeletServingTemplate().DNSNames)
 	}
 }
 
