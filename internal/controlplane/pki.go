@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -202,16 +203,13 @@ func loadCA(certPath, keyPath string) (*authority, error) {
 }
 
 // ensureLeaf keeps a valid certificate signed by ca for the template's identity and names, and
-// issues a new one otherwise (missing, expiring, another CA, or a template that changed, e.g. a new
-// SAN in a newer nodeless).
+// issues a new one otherwise: missing, unreadable as PEM, a key that is not the certificate's (a
+// crash between writing the key and the certificate, see writePair), expiring within renewBefore,
+// signed by another CA, or issued from a template that changed (e.g. a new SAN in a newer
+// nodeless). It fails only when a file cannot be read or written.
 func ensureLeaf(ca *authority, certPath, keyPath string, tmpl *x509.Certificate) error {
-	if cert, err := readCert(certPath); err == nil {
-		valid := cert.CheckSignatureFrom(ca.cert) == nil && time.Until(cert.NotAfter) > renewBefore &&
-			sameNames(cert, tmpl)
-		if _, kerr := os.Stat(keyPath); valid && kerr == nil {
-			return nil
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	valid, err := validLeaf(ca, certPath, keyPath, tmpl)
+	if err != nil || valid {
 		return err
 	}
 	certPEM, keyPEM, err := issue(ca, tmpl)
@@ -219,6 +217,30 @@ func ensureLeaf(ca *authority, certPath, keyPath string, tmpl *x509.Certificate)
 		return err
 	}
 	return writePair(certPath, certPEM, keyPath, keyPEM)
+}
+
+// validLeaf reports whether certPath and keyPath hold a key pair that ensureLeaf keeps. Missing
+// or malformed files are not valid; other read errors (permissions) are returned.
+func validLeaf(ca *authority, certPath, keyPath string, tmpl *x509.Certificate) (bool, error) {
+	certPEM, err := os.ReadFile(certPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("reading certificate: %w", err)
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("reading key: %w", err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM) // also checks that the key is the certificate's
+	if err != nil || pair.Leaf == nil {
+		return false, nil //nolint:nilerr // a malformed or mismatched pair is re-issued
+	}
+	cert := pair.Leaf
+	return cert.CheckSignatureFrom(ca.cert) == nil && time.Until(cert.NotAfter) > renewBefore &&
+		sameNames(cert, tmpl), nil
 }
 
 func issue(ca *authority, tmpl *x509.Certificate) (certPEM, keyPEM []byte, err error) {

@@ -121,32 +121,120 @@ func TestKubeletAPICertificates(t *testing.T) {
 	}
 }
 
-// TestEnsurePKIReissuesALeafWhoseNamesChanged: a state dir from an older nodeless gets the SANs
-// of this one without waiting for its certificate to expire.
-func TestEnsurePKIReissuesALeafWhoseNamesChanged(t *testing.T) {
-	stateDir := t.TempDir()
-	p, err := EnsurePKI(pkiDir(stateDir))
-	if err != nil {
-		t.Fatal(err)
+// TestEnsurePKIKeepsOrReissuesTheKubeletServingCert: the kubelet serving certificate is kept in
+// the state dir and reused on the next start while it is valid, and re-issued when it is not;
+// a state dir from an older nodeless gets the SANs of this one without waiting for expiry.
+func TestEnsurePKIKeepsOrReissuesTheKubeletServingCert(t *testing.T) {
+	other := func(t *testing.T, p *PKI, ca *authority) {
+		t.Helper()
+		otherCA, err := ensureCA(t.TempDir()+"/ca.crt", t.TempDir()+"/ca.key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeIssued(t, otherCA, kubeletServingTemplate(), p)
 	}
-	ca, err := loadCA(p.CACert, p.CAKey)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name    string
+		damage  func(t *testing.T, p *PKI, ca *authority)
+		reissue bool
+	}{
+		{name: "valid", damage: func(*testing.T, *PKI, *authority) {}},
+		{name: "certificate missing", reissue: true, damage: func(t *testing.T, p *PKI, _ *authority) {
+			mustRemove(t, p.KubeletServingCert)
+		}},
+		{name: "key missing", reissue: true, damage: func(t *testing.T, p *PKI, _ *authority) {
+			mustRemove(t, p.KubeletServingKey)
+		}},
+		{name: "certificate not PEM", reissue: true, damage: func(t *testing.T, p *PKI, _ *authority) {
+			mustWrite(t, p.KubeletServingCert, []byte("garbage"))
+		}},
+		{name: "certificate empty", reissue: true, damage: func(t *testing.T, p *PKI, _ *authority) {
+			mustWrite(t, p.KubeletServingCert, nil)
+		}},
+		{name: "key of another certificate", reissue: true, damage: func(t *testing.T, p *PKI, ca *authority) {
+			_, keyPEM, err := issue(ca, kubeletServingTemplate())
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustWrite(t, p.KubeletServingKey, keyPEM)
+		}},
+		{name: "signed by another CA", reissue: true, damage: other},
+		{name: "expiring", reissue: true, damage: func(t *testing.T, p *PKI, ca *authority) {
+			tmpl := kubeletServingTemplate()
+			tmpl.NotAfter = time.Now().Add(renewBefore - time.Hour)
+			writeIssued(t, ca, tmpl, p)
+		}},
+		{name: "expired", reissue: true, damage: func(t *testing.T, p *PKI, ca *authority) {
+			tmpl := kubeletServingTemplate()
+			tmpl.NotAfter = time.Now().Add(-time.Minute)
+			writeIssued(t, ca, tmpl, p)
+		}},
+		{name: "names of an older nodeless", reissue: true, damage: func(t *testing.T, p *PKI, ca *authority) {
+			tmpl := kubeletServingTemplate()
+			tmpl.DNSNames = []string{"localhost"}
+			writeIssued(t, ca, tmpl, p)
+		}},
 	}
-	old := kubeletServingTemplate()
-	old.DNSNames = []string{"localhost"}
-	certPEM, keyPEM, err := issue(ca, old)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stateDir := t.TempDir()
+			p, err := EnsurePKI(pkiDir(stateDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ca, err := loadCA(p.CACert, p.CAKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.damage(t, p, ca)
+			before, _ := os.ReadFile(p.KubeletServingCert) // missing in some cases
+			if _, err := EnsurePKI(pkiDir(stateDir)); err != nil {
+				t.Fatalf("EnsurePKI: %v", err)
+			}
+			after := mustRead(t, p.KubeletServingCert)
+			if reissued := !bytes.Equal(before, after); reissued != tt.reissue {
+				t.Errorf("re-issued = %v, want %v", reissued, tt.reissue)
+			}
+			pair, err := tls.LoadX509KeyPair(p.KubeletServingCert, p.KubeletServingKey)
+			if err != nil {
+				t.Fatalf("key pair after EnsurePKI: %v", err)
+			}
+			roots := x509.NewCertPool()
+			roots.AddCert(ca.cert)
+			opts := x509.VerifyOptions{DNSName: translate.DefaultNodeName, Roots: roots,
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+			if _, err := pair.Leaf.Verify(opts); err != nil {
+				t.Errorf("kubelet serving certificate after EnsurePKI: %v", err)
+			}
+			if left := time.Until(pair.Leaf.NotAfter); left < renewBefore {
+				t.Errorf("kubelet serving certificate after EnsurePKI expires in %s", left)
+			}
+		})
+	}
+}
+
+func writeIssued(t *testing.T, ca *authority, tmpl *x509.Certificate, p *PKI) {
+	t.Helper()
+	certPEM, keyPEM, err := issue(ca, tmpl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := writePair(p.KubeletServingCert, certPEM, p.KubeletServingKey, keyPEM); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := EnsurePKI(pkiDir(stateDir)); err != nil {
+}
+
+func mustRemove(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustCert(t, p.KubeletServingCert).DNSNames; !slices.Equal(got, kubeletServingTemplate().DNSNames) {
-		t.Errorf("kubelet serving certificate DNS names %v after EnsurePKI, want %v", got, kubeletServingTemplate().DNSNames)
+}
+
+func mustWrite(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 

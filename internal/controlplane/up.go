@@ -132,7 +132,7 @@ func startAll(ctx context.Context, s *supervisor, cp *prepared, o UpOptions) err
 			return err
 		}
 	}
-	for _, c := range []component.Component{cp.manager, cp.scheduler} {
+	for _, c := range []component.Component{cp.manager, cp.scheduler, cp.renewer} {
 		if err := s.start(ctx, c); err != nil {
 			return err
 		}
@@ -167,6 +167,7 @@ type prepared struct {
 	apiServer *APIServer
 	manager   *ControllerManager
 	scheduler *Scheduler
+	renewer   *certRenewer
 }
 
 // prepare creates or loads the PKI, writes the kubeconfigs and builds the components.
@@ -199,6 +200,7 @@ func prepare(cfg Config) (*prepared, error) {
 		apiServer: newAPIServer(opts.apiServer, admin),
 		manager:   newControllerManager(opts.manager, cfg.Controllers, admin),
 		scheduler: newScheduler(opts.scheduler),
+		renewer:   newCertRenewer(p),
 	}, nil
 }
 
