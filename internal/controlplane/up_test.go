@@ -15,6 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
@@ -59,6 +62,31 @@ func TestDaemonSetsAreRefused(t *testing.T) {
 	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), controlplane.DaemonSetRefusal) {
 		t.Errorf("creating a DaemonSet: err = %v, want Forbidden with %q", err, controlplane.DaemonSetRefusal)
 	}
+	// As `kubectl apply --server-side` sends it.
+	apply := appsv1ac.DaemonSet("agent-applied", env.Namespace).WithSpec(appsv1ac.DaemonSetSpec().
+		WithSelector(metav1ac.LabelSelector().WithMatchLabels(labels)).
+		WithTemplate(corev1ac.PodTemplateSpec().WithLabels(labels).WithSpec(corev1ac.PodSpec().
+			WithContainers(corev1ac.Container().WithName("agent").WithImage("agent")))))
+	_, err = c.AppsV1().DaemonSets(env.Namespace).Apply(ctx, apply, metav1.ApplyOptions{FieldManager: "test"})
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), controlplane.DaemonSetRefusal) {
+		t.Errorf("server-side apply of a DaemonSet: err = %v, want Forbidden with %q", err, controlplane.DaemonSetRefusal)
+	}
+	t.Run("kubectl apply", func(t *testing.T) {
+		manifest := fmt.Sprintf(`apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent-kubectl, namespace: %s}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: agent, image: agent}]}
+`, env.Namespace)
+		out, err := kubectl(t, env, manifest, "apply", "-f", "-")
+		if err == nil || !strings.Contains(out, controlplane.DaemonSetRefusal) {
+			t.Errorf("kubectl apply of a DaemonSet: %v, output %q; want a failure that says %q", err, out, controlplane.DaemonSetRefusal)
+		}
+		t.Logf("kubectl apply says: %s", strings.TrimSpace(out))
+	})
 	deploy := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "agent"},
 		Spec:       appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template},
