@@ -7,8 +7,9 @@
 // nothing to download (see docs/adr/0001-embedded-control-plane.md). Why the upstream workload
 // controllers and scheduler: Deployments, Jobs, CronJobs, StatefulSets, HPAs and PDBs then mean
 // exactly what they mean on any cluster, and nodeless only contributes what a node does (DESIGN.md
-// §4.2, docs/adr/0009-workload-control-plane.md). controllers.go decides every controller of the
-// release, with the reason next to each.
+// §4.2). controllers.go decides every controller of the release, with the reason next to each;
+// node-lifecycle-controller is off, and so is the TaintNodesByCondition admission plugin whose
+// not-ready taint only that controller removes (options.go).
 //
 // Layout of a state dir (default ~/.nodeless):
 //
@@ -20,9 +21,15 @@
 //	logs/         the API server's, controller-manager's, scheduler's and etcd's logs
 //
 // Up starts everything in order (etcd, kube-apiserver, the cluster objects — the DaemonSet
-// refusal policy and an RBAC binding —, CRDs, kube-controller-manager, kube-scheduler, then the
-// caller's extra components) and stops it in reverse order. No node is needed for Up to be ready:
-// Pods wait, unscheduled, until a node is registered.
+// refusal policy and an RBAC binding —, CRDs, kube-controller-manager, kube-scheduler, the
+// renewal of the kubelet API's certificates, then the caller's extra components) and stops it in
+// reverse order. No node is needed for Up to be ready: Pods wait, unscheduled, with
+// FailedScheduling events, until a node is registered.
+//
+// The virtual node's kubelet API (logs, exec, attach, port-forward) is called by the API server
+// at the node's InternalIP with the client certificate APIServerKubeletClientCert, and verified
+// with CAFile; the node serves it with KubeletAPITLSConfig, which reloads the serving certificate
+// that Up keeps valid.
 //
 // The kube-apiserver, kube-controller-manager and kube-scheduler keep process-wide state (feature
 // gates, the component globals registry, metrics, klog, informer names). One control plane can

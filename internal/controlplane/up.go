@@ -20,8 +20,10 @@ import (
 // ready, the CRDs are installed, the controller-manager and the scheduler run and DaemonSets are
 // refused; cfg is an admin (system:masters) client config and stateDir the control plane's state
 // dir, under which extras may keep their own state (each in its own sub-directory); the PKI files
-// there (CAFile, KubeletServingCert, APIServerKubeletClientCert) exist by then. The components are started in the order returned, each one waited ready
-// before the next, and stopped in reverse order before the control plane.
+// there (CAFile, KubeletServingCert, APIServerKubeletClientCert) exist by then, and the virtual
+// node serves its kubelet API with KubeletAPITLSConfig(ctx, stateDir). The components are started
+// in the order returned, each one waited ready before the next, and stopped in reverse order
+// before the control plane.
 type ExtrasFunc func(cfg *rest.Config, stateDir string) ([]component.Component, error)
 
 // UpOptions configures Up.
@@ -62,9 +64,10 @@ var ErrAlreadyStarted = errors.New("a control plane already ran in this process;
 
 // Up runs the control plane described by o until ctx is cancelled or a component fails: etcd,
 // kube-apiserver, the cluster objects (see applyClusterObjects), the CRDs,
-// kube-controller-manager, kube-scheduler, then o.Extras once DaemonSets are refused. It prints progress to
-// o.Progress, writes the admin kubeconfig to KubeconfigPath(o.StateDir), and on return has stopped
-// every component it started, in reverse order. It returns nil after a clean stop caused by ctx.
+// kube-controller-manager, kube-scheduler, the certificate renewal, then o.Extras once DaemonSets
+// are refused. It prints progress to o.Progress, writes the admin kubeconfig to
+// KubeconfigPath(o.StateDir), and on return has stopped every component it started, in reverse
+// order. It returns nil after a clean stop caused by ctx.
 func Up(ctx context.Context, o UpOptions) error {
 	if upStarted.Load() {
 		return ErrAlreadyStarted
