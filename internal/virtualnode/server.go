@@ -25,11 +25,15 @@ import (
 type ServerOptions struct {
 	// Address is host:port to listen on; default 127.0.0.1:10250 (the node's Address and Port).
 	Address string
-	// CertFile and KeyFile are the serving certificate and key (PEM), for the node's address.
+	// CertFile and KeyFile are the serving certificate and key (PEM), for the node's address;
+	// or Certificate, when set.
 	CertFile, KeyFile string
+	Certificate       *tls.Certificate
 	// ClientCAFile is the cluster CA (PEM): client certificates it signed authenticate (the API
-	// server's kubelet client certificate among them). Bearer tokens are checked by TokenReview.
+	// server's kubelet client certificate among them); or ClientCA, the PEM itself. Bearer tokens
+	// are checked by TokenReview.
 	ClientCAFile string
+	ClientCA     []byte
 	// NodeName is the node's name, the object of the authorization checks (nodes/proxy, ...).
 	NodeName string
 	// Client reaches the API server for TokenReview and SubjectAccessReview, and lists the node's
@@ -71,8 +75,9 @@ func NewServer(opts ServerOptions, log logr.Logger) (*Server, error) {
 	if opts.NodeName == "" || opts.Client == nil || opts.Host == nil {
 		return nil, errors.New("kubelet API: NodeName, Client and Host are required")
 	}
-	if opts.CertFile == "" || opts.KeyFile == "" || opts.ClientCAFile == "" {
-		return nil, errors.New("kubelet API: the serving certificate, its key and the client CA are required (the API server's kubelet PKI)")
+	cert, err := servingCert(opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Pods == nil {
 		opts.Pods = noPodTasks{}
@@ -83,10 +88,6 @@ func NewServer(opts ServerOptions, log logr.Logger) (*Server, error) {
 	if opts.StreamCreationTimeout == 0 {
 		opts.StreamCreationTimeout = DefaultStreamCreationTimeout
 	}
-	cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("kubelet API: loading the serving certificate %s: %w", opts.CertFile, err)
-	}
 	auth, err := webhookAuth(opts)
 	if err != nil {
 		return nil, err
@@ -94,7 +95,7 @@ func NewServer(opts ServerOptions, log logr.Logger) (*Server, error) {
 	s := &Server{opts: opts, log: log, ready: make(chan struct{})}
 	s.tls = &tls.Config{
 		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
+		Certificates: []tls.Certificate{*cert},
 		// The x509 authenticator verifies the chain against the client CA; TLS only asks.
 		ClientAuth: tls.RequestClientCert,
 	}
@@ -102,12 +103,36 @@ func NewServer(opts ServerOptions, log logr.Logger) (*Server, error) {
 	return s, nil
 }
 
+// servingCert is the serving certificate of opts.
+func servingCert(opts ServerOptions) (*tls.Certificate, error) {
+	if opts.Certificate != nil {
+		return opts.Certificate, nil
+	}
+	if opts.CertFile == "" || opts.KeyFile == "" {
+		return nil, errors.New("kubelet API: a serving certificate and its key are required")
+	}
+	cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("kubelet API: loading the serving certificate %s: %w", opts.CertFile, err)
+	}
+	return &cert, nil
+}
+
 // webhookAuth authenticates client certificates of the cluster CA and bearer tokens (TokenReview)
 // and authorizes with SubjectAccessReview, as the kubelet's webhook mode; no anonymous access.
 func webhookAuth(opts ServerOptions) (nodeutil.Auth, error) {
-	ca, err := dynamiccertificates.NewDynamicCAContentFromFile("client-ca", opts.ClientCAFile)
+	var ca dynamiccertificates.CAContentProvider
+	var err error
+	switch {
+	case len(opts.ClientCA) > 0:
+		ca, err = dynamiccertificates.NewStaticCAContent("client-ca", opts.ClientCA)
+	case opts.ClientCAFile != "":
+		ca, err = dynamiccertificates.NewDynamicCAContentFromFile("client-ca", opts.ClientCAFile)
+	default:
+		err = errors.New("no client CA given")
+	}
 	if err != nil {
-		return nil, fmt.Errorf("kubelet API: loading the client CA %s: %w", opts.ClientCAFile, err)
+		return nil, fmt.Errorf("kubelet API: the client CA (the cluster's CA) %s: %w", opts.ClientCAFile, err)
 	}
 	auth, err := nodeutil.WebhookAuth(opts.Client, opts.NodeName, func(c *nodeutil.WebhookAuthConfig) error {
 		c.AuthnConfig.ClientCertificateCAContentProvider = ca
