@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
@@ -20,7 +22,9 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
+	"github.com/nodeless-dev/nodeless/internal/taskhost/awshost"
 	"github.com/nodeless-dev/nodeless/internal/taskhost/localhost"
 	"github.com/nodeless-dev/nodeless/internal/translate"
 	"github.com/nodeless-dev/nodeless/internal/virtualnode"
@@ -176,3 +180,60 @@ func ecsHealth(client *ecs.Client, endpoint string) virtualnode.HealthFunc {
 
 // awsHealthInterval is how often `nodeless controller` checks ECS.
 const awsHealthInterval = time.Minute
+
+// awsNode is the virtual node of `nodeless controller` on an existing cluster: tainted, its
+// kubelet API with the given or a self-signed serving certificate and the cluster's client CA,
+// tasks reached on AWS (awshost).
+func awsNode(ctx context.Context, cfg *rest.Config, f nodeFlags, ecsOpts ecsapi.Options, log logr.Logger) ([]component.Component, error) {
+	opts, err := f.options(virtualnode.EndpointAWS)
+	if err != nil {
+		return nil, err
+	}
+	opts.Taint = true
+	if (f.certFile == "") != (f.keyFile == "") {
+		return nil, errors.New("--kubelet-cert-file and --kubelet-key-file go together")
+	}
+	if err := controlplane.CheckAddressFree(f.kubeletAddress(), "--kubelet-port"); err != nil {
+		return nil, err
+	}
+	ecsClient, err := ecsapi.NewClient(ctx, ecsOpts)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := ecsOpts.Endpoint
+	if endpoint == "" {
+		endpoint = "AWS"
+	}
+	opts.Health, opts.HealthInterval = ecsHealth(ecsClient, endpoint), awsHealthInterval
+	so := virtualnode.ServerOptions{CertFile: f.certFile, KeyFile: f.keyFile, ClientCAFile: f.clientCAFile}
+	if f.certFile == "" {
+		if so.Certificate, err = virtualnode.SelfSignedCertificate(f.address, f.name); err != nil {
+			return nil, err
+		}
+	}
+	if f.clientCAFile == "" {
+		client, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if so.ClientCA, err = virtualnode.ClusterClientCA(ctx, client); err != nil {
+			return nil, err
+		}
+	}
+	return nodeComponents(cfg, f, opts, so, awshost.New(), log)
+}
+
+// runAll runs components until ctx ends or one fails; then it stops the others and returns the
+// first error.
+func runAll(ctx context.Context, parts []component.Component) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, p := range parts {
+		g.Go(func() error {
+			if err := p.Run(gctx); err != nil {
+				return fmt.Errorf("%s: %w", p.Name(), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
