@@ -154,7 +154,7 @@ func (f *fixture) runPod(t *testing.T, name string, args ...string) *corev1.Pod 
 	task := f.waitTask(t, aws.ToString(run.Tasks[0].TaskArn), "RUNNING")
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.env.Namespace},
-		Spec: corev1.PodSpec{NodeName: f.nodeName, Containers: []corev1.Container{{Name: "app", Image: testimage.DefaultRef}}},
+		Spec:       corev1.PodSpec{NodeName: f.nodeName, Containers: []corev1.Container{{Name: "app", Image: testimage.DefaultRef}}},
 	}
 	pod, err = f.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
