@@ -123,6 +123,8 @@ func localNode(cfg *rest.Config, stateDir string, f nodeFlags, dp *dataplane.Dat
 		return nil, err
 	}
 	opts.Health = dialHealth(dp.Endpoint())
+	// up runs no node lifecycle controller: the node keeps its not-ready taint itself.
+	opts.NotReadyTaint = true
 	pki, err := controlplane.EnsurePKI(filepath.Join(stateDir, "pki"))
 	if err != nil {
 		return nil, fmt.Errorf("virtual node: %w", err)

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // healthTimeout bounds one call of Options.Health.
@@ -32,6 +33,8 @@ type Node struct {
 	notify  func(*corev1.Node) // virtual-kubelet's status callback, once Run started
 	health  health
 	current *corev1.Node // the node as last handed to virtual-kubelet
+	// taintsStale is set while the not-ready taint may be out of step (a failed update).
+	taintsStale bool
 }
 
 // NewNode returns the node; nothing is registered before Run. The client needs nodes (get,
@@ -81,7 +84,7 @@ func (n *Node) Run(ctx context.Context) error {
 		return n.runErr(err)
 	case <-nc.Ready():
 	}
-	if err := n.ensureTaint(ctx); err != nil {
+	if err := n.syncTaints(ctx); err != nil {
 		return err
 	}
 	n.log.Info("virtual node registered", "node", n.opts.NodeName, "kubeletEndpoint", n.opts.endpoint())
@@ -147,8 +150,12 @@ func (n *Node) setHealth(ctx context.Context, h health) {
 	changed := (h.err == nil) != (n.health.err == nil) ||
 		(h.err != nil && n.health.err != nil && h.err.Error() != n.health.err.Error())
 	n.health = h
+	retryTaints := n.taintsStale
 	if !changed || n.notify == nil {
 		n.mu.Unlock()
+		if retryTaints {
+			n.updateNotReadyTaint(ctx)
+		}
 		return
 	}
 	next := newNode(n.opts, h, metav1.Now())
@@ -162,6 +169,22 @@ func (n *Node) setHealth(ctx context.Context, h health) {
 		n.log.Info("data plane reachable again, node ready")
 	}
 	notify(next.DeepCopy())
+	n.updateNotReadyTaint(ctx)
+}
+
+// updateNotReadyTaint syncs the taints after a change of Ready (Options.NotReadyTaint); a failure
+// is retried at the next health check.
+func (n *Node) updateNotReadyTaint(ctx context.Context) {
+	if !n.opts.NotReadyTaint {
+		return
+	}
+	err := n.syncTaints(ctx)
+	if err != nil && ctx.Err() == nil {
+		n.log.Error(err, "cannot update the node's not-ready taint, retrying at the next health check")
+	}
+	n.mu.Lock()
+	n.taintsStale = err != nil
+	n.mu.Unlock()
 }
 
 // reregister creates the Node again when someone deleted it, as a kubelet re-registers; other
@@ -177,23 +200,30 @@ func (n *Node) reregister(ctx context.Context, err error) error {
 		return fmt.Errorf("registering node %s again: %w", n.opts.NodeName, cerr)
 	}
 	n.log.Info("virtual node was deleted, registered it again", "node", n.opts.NodeName)
-	return nil
+	return n.syncTaints(ctx)
 }
 
-// ensureTaint adds translate.NodeTaint to a Node registered earlier without it (Options.Taint),
-// or removes it (not Taint): virtual-kubelet writes a Node's spec only when it creates it.
-func (n *Node) ensureTaint(ctx context.Context) error {
+// syncTaints brings the Node's taints in step with taintsFor: virtual-kubelet writes a Node's
+// spec only when it creates it, and a Node registered by an earlier run may have other options.
+func (n *Node) syncTaints(ctx context.Context) error {
+	n.mu.Lock()
+	set := taintsFor(n.opts, n.health)
+	n.mu.Unlock()
 	nodes := n.client.CoreV1().Nodes()
-	node, err := nodes.Get(ctx, n.opts.NodeName, metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := nodes.Get(ctx, n.opts.NodeName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		taints, changed := desiredTaints(node.Spec.Taints, set)
+		if !changed {
+			return nil
+		}
+		node.Spec.Taints = taints
+		_, err = nodes.Update(ctx, node, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("reading node %s: %w", n.opts.NodeName, err)
-	}
-	taints, changed := withTaint(node.Spec.Taints, n.opts.Taint)
-	if !changed {
-		return nil
-	}
-	node.Spec.Taints = taints
-	if _, err := nodes.Update(ctx, node, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("updating the taints of node %s: %w", n.opts.NodeName, err)
 	}
 	return nil

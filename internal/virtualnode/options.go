@@ -64,6 +64,11 @@ type Options struct {
 	// Taint adds translate.NodeTaint (`nodeless controller` on an existing cluster): only Pods
 	// that tolerate it are scheduled to the node.
 	Taint bool
+	// NotReadyTaint makes the node keep node.kubernetes.io/not-ready:NoSchedule in step with its
+	// Ready condition itself: under `nodeless up`, which runs no node lifecycle controller (on an
+	// existing cluster kube-controller-manager's does it). Without it the taint that admission
+	// gives every new Node would stay, and no Pod would be scheduled to the node.
+	NotReadyTaint bool
 	// Address is the node's InternalIP, where the API server reaches the kubelet API, and the
 	// address the kubelet API listens on; default 127.0.0.1.
 	Address string
