@@ -130,6 +130,56 @@ func buildAgent(t *testing.T) string {
 func (f *fixture) runPod(t *testing.T, name string, args ...string) *corev1.Pod {
 	t.Helper()
 	ctx := context.Background()
+	task := f.runTask(t, name, args...)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.env.Namespace},
+		Spec:       corev1.PodSpec{NodeName: f.nodeName, Containers: []corev1.Container{{Name: "app", Image: testimage.DefaultRef}}},
+	}
+	pod, err := f.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.setTask(t, pod, task)
+}
+
+// replaceTask runs the Pod again in a new task, as the Pod controller re-runs a Pod whose task
+// stopped, and records the task before it (previousTaskAnnotation) for statusPods.
+func (f *fixture) replaceTask(t *testing.T, pod *corev1.Pod, args ...string) *corev1.Pod {
+	t.Helper()
+	old, err := statusPods{client: f.client}.Task(context.Background(), pod.Namespace, pod.Name, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := f.runTask(t, pod.Name, args...)
+	pod.Annotations = map[string]string{previousTaskAnnotation: old.ID}
+	pod, err = f.client.CoreV1().Pods(pod.Namespace).Update(context.Background(), pod, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.setTask(t, pod, task)
+}
+
+// setTask writes the status the Pod controller would write for task (podIP, containerID).
+func (f *fixture) setTask(t *testing.T, pod *corev1.Pod, task ecstypes.Task) *corev1.Pod {
+	t.Helper()
+	pod.Status = corev1.PodStatus{
+		Phase: corev1.PodRunning, PodIP: taskIP(task),
+		ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "app", Image: testimage.DefaultRef, ContainerID: "containerd://" + aws.ToString(task.Containers[0].RuntimeId),
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+		}},
+	}
+	pod, err := f.client.CoreV1().Pods(pod.Namespace).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pod
+}
+
+// runTask runs a task of the test image with args as its command and waits until it runs.
+func (f *fixture) runTask(t *testing.T, name string, args ...string) ecstypes.Task {
+	t.Helper()
+	ctx := context.Background()
 	td, err := f.dp.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(name), NetworkMode: ecstypes.NetworkModeAwsvpc,
 		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
@@ -151,27 +201,7 @@ func (f *fixture) runPod(t *testing.T, name string, args ...string) *corev1.Pod 
 	if err != nil || len(run.Tasks) != 1 {
 		t.Fatalf("RunTask: %v", err)
 	}
-	task := f.waitTask(t, aws.ToString(run.Tasks[0].TaskArn), "RUNNING")
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.env.Namespace},
-		Spec:       corev1.PodSpec{NodeName: f.nodeName, Containers: []corev1.Container{{Name: "app", Image: testimage.DefaultRef}}},
-	}
-	pod, err = f.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pod.Status = corev1.PodStatus{
-		Phase: corev1.PodRunning, PodIP: taskIP(task),
-		ContainerStatuses: []corev1.ContainerStatus{{
-			Name: "app", Image: testimage.DefaultRef, ContainerID: "containerd://" + aws.ToString(task.Containers[0].RuntimeId),
-			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
-		}},
-	}
-	pod, err = f.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pod
+	return f.waitTask(t, aws.ToString(run.Tasks[0].TaskArn), "RUNNING")
 }
 
 func (f *fixture) waitTask(t *testing.T, arn, status string) ecstypes.Task {
@@ -216,6 +246,10 @@ func taskIP(task ecstypes.Task) string {
 	return ""
 }
 
+// previousTaskAnnotation records, for statusPods, the ID of the task a Pod ran in before its
+// current one (the Pod controller keeps this in its own records).
+const previousTaskAnnotation = "test.nodeless.dev/previous-task"
+
 // statusPods is PodTasks from the Pod's status, as runPod writes it: the task ID is the part of
 // the containerID before the container's name (the local runtime's "<task ID>-<container>").
 type statusPods struct {
@@ -231,7 +265,11 @@ func (s statusPods) Task(ctx context.Context, namespace, name string, previous b
 		return taskhost.Task{}, err
 	}
 	if previous {
-		return taskhost.Task{}, &virtualnode.NoTaskError{Namespace: namespace, Pod: name, Previous: true, Reason: "the Pod was never re-run"}
+		id := pod.Annotations[previousTaskAnnotation]
+		if id == "" {
+			return taskhost.Task{}, &virtualnode.NoTaskError{Namespace: namespace, Pod: name, Previous: true, Reason: "the Pod was never re-run"}
+		}
+		return taskhost.Task{Cluster: cluster, ID: id}, nil
 	}
 	for _, cs := range pod.Status.ContainerStatuses {
 		id, ok := strings.CutPrefix(cs.ContainerID, "containerd://")

@@ -71,6 +71,18 @@ func TestKubeletAPI(t *testing.T) {
 			t.Errorf("the followed log ends %q, want the container's last line", tail(string(rest)))
 		}
 	})
+	t.Run("previous after the task was replaced", func(t *testing.T) {
+		f.replaceTask(t, pod, "-stdout", "second run", "-tick", "1h")
+		waitLog(t, admin, logsPath, "second run")
+		_, current := get(t, admin, logsPath)
+		code, previous := get(t, admin, logsPath+"?previous=true&tailLines=1")
+		if code != http.StatusOK || !strings.Contains(previous, "received terminated") {
+			t.Errorf("previous=true: %d %q, want the last line of the replaced task", code, previous)
+		}
+		if strings.Contains(current, "tick") || strings.Contains(current, "first") {
+			t.Errorf("the current log %q holds lines of the replaced task", head(current))
+		}
+	})
 }
 
 func testLogs(t *testing.T, admin *rest.Config, path string) {
