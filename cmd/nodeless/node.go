@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -38,12 +39,17 @@ type nodeFlags struct {
 	memory           string
 	ephemeralStorage string
 	pods             string
+	// certFile and keyFile are the kubelet API's serving certificate (flags of both commands);
+	// servingCert, set by code and not a flag, is one in memory and wins over both (the lead
+	// plugs the control plane's kubelet certificate in here).
+	certFile    string
+	keyFile     string
+	servingCert *tls.Certificate
 	// controller only
-	enabled      bool
-	address      string
-	certFile     string
-	keyFile      string
-	clientCAFile string
+	enabled        bool
+	address        string
+	clientCAFile   string
+	namespaceOptIn bool
 }
 
 func (f *nodeFlags) add(fs *pflag.FlagSet) {
@@ -53,14 +59,16 @@ func (f *nodeFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.memory, "node-memory", "", "memory capacity of the virtual node (default: 120Gi per Pod of --node-pods)")
 	fs.StringVar(&f.ephemeralStorage, "node-ephemeral-storage", "", "ephemeral-storage capacity of the virtual node (default: 200Gi per Pod of --node-pods)")
 	fs.StringVar(&f.pods, "node-pods", strconv.Itoa(virtualnode.DefaultPods), "how many Pods the virtual node takes")
+	fs.StringVar(&f.certFile, "kubelet-cert-file", "", "serving certificate of the kubelet API (default: up: the control plane's; controller: a self-signed one made at start)")
+	fs.StringVar(&f.keyFile, "kubelet-key-file", "", "key of --kubelet-cert-file")
 }
 
 // addController adds the flags only `nodeless controller` has.
 func (f *nodeFlags) addController(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.enabled, "virtual-node", true, "register the virtual node (tainted "+translate.TaintKey+"="+translate.TaintValue+":NoSchedule) and serve its kubelet API")
 	fs.StringVar(&f.address, "node-address", virtualnode.DefaultAddress, "the virtual node's InternalIP, where the API server reaches its kubelet API (which listens there)")
-	fs.StringVar(&f.certFile, "kubelet-cert-file", "", "serving certificate of the kubelet API (default: a self-signed one made at start)")
-	fs.StringVar(&f.keyFile, "kubelet-key-file", "", "key of --kubelet-cert-file")
+	fs.BoolVar(&f.namespaceOptIn, "namespace-opt-in", true, "send the Pods of namespaces labelled "+
+		virtualnode.NamespaceOptInLabel+"="+virtualnode.NamespaceOptInValue+" to the virtual node (a MutatingAdmissionPolicy; Kubernetes 1.36+)")
 	fs.StringVar(&f.clientCAFile, "kubelet-client-ca-file", "", "CA of the client certificates the kubelet API accepts (default: the cluster's, from kube-system/extension-apiserver-authentication)")
 }
 
@@ -129,9 +137,24 @@ func localNode(cfg *rest.Config, stateDir string, f nodeFlags, dp *dataplane.Dat
 	if err != nil {
 		return nil, fmt.Errorf("virtual node: %w", err)
 	}
-	return nodeComponents(cfg, f, opts, virtualnode.ServerOptions{
-		CertFile: pki.ServingCert, KeyFile: pki.ServingKey, ClientCAFile: pki.CACert,
-	}, localhost.New(dp, stateDir), log)
+	so, err := f.serving()
+	if err != nil {
+		return nil, err
+	}
+	if so.Certificate == nil && so.CertFile == "" {
+		so.CertFile, so.KeyFile = pki.ServingCert, pki.ServingKey
+	}
+	so.ClientCAFile = pki.CACert
+	return nodeComponents(cfg, f, opts, so, localhost.New(dp, stateDir), log)
+}
+
+// serving is the kubelet API's serving certificate the flags give (servingCert, or certFile and
+// keyFile); none when they give none.
+func (f *nodeFlags) serving() (virtualnode.ServerOptions, error) {
+	if (f.certFile == "") != (f.keyFile == "") {
+		return virtualnode.ServerOptions{}, errors.New("--kubelet-cert-file and --kubelet-key-file go together")
+	}
+	return virtualnode.ServerOptions{Certificate: f.servingCert, CertFile: f.certFile, KeyFile: f.keyFile}, nil
 }
 
 // nodeComponents are the node and its kubelet API.
@@ -192,8 +215,9 @@ func awsNode(ctx context.Context, cfg *rest.Config, f nodeFlags, ecsOpts ecsapi.
 		return nil, err
 	}
 	opts.Taint = true
-	if (f.certFile == "") != (f.keyFile == "") {
-		return nil, errors.New("--kubelet-cert-file and --kubelet-key-file go together")
+	so, err := f.serving()
+	if err != nil {
+		return nil, err
 	}
 	if err := controlplane.CheckAddressFree(f.kubeletAddress(), "--kubelet-port"); err != nil {
 		return nil, err
@@ -207,18 +231,23 @@ func awsNode(ctx context.Context, cfg *rest.Config, f nodeFlags, ecsOpts ecsapi.
 		endpoint = "AWS"
 	}
 	opts.Health, opts.HealthInterval = ecsHealth(ecsClient, endpoint), awsHealthInterval
-	so := virtualnode.ServerOptions{CertFile: f.certFile, KeyFile: f.keyFile, ClientCAFile: f.clientCAFile}
-	if f.certFile == "" {
+	so.ClientCAFile = f.clientCAFile
+	if so.Certificate == nil && so.CertFile == "" {
 		if so.Certificate, err = virtualnode.SelfSignedCertificate(f.address, f.name); err != nil {
 			return nil, err
 		}
 	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if f.clientCAFile == "" {
-		client, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
+		if so.ClientCA, err = virtualnode.ClusterClientCA(ctx, client); err != nil {
 			return nil, err
 		}
-		if so.ClientCA, err = virtualnode.ClusterClientCA(ctx, client); err != nil {
+	}
+	if f.namespaceOptIn {
+		if err := virtualnode.EnsureNamespaceOptIn(ctx, client, f.name); err != nil {
 			return nil, err
 		}
 	}
