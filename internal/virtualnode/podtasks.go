@@ -31,9 +31,9 @@ type NoTaskError struct {
 }
 
 func (e *NoTaskError) Error() string {
-	which := "a task"
+	which := "task"
 	if e.Previous {
-		which = "a previous task"
+		which = "previous task"
 	}
 	msg := fmt.Sprintf("pod %s/%s has no %s", e.Namespace, e.Pod, which)
 	if e.Reason != "" {

@@ -7,8 +7,10 @@ package awshost
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
@@ -39,14 +41,25 @@ func (h *Host) Logs(context.Context, taskhost.Task, string, taskhost.LogOptions)
 	return nil, &taskhost.UnsupportedError{Op: "kubectl logs", Remedy: remedyLogs}
 }
 
-// Exec is unsupported on AWS for now.
-func (h *Host) Exec(context.Context, taskhost.Task, string, []string, taskhost.Streams) error {
-	return &taskhost.UnsupportedError{Op: "kubectl exec", Remedy: remedyExec}
+// Exec is unsupported on AWS for now; the error gives the ECS Exec command for t.
+func (h *Host) Exec(_ context.Context, t taskhost.Task, container string, cmd []string, _ taskhost.Streams) error {
+	return &taskhost.UnsupportedError{Op: "kubectl exec", Remedy: remedyExec + ": " + executeCommand(t, container, cmd)}
 }
 
-// Attach is unsupported on AWS for now.
-func (h *Host) Attach(context.Context, taskhost.Task, string, taskhost.Streams) error {
-	return &taskhost.UnsupportedError{Op: "kubectl attach", Remedy: remedyExec}
+// Attach is unsupported on AWS for now; the error gives the ECS Exec command for t.
+func (h *Host) Attach(_ context.Context, t taskhost.Task, container string, _ taskhost.Streams) error {
+	return &taskhost.UnsupportedError{Op: "kubectl attach", Remedy: remedyExec + ": " + executeCommand(t, container, []string{"/bin/sh"})}
+}
+
+// executeCommand is the AWS CLI's ECS Exec command line for cmd in container of t (the task
+// needs enableExecuteCommand and the SSM agent's permissions in its task role).
+func executeCommand(t taskhost.Task, container string, cmd []string) string {
+	task := t.TaskArn
+	if task == "" {
+		task = t.ID
+	}
+	return fmt.Sprintf("aws ecs execute-command --cluster %s --task %s --container %s --interactive --command %q",
+		t.Cluster, task, container, strings.Join(cmd, " "))
 }
 
 // Signal is unsupported on AWS: ECS has no call that signals one container.
