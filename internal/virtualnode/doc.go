@@ -1,4 +1,4 @@
-// Package virtualnode is the virtual node "nodeless" (DESIGN.md §4.2, ADR 0009): the one Node that
+// Package virtualnode is the virtual node "nodeless" (DESIGN.md §4.2, docs/virtual-node.md): the one Node that
 // the scheduler binds Pods to, kept Ready with a Lease, and the kubelet API served on it (logs,
 // exec, attach, port-forward), built on the virtual-kubelet library
 // (github.com/virtual-kubelet/virtual-kubelet: node.NodeController with the v1 lease controller,
@@ -20,4 +20,9 @@
 //     anonymous requests are refused (401). Each request names a Pod and a container; PodTasks
 //     says which ECS task runs that Pod (the Pod controller implements it) and taskhost.Host
 //     reaches the task (the local data plane, or AWS).
+//
+// On an existing cluster Pods opt in to the tainted node by toleration and node selector, or by
+// the namespace label NamespaceOptInLabel, which EnsureNamespaceOptIn turns into a
+// MutatingAdmissionPolicy. Under `nodeless up` (Options.NotReadyTaint) the node keeps the
+// not-ready taint in step with Ready itself, as no node lifecycle controller runs there.
 package virtualnode
