@@ -39,12 +39,11 @@ type nodeFlags struct {
 	memory           string
 	ephemeralStorage string
 	pods             string
-	// certFile and keyFile are the kubelet API's serving certificate (flags of both commands);
-	// servingCert, set by code and not a flag, is one in memory and wins over both (the lead
-	// plugs the control plane's kubelet certificate in here).
-	certFile    string
-	keyFile     string
-	servingCert *tls.Certificate
+	// certFile and keyFile are the kubelet API's serving certificate (flags of both commands).
+	certFile string
+	keyFile  string
+	// wiring is what other parts hand the node (set by code, not flags).
+	wiring nodeWiring
 	// controller only
 	enabled        bool
 	address        string
@@ -70,6 +69,19 @@ func (f *nodeFlags) addController(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.namespaceOptIn, "namespace-opt-in", true, "send the Pods of namespaces labelled "+
 		virtualnode.NamespaceOptInLabel+"="+virtualnode.NamespaceOptInValue+" to the virtual node (a MutatingAdmissionPolicy; Kubernetes 1.36+)")
 	fs.StringVar(&f.clientCAFile, "kubelet-client-ca-file", "", "CA of the client certificates the kubelet API accepts (default: the cluster's, from kube-system/extension-apiserver-authentication)")
+}
+
+// nodeWiring is what other parts of nodeless hand the virtual node; zero values give the defaults.
+type nodeWiring struct {
+	// Pods finds a Pod's task (the Pod controller); nil: the kubelet API answers every Pod
+	// request with "no Pod controller runs Pods on this node".
+	Pods virtualnode.PodTasks
+	// Host reaches the tasks; nil: localhost.New(dp, stateDir) under up, awshost.New() under
+	// controller. Give the one the Pod controller and the prober use, so all share one.
+	Host taskhost.Host
+	// ServingCert is the kubelet API's serving certificate in memory (the control plane's
+	// kubelet certificate); it wins over --kubelet-cert-file.
+	ServingCert *tls.Certificate
 }
 
 // capacity is the capacity the flags override.
@@ -145,16 +157,20 @@ func localNode(cfg *rest.Config, stateDir string, f nodeFlags, dp *dataplane.Dat
 		so.CertFile, so.KeyFile = pki.ServingCert, pki.ServingKey
 	}
 	so.ClientCAFile = pki.CACert
-	return nodeComponents(cfg, f, opts, so, localhost.New(dp, stateDir), log)
+	host := f.wiring.Host
+	if host == nil {
+		host = localhost.New(dp, stateDir)
+	}
+	return nodeComponents(cfg, f, opts, so, host, log)
 }
 
-// serving is the kubelet API's serving certificate the flags give (servingCert, or certFile and
-// keyFile); none when they give none.
+// serving is the kubelet API's options from the flags and the wiring: the serving certificate
+// (wiring.ServingCert, or certFile and keyFile; none when neither is given) and wiring.Pods.
 func (f *nodeFlags) serving() (virtualnode.ServerOptions, error) {
 	if (f.certFile == "") != (f.keyFile == "") {
 		return virtualnode.ServerOptions{}, errors.New("--kubelet-cert-file and --kubelet-key-file go together")
 	}
-	return virtualnode.ServerOptions{Certificate: f.servingCert, CertFile: f.certFile, KeyFile: f.keyFile}, nil
+	return virtualnode.ServerOptions{Certificate: f.wiring.ServingCert, CertFile: f.certFile, KeyFile: f.keyFile, Pods: f.wiring.Pods}, nil
 }
 
 // nodeComponents are the node and its kubelet API.
@@ -251,7 +267,11 @@ func awsNode(ctx context.Context, cfg *rest.Config, f nodeFlags, ecsOpts ecsapi.
 			return nil, err
 		}
 	}
-	return nodeComponents(cfg, f, opts, so, awshost.New(), log)
+	host := f.wiring.Host
+	if host == nil {
+		host = awshost.New()
+	}
+	return nodeComponents(cfg, f, opts, so, host, log)
 }
 
 // runAll runs components until ctx ends or one fails; then it stops the others and returns the
