@@ -23,13 +23,15 @@ type partsFlags struct {
 	region           string
 	vpcCIDR          string
 	agentBinary      string
+	node             nodeFlags
 }
 
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
 // runc, the data plane's port) before anything starts; the ecs.nodeless.dev CRDs; then the local
 // data plane (in the same state dir as the control plane, so `nodeless logs` and `nodeless image
 // load` work alike under `up` and `dataplane`), then the controllers, pointed at that data plane
-// with its generated credentials. They start in that order and stop in reverse.
+// with its generated credentials, then the virtual node's kubelet API and the node itself
+// (untainted: every Pod may run on it). They start in that order and stop in reverse.
 func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOptions) error {
 	manifests, err := crd.Manifests()
 	if err != nil {
@@ -39,6 +41,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 	opts.Checks = append(opts.Checks,
 		dataplane.Preflight,
 		func() error { return controlplane.CheckAddressFree(f.dataplaneAddress, "--dataplane-address") },
+		func() error { return controlplane.CheckAddressFree(f.node.kubeletAddress(), "--kubelet-port") },
 	)
 	opts.Extras = func(cfg *rest.Config, stateDir string) ([]component.Component, error) {
 		// Under up, every component logs through klog, which up sends to <state-dir>/logs/nodeless.log;
@@ -67,7 +70,12 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			_ = dp.Close()
 			return nil, fmt.Errorf("controllers: %w", err)
 		}
-		return []component.Component{dp, ctrls}, nil
+		node, err := localNode(cfg, stateDir, f.node, dp, logger)
+		if err != nil {
+			_ = dp.Close()
+			return nil, err
+		}
+		return append([]component.Component{dp, ctrls}, node...), nil
 	}
 	return nil
 }
