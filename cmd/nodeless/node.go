@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -134,8 +133,8 @@ func (f *nodeFlags) kubeletAddress() string {
 // localNode is the virtual node of `nodeless up`, over the in-process data plane: no taint, the
 // kubelet API served with the control plane's PKI, the local Host.
 //
-// The serving certificate is the control plane's (apiserver.crt: issued for 127.0.0.1) until the
-// control plane issues the kubelet's own; the client CA is the cluster CA.
+// The serving certificate is the kubelet's, issued by the control plane (controlplane.EnsurePKI);
+// the client CA is the cluster CA.
 func localNode(cfg *rest.Config, stateDir string, f nodeFlags, dp *dataplane.DataPlane, log logr.Logger) ([]component.Component, error) {
 	f.address = virtualnode.DefaultAddress
 	opts, err := f.options(virtualnode.EndpointLocal)
@@ -145,18 +144,17 @@ func localNode(cfg *rest.Config, stateDir string, f nodeFlags, dp *dataplane.Dat
 	opts.Health = dialHealth(dp.Endpoint())
 	// up runs no node lifecycle controller: the node keeps its not-ready taint itself.
 	opts.NotReadyTaint = true
-	pki, err := controlplane.EnsurePKI(filepath.Join(stateDir, "pki"))
-	if err != nil {
-		return nil, fmt.Errorf("virtual node: %w", err)
-	}
 	so, err := f.serving()
 	if err != nil {
 		return nil, err
 	}
 	if so.Certificate == nil && so.CertFile == "" {
-		so.CertFile, so.KeyFile = pki.ServingCert, pki.ServingKey
+		// Issued by the control plane's CA for 127.0.0.1 and the node's name; the API server
+		// verifies it (--kubelet-certificate-authority) and presents its kubelet client
+		// certificate, signed by the same CA.
+		so.CertFile, so.KeyFile = controlplane.KubeletServingCert(stateDir)
 	}
-	so.ClientCAFile = pki.CACert
+	so.ClientCAFile = controlplane.CAFile(stateDir)
 	host := f.wiring.Host
 	if host == nil {
 		host = localhost.New(dp, stateDir)

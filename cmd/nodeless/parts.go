@@ -12,9 +12,11 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/controller"
+	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/taskhost/localhost"
 )
 
 // partsFlags are the flags of `nodeless up` that concern nodeless's own parts.
@@ -57,6 +59,8 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			return nil, fmt.Errorf("local data plane: %w", err)
 		}
 		creds := dp.Credentials()
+		// One Host for the Pod controller, its prober and the kubelet API.
+		host := localhost.New(dp, stateDir)
 		ctrls, err := controller.New(ctx, controller.Config{
 			RestConfig: cfg,
 			ECSOptions: ecsapi.Options{
@@ -65,11 +69,15 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			},
 			// The local data plane has no throttling buckets; the limiter is for AWS.
 			Limits: controller.NoRateLimit(),
+			Pods: &pod.Options{
+				NodeName: f.node.name, Host: host, AgentImage: agentimage.LocalRef(version),
+			},
 		})
 		if err != nil {
 			_ = dp.Close()
 			return nil, fmt.Errorf("controllers: %w", err)
 		}
+		f.node.wiring.Host, f.node.wiring.Pods = host, podTasks{ctrls.PodTasks()}
 		node, err := localNode(cfg, stateDir, f.node, dp, logger)
 		if err != nil {
 			_ = dp.Close()
