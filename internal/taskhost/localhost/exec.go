@@ -128,7 +128,7 @@ func deleteProcess(proc containerd.Process) {
 	if _, err := proc.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 		proc.IO().Cancel()
 	}
-	proc.IO().Close()
+	_ = proc.IO().Close()
 }
 
 // execID names one exec process.
