@@ -29,6 +29,9 @@ type startSample struct {
 	created, scheduled, ip, ready, available time.Duration
 	// http is the first 200 from GET http://<podIP or task IP>:8080/ from inside the VPC.
 	http time.Duration
+	// The data plane's own timestamps of the task (the Pod's, or the baseline's): createdAt
+	// (RunTask stored it) and startedAt (its containers run), from the start call.
+	taskCreated, taskStarted time.Duration
 }
 
 // BenchmarkStartOne: a Deployment of 1 replica, created with the typed client, until it is
@@ -72,6 +75,10 @@ func BenchmarkStartOne(b *testing.B) {
 	reportPct(b, "pod-ready", field(pods, func(s startSample) time.Duration { return s.ready }))
 	reportPct(b, "deploy-available", field(pods, func(s startSample) time.Duration { return s.available }))
 	reportPct(b, "deploy-http", field(pods, func(s startSample) time.Duration { return s.http }))
+	reportPct(b, "pod-task-created", field(pods, func(s startSample) time.Duration { return s.taskCreated }))
+	reportPct(b, "pod-task-started", field(pods, func(s startSample) time.Duration { return s.taskStarted }))
+	reportPct(b, "task-created", field(tasks, func(s startSample) time.Duration { return s.taskCreated }))
+	reportPct(b, "task-started", field(tasks, func(s startSample) time.Duration { return s.taskStarted }))
 	reportPct(b, "task-running", field(tasks, func(s startSample) time.Duration { return s.ready }))
 	reportPct(b, "task-http", field(tasks, func(s startSample) time.Duration { return s.http }))
 	ratio := func(name string, p int, a, c func(startSample) time.Duration) {
@@ -110,6 +117,13 @@ func (bn *bench) startDeployment(b *testing.B, name string) startSample {
 		bn.dumpPods(b, name)
 		b.Fatalf("deployment %s: %v (times so far %+v)", name, err, s)
 	}
+	// The Pod's task is the only one running in the Pod controller's cluster: each run waits
+	// until the previous Pod is gone, which is after its task STOPPED.
+	list, err := bn.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(podCluster)})
+	if err != nil || len(list.TaskArns) != 1 {
+		b.Fatalf("ListTasks %s: %v %v, want the one task of deployment %s", podCluster, err, list, name)
+	}
+	s.taskCreated, s.taskStarted = bn.taskTimes(ctx, b, podCluster, list.TaskArns[0], begin)
 	bn.deleteDeployment(b, name)
 	return s
 }
@@ -265,8 +279,22 @@ func (bn *bench) startTask(b *testing.B) startSample {
 		b.Fatalf("task %s never answered HTTP", arn)
 	}
 	s.http = at.Sub(begin)
+	s.taskCreated, s.taskStarted = bn.taskTimes(ctx, b, baselineCluster, arn, begin)
 	bn.stopTask(b, arn)
 	return s
+}
+
+// podCluster is the ECS cluster the Pod controller runs the Pods' tasks in (pod.DefaultCluster).
+const podCluster = "nodeless"
+
+// taskTimes returns the task's createdAt and startedAt from begin.
+func (bn *bench) taskTimes(ctx context.Context, b *testing.B, cluster, arn string, begin time.Time) (created, started time.Duration) {
+	b.Helper()
+	d, err := bn.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{arn}})
+	if err != nil || len(d.Tasks) != 1 || d.Tasks[0].CreatedAt == nil || d.Tasks[0].StartedAt == nil {
+		b.Fatalf("DescribeTasks %s: %v, want a task with createdAt and startedAt", arn, err)
+	}
+	return d.Tasks[0].CreatedAt.Sub(begin), d.Tasks[0].StartedAt.Sub(begin)
 }
 
 // stopTask stops a baseline task and waits until it is STOPPED.
