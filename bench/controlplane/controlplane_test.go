@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -86,7 +87,7 @@ func BenchmarkUpFull(b *testing.B) {
 	bins := binaries(b)
 	for i := range b.N {
 		for _, bin := range inTurn(bins, i) {
-			u := startUp(b, bin.path, b.TempDir(), "--control-plane-only=false")
+			u := startUp(b, bin.path, b.TempDir(), append([]string{"--control-plane-only=false"}, kubeletPortArgs(b, bin.path)...)...)
 			m.add(bin.prefix+"s-to-readyz", u.readyz.Seconds())
 			m.add(bin.prefix+"s-to-all-ready", u.allReady.Seconds())
 			time.Sleep(idleSettle)
@@ -109,6 +110,18 @@ func BenchmarkIdleRSS(b *testing.B) {
 		}
 	}
 	m.report(b)
+}
+
+// kubeletPortArgs puts the virtual node's kubelet API on a free port where bin has one (since
+// the virtual node, 2026-11-30): its default, 10250, may be held by another `nodeless up` on the
+// machine, and up refuses to start then.
+func kubeletPortArgs(b *testing.B, bin string) []string {
+	b.Helper()
+	help, _ := exec.Command(bin, "up", "--help").CombinedOutput()
+	if !strings.Contains(string(help), "--kubelet-port") {
+		return nil
+	}
+	return []string{"--kubelet-port", freePorts(b)[0]}
 }
 
 // binary is one nodeless binary to measure; prefix starts the names of its metrics.
@@ -240,26 +253,29 @@ func startUp(b *testing.B, bin, stateDir string, extraArgs ...string) *up {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
+	cmd.Stderr = cmd.Stdout
 	ready := make(chan time.Duration, 1)
+	out := &lines{}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			out.add(sc.Text())
 			if strings.HasPrefix(sc.Text(), "ready in ") {
 				ready <- time.Since(begin)
 			}
 		}
 	}()
-	u := &up{cmd: cmd, readyz: waitReadyz(b, stateDir, begin)}
+	u := &up{cmd: cmd, readyz: waitReadyz(b, stateDir, begin, out)}
 	select {
 	case u.allReady = <-ready:
 	case <-time.After(2 * time.Minute):
-		b.Fatal("nodeless up never printed ready")
+		b.Fatalf("nodeless up never printed ready; its output:\n%s", out)
 	}
 	return u
 }
 
 // waitReadyz polls /readyz with the admin kubeconfig (written during start-up) until it answers ok.
-func waitReadyz(b *testing.B, stateDir string, begin time.Time) time.Duration {
+func waitReadyz(b *testing.B, stateDir string, begin time.Time, out *lines) time.Duration {
 	b.Helper()
 	deadline := begin.Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -278,8 +294,26 @@ func waitReadyz(b *testing.B, stateDir string, begin time.Time) time.Duration {
 			return time.Since(begin)
 		}
 	}
-	b.Fatal("/readyz never ok")
+	b.Fatalf("/readyz never ok; nodeless up's output:\n%s", out)
 	return 0
+}
+
+// lines is what a process printed, kept to explain a failed start.
+type lines struct {
+	mu sync.Mutex
+	l  []string
+}
+
+func (l *lines) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.l = append(l.l, line)
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.l, "\n")
 }
 
 func (u *up) stop(b *testing.B) time.Duration {
