@@ -18,7 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
@@ -60,7 +62,8 @@ func BenchmarkManyAtOnce(b *testing.B) {
 
 	logLoad(b, "before the Deployments")
 	calls.mark(b)
-	wall, each = bn.manyDeployments(b, n)
+	stages := &podStages{}
+	wall, each = bn.manyDeployments(b, n, stages)
 	converge := calls.mark(b)
 	b.ReportMetric(wall.Seconds(), "s-all-available")
 	reportPct(b, "deploy-available", each)
@@ -85,6 +88,11 @@ func BenchmarkManyAtOnce(b *testing.B) {
 		b.ReportMetric(vm, "MiB-rss-rest")
 		b.ReportMetric(anon, "MiB-anon-rest")
 	}
+
+	// Where the time went, from the first Create (after the counted windows: these are the
+	// benchmark's own ECS calls).
+	stages.taskTimes(b, bn)
+	stages.report(b)
 
 	begin := time.Now()
 	bn.deleteAll(b, n)
@@ -169,7 +177,7 @@ func (bn *bench) manyTasks(b *testing.B, n int) (time.Duration, []time.Duration)
 
 // manyDeployments creates n Deployments at once and returns the wall time from the first Create
 // until the last is Available, and each Deployment's time from its own Create to Available.
-func (bn *bench) manyDeployments(b *testing.B, n int) (time.Duration, []time.Duration) {
+func (bn *bench) manyDeployments(b *testing.B, n int, stages *podStages) (time.Duration, []time.Duration) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*waitTimeout)
 	defer cancel()
@@ -179,9 +187,16 @@ func (bn *bench) manyDeployments(b *testing.B, n int) (time.Duration, []time.Dur
 		b.Fatal(err)
 	}
 	defer w.Stop()
+	pw, err := bn.kube.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "bench=many"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pw.Stop()
 	var mu sync.Mutex
 	starts := map[string]time.Time{}
 	begin := time.Now()
+	stages.begin = begin
+	go stages.follow(pw)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
@@ -215,6 +230,7 @@ func (bn *bench) manyDeployments(b *testing.B, n int) (time.Duration, []time.Dur
 				done[d.Name] = time.Since(starts[d.Name])
 				mu.Unlock()
 				wall = time.Since(begin)
+				stages.add("deployment Available", d.Name, wall)
 			}
 		}
 	}
@@ -308,4 +324,93 @@ func (c calls) String() string {
 		parts[i] = fmt.Sprintf("%s %d", op, c[op])
 	}
 	return fmt.Sprintf("%d (%d writes): %s", c.total(), c.writes(), strings.Join(parts, ", "))
+}
+
+// podStages records, from the first Create, when each Pod reached each stage (by Pod name).
+type podStages struct {
+	begin time.Time
+	mu    sync.Mutex
+	at    map[string]map[string]time.Duration // stage → pod → time
+}
+
+// stageOrder is the order in which podStages reports its stages.
+var stageOrder = []string{"Pod created", "Pod bound", "task stored (createdAt)", "task running (startedAt)", "Pod has podIP", "Pod Ready", "deployment Available"}
+
+func (ps *podStages) add(stage, name string, d time.Duration) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.at == nil {
+		ps.at = map[string]map[string]time.Duration{}
+	}
+	if ps.at[stage] == nil {
+		ps.at[stage] = map[string]time.Duration{}
+	}
+	if _, seen := ps.at[stage][name]; !seen {
+		ps.at[stage][name] = d
+	}
+}
+
+// follow records the Pods' stages from a watch until it is stopped.
+func (ps *podStages) follow(w watch.Interface) {
+	for ev := range w.ResultChan() {
+		p, ok := ev.Object.(*corev1.Pod)
+		if !ok {
+			continue
+		}
+		now := time.Since(ps.begin)
+		ps.add("Pod created", p.Name, now)
+		if p.Spec.NodeName != "" {
+			ps.add("Pod bound", p.Name, now)
+		}
+		if p.Status.PodIP != "" {
+			ps.add("Pod has podIP", p.Name, now)
+		}
+		if podReady(p) {
+			ps.add("Pod Ready", p.Name, now)
+		}
+	}
+}
+
+// taskTimes adds the data plane's createdAt and startedAt of every task in the Pods' cluster.
+func (ps *podStages) taskTimes(b *testing.B, bn *bench) {
+	b.Helper()
+	ctx := context.Background()
+	var arns []string
+	p := ecs.NewListTasksPaginator(bn.ecs, &ecs.ListTasksInput{Cluster: aws.String(podCluster)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		arns = append(arns, page.TaskArns...)
+	}
+	for from := 0; from < len(arns); from += 100 {
+		d, err := bn.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(podCluster), Tasks: arns[from:min(len(arns), from+100)]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, t := range d.Tasks {
+			if t.CreatedAt != nil {
+				ps.add("task stored (createdAt)", aws.ToString(t.TaskArn), t.CreatedAt.Sub(ps.begin))
+			}
+			if t.StartedAt != nil {
+				ps.add("task running (startedAt)", aws.ToString(t.TaskArn), t.StartedAt.Sub(ps.begin))
+			}
+		}
+	}
+}
+
+// report logs, per stage, how many Pods reached it and when (p50, p99, last), from the first Create.
+func (ps *podStages) report(b *testing.B) {
+	b.Helper()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, stage := range stageOrder {
+		var ds []time.Duration
+		for _, d := range ps.at[stage] {
+			ds = append(ds, d)
+		}
+		b.Logf("stage %-26s %3d reached, from the first Create: p50 %6.0f ms, p99 %6.0f ms, last %6.0f ms",
+			stage, len(ds), ms(pct(ds, 50)), ms(pct(ds, 99)), ms(pct(ds, 100)))
+	}
 }
