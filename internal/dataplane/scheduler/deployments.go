@@ -57,10 +57,10 @@ func pendingTask(t *store.TaskRecord) int32 {
 	return 0
 }
 
-// completeRollout marks the PRIMARY deployment COMPLETED once it has desiredCount healthy tasks that
-// have proven themselves (HEALTHY, or RUNNING for the stable period without health checks; a task
-// that crashes right after it started must not make a revision "stable") and no other deployment
-// has a task left; the others become INACTIVE and leave the list.
+// completeRollout marks the PRIMARY deployment COMPLETED once desiredCount of its tasks count as
+// healthy (health.go: HEALTHY, or RUNNING for 40 s without health checks; a task that crashes right
+// after it started must not make a revision "stable") and no other deployment has a task left; the
+// others become INACTIVE and leave the list.
 func (r *reconciler) completeRollout() {
 	p := r.primary()
 	if p.RolloutState != model.RolloutInProgress {
@@ -98,7 +98,9 @@ func (r *reconciler) completeRollout() {
 	r.svc.Deployments = []model.Deployment{kept}
 }
 
-// steadyState records "has reached a steady state." when the service settles, once per settling.
+// steadyState records "has reached a steady state." when the service settles, once per settling:
+// its deployment COMPLETED, desiredCount tasks RUNNING and every one of them counting as healthy,
+// none pending, none being stopped.
 func (r *reconciler) steadyState() {
 	p := r.primary()
 	if len(r.svc.Deployments) != 1 || p.RolloutState != model.RolloutCompleted {
@@ -108,7 +110,7 @@ func (r *reconciler) steadyState() {
 		return
 	}
 	for _, t := range r.tasks {
-		if notStopped(t) && !live(t) {
+		if notStopped(t) && (!live(t) || !r.isHealthy(t)) {
 			return
 		}
 	}
