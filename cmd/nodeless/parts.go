@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -23,6 +24,8 @@ type partsFlags struct {
 	region           string
 	vpcCIDR          string
 	agentBinary      string
+	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
+	healthyAfterRunning time.Duration
 }
 
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
@@ -49,6 +52,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			StateDir: stateDir, Address: f.dataplaneAddress, Region: f.region, VPCCIDR: f.vpcCIDR,
 			Logger:     logger.WithName("dataplane"),
 			AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
+			HealthyAfterRunning: f.healthyAfterRunning,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("local data plane: %w", err)
