@@ -295,6 +295,8 @@ func (d *DataPlane) serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- d.server.Serve(d.listener) }()
 	close(d.ready)
+	d.writeRunInfo()
+	defer d.removeRunInfo()
 	d.log.Info("ECS API serving", "endpoint", d.Endpoint(), "credentials", d.credsFile)
 	select {
 	case err := <-errc:
