@@ -232,4 +232,3 @@ func taskAddress(t ecstypes.Task) string {
 	}
 	return ""
 }
-
