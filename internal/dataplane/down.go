@@ -129,10 +129,10 @@ func checkStateDir(stateDir string) (string, error) {
 		dir, strings.Join(stateDirMarkers, ", "))
 }
 
-// lockedFiles are the files a running nodeless holds an exclusive flock on: the data plane's store
-// and the embedded etcd's database.
+// lockedFiles are the files a running nodeless holds an exclusive flock on: the data plane's store,
+// `up`'s lock of the state dir and the embedded etcd's database.
 func lockedFiles(dir string) []string {
-	return []string{filepath.Join(dir, "state.db"), filepath.Join(dir, "etcd", "member", "snap", "db")}
+	return []string{filepath.Join(dir, "state.db"), filepath.Join(dir, "lock"), filepath.Join(dir, "etcd", "member", "snap", "db")}
 }
 
 // refuseInUse fails when a nodeless process holds the lock of one of lockedFiles.
