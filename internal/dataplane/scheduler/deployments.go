@@ -165,13 +165,27 @@ func sortNewestFirst(ts []*store.TaskRecord) {
 
 // newServiceTask is a PROVISIONING task of a deployment, as the service scheduler launches it: its
 // group names the service, startedBy the deployment, and it runs on the deployment's platform
-// version with the service's enableExecuteCommand.
+// version with the service's enableExecuteCommand. Its tags are propagated from the service or the
+// task definition (defTags) as the service's propagateTags says, plus the managed tags when
+// enableECSManagedTags is on (model.TaskTags), as they are when it is launched.
 func newServiceTask(arns model.ARNs, cluster string, svc *model.Service, d *model.Deployment,
-	def *model.TaskDefinition, now time.Time) *store.TaskRecord {
+	def *model.TaskDefinition, defTags []model.Tag, now time.Time) *store.TaskRecord {
 	t := model.NewTask(arns, model.NewTaskInput{
 		Cluster: cluster, ID: model.NewTaskID(), Definition: def,
 		Group: ptr("service:" + svc.ServiceName), StartedBy: ptr(d.ID), PlatformVersion: d.PlatformVersion,
 		EnableExecuteCommand: svc.EnableExecuteCommand, CreatedAt: now, NetworkConfiguration: d.NetworkConfiguration,
+		Tags: model.TaskTags(model.TaskTagsInput{
+			Propagate: stringOf(svc.PropagateTags), DefinitionTags: defTags, ServiceTags: svc.Tags,
+			Managed: svc.EnableECSManagedTags, Cluster: cluster, Service: svc.ServiceName,
+		}),
 	})
 	return &store.TaskRecord{Task: t, ServiceName: svc.ServiceName, DeploymentID: d.ID}
+}
+
+// stringOf is *p, or "" for nil.
+func stringOf(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

@@ -174,6 +174,24 @@ func (r *reconciler) definition(arn string) *model.TaskDefinition {
 	return def
 }
 
+// definitionTags are the tags of the task definition arn (none when it cannot be read: the task
+// then starts without them rather than not at all).
+func (r *reconciler) definitionTags(arn string) []model.Tag {
+	r2, ok := model.ParseARN(arn)
+	if !ok || len(r2.Parts) == 0 {
+		return nil
+	}
+	family, rev, err := model.ParseFamilyRevision(r2.Parts[0])
+	if err != nil {
+		return nil
+	}
+	rec, err := r.tx.GetTaskDefinition(family, rev)
+	if err != nil {
+		return nil
+	}
+	return rec.Tags
+}
+
 // judge applies the health rules (health.go) to a task of the service as of this pass.
 func (r *reconciler) judge(t *store.TaskRecord) judgement {
 	return r.health.judge(&t.Task, r.definition(t.Task.TaskDefinitionArn), r.svc, r.now)
@@ -370,7 +388,7 @@ func (r *reconciler) startTasks() error {
 		return fmt.Errorf("task definition %s of deployment %s not found", primary.TaskDefinition, primary.ID)
 	}
 	for range n {
-		t := newServiceTask(r.arns, r.cluster, r.svc, primary, def, r.now)
+		t := newServiceTask(r.arns, r.cluster, r.svc, primary, def, r.definitionTags(def.TaskDefinitionArn), r.now)
 		r.created = append(r.created, t)
 		r.tasks = append(r.tasks, t)
 		r.started = append(r.started, taskID(t.Task.TaskArn))
