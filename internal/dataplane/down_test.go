@@ -47,18 +47,12 @@ func TestDown(t *testing.T) {
 		}
 	}
 
-	if _, err := dataplane.Down(ctx, dataplane.DownOptions{StateDir: dir}); err == nil || !strings.Contains(err.Error(), "stop `nodeless up` or `nodeless dataplane` first") {
-		t.Fatalf("down while the data plane runs: %v, want a refusal", err)
-	}
-	st, err := dataplane.ReadStatus(ctx, dir)
-	if err != nil || st.DataPlane == nil || st.DataPlane.Endpoint != env.Endpoint || len(st.Tasks) != 2 || st.TasksFrom != "ECS API" {
-		t.Errorf("status while running: %+v, %v; want the endpoint %s and 2 tasks from the ECS API", st, err, env.Endpoint)
-	}
+	checkWhileRunning(t, env)
 	env.Stop()
 	if left := leftovers(t, dir); len(left) == 0 {
 		t.Fatal("no process or mount of the state dir after the data plane stopped: the test proves nothing")
 	}
-	st, err = dataplane.ReadStatus(ctx, dir)
+	st, err := dataplane.ReadStatus(ctx, dir)
 	if err != nil || st.DataPlane != nil || len(st.Tasks) != 2 || st.TasksFrom != "store" {
 		t.Errorf("status after stopping: %+v, %v; want no data plane and 2 tasks from the store", st, err)
 	}
@@ -92,6 +86,20 @@ func TestDown(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the state dir after down --purge: %v, want it gone", err)
+	}
+}
+
+// checkWhileRunning: down refuses while the data plane runs; status shows its endpoint and the two
+// tasks through its API.
+func checkWhileRunning(t *testing.T, env *dataplanetest.Env) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := dataplane.Down(ctx, dataplane.DownOptions{StateDir: env.StateDir}); err == nil || !strings.Contains(err.Error(), "stop `nodeless up` or `nodeless dataplane` first") {
+		t.Fatalf("down while the data plane runs: %v, want a refusal", err)
+	}
+	st, err := dataplane.ReadStatus(ctx, env.StateDir)
+	if err != nil || st.DataPlane == nil || st.DataPlane.Endpoint != env.Endpoint || len(st.Tasks) != 2 || st.TasksFrom != "ECS API" {
+		t.Errorf("status while running: %+v, %v; want the endpoint %s and 2 tasks from the ECS API", st, err, env.Endpoint)
 	}
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -360,8 +361,8 @@ func checkRefused(t *testing.T, s *Server, m member) {
 		t.Fatal(err)
 	}
 	err = s.decode(m.op, body, reflect.New(s.inputs[m.op]).Interface())
-	ae, ok := err.(*apiError)
-	if !ok || ae.Type != errInvalidParameter || !strings.Contains(ae.Message, m.path+": not supported") {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Type != errInvalidParameter || !strings.Contains(ae.Message, m.path+": not supported") {
 		t.Errorf("%s %s (%s) set to a value: %v; want InvalidParameterException naming %s as not supported", m.op, m.path, m.key, err, m.path)
 	}
 }
@@ -498,4 +499,3 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 		}
 	}
 }
-
