@@ -246,8 +246,9 @@ func removeContainers(ctx context.Context, dir string, opts DownOptions, rep *Do
 	return err
 }
 
-// leftoverNames are the executables of processes a data plane starts that outlive it.
-var leftoverNames = []string{"containerd", "containerd-shim-runc-v2", "slirp4netns"}
+// leftoverNames are the executables of processes a data plane starts that outlive it (the
+// nodeless-agent runs as containerd's logging binary of every container).
+var leftoverNames = []string{"containerd", "containerd-shim-runc-v2", "slirp4netns", "nodeless-agent"}
 
 // killLeftovers stops the VPC's uplink and kills what is left of the state dir's processes:
 // containerd, shims and slirp4netns whose command line names the state dir, and processes whose
