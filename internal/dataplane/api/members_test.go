@@ -116,12 +116,17 @@ var memberRules = map[string]memberRule{
 	"PortMapping.protocol":                       eff("tcp or udp", "TestUDPPortMapping", "TestTaskDefinitions"),
 	"PortMapping.name": approx("Service Connect names a port; there is no Service Connect locally: stored and shown, " +
 		"a service's serviceConnectConfiguration is refused by name"),
-	"PortMapping.appProtocol":          approx("Service Connect's protocol hint; there is no Service Connect locally: stored and shown"),
-	"ContainerDefinition.secrets":      eff("environment variables from Secrets Manager, resolved at start", "TestSecretsReachTasks", "TestContainerSpecsSecrets"),
-	"Secret.name":                      eff("the variable's name", "TestContainerSpecsSecrets"),
-	"Secret.valueFrom":                 eff("the secret (ARN, name, JSON key) its value comes from", "TestContainerSecrets", "TestSecretsReachTasks"),
-	"ContainerDefinition.startTimeout": eff("how long dependencies may take before the task fails", "TestStartTimeoutAndSecrets"),
-	"ContainerDefinition.stopTimeout":  eff("seconds between SIGTERM and SIGKILL", "TestStopTimeoutEscalatesToSIGKILL"),
+	"PortMapping.appProtocol":     approx("Service Connect's protocol hint; there is no Service Connect locally: stored and shown"),
+	"ContainerDefinition.secrets": eff("environment variables from Secrets Manager, resolved at start", "TestSecretsReachTasks", "TestContainerSpecsSecrets"),
+	"Secret.name":                 eff("the variable's name", "TestContainerSpecsSecrets"),
+	"Secret.valueFrom":            eff("the secret (ARN, name, JSON key) its value comes from", "TestContainerSecrets", "TestSecretsReachTasks"),
+	"ContainerDefinition.restartPolicy": approx("validated as ECS bounds it, stored and shown; no in-task restart locally: an essential " +
+		"container's exit stops the task and its service (or the virtual node) starts another (ADR 0005, Restarts)"),
+	"ContainerRestartPolicy.enabled":              approx("see ContainerDefinition.restartPolicy"),
+	"ContainerRestartPolicy.ignoredExitCodes":     approx("see ContainerDefinition.restartPolicy"),
+	"ContainerRestartPolicy.restartAttemptPeriod": approx("see ContainerDefinition.restartPolicy (checked: 60-1800 s)"),
+	"ContainerDefinition.startTimeout":            eff("how long dependencies may take before the task fails", "TestStartTimeoutAndSecrets"),
+	"ContainerDefinition.stopTimeout":             eff("seconds between SIGTERM and SIGKILL", "TestStopTimeoutEscalatesToSIGKILL"),
 	"ContainerDefinition.logConfiguration": approx("container output always goes to the local log files (nodeless logs, kubectl logs) " +
 		"whatever the driver; the configuration is stored and shown"),
 	"LogConfiguration.logDriver": approx("see ContainerDefinition.logConfiguration"),
