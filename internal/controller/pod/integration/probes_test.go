@@ -29,6 +29,15 @@ type probeHost struct {
 	mu      sync.Mutex
 	down    map[string]bool // by port
 	signals []string        // "container SIGNAL"
+	// execErr, when set, is what Exec returns (an error, not an exit code: the probe errors);
+	// otherwise Exec succeeds.
+	execErr error
+}
+
+func (h *probeHost) setExecErr(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.execErr = err
 }
 
 func newProbeHost(e *ecsmem.ECS) *probeHost { return &probeHost{ecs: e, down: map[string]bool{}} }
@@ -75,7 +84,9 @@ func (h *probeHost) Logs(context.Context, taskhost.Task, string, taskhost.LogOpt
 }
 
 func (h *probeHost) Exec(context.Context, taskhost.Task, string, []string, taskhost.Streams) error {
-	return unsupported()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.execErr
 }
 
 func (h *probeHost) Attach(context.Context, taskhost.Task, string, taskhost.Streams) error {
@@ -165,5 +176,46 @@ func TestProbes(t *testing.T) {
 		if strings.HasPrefix(ev, "Warning FailedRunTask") {
 			t.Errorf("unexpected event %s", ev)
 		}
+	}
+}
+
+// TestProbesAfterRestart: a restarted controller (and so a new prober) keeps a ready container
+// Ready until its readiness probe concludes, as the kubelet does after its own restart, so that
+// a restart of nodeless does not take the Pod out of its Services; no second task is started.
+// The exec probe errors after the restart (its outcome counts neither way), so its verdict stays
+// unknown while the test watches.
+func TestProbesAfterRestart(t *testing.T) {
+	var host *probeHost
+	e := start(t, func(e *env, o *pod.Options) {
+		host = newProbeHost(e.ecs)
+		o.Host = host
+	})
+	p := e.create(e.newPod("web", func(p *corev1.Pod) {
+		p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}},
+			PeriodSeconds: 1, TimeoutSeconds: 1, FailureThreshold: 1, SuccessThreshold: 1}
+	}))
+	e.waitPod("web", time.Minute, "Ready", func(p *corev1.Pod) bool { return running(p) && containerReady(p) })
+	// The prober adopts runs that started more than 10 s before it (the kubelet's grace).
+	time.Sleep(11 * time.Second)
+
+	h := e.watchPods()
+	e.stop()
+	host.setExecErr(errors.New("exec: connection reset by peer"))
+	e.run()
+	e.eventually(20*time.Second, "the errored probe's event", func() (bool, string) {
+		return e.hasEvent("web", "Warning Unhealthy: Readiness probe errored and resulted in unknown state: ")
+	})
+	after := e.waitPod("web", 10*time.Second, "Ready", func(p *corev1.Pod) bool { return running(p) && containerReady(p) })
+	h.mu.Lock()
+	for _, st := range h.seen["web"] {
+		for _, c := range st.Conditions {
+			if c.Type == corev1.PodReady && c.Status != corev1.ConditionTrue {
+				t.Errorf("Ready went %s after the restart: %s", c.Status, c.Message)
+			}
+		}
+	}
+	h.mu.Unlock()
+	if n := e.tasksStarted(p); n != 1 || after.Status.ContainerStatuses[0].RestartCount != 0 {
+		t.Errorf("%d tasks, %s", n, describe(after))
 	}
 }
