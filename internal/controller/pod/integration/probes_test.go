@@ -16,6 +16,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ecsmem"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
 )
 
@@ -29,6 +30,8 @@ type probeHost struct {
 	mu      sync.Mutex
 	down    map[string]bool // by port
 	signals []string        // "container SIGNAL"
+	// noSignal: Signal is unsupported (as where the Host cannot reach containers).
+	noSignal bool
 	// execErr, when set, is what Exec returns (an error, not an exit code: the probe errors);
 	// otherwise Exec succeeds.
 	execErr error
@@ -72,6 +75,10 @@ func (h *probeHost) Dial(_ context.Context, network, address string) (net.Conn, 
 
 func (h *probeHost) Signal(_ context.Context, t taskhost.Task, container string, sig syscall.Signal) error {
 	h.mu.Lock()
+	if h.noSignal {
+		h.mu.Unlock()
+		return unsupported()
+	}
 	h.signals = append(h.signals, container+" "+sig.String())
 	h.mu.Unlock()
 	code := int32(128 + sig)
@@ -217,5 +224,37 @@ func TestProbesAfterRestart(t *testing.T) {
 	h.mu.Unlock()
 	if n := e.tasksStarted(p); n != 1 || after.Status.ContainerStatuses[0].RestartCount != 0 {
 		t.Errorf("%d tasks, %s", n, describe(after))
+	}
+}
+
+// TestLivenessKillWithoutSignal: where the Host cannot signal a container, a liveness failure
+// stops the Pod's task instead (StopTask), with the kubelet's Killing Event, and the node runs
+// the Pod again with restartCount 1.
+func TestLivenessKillWithoutSignal(t *testing.T) {
+	var host *probeHost
+	e := start(t, func(e *env, o *pod.Options) {
+		host = newProbeHost(e.ecs)
+		host.noSignal = true
+		o.Host = host
+	})
+	host.setDown("9090", true)
+	p := e.create(e.newPod("web", func(p *corev1.Pod) {
+		p.Spec.Containers[0].LivenessProbe = tcpProbe(9090, 1)
+	}))
+	e.eventually(30*time.Second, "the Killing event", func() (bool, string) {
+		return e.hasEvent("web", "Normal Killing: Container app failed liveness probe, will be restarted")
+	})
+	host.setDown("9090", false)
+	got := e.waitPod("web", time.Minute, "running again", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount == 1 && running(p)
+	})
+	if n := e.ecs.Served(ecsapi.OpStopTask); n != 1 {
+		t.Errorf("StopTask served %d times, want 1", n)
+	}
+	if n := e.tasksStarted(p); n != 2 {
+		t.Errorf("%d tasks started, want 2: %s", n, describe(got))
+	}
+	if s := host.sent(); len(s) != 0 {
+		t.Errorf("signals %v sent through a Host that cannot", s)
 	}
 }
