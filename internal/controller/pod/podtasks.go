@@ -17,7 +17,9 @@ import (
 type NoTaskError struct {
 	Pod      types.NamespacedName
 	Previous bool
-	Reason   string
+	// NotOnNode is set when there is no such Pod on this node (the kubelet API answers 404).
+	NotOnNode bool
+	Reason    string
 }
 
 func (e *NoTaskError) Error() string {
@@ -47,12 +49,12 @@ func (c *Controller) Task(ctx context.Context, namespace, name string, previous 
 	var pod corev1.Pod
 	if err := c.r.client.Get(ctx, key, &pod); err != nil {
 		if apierrors.IsNotFound(err) {
-			return taskhost.Task{}, &NoTaskError{Pod: key, Previous: previous, Reason: "it is not bound to node " + c.r.opts.NodeName}
+			return taskhost.Task{}, &NoTaskError{Pod: key, Previous: previous, NotOnNode: true, Reason: "it is not bound to node " + c.r.opts.NodeName}
 		}
 		return taskhost.Task{}, fmt.Errorf("reading pod %s: %w", key, err)
 	}
 	if pod.Spec.NodeName != c.r.opts.NodeName {
-		return taskhost.Task{}, &NoTaskError{Pod: key, Previous: previous, Reason: "it is not bound to node " + c.r.opts.NodeName}
+		return taskhost.Task{}, &NoTaskError{Pod: key, Previous: previous, NotOnNode: true, Reason: "it is not bound to node " + c.r.opts.NodeName}
 	}
 	rec, ok, ip := Record{}, false, ""
 	if st := c.r.pods.get(key); st != nil && st.uid == pod.UID {
