@@ -54,7 +54,8 @@ func startBinary(t testing.TB, parts bool, extraArgs []string) (*Env, error) {
 	env := &Env{StateDir: stateDir, Kubeconfig: controlplane.KubeconfigPath(stateDir)}
 	if parts {
 		dataplaneAddr := net.JoinHostPort(controlplane.Host, strconv.Itoa(ports[3]))
-		args = append(args, "--dataplane-address", dataplaneAddr)
+		// Rollouts of tasks without health checks complete within seconds, not after ECS's 40 s.
+		args = append(args, "--dataplane-address", dataplaneAddr, "--healthy-after-running", "2s")
 		env.DataPlaneEndpoint = "http://" + dataplaneAddr
 	} else {
 		args = append(args, "--control-plane-only")
