@@ -71,8 +71,6 @@ func start(b *testing.B, upArgs ...string) *bench {
 		b.Skipf("the local data plane cannot run here: %v", err)
 	}
 	logLoad(b, "before nodeless up")
-	// The kubelet API's default port (10250) may be taken by another `nodeless up` on the machine.
-	upArgs = append([]string{"--kubelet-port", freePort(b)}, upArgs...)
 	env := testenv.Start(b, testenv.WithNodelessParts(), testenv.WithUpArgs(upArgs...))
 	env.Config.QPS, env.Config.Burst = 500, 1000
 	kube, err := kubernetes.NewForConfig(env.Config)
@@ -297,14 +295,4 @@ func rss(pid int) (vm, anon float64, err error) {
 		}
 	}
 	return vm, anon, nil
-}
-
-func freePort(b *testing.B) string {
-	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }

@@ -50,7 +50,8 @@ func BenchmarkManyAtOnce(b *testing.B) {
 	if d, err := time.ParseDuration(os.Getenv(restEnvVar)); err == nil && d > 0 {
 		rest = d
 	}
-	bn := start(b, "--v=1")
+	// --v=1 for the data plane's request lines; a log large enough not to be rotated meanwhile.
+	bn := start(b, "--v=1", "--log-max-size=2048")
 	calls := &callLog{path: filepath.Join(bn.env.StateDir, "logs", "nodeless.log")}
 	// Warm up as BenchmarkStartOne does: the image's snapshot, the Pod path once.
 	bn.startDeployment(b, "warm")
@@ -275,6 +276,9 @@ func (c *callLog) mark(b *testing.B) calls {
 		b.Fatal(err)
 	}
 	defer func() { _ = f.Close() }()
+	if fi, err := f.Stat(); err != nil || fi.Size() < c.offset {
+		b.Fatalf("%s shrank below the last mark (%v): rotated? raise --log-max-size", c.path, err)
+	}
 	if _, err := f.Seek(c.offset, io.SeekStart); err != nil {
 		b.Fatal(err)
 	}
