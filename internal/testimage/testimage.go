@@ -312,3 +312,45 @@ func Tarball(tb testing.TB, ref string) string {
 	}
 	return path
 }
+
+// TarballCmd is Tarball with cmd as the image's CMD instead of ["-listen", ":8080"] (its ENTRYPOINT
+// stays ["/testserver"]): an image whose default behaviour differs, such as one that crashes at
+// start ("-stdout", "crashing", "-exit", "2"), for tests that change a workload's image.
+func TarballCmd(tb testing.TB, ref string, cmd ...string) string {
+	tb.Helper()
+	bin, err := Binary()
+	if err != nil {
+		tb.Fatalf("building test image: %v", err)
+	}
+	img, err := Image(bin)
+	if err != nil {
+		tb.Fatalf("building test image: %v", err)
+	}
+	if img, err = withCmd(img, cmd); err != nil {
+		tb.Fatalf("building test image: %v", err)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		tb.Fatalf("parsing image name %q: %v", ref, err)
+	}
+	path := filepath.Join(tb.TempDir(), "testimage.tar")
+	if err := tarball.WriteToFile(path, tag, img); err != nil {
+		tb.Fatalf("writing image tarball %s: %v", path, err)
+	}
+	return path
+}
+
+// withCmd is img with its config's Cmd replaced by cmd.
+func withCmd(img v1.Image, cmd []string) (v1.Image, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading test image config: %w", err)
+	}
+	cf = cf.DeepCopy()
+	cf.Config.Cmd = append([]string(nil), cmd...)
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, fmt.Errorf("setting test image command: %w", err)
+	}
+	return img, nil
+}
