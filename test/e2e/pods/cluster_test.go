@@ -22,11 +22,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/secretsapi"
 	"github.com/nodeless-dev/nodeless/internal/testenv"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
 )
@@ -38,6 +40,8 @@ type cluster struct {
 	bin  string
 	kube kubernetes.Interface
 	ecs  *ecs.Client
+	// secrets is the data plane's Secrets Manager, where nodeless mirrors ConfigMaps and Secrets.
+	secrets *secretsmanager.Client
 	// pod is an HTTP client whose connections are dialed from inside the data plane's VPC, so
 	// that a Pod's IP is reachable as it is from another Pod.
 	pod *http.Client
@@ -65,7 +69,7 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatalf("Kubernetes client: %v", err)
 	}
 	c := &cluster{env: env, bin: bin, kube: kube}
-	c.ecs = c.ecsClient(t)
+	c.ecs, c.secrets = c.awsClients(t)
 	nsPath := vpc.NamespacePath(env.StateDir)
 	c.pod = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
@@ -77,20 +81,27 @@ func startCluster(t *testing.T) *cluster {
 	return c
 }
 
-func (c *cluster) ecsClient(t *testing.T) *ecs.Client {
+// awsClients are the data plane's ECS and Secrets Manager, as `nodeless up` set them up (the
+// endpoint it listens on, the credentials in its state dir).
+func (c *cluster) awsClients(t *testing.T) (*ecs.Client, *secretsmanager.Client) {
 	t.Helper()
 	creds, err := credentials.LoadOrCreate(filepath.Join(c.env.StateDir, "credentials"))
 	if err != nil {
 		t.Fatalf("data plane credentials: %v", err)
 	}
-	client, err := ecsapi.NewClient(context.Background(), ecsapi.Options{
+	opts := ecsapi.Options{
 		Endpoint: c.env.DataPlaneEndpoint, Region: dataplane.DefaultRegion,
 		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
-	})
+	}
+	e, err := ecsapi.NewClient(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("ECS client: %v", err)
 	}
-	return client
+	sm, err := secretsapi.NewClient(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("Secrets Manager client: %v", err)
+	}
+	return e, sm
 }
 
 // cleanUp deletes the test's namespaces and waits until the data plane runs no task of theirs.

@@ -86,10 +86,12 @@ func TestDeployment(t *testing.T) {
 	v1Pods := c.readyPods(t, ns, "app=web", 3)
 	c.expectPodAnswers(t, v1Pods, webAnswers)
 	v1Hash := templateHash(t, v1Pods)
-	v1Defs := definitionsOf(t, c.mustTasks(t), v1Pods)
+	v1Tasks := c.mustTasks(t)
+	v1Defs := definitionsOf(t, v1Tasks, v1Pods)
 	if len(v1Defs) != 1 {
 		t.Errorf("the Pods of one ReplicaSet run %d task definition revisions %v, want one shared", len(v1Defs), v1Defs)
 	}
+	checkNotInClear(t, c, notStopped(inNamespace(v1Tasks, ns)), "s3cret-value")
 
 	t.Run("logs -f", func(t *testing.T) { checkLogsFollow(t, c, &v1Pods[0]) })
 	t.Run("exec", func(t *testing.T) { checkExec(t, c, &v1Pods[1]) })
@@ -320,11 +322,15 @@ func checkCrashingImage(t *testing.T, c *cluster, ns, oldHash string) {
 	c.expectPodAnswers(t, old, webAnswers)
 }
 
-// checkDeleteNamespace deletes ns and waits until every task of its Pods is STOPPED.
+// checkDeleteNamespace deletes ns and waits until every task of its Pods is STOPPED and nothing of
+// it is left in the data plane: no task running, no mirrored ConfigMap or Secret.
 func checkDeleteNamespace(t *testing.T, c *cluster, ns string) {
 	before := notStopped(inNamespace(c.mustTasks(t), ns))
 	if len(before) == 0 {
 		t.Fatalf("namespace %s runs no task before its deletion", ns)
+	}
+	if m, err := c.mirrored(t.Context(), ns); err != nil || len(m) == 0 {
+		t.Logf("before the deletion, the data plane's Secrets Manager holds %v of namespace %s (%v)", m, ns, err)
 	}
 	c.kubectl(t, "delete", "namespace", ns, "--wait=true", "--timeout="+kubectlWait)
 	eventually(t, "every task of the deleted namespace STOPPED", func() (bool, string) {
@@ -336,4 +342,8 @@ func checkDeleteNamespace(t *testing.T, c *cluster, ns string) {
 			t.Errorf("task %s has no stopCode", tk)
 		}
 	}
+	eventually(t, "no ConfigMap or Secret of the deleted namespace left in the data plane's Secrets Manager", func() (bool, string) {
+		m, err := c.mirrored(t.Context(), ns)
+		return err == nil && len(m) == 0, fmt.Sprintf("%v %v", m, err)
+	})
 }

@@ -2,15 +2,19 @@ package pods_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/nodeless-dev/nodeless/internal/secretsapi"
 	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
@@ -152,4 +156,52 @@ func duplicates(tasks []task) map[string][]task {
 		}
 	}
 	return byPod
+}
+
+// checkNotInClear checks that value (a Secret's) appears neither in the task definitions nor in
+// the RunTask overrides of tasks: nodeless passes Secrets through ECS secrets (DESIGN.md §4.2).
+func checkNotInClear(t *testing.T, c *cluster, tasks []task, value string) {
+	t.Helper()
+	ctx := t.Context()
+	seen := map[string]bool{}
+	for _, tk := range tasks {
+		d, err := c.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(tk.Cluster), Tasks: []string{tk.Arn}})
+		if err != nil || len(d.Tasks) != 1 {
+			t.Fatalf("DescribeTasks %s: %v %+v", tk.Arn, err, d)
+		}
+		if b, _ := json.Marshal(d.Tasks[0].Overrides); strings.Contains(string(b), value) {
+			t.Errorf("task %s has the Secret's value in clear in its overrides: %s", tk.Arn, b)
+		}
+		if seen[tk.Definition] {
+			continue
+		}
+		seen[tk.Definition] = true
+		td, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(tk.Definition)})
+		if err != nil {
+			t.Fatalf("DescribeTaskDefinition %s: %v", tk.Definition, err)
+		}
+		if b, _ := json.Marshal(td.TaskDefinition); strings.Contains(string(b), value) {
+			t.Errorf("task definition %s has the Secret's value in clear: %s", tk.Definition, b)
+		}
+	}
+}
+
+// mirrored lists the names of the data plane's Secrets Manager entries that nodeless keeps for the
+// ConfigMaps and Secrets of namespace ns (tag secretsapi.TagNamespace).
+func (c *cluster) mirrored(ctx context.Context, ns string) ([]string, error) {
+	var names []string
+	for p := secretsmanager.NewListSecretsPaginator(c.secrets, &secretsmanager.ListSecretsInput{}); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("ListSecrets: %w", err)
+		}
+		for _, s := range page.SecretList {
+			for _, tag := range s.Tags {
+				if aws.ToString(tag.Key) == secretsapi.TagNamespace && aws.ToString(tag.Value) == ns {
+					names = append(names, aws.ToString(s.Name))
+				}
+			}
+		}
+	}
+	return names, nil
 }
