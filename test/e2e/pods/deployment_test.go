@@ -71,16 +71,20 @@ var webAnswers = map[string]string{
 	"/file?path=/etc/web-secret/password": "s3cret-value",
 }
 
-// TestDeployment runs a Deployment of 3 as a user does and checks, in order: rollout status, each
-// Pod answering on its IP with its own name and the ConfigMap's and Secret's values; kubectl logs
-// -f, exec and port-forward; an image change sampled throughout for maxSurge/maxUnavailable;
-// rollout undo back to the first ReplicaSet and its task definition revision; a crashing image
-// (CrashLoopBackOff, ProgressDeadlineExceeded, the old ReplicaSet still serving); and the
-// namespace's deletion stopping every task.
+// TestDeployment runs a Deployment of 3 as a user does and checks, in order: the virtual node
+// Ready; rollout status; each Pod answering on its IP with its own name and the ConfigMap's and
+// Secret's values, the Secret in clear nowhere in ECS; kubectl logs -f, exec and port-forward; an
+// image change sampled throughout for maxSurge/maxUnavailable; rollout undo back to the first
+// ReplicaSet and its task definition revision; a crashing image (CrashLoopBackOff, logs
+// --previous, ProgressDeadlineExceeded, the old ReplicaSet still serving); and the namespace's
+// deletion leaving nothing in the data plane.
 func TestDeployment(t *testing.T) {
 	c := startCluster(t)
 	c.loadImages(t)
 	ns := c.env.Namespace
+	if ready := c.kubectl(t, "get", "node", "nodeless", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`); ready != "True" {
+		t.Errorf("the virtual node nodeless is Ready %q, want True", ready)
+	}
 	c.apply(t, ns, webManifest(webV1))
 	c.kubectl(t, "-n", ns, "rollout", "status", "deployment/web", "--timeout="+kubectlWait)
 	v1Pods := c.readyPods(t, ns, "app=web", 3)
@@ -298,18 +302,23 @@ func (s *rolloutSampler) check(t *testing.T, replicas, maxSurge, maxUnavailable 
 func checkCrashingImage(t *testing.T, c *cluster, ns, oldHash string) {
 	c.kubectl(t, "-n", ns, "patch", "deployment/web", "-p", `{"spec":{"progressDeadlineSeconds":20}}`)
 	c.kubectl(t, "-n", ns, "set", "image", "deployment/web", "web="+crashV1)
+	var crashing string
 	eventually(t, "a Pod of the crashing image in CrashLoopBackOff with restarts", func() (bool, string) {
 		pods := c.pods(t, ns, "app=web")
 		for _, p := range pods {
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.Image == crashV1 && cs.RestartCount >= 1 && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" &&
 					cs.LastTerminationState.Terminated != nil && cs.LastTerminationState.Terminated.ExitCode == 2 {
+					crashing = p.Name
 					return true, ""
 				}
 			}
 		}
 		return false, describePods(pods)
 	})
+	if logs, err := c.kubectlOutput("-n", ns, "logs", "--previous", crashing); err != nil || logs != "crashing\n" {
+		t.Errorf("kubectl logs --previous of the crashing Pod %s: %q (%v), want %q", crashing, logs, err, "crashing\n")
+	}
 	out, stderr, err := run("", c.bin, c.kubectlArgs([]string{"-n", ns, "rollout", "status", "deployment/web", "--timeout=" + kubectlWait})...)
 	if err == nil || !strings.Contains(stderr, "exceeded its progress deadline") {
 		t.Errorf("kubectl rollout status of the crashing image: %v, want an error saying the progress deadline was exceeded\n%s%s", err, out, stderr)
