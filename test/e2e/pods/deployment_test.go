@@ -14,6 +14,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
 // webManifest is a ConfigMap, a Secret and the Deployment web of 3 replicas of image (maxSurge 1,
@@ -82,8 +84,8 @@ func TestDeployment(t *testing.T) {
 	c := startCluster(t)
 	c.loadImages(t)
 	ns := c.env.Namespace
-	if ready := c.kubectl(t, "get", "node", "nodeless", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`); ready != "True" {
-		t.Errorf("the virtual node nodeless is Ready %q, want True", ready)
+	if ready := c.kubectl(t, "get", "node", translate.DefaultNodeName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`); ready != "True" {
+		t.Errorf("the virtual node %s is Ready %q, want True", translate.DefaultNodeName, ready)
 	}
 	c.apply(t, ns, webManifest(webV1))
 	c.kubectl(t, "-n", ns, "rollout", "status", "deployment/web", "--timeout="+kubectlWait)
