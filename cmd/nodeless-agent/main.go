@@ -1,12 +1,16 @@
 // Command nodeless-agent is the small static program nodeless runs inside tasks, in its own image
 // (nodeless.local/nodeless-agent:<version> locally, a configured image on AWS). It depends on the
-// standard library and internal/podfiles only.
+// standard library, internal/podfiles, internal/dataplane/runtime/crilog and containerd's
+// logging-binary helper (runtime/v2/logging) only.
 //
 //	nodeless-agent files     write the files of the task's configMap, secret, downwardAPI and
 //	                         projected volumes, as the kubelet writes them (the nodeless-files
 //	                         init container: podfiles.Manifest in NODELESS_FILES_MANIFEST, the
 //	                         ConfigMaps' and Secrets' data and the per-pod values in its
 //	                         environment)
+//	nodeless-agent log PATH  the local data plane's logging binary: the containerd shim runs it
+//	                         for each container process and hands it the process's stdout and
+//	                         stderr; it appends them to PATH in the CRI log format (crilog)
 //	nodeless-agent version   print the version
 //
 // It never prints a value: only volume names, paths and counts.
@@ -24,12 +28,15 @@ import (
 var version = "dev"
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == logCommand {
+		runLogger(os.Args[2]) // exits
+	}
 	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
 func run(args []string, lookup podfiles.Lookup, stdout, stderr io.Writer) int {
 	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: nodeless-agent files | version")
+		fmt.Fprintln(stderr, "usage: nodeless-agent files | log PATH | version")
 		return 2
 	}
 	switch args[0] {

@@ -14,6 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/controller"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
@@ -37,6 +38,7 @@ type controllerFlags struct {
 	metricsAddr    string
 	healthAddr     string
 	development    bool
+	node           nodeFlags
 }
 
 func newControllerCmd() *cobra.Command {
@@ -70,6 +72,8 @@ web identity, instance roles), optionally at --ecs-endpoint.`,
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "0", "address of the Prometheus metrics endpoint (0 disables it)")
 	fs.StringVar(&f.healthAddr, "health-addr", "", "address of /healthz and /readyz (empty disables them)")
 	fs.BoolVar(&f.development, "dev-log", false, "human-readable logs instead of JSON")
+	f.node.add(fs)
+	f.node.addController(fs)
 	return cmd
 }
 
@@ -78,7 +82,8 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if policy != ecsv1alpha1.DeletionPolicyDelete && policy != ecsv1alpha1.DeletionPolicyRetain {
 		return fmt.Errorf("--deletion-policy must be delete or retain, not %q", f.deletionPolicy)
 	}
-	ctrl.SetLogger(newLogger(f.development))
+	logger := newLogger(f.development)
+	ctrl.SetLogger(logger)
 	cfg, err := restConfig(f.kubeconfig)
 	if err != nil {
 		return err
@@ -105,7 +110,14 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
-	return m.Run(ctx)
+	if !f.node.enabled {
+		return m.Run(ctx)
+	}
+	node, err := awsNode(ctx, cfg, f.node, c.ECSOptions, logger)
+	if err != nil {
+		return err
+	}
+	return runAll(ctx, append([]component.Component{m}, node...))
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

@@ -12,9 +12,11 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/controller"
+	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/taskhost/localhost"
 )
 
 // partsFlags are the flags of `nodeless up` that concern nodeless's own parts.
@@ -23,13 +25,15 @@ type partsFlags struct {
 	region           string
 	vpcCIDR          string
 	agentBinary      string
+	node             nodeFlags
 }
 
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
 // runc, the data plane's port) before anything starts; the ecs.nodeless.dev CRDs; then the local
 // data plane (in the same state dir as the control plane, so `nodeless logs` and `nodeless image
 // load` work alike under `up` and `dataplane`), then the controllers, pointed at that data plane
-// with its generated credentials. They start in that order and stop in reverse.
+// with its generated credentials, then the virtual node's kubelet API and the node itself
+// (untainted: every Pod may run on it). They start in that order and stop in reverse.
 func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOptions) error {
 	manifests, err := crd.Manifests()
 	if err != nil {
@@ -39,6 +43,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 	opts.Checks = append(opts.Checks,
 		dataplane.Preflight,
 		func() error { return controlplane.CheckAddressFree(f.dataplaneAddress, "--dataplane-address") },
+		func() error { return controlplane.CheckAddressFree(f.node.kubeletAddress(), "--kubelet-port") },
 	)
 	opts.Extras = func(cfg *rest.Config, stateDir string) ([]component.Component, error) {
 		// Under up, every component logs through klog, which up sends to <state-dir>/logs/nodeless.log;
@@ -54,6 +59,8 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			return nil, fmt.Errorf("local data plane: %w", err)
 		}
 		creds := dp.Credentials()
+		// One Host for the Pod controller, its prober and the kubelet API.
+		host := localhost.New(dp, stateDir)
 		ctrls, err := controller.New(ctx, controller.Config{
 			RestConfig: cfg,
 			ECSOptions: ecsapi.Options{
@@ -62,12 +69,21 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			},
 			// The local data plane has no throttling buckets; the limiter is for AWS.
 			Limits: controller.NoRateLimit(),
+			Pods: &pod.Options{
+				NodeName: f.node.name, Host: host, AgentImage: agentimage.LocalRef(version),
+			},
 		})
 		if err != nil {
 			_ = dp.Close()
 			return nil, fmt.Errorf("controllers: %w", err)
 		}
-		return []component.Component{dp, ctrls}, nil
+		f.node.wiring.Host, f.node.wiring.Pods = host, podTasks{ctrls.PodTasks()}
+		node, err := localNode(cfg, stateDir, f.node, dp, logger)
+		if err != nil {
+			_ = dp.Close()
+			return nil, err
+		}
+		return append([]component.Component{dp, ctrls}, node...), nil
 	}
 	return nil
 }

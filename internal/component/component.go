@@ -1,6 +1,8 @@
-// Package component is the contract every embedded part of `nodeless up` satisfies: the API server,
-// etcd, the controller-manager, the controllers and the local data plane. `up` runs them under one
-// errgroup, waits for each one's ready signal in order, and cancels them all when any fails.
+// Package component is the contract every embedded part of `nodeless up` satisfies: etcd, the API
+// server, the controller-manager, the scheduler, the controllers and the local data plane. `up`
+// (controlplane.Up) starts them one after the other, waiting for each one's ready signal, gives
+// each its own context, and stops them in reverse order when ctx ends or any one fails (not an
+// errgroup: the order of shutdown matters, see controlplane's supervisor).
 package component
 
 import "context"

@@ -27,7 +27,9 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/service"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/task"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/taskdefinition"
+	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/secretsapi"
 )
 
 // Config configures the controller manager.
@@ -58,6 +60,14 @@ type Config struct {
 	// AllowRestart lets a second manager run in the same process after the first stopped
 	// (controller-runtime refuses duplicate controller names otherwise); for tests.
 	AllowRestart bool
+	// Pods, when set, runs the Pod controller of a virtual node (internal/controller/pod): the
+	// Pods bound to Pods.NodeName run as ECS tasks, and only they are cached. Without
+	// Pods.Mirror, the mirror of Secrets and ConfigMaps is built on SecretsManager, its entries
+	// scoped by Pods.Cluster.
+	Pods *pod.Options
+	// SecretsManager is the Secrets Manager client of the Pods' mirror; nil: one built from
+	// ECSOptions (the local data plane serves Secrets Manager beside ECS).
+	SecretsManager secretsapi.API
 }
 
 // Defaults of Config (those of the ECS controllers are managed.Options's).
@@ -79,6 +89,7 @@ type Manager struct {
 	cfg   Config
 	mgr   manager.Manager
 	ready chan struct{}
+	pods  *pod.Controller
 }
 
 var _ component.Component = (*Manager)(nil)
@@ -149,6 +160,9 @@ func newManager(cfg Config) (manager.Manager, error) {
 			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
+	if cfg.Pods != nil {
+		cacheOpts.ByObject = pod.CacheOptions(*cfg.Pods, cfg.Namespaces)
+	}
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  cacheOpts,
@@ -176,8 +190,44 @@ func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
 	if err := service.Register(m.mgr, api, opts); err != nil {
 		return err
 	}
-	return task.Register(m.mgr, api, opts)
+	if err := task.Register(m.mgr, api, opts); err != nil {
+		return err
+	}
+	return m.registerPods(ctx, api)
 }
+
+// registerPods registers the Pod controller when Config.Pods asks for it.
+func (m *Manager) registerPods(ctx context.Context, api ecsapi.API) error {
+	if m.cfg.Pods == nil {
+		return nil
+	}
+	opts := m.cfg.Pods.WithDefaults()
+	if opts.Mirror == nil {
+		sm := m.cfg.SecretsManager
+		if sm == nil {
+			c, err := secretsapi.NewClient(ctx, m.cfg.ECSOptions)
+			if err != nil {
+				return fmt.Errorf("building the Secrets Manager client of the pods' mirror: %w", err)
+			}
+			sm = c
+		}
+		mirror, err := secretsapi.NewMirror(sm, secretsapi.MirrorOptions{ClusterName: opts.Cluster}, ctrl.Log.WithName("mirror"))
+		if err != nil {
+			return err
+		}
+		opts.Mirror = mirror
+	}
+	c, err := pod.Register(m.mgr, api, opts)
+	if err != nil {
+		return fmt.Errorf("registering the pod controller: %w", err)
+	}
+	m.pods = c
+	return nil
+}
+
+// PodTasks is the Pod controller, which tells the virtual node each Pod's task (nil when
+// Config.Pods is not set).
+func (m *Manager) PodTasks() *pod.Controller { return m.pods }
 
 // Name of the component.
 func (m *Manager) Name() string { return "controllers" }

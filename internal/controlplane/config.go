@@ -23,21 +23,6 @@ const serviceCIDR = "10.0.0.0/24"
 
 var firstServiceIP = net.IPv4(10, 0, 0, 1)
 
-// DefaultControllers are the kube-controller-manager controllers that nodeless does not replace
-// and that need no nodes. Deployment, ReplicaSet, Job, HPA, endpoints... are left out on purpose:
-// nodeless's own controllers reconcile those onto ECS.
-var DefaultControllers = []string{
-	"namespace-controller",
-	"garbage-collector-controller",
-	"serviceaccount-controller",
-	"serviceaccount-token-controller",
-	"root-ca-certificate-publisher-controller",
-	"clusterrole-aggregation-controller",
-	"resourcequota-controller",
-	"legacy-serviceaccount-token-cleaner-controller",
-	"validatingadmissionpolicy-status-controller",
-}
-
 // Config says where the control plane keeps its state and which ports it uses.
 type Config struct {
 	// StateDir holds the PKI, etcd's data, the kubeconfig and the logs. Created if missing.
@@ -46,7 +31,8 @@ type Config struct {
 	APIServerPort  int
 	EtcdClientPort int
 	EtcdPeerPort   int
-	// Controllers are the kube-controller-manager controllers to run; nil means DefaultControllers.
+	// Controllers are the kube-controller-manager controllers to run (their names as
+	// --controllers spells them); nil means DefaultControllers().
 	Controllers []string
 }
 
@@ -61,7 +47,7 @@ func (c Config) withDefaults() Config {
 		c.EtcdPeerPort = DefaultEtcdPeerPort
 	}
 	if c.Controllers == nil {
-		c.Controllers = DefaultControllers
+		c.Controllers = DefaultControllers()
 	}
 	return c
 }
@@ -88,6 +74,9 @@ func pkiDir(stateDir string) string  { return filepath.Join(stateDir, "pki") }
 func etcdDir(stateDir string) string { return filepath.Join(stateDir, "etcd") }
 func managerKubeconfig(stateDir string) string {
 	return filepath.Join(stateDir, "pki", "controller-manager.kubeconfig")
+}
+func schedulerKubeconfig(stateDir string) string {
+	return filepath.Join(stateDir, "pki", "scheduler.kubeconfig")
 }
 
 func (c Config) apiServerURL() string { return fmt.Sprintf("https://%s:%d", Host, c.APIServerPort) }

@@ -11,18 +11,20 @@ import (
 	apiserveroptions "k8s.io/kubernetes/cmd/kube-apiserver/app/options"
 	kcmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	kcmoptions "k8s.io/kubernetes/cmd/kube-controller-manager/app/options"
+	scheduleroptions "k8s.io/kubernetes/cmd/kube-scheduler/app/options"
 )
 
 // serviceAccountIssuer is the `iss` of service-account tokens, the in-cluster name of the API.
 const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
-// componentOptions holds the parsed options of the two Kubernetes components.
+// componentOptions holds the parsed options of the three Kubernetes components.
 type componentOptions struct {
 	apiServer *apiserveroptions.ServerRunOptions
 	manager   *kcmoptions.KubeControllerManagerOptions
+	scheduler *scheduleroptions.Options
 }
 
-// newComponentOptions builds both components' options from the same flags their binaries take,
+// newComponentOptions builds the components' options from the same flags their binaries take,
 // so that every default the upstream commands apply is applied here too.
 //
 // Embedding trap (up to Kubernetes 1.34): the controller-manager's options and flags are created
@@ -33,8 +35,9 @@ type componentOptions struct {
 //
 // We never call the upstream cobra commands: kube-apiserver's command sets up the process signal
 // handler (genericapiserver.SetupSignalContext, which panics when called a second time), and the
-// controller-manager's command re-applies the logging configuration that the API server already
-// applied and fails. We parse the flags ourselves and call each component's Run directly.
+// controller-manager's and scheduler's commands re-apply the logging configuration that the API
+// server already applied and fail. We parse the flags ourselves and call each component's Run
+// directly. The three share the process-wide feature gates: only the API server's flags set them.
 func newComponentOptions(cfg Config, p *PKI) (*componentOptions, error) {
 	manager, err := kcmoptions.NewKubeControllerManagerOptions()
 	if err != nil {
@@ -44,6 +47,7 @@ func newComponentOptions(cfg Config, p *PKI) (*componentOptions, error) {
 		kcmapp.ControllerAliases())
 	apiServer := apiserveroptions.NewServerRunOptions()
 	afs := apiServer.Flags()
+	scheduler := scheduleroptions.NewOptions()
 
 	if err := parseFlags("kube-controller-manager", mfs, managerArgs(cfg, p)); err != nil {
 		return nil, err
@@ -51,12 +55,15 @@ func newComponentOptions(cfg Config, p *PKI) (*componentOptions, error) {
 	if err := parseFlags("kube-apiserver", afs, apiServerArgs(cfg, p)); err != nil {
 		return nil, err
 	}
+	if err := parseFlags("kube-scheduler", *scheduler.Flags, schedulerArgs(cfg)); err != nil {
+		return nil, err
+	}
 	// What the upstream commands do in PersistentPreRunE: apply emulation versions and feature
 	// gates from the (shared) registry. Both components share it, so once is enough.
 	if err := compatibility.DefaultComponentGlobalsRegistry.Set(); err != nil {
 		return nil, fmt.Errorf("applying feature gates: %w", err)
 	}
-	return &componentOptions{apiServer: apiServer, manager: manager}, nil
+	return &componentOptions{apiServer: apiServer, manager: manager, scheduler: scheduler}, nil
 }
 
 func parseFlags(name string, named cliflag.NamedFlagSets, args []string) error {
@@ -88,6 +95,18 @@ func apiServerArgs(cfg Config, p *PKI) []string {
 		"--service-account-key-file=" + p.SAPub,
 		"--service-account-signing-key-file=" + p.SAKey,
 		"--service-cluster-ip-range=" + serviceCIDR,
+		// The kubelet API of the virtual node: the API server calls it (logs, exec, attach,
+		// port-forward) at the node's InternalIP (127.0.0.1) with its own client certificate, and
+		// verifies the node's serving certificate with the cluster CA.
+		"--kubelet-client-certificate=" + p.KubeletClientCert,
+		"--kubelet-client-key=" + p.KubeletClientKey,
+		"--kubelet-certificate-authority=" + p.CACert,
+		"--kubelet-preferred-address-types=InternalIP",
+		// TaintNodesByCondition (on by default) taints every Node at creation with
+		// node.kubernetes.io/not-ready:NoSchedule, which only node-lifecycle-controller removes
+		// once the node is Ready (plugin/pkg/admission/nodetaint/admission.go). node-lifecycle is
+		// off (see controllerChoices): left on, the virtual node would stay unschedulable forever.
+		"--disable-admission-plugins=TaintNodesByCondition",
 		// There are no nodes and no kube-proxy: the `kubernetes` Service's endpoints would point at
 		// 127.0.0.1, which the reconciler complains about. Nothing routes to them anyway.
 		"--endpoint-reconciler-type=none",
@@ -117,5 +136,19 @@ func managerArgs(cfg Config, p *PKI) []string {
 		"--service-account-private-key-file=" + p.SAKey,
 		"--root-ca-file=" + p.CACert,
 		"--use-service-account-credentials=false",
+		// Only the kubernetes.io/kube-apiserver-client signer (see controllerChoices): the kubelet
+		// signers stay unconfigured, there is no kubelet.
+		"--cluster-signing-kube-apiserver-client-cert-file=" + p.CACert,
+		"--cluster-signing-kube-apiserver-client-key-file=" + p.CAKey,
+	}
+}
+
+// schedulerArgs are kubeadm's flags for kube-scheduler, minus leader election (one scheduler) and
+// the serving port (nothing scrapes it). No --config: the default profile.
+func schedulerArgs(cfg Config) []string {
+	return []string{
+		"--kubeconfig=" + schedulerKubeconfig(cfg.StateDir),
+		"--leader-elect=false",
+		"--secure-port=0",
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -15,7 +16,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
+
+	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
 // Lifetimes of the generated certificates. Leaf certificates are renewed on start when they expire
@@ -35,9 +39,24 @@ type PKI struct {
 	ServingCert, ServingKey       string // kube-apiserver, also etcd's server and peer certificate
 	AdminCert, AdminKey           string // CN=nodeless-admin, O=system:masters
 	ManagerCert, ManagerKey       string // kube-controller-manager, O=system:masters
+	SchedulerCert, SchedulerKey   string // CN=system:kube-scheduler (the bootstrap RBAC role's user)
 	EtcdClientCert, EtcdClientKey string // the API server's client certificate for etcd
 	SAKey, SAPub                  string // service-account token signing key pair
+
+	// KubeletClientCert and KubeletClientKey are the API server's client certificate for the
+	// kubelet API of the virtual node (logs, exec, attach, port-forward):
+	// CN=APIServerKubeletClientUser, bound to ClusterRole system:kubelet-api-admin.
+	KubeletClientCert, KubeletClientKey string
+	// KubeletServingCert and KubeletServingKey are the virtual node's serving certificate for its
+	// kubelet API (SANs: see kubeletServingTemplate), which the API server verifies with CACert.
+	KubeletServingCert, KubeletServingKey string
 }
+
+// APIServerKubeletClientUser is the user (certificate CN) the API server is when it calls the
+// virtual node's kubelet API. Its rights are those of ClusterRole system:kubelet-api-admin (bound
+// at start, see clusterObjects), which a kubelet API that authorizes with SubjectAccessReviews
+// (as the kubelet does) grants; the name is kubeadm's.
+const APIServerKubeletClientUser = "kube-apiserver-kubelet-client"
 
 func newPKI(dir string) *PKI {
 	p := func(name string) string { return filepath.Join(dir, name) }
@@ -47,9 +66,36 @@ func newPKI(dir string) *PKI {
 		ServingCert: p("apiserver.crt"), ServingKey: p("apiserver.key"),
 		AdminCert: p("admin.crt"), AdminKey: p("admin.key"),
 		ManagerCert: p("controller-manager.crt"), ManagerKey: p("controller-manager.key"),
+		SchedulerCert: p("scheduler.crt"), SchedulerKey: p("scheduler.key"),
 		EtcdClientCert: p("etcd-client.crt"), EtcdClientKey: p("etcd-client.key"),
 		SAKey: p("sa.key"), SAPub: p("sa.pub"),
+		KubeletClientCert: p("apiserver-kubelet-client.crt"), KubeletClientKey: p("apiserver-kubelet-client.key"),
+		KubeletServingCert: p("kubelet-serving.crt"), KubeletServingKey: p("kubelet-serving.key"),
 	}
+}
+
+// CAFile is the cluster CA's certificate (PEM) in stateDir, written by Up. Everything of the
+// control plane is signed by it: clients verify the API server's serving certificate with it, the
+// API server verifies the virtual node's kubelet serving certificate with it, and the kubelet API
+// verifies its clients (the API server's KubeletClientCert) with it: it is the kubelet API's
+// client CA.
+func CAFile(stateDir string) string { return newPKI(pkiDir(stateDir)).CACert }
+
+// KubeletServingCert is the virtual node's kubelet API serving certificate and key (PEM files) in
+// stateDir, written by Up before any extra component starts. SANs: 127.0.0.1, localhost and
+// nodeless (the virtual node's name); signed by CAFile(stateDir), which the API server trusts for
+// the kubelet API (--kubelet-certificate-authority).
+func KubeletServingCert(stateDir string) (certFile, keyFile string) {
+	p := newPKI(pkiDir(stateDir))
+	return p.KubeletServingCert, p.KubeletServingKey
+}
+
+// APIServerKubeletClientCert is the client certificate and key (PEM files) in stateDir that the
+// API server presents to the kubelet API (CN=APIServerKubeletClientUser, signed by
+// CAFile(stateDir)); tests of a kubelet API use it to call it as the API server does.
+func APIServerKubeletClientCert(stateDir string) (certFile, keyFile string) {
+	p := newPKI(pkiDir(stateDir))
+	return p.KubeletClientCert, p.KubeletClientKey
 }
 
 // EnsurePKI loads the certificates under dir, creating the ones that are missing or about to
@@ -71,7 +117,10 @@ func EnsurePKI(dir string) (*PKI, error) {
 		{p.ServingCert, p.ServingKey, servingTemplate()},
 		{p.AdminCert, p.AdminKey, clientTemplate("nodeless-admin", "system:masters")},
 		{p.ManagerCert, p.ManagerKey, clientTemplate("system:kube-controller-manager", "system:masters")},
+		{p.SchedulerCert, p.SchedulerKey, clientTemplate("system:kube-scheduler")},
 		{p.EtcdClientCert, p.EtcdClientKey, clientTemplate("kube-apiserver-etcd-client")},
+		{p.KubeletClientCert, p.KubeletClientKey, clientTemplate(APIServerKubeletClientUser)},
+		{p.KubeletServingCert, p.KubeletServingKey, kubeletServingTemplate()},
 	}
 	for _, l := range leaves {
 		if err := ensureLeaf(ca, l.cert, l.key, l.tmpl); err != nil {
@@ -153,14 +202,14 @@ func loadCA(certPath, keyPath string) (*authority, error) {
 	return &authority{cert: cert, key: key}, nil
 }
 
-// ensureLeaf keeps a valid certificate signed by ca and issues a new one otherwise.
+// ensureLeaf keeps a valid certificate signed by ca for the template's identity and names, and
+// issues a new one otherwise: missing, unreadable as PEM, a key that is not the certificate's (a
+// crash between writing the key and the certificate, see writePair), expiring within renewBefore,
+// signed by another CA, or issued from a template that changed (e.g. a new SAN in a newer
+// nodeless). It fails only when a file cannot be read or written.
 func ensureLeaf(ca *authority, certPath, keyPath string, tmpl *x509.Certificate) error {
-	if cert, err := readCert(certPath); err == nil {
-		valid := cert.CheckSignatureFrom(ca.cert) == nil && time.Until(cert.NotAfter) > renewBefore
-		if _, kerr := os.Stat(keyPath); valid && kerr == nil {
-			return nil
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	valid, err := validLeaf(ca, certPath, keyPath, tmpl)
+	if err != nil || valid {
 		return err
 	}
 	certPEM, keyPEM, err := issue(ca, tmpl)
@@ -168,6 +217,30 @@ func ensureLeaf(ca *authority, certPath, keyPath string, tmpl *x509.Certificate)
 		return err
 	}
 	return writePair(certPath, certPEM, keyPath, keyPEM)
+}
+
+// validLeaf reports whether certPath and keyPath hold a key pair that ensureLeaf keeps. Missing
+// or malformed files are not valid; other read errors (permissions) are returned.
+func validLeaf(ca *authority, certPath, keyPath string, tmpl *x509.Certificate) (bool, error) {
+	certPEM, err := os.ReadFile(certPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("reading certificate: %w", err)
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("reading key: %w", err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM) // also checks that the key is the certificate's
+	if err != nil || pair.Leaf == nil {
+		return false, nil //nolint:nilerr // a malformed or mismatched pair is re-issued
+	}
+	cert := pair.Leaf
+	return cert.CheckSignatureFrom(ca.cert) == nil && time.Until(cert.NotAfter) > renewBefore &&
+		sameNames(cert, tmpl), nil
 }
 
 func issue(ca *authority, tmpl *x509.Certificate) (certPEM, keyPEM []byte, err error) {
@@ -229,6 +302,29 @@ func servingTemplate() *x509.Certificate {
 		"kubernetes.default.svc.cluster.local"}
 	t.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, firstServiceIP}
 	return t
+}
+
+// kubeletServingTemplate is the virtual node's kubelet API serving certificate. The API server
+// reaches the node at its InternalIP (--kubelet-preferred-address-types=InternalIP), 127.0.0.1;
+// translate.DefaultNodeName is the node's name. CN and O follow the kubelet-serving signer's
+// convention (system:node:<name>, system:nodes); it is a server certificate only.
+func kubeletServingTemplate() *x509.Certificate {
+	t := baseTemplate("system:node:"+translate.DefaultNodeName, leafLifetime)
+	t.Subject.Organization = []string{"system:nodes"}
+	t.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+	t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	t.DNSNames = []string{translate.DefaultNodeName, "localhost"}
+	t.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+	return t
+}
+
+// sameNames reports whether cert has tmpl's subject (CN, O), SANs and extended key usages.
+func sameNames(cert, tmpl *x509.Certificate) bool {
+	return cert.Subject.CommonName == tmpl.Subject.CommonName &&
+		slices.Equal(cert.Subject.Organization, tmpl.Subject.Organization) &&
+		slices.Equal(cert.DNSNames, tmpl.DNSNames) &&
+		slices.EqualFunc(cert.IPAddresses, tmpl.IPAddresses, net.IP.Equal) &&
+		slices.Equal(cert.ExtKeyUsage, tmpl.ExtKeyUsage)
 }
 
 func clientTemplate(user string, groups ...string) *x509.Certificate {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/nodeless-dev/nodeless/internal/component"
@@ -15,11 +16,14 @@ import (
 )
 
 // ExtrasFunc builds the components that run on top of the control plane: nodeless's controllers,
-// the local data plane, anything else. It is called once the API server is ready, the CRDs are
-// installed and the controller-manager runs; cfg is an admin (system:masters) client config and
-// stateDir the control plane's state dir, under which extras may keep their own state (each in its
-// own sub-directory). The components are started in the order returned, each one waited ready
-// before the next, and stopped in reverse order before the control plane.
+// the local data plane, the virtual node, anything else. It is called once the API server is
+// ready, the CRDs are installed, the controller-manager and the scheduler run and DaemonSets are
+// refused; cfg is an admin (system:masters) client config and stateDir the control plane's state
+// dir, under which extras may keep their own state (each in its own sub-directory); the PKI files
+// there (CAFile, KubeletServingCert, APIServerKubeletClientCert) exist by then, and the virtual
+// node serves its kubelet API with KubeletAPITLSConfig(ctx, stateDir). The components are started
+// in the order returned, each one waited ready before the next, and stopped in reverse order
+// before the control plane.
 type ExtrasFunc func(cfg *rest.Config, stateDir string) ([]component.Component, error)
 
 // UpOptions configures Up.
@@ -59,9 +63,11 @@ var upStarted atomic.Bool
 var ErrAlreadyStarted = errors.New("a control plane already ran in this process; the embedded kube-apiserver can run once per process")
 
 // Up runs the control plane described by o until ctx is cancelled or a component fails: etcd,
-// kube-apiserver, the CRDs, kube-controller-manager, then o.Extras. It prints progress to
-// o.Progress, writes the admin kubeconfig to KubeconfigPath(o.StateDir), and on return has stopped
-// every component it started, in reverse order. It returns nil after a clean stop caused by ctx.
+// kube-apiserver, the cluster objects (see applyClusterObjects), the CRDs,
+// kube-controller-manager, kube-scheduler, the certificate renewal, then o.Extras once DaemonSets
+// are refused. It prints progress to o.Progress, writes the admin kubeconfig to
+// KubeconfigPath(o.StateDir), and on return has stopped every component it started, in reverse
+// order. It returns nil after a clean stop caused by ctx.
 func Up(ctx context.Context, o UpOptions) error {
 	if upStarted.Load() {
 		return ErrAlreadyStarted
@@ -117,14 +123,31 @@ func startAll(ctx context.Context, s *supervisor, cp *prepared, o UpOptions) err
 			return err
 		}
 	}
+	client, err := kubernetes.NewForConfig(cp.admin)
+	if err != nil {
+		return fmt.Errorf("admin client: %w", err)
+	}
+	if err := s.step(ctx, "policies, rbac", func() error { return applyClusterObjects(ctx, client) }); err != nil {
+		return err
+	}
 	if len(o.CRDs) > 0 {
 		if err := s.step(ctx, "crds", func() error { return crdinstall.Install(ctx, cp.admin, o.CRDs) }); err != nil {
 			return err
 		}
 	}
-	if err := s.start(ctx, cp.manager); err != nil {
+	for _, c := range []component.Component{cp.manager, cp.scheduler, cp.renewer} {
+		if err := s.start(ctx, c); err != nil {
+			return err
+		}
+	}
+	// Last, so that the API server's once-a-second policy refresh overlaps the steps above.
+	if err := s.step(ctx, "daemonsets refused", func() error { return waitDaemonSetsRefused(ctx, client) }); err != nil {
 		return err
 	}
+	return startExtras(ctx, s, cp, o)
+}
+
+func startExtras(ctx context.Context, s *supervisor, cp *prepared, o UpOptions) error {
 	if o.Extras == nil {
 		return nil
 	}
@@ -146,6 +169,8 @@ type prepared struct {
 	etcd      *Etcd
 	apiServer *APIServer
 	manager   *ControllerManager
+	scheduler *Scheduler
+	renewer   *certRenewer
 }
 
 // prepare creates or loads the PKI, writes the kubeconfigs and builds the components.
@@ -161,6 +186,9 @@ func prepare(cfg Config) (*prepared, error) {
 	if err := writeKubeconfig(managerKubeconfig(cfg.StateDir), server, p.CACert, p.ManagerCert, p.ManagerKey); err != nil {
 		return nil, err
 	}
+	if err := writeKubeconfig(schedulerKubeconfig(cfg.StateDir), server, p.CACert, p.SchedulerCert, p.SchedulerKey); err != nil {
+		return nil, err
+	}
 	admin, err := RESTConfigFromKubeconfig(KubeconfigPath(cfg.StateDir))
 	if err != nil {
 		return nil, err
@@ -174,6 +202,8 @@ func prepare(cfg Config) (*prepared, error) {
 		etcd:      NewEtcd(cfg, p, LogPath(cfg.StateDir)),
 		apiServer: newAPIServer(opts.apiServer, admin),
 		manager:   newControllerManager(opts.manager, cfg.Controllers, admin),
+		scheduler: newScheduler(opts.scheduler),
+		renewer:   newCertRenewer(p),
 	}, nil
 }
 

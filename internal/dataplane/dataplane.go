@@ -163,6 +163,7 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 		Logger:        d.log.WithName("runtime"),
 		ContainerdBin: d.opts.ContainerdBin,
 		VPC:           v,
+		LogBinary:     d.logBinary(),
 	})
 	if err != nil {
 		return fmt.Errorf("preparing the container runtime: %w", err)
@@ -184,6 +185,26 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 }
 
 // listen binds the API's address, with a clear message when the port is taken.
+// logBinary is the containers' logging binary (runtime.ContainerdOptions.LogBinary): the
+// nodeless-agent (AgentBinary, or the one beside the executable), whose CRI-format logs give
+// `kubectl logs` its --timestamps and --since. Without it (a build without the agent) the logs
+// are raw, and the data plane says so once.
+func (d *DataPlane) logBinary() string {
+	bin := d.opts.AgentBinary
+	if bin == "" {
+		bin = agentimage.DefaultBinary()
+	}
+	abs, err := filepath.Abs(bin)
+	if err == nil {
+		_, err = os.Stat(abs)
+	}
+	if err != nil {
+		d.log.Info("no nodeless-agent to write container logs with: logs have no timestamps", "agentBinary", bin, "error", err.Error())
+		return ""
+	}
+	return abs
+}
+
 func listen(address string) (net.Listener, error) {
 	l, err := net.Listen("tcp", address)
 	if errors.Is(err, syscall.EADDRINUSE) {

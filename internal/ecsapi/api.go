@@ -12,6 +12,9 @@
 //   - Describe* calls report missing resources as failures in the response, not as errors
 //     (except DescribeTaskDefinition, which fails with a ClientException).
 //   - DescribeServices takes at most 10 services, DescribeTasks at most 100 tasks.
+//   - ListTasks and ListTaskDefinitions return at most 100 ARNs per call and a nextToken for the
+//     rest; ListTasks lists a cluster's tasks whose desired status is RUNNING unless asked for
+//     STOPPED, and its startedBy filter must be used alone.
 //   - TagResource adds tags or overwrites the values of existing keys and leaves the other tags
 //     alone; UntagResource removes the keys it names (a key the resource does not carry is no
 //     error). Both take the ARN of a cluster, task definition revision (FAMILY:REVISION), service
@@ -45,6 +48,7 @@ type API interface {
 	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
+	ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
 
 	CreateService(ctx context.Context, in *ecs.CreateServiceInput, optFns ...func(*ecs.Options)) (*ecs.CreateServiceOutput, error)
 	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
@@ -54,6 +58,7 @@ type API interface {
 	RunTask(ctx context.Context, in *ecs.RunTaskInput, optFns ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
 	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 	StopTask(ctx context.Context, in *ecs.StopTaskInput, optFns ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
+	ListTasks(ctx context.Context, in *ecs.ListTasksInput, optFns ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
 
 	TagResource(ctx context.Context, in *ecs.TagResourceInput, optFns ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
 	UntagResource(ctx context.Context, in *ecs.UntagResourceInput, optFns ...func(*ecs.Options)) (*ecs.UntagResourceOutput, error)
@@ -71,6 +76,7 @@ const (
 	OpRegisterTaskDefinition   = "RegisterTaskDefinition"
 	OpDescribeTaskDefinition   = "DescribeTaskDefinition"
 	OpDeregisterTaskDefinition = "DeregisterTaskDefinition"
+	OpListTaskDefinitions      = "ListTaskDefinitions"
 	OpCreateService            = "CreateService"
 	OpDescribeServices         = "DescribeServices"
 	OpUpdateService            = "UpdateService"
@@ -78,6 +84,7 @@ const (
 	OpRunTask                  = "RunTask"
 	OpDescribeTasks            = "DescribeTasks"
 	OpStopTask                 = "StopTask"
+	OpListTasks                = "ListTasks"
 	OpTagResource              = "TagResource"
 	OpUntagResource            = "UntagResource"
 	OpListTagsForResource      = "ListTagsForResource"
@@ -86,7 +93,8 @@ const (
 // IsWrite reports whether the operation changes ECS state.
 func IsWrite(op string) bool {
 	switch op {
-	case OpDescribeClusters, OpDescribeTaskDefinition, OpDescribeServices, OpDescribeTasks, OpListTagsForResource:
+	case OpDescribeClusters, OpDescribeTaskDefinition, OpListTaskDefinitions, OpDescribeServices, OpDescribeTasks,
+		OpListTasks, OpListTagsForResource:
 		return false
 	}
 	return true

@@ -57,6 +57,10 @@ func (d *decorated) DeregisterTaskDefinition(ctx context.Context, in *ecs.Deregi
 	return do(ctx, d, OpDeregisterTaskDefinition, in, d.next.DeregisterTaskDefinition, o)
 }
 
+func (d *decorated) ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, o ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error) {
+	return do(ctx, d, OpListTaskDefinitions, in, d.next.ListTaskDefinitions, o)
+}
+
 func (d *decorated) CreateService(ctx context.Context, in *ecs.CreateServiceInput, o ...func(*ecs.Options)) (*ecs.CreateServiceOutput, error) {
 	return do(ctx, d, OpCreateService, in, d.next.CreateService, o)
 }
@@ -83,6 +87,10 @@ func (d *decorated) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInpu
 
 func (d *decorated) StopTask(ctx context.Context, in *ecs.StopTaskInput, o ...func(*ecs.Options)) (*ecs.StopTaskOutput, error) {
 	return do(ctx, d, OpStopTask, in, d.next.StopTask, o)
+}
+
+func (d *decorated) ListTasks(ctx context.Context, in *ecs.ListTasksInput, o ...func(*ecs.Options)) (*ecs.ListTasksOutput, error) {
+	return do(ctx, d, OpListTasks, in, d.next.ListTasks, o)
 }
 
 func (d *decorated) TagResource(ctx context.Context, in *ecs.TagResourceInput, o ...func(*ecs.Options)) (*ecs.TagResourceOutput, error) {

@@ -39,8 +39,6 @@ var localGaps = map[string]struct {
 	has   func(*ecstypes.ContainerDefinition) bool
 	clear func(*ecstypes.ContainerDefinition)
 }{
-	"restartPolicy": {func(d *ecstypes.ContainerDefinition) bool { return d.RestartPolicy != nil },
-		func(d *ecstypes.ContainerDefinition) { d.RestartPolicy = nil }},
 	"linuxParameters": {func(d *ecstypes.ContainerDefinition) bool { return d.LinuxParameters != nil },
 		func(d *ecstypes.ContainerDefinition) { d.LinuxParameters = nil }},
 	"interactive": {func(d *ecstypes.ContainerDefinition) bool { return d.Interactive != nil },

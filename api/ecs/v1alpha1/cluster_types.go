@@ -57,6 +57,15 @@ type ClusterStatus struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	AppliedTags []Tag `json:"appliedTags,omitempty"`
+
+	// DeprecatedClusterARN is clusterArn as nodeless spelled it before the status members took
+	// ECS's spelling (status.clusterARN). It is in the schema only so that the API server keeps it
+	// on objects stored before: the controller moves it into clusterArn, once, in the status write
+	// that clears it, and never writes it otherwise. Without it a Cluster deleted before its first
+	// reconcile after the upgrade would leave its ECS cluster behind. When it can be removed:
+	// docs/adr/0006-in-place-changes.md.
+	// +optional
+	DeprecatedClusterARN string `json:"clusterARN,omitempty"`
 }
 
 // Cluster is an ECS cluster.

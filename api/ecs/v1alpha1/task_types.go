@@ -140,6 +140,22 @@ type TaskStatus struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	AppliedTags []Tag `json:"appliedTags,omitempty"`
+
+	// DeprecatedTaskARN is taskArn as nodeless spelled it before the status members took ECS's
+	// spelling (status.taskARN). It is in the schema only so that the API server keeps it on
+	// objects stored before: the controller moves it into taskArn, once, in the status write that
+	// clears it, and never writes it otherwise. Without it such a Task would run RunTask again,
+	// starting a second task once ECS has forgotten the clientToken (24 h at most). When it can be
+	// removed: docs/adr/0006-in-place-changes.md.
+	// +optional
+	DeprecatedTaskARN string `json:"taskARN,omitempty"`
+	// DeprecatedClusterARN is clusterArn as spelled before the rename (status.clusterARN); see taskARN.
+	// +optional
+	DeprecatedClusterARN string `json:"clusterARN,omitempty"`
+	// DeprecatedTaskDefinitionARN is taskDefinitionArn as spelled before the rename
+	// (status.taskDefinitionARN); see taskARN.
+	// +optional
+	DeprecatedTaskDefinitionARN string `json:"taskDefinitionARN,omitempty"`
 }
 
 // Task is one ECS task started with RunTask.

@@ -13,6 +13,10 @@
 //     succeeds is the finalizer removed (and Forget called). A failed Finalize writes Ready False
 //     (reason Deleting) and Synced False (the Problem's reason) and is retried as the Problem says;
 //  3. otherwise adds the finalizer (once; before anything external is created, so nothing leaks);
+//     a kind configured with Release instead (Pods) holds no finalizer: the API server keeps its
+//     objects through their deletion until the controller completes it, so step 2 runs for every
+//     object being deleted, and Release (a delete with grace period 0) replaces the removal of the
+//     finalizer; the status Finalize wrote is patched first;
 //  4. Steps.Sync: converge the external resource and mirror what was observed into the status;
 //  5. conditions: Synced True (reason Synced) and Ready from Steps.Readiness, or Synced False with
 //     the Problem's reason and message (Ready False too while no external resource exists yet;

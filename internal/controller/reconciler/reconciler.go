@@ -56,8 +56,17 @@ type Config[T client.Object, S any] struct {
 	// Reader reads objects from the API server itself, bypassing the cache, after a conflict on
 	// a finalizer patch. nil: Client (right when Client does not cache).
 	Reader client.Reader
-	// Finalizer is held on every object whose external resource may need cleaning up. Required.
+	// Finalizer is held on every object whose external resource may need cleaning up. Required
+	// unless Release is set, and empty when it is.
 	Finalizer string
+	// Release, when set, replaces the finalizer for a kind whose objects the API server keeps
+	// while they are deleted until a controller completes the deletion itself: a Pod bound to a
+	// node keeps its deletionTimestamp until the node, its containers stopped, deletes it with
+	// grace period 0 (as the kubelet does; a kubelet holds no finalizer). Finalize then runs for
+	// every object being deleted, and once it returns nil Release completes the deletion (an
+	// object already gone is no error for it to report). An object removed at once (a force
+	// delete) never reaches Finalize: the kind cleans up after it on its own (an orphan sweep).
+	Release func(ctx context.Context, obj T) error
 	// Status reaches the objects' status. Status.Of is required.
 	Status Status[T, S]
 	// Resync, when > 0, reconciles an object again that long after a clean Sync, for kinds whose
@@ -85,8 +94,10 @@ func New[T client.Object, S any](steps Steps[T], cfg Config[T, S]) (*Reconciler[
 		return nil, errors.New("reconciler: no Steps")
 	case cfg.Client == nil:
 		return nil, errors.New("reconciler: Config.Client is required")
-	case cfg.Finalizer == "":
-		return nil, errors.New("reconciler: Config.Finalizer is required")
+	case cfg.Finalizer == "" && cfg.Release == nil:
+		return nil, errors.New("reconciler: Config.Finalizer is required (or Config.Release)")
+	case cfg.Finalizer != "" && cfg.Release != nil:
+		return nil, errors.New("reconciler: Config.Finalizer and Config.Release exclude each other")
 	case cfg.Status.Of == nil:
 		return nil, errors.New("reconciler: Config.Status.Of is required")
 	}
@@ -106,7 +117,7 @@ func (r *Reconciler[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		return ctrl.Result{}, fmt.Errorf("getting %s: %w", req.NamespacedName, err)
 	}
-	if obj.GetDeletionTimestamp().IsZero() {
+	if obj.GetDeletionTimestamp().IsZero() && r.cfg.Release == nil {
 		gone, err := r.ensureFinalizer(ctx, obj)
 		if err != nil {
 			return ctrl.Result{}, err
@@ -134,7 +145,7 @@ func (r *Reconciler[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // delete finalizes obj, which is being deleted.
 func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(obj)
-	if !hasFinalizer(obj, r.cfg.Finalizer) {
+	if r.cfg.Release == nil && !hasFinalizer(obj, r.cfg.Finalizer) {
 		// Finalized already (another finalizer keeps the object), or never ours.
 		r.steps.Forget(key)
 		return ctrl.Result{}, nil
@@ -147,7 +158,14 @@ func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, erro
 		}
 		return p.Result()
 	}
-	if err := r.removeFinalizer(ctx, obj); err != nil {
+	if r.cfg.Release != nil {
+		if conflict, err := r.patchStatus(ctx, obj, orig); conflict || err != nil {
+			return ctrl.Result{RequeueAfter: r.onConflict(conflict)}, err
+		}
+		if err := r.cfg.Release(ctx, obj); err != nil {
+			return ctrl.Result{}, fmt.Errorf("completing the deletion of %s: %w", key, err)
+		}
+	} else if err := r.removeFinalizer(ctx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
 	r.steps.Forget(key)

@@ -175,7 +175,7 @@ func (c *taskDefChecker) container(p string, d *model.ContainerDefinition) error
 		d.Essential = &t
 	}
 	for _, check := range []func(string, *model.ContainerDefinition) error{
-		checkContainerResources, checkHealthCheck, checkTimeouts, checkEnvironment, c.checkMounts, checkFargateContainer,
+		checkContainerResources, checkHealthCheck, checkTimeouts, checkRestartPolicy, checkEnvironment, c.checkMounts, checkFargateContainer,
 	} {
 		if err := check(p, d); err != nil {
 			return err
@@ -248,6 +248,26 @@ func checkTimeouts(p string, d *model.ContainerDefinition) error {
 	}
 	if d.StartTimeout != nil && *d.StartTimeout < 0 {
 		return invalidParameter("%s.startTimeout: %d seconds is negative", p, *d.StartTimeout)
+	}
+	return nil
+}
+
+// checkRestartPolicy checks restartPolicy as the ECS API reference bounds it: enabled is
+// required, at most 50 ignoredExitCodes, restartAttemptPeriod 60 to 1800 seconds.
+func checkRestartPolicy(p string, d *model.ContainerDefinition) error {
+	rp := d.RestartPolicy
+	if rp == nil {
+		return nil
+	}
+	p += ".restartPolicy"
+	if rp.Enabled == nil {
+		return invalidParameter("%s.enabled: required; set it to true or false", p)
+	}
+	if len(rp.IgnoredExitCodes) > 50 {
+		return invalidParameter("%s.ignoredExitCodes: %d codes; ECS takes at most 50", p, len(rp.IgnoredExitCodes))
+	}
+	if v := rp.RestartAttemptPeriod; v != nil && (*v < 60 || *v > 1800) {
+		return invalidParameter("%s.restartAttemptPeriod: %d seconds is out of range; use 60 to 1800", p, *v)
 	}
 	return nil
 }

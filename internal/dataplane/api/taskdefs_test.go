@@ -192,6 +192,9 @@ func TestTaskDefinitionValidation(t *testing.T) {
 		}, "InvalidParameterException", []string{"containerDefinitions[1].portMappings[0].containerPort", "8080/tcp"}},
 		"stopTimeout": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].StopTimeout = aws.Int32(500) },
 			"InvalidParameterException", []string{"containerDefinitions[0].stopTimeout"}},
+		"restartAttemptPeriod": {func(in *ecs.RegisterTaskDefinitionInput) {
+			in.ContainerDefinitions[0].RestartPolicy = &ecstypes.ContainerRestartPolicy{Enabled: aws.Bool(true), RestartAttemptPeriod: aws.Int32(30)}
+		}, "InvalidParameterException", []string{"containerDefinitions[0].restartPolicy.restartAttemptPeriod", "60 to 1800"}},
 		"containers above task memory": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Memory = aws.Int32(1024) },
 			"ClientException", []string{"memory", "512"}},
 		"unsupported member": {func(in *ecs.RegisterTaskDefinitionInput) {

@@ -201,7 +201,11 @@ func (s *Server) runTaskTx(tx *store.Tx, cluster string, in *runTaskInput, hash 
 }
 
 // replayRunTask answers a RunTask retried with the same clientToken: the original tasks when the
-// parameters match, ConflictException when they do not.
+// parameters match (those still kept), ConflictException when they do not. found is false for a
+// token never seen, and for one whose tasks are all forgotten (STOPPED for longer than the
+// scheduler's retention): the token is forgotten with them, and the request starts new tasks and
+// records the token anew. ECS keeps a RunTask token 24 hours at most (ECS API Reference, "Ensuring
+// idempotency"); the data plane keeps it as long as it keeps one of its tasks.
 func replayRunTask(tx *store.Tx, cluster, token, hash string) ([]model.Task, bool, error) {
 	rec, err := tx.GetToken(opRunTask, cluster+"/"+token)
 	if errors.Is(err, store.ErrNotFound) {
@@ -210,18 +214,24 @@ func replayRunTask(tx *store.Tx, cluster, token, hash string) ([]model.Task, boo
 	if err != nil {
 		return nil, false, err
 	}
-	if rec.RequestHash != hash {
-		e := newError(errConflict, "clientToken %q was already used for a RunTask with different parameters; use a new token for a different request", token)
-		e.ResourceIDs = rec.ResultARNs
-		return nil, true, e
-	}
 	var tasks []model.Task
 	for _, arn := range rec.ResultARNs {
 		t, err := tx.GetTask(cluster, lastPart(arn))
+		if errors.Is(err, store.ErrNotFound) {
+			continue // forgotten before the others
+		}
 		if err != nil {
 			return nil, true, fmt.Errorf("reading task %s of clientToken %s: %w", arn, token, err)
 		}
 		tasks = append(tasks, t.Task)
+	}
+	if len(tasks) == 0 {
+		return nil, false, nil
+	}
+	if rec.RequestHash != hash {
+		e := newError(errConflict, "clientToken %q was already used for a RunTask with different parameters; use a new token for a different request", token)
+		e.ResourceIDs = rec.ResultARNs
+		return nil, true, e
 	}
 	return tasks, true, nil
 }

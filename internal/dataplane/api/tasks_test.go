@@ -3,12 +3,15 @@ package api_test
 import (
 	"context"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
 func TestRunStopDescribeListTasks(t *testing.T) {
@@ -123,6 +126,42 @@ func TestRunTaskIdempotency(t *testing.T) {
 	}
 	_, err := e.ecs.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("web"), Count: aws.Int32(1), ClientToken: aws.String("token-1")})
 	wantAPIError(t, err, "ConflictException", "token-1")
+}
+
+// TestRunTaskTokenForgottenWithItsTasks: a clientToken whose tasks the scheduler has forgotten
+// (STOPPED longer than its retention; here their records are deleted as it deletes them) answers
+// with the tasks still kept, and once none is, starts new tasks as for a token never used, as ECS
+// does once it no longer remembers a token.
+func TestRunTaskTokenForgottenWithItsTasks(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("web")))
+	in := &ecs.RunTaskInput{TaskDefinition: aws.String("web"), Count: aws.Int32(2), ClientToken: aws.String("token-1")}
+	first := taskArns(must[*ecs.RunTaskOutput](t)(e.ecs.RunTask(ctx, in)).Tasks)
+	forget := func(arn string) {
+		t.Helper()
+		if err := e.store.Update(func(tx *store.Tx) error { return tx.DeleteTask("default", lastSegment(arn)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	forget(first[0])
+	kept := taskArns(must[*ecs.RunTaskOutput](t)(e.ecs.RunTask(ctx, in)).Tasks)
+	if diff := cmp.Diff(first[1:], kept); diff != "" {
+		t.Errorf("retry with one task forgotten (-want +got):\n%s", diff)
+	}
+	forget(first[1])
+	again := taskArns(must[*ecs.RunTaskOutput](t)(e.ecs.RunTask(ctx, in)).Tasks)
+	if len(again) != 2 || slices.Contains(first, again[0]) || slices.Contains(first, again[1]) {
+		t.Errorf("retry with every task forgotten returned %v, want 2 new tasks (first %v)", again, first)
+	}
+	if created, _, _ := e.engine.calls(); len(created) != 4 {
+		t.Errorf("%d tasks created, want 4", len(created))
+	}
+	replay := taskArns(must[*ecs.RunTaskOutput](t)(e.ecs.RunTask(ctx, in)).Tasks)
+	if diff := cmp.Diff(again, replay); diff != "" {
+		t.Errorf("the token recorded anew: retry (-want +got):\n%s", diff)
+	}
 }
 
 func TestTaskErrors(t *testing.T) {

@@ -135,31 +135,44 @@ type Ulimit struct {
 
 // ContainerDefinition describes one container of a task definition.
 type ContainerDefinition struct {
-	Name                   *string               `json:"name,omitempty"`
-	Image                  *string               `json:"image,omitempty"`
-	Cpu                    int32                 `json:"cpu"`
-	Memory                 *int32                `json:"memory,omitempty"`
-	MemoryReservation      *int32                `json:"memoryReservation,omitempty"`
-	Essential              *bool                 `json:"essential,omitempty"`
-	EntryPoint             []string              `json:"entryPoint,omitempty"`
-	Command                []string              `json:"command,omitempty"`
-	Environment            []KeyValuePair        `json:"environment"`
-	Secrets                []Secret              `json:"secrets,omitempty"`
-	WorkingDirectory       *string               `json:"workingDirectory,omitempty"`
-	PortMappings           []PortMapping         `json:"portMappings"`
-	HealthCheck            *HealthCheck          `json:"healthCheck,omitempty"`
-	DependsOn              []ContainerDependency `json:"dependsOn,omitempty"`
-	StartTimeout           *int32                `json:"startTimeout,omitempty"`
-	StopTimeout            *int32                `json:"stopTimeout,omitempty"`
-	MountPoints            []MountPoint          `json:"mountPoints"`
-	VolumesFrom            []any                 `json:"volumesFrom"`
-	User                   *string               `json:"user,omitempty"`
-	Hostname               *string               `json:"hostname,omitempty"`
-	ReadonlyRootFilesystem *bool                 `json:"readonlyRootFilesystem,omitempty"`
-	LogConfiguration       *LogConfiguration     `json:"logConfiguration,omitempty"`
-	Ulimits                []Ulimit              `json:"ulimits,omitempty"`
-	DockerLabels           map[string]string     `json:"dockerLabels,omitempty"`
-	Privileged             *bool                 `json:"privileged,omitempty"`
+	Name                   *string                 `json:"name,omitempty"`
+	Image                  *string                 `json:"image,omitempty"`
+	Cpu                    int32                   `json:"cpu"`
+	Memory                 *int32                  `json:"memory,omitempty"`
+	MemoryReservation      *int32                  `json:"memoryReservation,omitempty"`
+	Essential              *bool                   `json:"essential,omitempty"`
+	EntryPoint             []string                `json:"entryPoint,omitempty"`
+	Command                []string                `json:"command,omitempty"`
+	Environment            []KeyValuePair          `json:"environment"`
+	Secrets                []Secret                `json:"secrets,omitempty"`
+	WorkingDirectory       *string                 `json:"workingDirectory,omitempty"`
+	PortMappings           []PortMapping           `json:"portMappings"`
+	HealthCheck            *HealthCheck            `json:"healthCheck,omitempty"`
+	DependsOn              []ContainerDependency   `json:"dependsOn,omitempty"`
+	StartTimeout           *int32                  `json:"startTimeout,omitempty"`
+	StopTimeout            *int32                  `json:"stopTimeout,omitempty"`
+	MountPoints            []MountPoint            `json:"mountPoints"`
+	VolumesFrom            []any                   `json:"volumesFrom"`
+	User                   *string                 `json:"user,omitempty"`
+	Hostname               *string                 `json:"hostname,omitempty"`
+	ReadonlyRootFilesystem *bool                   `json:"readonlyRootFilesystem,omitempty"`
+	LogConfiguration       *LogConfiguration       `json:"logConfiguration,omitempty"`
+	Ulimits                []Ulimit                `json:"ulimits,omitempty"`
+	DockerLabels           map[string]string       `json:"dockerLabels,omitempty"`
+	Privileged             *bool                   `json:"privileged,omitempty"`
+	RestartPolicy          *ContainerRestartPolicy `json:"restartPolicy,omitempty"`
+}
+
+// ContainerRestartPolicy asks ECS to restart an exited container inside its task, once it ran
+// RestartAttemptPeriod seconds (60 to 1800, default 300) and unless its exit code is one of
+// IgnoredExitCodes (at most 50). The local data plane accepts and reports it but restarts no
+// container inside a task: an essential container's exit stops the task, as ECS does for an exit
+// within the restart attempt period. The virtual node re-runs a Pod's stopped task with the
+// kubelet's back-off (ADR 0005, "Restarts"), so Pods restart either way.
+type ContainerRestartPolicy struct {
+	Enabled              *bool   `json:"enabled,omitempty"`
+	IgnoredExitCodes     []int32 `json:"ignoredExitCodes,omitempty"`
+	RestartAttemptPeriod *int32  `json:"restartAttemptPeriod,omitempty"`
 }
 
 // Volume is a task volume; without a host it is ephemeral (bind-mounted scratch space per task).

@@ -12,7 +12,6 @@ import (
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/api/types/runc/options"
-	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/containers"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/containerd/oci"
@@ -372,7 +371,7 @@ func (t *task) startProcess(c *ctr, cont containerd.Container) (containerd.Task,
 	// client would leak); a stop requested meanwhile is handled once the process runs.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), time.Minute)
 	defer cancel()
-	proc, err := cont.NewTask(ctx, cio.LogFile(logPath))
+	proc, err := cont.NewTask(ctx, t.c.logCreator(logPath))
 	if errdefs.IsAlreadyExists(err) {
 		proc, err = cont.Task(ctx, nil)
 	}

@@ -44,6 +44,12 @@ type ContainerdOptions struct {
 	// VPC is the local VPC that tasks with a TaskSpec.Network join; nil when there is none (such
 	// tasks then fail to start, saying so).
 	VPC *vpc.VPC
+	// LogBinary is the containers' logging binary: the containerd shim runs `LogBinary log PATH`
+	// for each container process (containerd's binary:// logging) and it writes the process's
+	// stdout and stderr to PATH (LogPath) in the CRI log format, with a time per line (package
+	// crilog; the nodeless-agent is one). Empty: the shim appends the raw output to PATH
+	// (cio.LogFile), without times.
+	LogBinary string
 	// LocalImages are the images the runtime makes instead of pulling, by full reference
 	// (docker.io/library/... form, as containerd names images): the nodeless agent's.
 	LocalImages map[string]LocalImage

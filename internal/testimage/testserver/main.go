@@ -11,6 +11,7 @@
 // /fetch?url=U (GET U from inside the container and return its body), /remote (the client's address
 // as the server sees it, host:port). With -udp-echo it also answers every UDP datagram with "echo:"
 // and the datagram, and the datagram "remote" with "remote:" and the sender's address.
+// With -tick it prints a numbered line every interval; with -cat it echoes stdin (exec tests).
 package main
 
 import (
@@ -26,6 +27,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 type config struct {
@@ -42,6 +44,8 @@ type config struct {
 	unhealthyAfter time.Duration
 	allocMiB       int
 	udpEcho        string
+	tick           time.Duration
+	cat            bool
 }
 
 func main() {
@@ -67,6 +71,8 @@ func parseFlags() config {
 	fs.DurationVar(&c.unhealthyAfter, "unhealthy-after", 0, "make /healthz answer 500 after this long")
 	fs.IntVar(&c.allocMiB, "alloc-mib", 0, "allocate and touch this many MiB at start")
 	fs.StringVar(&c.udpEcho, "udp-echo", "", "address to echo UDP datagrams on (e.g. :5353)")
+	fs.DurationVar(&c.tick, "tick", 0, `print "tick N" to stdout every this long (N counts from 1)`)
+	fs.BoolVar(&c.cat, "cat", false, `print "tty=true" or "tty=false" (is stdin a terminal), copy stdin to stdout, exit at its end`)
 	_ = fs.Parse(os.Args[1:])
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "exit" {
@@ -89,6 +95,12 @@ func run(c config) int {
 	}
 	if c.allocMiB > 0 {
 		allocate(c.allocMiB)
+	}
+	if c.cat {
+		return cat()
+	}
+	if c.tick > 0 {
+		go tick(c.tick)
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -117,6 +129,23 @@ func run(c config) int {
 		fmt.Fprintln(os.Stdout, "received", s)
 		time.Sleep(c.termDelay)
 		return c.termExit
+	}
+}
+
+// cat says whether stdin is a terminal, then copies stdin to stdout.
+func cat() int {
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, os.Stdin.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&syscall.Termios{})))
+	fmt.Fprintf(os.Stdout, "tty=%v\n", errno == 0)
+	if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+		return 1
+	}
+	return 0
+}
+
+func tick(every time.Duration) {
+	for n := 1; ; n++ {
+		time.Sleep(every)
+		fmt.Fprintf(os.Stdout, "tick %d\n", n)
 	}
 }
 

@@ -58,6 +58,7 @@ func (r *Reconciler) name(c *ecsv1alpha1.Cluster) string {
 // Sync creates the ECS cluster (CreateCluster is idempotent by name), keeps the settings the
 // spec names in sync, and mirrors what ECS reports.
 func (r *Reconciler) Sync(ctx context.Context, c *ecsv1alpha1.Cluster) *reconciler.Problem {
+	c.Status.MoveDeprecatedMembers() // stored as clusterARN before the status rename
 	name := r.name(c)
 	observed, err := r.describe(ctx, name)
 	if err != nil {
@@ -173,6 +174,7 @@ func mirror(st *ecsv1alpha1.ClusterStatus, c *ecstypes.Cluster) {
 // Finalize deletes the ECS cluster (policy delete, not read-only, created or adopted); ECS
 // refuses while services or tasks run in it, which the Problem says.
 func (r *Reconciler) Finalize(ctx context.Context, c *ecsv1alpha1.Cluster) *reconciler.Problem {
+	c.Status.MoveDeprecatedMembers() // deleted before its first Sync after an upgrade
 	if !managed.DeletesECSResource(c, r.Options) || c.Status.ClusterArn == "" {
 		return nil
 	}

@@ -39,6 +39,9 @@ func ResolveCluster(ctx context.Context, c client.Reader, namespace, cluster str
 	if err != nil {
 		return "", reconciler.AsProblem(fmt.Errorf("getting Cluster %s: %w", ref.Name, err))
 	}
+	// A Cluster its controller has not synced since the upgrade still has the ARN as clusterARN:
+	// a Service deleted meanwhile must find its cluster to delete its ECS service.
+	obj.Status.MoveDeprecatedMembers()
 	if obj.Status.ClusterArn == "" || obj.Status.Status != "ACTIVE" {
 		return "", reconciler.Waiting(ReasonClusterNotReady, fmt.Sprintf("waiting for Cluster %q to become ACTIVE", ref.Name))
 	}

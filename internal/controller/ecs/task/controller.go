@@ -134,9 +134,12 @@ func (r *Reconciler) startedBy(t *ecsv1alpha1.Task) *ecstypes.Task {
 	return v.(startedTask).task
 }
 
-// Sync starts the task once and mirrors its lifecycle.
+// Sync starts the task once and mirrors its lifecycle. A status stored by a nodeless from before
+// the status rename (taskARN, ...) is moved to the new members first, so the task it ran is the
+// one mirrored, not run again (api/ecs/v1alpha1/deprecated.go).
 func (r *Reconciler) Sync(ctx context.Context, t *ecsv1alpha1.Task) *reconciler.Problem {
 	key := client.ObjectKeyFromObject(t)
+	t.Status.MoveDeprecatedMembers()
 	if t.Status.TaskArn == "" {
 		started := r.startedBy(t)
 		if started == nil {
@@ -226,6 +229,7 @@ func (r *Reconciler) Finalize(ctx context.Context, t *ecsv1alpha1.Task) *reconci
 	if !managed.DeletesECSResource(t, r.Options) {
 		return nil
 	}
+	t.Status.MoveDeprecatedMembers() // deleted before its first Sync after an upgrade
 	cluster, arn, last := t.Status.ClusterArn, t.Status.TaskArn, t.Status.LastStatus
 	if started := r.startedBy(t); arn == "" && started != nil {
 		cluster, arn, last = aws.ToString(started.ClusterArn), aws.ToString(started.TaskArn), aws.ToString(started.LastStatus)

@@ -22,6 +22,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
+	"github.com/nodeless-dev/nodeless/internal/controller/revision"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
@@ -107,49 +108,21 @@ func (r *Reconciler) Sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *
 	return r.collect(ctx, td)
 }
 
-// ensureRevision makes the newest ACTIVE revision of the family the one registered from hash:
-// it re-attaches to a revision carrying the hash (registered before a crash or by a previous
-// incarnation of the object) and registers exactly one new revision otherwise.
+// ensureRevision makes the newest ACTIVE revision of the family the one registered from hash
+// (revision.Ensure, Newest): it re-attaches to a revision carrying the hash (registered before a
+// crash or by a previous incarnation of the object) and registers exactly one new revision
+// otherwise.
 func (r *Reconciler) ensureRevision(ctx context.Context, td *ecsv1alpha1.TaskDefinition, hash string) *reconciler.Problem {
-	family := td.FamilyName()
-	latest, err := r.latest(ctx, family)
+	rev, registered, err := revision.Ensure(ctx, r.ECS, RegisterInput(td, hash), hash, revision.Newest)
 	if err != nil {
-		return ecscall.FromECS("describing task definition family "+family, err)
+		return revision.Problem(err)
 	}
-	if latest == nil || ecscall.TagValue(latest.tags, ecscall.TagSpecHash) != hash {
-		out, err := r.ECS.RegisterTaskDefinition(ctx, RegisterInput(td, hash))
-		if err != nil {
-			return ecscall.FromECS("registering task definition "+family, err)
-		}
-		latest = &revision{def: out.TaskDefinition}
-		ctrl.LoggerFrom(ctx).Info("registered task definition revision", "family", family, "revision", out.TaskDefinition.Revision)
-		r.Recorder.Eventf(td, corev1.EventTypeNormal, managed.ReasonRevisionRegistered, "Registered %s", aws.ToString(out.TaskDefinition.TaskDefinitionArn))
+	if registered {
+		ctrl.LoggerFrom(ctx).Info("registered task definition revision", "family", td.FamilyName(), "revision", rev.Definition.Revision)
+		r.Recorder.Eventf(td, corev1.EventTypeNormal, managed.ReasonRevisionRegistered, "Registered %s", rev.ARN())
 	}
-	rec(td, latest.def, hash)
+	rec(td, rev.Definition, hash)
 	return nil
-}
-
-type revision struct {
-	def  *ecstypes.TaskDefinition
-	tags []ecstypes.Tag
-}
-
-// latest describes the family's newest ACTIVE revision; nil when there is none.
-func (r *Reconciler) latest(ctx context.Context, family string) (*revision, error) {
-	out, err := r.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-		TaskDefinition: aws.String(family),
-		Include:        []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags},
-	})
-	if ecsapi.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if out.TaskDefinition == nil || out.TaskDefinition.Status != ecstypes.TaskDefinitionStatusActive {
-		return nil, nil
-	}
-	return &revision{def: out.TaskDefinition, tags: out.Tags}, nil
 }
 
 // rec records def as the newest revision, registered from hash.

@@ -5,11 +5,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
+	"github.com/nodeless-dev/nodeless/internal/controller/revision"
 )
 
 // restoreArns gives back the revision ARNs of a status written by a nodeless that spelled them
@@ -30,7 +29,7 @@ func (r *Reconciler) restoreArns(ctx context.Context, td *ecsv1alpha1.TaskDefini
 	if family == "" {
 		family = td.FamilyName()
 	}
-	latest, err := r.latest(ctx, family)
+	latest, err := revision.Latest(ctx, r.ECS, family)
 	if err != nil {
 		return ecscall.FromECS("describing task definition family "+family, err)
 	}
@@ -38,7 +37,7 @@ func (r *Reconciler) restoreArns(ctx context.Context, td *ecsv1alpha1.TaskDefini
 		st.SpecHash, st.Revision, st.ActiveRevisions = "", 0, nil
 		return nil
 	}
-	arn := aws.ToString(latest.def.TaskDefinitionArn)
+	arn := latest.ARN()
 	prefix := arn[:strings.LastIndexByte(arn, ':')+1]
 	st.TaskDefinitionArn = prefix + strconv.Itoa(int(st.Revision))
 	for i := range st.ActiveRevisions {

@@ -99,3 +99,77 @@ func createPod(e *env, pod *corev1.Pod) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// releaseSteps finalizes a Pod in two passes: the first reports the task still stopping (and
+// writes it into the status), the second is done.
+type releaseSteps struct {
+	podSteps
+	stopping bool
+}
+
+func (s *releaseSteps) Finalize(_ context.Context, pod *corev1.Pod) *reconciler.Problem {
+	s.finalizes++
+	if s.stopping {
+		s.stopping = false
+		pod.Status.Message = "stopping"
+		return &reconciler.Problem{Reason: "Stopping", Message: "the task is stopping", RequeueAfter: time.Second}
+	}
+	return nil
+}
+
+// TestPodRelease: a kind configured with Release holds no finalizer; a Pod bound to a node stays
+// through its graceful deletion, Finalize runs until it is done (its status written meanwhile),
+// and Release deletes it with grace period 0.
+func TestPodRelease(t *testing.T) {
+	e := start(t)
+	st := &releaseSteps{stopping: true}
+	release := func(ctx context.Context, pod *corev1.Pod) error {
+		err := e.direct.Delete(ctx, pod, client.GracePeriodSeconds(0), client.Preconditions{UID: &pod.UID})
+		return client.IgnoreNotFound(err)
+	}
+	if _, err := reconciler.New[*corev1.Pod](st, reconciler.Config[*corev1.Pod, corev1.PodStatus]{
+		Client: e.rc, Finalizer: finalizer, Release: release,
+		Status: reconciler.Status[*corev1.Pod, corev1.PodStatus]{Of: func(p *corev1.Pod) *corev1.PodStatus { return &p.Status }},
+	}); err == nil {
+		t.Error("New accepted both a Finalizer and Release")
+	}
+	r, err := reconciler.New[*corev1.Pod](st, reconciler.Config[*corev1.Pod, corev1.PodStatus]{
+		Client: e.rc, Reader: e.direct, Release: release,
+		Status: reconciler.Status[*corev1.Pod, corev1.PodStatus]{Of: func(p *corev1.Pod) *corev1.PodStatus { return &p.Status }},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bound", Namespace: e.ns}, Spec: corev1.PodSpec{
+		NodeName:   "some-node",
+		Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1"}},
+	}}
+	createPod(e, pod)
+	if _, err := e.reconcile(r, pod); err != nil {
+		t.Fatal(err)
+	}
+	e.fetch(pod)
+	if len(pod.Finalizers) != 0 {
+		t.Errorf("finalizers %v, want none", pod.Finalizers)
+	}
+	if err := e.direct.Delete(e.ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.reconcile(r, pod)
+	if err != nil || res.RequeueAfter != time.Second {
+		t.Fatalf("first pass: %+v, %v; want a requeue after a second", res, err)
+	}
+	e.fetch(pod)
+	if pod.DeletionTimestamp == nil || pod.Status.Message != "stopping" {
+		t.Errorf("during deletion: deletionTimestamp %v, status message %q; want both set", pod.DeletionTimestamp, pod.Status.Message)
+	}
+	if _, err := e.reconcile(r, pod); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.direct.Get(e.ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{}); !apierrors.IsNotFound(err) {
+		t.Errorf("pod still there after Release: %v", err)
+	}
+	if st.finalizes != 2 || len(st.forgotten) != 1 {
+		t.Errorf("finalizes %d, forgotten %v; want 2 and the pod", st.finalizes, st.forgotten)
+	}
+}

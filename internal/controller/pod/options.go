@@ -1,0 +1,162 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/nodeless-dev/nodeless/internal/agentimage"
+	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/podstart"
+	"github.com/nodeless-dev/nodeless/internal/prober"
+	"github.com/nodeless-dev/nodeless/internal/secretsapi"
+	"github.com/nodeless-dev/nodeless/internal/taskhost"
+	"github.com/nodeless-dev/nodeless/internal/translate"
+)
+
+// Defaults of Options.
+const (
+	// DefaultCluster is the ECS cluster the Pods' tasks run in.
+	DefaultCluster = "nodeless"
+	// DefaultSweepInterval: how often orphan tasks are looked for, unused revisions collected and
+	// mirror entries of deleted objects removed. At rest a sweep costs one ListTasks per 100 tasks
+	// and one ListSecrets per 100 entries.
+	DefaultSweepInterval = 10 * time.Minute
+	// DefaultWorkers: Pods reconciled at once.
+	DefaultWorkers = 8
+)
+
+// Options configure the Pod controller of one virtual node. The zero value of a field means its
+// default (WithDefaults); Mirror is required.
+type Options struct {
+	// NodeName is the virtual node: the controller runs the Pods whose spec.nodeName is it
+	// (translate.DefaultNodeName, "nodeless", by default). Only those Pods are cached.
+	NodeName string
+	// Cluster is the ECS cluster of the Pods' tasks (DefaultCluster); created at start when
+	// missing. It also scopes the mirror's entries (secretsapi.MirrorOptions.ClusterName).
+	Cluster string
+	// Subnets, SecurityGroups and AssignPublicIP are RunTask's awsvpcConfiguration. No subnet:
+	// no networkConfiguration is sent (the local data plane gives every task an address of its
+	// VPC; on AWS RunTask needs subnets).
+	Subnets, SecurityGroups []string
+	AssignPublicIP          bool
+	// PlatformVersion is RunTask's Fargate platformVersion ("": ECS's LATEST).
+	PlatformVersion string
+	// Arch, FamilyPrefix and EnableExecuteCommand are the translation's (translate.Options).
+	Arch, FamilyPrefix   string
+	EnableExecuteCommand bool
+	// HostIP is what status.hostIP says ("": the Pod's own address, as the task is its host).
+	HostIP string
+	// AgentImage is the nodeless agent image of the files container
+	// (agentimage.LocalRef("dev") by default, what the local data plane makes).
+	AgentImage string
+	// KeepRevisions is how many of a family's newest revisions stay registered when no Pod uses
+	// them (managed.DefaultKeepRevisions), so that `kubectl rollout undo` finds its revision.
+	KeepRevisions int
+	// PollInterval and StablePollInterval: how often tasks that are changing, and tasks at rest,
+	// are described (in batches of 100 per cluster); managed's defaults, 5 s and 1 min.
+	PollInterval, StablePollInterval time.Duration
+	// SweepInterval: DefaultSweepInterval.
+	SweepInterval time.Duration
+	// Workers: DefaultWorkers.
+	Workers int
+	// Backoff is the restart back-off (DefaultBackoff, the kubelet's).
+	Backoff Backoff
+
+	// Mirror keeps Secrets, ConfigMaps used as files and Secret-derived variables in Secrets
+	// Manager (a *secretsapi.Mirror). Required.
+	Mirror Mirror
+	// Host reaches where tasks run: to keep files volumes current, to run the probes (dial the
+	// task, exec in it) and to kill a container whose liveness or startup probe failed (Signal).
+	// nil: files stay as they were at start, no probe runs (a running container counts as ready
+	// and started, as one without probes does), and nothing is killed.
+	Host taskhost.Host
+	// Probes runs readiness, liveness and startup probes. nil (the usual case): Register makes a
+	// *prober.Manager on Host (recording the kubelet's Unhealthy and ProbeWarning Events with
+	// the controller's recorder) and adds it to the manager; without a Host none runs. When set,
+	// the caller runs it (a *prober.Manager must be added to the manager by the caller).
+	Probes Probes
+	// Hooks runs lifecycle hooks (nil: preStop hooks are not run before StopTask).
+	Hooks Hooks
+}
+
+// WithDefaults returns o with its zero fields set to their defaults.
+func (o Options) WithDefaults() Options {
+	m := managed.Options{KeepRevisions: o.KeepRevisions, PollInterval: o.PollInterval, StablePollInterval: o.StablePollInterval}.WithDefaults()
+	o.KeepRevisions, o.PollInterval, o.StablePollInterval = m.KeepRevisions, m.PollInterval, m.StablePollInterval
+	if o.NodeName == "" {
+		o.NodeName = translate.DefaultNodeName
+	}
+	if o.Cluster == "" {
+		o.Cluster = DefaultCluster
+	}
+	if o.AgentImage == "" {
+		o.AgentImage = agentimage.LocalRef("dev")
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = DefaultSweepInterval
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.Backoff == (Backoff{}) {
+		o.Backoff = DefaultBackoff()
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	if o.Mirror == nil {
+		return errors.New("pod controller: Options.Mirror is required (a *secretsapi.Mirror)")
+	}
+	_, err := translate.Translate(&corev1.Pod{}, o.translate())
+	var bad *translate.RefusedError
+	if err != nil && !errors.As(err, &bad) {
+		return err
+	}
+	return nil
+}
+
+func (o Options) translate() translate.Options {
+	return translate.Options{NodeName: o.NodeName, Arch: o.Arch, FamilyPrefix: o.FamilyPrefix, EnableExecuteCommand: o.EnableExecuteCommand}
+}
+
+// Mirror is what the controller needs of *secretsapi.Mirror: podstart's calls at start, and
+// the collection of entries whose object is gone.
+type Mirror interface {
+	podstart.Mirror
+	Orphans(ctx context.Context, alive func(context.Context, secretsapi.Owner) (bool, error)) ([]secretsapi.Owned, error)
+	DeleteOwned(ctx context.Context, owned []secretsapi.Owned) error
+}
+
+var _ Mirror = (*secretsapi.Mirror)(nil)
+
+// Probes runs the readiness, liveness and startup probes of the Pods' running tasks: the shape
+// of *prober.Manager (internal/prober, whose doc says what each call means). The controller calls
+// Ensure on every reconcile of a Pod whose task has not stopped (with the start time of each
+// running container's run), Terminating when the Pod is being deleted, Remove when its task
+// stopped or the Pod is gone, and reads Results when it writes the Pod's status; Source wakes the
+// Pod whose results changed. When a Result carries Kill, the controller kills that container
+// (taskhost.Host.Signal: SIGTERM, SIGKILL after Kill.GracePeriodSeconds; StopTask where the Host
+// cannot signal) and records the kubelet's Killing Event; the task then stops and the controller
+// runs the Pod again under its restart policy (ADR 0005, "Restarts").
+type Probes interface {
+	Ensure(key types.NamespacedName, uid types.UID, task taskhost.Task, plan translate.NodePlan, started map[string]time.Time)
+	Terminating(key types.NamespacedName)
+	Remove(key types.NamespacedName)
+	Results(key types.NamespacedName) map[string]prober.Result
+	Source() source.Source
+}
+
+var _ Probes = (*prober.Manager)(nil)
+
+// Hooks runs lifecycle hooks. PreStop starts the preStop hooks of the Pod's running task once
+// (per uid) and reports whether they have finished; the controller calls it until they have,
+// or until the Pod's grace period is over, before it stops the task. It must not block.
+type Hooks interface {
+	PreStop(key types.NamespacedName, uid types.UID, task taskhost.Task, plan *translate.NodePlan) (done bool)
+}

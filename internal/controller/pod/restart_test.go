@@ -1,0 +1,74 @@
+package pod
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func podWith(policy corev1.RestartPolicy, containers ...string) *corev1.Pod {
+	p := &corev1.Pod{Spec: corev1.PodSpec{RestartPolicy: policy}}
+	for _, c := range containers {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: c, Image: "example.com/" + c})
+	}
+	return p
+}
+
+// exited is a container that ran and exited with code.
+func exited(name string, code int32) ecstypes.Container {
+	return ecstypes.Container{Name: aws.String(name), LastStatus: aws.String("STOPPED"), ExitCode: aws.Int32(code), RuntimeId: aws.String("rt-" + name)}
+}
+
+func stoppedTask(code ecstypes.TaskStopCode, reason string, containers ...ecstypes.Container) *ecstypes.Task {
+	return &ecstypes.Task{LastStatus: aws.String("STOPPED"), StopCode: code, StoppedReason: aws.String(reason), Containers: containers}
+}
+
+func TestDecide(t *testing.T) {
+	const pull = "CannotPullContainerError: pull image manifest has been retried 1 time(s): example.com/app: not found"
+	failedPull := stoppedTask(ecstypes.TaskStopCodeTaskFailedToStart, pull,
+		ecstypes.Container{Name: aws.String("app"), LastStatus: aws.String("STOPPED"), Reason: aws.String(pull)})
+	for name, tc := range map[string]struct {
+		pod  *corev1.Pod
+		task *ecstypes.Task
+		want stopped
+	}{
+		"always, exit 0": {podWith(corev1.RestartPolicyAlways, "app"),
+			stoppedTask(ecstypes.TaskStopCodeEssentialContainerExited, "Essential container in task exited", exited("app", 0)),
+			stopped{restart: true, crashed: []string{"app"}}},
+		"always, crash": {podWith(corev1.RestartPolicyAlways, "app"),
+			stoppedTask(ecstypes.TaskStopCodeEssentialContainerExited, "Essential container in task exited", exited("app", 1)),
+			stopped{restart: true, crashed: []string{"app"}}},
+		"on failure, exit 0": {podWith(corev1.RestartPolicyOnFailure, "job"),
+			stoppedTask(ecstypes.TaskStopCodeEssentialContainerExited, "Essential container in task exited", exited("job", 0)),
+			stopped{crashed: []string{"job"}}},
+		"on failure, exit 1": {podWith(corev1.RestartPolicyOnFailure, "job"),
+			stoppedTask(ecstypes.TaskStopCodeEssentialContainerExited, "Essential container in task exited", exited("job", 1)),
+			stopped{restart: true, crashed: []string{"job"}}},
+		"never, exit 1": {podWith(corev1.RestartPolicyNever, "job"),
+			stoppedTask(ecstypes.TaskStopCodeEssentialContainerExited, "Essential container in task exited", exited("job", 1)),
+			stopped{crashed: []string{"job"}}},
+		"never, image not pulled": {podWith(corev1.RestartPolicyNever, "app"), failedPull,
+			stopped{restart: true, pulls: []string{"app"}}},
+		"always, image not pulled": {podWith(corev1.RestartPolicyAlways, "app"), failedPull,
+			stopped{restart: true, pulls: []string{"app"}}},
+		"pull failure in the task's reason only": {podWith(corev1.RestartPolicyNever, "app"),
+			stoppedTask(ecstypes.TaskStopCodeTaskFailedToStart, pull), stopped{restart: true, pulls: []string{"app"}}},
+		"secrets not had": {podWith(corev1.RestartPolicyNever, "app"),
+			stoppedTask(ecstypes.TaskStopCodeTaskFailedToStart, "ResourceInitializationError: unable to pull secrets"),
+			stopped{restart: true, config: true}},
+		"stopped from outside, always": {podWith(corev1.RestartPolicyAlways, "a", "b"),
+			stoppedTask(ecstypes.TaskStopCodeUserInitiated, "Task stopped by user"),
+			stopped{restart: true, crashed: []string{"a", "b"}}},
+		"one of two crashed": {podWith(corev1.RestartPolicyAlways, "a", "b"),
+			stoppedTask(ecstypes.TaskStopCodeEssentialContainerExited, "Essential container in task exited", exited("a", 2), exited("b", 143)),
+			stopped{restart: true, crashed: []string{"a", "b"}}},
+	} {
+		got := decide(tc.pod, tc.task)
+		if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(stopped{})); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+}
