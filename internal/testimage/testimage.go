@@ -313,10 +313,12 @@ func Tarball(tb testing.TB, ref string) string {
 	return path
 }
 
-// TarballCmd is Tarball with cmd as the image's CMD instead of ["-listen", ":8080"] (its ENTRYPOINT
-// stays ["/testserver"]): an image whose default behaviour differs, such as one that crashes at
-// start ("-stdout", "crashing", "-exit", "2"), for tests that change a workload's image.
-func TarballCmd(tb testing.TB, ref string, cmd ...string) string {
+// TarballEntrypoint is Tarball with entrypoint as the image's ENTRYPOINT instead of ["/testserver"]
+// (its CMD stays ["-listen", ":8080"]): an image whose behaviour a Pod's args cannot change, such as
+// one that crashes whatever its args ("/testserver", "-stdout", "crashing", "-exit", "2", "-sleep",
+// "1ms": it serves what the args say for a millisecond, then exits 2), for tests that change a
+// workload's image.
+func TarballEntrypoint(tb testing.TB, ref string, entrypoint ...string) string {
 	tb.Helper()
 	bin, err := Binary()
 	if err != nil {
@@ -326,7 +328,7 @@ func TarballCmd(tb testing.TB, ref string, cmd ...string) string {
 	if err != nil {
 		tb.Fatalf("building test image: %v", err)
 	}
-	if img, err = withCmd(img, cmd); err != nil {
+	if img, err = withEntrypoint(img, entrypoint); err != nil {
 		tb.Fatalf("building test image: %v", err)
 	}
 	tag, err := name.NewTag(ref)
@@ -340,17 +342,17 @@ func TarballCmd(tb testing.TB, ref string, cmd ...string) string {
 	return path
 }
 
-// withCmd is img with its config's Cmd replaced by cmd.
-func withCmd(img v1.Image, cmd []string) (v1.Image, error) {
+// withEntrypoint is img with its config's Entrypoint replaced by entrypoint.
+func withEntrypoint(img v1.Image, entrypoint []string) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading test image config: %w", err)
 	}
 	cf = cf.DeepCopy()
-	cf.Config.Cmd = append([]string(nil), cmd...)
+	cf.Config.Entrypoint = append([]string(nil), entrypoint...)
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
-		return nil, fmt.Errorf("setting test image command: %w", err)
+		return nil, fmt.Errorf("setting test image entrypoint: %w", err)
 	}
 	return img, nil
 }

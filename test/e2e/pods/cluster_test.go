@@ -168,12 +168,15 @@ func (c *cluster) loadImage(t *testing.T, path string) {
 	}
 }
 
-// loadImages loads webV1, webV2 (the test image) and crashV1 (the test image exiting 2 at start).
+// loadImages loads webV1, webV2 (the test image) and crashV1 (the test image exiting 2 at start
+// whatever its args).
 func (c *cluster) loadImages(t *testing.T) {
 	t.Helper()
 	c.loadImage(t, testimage.Tarball(t, webV1))
 	c.loadImage(t, testimage.Tarball(t, webV2))
-	c.loadImage(t, testimage.TarballCmd(t, crashV1, "-stdout", "crashing", "-exit", "2"))
+	// A Pod's args replace an image's CMD: the crash is in the ENTRYPOINT, so that it happens
+	// whatever the Deployment's args say.
+	c.loadImage(t, testimage.TarballEntrypoint(t, crashV1, "/testserver", "-stdout", "crashing", "-exit", "2", "-sleep", "1ms"))
 }
 
 // run runs a command (bounded by commandTimeout) with stdin and returns its stdout and stderr.

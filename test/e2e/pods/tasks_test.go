@@ -18,8 +18,10 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
-// task is one ECS task of the data plane, with the Pod its tags name (ADR 0005: tags
-// nodeless.dev/owner-uid, pod-namespace, pod-name).
+// task is one ECS task of the data plane, with the Pod it runs: its UID from startedBy
+// (translate.StartedBy), its namespace and name from its tags (ADR 0005: tags
+// nodeless.dev/owner-uid, pod-namespace, pod-name). StopTask deletes a task's tags, as ECS does: a
+// task stopped because its Pod was deleted keeps only its UID.
 type task struct {
 	Arn, Cluster, Definition      string
 	LastStatus, DesiredStatus     string
@@ -84,7 +86,8 @@ func (c *cluster) clusterTasks(ctx context.Context, cl string) ([]task, error) {
 
 func taskOf(cl string, t ecstypes.Task) task {
 	tk := task{Arn: aws.ToString(t.TaskArn), Cluster: cl, Definition: aws.ToString(t.TaskDefinitionArn),
-		LastStatus: aws.ToString(t.LastStatus), DesiredStatus: aws.ToString(t.DesiredStatus), StopCode: string(t.StopCode)}
+		LastStatus: aws.ToString(t.LastStatus), DesiredStatus: aws.ToString(t.DesiredStatus), StopCode: string(t.StopCode),
+		PodUID: strings.TrimPrefix(aws.ToString(t.StartedBy), translate.StartedBy(""))}
 	for _, tag := range t.Tags {
 		switch aws.ToString(tag.Key) {
 		case translate.TagOwner:
@@ -112,6 +115,7 @@ func notStopped(tasks []task) []task {
 	return slices.DeleteFunc(slices.Clone(tasks), func(tk task) bool { return tk.LastStatus == "STOPPED" })
 }
 
+// inNamespace keeps the tasks whose tags name namespace ns (a task StopTask stopped has no tags).
 func inNamespace(tasks []task, ns string) []task {
 	return slices.DeleteFunc(slices.Clone(tasks), func(tk task) bool { return tk.PodNamespace != ns })
 }
