@@ -354,6 +354,8 @@ func checkDeleteNamespace(t *testing.T, c *cluster, ns string) {
 		}
 		return len(left) == 0, fmt.Sprint(left)
 	})
+	// nodeless's Pod controller mirrors the ConfigMaps and Secrets its Pods use into the data
+	// plane's Secrets Manager; their values must not outlive the namespace.
 	eventually(t, "no ConfigMap or Secret of the deleted namespace left in the data plane's Secrets Manager", func() (bool, string) {
 		m, err := c.mirrored(t.Context(), ns)
 		return err == nil && len(m) == 0, fmt.Sprintf("%v %v", m, err)

@@ -55,12 +55,17 @@ func TestKillMidRollout(t *testing.T) {
 		t.Errorf("Pods with more than one task not STOPPED after the restart: %v", d)
 	}
 	checkOneTaskEach(t, tasks, pods)
+	kept := 0
 	for _, p := range pods {
 		if was, ok := before[string(p.UID)]; ok {
+			kept++
 			if now := liveTaskOf(t, tasks, &p); now.Arn != was.Arn {
 				t.Errorf("Pod %s ran task %s before the kill and %s after: a restart must keep a Pod's task", p.Name, was.Arn, now.Arn)
 			}
 		}
+	}
+	if kept == 0 { // the Pod of the new image that had a task before the kill is still wanted
+		t.Errorf("none of the Pods that had a task before the kill is among the rollout's Pods: %s", describePods(pods))
 	}
 	// The tasks of the old Pods stop as those Pods are deleted; nothing else runs.
 	eventually(t, "only the Deployment's 3 Pods have running tasks", func() (bool, string) {
