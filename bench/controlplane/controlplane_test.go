@@ -13,6 +13,7 @@ package controlplane_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -228,42 +230,94 @@ type up struct {
 func startUp(b *testing.B, bin, stateDir string, extraArgs ...string) *up {
 	b.Helper()
 	ports := freePorts(b)
-	args := append([]string{"up", "--control-plane-only", "--state-dir", stateDir,
+	args := []string{"up", "--control-plane-only", "--state-dir", stateDir,
 		"--apiserver-port", ports[0], "--etcd-client-port", ports[1], "--etcd-peer-port", ports[2],
-		"--dataplane-address", controlplane.Host + ":" + ports[3]}, extraArgs...)
+		"--dataplane-address", controlplane.Host + ":" + ports[3]}
+	if hasUpFlag(b, bin, "--kubelet-port") {
+		// The virtual node's kubelet API (since 2026-11-29) defaults to 10250, which another
+		// `nodeless up` on the machine (a test, say) may hold.
+		args = append(args, "--kubelet-port", ports[4])
+	}
+	args = append(args, extraArgs...)
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Its output, for the failure message when it never gets ready (a port another process took
+	// between freePorts and the start, say).
+	var output lockedBuffer
+	cmd.Stderr = &output
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
 	ready := make(chan time.Duration, 1)
+	exited := make(chan struct{})
 	go func() {
+		defer close(exited) // stdout closes when the process exits
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			_, _ = output.Write([]byte(sc.Text() + "\n"))
 			if strings.HasPrefix(sc.Text(), "ready in ") {
 				ready <- time.Since(begin)
 			}
 		}
 	}()
-	u := &up{cmd: cmd, readyz: waitReadyz(b, stateDir, begin)}
+	readyz, ok := waitReadyz(stateDir, begin, exited)
+	if !ok {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		b.Fatalf("%s up: /readyz never ok; its output:\n%s", bin, output.String())
+	}
+	u := &up{cmd: cmd, readyz: readyz}
 	select {
 	case u.allReady = <-ready:
 	case <-time.After(2 * time.Minute):
-		b.Fatal("nodeless up never printed ready")
+		b.Fatalf("%s up never printed ready; its output:\n%s", bin, output.String())
 	}
 	return u
 }
 
-// waitReadyz polls /readyz with the admin kubeconfig (written during start-up) until it answers ok.
-func waitReadyz(b *testing.B, stateDir string, begin time.Time) time.Duration {
+// lockedBuffer is a bytes.Buffer safe for the process's stderr and the stdout reader at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// hasUpFlag reports whether bin's `up` has flag (older binaries, e.g. a baseline, lack newer flags).
+func hasUpFlag(b *testing.B, bin, flag string) bool {
 	b.Helper()
+	out, err := exec.Command(bin, "up", "--help").CombinedOutput()
+	if err != nil {
+		b.Fatalf("%s up --help: %v\n%s", bin, err, out)
+	}
+	return strings.Contains(string(out), flag+" ")
+}
+
+// waitReadyz polls /readyz with the admin kubeconfig (written during start-up) until it answers
+// ok, and reports how long after begin that was; false when the process exited first or two
+// minutes passed.
+func waitReadyz(stateDir string, begin time.Time, exited <-chan struct{}) (time.Duration, bool) {
 	deadline := begin.Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-exited:
+			return 0, false
+		case <-time.After(20 * time.Millisecond):
+		}
 		cfg, err := controlplane.RESTConfigFromKubeconfig(controlplane.KubeconfigPath(stateDir))
 		if err != nil {
 			continue
@@ -275,11 +329,10 @@ func waitReadyz(b *testing.B, stateDir string, begin time.Time) time.Duration {
 		}
 		body, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(context.Background())
 		if err == nil && string(body) == "ok" {
-			return time.Since(begin)
+			return time.Since(begin), true
 		}
 	}
-	b.Fatal("/readyz never ok")
-	return 0
+	return 0, false
 }
 
 func (u *up) stop(b *testing.B) time.Duration {
@@ -335,7 +388,7 @@ func (m *metrics) addMemory(b *testing.B, prefix string, u *up) {
 func freePorts(b *testing.B) []string {
 	b.Helper()
 	var ports []string
-	for range 4 {
+	for range 5 {
 		l, err := net.Listen("tcp", controlplane.Host+":0")
 		if err != nil {
 			b.Fatal(err)

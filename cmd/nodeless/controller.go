@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -17,7 +19,9 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/controller"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/taskhost/awshost"
 )
 
 // controllerFlags are the flags of `nodeless controller`.
@@ -39,6 +43,36 @@ type controllerFlags struct {
 	healthAddr     string
 	development    bool
 	node           nodeFlags
+	pods           podFlags
+}
+
+// podFlags configure the tasks of the Pods that opt in to the virtual node under `controller`.
+type podFlags struct {
+	cluster        string
+	subnets        []string
+	securityGroups []string
+	assignPublicIP bool
+	execute        bool
+}
+
+func (f *podFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.cluster, "pod-cluster", pod.DefaultCluster, "ECS cluster of the Pods' tasks (created when missing)")
+	fs.StringSliceVar(&f.subnets, "pod-subnets", nil, "awsvpc subnets of the Pods' tasks (required with AWS's own endpoint: Fargate tasks need a subnet)")
+	fs.StringSliceVar(&f.securityGroups, "pod-security-groups", nil, "awsvpc security groups of the Pods' tasks (default: the VPC's default group)")
+	fs.BoolVar(&f.assignPublicIP, "pod-assign-public-ip", false, "give the Pods' tasks a public IP (subnets without a NAT gateway need it to pull images)")
+	fs.BoolVar(&f.execute, "pod-enable-execute-command", false, "run the Pods' tasks with ECS Exec enabled (kubectl exec needs it on AWS)")
+}
+
+// options are the Pod controller's options, or an error naming the flag to give.
+func (f *podFlags) options(node nodeFlags, endpoint string) (*pod.Options, error) {
+	if len(f.subnets) == 0 && endpoint == "" {
+		return nil, errors.New("--pod-subnets: give the subnets of the Pods' Fargate tasks (or --virtual-node=false to run no Pods)")
+	}
+	return &pod.Options{
+		NodeName: node.name, Cluster: f.cluster,
+		Subnets: f.subnets, SecurityGroups: f.securityGroups, AssignPublicIP: f.assignPublicIP,
+		EnableExecuteCommand: f.execute,
+	}, nil
 }
 
 func newControllerCmd() *cobra.Command {
@@ -74,6 +108,7 @@ web identity, instance roles), optionally at --ecs-endpoint.`,
 	fs.BoolVar(&f.development, "dev-log", false, "human-readable logs instead of JSON")
 	f.node.add(fs)
 	f.node.addController(fs)
+	f.pods.add(fs)
 	return cmd
 }
 
@@ -106,13 +141,24 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if f.noRateLimit {
 		c.Limits = controller.NoRateLimit()
 	}
+	if !f.node.enabled {
+		m, err := controller.New(ctx, c)
+		if err != nil {
+			return err
+		}
+		return m.Run(ctx)
+	}
+	// One Host for the Pod controller, its prober and the kubelet API.
+	host := awshost.New()
+	if c.Pods, err = f.pods.options(f.node, f.endpoint); err != nil {
+		return err
+	}
+	c.Pods.Host = host
 	m, err := controller.New(ctx, c)
 	if err != nil {
 		return err
 	}
-	if !f.node.enabled {
-		return m.Run(ctx)
-	}
+	f.node.wiring.Host, f.node.wiring.Pods = host, podTasks{m.PodTasks()}
 	node, err := awsNode(ctx, cfg, f.node, c.ECSOptions, logger)
 	if err != nil {
 		return err

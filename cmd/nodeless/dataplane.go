@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
 )
 
 // dataplaneFlags are the flags of `nodeless dataplane`.
@@ -24,6 +27,8 @@ type dataplaneFlags struct {
 	jsonLog  bool
 	// agentBinary is the nodeless-agent executable (default: beside this executable).
 	agentBinary string
+	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
+	healthyAfterRunning time.Duration
 }
 
 func newDataplaneCmd() *cobra.Command {
@@ -53,7 +58,16 @@ and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 	fs.StringVar(&f.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every task its address (changeable only while no task runs)")
 	fs.BoolVar(&f.jsonLog, "json-log", false, "log JSON instead of text to stderr")
 	fs.StringVar(&f.agentBinary, "agent-binary", "", "the nodeless-agent executable the data plane makes the files agent's image from (default: beside this executable)")
+	addHealthyAfterRunningFlag(fs, &f.healthyAfterRunning)
 	return cmd
+}
+
+// addHealthyAfterRunningFlag adds --healthy-after-running, shared by dataplane and up.
+func addHealthyAfterRunningFlag(fs *pflag.FlagSet, d *time.Duration) {
+	fs.DurationVar(d, "healthy-after-running", scheduler.DefaultHealthyAfterRunning,
+		"how long a service task without a container health check must be RUNNING before it counts as healthy "+
+			"(toward minimumHealthyPercent, to complete a rollout, to reset the circuit breaker); ECS waits 40s, "+
+			"a shorter wait makes local rollouts faster but trusts tasks sooner")
 }
 
 func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
@@ -64,6 +78,7 @@ func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 		StateDir: f.stateDir, Address: f.address, Region: f.region, Account: f.account, VPCCIDR: f.vpcCIDR,
 		Logger:     newLogger(!f.jsonLog),
 		AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
+		HealthyAfterRunning: f.healthyAfterRunning,
 	})
 	if err != nil {
 		return err

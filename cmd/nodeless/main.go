@@ -55,6 +55,8 @@ func newRootCmd() *cobra.Command {
 		newKubeconfigCmd(),
 		newKubectlCmd(),
 		newControllerCmd(),
+		newDownCmd(),
+		newStatusCmd(),
 	)
 	return root
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -26,6 +27,8 @@ type partsFlags struct {
 	vpcCIDR          string
 	agentBinary      string
 	node             nodeFlags
+	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
+	healthyAfterRunning time.Duration
 }
 
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
@@ -54,6 +57,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			StateDir: stateDir, Address: f.dataplaneAddress, Region: f.region, VPCCIDR: f.vpcCIDR,
 			Logger:     logger.WithName("dataplane"),
 			AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
+			HealthyAfterRunning: f.healthyAfterRunning,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("local data plane: %w", err)

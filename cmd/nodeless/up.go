@@ -22,6 +22,7 @@ type upFlags struct {
 	etcdPeerPort     int
 	controlPlaneOnly bool
 	verbosity        int
+	logRotation      controlplane.LogRotation
 	parts            partsFlags
 }
 
@@ -48,8 +49,11 @@ data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, 
 	fs.StringVar(&f.parts.agentBinary, "agent-binary", "", "the nodeless-agent executable the data plane makes the files agent's image from (default: beside this executable)")
 	fs.StringVar(&f.parts.region, "region", dataplane.DefaultRegion, "region of the local data plane's ARNs; ECS clients sign for it")
 	fs.StringVar(&f.parts.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every Pod (task) its address (changeable only while no task runs)")
+	addHealthyAfterRunningFlag(fs, &f.parts.healthyAfterRunning)
 	f.parts.node.add(fs)
 	fs.IntVar(&f.verbosity, "v", 0, "log verbosity of the embedded Kubernetes components (their log is <state-dir>/logs/nodeless.log)")
+	fs.IntVar(&f.logRotation.MaxSizeMiB, "log-max-size", controlplane.DefaultLogMaxSizeMiB, "MiB at which <state-dir>/logs/nodeless.log is rotated")
+	fs.IntVar(&f.logRotation.MaxFiles, "log-max-files", controlplane.DefaultLogMaxFiles, "how many rotated nodeless.log files are kept")
 	return cmd
 }
 
@@ -72,6 +76,7 @@ func runUp(cmd *cobra.Command, f upFlags) error {
 		},
 		Progress:     out,
 		LogVerbosity: f.verbosity,
+		LogRotation:  f.logRotation,
 		OnReady:      func(_ *rest.Config) { printUsage(out, f.stateDir) },
 	}
 	if !f.controlPlaneOnly {

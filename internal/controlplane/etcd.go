@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"time"
 
@@ -19,7 +20,9 @@ type Etcd struct {
 	cfg     Config
 	pki     *PKI
 	logFile string
-	ready   chan struct{}
+	// logOut, when set, receives etcd's log instead of logFile (Up's rotated log writer).
+	logOut io.Writer
+	ready  chan struct{}
 }
 
 // NewEtcd returns the etcd component for cfg; its data lives in <state dir>/etcd.
@@ -91,6 +94,14 @@ func (e *Etcd) embedConfig() (*embed.Config, error) {
 	c.Logger = "zap"
 	c.LogLevel = "warn"
 	c.LogOutputs = []string{e.logFile}
+	if e.logOut != nil {
+		c.ZapLoggerBuilder = embed.NewZapLoggerBuilder(etcdLogger(e.logOut))
+	}
+	// etcd warns about every request slower than 300 ms and every apply slower than 100 ms: on a
+	// busy laptop that is hundreds of warnings a minute about nothing a user can act on. Only
+	// requests slow enough to be felt are logged.
+	c.WarningUnaryRequestDuration = 5 * time.Second
+	c.WarningApplyDuration = time.Second
 	// Keep the database small on a laptop: compact hourly history away, as kube-apiserver also
 	// compacts every 5 minutes on its own.
 	c.AutoCompactionMode = "periodic"

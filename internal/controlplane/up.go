@@ -42,6 +42,8 @@ type UpOptions struct {
 	// LogVerbosity is klog's -v for the embedded Kubernetes components (their logs go to
 	// LogPath(StateDir)).
 	LogVerbosity int
+	// LogRotation bounds LogPath(StateDir) by size (default 20 MiB, 5 old files).
+	LogRotation LogRotation
 	// Checks run before anything starts, after Up's own checks (state dir, ports). Use them to
 	// fail fast with a clear message when an extra cannot run, e.g. containerd is missing; the
 	// error is shown as is, so say how to fix it.
@@ -90,17 +92,21 @@ func Up(ctx context.Context, o UpOptions) error {
 	if !upStarted.CompareAndSwap(false, true) {
 		return ErrAlreadyStarted
 	}
-	logs, err := redirectKlog(LogPath(o.StateDir), o.LogVerbosity)
+	logs, err := openLog(LogPath(o.StateDir), o.LogRotation)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = logs.Close() }() // the log file; nothing to do if that fails
+	if err := redirectKlog(logs, o.LogVerbosity); err != nil {
+		return err
+	}
 
 	start := time.Now()
 	cp, err := prepare(o.Config)
 	if err != nil {
 		return err
 	}
+	cp.etcd.logOut = logs // etcd follows the rotation of the same file
 	fmt.Fprintf(o.Progress, "  %-26s ready in %s\n", "certificates, kubeconfig", since(start))
 	s := newSupervisor(o.Progress)
 	err = startAll(ctx, s, cp, o)

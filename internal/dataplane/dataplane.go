@@ -64,6 +64,12 @@ type Options struct {
 	// missing binary fails only the tasks that name AgentImage, with a message that says how to
 	// build it.
 	AgentBinary string
+	// HealthyAfterRunning is how long a service task without an essential container health check
+	// must be RUNNING before it counts as healthy: toward minimumHealthyPercent, to complete a
+	// rollout and to reset the circuit breaker (default scheduler.DefaultHealthyAfterRunning, ECS's
+	// 40 s; shorter for impatient local use, at the price of rollouts that trust tasks sooner than
+	// ECS would).
+	HealthyAfterRunning time.Duration
 }
 
 // DataPlane is the running local data plane. It implements component.Component.
@@ -172,7 +178,7 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 	secrets := secretstore.New(d.store, arns, clock.RealClock{})
 	sched = scheduler.New(scheduler.Options{
 		Store: d.store, Runtime: rt, ARNs: arns, Secrets: secrets, Clock: clock.RealClock{}, Logger: d.log.WithName("scheduler"),
-		Subnet: subnet,
+		Subnet: subnet, HealthyAfterRunning: d.opts.HealthyAfterRunning,
 	})
 	handler := api.NewServer(api.Options{
 		Store: d.store, Engine: sched, ARNs: arns, Secrets: secrets, Credentials: d.creds, Logger: d.log.WithName("api"),
@@ -310,6 +316,8 @@ func (d *DataPlane) serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- d.server.Serve(d.listener) }()
 	close(d.ready)
+	d.writeRunInfo()
+	defer d.removeRunInfo()
 	d.log.Info("ECS API serving", "endpoint", d.Endpoint(), "credentials", d.credsFile)
 	select {
 	case err := <-errc:

@@ -43,7 +43,7 @@ func startBinary(t testing.TB, parts bool, extraArgs []string) (*Env, error) {
 		return nil, err
 	}
 	stateDir := t.TempDir()
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,10 @@ func startBinary(t testing.TB, parts bool, extraArgs []string) (*Env, error) {
 	env := &Env{StateDir: stateDir, Kubeconfig: controlplane.KubeconfigPath(stateDir)}
 	if parts {
 		dataplaneAddr := net.JoinHostPort(controlplane.Host, strconv.Itoa(ports[3]))
-		args = append(args, "--dataplane-address", dataplaneAddr)
+		// Rollouts of tasks without health checks complete within seconds, not after ECS's 40 s.
+		args = append(args, "--dataplane-address", dataplaneAddr, "--healthy-after-running", "2s",
+			// Tests run side by side: the virtual node's kubelet API must not take 10250.
+			"--kubelet-port", strconv.Itoa(ports[4]))
 		env.DataPlaneEndpoint = "http://" + dataplaneAddr
 	} else {
 		args = append(args, "--control-plane-only")

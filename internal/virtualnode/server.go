@@ -17,6 +17,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
 )
@@ -64,6 +65,8 @@ type Server struct {
 	ready   chan struct{}
 	handler http.Handler
 	tls     *tls.Config
+	// watcher reloads CertFile and KeyFile when they change (nil with Certificate).
+	watcher *certwatcher.CertWatcher
 }
 
 // NewServer checks the options, loads the certificates and builds the handler; nothing listens
@@ -75,7 +78,7 @@ func NewServer(opts ServerOptions, log logr.Logger) (*Server, error) {
 	if opts.NodeName == "" || opts.Client == nil || opts.Host == nil {
 		return nil, errors.New("kubelet API: NodeName, Client and Host are required")
 	}
-	cert, err := servingCert(opts)
+	cert, watcher, err := servingCert(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -92,30 +95,37 @@ func NewServer(opts ServerOptions, log logr.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: log, ready: make(chan struct{})}
+	s := &Server{opts: opts, log: log, ready: make(chan struct{}), watcher: watcher}
 	s.tls = &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{*cert},
+		MinVersion: tls.VersionTLS12,
 		// The x509 authenticator verifies the chain against the client CA; TLS only asks.
 		ClientAuth: tls.RequestClientCert,
+	}
+	if watcher != nil {
+		// A certificate renewed on disk (nodeless up renews the kubelet's before it expires) is
+		// served from the next handshake on.
+		s.tls.GetCertificate = watcher.GetCertificate
+	} else {
+		s.tls.Certificates = []tls.Certificate{*cert}
 	}
 	s.handler = nodeutil.WithAuth(auth, s.routes())
 	return s, nil
 }
 
-// servingCert is the serving certificate of opts.
-func servingCert(opts ServerOptions) (*tls.Certificate, error) {
+// servingCert is the serving certificate of opts: Certificate, or CertFile and KeyFile loaded
+// now and watched (controller-runtime's certwatcher) once Run starts.
+func servingCert(opts ServerOptions) (*tls.Certificate, *certwatcher.CertWatcher, error) {
 	if opts.Certificate != nil {
-		return opts.Certificate, nil
+		return opts.Certificate, nil, nil
 	}
 	if opts.CertFile == "" || opts.KeyFile == "" {
-		return nil, errors.New("kubelet API: a serving certificate and its key are required")
+		return nil, nil, errors.New("kubelet API: a serving certificate and its key are required")
 	}
-	cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
+	w, err := certwatcher.New(opts.CertFile, opts.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("kubelet API: loading the serving certificate %s: %w", opts.CertFile, err)
+		return nil, nil, fmt.Errorf("kubelet API: loading the serving certificate %s: %w", opts.CertFile, err)
 	}
-	return &cert, nil
+	return nil, w, nil
 }
 
 // webhookAuth authenticates client certificates of the cluster CA and bearer tokens (TokenReview)
@@ -179,6 +189,14 @@ func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.opts.Address)
 	if err != nil {
 		return fmt.Errorf("kubelet API: listening on %s: %w", s.opts.Address, err)
+	}
+	if s.watcher != nil {
+		go func() {
+			if err := s.watcher.Start(ctx); err != nil {
+				// The certificate loaded by NewServer is still served; only reloading is lost.
+				s.log.Error(err, "Watching the kubelet API serving certificate failed", "file", s.opts.CertFile)
+			}
+		}()
 	}
 	logCtx := vklog.WithLogger(ctx, vkslog.FromSlog(slog.New(logr.ToSlogHandler(s.log))))
 	srv := &http.Server{

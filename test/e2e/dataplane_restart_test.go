@@ -40,7 +40,8 @@ func startDataplane(t *testing.T, bin, stateDir, addr string, n int) *dataplaneP
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "dataplane", "--state-dir", stateDir, "--address", addr)
+	cmd := exec.Command(bin, "dataplane", "--state-dir", stateDir, "--address", addr,
+		"--healthy-after-running", dataplanetest.HealthyAfterRunning.String())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s dataplane: %v", bin, err)

@@ -70,6 +70,9 @@ type Server struct {
 	clock  clock.Clock
 	model  *ecsmodel.Model
 	ops    map[string]operation
+	// inputs are the Go types the ECS operations decode their requests into, by operation (set by
+	// handle; the member walk of the tests reads them).
+	inputs map[string]reflect.Type
 	// secrets serves the Secrets Manager operations (smOps).
 	secrets *secretstore.Store
 	smOps   map[string]operation
@@ -92,6 +95,7 @@ func newServer(opts Options) *Server {
 		s.clock = clock.RealClock{}
 	}
 	s.model, _ = ecsmodel.Load() // embedded; a failure shows as ServerException on every request
+	s.inputs = map[string]reflect.Type{}
 	s.ops = s.operations()
 	s.secrets = opts.Secrets
 	if s.secrets == nil {
@@ -104,6 +108,7 @@ func newServer(opts Options) *Server {
 // handle adapts a typed handler into an operation: the body is checked against the ECS model and
 // the Go input type, then decoded.
 func handle[In any, Out any](s *Server, name string, fn func(context.Context, *In) (*Out, error)) operation {
+	s.inputs[name] = reflect.TypeFor[In]()
 	return func(ctx context.Context, body []byte) (any, error) {
 		in := new(In)
 		if err := s.decode(name, body, in); err != nil {

@@ -90,6 +90,9 @@ func validateRunTask(in *runTaskInput) error {
 	if err := checkClientToken(in.ClientToken, 64); err != nil {
 		return err
 	}
+	if deref(in.PropagateTags, "") == model.PropagateService {
+		return invalidParameter("propagateTags: SERVICE applies only to a service's tasks; a task of RunTask takes the tags of its task definition (TASK_DEFINITION) or none (NONE)")
+	}
 	return checkTags("tags", in.Tags)
 }
 
@@ -180,11 +183,19 @@ func (s *Server) runTaskTx(tx *store.Tx, cluster string, in *runTaskInput, hash 
 	if err := checkOverrides(in.Overrides, &td.TaskDefinition); err != nil {
 		return nil, false, err
 	}
+	tags := model.TaskTags(model.TaskTagsInput{
+		Own: in.Tags, Propagate: deref(in.PropagateTags, ""), DefinitionTags: td.Tags,
+		Managed: deref(in.EnableECSManagedTags, false), Cluster: cluster,
+	})
+	if n := countTags(tags); n > maxTags {
+		return nil, false, invalidParameter("tags, propagateTags: with the tags of %s the task would have %d tags; at most %d are allowed: give fewer tags or do not propagate them",
+			td.TaskDefinition.TaskDefinitionArn, n, maxTags)
+	}
 	var tasks []model.Task
 	var arns []string
 	for range deref(in.Count, 1) {
 		id := model.NewTaskID()
-		t := s.newTask(cluster, id, &td.TaskDefinition, in)
+		t := s.newTask(cluster, id, &td.TaskDefinition, in, tags)
 		if err := tx.PutTask(cluster, id, &store.TaskRecord{Task: t}); err != nil {
 			return nil, false, err
 		}
@@ -244,10 +255,11 @@ func checkRunnable(td *model.TaskDefinition) error {
 	return nil
 }
 
-func (s *Server) newTask(cluster, id string, td *model.TaskDefinition, in *runTaskInput) model.Task {
+// newTask is a task of RunTask with the given tags (its own, propagated and managed: model.TaskTags).
+func (s *Server) newTask(cluster, id string, td *model.TaskDefinition, in *runTaskInput, tags []model.Tag) model.Task {
 	return model.NewTask(s.arns, model.NewTaskInput{
 		Cluster: cluster, ID: id, Definition: td, Group: in.Group, StartedBy: in.StartedBy,
-		PlatformVersion: in.PlatformVersion, Overrides: in.Overrides, Tags: in.Tags, CreatedAt: s.clock.Now(),
+		PlatformVersion: in.PlatformVersion, Overrides: in.Overrides, Tags: tags, CreatedAt: s.clock.Now(),
 		NetworkConfiguration: in.NetworkConfiguration,
 	})
 }

@@ -27,6 +27,11 @@ import (
 // startTimeout bounds how long the data plane may take to serve (containerd start included).
 const startTimeout = 60 * time.Second
 
+// HealthyAfterRunning is how long a service task without a container health check must be
+// RUNNING before it counts as healthy, unless the test's options say otherwise: short, so that
+// rollouts complete within seconds rather than after ECS's 40 s (the data plane's default).
+const HealthyAfterRunning = 2 * time.Second
+
 // Env is a running data plane and an ECS client for it.
 type Env struct {
 	Endpoint    string
@@ -75,7 +80,7 @@ func StartIn(t testing.TB, stateDir string) *Env {
 }
 
 // StartWith runs a data plane with opts; StateDir defaults to a new temporary directory, Address
-// to a free port on 127.0.0.1, Logger to the test's log.
+// to a free port on 127.0.0.1, Logger to the test's log, HealthyAfterRunning to the package's.
 func StartWith(t testing.TB, opts dataplane.Options) *Env {
 	t.Helper()
 	skipUnlessRunnable(t)
@@ -89,6 +94,9 @@ func StartWith(t testing.TB, opts dataplane.Options) *Env {
 	}
 	if opts.Logger.GetSink() == nil {
 		opts.Logger = logger(t)
+	}
+	if opts.HealthyAfterRunning == 0 {
+		opts.HealthyAfterRunning = HealthyAfterRunning
 	}
 	stateDir := opts.StateDir
 	d, err := dataplane.New(opts)

@@ -10,8 +10,9 @@
 //	e.Requests(ecsapi.OpUpdateService)              // requests that reached the wire
 //	e.Wire().Calls()                                // requests the API server handled, by operation
 //
-// Options.Clock drives the scheduler (a fake clock makes the stable period, resync and retention
-// step with the test); Options.StablePeriod is short by default, so Services are Ready in a second.
+// Options.Clock drives the scheduler (a fake clock makes the wait before a task counts as healthy,
+// resync and retention step with the test); Options.HealthyAfterRunning (ECS: 40 s) is short by
+// default, so Services are Ready in a second.
 //
 // Faults, programmed per operation and optionally narrowed by a predicate on the request, as
 // karpenter's fake cloud provider programs NextCreateErr, and counted:

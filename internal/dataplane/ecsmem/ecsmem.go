@@ -32,23 +32,24 @@ const (
 	Account = "000000000000"
 )
 
-// DefaultStablePeriod is how long a task without health checks must run before it counts for a
-// rollout, unless Options say otherwise: short, so that a Service is Ready within a second rather
-// than the data plane's 10 s.
-const DefaultStablePeriod = 300 * time.Millisecond
+// DefaultHealthyAfterRunning is how long a task without an essential container health check must
+// be RUNNING before it counts as healthy (toward minimumHealthyPercent, for a rollout to complete),
+// unless Options say otherwise: short, so that a Service is Ready within a second rather than after
+// ECS's 40 s (scheduler.DefaultHealthyAfterRunning, the data plane's default).
+const DefaultHealthyAfterRunning = 300 * time.Millisecond
 
 // startTimeout bounds the scheduler's start (recovery from an empty store).
 const startTimeout = 30 * time.Second
 
 // Options configure an in-memory ECS; the zero value is ready to use.
 type Options struct {
-	// Clock drives the scheduler: its resync, the stable period, the retention of stopped tasks
-	// (default: the real clock). A fake clock (k8s.io/utils/clock/testing) makes them step only
-	// when the test steps it. The API server keeps the real clock: SigV4 signatures carry the
+	// Clock drives the scheduler: its resync, the wait before a task counts as healthy, the
+	// retention of stopped tasks (default: the real clock). A fake clock (k8s.io/utils/clock/testing)
+	// makes them step only when the test steps it. The API server keeps the real clock: SigV4 signatures carry the
 	// client's real time.
 	Clock clock.WithTicker
-	// StablePeriod: see DefaultStablePeriod.
-	StablePeriod time.Duration
+	// HealthyAfterRunning: see DefaultHealthyAfterRunning.
+	HealthyAfterRunning time.Duration
 	// ResyncPeriod is how often the scheduler looks at every service and task again (default: the
 	// scheduler's, 10 s).
 	ResyncPeriod time.Duration
@@ -101,7 +102,7 @@ func Start(t testing.TB, opts Options) *ECS {
 	e.Runtime.OnStart = e.starts.onStart // set once, before anything runs: the rules change under a lock
 	sched := scheduler.New(scheduler.Options{
 		Store: st, Runtime: e.Runtime, ARNs: e.ARNs, Clock: opts.Clock, Logger: log.WithName("scheduler"),
-		ResyncPeriod: opts.ResyncPeriod, StablePeriod: orDefault(opts.StablePeriod, DefaultStablePeriod),
+		ResyncPeriod: opts.ResyncPeriod, HealthyAfterRunning: orDefault(opts.HealthyAfterRunning, DefaultHealthyAfterRunning),
 	})
 	e.Runtime.SetObserver(sched.Observe)
 	stop := run(t, sched)

@@ -308,12 +308,12 @@ func TestFaultOrder(t *testing.T) {
 	}
 }
 
-// TestClock: with a fake clock, a rollout completes only once the test steps past the stable
-// period.
+// TestClock: with a fake clock, a rollout completes only once the test steps past the wait before
+// a task without health checks counts as healthy.
 func TestClock(t *testing.T) {
 	t.Parallel()
 	clk := clocktesting.NewFakeClock(time.Now())
-	e := ecsmem.Start(t, ecsmem.Options{Clock: clk, StablePeriod: time.Minute})
+	e := ecsmem.Start(t, ecsmem.Options{Clock: clk, HealthyAfterRunning: time.Minute})
 	td := setUp(t, e)
 	ctx := context.Background()
 	if _, err := e.Client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String(cluster), ServiceName: aws.String("s"),
@@ -332,7 +332,7 @@ func TestClock(t *testing.T) {
 		return running == 1, fmt.Sprintf("%s, %d running", state, running)
 	})
 	if state, _ := rollout(); state != ecstypes.DeploymentRolloutStateInProgress {
-		t.Fatalf("rollout %s before the stable period passed, want IN_PROGRESS", state)
+		t.Fatalf("rollout %s before its task counted as healthy, want IN_PROGRESS", state)
 	}
 	clk.Step(time.Minute)
 	eventually(t, "the rollout completes", func() (bool, string) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
@@ -35,23 +36,70 @@ func (c *Containerd) LoadImage(ctx context.Context, r io.Reader) ([]string, erro
 
 // ImportImages imports a tarball with client (namespaced) and unpacks what it held; used by
 // LoadImage and by `nodeless image load` when it talks to a containerd it did not start.
+//
+// When containerd refuses the archive, the error says what is wrong with it (diagnoseArchive):
+// containerd's own ("image might be filtered out") does not. To read it again, r is rewound when it
+// is a seekable file, and otherwise (a pipe) copied to a temporary file as containerd reads it.
 func ImportImages(ctx context.Context, client *containerd.Client, r io.Reader) ([]string, error) {
-	imgs, err := client.Import(ctx, r, containerd.WithAllPlatforms(false),
+	again, in, done, err := rereadable(r)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	imgs, err := client.Import(ctx, in, containerd.WithAllPlatforms(false),
 		// An image the archive does not name is still reachable by digest.
 		containerd.WithDigestRef(func(d digest.Digest) string { return unnamedImagePrefix + "@" + d.String() }),
 		containerd.WithSkipDigestRef(func(name string) bool { return name != "" }))
 	if err != nil {
-		return nil, fmt.Errorf("importing image archive: %w", err)
+		return nil, fmt.Errorf("importing image archive: %w", explain(err, in, again))
 	}
 	names := make([]string, 0, len(imgs))
 	for _, i := range imgs {
 		img := containerd.NewImage(client, i)
 		if err := img.Unpack(ctx, snapshotter); err != nil {
-			return nil, fmt.Errorf("unpacking %s: %w", i.Name, err)
+			return nil, fmt.Errorf("unpacking %s: %w", i.Name, explain(err, in, again))
 		}
 		names = append(names, i.Name)
 	}
 	return names, nil
+}
+
+// explain replaces containerd's error by what diagnoseArchive finds wrong with the archive, if
+// anything.
+func explain(err error, in io.Reader, again func() (io.Reader, error)) error {
+	_, _ = io.Copy(io.Discard, in) // the rest of the archive, so that a copy of a pipe is complete
+	r, rerr := again()
+	if rerr != nil {
+		return err
+	}
+	if diag := diagnoseArchive(r); diag != nil {
+		return diag
+	}
+	return err
+}
+
+// rereadable returns a reader of r for containerd (in) and a function that gives a reader of the
+// whole archive again once in was read; done releases what it took.
+func rereadable(r io.Reader) (again func() (io.Reader, error), in io.Reader, done func(), err error) {
+	if f, ok := r.(*os.File); ok {
+		if start, err := f.Seek(0, io.SeekCurrent); err == nil {
+			again := func() (io.Reader, error) {
+				_, err := f.Seek(start, io.SeekStart)
+				return f, err
+			}
+			return again, f, func() {}, nil
+		}
+	}
+	spool, err := os.CreateTemp("", "nodeless-image-*.tar")
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("creating a temporary copy of the image archive: %w", err)
+	}
+	_ = os.Remove(spool.Name()) // unlinked: it goes with the descriptor
+	again = func() (io.Reader, error) {
+		_, err := spool.Seek(0, io.SeekStart)
+		return spool, err
+	}
+	return again, io.TeeReader(r, spool), func() { _ = spool.Close() }, nil
 }
 
 // LocalImage is an image the runtime makes itself instead of pulling it: the nodeless agent's

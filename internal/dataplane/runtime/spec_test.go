@@ -91,17 +91,18 @@ func TestContainerSpecsOverrides(t *testing.T) {
 		Memory: ptr("1024"),
 		ContainerDefinitions: []model.ContainerDefinition{
 			{Name: ptr("a"), Image: ptr("img"), Command: []string{"x"}, Essential: ptr(false), StopTimeout: ptr(int32(7))},
-			{Name: ptr("b"), Image: ptr("img"), Memory: ptr(int32(128))},
+			{Name: ptr("b"), Image: ptr("img"), Memory: ptr(int32(128)), Cpu: 128, DockerLabels: map[string]string{"team": "a"}},
 		},
-	}, Overrides: &model.TaskOverride{ContainerOverrides: []model.ContainerOverride{{Name: ptr("a"), Command: []string{"y"}, Memory: ptr(int32(64))}}}}
+	}, Overrides: &model.TaskOverride{ContainerOverrides: []model.ContainerOverride{{Name: ptr("a"), Command: []string{"y"}, Memory: ptr(int32(64)), Cpu: ptr(int32(256))}}}}
 	got, err := containerSpecs(spec, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0].Essential || got[0].MemoryMiB != 64 || got[0].StopTimeout != 7*time.Second || !cmp.Equal(got[0].Command, []string{"y"}) {
+	if got[0].Essential || got[0].MemoryMiB != 64 || got[0].CPU != 256 || got[0].StopTimeout != 7*time.Second || !cmp.Equal(got[0].Command, []string{"y"}) {
 		t.Errorf("a = %+v", got[0])
 	}
-	if !got[1].Essential || got[1].MemoryMiB != 128 || got[1].StopTimeout != defaultStopTimeout {
+	if !got[1].Essential || got[1].MemoryMiB != 128 || got[1].CPU != 128 || got[1].StopTimeout != defaultStopTimeout ||
+		!cmp.Equal(got[1].Labels, map[string]string{"team": "a"}) {
 		t.Errorf("b = %+v", got[1])
 	}
 	spec.Definition.ContainerDefinitions[1].Name = ptr("a")

@@ -14,7 +14,8 @@ import (
 // DEPROVISIONING): their containers still run until SIGTERM/SIGKILL completes and still hold host
 // ports and memory, and a sampler that counts "not STOPPED" must never see more than the bound. The
 // lower bound counts only tasks that are RUNNING, still wanted (desiredStatus RUNNING) and healthy
-// when they have health checks: a task the scheduler has decided to stop no longer serves.
+// by the rules of health.go (HEALTHY with health checks, 40 s after RUNNING without): a task the
+// scheduler has decided to stop no longer serves.
 
 const (
 	defaultMinimumHealthyPercent = 100
@@ -60,14 +61,17 @@ type rollCounts struct {
 	Total int32
 	// PrimaryLive is the PRIMARY deployment's tasks that are not STOPPED and still wanted.
 	PrimaryLive int32
+	// PrimaryUnhealthy is those of PrimaryLive that failed their health checks and are to be
+	// replaced: they do not fill a slot.
+	PrimaryUnhealthy int32
 	// Healthy is the tasks of every deployment that are RUNNING, wanted, and healthy if checked.
 	Healthy int32
 }
 
-// tasksToStart is how many PRIMARY tasks may be started now: what the PRIMARY lacks, within the
-// upper bound.
+// tasksToStart is how many PRIMARY tasks may be started now: what the PRIMARY lacks (a task to be
+// replaced for failing its health checks fills no slot), within the upper bound.
 func tasksToStart(c rollCounts) int32 {
-	want := c.Desired - c.PrimaryLive
+	want := c.Desired - (c.PrimaryLive - c.PrimaryUnhealthy)
 	room := maxTasks(c.Desired, c.MaximumPercent) - c.Total
 	return max(min(want, room), 0)
 }

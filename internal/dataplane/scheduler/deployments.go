@@ -57,10 +57,10 @@ func pendingTask(t *store.TaskRecord) int32 {
 	return 0
 }
 
-// completeRollout marks the PRIMARY deployment COMPLETED once it has desiredCount healthy tasks that
-// have proven themselves (HEALTHY, or RUNNING for the stable period without health checks; a task
-// that crashes right after it started must not make a revision "stable") and no other deployment
-// has a task left; the others become INACTIVE and leave the list.
+// completeRollout marks the PRIMARY deployment COMPLETED once desiredCount of its tasks count as
+// healthy (health.go: HEALTHY, or RUNNING for 40 s without health checks; a task that crashes right
+// after it started must not make a revision "stable") and no other deployment has a task left; the
+// others become INACTIVE and leave the list.
 func (r *reconciler) completeRollout() {
 	p := r.primary()
 	if p.RolloutState != model.RolloutInProgress {
@@ -98,7 +98,9 @@ func (r *reconciler) completeRollout() {
 	r.svc.Deployments = []model.Deployment{kept}
 }
 
-// steadyState records "has reached a steady state." when the service settles, once per settling.
+// steadyState records "has reached a steady state." when the service settles, once per settling:
+// its deployment COMPLETED, desiredCount tasks RUNNING and every one of them counting as healthy,
+// none pending, none being stopped.
 func (r *reconciler) steadyState() {
 	p := r.primary()
 	if len(r.svc.Deployments) != 1 || p.RolloutState != model.RolloutCompleted {
@@ -108,7 +110,7 @@ func (r *reconciler) steadyState() {
 		return
 	}
 	for _, t := range r.tasks {
-		if notStopped(t) && !live(t) {
+		if notStopped(t) && (!live(t) || !r.isHealthy(t)) {
 			return
 		}
 	}
@@ -163,13 +165,27 @@ func sortNewestFirst(ts []*store.TaskRecord) {
 
 // newServiceTask is a PROVISIONING task of a deployment, as the service scheduler launches it: its
 // group names the service, startedBy the deployment, and it runs on the deployment's platform
-// version with the service's enableExecuteCommand.
+// version with the service's enableExecuteCommand. Its tags are propagated from the service or the
+// task definition (defTags) as the service's propagateTags says, plus the managed tags when
+// enableECSManagedTags is on (model.TaskTags), as they are when it is launched.
 func newServiceTask(arns model.ARNs, cluster string, svc *model.Service, d *model.Deployment,
-	def *model.TaskDefinition, now time.Time) *store.TaskRecord {
+	def *model.TaskDefinition, defTags []model.Tag, now time.Time) *store.TaskRecord {
 	t := model.NewTask(arns, model.NewTaskInput{
 		Cluster: cluster, ID: model.NewTaskID(), Definition: def,
 		Group: ptr("service:" + svc.ServiceName), StartedBy: ptr(d.ID), PlatformVersion: d.PlatformVersion,
 		EnableExecuteCommand: svc.EnableExecuteCommand, CreatedAt: now, NetworkConfiguration: d.NetworkConfiguration,
+		Tags: model.TaskTags(model.TaskTagsInput{
+			Propagate: stringOf(svc.PropagateTags), DefinitionTags: defTags, ServiceTags: svc.Tags,
+			Managed: svc.EnableECSManagedTags, Cluster: cluster, Service: svc.ServiceName,
+		}),
 	})
 	return &store.TaskRecord{Task: t, ServiceName: svc.ServiceName, DeploymentID: d.ID}
+}
+
+// stringOf is *p, or "" for nil.
+func stringOf(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

@@ -251,6 +251,14 @@ func (h *harness) service(name string) *store.ServiceRecord {
 	return r
 }
 
+func (h *harness) tasksTx(tx *store.Tx) []*store.TaskRecord {
+	out, err := tx.Tasks(testCluster)
+	if err != nil {
+		h.t.Errorf("listing tasks: %v", err)
+	}
+	return out
+}
+
 func (h *harness) tasks() []*store.TaskRecord {
 	var out []*store.TaskRecord
 	err := h.store.View(func(tx *store.Tx) error {
@@ -271,8 +279,25 @@ type census struct {
 	live                         map[string]int
 }
 
+// Healthy is judged by the scheduler's own rules (health.go) at the fake clock's time.
 func (h *harness) census(service string) census {
 	c := census{live: map[string]int{}}
+	var svc *model.Service
+	defs := map[string]*model.TaskDefinition{}
+	err := h.store.View(func(tx *store.Tx) error {
+		if r, err := tx.GetService(testCluster, service); err == nil {
+			svc = &r.Service
+		}
+		for _, r := range h.tasksTx(tx) {
+			if _, ok := defs[r.Task.TaskDefinitionArn]; !ok {
+				defs[r.Task.TaskDefinitionArn], _ = taskDefinition(tx, r.Task.TaskDefinitionArn)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		h.t.Errorf("reading the service and task definitions: %v", err)
+	}
 	for _, r := range h.tasks() {
 		if r.ServiceName != service {
 			continue
@@ -284,7 +309,7 @@ func (h *harness) census(service string) census {
 		if t.LastStatus == model.TaskStatusRunning {
 			c.running++
 		}
-		if healthy(t, true) {
+		if h.s.health.judge(t, defs[t.TaskDefinitionArn], svc, h.clock.Now()).Healthy {
 			c.healthy++
 		}
 		if live(r) {

@@ -117,13 +117,6 @@ func taskHealth(t *model.Task, def *model.TaskDefinition) string {
 	return model.HealthUnknown
 }
 
-// healthy reports whether t counts as healthy for the rollout bounds: RUNNING, still wanted, and
-// HEALTHY if its definition has health checks.
-func healthy(t *model.Task, checked bool) bool {
-	return t.LastStatus == model.TaskStatusRunning && t.DesiredStatus == model.TaskStatusRunning &&
-		(!checked || t.HealthStatus == model.HealthHealthy)
-}
-
 // applyObservation folds the runtime's view of a task into the task: container states, health,
 // network bindings, timestamps, and the lifecycle step they imply. lastStatus never moves backwards,
 // and a STOPPED task is left alone.

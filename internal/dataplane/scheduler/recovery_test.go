@@ -43,7 +43,7 @@ func TestRecoveryAttachesAndDoesNotDuplicate(t *testing.T) {
 			return err
 		}
 		for _, id := range []*string{&neverStarted, &startedUnrecorded} {
-			tr := newServiceTask(testARNs, testCluster, &r.Service, &r.Service.Deployments[0], def, h.clock.Now())
+			tr := newServiceTask(testARNs, testCluster, &r.Service, &r.Service.Deployments[0], def, nil, h.clock.Now())
 			*id = taskID(tr.Task.TaskArn)
 			if err := tx.PutTask(testCluster, *id, tr); err != nil {
 				return err

@@ -22,7 +22,6 @@ const (
 	defaultResyncPeriod     = 10 * time.Second
 	defaultWorkers          = 16
 	defaultStoppedRetention = time.Hour
-	defaultStablePeriod     = 10 * time.Second
 )
 
 // Options configures a Scheduler.
@@ -42,10 +41,14 @@ type Options struct {
 	Workers int
 	// StoppedRetention is how long STOPPED tasks and INACTIVE services stay describable (default 1 h).
 	StoppedRetention time.Duration
-	// StablePeriod is how long a task without health checks must stay RUNNING before it counts as
-	// a success: for the rollout to complete, and to reset the circuit breaker (default 10 s). A task
-	// with health checks succeeds once HEALTHY.
-	StablePeriod time.Duration
+	// HealthyAfterRunning is how long a task without an essential container health check must be
+	// RUNNING before it counts as healthy: toward minimumHealthyPercent, for the rollout to complete,
+	// and to reset the circuit breaker (default DefaultHealthyAfterRunning, ECS's 40 s; shorter only
+	// for impatient local use). A task with health checks counts once HEALTHY. See health.go.
+	HealthyAfterRunning time.Duration
+	// TargetHealth is the load balancers' verdict on tasks of services with loadBalancers (default
+	// none: the local data plane has no load balancer yet, and the container rules alone apply).
+	TargetHealth TargetHealth
 	// Subnet is the local VPC's subnet: every task gets an address of it, reported as its ENI's
 	// privateIPv4Address (default ipam.Default()).
 	Subnet ipam.Subnet
@@ -88,7 +91,7 @@ type Scheduler struct {
 	resync    time.Duration
 	workers   int
 	retention time.Duration
-	stable    time.Duration
+	health    healthRules
 	subnet    ipam.Subnet
 
 	queue workqueue.TypedRateLimitingInterface[key]
@@ -104,7 +107,8 @@ type Scheduler struct {
 func New(opts Options) *Scheduler {
 	s := &Scheduler{
 		store: opts.Store, rt: opts.Runtime, secrets: opts.Secrets, arns: opts.ARNs, clock: opts.Clock, log: opts.Logger,
-		resync: opts.ResyncPeriod, workers: opts.Workers, retention: opts.StoppedRetention, stable: opts.StablePeriod,
+		resync: opts.ResyncPeriod, workers: opts.Workers, retention: opts.StoppedRetention,
+		health:   healthRules{afterRunning: opts.HealthyAfterRunning, targets: opts.TargetHealth},
 		subnet:   opts.Subnet,
 		ready:    make(chan struct{}),
 		observed: map[string]runtime.TaskState{},
@@ -125,8 +129,8 @@ func New(opts Options) *Scheduler {
 	if s.retention <= 0 {
 		s.retention = defaultStoppedRetention
 	}
-	if s.stable <= 0 {
-		s.stable = defaultStablePeriod
+	if s.health.afterRunning <= 0 {
+		s.health.afterRunning = DefaultHealthyAfterRunning
 	}
 	if s.subnet.IsZero() {
 		s.subnet = ipam.Default()

@@ -32,6 +32,7 @@ func (s *Scheduler) syncService(_ context.Context, cluster, name string) error {
 			return err
 		}
 		r := newReconciler(tx, s.arns, cluster, rec, tasks, now, s.retention)
+		r.health = s.health
 		if err := r.run(); err != nil {
 			return err
 		}
@@ -82,6 +83,7 @@ type reconciler struct {
 	tasks     []*store.TaskRecord
 	now       time.Time
 	retention time.Duration
+	health    healthRules
 
 	origService []byte
 	origTasks   map[string][]byte
@@ -129,9 +131,9 @@ func (r *reconciler) run() error {
 		r.updateCounts()
 		return nil
 	}
+	r.noteSuccesses()
 	r.accountBreaker()
 	primary := r.primary()
-	r.stopUnhealthy()
 	frozen := primary.RolloutState == model.RolloutFailed
 	if !frozen {
 		r.stopOld()
@@ -142,6 +144,7 @@ func (r *reconciler) run() error {
 			return err
 		}
 	}
+	r.replaceUnhealthy(frozen)
 	r.flushTaskEvents()
 	r.updateCounts()
 	r.completeRollout()
@@ -171,9 +174,46 @@ func (r *reconciler) definition(arn string) *model.TaskDefinition {
 	return def
 }
 
+// definitionTags are the tags of the task definition arn (none when it cannot be read: the task
+// then starts without them rather than not at all).
+func (r *reconciler) definitionTags(arn string) []model.Tag {
+	r2, ok := model.ParseARN(arn)
+	if !ok || len(r2.Parts) == 0 {
+		return nil
+	}
+	family, rev, err := model.ParseFamilyRevision(r2.Parts[0])
+	if err != nil {
+		return nil
+	}
+	rec, err := r.tx.GetTaskDefinition(family, rev)
+	if err != nil {
+		return nil
+	}
+	return rec.Tags
+}
+
+// judge applies the health rules (health.go) to a task of the service as of this pass.
+func (r *reconciler) judge(t *store.TaskRecord) judgement {
+	return r.health.judge(&t.Task, r.definition(t.Task.TaskDefinitionArn), r.svc, r.now)
+}
+
 // isHealthy reports whether a task counts toward the lower bound.
-func (r *reconciler) isHealthy(t *store.TaskRecord) bool {
-	return healthy(&t.Task, healthChecked(r.definition(t.Task.TaskDefinitionArn)))
+func (r *reconciler) isHealthy(t *store.TaskRecord) bool { return r.judge(t).Healthy }
+
+// noteSuccesses marks the tasks that count as healthy now as proven (EverHealthy), before the
+// breaker counts them, and asks for another pass when a verdict changes with time alone (a task's
+// 40 s after RUNNING, or its health check grace period, ends).
+func (r *reconciler) noteSuccesses() {
+	for _, t := range r.tasks {
+		j := r.judge(t)
+		if j.Recheck > 0 && (r.requeueAfter == 0 || j.Recheck < r.requeueAfter) {
+			r.requeueAfter = j.Recheck
+		}
+		if j.Healthy && !t.Scheduler.EverHealthy {
+			t.Scheduler.EverHealthy = true
+			r.changed[taskID(t.Task.TaskArn)] = t
+		}
+	}
 }
 
 func live(t *store.TaskRecord) bool {
@@ -205,10 +245,14 @@ func (r *reconciler) counts() rollCounts {
 		if notStopped(t) {
 			c.Total++
 		}
+		j := r.judge(t)
 		if live(t) && t.DeploymentID == primaryID {
 			c.PrimaryLive++
+			if j.Unhealthy {
+				c.PrimaryUnhealthy++
+			}
 		}
-		if r.isHealthy(t) {
+		if j.Healthy {
 			c.Healthy++
 		}
 	}
@@ -231,15 +275,37 @@ func (r *reconciler) scalingReason() string {
 	return fmt.Sprintf("Scaling activity initiated by (deployment %s)", id)
 }
 
-// stopUnhealthy stops RUNNING tasks whose container health checks failed; they do not count toward
-// the lower bound, so stopping them never breaks it.
-func (r *reconciler) stopUnhealthy() {
+// replaceUnhealthy stops the tasks that failed their health checks after the grace period (they
+// never count toward the lower bound, so stopping them never breaks it). As ECS documents for
+// maximumPercent, a PRIMARY task is stopped once its replacement was started (startTasks does not
+// count it as filling a slot); when maximumPercent leaves no room for a replacement, or the
+// deployment launches nothing (FAILED), unhealthy tasks are stopped one by one to make room
+// (minimumHealthyPercent). Tasks of other deployments are stopped at once: the rollout replaces
+// them.
+func (r *reconciler) replaceUnhealthy(frozen bool) {
+	c := r.counts()
+	primaryID := r.primary().ID
+	replaced := c.PrimaryLive-c.PrimaryUnhealthy >= c.Desired
+	oneByOne := frozen || maxTasks(c.Desired, c.MaximumPercent)-c.Total <= 0
+	for _, t := range r.stopOrder(func(t *store.TaskRecord) bool { return r.judge(t).Unhealthy }) {
+		if t.DeploymentID == primaryID && !replaced && (!oneByOne || r.unhealthyStopping()) {
+			continue
+		}
+		addEvent(r.svc, msgUnhealthy(r.svc.ServiceName, taskID(t.Task.TaskArn)), r.now)
+		r.stop(t, reasonUnhealthy)
+	}
+}
+
+// unhealthyStopping reports whether a task stopped for failing its health checks is still being
+// stopped.
+func (r *reconciler) unhealthyStopping() bool {
 	for _, t := range r.tasks {
-		if live(t) && t.Task.LastStatus == model.TaskStatusRunning && t.Task.HealthStatus == model.HealthUnhealthy {
-			addEvent(r.svc, msgUnhealthy(r.svc.ServiceName, taskID(t.Task.TaskArn)), r.now)
-			r.stop(t, reasonUnhealthy)
+		if notStopped(t) && t.Task.DesiredStatus == model.TaskStatusStopped && t.Task.StoppedReason != nil &&
+			*t.Task.StoppedReason == reasonUnhealthy {
+			return true
 		}
 	}
+	return false
 }
 
 // stopOld stops the tasks of non-PRIMARY deployments: the ones that are not healthy at once, the
@@ -322,7 +388,7 @@ func (r *reconciler) startTasks() error {
 		return fmt.Errorf("task definition %s of deployment %s not found", primary.TaskDefinition, primary.ID)
 	}
 	for range n {
-		t := newServiceTask(r.arns, r.cluster, r.svc, primary, def, r.now)
+		t := newServiceTask(r.arns, r.cluster, r.svc, primary, def, r.definitionTags(def.TaskDefinitionArn), r.now)
 		r.created = append(r.created, t)
 		r.tasks = append(r.tasks, t)
 		r.started = append(r.started, taskID(t.Task.TaskArn))

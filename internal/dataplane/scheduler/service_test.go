@@ -293,9 +293,9 @@ func TestCircuitBreakerCountsTasksThatRunThenExit(t *testing.T) {
 		breaker: &model.DeploymentCircuitBreaker{Enable: true, Rollback: true}})
 	h.settle()
 	if r := h.service("web"); r.Service.Deployments[0].RolloutState != model.RolloutInProgress {
-		t.Fatalf("rollout %s before the stable period passed, want IN_PROGRESS", r.Service.Deployments[0].RolloutState)
+		t.Fatalf("rollout %s before its tasks counted as healthy, want IN_PROGRESS", r.Service.Deployments[0].RolloutState)
 	}
-	h.clock.Step(defaultStablePeriod)
+	h.clock.Step(DefaultHealthyAfterRunning)
 	h.waitSteady("web", 2)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -332,7 +332,7 @@ func TestCircuitBreakerCountsTasksThatRunThenExit(t *testing.T) {
 		return h.hasEvent("web", msgDeploymentFailed("web", failed)) && r.Service.TaskDefinition == testARNs.TaskDefinition("plain", 1)
 	})
 	h.settle()
-	h.clock.Step(defaultStablePeriod)
+	h.clock.Step(DefaultHealthyAfterRunning)
 	h.waitSteady("web", 2)
 	if r := h.service("web"); r.Scheduler.LastStableTaskDefinition != testARNs.TaskDefinition("plain", 1) {
 		t.Errorf("last stable = %s, want plain:1", r.Scheduler.LastStableTaskDefinition)

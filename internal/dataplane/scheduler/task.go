@@ -78,15 +78,16 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 	now := s.clock.Now()
 	var succeeded bool
 	var recheck time.Duration
-	rec, changed, err := s.updateTask(cluster, id, func(r *store.TaskRecord, def *model.TaskDefinition) {
+	rec, changed, err := s.updateTaskTx(cluster, id, func(tx *store.Tx, r *store.TaskRecord, def *model.TaskDefinition) error {
 		if hasObs {
 			applyObservation(&r.Task, def, obs, now)
 		}
 		if r.Scheduler.EverHealthy {
-			return
+			return nil
 		}
-		r.Scheduler.EverHealthy, recheck = s.succeeded(&r.Task, healthChecked(def), now)
-		succeeded = r.Scheduler.EverHealthy
+		j := s.health.judge(&r.Task, def, serviceOf(tx, cluster, r), now)
+		r.Scheduler.EverHealthy, recheck, succeeded = j.Healthy, j.Recheck, j.Healthy
+		return nil
 	})
 	if isNotFound(err) {
 		return nil
@@ -106,19 +107,16 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 	return s.advanceTask(ctx, cluster, id, rec)
 }
 
-// succeeded reports whether a task has proven itself: HEALTHY when it has health checks, RUNNING
-// for the stable period otherwise. When it may prove itself later, recheck is when to look again.
-func (s *Scheduler) succeeded(t *model.Task, checked bool, now time.Time) (ok bool, recheck time.Duration) {
-	if !healthy(t, checked) {
-		return false, 0
+// serviceOf is the service a task belongs to, or nil (a standalone task, or a service that is gone).
+func serviceOf(tx *store.Tx, cluster string, r *store.TaskRecord) *model.Service {
+	if r.ServiceName == "" {
+		return nil
 	}
-	if checked || t.StartedAt == nil {
-		return true, 0
+	svc, err := tx.GetService(cluster, r.ServiceName)
+	if err != nil {
+		return nil
 	}
-	if since := now.Sub(t.StartedAt.Time); since < s.stable {
-		return false, s.stable - since
-	}
-	return true, 0
+	return &svc.Service
 }
 
 // notifyService queues the service a task belongs to, if any.

@@ -42,6 +42,7 @@ func (tx *Tx) PutSetting(name, value string) error {
 	if name == "" {
 		return errors.New("setting without a name")
 	}
+	tx.wrote = true
 	b := tx.btx.Bucket(bucketMeta)
 	if value == "" {
 		return b.Delete([]byte("setting/" + name))

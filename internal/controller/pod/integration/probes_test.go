@@ -16,6 +16,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ecsmem"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
 )
 
@@ -29,6 +30,17 @@ type probeHost struct {
 	mu      sync.Mutex
 	down    map[string]bool // by port
 	signals []string        // "container SIGNAL"
+	// noSignal: Signal is unsupported (as where the Host cannot reach containers).
+	noSignal bool
+	// execErr, when set, is what Exec returns (an error, not an exit code: the probe errors);
+	// otherwise Exec succeeds.
+	execErr error
+}
+
+func (h *probeHost) setExecErr(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.execErr = err
 }
 
 func newProbeHost(e *ecsmem.ECS) *probeHost { return &probeHost{ecs: e, down: map[string]bool{}} }
@@ -63,6 +75,10 @@ func (h *probeHost) Dial(_ context.Context, network, address string) (net.Conn, 
 
 func (h *probeHost) Signal(_ context.Context, t taskhost.Task, container string, sig syscall.Signal) error {
 	h.mu.Lock()
+	if h.noSignal {
+		h.mu.Unlock()
+		return unsupported()
+	}
 	h.signals = append(h.signals, container+" "+sig.String())
 	h.mu.Unlock()
 	code := int32(128 + sig)
@@ -75,7 +91,9 @@ func (h *probeHost) Logs(context.Context, taskhost.Task, string, taskhost.LogOpt
 }
 
 func (h *probeHost) Exec(context.Context, taskhost.Task, string, []string, taskhost.Streams) error {
-	return unsupported()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.execErr
 }
 
 func (h *probeHost) Attach(context.Context, taskhost.Task, string, taskhost.Streams) error {
@@ -165,5 +183,78 @@ func TestProbes(t *testing.T) {
 		if strings.HasPrefix(ev, "Warning FailedRunTask") {
 			t.Errorf("unexpected event %s", ev)
 		}
+	}
+}
+
+// TestProbesAfterRestart: a restarted controller (and so a new prober) keeps a ready container
+// Ready until its readiness probe concludes, as the kubelet does after its own restart, so that
+// a restart of nodeless does not take the Pod out of its Services; no second task is started.
+// The exec probe errors after the restart (its outcome counts neither way), so its verdict stays
+// unknown while the test watches.
+func TestProbesAfterRestart(t *testing.T) {
+	var host *probeHost
+	e := start(t, func(e *env, o *pod.Options) {
+		host = newProbeHost(e.ecs)
+		o.Host = host
+	})
+	p := e.create(e.newPod("web", func(p *corev1.Pod) {
+		p.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}},
+			PeriodSeconds: 1, TimeoutSeconds: 1, FailureThreshold: 1, SuccessThreshold: 1}
+	}))
+	e.waitPod("web", time.Minute, "Ready", func(p *corev1.Pod) bool { return running(p) && containerReady(p) })
+	// The prober adopts runs that started more than 10 s before it (the kubelet's grace).
+	time.Sleep(11 * time.Second)
+
+	h := e.watchPods()
+	e.stop()
+	host.setExecErr(errors.New("exec: connection reset by peer"))
+	e.run()
+	e.eventually(20*time.Second, "the errored probe's event", func() (bool, string) {
+		return e.hasEvent("web", "Warning Unhealthy: Readiness probe errored and resulted in unknown state: ")
+	})
+	after := e.waitPod("web", 10*time.Second, "Ready", func(p *corev1.Pod) bool { return running(p) && containerReady(p) })
+	h.mu.Lock()
+	for _, st := range h.seen["web"] {
+		for _, c := range st.Conditions {
+			if c.Type == corev1.PodReady && c.Status != corev1.ConditionTrue {
+				t.Errorf("Ready went %s after the restart: %s", c.Status, c.Message)
+			}
+		}
+	}
+	h.mu.Unlock()
+	if n := e.tasksStarted(p); n != 1 || after.Status.ContainerStatuses[0].RestartCount != 0 {
+		t.Errorf("%d tasks, %s", n, describe(after))
+	}
+}
+
+// TestLivenessKillWithoutSignal: where the Host cannot signal a container, a liveness failure
+// stops the Pod's task instead (StopTask), with the kubelet's Killing Event, and the node runs
+// the Pod again with restartCount 1.
+func TestLivenessKillWithoutSignal(t *testing.T) {
+	var host *probeHost
+	e := start(t, func(e *env, o *pod.Options) {
+		host = newProbeHost(e.ecs)
+		host.noSignal = true
+		o.Host = host
+	})
+	host.setDown("9090", true)
+	p := e.create(e.newPod("web", func(p *corev1.Pod) {
+		p.Spec.Containers[0].LivenessProbe = tcpProbe(9090, 1)
+	}))
+	e.eventually(30*time.Second, "the Killing event", func() (bool, string) {
+		return e.hasEvent("web", "Normal Killing: Container app failed liveness probe, will be restarted")
+	})
+	host.setDown("9090", false)
+	got := e.waitPod("web", time.Minute, "running again", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].RestartCount == 1 && running(p)
+	})
+	if n := e.ecs.Served(ecsapi.OpStopTask); n != 1 {
+		t.Errorf("StopTask served %d times, want 1", n)
+	}
+	if n := e.tasksStarted(p); n != 2 {
+		t.Errorf("%d tasks started, want 2: %s", n, describe(got))
+	}
+	if s := host.sent(); len(s) != 0 {
+		t.Errorf("signals %v sent through a Host that cannot", s)
 	}
 }
