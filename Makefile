@@ -9,12 +9,17 @@ VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || ech
 LDFLAGS       := -X main.version=$(VERSION) $(shell hack/kube-version-ldflags.sh)
 GOLANGCI_LINT_VERSION   ?= v2.6.2
 CONTROLLER_GEN_VERSION  ?= v0.23.0
+HELM3_VERSION           ?= v3.22.0
+HELM4_VERSION           ?= v4.3.1
 TEST_TIMEOUT  ?= 25m
 STATE_DIR     ?=
 
 export NODELESS_BIN := $(BIN)/nodeless
+# The Helm binaries the end-to-end tests install charts with (test/e2e/pods).
+export HELM3_BIN    := $(GOBIN_TOOLS)/helm3
+export HELM4_BIN    := $(GOBIN_TOOLS)/helm4
 
-.PHONY: all build up deps test test-unit lint vet verify generate bench fuzz clean
+.PHONY: all build up deps helm test test-unit lint vet verify generate bench fuzz clean
 
 all: build
 
@@ -33,7 +38,7 @@ up: deps build
 	$(BIN)/nodeless up $(if $(STATE_DIR),--state-dir $(STATE_DIR))
 
 ## test: every test, including end-to-end tests on real containers (root and containerd needed; they skip with a reason otherwise).
-test: deps build
+test: deps build helm
 	go test -timeout $(TEST_TIMEOUT) -count=1 ./...
 
 ## test-unit: only the fast tests (no containers, no API server).
@@ -48,6 +53,26 @@ $(GOBIN_TOOLS)/golangci-lint:
 
 $(GOBIN_TOOLS)/controller-gen:
 	GOBIN=$(GOBIN_TOOLS) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+
+## helm: Helm 3 and Helm 4 for the end-to-end tests, each built once from the Go module proxy with
+## `go install pkg@version` (the release's own go.mod and go.sum, checked against sum.golang.org) and
+## kept in .cache/bin as helm-VERSION; helm3 and helm4 link to the versions in use.
+helm: $(GOBIN_TOOLS)/helm3 $(GOBIN_TOOLS)/helm4
+
+$(GOBIN_TOOLS)/helm3: $(GOBIN_TOOLS)/helm-$(HELM3_VERSION)
+	ln -sfn helm-$(HELM3_VERSION) $@
+
+$(GOBIN_TOOLS)/helm4: $(GOBIN_TOOLS)/helm-$(HELM4_VERSION)
+	ln -sfn helm-$(HELM4_VERSION) $@
+
+# Both releases install a binary named helm: each goes through its own GOBIN, then is renamed.
+$(GOBIN_TOOLS)/helm-$(HELM3_VERSION):
+	GOBIN=$(CACHE)/gobin-helm-$(HELM3_VERSION) go install helm.sh/helm/v3/cmd/helm@$(HELM3_VERSION)
+	mkdir -p $(GOBIN_TOOLS) && mv $(CACHE)/gobin-helm-$(HELM3_VERSION)/helm $@ && rmdir $(CACHE)/gobin-helm-$(HELM3_VERSION)
+
+$(GOBIN_TOOLS)/helm-$(HELM4_VERSION):
+	GOBIN=$(CACHE)/gobin-helm-$(HELM4_VERSION) go install helm.sh/helm/v4/cmd/helm@$(HELM4_VERSION)
+	mkdir -p $(GOBIN_TOOLS) && mv $(CACHE)/gobin-helm-$(HELM4_VERSION)/helm $@ && rmdir $(CACHE)/gobin-helm-$(HELM4_VERSION)
 
 lint: $(GOBIN_TOOLS)/golangci-lint
 	$(GOBIN_TOOLS)/golangci-lint run ./...

@@ -5,5 +5,5 @@
 //
 // The program's behaviour is chosen by its arguments (see testserver's doc): serve HTTP, exit with a
 // code, sleep, turn unhealthy, print to stdout/stderr, handle or ignore SIGTERM, allocate memory.
-// The image's ENTRYPOINT is ["/testserver"] and its CMD ["-listen", ":8080"].
+// The image's ENTRYPOINT is ["/testserver"] and its CMD ["-listen", ":8080"] (TarballEntrypoint: another ENTRYPOINT).
 package testimage

@@ -312,3 +312,47 @@ func Tarball(tb testing.TB, ref string) string {
 	}
 	return path
 }
+
+// TarballEntrypoint is Tarball with entrypoint as the image's ENTRYPOINT instead of ["/testserver"]
+// (its CMD stays ["-listen", ":8080"]): an image whose behaviour a Pod's args cannot change, such as
+// one that crashes whatever its args ("/testserver", "-stdout", "crashing", "-exit", "2", "-sleep",
+// "1ms": it serves what the args say for a millisecond, then exits 2), for tests that change a
+// workload's image.
+func TarballEntrypoint(tb testing.TB, ref string, entrypoint ...string) string {
+	tb.Helper()
+	bin, err := Binary()
+	if err != nil {
+		tb.Fatalf("building test image: %v", err)
+	}
+	img, err := Image(bin)
+	if err != nil {
+		tb.Fatalf("building test image: %v", err)
+	}
+	if img, err = withEntrypoint(img, entrypoint); err != nil {
+		tb.Fatalf("building test image: %v", err)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		tb.Fatalf("parsing image name %q: %v", ref, err)
+	}
+	path := filepath.Join(tb.TempDir(), "testimage.tar")
+	if err := tarball.WriteToFile(path, tag, img); err != nil {
+		tb.Fatalf("writing image tarball %s: %v", path, err)
+	}
+	return path
+}
+
+// withEntrypoint is img with its config's Entrypoint replaced by entrypoint.
+func withEntrypoint(img v1.Image, entrypoint []string) (v1.Image, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading test image config: %w", err)
+	}
+	cf = cf.DeepCopy()
+	cf.Config.Entrypoint = append([]string(nil), entrypoint...)
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, fmt.Errorf("setting test image entrypoint: %w", err)
+	}
+	return img, nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-logr/logr/testr"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -125,10 +126,16 @@ func TestNodeLifecycle(t *testing.T) {
 	})
 	t.Run("lease renewed", func(t *testing.T) {
 		leases := client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
-		first, err := leases.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The lease is created right after the node registers: wait for it.
+		var first *coordinationv1.Lease
+		eventually(t, "lease created", func() (bool, string) {
+			l, err := leases.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			first = l
+			return true, ""
+		})
 		if first.Spec.HolderIdentity == nil || *first.Spec.HolderIdentity != name || len(first.OwnerReferences) != 1 || first.OwnerReferences[0].UID != node.UID {
 			t.Errorf("lease %+v, want held by and owned by node %s", first.Spec, name)
 		}
@@ -204,11 +211,12 @@ func TestNodeTaint(t *testing.T) {
 		}
 		return n.Spec.Taints
 	}
-	// As on an existing cluster: the not-ready taint is the node lifecycle controller's, not ours.
-	notReady := corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}
+	// As on an existing cluster: the not-ready taint is not ours (there the API server's
+	// TaintNodesByCondition admission adds it and the node lifecycle controller removes it; the
+	// embedded API server, this test's, runs without that admission plugin), so only the
+	// opt-in taint is the node's.
 	stop := runNode(t, client, virtualnode.Options{NodeName: name, Taint: true})
-	byKey := cmpopts.SortSlices(func(a, b corev1.Taint) bool { return a.Key < b.Key })
-	if diff := cmp.Diff([]corev1.Taint{notReady, translate.NodeTaint()}, taints(), byKey); diff != "" {
+	if diff := cmp.Diff([]corev1.Taint{translate.NodeTaint()}, taints()); diff != "" {
 		t.Errorf("taints (-want +got):\n%s", diff)
 	}
 	stop()

@@ -4,6 +4,8 @@
 //	testserver [flags]              serve and/or behave as the flags say
 //	testserver probe URL            exit 0 when GET URL answers 200, 1 otherwise (health checks)
 //
+// For the Pod tests: -print-env prints variables at start; /log and /exit (see podHandlers).
+//
 // HTTP endpoints: / (hostname), /healthz (200, or 500 once -unhealthy-after has passed),
 // /env?name=N (the variable's value), /file?path=P (the file's content), /args (the arguments),
 // /fetch?url=U (GET U from inside the container and return its body), /remote (the client's address
@@ -29,6 +31,7 @@ import (
 )
 
 type config struct {
+	printEnv       string
 	listen         string
 	exitCode       int
 	exitSet        bool
@@ -56,6 +59,7 @@ func main() {
 func parseFlags() config {
 	var c config
 	fs := flag.NewFlagSet("testserver", flag.ExitOnError)
+	fs.StringVar(&c.printEnv, "print-env", "", "print NAME=VALUE to stdout at start for each of these comma-separated variables")
 	fs.StringVar(&c.listen, "listen", "", "address to serve HTTP on (e.g. :8080); comma-separated for several")
 	exit := fs.Int("exit", 0, "exit with this code (after -sleep, without serving unless -listen)")
 	fs.DurationVar(&c.sleep, "sleep", 0, "sleep this long, then exit (with -exit's code)")
@@ -80,6 +84,9 @@ func parseFlags() config {
 }
 
 func run(c config) int {
+	if c.printEnv != "" {
+		printEnv(c.printEnv)
+	}
 	if c.stdout != "" {
 		fmt.Fprintln(os.Stdout, c.stdout)
 	}
@@ -188,6 +195,7 @@ func serve(addr string, c config) {
 	})
 	mux.HandleFunc("/fetch", fetch)
 	mux.HandleFunc("/remote", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.RemoteAddr) })
+	podHandlers(mux)
 	if err := http.ListenAndServe(addr, mux); err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(3)
