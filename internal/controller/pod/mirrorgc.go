@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -40,8 +41,15 @@ type mirrorGC struct {
 func registerMirrorGC(mgr ctrl.Manager, opts Options) error {
 	gc := &mirrorGC{mirror: opts.Mirror}
 	err := builder.TypedControllerManagedBy[secretsapi.Owner](mgr).
-		Named("mirror-gc-"+opts.NodeName).
+		Named("mirror-gc-" + opts.NodeName).
 		WithOptions(controller.TypedOptions[secretsapi.Owner]{MaxConcurrentReconciles: 1}).
+		WithLogConstructor(func(o *secretsapi.Owner) logr.Logger {
+			log := mgr.GetLogger().WithValues("controller", "mirror-gc-"+opts.NodeName)
+			if o != nil {
+				log = log.WithValues("kind", o.Kind, "namespace", o.Namespace, "name", o.Name, "uid", o.UID)
+			}
+			return log
+		}).
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), client.Object(&corev1.ConfigMap{}), onDelete(secretsapi.ObjectConfigMap))).
 		WatchesRawSource(source.TypedKind(mgr.GetCache(), client.Object(&corev1.Secret{}), onDelete(secretsapi.ObjectSecret))).
 		Complete(gc)
@@ -70,7 +78,7 @@ func (gc *mirrorGC) Reconcile(ctx context.Context, o secretsapi.Owner) (reconcil
 		return reconcile.Result{}, err
 	}
 	if deleted {
-		ctrl.LoggerFrom(ctx).Info("deleted the mirror entry of a deleted object", "kind", o.Kind, "namespace", o.Namespace, "name", o.Name, "uid", o.UID)
+		ctrl.LoggerFrom(ctx).Info("deleted the mirror entry of a deleted object")
 	}
 	return reconcile.Result{}, nil
 }
