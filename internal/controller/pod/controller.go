@@ -154,6 +154,7 @@ func newReconciler(mgr ctrl.Manager, api ecsapi.API, opts Options) *Reconciler {
 		NewObject:      func() client.Object { return &corev1.Pod{} },
 		Interval:       opts.PollInterval,
 		StableInterval: opts.StablePollInterval,
+		FirstInterval:  opts.FirstPollInterval,
 	})
 	return r
 }
