@@ -104,6 +104,9 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts Options) (*Controller, erro
 	if err := mgr.Add(&sweeper{r: r}); err != nil {
 		return nil, fmt.Errorf("adding the pod sweeper: %w", err)
 	}
+	if err := registerMirrorGC(mgr, opts); err != nil {
+		return nil, err
+	}
 	rec, err := reconciler.New(r, reconciler.Config[*corev1.Pod, corev1.PodStatus]{
 		Client:  mgr.GetClient(),
 		Reader:  mgr.GetAPIReader(),

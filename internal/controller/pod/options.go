@@ -135,10 +135,12 @@ func (o Options) translate() translate.Options {
 	return translate.Options{NodeName: o.NodeName, Arch: o.Arch, FamilyPrefix: o.FamilyPrefix, EnableExecuteCommand: o.EnableExecuteCommand}
 }
 
-// Mirror is what the controller needs of *secretsapi.Mirror: podstart's calls at start, and
-// the collection of entries whose object is gone.
+// Mirror is what the controller needs of *secretsapi.Mirror: podstart's calls at start, the
+// deletion of a deleted ConfigMap's or Secret's entry (DeleteOf), and the collection of entries
+// whose object is gone.
 type Mirror interface {
 	podstart.Mirror
+	DeleteOf(ctx context.Context, owner secretsapi.Owner) (bool, error)
 	Orphans(ctx context.Context, alive func(context.Context, secretsapi.Owner) (bool, error)) ([]secretsapi.Owned, error)
 	DeleteOwned(ctx context.Context, owned []secretsapi.Owned) error
 }
