@@ -75,9 +75,6 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			Limits: controller.NoRateLimit(),
 			Pods: &pod.Options{
 				NodeName: f.node.name, Host: host, AgentImage: agentimage.LocalRef(version),
-				// The local data plane refuses interactive and pseudoTerminal: fail such Pods
-				// at once, naming spec.containers[i].stdin, instead of Pending forever.
-				NoStdin: true,
 			},
 		})
 		if err != nil {
