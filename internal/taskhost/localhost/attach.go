@@ -20,12 +20,12 @@ import (
 // Attach connects the streams to the container's main process until it stops or ctx ends: its
 // output from now on (read from its log file, lines timestamped after the attach began), and for
 // a container created with stdin (ECS interactive) its standard input: s.Stdin is written to the
-// container's stdin FIFO (runtime.StdinPath) and its end ends the container's input (containerd
-// CloseIO), as Kubernetes' stdinOnce, which `kubectl run -i` sets. With s.TTY, terminal sizes
+// container's stdin FIFO (runtime.StdinPath) and its end ends the container's input (see
+// copyStdin), as Kubernetes' stdinOnce, which `kubectl run -i` sets. With s.TTY, terminal sizes
 // are forwarded. Stdin or a terminal asked of a container created without them is an
 // UnsupportedError saying how to run it.
 func (h *Host) Attach(ctx context.Context, t taskhost.Task, container string, s taskhost.Streams) error {
-	proc, _, err := h.process(ctx, t, container)
+	proc, cont, err := h.process(ctx, t, container)
 	if err != nil {
 		return err
 	}
@@ -33,11 +33,16 @@ func (h *Host) Attach(ctx context.Context, t taskhost.Task, container string, s 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if s.Stdin != nil {
+		spec, err := cont.Spec(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the spec of container %s of task %s: %w", container, t.ID, err)
+		}
 		in, err := h.openStdin(ctx, t, container)
 		if err != nil {
 			return err
 		}
-		go copyStdin(ctx, proc, in, s.Stdin)
+		terminal := spec.Process != nil && spec.Process.Terminal
+		go copyStdin(ctx, proc, in, s.Stdin, terminal)
 	}
 	if s.TTY && s.Resize != nil {
 		go forwardResize(ctx, proc, s.Resize, ctx.Done())
@@ -71,14 +76,46 @@ func (h *Host) openStdin(ctx context.Context, t taskhost.Task, container string)
 	return w, nil
 }
 
-// copyStdin copies r to the container's stdin w; at the end of r it ends the container's input
-// (the shim holds a writer of its own, so closing w alone would not). When ctx ends first (the
-// client went away without ending its input) the container's stdin stays open.
-func copyStdin(ctx context.Context, proc containerd.Task, w io.WriteCloser, r io.Reader) {
-	_, err := io.Copy(w, r)
-	_ = w.Close()
+// copyStdin copies r to the container's stdin w; at the end of r it ends the container's input.
+// Without a terminal that is CloseIO (the shim holds a writer of its own, so closing w alone
+// would not). On a terminal it is the terminal's end-of-file character (^D, twice after an
+// unfinished line), as a user ends a terminal's input: CloseIO would make the shim close the
+// console at once, hanging up the process and losing the output still in flight (containerd's
+// CRI plugin does not close a terminal's stdin at the end of an attach either). When ctx ends
+// first (the client went away without ending its input) the container's stdin stays open.
+func copyStdin(ctx context.Context, proc containerd.Task, w io.WriteCloser, r io.Reader, terminal bool) {
+	last := &lastByte{w: w, b: '\n'}
+	_, err := io.Copy(last, r)
 	if err != nil || ctx.Err() != nil {
+		_ = w.Close()
 		return
 	}
+	if terminal {
+		eof := []byte{eot}
+		if last.b != '\n' {
+			eof = append(eof, eot) // the first ^D only ends the unfinished line
+		}
+		_, _ = w.Write(eof)
+		_ = w.Close()
+		return
+	}
+	_ = w.Close()
 	_ = proc.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser)
+}
+
+// eot is a terminal's end-of-file character (VEOF, ^D).
+const eot = 0x04
+
+// lastByte is a writer that remembers the last byte written.
+type lastByte struct {
+	w io.Writer
+	b byte
+}
+
+func (l *lastByte) Write(p []byte) (int, error) {
+	n, err := l.w.Write(p)
+	if n > 0 {
+		l.b = p[n-1]
+	}
+	return n, err
 }
