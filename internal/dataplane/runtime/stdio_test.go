@@ -97,3 +97,52 @@ func (e *env) closeStdin(taskID, name string) {
 		e.t.Fatal(err)
 	}
 }
+
+// TestInteractiveContainerAfterRestart: an interactive container waiting for its input keeps
+// running while nodeless (the runtime and its containerd) restarts; after the restart its input
+// still reaches it and its output the log.
+func TestInteractiveContainerAfterRestart(t *testing.T) {
+	first := newEnv(t, "")
+	first.loadImage()
+	def := container("talk", withCommand("-cat"))
+	def.Interactive = ptr(true)
+	spec := taskSpec(def)
+	state, err := first.rt.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("talk"))
+	first.stop() // containerd stops too; the shim and the container keep running
+
+	second := newEnv(t, first.stateDir)
+	t.Cleanup(func() {
+		if err := second.rt.Remove(context.Background(), spec.TaskID, state); err != nil {
+			t.Errorf("Remove: %v", err)
+		}
+	})
+	if err := second.rt.Attach(context.Background(), spec, state); err != nil {
+		t.Fatal(err)
+	}
+	second.waitState(spec.TaskID, 20*time.Second, "RUNNING after attach", running("talk"))
+	f, err := os.OpenFile(StdinPath(first.stateDir, spec.TaskID, "talk"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("after the restart\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	second.closeStdin(spec.TaskID, "talk")
+	got := second.waitState(spec.TaskID, 20*time.Second, "talk STOPPED", stopped("talk"))
+	if c := findContainer(got, "talk"); c.ExitCode == nil || *c.ExitCode != 0 {
+		t.Errorf("talk exit %v reason %q, want 0", c.ExitCode, c.Reason)
+	}
+	var b []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, _ = os.ReadFile(LogPath(first.stateDir, spec.TaskID, "talk"))
+		if containsAll(string(b), []string{"tty=false", "after the restart"}) {
+			return
+		}
+	}
+	t.Fatalf("log = %q, want the output of before and after the restart", b)
+}
