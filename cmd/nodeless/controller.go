@@ -68,8 +68,13 @@ func (f *podFlags) options(node nodeFlags, endpoint string) (*pod.Options, error
 	if len(f.subnets) == 0 && endpoint == "" {
 		return nil, errors.New("--pod-subnets: give the subnets of the Pods' Fargate tasks (or --virtual-node=false to run no Pods)")
 	}
+	first := time.Duration(0) // the Pod controller's default, for a local data plane's quick starts
+	if endpoint == "" {
+		// Fargate takes 20-60 s to start a task: polling sooner than every second buys nothing.
+		first = time.Second
+	}
 	return &pod.Options{
-		NodeName: node.name, Cluster: f.cluster,
+		NodeName: node.name, Cluster: f.cluster, FirstPollInterval: first,
 		Subnets: f.subnets, SecurityGroups: f.securityGroups, AssignPublicIP: f.assignPublicIP,
 		EnableExecuteCommand: f.execute,
 	}, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -22,7 +23,7 @@ func TestPodFlags(t *testing.T) {
 		{name: "an ECS-compatible endpoint needs none", f: podFlags{cluster: "c"}, endpoint: "http://127.0.0.1:8944",
 			want: &pod.Options{NodeName: "nodeless", Cluster: "c"}},
 		{name: "awsvpc from the flags", f: podFlags{cluster: "c", subnets: []string{"subnet-1"}, securityGroups: []string{"sg-1"}, assignPublicIP: true, execute: true},
-			want: &pod.Options{NodeName: "nodeless", Cluster: "c", Subnets: []string{"subnet-1"}, SecurityGroups: []string{"sg-1"}, AssignPublicIP: true, EnableExecuteCommand: true}},
+			want: &pod.Options{NodeName: "nodeless", Cluster: "c", Subnets: []string{"subnet-1"}, SecurityGroups: []string{"sg-1"}, AssignPublicIP: true, EnableExecuteCommand: true, FirstPollInterval: time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -85,7 +85,8 @@ func KindOf(err error) Kind {
 	return KindOther
 }
 
-// Error is an error with a kind, for test doubles that produce classified errors themselves.
+// Error is an error with a kind: the Mirror's own refusals (an object DeleteOf was told is
+// deleted), and test doubles that produce classified errors themselves.
 type Error struct {
 	Kind Kind
 	Msg  string

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -105,7 +106,25 @@ type Mirror struct {
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
 	cache map[string]cached
+	// known are the entries this process wrote or listed, by first part's name: what DeleteOf
+	// deletes without a call to find them, and the reason it makes no call for an object that
+	// was never mirrored.
+	known map[string]knownEntry
+	// buried are the UIDs of objects DeleteOf was told are deleted, with when: Ensure refuses
+	// them, so that a reader holding the object from before its deletion does not make its
+	// entry again. Kept for buryFor.
+	buried map[types.UID]time.Time
 }
+
+// knownEntry is an entry's owner and the ARNs of all its parts.
+type knownEntry struct {
+	owner Owner
+	arns  []string
+}
+
+// buryFor is how long DeleteOf remembers a deleted object's UID: far longer than a reconcile
+// holds an object it read.
+const buryFor = 10 * time.Minute
 
 type cached struct {
 	sum   [32]byte
@@ -117,7 +136,8 @@ func NewMirror(api API, opts MirrorOptions, log logr.Logger) (*Mirror, error) {
 	if !clusterNamePattern.MatchString(opts.ClusterName) {
 		return nil, fmt.Errorf("mirror: cluster name %q: use 1 to 64 of letters, digits and _.=+@-", opts.ClusterName)
 	}
-	return &Mirror{api: api, opts: opts, log: log, locks: map[string]*sync.Mutex{}, cache: map[string]cached{}}, nil
+	return &Mirror{api: api, opts: opts, log: log, locks: map[string]*sync.Mutex{}, cache: map[string]cached{},
+		known: map[string]knownEntry{}, buried: map[types.UID]time.Time{}}, nil
 }
 
 // EntryName is the name of an object's first part.
@@ -150,7 +170,11 @@ func (m *Mirror) Ensure(ctx context.Context, key ObjectKey, owner Owner, data ma
 	sum := contentSum(packed.Parts, owner)
 	m.mu.Lock()
 	c, ok := m.cache[base]
+	_, gone := m.buried[owner.UID]
 	m.mu.Unlock()
+	if gone {
+		return nil, &Error{Kind: KindNotFound, Msg: fmt.Sprintf("%s %s/%s (uid %s) was deleted; its entry is not made again", owner.Kind, owner.Namespace, owner.Name, owner.UID)}
+	}
 	if ok && c.sum == sum {
 		e := c.entry
 		return &e, nil
@@ -179,6 +203,7 @@ func (m *Mirror) Ensure(ctx context.Context, key ObjectKey, owner Owner, data ma
 	}
 	m.mu.Lock()
 	m.cache[base] = cached{sum: sum, entry: entry}
+	m.known[base] = knownEntry{owner: owner, arns: append([]string(nil), entry.ARNs...)}
 	m.mu.Unlock()
 	e := entry
 	return &e, nil
@@ -318,6 +343,7 @@ func (m *Mirror) Delete(ctx context.Context, key ObjectKey) error {
 	defer unlock()
 	m.mu.Lock()
 	delete(m.cache, base)
+	delete(m.known, base)
 	m.mu.Unlock()
 	owned, err := m.list(ctx, base)
 	if err != nil {
@@ -341,8 +367,68 @@ type Owned struct {
 	Owner     Owner
 }
 
-// List returns every secret the mirror of this cluster owns (every part of every entry).
-func (m *Mirror) List(ctx context.Context) ([]Owned, error) { return m.list(ctx, m.prefix()) }
+// List returns every secret the mirror of this cluster owns (every part of every entry). The
+// entries it lists become known to DeleteOf.
+func (m *Mirror) List(ctx context.Context) ([]Owned, error) {
+	all, err := m.list(ctx, m.prefix())
+	if err != nil {
+		return nil, err
+	}
+	listed := map[string]knownEntry{}
+	for _, o := range all {
+		base := m.EntryName(o.Object)
+		k := listed[base]
+		k.owner = o.Owner
+		k.arns = append(k.arns, o.ARN)
+		listed[base] = k
+	}
+	m.mu.Lock()
+	for base, k := range listed {
+		if _, ok := m.known[base]; !ok {
+			m.known[base] = k
+		}
+	}
+	m.mu.Unlock()
+	return all, nil
+}
+
+// DeleteOf deletes at once the entry of a ConfigMap or Secret that was deleted (owner: its
+// kind, namespace, name and UID, as the delete event shows it), every part, without a recovery
+// window, and reports whether there was one. It makes no call unless this process wrote the
+// entry or listed it (List, Orphans) for that UID: an object never mirrored, or one whose entry
+// now belongs to an object made again under the name, costs nothing. From then on Ensure
+// refuses owner.UID (KindNotFound) for 10 minutes, so that a reader that held the object
+// before its deletion does not make the entry again. An entry it does not know is left to
+// Orphans.
+func (m *Mirror) DeleteOf(ctx context.Context, owner Owner) (bool, error) {
+	key := ObjectKey{Kind: owner.Kind, Namespace: owner.Namespace, Name: owner.Name}
+	base := m.EntryName(key)
+	unlock := m.lock(base)
+	defer unlock()
+	now := time.Now()
+	m.mu.Lock()
+	for uid, at := range m.buried {
+		if now.Sub(at) > buryFor {
+			delete(m.buried, uid)
+		}
+	}
+	m.buried[owner.UID] = now
+	k, ok := m.known[base]
+	m.mu.Unlock()
+	if !ok || k.owner.UID != owner.UID {
+		return false, nil
+	}
+	for _, arn := range k.arns {
+		if err := m.forceDelete(ctx, arn); err != nil {
+			return false, fmt.Errorf("deleting the entry of %s %s/%s: %w", owner.Kind, owner.Namespace, owner.Name, err)
+		}
+	}
+	m.mu.Lock()
+	delete(m.cache, base)
+	delete(m.known, base)
+	m.mu.Unlock()
+	return true, nil
+}
 
 func (m *Mirror) list(ctx context.Context, namePrefix string) ([]Owned, error) {
 	in := &secretsmanager.ListSecretsInput{Filters: []smtypes.Filter{
@@ -405,6 +491,7 @@ func (m *Mirror) DeleteOwned(ctx context.Context, owned []Owned) error {
 	for _, o := range owned {
 		m.mu.Lock()
 		delete(m.cache, m.EntryName(o.Object))
+		delete(m.known, m.EntryName(o.Object))
 		m.mu.Unlock()
 		if err := m.forceDelete(ctx, o.ARN); err != nil {
 			errs = append(errs, err)

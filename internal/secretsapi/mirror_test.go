@@ -313,3 +313,111 @@ func TestErrorKinds(t *testing.T) {
 		t.Errorf("secret scheduled for deletion: %v is %v", err, secretsapi.KindOf(err))
 	}
 }
+
+// TestMirrorDeleteOf: a deleted object's entry goes at once, every part, without a listing; the
+// UID is not mirrored again; an entry now owned by an object made again under the name stays;
+// an object never mirrored, or one a restarted mirror has not listed yet, costs no call.
+func TestMirrorDeleteOf(t *testing.T) {
+	ctx := context.Background()
+	api := setUp(t)
+	m := newMirror(t, api)
+	big := map[string][]byte{"a": bytes.Repeat([]byte("x"), 40<<10), "b": bytes.Repeat([]byte("y"), 40<<10)}
+	e, err := m.EnsureMirrored(ctx, secretsapi.ObjectSecret, "shop", "db", "uid-1", big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.ARNs) != 2 {
+		t.Fatalf("entry of %d parts, want 2", len(e.ARNs))
+	}
+	if _, err := m.EnsureMirrored(ctx, secretsapi.ObjectConfigMap, "shop", "cfg", "uid-cfg", map[string][]byte{"k": []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	api.reset()
+	owner := func(kind, name string, uid types.UID) secretsapi.Owner {
+		return secretsapi.Owner{Kind: kind, Namespace: "shop", Name: name, UID: uid}
+	}
+	names := func() []string {
+		all, err := newMirror(t, api).List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api.reset()
+		var out []string
+		for _, o := range all {
+			out = append(out, o.Name)
+		}
+		sort.Strings(out)
+		return out
+	}
+
+	steps := []struct {
+		name      string
+		mirror    *secretsapi.Mirror
+		owner     secretsapi.Owner
+		wantFound bool
+		wantCalls map[string]int
+		wantNames []string
+	}{
+		{name: "never mirrored", mirror: m, owner: owner(secretsapi.ObjectSecret, "other", "uid-9"),
+			wantCalls: map[string]int{}, wantNames: []string{"nodeless/c1/shop/configmap/cfg", "nodeless/c1/shop/secret/db", "nodeless/c1/shop/secret/db/1"}},
+		{name: "mirrored, deleted", mirror: m, owner: owner(secretsapi.ObjectSecret, "db", "uid-1"), wantFound: true,
+			wantCalls: map[string]int{"DeleteSecret": 2}, wantNames: []string{"nodeless/c1/shop/configmap/cfg"}},
+		{name: "deleted again", mirror: m, owner: owner(secretsapi.ObjectSecret, "db", "uid-1"),
+			wantCalls: map[string]int{}, wantNames: []string{"nodeless/c1/shop/configmap/cfg"}},
+	}
+	for _, s := range steps {
+		found, err := s.mirror.DeleteOf(ctx, s.owner)
+		if err != nil || found != s.wantFound {
+			t.Errorf("%s: DeleteOf = %v, %v; want %v", s.name, found, err, s.wantFound)
+		}
+		if diff := cmp.Diff(s.wantCalls, api.reset()); diff != "" {
+			t.Errorf("%s: calls (-want +got):\n%s", s.name, diff)
+		}
+		if diff := cmp.Diff(s.wantNames, names()); diff != "" {
+			t.Errorf("%s: entries (-want +got):\n%s", s.name, diff)
+		}
+	}
+
+	// A reader that held the deleted object does not make its entry again.
+	_, err = m.EnsureMirrored(ctx, secretsapi.ObjectSecret, "shop", "db", "uid-1", big)
+	if !secretsapi.IsNotFound(err) {
+		t.Errorf("Ensure of a deleted uid: %v, want a NotFound error", err)
+	}
+	if got := api.reset(); len(got) != 0 {
+		t.Errorf("Ensure of a deleted uid made calls: %v", got)
+	}
+	// The object made again under its name is mirrored; the old UID's deletion leaves it.
+	if _, err := m.EnsureMirrored(ctx, secretsapi.ObjectSecret, "shop", "db", "uid-2", map[string][]byte{"k": []byte("v2")}); err != nil {
+		t.Fatal(err)
+	}
+	api.reset()
+	if found, err := m.DeleteOf(ctx, owner(secretsapi.ObjectSecret, "db", "uid-1")); found || err != nil {
+		t.Errorf("DeleteOf the old uid of a name made again: %v, %v", found, err)
+	}
+	if got := api.reset(); len(got) != 0 {
+		t.Errorf("DeleteOf the old uid made calls: %v", got)
+	}
+
+	// A restarted mirror knows no entry until it lists them (the sweep does at start).
+	restarted := newMirror(t, api)
+	if found, err := restarted.DeleteOf(ctx, owner(secretsapi.ObjectConfigMap, "cfg", "uid-cfg")); found || err != nil {
+		t.Errorf("DeleteOf before a listing: %v, %v", found, err)
+	}
+	if got := api.reset(); len(got) != 0 {
+		t.Errorf("DeleteOf before a listing made calls: %v", got)
+	}
+	restarted = newMirror(t, api)
+	if _, err := restarted.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+	api.reset()
+	if found, err := restarted.DeleteOf(ctx, owner(secretsapi.ObjectConfigMap, "cfg", "uid-cfg")); !found || err != nil {
+		t.Errorf("DeleteOf after a listing: %v, %v", found, err)
+	}
+	if diff := cmp.Diff(map[string]int{"DeleteSecret": 1}, api.reset()); diff != "" {
+		t.Errorf("DeleteOf after a listing: calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"nodeless/c1/shop/secret/db"}, names()); diff != "" {
+		t.Errorf("entries at the end (-want +got):\n%s", diff)
+	}
+}

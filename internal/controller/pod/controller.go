@@ -104,6 +104,9 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts Options) (*Controller, erro
 	if err := mgr.Add(&sweeper{r: r}); err != nil {
 		return nil, fmt.Errorf("adding the pod sweeper: %w", err)
 	}
+	if err := registerMirrorGC(mgr, opts); err != nil {
+		return nil, err
+	}
 	rec, err := reconciler.New(r, reconciler.Config[*corev1.Pod, corev1.PodStatus]{
 		Client:  mgr.GetClient(),
 		Reader:  mgr.GetAPIReader(),
@@ -151,6 +154,7 @@ func newReconciler(mgr ctrl.Manager, api ecsapi.API, opts Options) *Reconciler {
 		NewObject:      func() client.Object { return &corev1.Pod{} },
 		Interval:       opts.PollInterval,
 		StableInterval: opts.StablePollInterval,
+		FirstInterval:  opts.FirstPollInterval,
 	})
 	return r
 }

@@ -36,7 +36,14 @@
 //   - Garbage (the sweeper): tasks of Pods that no longer exist are stopped (at start, every
 //     SweepInterval, and at once for a Pod force-deleted while its task ran); revisions of a family
 //     no Pod runs are deregistered beyond the newest KeepRevisions; mirror entries of deleted
-//     objects are deleted.
+//     objects are deleted (a safety net: the mirror collector below deletes them at once).
+//   - Mirror collection: a controller beside the Pod controller (mirror-gc-<node>) deletes the
+//     mirror entry of a ConfigMap or Secret as soon as the cache sees it deleted (and so when its
+//     namespace is deleted), from the delete events of the informers the Pod controller already
+//     has: no extra watch, and no call for an object never mirrored. A task that had not started
+//     fails to start and its Pod shows CreateContainerConfigError (`secret "x" not found` once
+//     run again), as a kubelet fails a container whose Secret went before it was created; a
+//     running task keeps the values it started with.
 //   - Keep-current: a running task's files volumes follow their ConfigMaps and Secrets, and its
 //     tokens are renewed at 80% of their life, through taskhost.Host.VolumeDir and podfiles.Write
 //     (without a Host, files stay as they were at start).

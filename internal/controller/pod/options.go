@@ -28,6 +28,11 @@ const (
 	DefaultSweepInterval = 10 * time.Minute
 	// DefaultWorkers: Pods reconciled at once.
 	DefaultWorkers = 8
+	// DefaultFirstPollInterval: how soon a task that was just run (or seen changing) is described
+	// again; the interval doubles while it does not change, up to PollInterval. A local task
+	// runs ~250 ms after RunTask; polling only every PollInterval (5 s) made a Pod take 4.5 s
+	// to become Ready (bench/README.md, "Pods on nodeless up").
+	DefaultFirstPollInterval = 100 * time.Millisecond
 )
 
 // Options configure the Pod controller of one virtual node. The zero value of a field means its
@@ -63,6 +68,8 @@ type Options struct {
 	// PollInterval and StablePollInterval: how often tasks that are changing, and tasks at rest,
 	// are described (in batches of 100 per cluster); managed's defaults, 5 s and 1 min.
 	PollInterval, StablePollInterval time.Duration
+	// FirstPollInterval: DefaultFirstPollInterval (poller.Config.FirstInterval).
+	FirstPollInterval time.Duration
 	// SweepInterval: DefaultSweepInterval.
 	SweepInterval time.Duration
 	// Workers: DefaultWorkers.
@@ -100,6 +107,9 @@ func (o Options) WithDefaults() Options {
 	if o.AgentImage == "" {
 		o.AgentImage = agentimage.LocalRef("dev")
 	}
+	if o.FirstPollInterval <= 0 {
+		o.FirstPollInterval = DefaultFirstPollInterval
+	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = DefaultSweepInterval
 	}
@@ -128,10 +138,12 @@ func (o Options) translate() translate.Options {
 	return translate.Options{NodeName: o.NodeName, Arch: o.Arch, FamilyPrefix: o.FamilyPrefix, EnableExecuteCommand: o.EnableExecuteCommand, NoStdin: o.NoStdin}
 }
 
-// Mirror is what the controller needs of *secretsapi.Mirror: podstart's calls at start, and
-// the collection of entries whose object is gone.
+// Mirror is what the controller needs of *secretsapi.Mirror: podstart's calls at start, the
+// deletion of a deleted ConfigMap's or Secret's entry (DeleteOf), and the collection of entries
+// whose object is gone.
 type Mirror interface {
 	podstart.Mirror
+	DeleteOf(ctx context.Context, owner secretsapi.Owner) (bool, error)
 	Orphans(ctx context.Context, alive func(context.Context, secretsapi.Owner) (bool, error)) ([]secretsapi.Owned, error)
 	DeleteOwned(ctx context.Context, owned []secretsapi.Owned) error
 }

@@ -201,7 +201,10 @@ func (s *sweeper) revisions(ctx context.Context, log logr.Logger) error {
 	return nil
 }
 
-// mirror deletes the Secrets Manager entries of ConfigMaps, Secrets and owners that are gone.
+// mirror deletes the Secrets Manager entries of ConfigMaps, Secrets and owners that are gone: the
+// safety net of the mirror collector (mirrorgc.go), for deletes missed while no controller ran,
+// and the only collector of the Env entries of workload controllers and Pods. Its listing makes
+// the entries known to Mirror.DeleteOf after a restart.
 func (s *sweeper) mirror(ctx context.Context, log logr.Logger) error {
 	owned, err := s.r.opts.Mirror.Orphans(ctx, podstart.OwnerAlive(s.r.apiReader))
 	if err != nil || len(owned) == 0 {

@@ -30,6 +30,11 @@ type Config[T any] struct {
 	NewObject      func() client.Object
 	Interval       time.Duration
 	StableInterval time.Duration
+	// FirstInterval, when set (below Interval), polls a resource that is changing sooner: first
+	// FirstInterval after it was tracked, put or seen changed, then twice as long after each
+	// poll that found it unchanged, up to Interval. A Pod's task that starts in 250 ms is seen
+	// running after ~250 ms, not after up to Interval. Zero: every Interval from the start.
+	FirstInterval time.Duration
 }
 
 // Poller keeps the last description of every tracked object, refreshes them in batches per
@@ -56,6 +61,8 @@ type pollEntry[T any] struct {
 	put         time.Time
 	fingerprint string
 	stable      bool
+	// every is the entry's current interval while it changes (FirstInterval doubling to Interval).
+	every time.Duration
 }
 
 // New returns a Poller; add it to the manager (it is a Runnable) and watch Source().
@@ -80,8 +87,19 @@ func (p *Poller[T]) Track(key types.NamespacedName, cluster, id string) {
 	if e, ok := p.entries[key]; ok && e.cluster == cluster && e.id == id {
 		return
 	}
-	p.entries[key] = &pollEntry[T]{cluster: cluster, id: id}
+	p.entries[key] = &pollEntry[T]{cluster: cluster, id: id, every: p.first()}
 }
+
+// first is the interval of a resource that just changed.
+func (p *Poller[T]) first() time.Duration {
+	if p.cfg.FirstInterval > 0 && p.cfg.FirstInterval < p.cfg.Interval {
+		return p.cfg.FirstInterval
+	}
+	return p.cfg.Interval
+}
+
+// tick is how often Start looks for due resources.
+func (p *Poller[T]) tick() time.Duration { return p.first() }
 
 // Untrack stops polling key.
 func (p *Poller[T]) Untrack(key types.NamespacedName) {
@@ -117,12 +135,21 @@ func (p *Poller[T]) Put(key types.NamespacedName, val T, start time.Time) {
 	}
 	p.store(e, val, start)
 	e.put = p.now()
+	e.every = p.first()
 }
 
+// store records val; a change restarts the entry's interval at FirstInterval, no change
+// doubles it up to Interval.
 func (p *Poller[T]) store(e *pollEntry[T], val T, start time.Time) (changed bool) {
 	fp := p.cfg.Fingerprint(val)
 	changed = !e.has || fp != e.fingerprint
 	e.val, e.has, e.fetched, e.fingerprint, e.stable = val, true, start, fp, p.cfg.Stable(val)
+	switch {
+	case changed || e.every <= 0:
+		e.every = p.first()
+	default:
+		e.every = min(2*e.every, p.cfg.Interval)
+	}
 	return changed
 }
 
@@ -138,7 +165,7 @@ func (p *Poller[T]) Invalidate(key types.NamespacedName) {
 
 // Start polls until ctx ends.
 func (p *Poller[T]) Start(ctx context.Context) error {
-	t := time.NewTicker(p.cfg.Interval)
+	t := time.NewTicker(p.tick())
 	defer t.Stop()
 	for {
 		select {
@@ -171,18 +198,38 @@ func (p *Poller[T]) due() map[string][]dueKey {
 	defer p.mu.Unlock()
 	now := p.now()
 	out := map[string][]dueKey{}
+	// early: per cluster, resources not yet due that may ride along in a batch that is sent
+	// anyway (within the second half of their interval), so that resources polled at scattered
+	// moments converge on shared calls instead of one call each.
+	early := map[string][]dueKey{}
 	for key, e := range p.entries {
-		every := p.cfg.Interval
-		if e.stable {
-			every = p.cfg.StableInterval
-		}
+		every := p.interval(e)
 		// The tolerance keeps a ticker's jitter from skipping a round.
-		if e.has && now.Sub(e.fetched) < every-p.cfg.Interval/4 {
-			continue
+		switch age := now.Sub(e.fetched); {
+		case !e.has || age >= every-p.tick()/4:
+			out[e.cluster] = append(out[e.cluster], dueKey{key: key, id: e.id})
+		case age >= every/2:
+			early[e.cluster] = append(early[e.cluster], dueKey{key: key, id: e.id})
 		}
-		out[e.cluster] = append(out[e.cluster], dueKey{key: key, id: e.id})
+	}
+	for cluster, keys := range out {
+		room := (p.cfg.BatchSize - len(keys)%p.cfg.BatchSize) % p.cfg.BatchSize
+		extra := early[cluster]
+		out[cluster] = append(keys, extra[:min(room, len(extra))]...)
 	}
 	return out
+}
+
+// interval is how long e's description is fresh: StableInterval at rest, else its current
+// interval while it changes.
+func (p *Poller[T]) interval(e *pollEntry[T]) time.Duration {
+	switch {
+	case e.stable:
+		return p.cfg.StableInterval
+	case e.every > 0:
+		return e.every
+	}
+	return p.cfg.Interval
 }
 
 func (p *Poller[T]) pollBatch(ctx context.Context, cluster string, keys []dueKey) {

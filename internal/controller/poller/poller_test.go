@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -167,5 +168,82 @@ func drain[T any](p *Poller[T]) []string {
 		default:
 			return names
 		}
+	}
+}
+
+// TestPollerPollsAChangingResourceSoonThenBacksOff: with FirstInterval, a resource that was just
+// tracked, put or seen changed is polled after FirstInterval, then after twice as long for each
+// poll that found it unchanged, up to Interval; a change starts over.
+func TestPollerPollsAChangingResourceSoonThenBacksOff(t *testing.T) {
+	w := &world{state: map[string]string{"arn-1": "starting"}}
+	p, now := newTestPoller(w)
+	p.cfg.FirstInterval = 100 * time.Millisecond
+	p.Track(key(1), "c1", "arn-1")
+	p.Put(key(1), "starting", *now)
+	// Step the clock by 50 ms for 3 s and record when the resource was described.
+	var polled []time.Duration
+	start := *now
+	step := func(until time.Duration) {
+		for *now = now.Add(50 * time.Millisecond); now.Sub(start) <= until; *now = now.Add(50 * time.Millisecond) {
+			before := len(w.calls)
+			p.Poll(context.Background())
+			if len(w.calls) > before {
+				polled = append(polled, now.Sub(start))
+			}
+		}
+	}
+	step(3 * time.Second)
+	// 100 ms, then +200, +400, +800, then capped at Interval (1 s).
+	want := []time.Duration{100, 300, 700, 1500, 2500}
+	for i := range want {
+		want[i] *= time.Millisecond
+	}
+	if diff := cmp.Diff(want, polled); diff != "" {
+		t.Fatalf("poll times (-want +got):\n%s", diff)
+	}
+	drain(p)
+	// A change seen by a poll starts over at FirstInterval.
+	w.state["arn-1"] = "running"
+	polled, start = nil, *now
+	step(1500 * time.Millisecond)
+	if len(polled) < 2 || polled[1]-polled[0] != 100*time.Millisecond {
+		t.Errorf("poll times after a change %v, want the next one 100 ms after the change was seen", polled)
+	}
+}
+
+// TestPollerFillsBatchesWithResourcesDueSoon: resources past half their interval ride along in
+// a call that is made anyway (never in a call of their own), so resources tracked at scattered
+// moments end up sharing calls.
+func TestPollerFillsBatchesWithResourcesDueSoon(t *testing.T) {
+	w := &world{state: map[string]string{}}
+	p, now := newTestPoller(w)
+	for i := range 3 {
+		id := fmt.Sprintf("arn-%d", i)
+		w.state[id] = "steady"
+		p.Track(key(i), "c1", id)
+		p.Poll(context.Background()) // each described on its own, 10 s apart
+		*now = now.Add(10 * time.Second)
+	}
+	if len(w.calls) != 3 {
+		t.Fatalf("calls = %v, want one per resource", w.calls)
+	}
+	// At 60 s from the first, only arn-0 is due; arn-1 (50 s) and arn-2 (40 s) are past half
+	// the minute and ride along.
+	w.calls = nil
+	*now = now.Add(30 * time.Second)
+	p.Poll(context.Background())
+	if len(w.calls) != 1 {
+		t.Fatalf("calls = %v, want one", w.calls)
+	}
+	got := w.calls[0][1:]
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{"arn-0", "arn-1", "arn-2"}, got); diff != "" {
+		t.Errorf("described (-want +got):\n%s", diff)
+	}
+	// Nothing due: nothing rides along on its own.
+	w.calls = nil
+	p.Poll(context.Background())
+	if len(w.calls) != 0 {
+		t.Errorf("calls with nothing due = %v, want none", w.calls)
 	}
 }
