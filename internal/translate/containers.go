@@ -72,12 +72,7 @@ func (t *translator) container(path string, c *corev1.Container, kind containerK
 	if c.WorkingDir != "" {
 		def.WorkingDirectory = aws.String(c.WorkingDir)
 	}
-	if c.Stdin {
-		def.Interactive = aws.Bool(true)
-	}
-	if c.TTY {
-		def.PseudoTerminal = aws.Bool(true)
-	}
+	t.stdin(path, c, &def)
 	checkResourceNames(path+".resources", &c.Resources, t.ps)
 	if kind != initContainer {
 		def.Cpu, def.Memory, def.MemoryReservation = containerResources(path+".resources", &c.Resources, t.ps)
@@ -288,5 +283,26 @@ func (t *translator) portMappings(path string, c *corev1.Container, def *ecstype
 			pm.Name = aws.String(name)
 		}
 		def.PortMappings = append(def.PortMappings, pm)
+	}
+}
+
+// stdin translates stdin and tty into interactive and pseudoTerminal, or refuses them when the
+// data plane keeps no standard input open (Options.NoStdin).
+func (t *translator) stdin(path string, c *corev1.Container, def *ecstypes.ContainerDefinition) {
+	const remedy = "the data plane nodeless runs tasks on keeps no standard input open for a container; " +
+		"remove it (kubectl run without -i and -t), and use kubectl exec -it into a running container for a shell"
+	if c.Stdin {
+		if t.opts.NoStdin {
+			t.ps.refuse(path+".stdin", ReasonFieldNotSupported, "%s", remedy)
+		} else {
+			def.Interactive = aws.Bool(true)
+		}
+	}
+	if c.TTY {
+		if t.opts.NoStdin {
+			t.ps.refuse(path+".tty", ReasonFieldNotSupported, "%s", remedy)
+		} else {
+			def.PseudoTerminal = aws.Bool(true)
+		}
 	}
 }

@@ -25,6 +25,11 @@ type Options struct {
 	// and exec hooks go through ECS Exec, which the task must have enabled (and its task role
 	// allow).
 	EnableExecuteCommand bool
+	// NoStdin refuses containers with stdin or tty (ECS interactive, pseudoTerminal) with
+	// ReasonFieldNotSupported, naming the field: for a data plane that keeps no standard input
+	// open for a container, where RunTask would refuse the task definition (and the Pod would
+	// wait for a spec change that never comes) rather than fail the Pod at once.
+	NoStdin bool
 }
 
 // Owner is a workload object that names a task definition family.

@@ -1,9 +1,11 @@
 package translate
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -219,5 +221,47 @@ func TestBadOptions(t *testing.T) {
 		if _, err := Translate(rsPod("p", "u"), o); err == nil {
 			t.Errorf("%+v: no error", o)
 		}
+	}
+}
+
+// TestNoStdin: stdin and tty translate into interactive and pseudoTerminal, and are refused,
+// naming the field, when the data plane keeps no standard input open (Options.NoStdin).
+func TestNoStdin(t *testing.T) {
+	type want struct{ path, reason string }
+	for name, tc := range map[string]struct {
+		stdin, tty, noStdin bool
+		want                []want
+	}{
+		"stdin and tty":                   {stdin: true, tty: true},
+		"plain, no stdin":                 {noStdin: true},
+		"stdin refused":                   {stdin: true, noStdin: true, want: []want{{"spec.containers[0].stdin", ReasonFieldNotSupported}}},
+		"stdin and tty refused, each one": {stdin: true, tty: true, noStdin: true, want: []want{{"spec.containers[0].stdin", ReasonFieldNotSupported}, {"spec.containers[0].tty", ReasonFieldNotSupported}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pod := rsPod("web-5d8f7c-aaaaa", "uid-a")
+			pod.Spec.Containers[0].Stdin, pod.Spec.Containers[0].TTY = tc.stdin, tc.tty
+			tr, err := Translate(pod, Options{NoStdin: tc.noStdin})
+			var refused *RefusedError
+			var got []want
+			switch {
+			case errors.As(err, &refused):
+				for _, p := range refused.Problems {
+					got = append(got, want{p.Path, p.Reason})
+					if !strings.Contains(p.Message, "kubectl exec -it") {
+						t.Errorf("%s: message %q does not say what to do", p.Path, p.Message)
+					}
+				}
+			case err != nil:
+				t.Fatal(err)
+			default:
+				def := tr.TaskDefinition.ContainerDefinitions[0]
+				if aws.ToBool(def.Interactive) != tc.stdin || aws.ToBool(def.PseudoTerminal) != tc.tty {
+					t.Errorf("interactive %v, pseudoTerminal %v; want %v, %v", aws.ToBool(def.Interactive), aws.ToBool(def.PseudoTerminal), tc.stdin, tc.tty)
+				}
+			}
+			if d := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); d != "" {
+				t.Errorf("problems (-want +got):\n%s", d)
+			}
+		})
 	}
 }

@@ -41,10 +41,6 @@ var localGaps = map[string]struct {
 }{
 	"linuxParameters": {func(d *ecstypes.ContainerDefinition) bool { return d.LinuxParameters != nil },
 		func(d *ecstypes.ContainerDefinition) { d.LinuxParameters = nil }},
-	"interactive": {func(d *ecstypes.ContainerDefinition) bool { return d.Interactive != nil },
-		func(d *ecstypes.ContainerDefinition) { d.Interactive = nil }},
-	"pseudoTerminal": {func(d *ecstypes.ContainerDefinition) bool { return d.PseudoTerminal != nil },
-		func(d *ecstypes.ContainerDefinition) { d.PseudoTerminal = nil }},
 	"systemControls": {func(d *ecstypes.ContainerDefinition) bool { return d.SystemControls != nil },
 		func(d *ecstypes.ContainerDefinition) { d.SystemControls = nil }},
 }

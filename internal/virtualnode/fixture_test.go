@@ -129,11 +129,21 @@ func buildAgent(t *testing.T) string {
 // controller will once it exists.
 func (f *fixture) runPod(t *testing.T, name string, args ...string) *corev1.Pod {
 	t.Helper()
+	return f.runPodWith(t, name, stdio{}, args...)
+}
+
+// stdio is how a test container's standard input is set up.
+type stdio struct{ stdin, tty bool }
+
+// runPodWith is runPod; with stdin the container is interactive (Pod stdin, ECS interactive),
+// with tty on a terminal (Pod tty, ECS pseudoTerminal).
+func (f *fixture) runPodWith(t *testing.T, name string, mode stdio, args ...string) *corev1.Pod {
+	t.Helper()
 	ctx := context.Background()
-	task := f.runTask(t, name, args...)
+	task := f.runTaskWith(t, name, mode, args...)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.env.Namespace},
-		Spec:       corev1.PodSpec{NodeName: f.nodeName, Containers: []corev1.Container{{Name: "app", Image: testimage.DefaultRef}}},
+		Spec:       corev1.PodSpec{NodeName: f.nodeName, Containers: []corev1.Container{{Name: "app", Image: testimage.DefaultRef, Stdin: mode.stdin, TTY: mode.tty}}},
 	}
 	pod, err := f.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
@@ -179,6 +189,11 @@ func (f *fixture) setTask(t *testing.T, pod *corev1.Pod, task ecstypes.Task) *co
 // runTask runs a task of the test image with args as its command and waits until it runs.
 func (f *fixture) runTask(t *testing.T, name string, args ...string) ecstypes.Task {
 	t.Helper()
+	return f.runTaskWith(t, name, stdio{}, args...)
+}
+
+func (f *fixture) runTaskWith(t *testing.T, name string, mode stdio, args ...string) ecstypes.Task {
+	t.Helper()
 	ctx := context.Background()
 	td, err := f.dp.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(name), NetworkMode: ecstypes.NetworkModeAwsvpc,
@@ -187,6 +202,7 @@ func (f *fixture) runTask(t *testing.T, name string, args ...string) ecstypes.Ta
 		ContainerDefinitions: []ecstypes.ContainerDefinition{{
 			Name: aws.String("app"), Image: aws.String(testimage.DefaultRef), Essential: aws.Bool(true),
 			Command: args, PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(testimage.Port)}},
+			Interactive: aws.Bool(mode.stdin), PseudoTerminal: aws.Bool(mode.tty),
 		}},
 	})
 	if err != nil {

@@ -52,6 +52,9 @@ func TestKubeletAPI(t *testing.T) {
 	t.Run("exec", func(t *testing.T) { testExec(t, admin, pod) })
 	t.Run("port-forward", func(t *testing.T) { testPortForward(t, admin, pod) })
 	t.Run("attach", func(t *testing.T) { testAttach(t, admin, pod) })
+	t.Run("attach without stdin refuses -i", func(t *testing.T) { testAttachStdinRefused(t, admin, pod) })
+	t.Run("attach with stdin", func(t *testing.T) { testAttachStdin(t, f, admin, "cat", stdio{stdin: true}) })
+	t.Run("attach with stdin to a terminal", func(t *testing.T) { testAttachStdin(t, f, admin, "cat-tty", stdio{stdin: true, tty: true}) })
 	t.Run("unknown pod", func(t *testing.T) {
 		code, _ := get(t, admin, fmt.Sprintf("/containerLogs/%s/nosuchpod/app", pod.Namespace))
 		if code != http.StatusNotFound {
@@ -240,6 +243,29 @@ func testAttach(t *testing.T, admin *rest.Config, pod *corev1.Pod) {
 		}
 	}
 	t.Errorf("attach ended without output: %v", <-errc)
+}
+
+// testAttachStdin: attach -i to an interactive container (`kubectl run -i`, with -t on a
+// terminal) writes its input, ends it at the end of the client's (the container exits), and shows
+// what the container echoes.
+func testAttachStdin(t *testing.T, f *fixture, admin *rest.Config, name string, mode stdio) {
+	pod := f.runPodWith(t, name, mode, "-cat")
+	const line = "hello through stdin"
+	var out strings.Builder
+	err := execStreamCtx(context.Background(), t, admin, fmt.Sprintf("/attach/%s/%s/app?input=1&output=1&error=1", pod.Namespace, pod.Name),
+		remotecommand.StreamOptions{Stdin: strings.NewReader(line + "\n"), Stdout: &out, Stderr: io.Discard})
+	if err != nil || !strings.Contains(out.String(), line) {
+		t.Errorf("attach -i: %v; output %q, want it to hold %q", err, out.String(), line)
+	}
+}
+
+// testAttachStdinRefused: attach -i to a container created without stdin says what to do.
+func testAttachStdinRefused(t *testing.T, admin *rest.Config, pod *corev1.Pod) {
+	err := execStreamCtx(context.Background(), t, admin, fmt.Sprintf("/attach/%s/%s/app?input=1&output=1&error=1", pod.Namespace, pod.Name),
+		remotecommand.StreamOptions{Stdin: strings.NewReader("x\n"), Stdout: io.Discard, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "stdin: true") {
+		t.Errorf("attach -i to a container without stdin: %v, want an error saying to set stdin: true", err)
+	}
 }
 
 func testPortForward(t *testing.T, admin *rest.Config, pod *corev1.Pod) {

@@ -54,6 +54,9 @@ type Options struct {
 	// Arch, FamilyPrefix and EnableExecuteCommand are the translation's (translate.Options).
 	Arch, FamilyPrefix   string
 	EnableExecuteCommand bool
+	// NoStdin is the translation's (translate.Options.NoStdin): Pods with stdin or tty fail at
+	// once, naming the field, where the data plane keeps no standard input open.
+	NoStdin bool
 	// HostIP is what status.hostIP says ("": the Pod's own address, as the task is its host).
 	HostIP string
 	// AgentImage is the nodeless agent image of the files container
@@ -132,7 +135,7 @@ func (o Options) validate() error {
 }
 
 func (o Options) translate() translate.Options {
-	return translate.Options{NodeName: o.NodeName, Arch: o.Arch, FamilyPrefix: o.FamilyPrefix, EnableExecuteCommand: o.EnableExecuteCommand}
+	return translate.Options{NodeName: o.NodeName, Arch: o.Arch, FamilyPrefix: o.FamilyPrefix, EnableExecuteCommand: o.EnableExecuteCommand, NoStdin: o.NoStdin}
 }
 
 // Mirror is what the controller needs of *secretsapi.Mirror: podstart's calls at start, the

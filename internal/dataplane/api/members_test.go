@@ -100,6 +100,8 @@ var memberRules = map[string]memberRule{
 	"HealthCheck.startPeriod":                    eff("seconds in which failures do not count", "TestHealthFromDefaults", "TestDependsOnHealthy"),
 	"ContainerDefinition.hostname":               eff("refused by name (awsvpc has no per-container hostname)", "TestOverridesAndPlatform"),
 	"ContainerDefinition.privileged":             eff("false accepted, true refused by name (Fargate)", "TestOverridesAndPlatform"),
+	"ContainerDefinition.interactive":            eff("keeps the container's stdin open (FIFOs, output copied into the CRI log); an attach writes it and ends it (stdinOnce)", "TestInteractiveContainer"),
+	"ContainerDefinition.pseudoTerminal":         eff("gives the container a terminal (OCI process.terminal), its output in the CRI log", "TestInteractiveContainer"),
 	"ContainerDefinition.readonlyRootFilesystem": eff("mounts the root filesystem read-only", "TestVolumesUlimitsAndStopOrder"),
 	"ContainerDefinition.mountPoints":            eff("mounts task volumes into the container", "TestVolumesUlimitsAndStopOrder", "TestVolumeValidation"),
 	"MountPoint.sourceVolume":                    eff("the task volume mounted", "TestVolumesUlimitsAndStopOrder", "TestVolumeValidation"),

@@ -161,6 +161,12 @@ type ContainerDefinition struct {
 	DockerLabels           map[string]string       `json:"dockerLabels,omitempty"`
 	Privileged             *bool                   `json:"privileged,omitempty"`
 	RestartPolicy          *ContainerRestartPolicy `json:"restartPolicy,omitempty"`
+	// Interactive keeps the container's standard input open (docker run -i) until an attach
+	// ends it (Kubernetes stdinOnce); PseudoTerminal gives the container a terminal (docker run
+	// -t). The runtime gives such containers FIFOs and copies their output into the log
+	// (runtime/stdio.go).
+	Interactive    *bool `json:"interactive,omitempty"`
+	PseudoTerminal *bool `json:"pseudoTerminal,omitempty"`
 }
 
 // ContainerRestartPolicy asks ECS to restart an exited container inside its task, once it ran

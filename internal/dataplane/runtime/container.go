@@ -52,6 +52,9 @@ func (t *task) runContainer(c *ctr) {
 		t.containerFailed(c, "CannotStartContainerError: "+err.Error())
 		return
 	}
+	if proc != nil && (c.spec.Interactive || c.spec.Terminal) {
+		t.resumeStdio(c) // after a restart of nodeless: its output reaches the log again
+	}
 	if !t.claimStart(c, proc != nil) {
 		return // the task failed meanwhile and marked this container as never started
 	}
@@ -241,6 +244,9 @@ func (t *task) specOpts(c *ctr, img containerd.Image, cfg ocispec.Image) ([]oci.
 		oci.WithMounts(t.volumeMounts(c)),
 		withUlimits(c.spec.Ulimits),
 	}
+	if c.spec.Terminal {
+		opts = append(opts, oci.WithTTY)
+	}
 	if c.spec.ReadonlyFS {
 		opts = append(opts, oci.WithRootFSReadonly())
 	}
@@ -371,7 +377,11 @@ func (t *task) startProcess(c *ctr, cont containerd.Container) (containerd.Task,
 	// client would leak); a stop requested meanwhile is handled once the process runs.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), time.Minute)
 	defer cancel()
-	proc, err := cont.NewTask(ctx, t.c.logCreator(logPath))
+	creator := t.c.logCreator(logPath)
+	if c.spec.Interactive || c.spec.Terminal {
+		creator = t.stdioCreator(c)
+	}
+	proc, err := cont.NewTask(ctx, creator)
 	if errdefs.IsAlreadyExists(err) {
 		proc, err = cont.Task(ctx, nil)
 	}

@@ -47,6 +47,8 @@ type containerSpec struct {
 	MemoryReservationMiB int64
 	// StartTimeout bounds the wait for dependsOn conditions (0: no bound).
 	StartTimeout time.Duration
+	// Interactive and Terminal are ECS interactive and pseudoTerminal (see stdio.go).
+	Interactive, Terminal bool
 }
 
 type healthSpec struct {
@@ -120,6 +122,8 @@ func fromDefinition(def model.ContainerDefinition, taskMemMiB int64) containerSp
 		ReadonlyFS:  deref(def.ReadonlyRootFilesystem),
 		Ulimits:     def.Ulimits,
 		Labels:      def.DockerLabels,
+		Interactive: deref(def.Interactive),
+		Terminal:    deref(def.PseudoTerminal),
 	}
 	if def.Memory != nil && *def.Memory > 0 {
 		cs.MemoryMiB = int64(*def.Memory)

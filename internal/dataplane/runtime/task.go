@@ -421,6 +421,9 @@ func (c *Containerd) Remove(ctx context.Context, taskID string, state store.Task
 	if err := os.RemoveAll(filepath.Join(c.opts.StateDir, "tasks", taskID)); err != nil {
 		errs = append(errs, fmt.Errorf("removing task files: %w", err))
 	}
+	if err := os.RemoveAll(stdioDir(c.opts.StateDir, taskID)); err != nil {
+		errs = append(errs, fmt.Errorf("removing the stdio FIFOs: %w", err))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("removing task %s: %v", taskID, errs)
 	}

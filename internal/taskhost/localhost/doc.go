@@ -4,7 +4,9 @@
 // plane's containerd, attach as the container's output from now on, connections into the local
 // VPC ((*dataplane.DataPlane).Dial) and task volumes' host directories (runtime.VolumeDir).
 //
-// Attach has no standard input: the containerd shim hands a container's output to its logging
-// binary and keeps no stdin open (ECS `interactive` is not supported by the local data plane
-// yet), so `kubectl attach -i` and `-t` are refused with an UnsupportedError saying so.
+// Attach shows the container's output from now on (from its log file); for a container created
+// with stdin (ECS interactive; the runtime gives it FIFOs, runtime.StdinPath) it writes the
+// client's input and ends the container's input at its end (stdinOnce, as `kubectl run -i`),
+// and forwards terminal sizes with a TTY. `kubectl attach -i` to a container created without
+// stdin is an UnsupportedError saying to set stdin: true.
 package localhost

@@ -13,7 +13,6 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/errdefs"
-	"k8s.io/cri-client/pkg/logs"
 
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
 )
@@ -151,29 +150,4 @@ func (e *eofReader) Read(p []byte) (int, error) {
 		e.once.Do(func() { close(e.done) })
 	}
 	return n, err
-}
-
-// Attach connects the streams to the container's output from now on, until the container stops
-// or ctx ends. Standard input and terminals are refused (see the package doc).
-func (h *Host) Attach(ctx context.Context, t taskhost.Task, container string, s taskhost.Streams) error {
-	if s.Stdin != nil || s.TTY {
-		return &taskhost.UnsupportedError{Op: "kubectl attach -i or -t",
-			Remedy: "the local data plane keeps no standard input open for a container's main process; attach without -i and -t to see its output, or use kubectl exec -it"}
-	}
-	if _, _, err := h.process(ctx, t, container); err != nil {
-		return err
-	}
-	stdout, stderr := s.Stdout, s.Stderr
-	if stdout == nil {
-		stdout = io.Discard
-	}
-	if stderr == nil {
-		stderr = io.Discard
-	}
-	var none int64
-	err := h.readLogs(ctx, t, container, &logs.LogOptions{Follow: true, TailLines: &none}, stdout, stderr)
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
 }
