@@ -33,6 +33,11 @@ const (
 	// runs ~250 ms after RunTask; polling only every PollInterval (5 s) made a Pod take 4.5 s
 	// to become Ready (bench/README.md, "Pods on nodeless up").
 	DefaultFirstPollInterval = 100 * time.Millisecond
+	// DefaultStablePollInterval: how often running tasks are described (in batches of 100), so
+	// how late at most a container's exit is seen: a Job's next Pod waits for it. 10 s costs one
+	// DescribeTasks per 100 tasks per 10 s (0.06 reads per Pod per minute with 100 Pods); the
+	// ECS controllers' minute made every Job completion wait up to a minute.
+	DefaultStablePollInterval = 10 * time.Second
 )
 
 // Options configure the Pod controller of one virtual node. The zero value of a field means its
@@ -65,8 +70,9 @@ type Options struct {
 	// KeepRevisions is how many of a family's newest revisions stay registered when no Pod uses
 	// them (managed.DefaultKeepRevisions), so that `kubectl rollout undo` finds its revision.
 	KeepRevisions int
-	// PollInterval and StablePollInterval: how often tasks that are changing, and tasks at rest,
-	// are described (in batches of 100 per cluster); managed's defaults, 5 s and 1 min.
+	// PollInterval and StablePollInterval: how often tasks that are changing, and tasks at rest
+	// (DefaultStablePollInterval),
+	// are described (in batches of 100 per cluster); 5 s (managed's) and 10 s.
 	PollInterval, StablePollInterval time.Duration
 	// FirstPollInterval: DefaultFirstPollInterval (poller.Config.FirstInterval).
 	FirstPollInterval time.Duration
@@ -96,6 +102,9 @@ type Options struct {
 
 // WithDefaults returns o with its zero fields set to their defaults.
 func (o Options) WithDefaults() Options {
+	if o.StablePollInterval <= 0 {
+		o.StablePollInterval = DefaultStablePollInterval
+	}
 	m := managed.Options{KeepRevisions: o.KeepRevisions, PollInterval: o.PollInterval, StablePollInterval: o.StablePollInterval}.WithDefaults()
 	o.KeepRevisions, o.PollInterval, o.StablePollInterval = m.KeepRevisions, m.PollInterval, m.StablePollInterval
 	if o.NodeName == "" {
