@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/procwatch"
 )
 
 // StopUplink stops the slirp4netns that a data plane of stateDir left running (its pid file names
@@ -36,7 +38,7 @@ func StopUplink(stateDir string) (int, error) {
 	}
 	_ = unix.Kill(pid, unix.SIGTERM)
 	exited := make(chan struct{})
-	go watchPid(pid, exited)
+	go procwatch.Watch(pid, exited)
 	select {
 	case <-exited:
 	case <-time.After(uplinkStopTimeout):

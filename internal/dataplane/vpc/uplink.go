@@ -3,7 +3,6 @@ package vpc
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/procwatch"
 )
 
 // Files of the uplink under StateDir/vpc.
@@ -98,7 +99,7 @@ func (v *VPC) adoptUplink() *uplink {
 		return nil
 	}
 	u := &uplink{pid: pid, exited: make(chan struct{})}
-	go watchPid(pid, u.exited)
+	go procwatch.Watch(pid, u.exited)
 	if err := v.checkUplink(); err != nil {
 		v.log.Info("slirp4netns runs without its tap, replacing it", "pid", pid, "reason", err.Error())
 		v.stopUplink(u)
@@ -110,7 +111,7 @@ func (v *VPC) adoptUplink() *uplink {
 // isUplinkProcess reports whether pid is a live slirp4netns attached to the namespace at nsPath.
 func isUplinkProcess(pid int, nsPath string) bool {
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || isZombie(pid) {
+	if err != nil || procwatch.Zombie(pid) {
 		return false
 	}
 	args := bytes.Split(cmdline, []byte{0})
@@ -228,27 +229,6 @@ func (v *VPC) stopUplink(u *uplink) {
 	if raw, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(raw)) == strconv.Itoa(u.pid) {
 		_ = os.Remove(path)
 	}
-}
-
-// watchPid closes exited once pid no longer runs (an adopted process is not our child, so it cannot
-// be waited for).
-func watchPid(pid int, exited chan<- struct{}) {
-	for {
-		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) || isZombie(pid) {
-			close(exited)
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func isZombie(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i > 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/go-logr/logr"
 	"golang.org/x/sys/unix"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/procwatch"
 )
 
 // Options configures a Supervisor.
@@ -166,28 +168,8 @@ func (s *Supervisor) adopt(cfg string) *daemon {
 		return nil
 	}
 	d := &daemon{pid: pid, exited: make(chan struct{})}
-	go watchPid(pid, d.exited)
+	go procwatch.Watch(pid, d.exited)
 	return d
-}
-
-// watchPid closes exited once pid no longer runs (it is not our child, so it cannot be waited for).
-func watchPid(pid int, exited chan<- struct{}) {
-	for {
-		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) || isZombie(pid) {
-			close(exited)
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func isZombie(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i > 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 func (s *Supervisor) start(cfg string) (*daemon, error) {
