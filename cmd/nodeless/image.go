@@ -90,28 +90,12 @@ func withContainerd(ctx context.Context, stateDir string, f func(*containerd.Cli
 		defer func() { _ = client.Close() }()
 		return f(client)
 	}
-	sup, err := containerdproc.New(containerdproc.Options{Dir: dir, Logger: logr.Discard()})
-	if err != nil {
-		return err
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sup.Run(runCtx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	select {
-	case <-sup.Ready():
-	case err := <-done:
-		return fmt.Errorf("starting containerd in %s: %w", dir, err)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	client, err := containerd.New(sock, containerd.WithDefaultNamespace(runtime.Namespace))
-	if err != nil {
-		return fmt.Errorf("connecting to containerd: %w", err)
-	}
-	defer func() { _ = client.Close() }()
-	return f(client)
+	return containerdproc.RunFor(ctx, containerdproc.Options{Dir: dir, Logger: logr.Discard()}, func(address string) error {
+		client, err := containerd.New(address, containerd.WithDefaultNamespace(runtime.Namespace))
+		if err != nil {
+			return fmt.Errorf("connecting to containerd: %w", err)
+		}
+		defer func() { _ = client.Close() }()
+		return f(client)
+	})
 }

@@ -218,32 +218,19 @@ func removeContainers(ctx context.Context, dir string, opts DownOptions, rep *Do
 	if _, err := os.Stat(filepath.Join(cdir, "root")); err != nil {
 		return nil // containerd never ran here
 	}
-	sup, err := containerdproc.New(containerdproc.Options{Dir: cdir, Binary: opts.ContainerdBin, Logger: opts.Logger})
-	if err != nil {
+	err := containerdproc.RunFor(ctx, containerdproc.Options{Dir: cdir, Binary: opts.ContainerdBin, Logger: opts.Logger}, func(address string) error {
+		client, err := containerd.New(address, containerd.WithDefaultNamespace(runtime.Namespace))
+		if err != nil {
+			return fmt.Errorf("connecting to containerd at %s: %w", address, err)
+		}
+		defer func() { _ = client.Close() }()
+		rep.Containers, err = runtime.RemoveAllContainers(ctx, client, opts.Grace)
 		return err
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sup.Run(runCtx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	select {
-	case <-sup.Ready():
-	case err := <-done:
-		done <- nil
-		return fmt.Errorf("starting containerd in %s to remove its containers: %w", cdir, err)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	client, err := containerd.New(sup.Address(), containerd.WithDefaultNamespace(runtime.Namespace))
+	})
 	if err != nil {
-		return fmt.Errorf("connecting to containerd at %s: %w", sup.Address(), err)
+		return fmt.Errorf("removing the containers of %s: %w", cdir, err)
 	}
-	defer func() { _ = client.Close() }()
-	rep.Containers, err = runtime.RemoveAllContainers(ctx, client, opts.Grace)
-	return err
+	return nil
 }
 
 // leftoverNames are the executables of processes a data plane starts that outlive it (the

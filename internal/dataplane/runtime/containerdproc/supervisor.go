@@ -246,3 +246,31 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// RunFor starts a containerd in opts.Dir (or adopts the one running there), calls f with its
+// socket's address once it is ready, and stops it when f returns: for commands that need the
+// daemon for one call while no data plane runs (`nodeless image load`, `nodeless down`).
+// Errors: the daemon's failure to start (naming opts.Dir), ctx's, or f's.
+func RunFor(ctx context.Context, opts Options, f func(address string) error) error {
+	sup, err := New(opts)
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sup.Run(runCtx) }()
+	select {
+	case <-sup.Ready():
+	case err := <-done:
+		cancel()
+		return fmt.Errorf("starting containerd in %s: %w", opts.Dir, err)
+	case <-ctx.Done():
+		cancel()
+		<-done
+		return ctx.Err()
+	}
+	err = f(sup.Address())
+	cancel()
+	<-done
+	return err
+}
