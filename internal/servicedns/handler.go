@@ -153,7 +153,8 @@ func (f *forwarder) exchange(ctx context.Context, req *dns.Msg, tcp bool) (*dns.
 }
 
 func (f *forwarder) try(ctx context.Context, req *dns.Msg, upstream string, tcp bool) (*dns.Msg, error) {
-	c := dns.Client{Net: "udp", Timeout: f.timeout}
+	// UDPSize is the read buffer: an upstream may send more than 512 bytes whatever was asked.
+	c := dns.Client{Net: "udp", Timeout: f.timeout, UDPSize: dns.MaxMsgSize}
 	if tcp {
 		c.Net = "tcp"
 	}

@@ -49,10 +49,10 @@ func (z *zone) lookup(name string, qtype uint16) (answer, bool) {
 	}
 	labels := dns.SplitDomainName(rel)
 	n := len(labels)
-	switch {
-	case labels[n-1] == "svc":
+	switch labels[n-1] {
+	case "svc":
 		return z.svcName(labels[:n-1], qtype), true
-	case labels[n-1] == "pod":
+	case "pod":
 		return z.podName(name, labels[:n-1], qtype), true
 	}
 	return answer{rcode: dns.RcodeNameError}, true
