@@ -46,6 +46,9 @@ func (r *Reconciler) Finalize(ctx context.Context, pod *corev1.Pod) *reconciler.
 		}
 		return nil
 	}
+	// The address leaves the Services' answers before preStop and SIGTERM, as an endpoint of a
+	// Pod being deleted stops being ready at once on a cluster.
+	r.withdraw(pod, task)
 	if hooks := r.opts.Hooks; hooks != nil && tr != nil && st.stopRequested == "" && pod.DeletionTimestamp.After(r.now()) {
 		if !hooks.PreStop(client.ObjectKeyFromObject(pod), st.uid, hostTask(task), &tr.Node) {
 			r.writeStatus(pod, st, tr, task, false)
