@@ -117,6 +117,7 @@ func TestServiceNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("the frontend's resolv.conf:\n%s", resolv)
 	for _, line := range []string{"nameserver 10.244.0.1\n", "search " + ns + ".svc.cluster.local svc.cluster.local cluster.local", "options ndots:5\n"} {
 		if !strings.Contains(resolv, line) {
 			t.Errorf("the frontend's resolv.conf lacks %q:\n%s", line, resolv)
@@ -126,6 +127,8 @@ func TestServiceNames(t *testing.T) {
 	for _, name := range []string{"backend", "backend." + ns, "backend." + ns + ".svc.cluster.local", "backend." + ns + ".svc.cluster.local."} {
 		expect("the ClusterIP Service as "+name, "host="+name, clusterIP)
 	}
+	expect("the API server's Service from another namespace", "host=kubernetes.default",
+		c.kubectl(t, "-n", "default", "get", "svc", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"))
 	expect("SRV of the named port", "srv=_http._tcp.backend", "backend."+ns+".svc.cluster.local. 80")
 	expect("the headless Service", "host=backend-pods", ips(backends...))
 	expect("StatefulSet Pods by hostname", "host=db-0.db", ips(podNamed(t, dbs, "db-0")))
