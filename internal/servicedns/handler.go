@@ -18,6 +18,9 @@ const (
 	DefaultForwardTimeout = 2 * time.Second
 	// maxForward bounds a forwarded question over all upstreams and retries.
 	maxForward = 5 * time.Second
+	// ednsSize is the UDP payload size the server announces (the DNS flag day 2020's 1232 bytes,
+	// which no path MTU fragments).
+	ednsSize = 1232
 	// maxChase bounds the CNAMEs followed inside the zone (ExternalName to ExternalName).
 	maxChase = 8
 )
@@ -71,9 +74,13 @@ func (h *handler) respond(req *dns.Msg, tcp bool) *dns.Msg {
 func (h *handler) authoritative(req *dns.Msg, q dns.Question, a answer, tcp bool) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(req)
-	m.Authoritative, m.RecursionAvailable = true, true
+	m.Authoritative, m.RecursionAvailable, m.Compress = true, true, true
 	m.Rcode = a.rcode
 	m.Answer, m.Extra = a.records, a.extra
+	if o := req.IsEdns0(); o != nil {
+		// RFC 6891: answer an EDNS query with an OPT record, giving our own buffer size.
+		m.SetEdns0(ednsSize, false)
+	}
 	for i := 0; a.chase != "" && i < maxChase; i++ {
 		next, ours := h.zone.lookup(a.chase, q.Qtype)
 		if !ours {

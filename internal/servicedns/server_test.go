@@ -412,3 +412,36 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 	}
 	return a
 }
+
+// TestEDNSAndLargeAnswers: an EDNS query gets an OPT record back; a headless Service of 100
+// endpoints fits the client's EDNS size or is truncated for a plain 512-byte client, and comes
+// whole over TCP.
+func TestEDNSAndLargeAnswers(t *testing.T) {
+	s, addr := startServer(t)
+	v := s.View()
+	v.SetService(svc("shop", "many", corev1.ClusterIPNone))
+	var eps []ep
+	for i := range 100 {
+		eps = append(eps, ep{ip: "10.244.1." + strconv.Itoa(i+1)})
+	}
+	v.SetSlice(endpointSlice("shop", "many", "s", nil, eps...))
+	name := "many.shop.svc.cluster.local."
+	c := dns.Client{Net: "udp", Timeout: 5 * time.Second}
+	m := new(dns.Msg)
+	m.SetQuestion(name, dns.TypeA)
+	m.SetEdns0(4096, false)
+	resp, _, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.IsEdns0() == nil || resp.Truncated || len(resp.Answer) != 100 {
+		t.Errorf("EDNS 4096: OPT %v, truncated %v, %d answers; want OPT, not truncated, 100", resp.IsEdns0() != nil, resp.Truncated, len(resp.Answer))
+	}
+	plain := ask(t, "udp", addr, name, dns.TypeA)
+	if !plain.Truncated || plain.IsEdns0() != nil {
+		t.Errorf("plain UDP: truncated %v, OPT %v; want truncated without OPT", plain.Truncated, plain.IsEdns0() != nil)
+	}
+	if tcp := ask(t, "tcp", addr, name, dns.TypeA); len(tcp.Answer) != 100 {
+		t.Errorf("over TCP: %d answers, want 100", len(tcp.Answer))
+	}
+}
