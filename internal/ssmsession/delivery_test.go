@@ -16,11 +16,11 @@ func TestReceiverOrders(t *testing.T) {
 		wantAck     bool
 	}{
 		{0, []int64{0}, true},
-		{2, nil, true},          // early: kept, acknowledged
-		{3, nil, true},          // early
-		{0, nil, true},          // a retransmission whose acknowledgement was lost: acknowledged again
+		{2, nil, true}, // early: kept, acknowledged
+		{3, nil, true}, // early
+		{0, nil, true}, // a retransmission whose acknowledgement was lost: acknowledged again
 		{1, []int64{1, 2, 3}, true},
-		{2, nil, true},          // duplicate of a delivered one
+		{2, nil, true}, // duplicate of a delivered one
 		{4, []int64{4}, true},
 	}
 	for i, s := range steps {

@@ -25,24 +25,24 @@ type PayloadType uint32
 
 // Payload types of stream data messages.
 const (
-	PayloadOutput                PayloadType = 1  // terminal bytes (input or output)
-	PayloadError                 PayloadType = 2  // an error text from the agent
-	PayloadSize                  PayloadType = 3  // JSON {"cols":N,"rows":N}
-	PayloadParameter             PayloadType = 4  // unused here
-	PayloadHandshakeRequest      PayloadType = 5  // JSON HandshakeRequest
-	PayloadHandshakeResponse     PayloadType = 6  // JSON HandshakeResponse
-	PayloadHandshakeComplete     PayloadType = 7  // JSON HandshakeComplete
-	PayloadEncChallengeRequest   PayloadType = 8  // KMS encryption only
-	PayloadEncChallengeResponse  PayloadType = 9  // KMS encryption only
-	PayloadFlag                  PayloadType = 10 // a big-endian uint32 flag (Flag*)
-	PayloadStdErr                PayloadType = 11 // standard error, when the agent separates it
-	PayloadExitCode              PayloadType = 12 // "EXIT_CODE: N", when the agent reports it
-	payloadAcknowledge           PayloadType = 0  // acknowledge and channel_closed carry JSON with type 0
-	flagAcknowledge                          = 3  // the Flags of an acknowledge (SYN|FIN)
-	schemaVersion                            = 1  // of every message the client sends
-	headerLength                             = 116
-	payloadOffset                            = headerLength + 4
-	typeLength                               = 32
+	PayloadOutput               PayloadType = 1  // terminal bytes (input or output)
+	PayloadError                PayloadType = 2  // an error text from the agent
+	PayloadSize                 PayloadType = 3  // JSON {"cols":N,"rows":N}
+	PayloadParameter            PayloadType = 4  // unused here
+	PayloadHandshakeRequest     PayloadType = 5  // JSON HandshakeRequest
+	PayloadHandshakeResponse    PayloadType = 6  // JSON HandshakeResponse
+	PayloadHandshakeComplete    PayloadType = 7  // JSON HandshakeComplete
+	PayloadEncChallengeRequest  PayloadType = 8  // KMS encryption only
+	PayloadEncChallengeResponse PayloadType = 9  // KMS encryption only
+	PayloadFlag                 PayloadType = 10 // a big-endian uint32 flag (Flag*)
+	PayloadStdErr               PayloadType = 11 // standard error, when the agent separates it
+	PayloadExitCode             PayloadType = 12 // "EXIT_CODE: N", when the agent reports it
+	payloadAcknowledge          PayloadType = 0  // acknowledge and channel_closed carry JSON with type 0
+	flagAcknowledge                         = 3  // the Flags of an acknowledge (SYN|FIN)
+	schemaVersion                           = 1  // of every message the client sends
+	headerLength                            = 116
+	payloadOffset                           = headerLength + 4
+	typeLength                              = 32
 )
 
 // Flags carried in a PayloadFlag payload.
