@@ -139,22 +139,11 @@ func dialError(ch Channel, resp *http.Response, err error) error {
 
 // session is one open data channel.
 type session struct {
-	conn    *websocket.Conn
+	*endpoint
 	streams Streams
-	log     logr.Logger
-
-	wmu sync.Mutex // one writer at a time on conn
-
-	mu   sync.Mutex // the sender and the input order
-	snd  *sender
-	fail error // the first failure of a goroutine other than the reader
-
-	rcv *receiver // the reader's only
 
 	ready     chan struct{} // closed when input may flow (handshake complete)
 	readyOnce sync.Once
-	done      chan struct{} // closed when Run returns
-	stopOnce  sync.Once
 }
 
 func newSession(ctx context.Context, conn *websocket.Conn, streams Streams) *session {
@@ -165,42 +154,14 @@ func newSession(ctx context.Context, conn *websocket.Conn, streams Streams) *ses
 		streams.Stderr = io.Discard
 	}
 	return &session{
-		conn: conn, streams: streams, log: logr.FromContextOrDiscard(ctx),
-		snd: newSender(), rcv: newReceiver(),
-		ready: make(chan struct{}), done: make(chan struct{}),
+		endpoint: newEndpoint(conn, logr.FromContextOrDiscard(ctx), TypeInputStreamData),
+		streams:  streams, ready: make(chan struct{}),
 	}
 }
 
-func (s *session) stop() {
-	s.stopOnce.Do(func() {
-		close(s.done)
-		_ = s.conn.Close()
-	})
-}
 
-// setFailure records the first failure of a background goroutine and closes the channel, which
-// ends the reader.
-func (s *session) setFailure(err error) {
-	s.mu.Lock()
-	if s.fail == nil {
-		s.fail = err
-	}
-	s.mu.Unlock()
-	_ = s.conn.Close()
-}
 
-func (s *session) failure() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fail
-}
 
-func (s *session) write(kind int, data []byte) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	_ = s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	return s.conn.WriteMessage(kind, data)
-}
 
 // open sends the opening request with the token.
 func (s *session) open(token string) error {
@@ -229,62 +190,9 @@ func (s *session) watch(ctx context.Context) {
 	}
 }
 
-// keepAlive resends what the agent has not acknowledged in time and pings the WebSocket.
-func (s *session) keepAlive(interval time.Duration) {
-	tick := time.NewTicker(resendTick)
-	defer tick.Stop()
-	lastPing := time.Now()
-	for {
-		select {
-		case <-s.done:
-			return
-		case now := <-tick.C:
-			if err := s.resend(now); err != nil {
-				s.setFailure(err)
-				return
-			}
-			if now.Sub(lastPing) >= interval {
-				lastPing = now
-				if err := s.write(websocket.PingMessage, []byte("keepalive")); err != nil {
-					s.setFailure(fmt.Errorf("pinging the data channel: %w", err))
-					return
-				}
-			}
-		}
-	}
-}
 
-func (s *session) resend(now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	frames, err := s.snd.due(now)
-	if err != nil {
-		return err
-	}
-	for _, f := range frames {
-		if err := s.write(websocket.BinaryMessage, f); err != nil {
-			return fmt.Errorf("resending input: %w", err)
-		}
-	}
-	return nil
-}
 
-// send sends one input_stream_data message with the next sequence number and keeps it until
-// the agent acknowledges it.
-func (s *session) send(pt PayloadType, payload []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	frame, err := s.snd.add(&Message{
-		Type: TypeInputStreamData, SchemaVersion: schemaVersion, CreatedDate: nowMillis(),
-		MessageID: uuid.New(), PayloadType: pt, Payload: payload,
-	}, time.Now())
-	if err != nil {
-		return err
-	}
-	return s.write(websocket.BinaryMessage, frame)
-}
 
-func nowMillis() uint64 { return uint64(time.Now().UnixMilli()) }
 
 // pumpInput sends Stdin once the handshake is complete.
 func (s *session) pumpInput() {
@@ -402,25 +310,6 @@ func (s *session) handle(m *Message, res *Result) (closed bool, err error) {
 	return false, nil
 }
 
-func (s *session) acknowledge(m *Message) error {
-	payload, err := json.Marshal(acknowledgeContent{
-		MessageType: m.Type, MessageID: m.MessageID.String(), SequenceNumber: m.SequenceNumber, IsSequentialMessage: true,
-	})
-	if err != nil {
-		return err
-	}
-	frame, err := (&Message{
-		Type: TypeAcknowledge, SchemaVersion: schemaVersion, CreatedDate: nowMillis(), Flags: flagAcknowledge,
-		MessageID: uuid.New(), PayloadType: payloadAcknowledge, Payload: payload,
-	}).MarshalBinary()
-	if err != nil {
-		return err
-	}
-	if err := s.write(websocket.BinaryMessage, frame); err != nil {
-		return fmt.Errorf("acknowledging output: %w", err)
-	}
-	return nil
-}
 
 // process acts on one stream data message, in sequence order.
 func (s *session) process(m *Message, res *Result) error {
