@@ -19,6 +19,10 @@
 //     with handshake complete; then input (keystrokes, terminal sizes) and output flow;
 //   - channel_closed ends the session.
 //
+// Run is the client (kubectl exec on AWS, package awshost). Accept is the agent's side, for an
+// ECS-compatible data plane that serves ExecuteCommand itself (the local data plane): the same
+// protocol, so that the client's code path runs end to end without AWS.
+//
 // Not supported: KMS-encrypted sessions (the ECS cluster's executeCommandConfiguration.kmsKeyId;
 // Run fails with an *EncryptionRequiredError before any input is sent), resuming a session after
 // the WebSocket drops (SSM ResumeSession; Run returns the error), and port-forwarding sessions.

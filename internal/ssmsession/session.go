@@ -159,10 +159,6 @@ func newSession(ctx context.Context, conn *websocket.Conn, streams Streams) *ses
 	}
 }
 
-
-
-
-
 // open sends the opening request with the token.
 func (s *session) open(token string) error {
 	req, err := json.Marshal(openDataChannel{
@@ -189,10 +185,6 @@ func (s *session) watch(ctx context.Context) {
 		s.stop()
 	}
 }
-
-
-
-
 
 // pumpInput sends Stdin once the handshake is complete.
 func (s *session) pumpInput() {
@@ -309,7 +301,6 @@ func (s *session) handle(m *Message, res *Result) (closed bool, err error) {
 	}
 	return false, nil
 }
-
 
 // process acts on one stream data message, in sequence order.
 func (s *session) process(m *Message, res *Result) error {
