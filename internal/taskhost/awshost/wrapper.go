@@ -37,7 +37,7 @@ func (m marker) prefix() []byte { return []byte(m.a + m.b + ":") }
 //
 // The result is quoted for the SSM agent, which splits the command as a POSIX shell would
 // (github.com/google/shlex) and runs the words directly: every word in single quotes, a single
-// quote as '\''.
+// quote as '\”.
 func wrapCommand(argv []string, m marker, tty, stdin bool) string {
 	var script strings.Builder
 	script.WriteString("trap : INT QUIT; ")
