@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +126,8 @@ func loadShellImage(t *testing.T, e *dataplanetest.Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return shellLayer(t), nil })
+	layerTar := shellLayer(t) // built once: every open must give the same bytes
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +152,7 @@ func loadShellImage(t *testing.T, e *dataplanetest.Env) {
 
 // shellLayer is /bin/sh (dash), /bin/stty, /bin/cat and the C library they link, from this
 // machine.
-func shellLayer(t *testing.T) io.ReadCloser {
+func shellLayer(t *testing.T) []byte {
 	files := map[string]string{
 		"bin/sh":                         "/usr/bin/dash",
 		"bin/stty":                       "/usr/bin/stty",
@@ -163,7 +166,8 @@ func shellLayer(t *testing.T) io.ReadCloser {
 	for _, dir := range []string{"bin/", "lib/", "lib/x86_64-linux-gnu/", "lib64/"} {
 		_ = tw.WriteHeader(&tar.Header{Name: dir, Mode: 0o755, Typeflag: tar.TypeDir})
 	}
-	for dst, src := range files {
+	for _, dst := range slices.Sorted(maps.Keys(files)) {
+		src := files[dst]
 		body, err := os.ReadFile(src)
 		if err != nil {
 			t.Skipf("skipping: this machine has no %s to build a shell image from: %v", src, err)
@@ -174,5 +178,5 @@ func shellLayer(t *testing.T) io.ReadCloser {
 		_, _ = tw.Write(body)
 	}
 	_ = tw.Close()
-	return io.NopCloser(bytes.NewReader(buf.Bytes()))
+	return buf.Bytes()
 }

@@ -75,7 +75,7 @@ func (h *Host) Logs(context.Context, taskhost.Task, string, taskhost.LogOptions)
 // newline translation off (stty, where the image has it), so output reaches s.Stdout as the
 // command wrote it, standard error included (a terminal has one output); s.Stderr is unused.
 // s.Stdin reaches the command through the terminal (text; its end is the terminal's end of
-// input, ^D); without s.Stdin the command's stdin is /dev/null.
+// input, ^D); without s.Stdin and s.TTY the command's stdin is /dev/null.
 //
 // Errors: an UnsupportedError when the task was run without ECS Exec (naming
 // --pod-enable-execute-command) or the cluster encrypts sessions with KMS; the session's

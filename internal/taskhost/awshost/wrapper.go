@@ -33,7 +33,9 @@ func (m marker) prefix() []byte { return []byte(m.a + m.b + ":") }
 // line, runs argv exactly as given ("$@", no word splitting or globbing), then prints argv's exit
 // status ($?; 128+N when a signal ended it; the wrapper itself survives ^C and ^\ with a no-op
 // trap, which its child does not inherit). Without tty it first turns the terminal's echo and
-// newline translation off (stty, where the image has it); without stdin argv reads /dev/null.
+// newline translation off (stty, where the image has it), and without stdin argv reads
+// /dev/null (as the kubelet closes the stdin of `kubectl exec` without -i); with tty the
+// terminal stays its stdin (the kubelet's `-t` without `-i` gives it one too).
 //
 // The result is quoted for the SSM agent, which splits the command as a POSIX shell would
 // (github.com/google/shlex) and runs the words directly: every word in single quotes, a single
@@ -45,7 +47,7 @@ func wrapCommand(argv []string, m marker, tty, stdin bool) string {
 		script.WriteString("stty -echo -onlcr 2>/dev/null; ")
 	}
 	fmt.Fprintf(&script, `printf "%%s%%s:ready\n" %s %s; "$@"`, m.a, m.b)
-	if !stdin {
+	if !stdin && !tty {
 		script.WriteString(" </dev/null")
 	}
 	fmt.Fprintf(&script, `; printf "%%s%%s:%%d\n" %s %s "$?"`, m.a, m.b)
