@@ -55,7 +55,7 @@ const (
 	remedyLogs   = "the virtual node does not read CloudWatch Logs yet (issue 10); give the task definition an awslogs logConfiguration and read the log group with `aws logs tail`"
 	remedyNoECS  = "this virtual node has no ECS client for ECS Exec; enable it on the task and use `aws ecs execute-command`"
 	remedyAttach = "ECS Exec starts new processes in a container and cannot attach to its main process; use `kubectl exec -it` for a shell in it, `kubectl logs -f` for its output"
-	remedyEnable = "the Pod's task was run without ECS Exec: run nodeless with --pod-enable-execute-command (tasks started afterwards have it; delete the Pod to re-run it), and give the task role the SSM permissions ECS Exec needs (ssmmessages:CreateControlChannel, CreateDataChannel, OpenControlChannel, OpenDataChannel)"
+	remedyEnable = "ECS says the Pod's task was run without ECS Exec, or its SSM agent is not running (yet): run nodeless with --pod-enable-execute-command (tasks started afterwards have it; delete the Pod to re-run it) and give the task role the SSM permissions ECS Exec needs (ssmmessages:CreateControlChannel, CreateDataChannel, OpenControlChannel, OpenDataChannel); if it runs so already, the agent may still be starting: try again in a few seconds"
 	remedyKMS    = "the cluster encrypts ECS Exec sessions with KMS (executeCommandConfiguration.kmsKeyId), which nodeless cannot open yet; use `aws ecs execute-command`"
 )
 
