@@ -73,8 +73,10 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			return nil, err
 		}
 		creds := dp.Credentials()
-		// One Host for the Pod controller, its prober and the kubelet API.
+		// One Host for the Pod controller, its prober and the kubelet API; it also runs the data
+		// plane's ECS Exec sessions (ExecuteCommand).
 		host := localhost.New(dp, stateDir)
+		dp.SetExecutor(host)
 		ctrls, err := controller.New(ctx, controller.Config{
 			RestConfig: cfg,
 			ECSOptions: ecsapi.Options{
