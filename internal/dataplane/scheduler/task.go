@@ -196,10 +196,17 @@ func (s *Scheduler) startTask(ctx context.Context, cluster, id string, r *store.
 	return nil
 }
 
-// recordStarted stores the runtime's handle and the task's attached ENI, and moves it to PENDING.
+// recordStarted stores, in one transaction, the runtime's handle, the task's attached ENI, the move
+// to PENDING and what the runtime reported during Start (its first report: the containers PENDING
+// with their runtime IDs and port bindings, or the start failure; a runtime that is quick enough
+// reports them RUNNING already). The report used to take a transaction of its own: one write and
+// two fsyncs less per task on the way to RUNNING (bench/README.md, "Faster starts"). Nothing
+// becomes durable earlier than the handle: a crash before this commit starts the task again
+// (idempotently), and the report comes again with that Start.
 func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeState, network *vpc.Interface) error {
+	obs, hasObs := s.takeObservation(id)
 	now := s.clock.Now()
-	_, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+	rec, changed, err := s.updateTask(cluster, id, func(r *store.TaskRecord, def *model.TaskDefinition) {
 		r.Runtime = handle
 		r.Scheduler.RuntimeStarted = true
 		t := &r.Task
@@ -210,8 +217,20 @@ func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeSt
 			t.Connectivity = ptr(connectivityConnected)
 			t.ConnectivityAt = timeOf(now)
 		}
+		if hasObs {
+			applyObservation(t, def, obs, now)
+		}
 	})
-	return err
+	if err != nil {
+		if hasObs {
+			s.putBackObservation(id, obs)
+		}
+		return err
+	}
+	if changed {
+		s.notifyService(cluster, rec)
+	}
+	return nil
 }
 
 // stopTask walks a task whose desiredStatus is STOPPED through DEACTIVATING and STOPPING, stops its
