@@ -28,11 +28,14 @@ func (s *Scheduler) updateTask(cluster, id string, fn taskMutation) (*store.Task
 }
 
 // updateTaskTx is updateTask for a mutation that also writes other records in the same transaction
-// (fn's error aborts it).
+// (fn's error aborts it). The transaction is shared with the other workers' writes of the moment
+// (store.Batch, group commit), so fn may run more than once, each time on a freshly read record: it
+// must only change r and write through tx.
 func (s *Scheduler) updateTaskTx(cluster, id string, fn func(*store.Tx, *store.TaskRecord, *model.TaskDefinition) error) (*store.TaskRecord, bool, error) {
 	var out *store.TaskRecord
 	var changed bool
-	err := s.store.Update(func(tx *store.Tx) error {
+	err := s.store.Batch(func(tx *store.Tx) error {
+		out, changed = nil, false
 		r, err := tx.GetTask(cluster, id)
 		if err != nil {
 			return err
@@ -79,6 +82,7 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 	var succeeded bool
 	var recheck time.Duration
 	rec, changed, err := s.updateTaskTx(cluster, id, func(tx *store.Tx, r *store.TaskRecord, def *model.TaskDefinition) error {
+		succeeded, recheck = false, 0
 		if hasObs {
 			applyObservation(&r.Task, def, obs, now)
 		}
@@ -291,7 +295,7 @@ func (s *Scheduler) cleanUpTask(ctx context.Context, cluster, id string, r *stor
 	if !expired(r.Task.StoppedAt, now, s.retention) {
 		return nil
 	}
-	err := s.store.Update(func(tx *store.Tx) error {
+	err := s.store.Batch(func(tx *store.Tx) error {
 		cur, err := tx.GetTask(cluster, id)
 		if err != nil {
 			return err

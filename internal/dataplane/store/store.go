@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,12 @@ type Store struct {
 	db *bolt.DB
 	// commits counts the write transactions committed (Commits).
 	commits atomic.Uint64
+
+	// Batch's group commit: the calls waiting for the next group, and whether a caller leads
+	// (commits groups until the queue is empty).
+	groupMu sync.Mutex
+	queue   []*call
+	leading bool
 }
 
 // Open opens (creating if needed) the database at path. It fails after a few seconds if another
