@@ -216,10 +216,10 @@ type apiStarter struct {
 
 // watch is one task the poller describes until it is RUNNING and its host port is known.
 type watch struct {
-	begin   time.Time
-	port    chan int32         // the host port of the container's port mapping, once
-	running chan time.Duration // time from begin until DescribeTasks said RUNNING, once
-	failed  chan error         // the task stopped, or DescribeTasks failed
+	begin                 time.Time
+	port                  chan int32         // the host port of the container's port mapping, once
+	running               chan time.Duration // time from begin until DescribeTasks said RUNNING, once
+	failed                chan error         // the task stopped, or DescribeTasks failed
 	sentPort, sentRunning bool
 }
 
