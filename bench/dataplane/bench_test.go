@@ -96,6 +96,7 @@ func BenchmarkDataPlane(b *testing.B) {
 			}
 			ratio := float64(pct(https(all[0]), 50)) / float64(pct(https(all[2]), 50))
 			b.ReportMetric(ratio, "RunTask/containerd-http-p50-x")
+			b.ReportMetric(pairedRatio(all[0], all[2]), "RunTask/containerd-http-paired-p50-x")
 		}
 	})
 	// 50 at once: the three ways take turns round by round, forward then backward, so that each
@@ -183,6 +184,23 @@ func report(b *testing.B, prefix string, all []sample, total time.Duration) {
 		b.ReportMetric(ms(total), prefix+"all-answered-ms")
 	}
 	b.ReportMetric(0, "ns/op")
+}
+
+// pairedRatio is the median over tasks i of a[i].http / b[i].http: task i of each way ran back to
+// back, so the pair saw about the same machine load, and the median of the pairs' ratios moves less
+// with the load than the ratio of the two medians when the load changes during the run.
+func pairedRatio(a, b []sample) float64 {
+	ratios := make([]float64, 0, len(a))
+	for i := range min(len(a), len(b)) {
+		if b[i].http > 0 {
+			ratios = append(ratios, float64(a[i].http)/float64(b[i].http))
+		}
+	}
+	if len(ratios) == 0 {
+		return 0
+	}
+	sort.Float64s(ratios)
+	return ratios[(len(ratios)-1)/2]
 }
 
 func startedAts(all []sample) []time.Duration {
