@@ -119,6 +119,7 @@ func (t *translator) run() {
 	t.podLevel()
 	t.translateVolumes()
 	t.translateContainers()
+	t.logsAndRole()
 	t.start.Objects = t.objects.list()
 	t.start.ImagePullSecrets = imagePullSecrets(spec)
 	t.start.ServiceLinks = spec.EnableServiceLinks == nil || *spec.EnableServiceLinks
