@@ -1,8 +1,9 @@
 // Package awshost is taskhost.Host for tasks on AWS (`nodeless controller` against ECS): the
-// node reaches a task's private IP directly (it must run where the tasks' VPC is routable), and
-// everything that needs the task's inside — logs, exec, attach, signals, volume directories — is
-// refused with an UnsupportedError naming what to use instead, until CloudWatch Logs and ECS Exec
-// are wired in (issue 10).
+// node reaches a task's private IP directly (it must run where the tasks' VPC is routable), reads
+// a container's log from CloudWatch Logs, where ECS's awslogs log driver wrote it (LogReader; the
+// stream the task definition's awslogs options name), and refuses what needs the task's inside —
+// exec, attach, signals, volume directories — with an UnsupportedError naming what to use instead,
+// until ECS Exec is wired in (issue 10).
 package awshost
 
 import (
@@ -19,15 +20,25 @@ import (
 // Host is taskhost.Host on AWS.
 type Host struct {
 	dialer net.Dialer
+	logs   *LogReader
 }
 
 var _ taskhost.Host = (*Host)(nil)
 
-// New returns the AWS Host.
-func New() *Host { return &Host{} }
+// Options are the AWS Host's dependencies.
+type Options struct {
+	// Logs reads containers' logs from CloudWatch Logs; nil: Logs is an UnsupportedError.
+	Logs *LogReader
+}
+
+// New returns the AWS Host without dependencies: logs are an UnsupportedError too.
+func New() *Host { return NewWithOptions(Options{}) }
+
+// NewWithOptions returns the AWS Host with opts.
+func NewWithOptions(opts Options) *Host { return &Host{logs: opts.Logs} }
 
 const (
-	remedyLogs = "the virtual node does not read CloudWatch Logs yet (issue 10); give the task definition an awslogs logConfiguration and read the log group with `aws logs tail`"
+	remedyLogs = "this node was started without a CloudWatch Logs reader; the tasks' logs are where their task definitions' awslogs options say: read them with `nodeless logs --aws --cluster CLUSTER TASK CONTAINER` or `aws logs tail GROUP --log-stream-name-prefix PREFIX/CONTAINER/TASK_ID`"
 	remedyExec = "the virtual node does not use ECS Exec yet (issue 10); enable it on the task and use `aws ecs execute-command`"
 )
 
@@ -36,9 +47,12 @@ func (h *Host) Dial(ctx context.Context, network, address string) (net.Conn, err
 	return h.dialer.DialContext(ctx, network, address)
 }
 
-// Logs is unsupported on AWS for now.
-func (h *Host) Logs(context.Context, taskhost.Task, string, taskhost.LogOptions) (io.ReadCloser, error) {
-	return nil, &taskhost.UnsupportedError{Op: "kubectl logs", Remedy: remedyLogs}
+// Logs reads the container's log from CloudWatch Logs (LogReader.Logs).
+func (h *Host) Logs(ctx context.Context, t taskhost.Task, container string, o taskhost.LogOptions) (io.ReadCloser, error) {
+	if h.logs == nil {
+		return nil, &taskhost.UnsupportedError{Op: "kubectl logs", Remedy: remedyLogs}
+	}
+	return h.logs.Logs(ctx, t, container, o)
 }
 
 // Exec is unsupported on AWS for now; the error gives the ECS Exec command for t.
