@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ecsmem"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
@@ -249,5 +251,60 @@ func TestLogsMotoErrors(t *testing.T) {
 				t.Errorf("error %q (unsupported %v), want one containing %q (unsupported %v)", err, taskhost.IsUnsupported(err), tt.want, tt.unsupported)
 			}
 		})
+	}
+}
+
+// TestGeneratedTaskDefinitionMoto: the task definition translate makes for a Pod on AWS carries
+// awslogs on every container and an execution role; moto's ECS registers it and its answer
+// decodes with the SDK with the log configuration intact; and a task of it (on the local data
+// plane's ECS) is read back from the stream the awslogs driver would write.
+func TestGeneratedTaskDefinitionMoto(t *testing.T) {
+	m := startMotoLogs(t)
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-5d8f7c-x7k2p", Namespace: "shop", UID: "0f3c6d1e-8a7b-4c1d-9e2f-3a4b5c6d7e8f"},
+		Spec: corev1.PodSpec{NodeName: translate.DefaultNodeName, Containers: []corev1.Container{
+			{Name: "app", Image: "nodeless.local/hello:v1"}, {Name: "sidecar", Image: "nodeless.local/hello:v1"}}},
+	}
+	tr, err := translate.Translate(pod, translate.Options{ExecutionRoleArn: "arn:aws:iam::123456789012:role/exec",
+		Logs: &translate.AWSLogs{Group: testGroup, Region: ecstest.Region}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moto := ecstest.Client(t, m.motoEndpoint)
+	reg, err := moto.RegisterTaskDefinition(ctx, tr.TaskDefinition)
+	if err != nil {
+		t.Fatalf("moto's RegisterTaskDefinition: %v", err)
+	}
+	desc, err := moto.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: reg.TaskDefinition.TaskDefinitionArn})
+	if err != nil {
+		t.Fatalf("moto's DescribeTaskDefinition: %v", err)
+	}
+	if got := aws.ToString(desc.TaskDefinition.ExecutionRoleArn); got != "arn:aws:iam::123456789012:role/exec" {
+		t.Errorf("executionRoleArn %q", got)
+	}
+	want := map[string]string{"awslogs-group": testGroup, "awslogs-region": ecstest.Region, "awslogs-stream-prefix": "shop"}
+	for _, c := range desc.TaskDefinition.ContainerDefinitions {
+		lc := c.LogConfiguration
+		if lc == nil || lc.LogDriver != ecstypes.LogDriverAwslogs {
+			t.Fatalf("container %s: logConfiguration %+v, want awslogs", aws.ToString(c.Name), lc)
+		}
+		if d := cmp.Diff(want, lc.Options); d != "" {
+			t.Errorf("container %s: awslogs options (-want +got):\n%s", aws.ToString(c.Name), d)
+		}
+	}
+
+	task := m.runTask(t, tr.TaskDefinition)
+	stream := translate.StreamName("shop", "sidecar", task.ID)
+	if _, err := m.logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(testGroup), LogStreamName: aws.String(stream)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(testGroup), LogStreamName: aws.String(stream),
+		LogEvents: []cwtypes.InputLogEvent{{Message: aws.String("hello from the sidecar"), Timestamp: aws.Int64(time.Now().UnixMilli())}}}); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := m.reader.Logs(ctx, task, "sidecar", taskhost.LogOptions{})
+	if got := readAll(t, rc, err); got != "hello from the sidecar\n" {
+		t.Errorf("log %q", got)
 	}
 }
