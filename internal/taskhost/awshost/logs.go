@@ -21,9 +21,9 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
-// ECSAPI is what the log reader needs of ECS: a task's definition and its containers' states.
-// ecsapi.API (and *ecs.Client) satisfy it.
-type ECSAPI interface {
+// TaskDescriber is what the log reader needs of ECS: a task's definition and its containers'
+// states. ecsapi.API (and *ecs.Client) satisfy it.
+type TaskDescriber interface {
 	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 }
@@ -57,7 +57,7 @@ type LogReaderOptions struct {
 // awslogs-group in awslogs-region, as the task's definition says. The virtual node's `kubectl
 // logs` (Host.Logs) and `nodeless logs --aws` use it.
 type LogReader struct {
-	ecs  ECSAPI
+	ecs  TaskDescriber
 	logs logsapi.API
 	opts LogReaderOptions
 	page int32 // events per GetLogEvents call (maxPage; less in tests, to page)
@@ -67,7 +67,7 @@ type LogReader struct {
 }
 
 // NewLogReader returns a LogReader over ecs and logs.
-func NewLogReader(ecsAPI ECSAPI, logs logsapi.API, opts LogReaderOptions) *LogReader {
+func NewLogReader(ecsAPI TaskDescriber, logs logsapi.API, opts LogReaderOptions) *LogReader {
 	if opts.FollowMinInterval <= 0 {
 		opts.FollowMinInterval = DefaultFollowMinInterval
 	}
@@ -329,6 +329,11 @@ func (s *stream) follow(ctx context.Context, events []cwtypes.OutputLogEvent, ou
 		}
 		prev := aws.ToString(s.token)
 		page, err := s.call(ctx, &cloudwatchlogs.GetLogEventsInput{StartFromHead: aws.Bool(true), NextToken: s.token, Limit: aws.Int32(s.r.page)})
+		if s.o.Follow && logsapi.KindOf(err) == logsapi.KindThrottled {
+			// Still throttled after the SDK's retries: a follower can wait.
+			page, err = &cloudwatchlogs.GetLogEventsOutput{NextForwardToken: s.token}, nil
+			wait = s.r.opts.FollowMaxInterval
+		}
 		if err != nil {
 			return err
 		}
@@ -343,11 +348,10 @@ func (s *stream) follow(ctx context.Context, events []cwtypes.OutputLogEvent, ou
 		}
 		if time.Since(lastCheck) >= s.r.opts.StoppedCheckInterval {
 			lastCheck = time.Now()
+			// Read once more after a stop: the driver may have flushed its last events. A failed
+			// check (ECS throttling, say) is tried again at the next one.
 			stopped, err := s.r.stopped(ctx, s.t, s.src.Container)
-			if err != nil {
-				return err
-			}
-			final = stopped // read once more: the driver may have flushed its last events
+			final = err == nil && stopped
 		}
 		select {
 		case <-ctx.Done():
