@@ -137,7 +137,8 @@ func (r *LogReader) Source(ctx context.Context, t taskhost.Task, container strin
 		}
 		return Source{}, &taskhost.UnsupportedError{Op: "kubectl logs", Remedy: fmt.Sprintf(
 			"container %s of task %s has no awslogs log configuration (log driver: %s), so its output is not in CloudWatch Logs; "+
-				"run nodeless controller with --pod-log-group (and --pod-execution-role-arn) so that new tasks get one", name, t.ID, driver)}
+				"nodeless controller gives new tasks one with --pod-execution-role-arn (awslogs is the default against AWS itself; --pod-log-driver=awslogs elsewhere), "+
+				"or give the task definition an awslogs logConfiguration with awslogs-stream-prefix", name, t.ID, driver)}
 	}
 	prefix := lc.Options[translate.AWSLogsStreamPrefix]
 	if prefix == "" {
