@@ -87,11 +87,8 @@ func (t *translator) logsAndRole() {
 	if t.opts.ExecutionRoleArn != "" {
 		t.td.ExecutionRoleArn = aws.String(t.opts.ExecutionRoleArn)
 	}
-	lc := LogConfiguration(*t.opts, t.pod.Namespace)
-	if lc == nil {
-		return
-	}
 	for i := range t.td.ContainerDefinitions {
-		t.td.ContainerDefinitions[i].LogConfiguration = lc
+		// One each: no container's options map is shared with another's.
+		t.td.ContainerDefinitions[i].LogConfiguration = LogConfiguration(*t.opts, t.pod.Namespace)
 	}
 }
