@@ -37,6 +37,9 @@ type Options struct {
 	// Logs, when set, sends every container's output to CloudWatch Logs (awslogs; ExecutionRoleArn
 	// is then required). nil: no logConfiguration (the local data plane writes log files).
 	Logs *AWSLogs
+	// ClusterDomain is the domain of Service names in the search list of ClusterFirst Pods
+	// (default DefaultClusterDomain, "cluster.local").
+	ClusterDomain string
 }
 
 // Owner is a workload object that names a task definition family.
@@ -54,6 +57,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Arch == "" {
 		o.Arch = "amd64"
+	}
+	if o.ClusterDomain == "" {
+		o.ClusterDomain = DefaultClusterDomain
 	}
 	return o
 }
