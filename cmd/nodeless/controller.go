@@ -53,6 +53,7 @@ type podFlags struct {
 	securityGroups []string
 	assignPublicIP bool
 	execute        bool
+	logs           podLogFlags
 }
 
 func (f *podFlags) add(fs *pflag.FlagSet) {
@@ -61,6 +62,7 @@ func (f *podFlags) add(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.securityGroups, "pod-security-groups", nil, "awsvpc security groups of the Pods' tasks (default: the VPC's default group)")
 	fs.BoolVar(&f.assignPublicIP, "pod-assign-public-ip", false, "give the Pods' tasks a public IP (subnets without a NAT gateway need it to pull images)")
 	fs.BoolVar(&f.execute, "pod-enable-execute-command", false, "run the Pods' tasks with ECS Exec enabled (kubectl exec needs it on AWS)")
+	f.logs.add(fs)
 }
 
 // options are the Pod controller's options, or an error naming the flag to give.
@@ -153,16 +155,24 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 		}
 		return m.Run(ctx)
 	}
+	if c.Pods, err = f.pods.options(f.node, f.endpoint); err != nil {
+		return err
+	}
+	// CloudWatch Logs: the Pods' tasks write there (awslogs) and kubectl logs reads it back.
+	if err := f.pods.logs.apply(ctx, c.Pods, c.ECSOptions, f.endpoint); err != nil {
+		return err
+	}
+	logs, err := newLogReader(ctx, c.ECSOptions)
+	if err != nil {
+		return err
+	}
 	// One Host for the Pod controller, its prober and the kubelet API; its ECS client runs ECS
 	// Exec (kubectl exec, exec probes) within ECS's rate limits.
 	execClient, err := ecsapi.NewClient(ctx, c.ECSOptions)
 	if err != nil {
 		return err
 	}
-	host := awshost.New(awshost.Options{ECS: ecsapi.WithRateLimit(execClient, ecsapi.DefaultLimits())})
-	if c.Pods, err = f.pods.options(f.node, f.endpoint); err != nil {
-		return err
-	}
+	host := awshost.New(awshost.Options{ECS: ecsapi.WithRateLimit(execClient, ecsapi.DefaultLimits()), Logs: logs})
 	c.Pods.Host = host
 	m, err := controller.New(ctx, c)
 	if err != nil {

@@ -21,17 +21,28 @@ func newLogsCmd() *cobra.Command {
 	var (
 		stateDir string
 		follow   bool
+		awsFlags awsLogsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "logs TASK_ID_OR_ARN [CONTAINER]",
-		Short: "Print the output of a container of a local data plane task",
+		Short: "Print the output of a container of a local data plane task, or with --aws of a task on AWS",
 		Long: `Print what a container of a task wrote to stdout and stderr. The container may be omitted when
-the task has only one. Logs are kept on disk after the task stopped.`,
+the task has only one. Logs are kept on disk after the task stopped.
+
+With --aws, the task runs on ECS (AWS, or the ECS-compatible --ecs-endpoint) and its log is read
+from CloudWatch Logs: the stream its task definition's awslogs options name, through the same
+reader as kubectl logs on the virtual node. Credentials come from the standard AWS chain.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			container := ""
 			if len(args) == 2 {
 				container = args[1]
+			}
+			if awsFlags.enabled {
+				return awsFlags.run(cmd.Context(), cmd.OutOrStdout(), args[0], container, follow)
+			}
+			if err := awsFlags.checkLocal(cmd.Flags()); err != nil {
+				return err
 			}
 			path, err := logFile(stateDir, taskIDOf(args[0]), container)
 			if err != nil {
@@ -42,6 +53,7 @@ the task has only one. Logs are kept on disk after the task stopped.`,
 	}
 	cmd.Flags().StringVar(&stateDir, "state-dir", controlplane.DefaultStateDir(), "state dir of the data plane ($NODELESS_STATE_DIR)")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing what the container writes")
+	awsFlags.add(cmd.Flags())
 	return cmd
 }
 

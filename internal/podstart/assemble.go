@@ -102,6 +102,8 @@ func (r *resolver) filesContainer() (ecstypes.ContainerDefinition, error) {
 		Name: aws.String(FilesContainer), Image: aws.String(r.deps.AgentImage), Essential: aws.Bool(false),
 		Command: []string{podfiles.AgentCommand}, User: aws.String("0"), ReadonlyRootFilesystem: aws.Bool(true),
 		Environment: []ecstypes.KeyValuePair{{Name: aws.String(podfiles.ManifestEnv), Value: aws.String(string(manifest))}},
+		// Its output goes where the Pod's containers' goes (awslogs on AWS).
+		LogConfiguration: translate.LogConfiguration(r.deps.Options, r.pod.Namespace),
 	}
 	for _, k := range r.files.objects {
 		e, err := r.entry(k)

@@ -30,6 +30,13 @@ type Options struct {
 	// open for a container, where RunTask would refuse the task definition (and the Pod would
 	// wait for a spec change that never comes) rather than fail the Pod at once.
 	NoStdin bool
+	// ExecutionRoleArn is the task definitions' executionRoleArn: the IAM role ECS uses to pull
+	// private images, read secrets[].valueFrom and write awslogs logs ("" leaves it out; the local
+	// data plane needs none).
+	ExecutionRoleArn string
+	// Logs, when set, sends every container's output to CloudWatch Logs (awslogs; ExecutionRoleArn
+	// is then required). nil: no logConfiguration (the local data plane writes log files).
+	Logs *AWSLogs
 	// ClusterDomain is the domain of Service names in the search list of ClusterFirst Pods
 	// (default DefaultClusterDomain, "cluster.local").
 	ClusterDomain string
@@ -66,6 +73,11 @@ func (o Options) validate() error {
 	}
 	if o.Owner != nil && (o.Owner.Kind == "" || o.Owner.Name == "") {
 		return fmt.Errorf("owner %+v: give both kind and name", *o.Owner)
+	}
+	if o.Logs != nil {
+		if err := o.Logs.validate(o.ExecutionRoleArn); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -122,6 +122,7 @@ func (t *translator) run() {
 	t.dns = t.dnsTags()
 	t.translateVolumes()
 	t.translateContainers()
+	t.logsAndRole()
 	t.start.Objects = t.objects.list()
 	t.start.ImagePullSecrets = imagePullSecrets(spec)
 	t.start.ServiceLinks = spec.EnableServiceLinks == nil || *spec.EnableServiceLinks

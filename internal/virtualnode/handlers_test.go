@@ -40,7 +40,7 @@ func TestRoutesAnswers(t *testing.T) {
 		wantCode int
 		wantBody string
 	}{
-		{"/containerLogs/ns/web/app", http.StatusBadRequest, "kubectl logs is not available here: the virtual node does not read CloudWatch Logs yet"},
+		{"/containerLogs/ns/web/app", http.StatusBadRequest, "kubectl logs is not available here: this node was started without a CloudWatch Logs reader"},
 		{"/containerLogs/ns/web/app?previous=true", http.StatusBadRequest, "pod ns/web has no previous task: the Pod was never re-run"},
 		{"/containerLogs/ns/other/app", http.StatusNotFound, "pod ns/other is not on this node"},
 	}

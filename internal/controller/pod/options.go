@@ -62,6 +62,11 @@ type Options struct {
 	// NoStdin is the translation's (translate.Options.NoStdin): Pods with stdin or tty fail at
 	// once, naming the field, where the data plane keeps no standard input open.
 	NoStdin bool
+	// ExecutionRoleArn and Logs are the translation's (translate.Options): the task execution
+	// role of every task definition, and CloudWatch Logs (awslogs) for every container (nil: none,
+	// the local data plane's log files). Logs needs ExecutionRoleArn.
+	ExecutionRoleArn string
+	Logs             *translate.AWSLogs
 	// HostIP is what status.hostIP says ("": the Pod's own address, as the task is its host).
 	HostIP string
 	// AgentImage is the nodeless agent image of the files container
@@ -156,7 +161,8 @@ func (o Options) validate() error {
 }
 
 func (o Options) translate() translate.Options {
-	return translate.Options{NodeName: o.NodeName, Arch: o.Arch, FamilyPrefix: o.FamilyPrefix, EnableExecuteCommand: o.EnableExecuteCommand, NoStdin: o.NoStdin}
+	return translate.Options{NodeName: o.NodeName, Arch: o.Arch, FamilyPrefix: o.FamilyPrefix, EnableExecuteCommand: o.EnableExecuteCommand, NoStdin: o.NoStdin,
+		ExecutionRoleArn: o.ExecutionRoleArn, Logs: o.Logs}
 }
 
 // Mirror is what the controller needs of *secretsapi.Mirror: podstart's calls at start, the

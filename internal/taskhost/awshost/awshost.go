@@ -1,8 +1,10 @@
 // Package awshost is taskhost.Host for tasks on AWS (`nodeless controller` against ECS): the
-// node reaches a task's private IP directly (it must run where the tasks' VPC is routable), runs
-// commands in containers through ECS Exec (ExecuteCommand, then the Session Manager data channel
-// of package ssmsession), and refuses what needs the task's inside otherwise — logs, attach,
-// signals, volume directories — with an UnsupportedError naming what to use instead.
+// node reaches a task's private IP directly (it must run where the tasks' VPC is routable), reads
+// a container's log from CloudWatch Logs, where ECS's awslogs log driver wrote it (LogReader; the
+// stream the task definition's awslogs options name), runs commands in containers through ECS
+// Exec (ExecuteCommand, then the Session Manager data channel of package ssmsession), and refuses
+// what needs the task's inside otherwise — attach, signals, volume directories — with an
+// UnsupportedError naming what to use instead.
 //
 // ECS Exec sessions are interactive only: every command runs on a terminal, and ECS does not
 // report its exit status. Exec therefore runs the command under a small /bin/sh wrapper that
@@ -37,6 +39,8 @@ type Options struct {
 	ECS ecsapi.API
 	// Dialer opens the sessions' WebSockets; nil: websocket.DefaultDialer.
 	Dialer *websocket.Dialer
+	// Logs reads containers' logs from CloudWatch Logs; nil: Logs is an UnsupportedError.
+	Logs *LogReader
 }
 
 // Host is taskhost.Host on AWS.
@@ -44,15 +48,16 @@ type Host struct {
 	dialer net.Dialer
 	ecs    ecsapi.API
 	ws     *websocket.Dialer
+	logs   *LogReader
 }
 
 var _ taskhost.Host = (*Host)(nil)
 
 // New returns the AWS Host.
-func New(o Options) *Host { return &Host{ecs: o.ECS, ws: o.Dialer} }
+func New(o Options) *Host { return &Host{ecs: o.ECS, ws: o.Dialer, logs: o.Logs} }
 
 const (
-	remedyLogs   = "the virtual node does not read CloudWatch Logs yet (issue 10); give the task definition an awslogs logConfiguration and read the log group with `aws logs tail`"
+	remedyLogs   = "this node was started without a CloudWatch Logs reader; the tasks' logs are where their task definitions' awslogs options say: read them with `nodeless logs --aws --cluster CLUSTER TASK CONTAINER` or `aws logs tail GROUP --log-stream-name-prefix PREFIX/CONTAINER/TASK_ID`"
 	remedyNoECS  = "this virtual node has no ECS client for ECS Exec; enable it on the task and use `aws ecs execute-command`"
 	remedyAttach = "ECS Exec starts new processes in a container and cannot attach to its main process; use `kubectl exec -it` for a shell in it, `kubectl logs -f` for its output"
 	remedyEnable = "ECS says the Pod's task was run without ECS Exec, or its SSM agent is not running (yet): run nodeless with --pod-enable-execute-command (tasks started afterwards have it; delete the Pod to re-run it) and give the task role the SSM permissions ECS Exec needs (ssmmessages:CreateControlChannel, CreateDataChannel, OpenControlChannel, OpenDataChannel); if it runs so already, the agent may still be starting: try again in a few seconds"
@@ -64,9 +69,12 @@ func (h *Host) Dial(ctx context.Context, network, address string) (net.Conn, err
 	return h.dialer.DialContext(ctx, network, address)
 }
 
-// Logs is unsupported on AWS for now.
-func (h *Host) Logs(context.Context, taskhost.Task, string, taskhost.LogOptions) (io.ReadCloser, error) {
-	return nil, &taskhost.UnsupportedError{Op: "kubectl logs", Remedy: remedyLogs}
+// Logs reads the container's log from CloudWatch Logs (LogReader.Logs).
+func (h *Host) Logs(ctx context.Context, t taskhost.Task, container string, o taskhost.LogOptions) (io.ReadCloser, error) {
+	if h.logs == nil {
+		return nil, &taskhost.UnsupportedError{Op: "kubectl logs", Remedy: remedyLogs}
+	}
+	return h.logs.Logs(ctx, t, container, o)
 }
 
 // Exec runs cmd in the container through ECS Exec and returns when the session ends:
