@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,12 +30,14 @@ type partsFlags struct {
 	node             nodeFlags
 	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
 	healthyAfterRunning time.Duration
+	serviceProxy        serviceProxyFlags
 }
 
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
 // runc, the data plane's port) before anything starts; the ecs.nodeless.dev CRDs; then the local
 // data plane (in the same state dir as the control plane, so `nodeless logs` and `nodeless image
-// load` work alike under `up` and `dataplane`), then the controllers, pointed at that data plane
+// load` work alike under `up` and `dataplane`), then the Services' load balancer
+// (serviceproxy.go), then the controllers, pointed at that data plane
 // with its generated credentials, then the virtual node's kubelet API and the node itself
 // (untainted: every Pod may run on it). They start in that order and stop in reverse.
 func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOptions) error {
@@ -63,6 +66,11 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			return nil, fmt.Errorf("local data plane: %w", err)
 		}
 		creds := dp.Credentials()
+		lb, err := newServiceProxy(cfg, f.serviceProxy, dp, logger)
+		if err != nil {
+			_ = dp.Close()
+			return nil, err
+		}
 		// One Host for the Pod controller, its prober and the kubelet API.
 		host := localhost.New(dp, stateDir)
 		ctrls, err := controller.New(ctx, controller.Config{
@@ -75,6 +83,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			Limits: controller.NoRateLimit(),
 			Pods: &pod.Options{
 				NodeName: f.node.name, Host: host, AgentImage: agentimage.LocalRef(version),
+				Drained: []func(*corev1.Pod) bool{lb.Drained},
 			},
 		})
 		if err != nil {
@@ -87,7 +96,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			_ = dp.Close()
 			return nil, err
 		}
-		return append([]component.Component{dp, ctrls}, node...), nil
+		return append([]component.Component{dp, lb, ctrls}, node...), nil
 	}
 	return nil
 }

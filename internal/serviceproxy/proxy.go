@@ -17,8 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
@@ -58,6 +58,10 @@ type Options struct {
 	// DeregistrationDelay: DefaultDeregistrationDelay; a Service overrides it with the AWS Load
 	// Balancer Controller's annotation (see deregistrationDelay).
 	DeregistrationDelay time.Duration
+	// Setup, when set, runs once at the start of Run, before any listener opens (for the local
+	// data plane: make the service CIDR local to the VPC, vpc.VPC.ServeAddresses); its error ends
+	// Run.
+	Setup func(ctx context.Context) error
 	// ResyncPeriod of the informers (0: none).
 	ResyncPeriod time.Duration
 	Logger       logr.Logger
@@ -165,6 +169,11 @@ func (p *Proxy) Ready() <-chan struct{} { return p.ready }
 // ends; then it closes every listener and connection.
 func (p *Proxy) Run(ctx context.Context) error {
 	p.runCtx = ctx
+	if p.opts.Setup != nil {
+		if err := p.opts.Setup(ctx); err != nil {
+			return fmt.Errorf("service proxy: %w", err)
+		}
+	}
 	p.factory.Start(ctx.Done())
 	defer p.factory.Shutdown()
 	defer p.queue.ShutDown()
