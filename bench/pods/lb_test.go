@@ -78,6 +78,7 @@ func BenchmarkLoadBalancer(b *testing.B) {
 	}
 	logLoad(b, "after the load")
 	report(b, results)
+	bn.deleteDeployment(b, "lb")
 }
 
 // lbPath is one way to reach the Pod.
