@@ -47,9 +47,10 @@ func newServiceProxy(cfg *rest.Config, f serviceProxyFlags, dp *dataplane.DataPl
 	return serviceproxy.New(serviceproxy.Options{
 		Client: client, Address: f.address, DeregistrationDelay: f.deregistrationDelay,
 		Dial:            endpointDialer(dp),
-		ListenClusterIP: v.ListenInVPC,
-		Setup:           func(ctx context.Context) error { return v.ServeAddresses(ctx, cidr) },
-		Logger:          log.WithName("serviceproxy"),
+		ListenClusterIP:       v.ListenInVPC,
+		ListenPacketClusterIP: v.ListenPacketInVPC,
+		Setup:                 func(ctx context.Context) error { return v.ServeAddresses(ctx, cidr) },
+		Logger:                log.WithName("serviceproxy"),
 	})
 }
 

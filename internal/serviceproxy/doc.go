@@ -1,9 +1,10 @@
 // Package serviceproxy is nodeless's load balancer for Kubernetes Services on the local data
-// plane: a userspace TCP proxy that balances every connection over the ready endpoints of a
+// plane: a userspace TCP and UDP proxy that balances every connection (for UDP: every client
+// address's session, see ServeUDP) over the ready endpoints of a
 // Service (its EndpointSlices, kept by kube-controller-manager from the Pods' readiness) and
 // drains endpoints that leave, as an ELBv2 target group with a deregistration delay does.
 //
-// Where it listens, per TCP port of a Service:
+// Where it listens, per TCP or UDP port of a Service:
 //   - on each ClusterIP, inside the local VPC's network namespace (Options.ListenClusterIP; the
 //     service CIDR is made local there with vpc.VPC.ServeAddresses), so that tasks reach a Service
 //     at its ClusterIP through their default route;
@@ -16,7 +17,7 @@
 // Every connection is dialed to the endpoint from inside the VPC (Options.Dial), so the
 // application sees it come from the VPC's gateway address (10.244.0.1 by default), not from the
 // client: client addresses are not preserved (an ELBv2 network load balancer with IP targets and
-// client IP preservation off behaves the same). UDP and SCTP ports are not balanced.
+// client IP preservation off behaves the same). SCTP ports are not balanced.
 //
 // Pool holds the balancing and draining rules (see its doc). Proxy.Drained lets the Pod controller
 // hold a deleted Pod's SIGTERM until no load balancer gives it new connections

@@ -24,7 +24,7 @@ func (l *link) pipe() {
 	go func() { defer wg.Done(); copyHalf(l.up, l.client) }()
 	go func() { defer wg.Done(); copyHalf(l.client, l.up) }()
 	wg.Wait()
-	l.close()
+	_ = l.Close()
 }
 
 // copyHalf copies src to dst until src ends, then closes dst's sending side (or all of dst when
@@ -39,10 +39,11 @@ func copyHalf(dst, src net.Conn) {
 	_ = src.Close()
 }
 
-// close ends both connections at once (a drain that ran out of time, or the pipe's end).
-func (l *link) close() {
+// Close ends both connections at once (a drain that ran out of time, or the pipe's end).
+func (l *link) Close() error {
 	l.once.Do(func() {
 		_ = l.client.Close()
 		_ = l.up.Close()
 	})
+	return nil
 }

@@ -2,6 +2,7 @@ package serviceproxy
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/netip"
 	"slices"
@@ -32,7 +33,8 @@ type Endpoint struct {
 // an endpoint whose task just stopped refuses the dial, and the next one serves the client.
 const maxDialAttempts = 3
 
-// Pool balances the TCP connections of one Service port over its endpoints, and drains them.
+// Pool balances the TCP connections (Handle) or UDP sessions (ServeUDP) of one Service port over
+// its endpoints, and drains them.
 //
 // Rules (the ones kube-proxy applies to a Service's endpoints, with the deregistration delay of an
 // ECS / ELBv2 target group):
@@ -63,7 +65,7 @@ type Pool struct {
 // member is one endpoint of the pool and the connections open to it.
 type member struct {
 	ep    Endpoint
-	conns map[*link]struct{}
+	conns map[io.Closer]struct{}
 	// draining is set while the endpoint takes no new connections and still has some open; it
 	// closes them when the delay ends.
 	draining *time.Timer
@@ -101,7 +103,7 @@ func (p *Pool) Update(eps []Endpoint) {
 			m.ep, m.gone = ep, false
 			continue
 		}
-		p.members[ep.Address] = &member{ep: ep, conns: map[*link]struct{}{}}
+		p.members[ep.Address] = &member{ep: ep, conns: map[io.Closer]struct{}{}}
 	}
 	for addr, m := range p.members {
 		if !seen[addr] {
@@ -180,7 +182,7 @@ func (p *Pool) expire(m *member, id uint64) {
 		return
 	}
 	m.draining = nil
-	links := make([]*link, 0, len(m.conns))
+	links := make([]io.Closer, 0, len(m.conns))
 	for l := range m.conns {
 		links = append(links, l)
 	}
@@ -189,7 +191,7 @@ func (p *Pool) expire(m *member, id uint64) {
 		p.log.Info("deregistration delay over: closing the endpoint's connections", "service", p.name, "endpoint", m.ep.Address.String(), "connections", len(links))
 	}
 	for _, l := range links {
-		l.close()
+		_ = l.Close()
 	}
 }
 
@@ -208,9 +210,9 @@ func (p *Pool) pick(tried map[netip.AddrPort]bool) (netip.AddrPort, bool) {
 	return netip.AddrPort{}, false
 }
 
-// attach records l as a connection to addr; false when addr takes no new connections any more
-// (it left between pick and the dial's end).
-func (p *Pool) attach(addr netip.AddrPort, l *link) bool {
+// attach records l (a TCP link or a UDP session) as a connection to addr; false when addr takes
+// no new connections any more (it left between pick and the dial's end).
+func (p *Pool) attach(addr netip.AddrPort, l io.Closer) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m, ok := p.members[addr]
@@ -222,7 +224,7 @@ func (p *Pool) attach(addr netip.AddrPort, l *link) bool {
 }
 
 // detach forgets l, which ended; a gone endpoint without connections leaves the pool.
-func (p *Pool) detach(addr netip.AddrPort, l *link) {
+func (p *Pool) detach(addr netip.AddrPort, l io.Closer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m, ok := p.members[addr]

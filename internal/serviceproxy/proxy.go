@@ -44,6 +44,9 @@ const (
 // vpc.VPC.ListenInVPC).
 type ListenFunc func(ctx context.Context, network, address string) (net.Listener, error)
 
+// ListenPacketFunc opens a UDP socket on "IP:port" (for ClusterIPs: vpc.VPC.ListenPacketInVPC).
+type ListenPacketFunc func(ctx context.Context, network, address string) (net.PacketConn, error)
+
 // Options configure a Proxy. Client and Dial are required.
 type Options struct {
 	Client kubernetes.Interface
@@ -52,6 +55,9 @@ type Options struct {
 	// ListenClusterIP opens the listener of a ClusterIP:port where tasks reach it; nil: ClusterIPs
 	// carry no traffic (only LoadBalancer and NodePort listeners are opened).
 	ListenClusterIP ListenFunc
+	// ListenPacketClusterIP is ListenClusterIP for UDP ports; nil: UDP ports of ClusterIPs carry
+	// no traffic.
+	ListenPacketClusterIP ListenPacketFunc
 	// Address is where LoadBalancer Services (at their port) and NodePort Services (at their
 	// nodePort) listen, and the IP written to status.loadBalancer.ingress (DefaultAddress).
 	Address string
@@ -94,6 +100,12 @@ type serviceState struct {
 	listeners map[listenerKey]*listener
 }
 
+// portNumber is a Service port's number and protocol (as status.loadBalancer reports ports).
+type portNumber struct {
+	port     int32
+	protocol corev1.Protocol
+}
+
 // portKey names one port of a Service.
 type portKey struct {
 	name     string
@@ -116,8 +128,19 @@ type listenerKey struct {
 	port portKey
 }
 
+// listener is a TCP listener or a UDP socket.
 type listener struct {
-	l net.Listener
+	l  net.Listener
+	pc net.PacketConn
+}
+
+func (l *listener) close() {
+	if l.l != nil {
+		_ = l.l.Close()
+	}
+	if l.pc != nil {
+		_ = l.pc.Close()
+	}
 }
 
 // New returns a Proxy; nothing runs before Run.
@@ -307,8 +330,8 @@ func (p *Proxy) sync(ctx context.Context, key types.NamespacedName) error {
 }
 
 // apply updates the pools and listeners of svc; it returns the listen errors of the load
-// balancer's ports (by Service port number).
-func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1.Service, slices []*discoveryv1.EndpointSlice) map[int32]string {
+// balancer's ports.
+func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1.Service, slices []*discoveryv1.EndpointSlice) map[portNumber]string {
 	p.mu.Lock()
 	st := p.state[key]
 	if st == nil {
@@ -340,14 +363,14 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 }
 
 // applyListeners opens the listeners svc wants and closes the others (their connections go on).
-func (p *Proxy) applyListeners(ctx context.Context, st *serviceState, svc *corev1.Service, ports []corev1.ServicePort) map[int32]string {
+func (p *Proxy) applyListeners(ctx context.Context, st *serviceState, svc *corev1.Service, ports []corev1.ServicePort) map[portNumber]string {
 	want := p.wantListeners(svc, ports)
-	errs := map[int32]string{}
+	errs := map[portNumber]string{}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k, l := range st.listeners {
 		if _, ok := want[k]; !ok {
-			_ = l.l.Close()
+			l.close()
 			delete(st.listeners, k)
 		}
 	}
@@ -357,23 +380,40 @@ func (p *Proxy) applyListeners(ctx context.Context, st *serviceState, svc *corev
 		}
 		l, err := p.listen(ctx, k)
 		if err != nil {
-			p.log.Info("opening a Service listener failed", "service", svc.Namespace+"/"+svc.Name, "kind", string(k.kind), "address", k.addr.String(), "error", err.Error())
+			p.log.Info("opening a Service listener failed", "service", svc.Namespace+"/"+svc.Name, "kind", string(k.kind), "protocol", string(k.port.protocol), "address", k.addr.String(), "error", err.Error())
 			if k.kind == kindLoadBalancer {
-				errs[sp.Port] = listenError(err)
+				errs[portNumber{sp.Port, sp.Protocol}] = listenError(err)
 			}
 			continue
 		}
-		st.listeners[k] = &listener{l: l}
-		go p.serve(l, st.pools[k.port])
+		st.listeners[k] = l
+		pool := st.pools[k.port]
+		if l.pc != nil {
+			go pool.ServeUDP(p.runCtx, l.pc)
+		} else {
+			go p.serve(l.l, pool)
+		}
 	}
 	return errs
 }
 
-func (p *Proxy) listen(ctx context.Context, k listenerKey) (net.Listener, error) {
-	if k.kind == kindClusterIP {
-		return p.opts.ListenClusterIP(ctx, "tcp4", k.addr.String())
+func (p *Proxy) listen(ctx context.Context, k listenerKey) (*listener, error) {
+	var l listener
+	var err error
+	switch {
+	case k.port.protocol == corev1.ProtocolUDP && k.kind == kindClusterIP:
+		l.pc, err = p.opts.ListenPacketClusterIP(ctx, "udp4", k.addr.String())
+	case k.port.protocol == corev1.ProtocolUDP:
+		l.pc, err = (&net.ListenConfig{}).ListenPacket(ctx, "udp4", k.addr.String())
+	case k.kind == kindClusterIP:
+		l.l, err = p.opts.ListenClusterIP(ctx, "tcp4", k.addr.String())
+	default:
+		l.l, err = (&net.ListenConfig{}).Listen(ctx, "tcp4", k.addr.String())
 	}
-	return (&net.ListenConfig{}).Listen(ctx, "tcp4", k.addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
 }
 
 // serve accepts on l until it is closed and hands every connection to pool.
@@ -402,7 +442,7 @@ func (p *Proxy) forget(key types.NamespacedName) {
 		return
 	}
 	for _, l := range st.listeners {
-		_ = l.l.Close()
+		l.close()
 	}
 	for _, pool := range st.pools {
 		pool.Close()
@@ -416,7 +456,7 @@ func (p *Proxy) shutdown() {
 	defer p.mu.Unlock()
 	for key, st := range p.state {
 		for _, l := range st.listeners {
-			_ = l.l.Close()
+			l.close()
 		}
 		for _, pool := range st.pools {
 			pool.SetDeregistrationDelay(0)

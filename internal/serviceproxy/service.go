@@ -31,15 +31,17 @@ const (
 	ListenFailed = "nodeless.dev/ListenFailed"
 )
 
-// servedPorts are the Service's TCP ports (UDP and SCTP ports are not balanced).
+// servedPorts are the Service's TCP and UDP ports (SCTP ports are not balanced).
 func servedPorts(svc *corev1.Service) []corev1.ServicePort {
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return nil
 	}
 	var out []corev1.ServicePort
 	for _, sp := range svc.Spec.Ports {
-		if sp.Protocol == "" || sp.Protocol == corev1.ProtocolTCP {
+		if sp.Protocol == "" {
 			sp.Protocol = corev1.ProtocolTCP
+		}
+		if sp.Protocol == corev1.ProtocolTCP || sp.Protocol == corev1.ProtocolUDP {
 			out = append(out, sp)
 		}
 	}
@@ -73,7 +75,7 @@ func isLoadBalancer(svc *corev1.Service) bool {
 }
 
 // wantListeners are the listeners svc needs: each port on its ClusterIPs (when the proxy serves
-// ClusterIPs), on Address at the Service port (type LoadBalancer) and at the nodePort (type
+// ClusterIPs of the port's protocol), on Address at the Service port (type LoadBalancer) and at the nodePort (type
 // NodePort, and LoadBalancer unless node ports are not allocated).
 func (p *Proxy) wantListeners(svc *corev1.Service, ports []corev1.ServicePort) map[listenerKey]corev1.ServicePort {
 	want := map[listenerKey]corev1.ServicePort{}
@@ -90,7 +92,11 @@ func (p *Proxy) wantListeners(svc *corev1.Service, ports []corev1.ServicePort) m
 	nodePorts := svc.Spec.Type == corev1.ServiceTypeNodePort || lb
 	for _, sp := range ports {
 		pk := portKey{name: sp.Name, protocol: sp.Protocol}
-		for _, vip := range vips {
+		portVIPs := vips
+		if sp.Protocol == corev1.ProtocolUDP && p.opts.ListenPacketClusterIP == nil {
+			portVIPs = nil
+		}
+		for _, vip := range portVIPs {
 			want[listenerKey{kind: kindClusterIP, addr: netip.AddrPortFrom(vip, uint16(sp.Port)), port: pk}] = sp
 		}
 		if lb {
@@ -145,7 +151,7 @@ func ParseDeregistrationDelay(attrs string) (time.Duration, error) {
 // proxy serves, one entry at Address (ipMode Proxy: the load balancer is a proxy, clients must
 // go through it) with every TCP port and its listen error; otherwise the entries of others only
 // (an entry at Address left from when the Service was a LoadBalancer is removed).
-func (p *Proxy) wantIngress(svc *corev1.Service, ports []corev1.ServicePort, errs map[int32]string) []corev1.LoadBalancerIngress {
+func (p *Proxy) wantIngress(svc *corev1.Service, ports []corev1.ServicePort, errs map[portNumber]string) []corev1.LoadBalancerIngress {
 	var out []corev1.LoadBalancerIngress
 	for _, in := range svc.Status.LoadBalancer.Ingress {
 		if in.IP != p.opts.Address {
@@ -159,7 +165,7 @@ func (p *Proxy) wantIngress(svc *corev1.Service, ports []corev1.ServicePort, err
 	in := corev1.LoadBalancerIngress{IP: p.opts.Address, IPMode: &mode}
 	for _, sp := range ports {
 		ps := corev1.PortStatus{Port: sp.Port, Protocol: sp.Protocol}
-		if e := errs[sp.Port]; e != "" {
+		if e := errs[portNumber{sp.Port, sp.Protocol}]; e != "" {
 			ps.Error = &e
 		}
 		in.Ports = append(in.Ports, ps)
@@ -168,7 +174,7 @@ func (p *Proxy) wantIngress(svc *corev1.Service, ports []corev1.ServicePort, err
 }
 
 // writeStatus updates svc's status.loadBalancer when it differs from wantIngress.
-func (p *Proxy) writeStatus(ctx context.Context, svc *corev1.Service, errs map[int32]string) error {
+func (p *Proxy) writeStatus(ctx context.Context, svc *corev1.Service, errs map[portNumber]string) error {
 	want := p.wantIngress(svc, servedPorts(svc), errs)
 	if equality.Semantic.DeepEqual(want, svc.Status.LoadBalancer.Ingress) ||
 		(len(want) == 0 && len(svc.Status.LoadBalancer.Ingress) == 0) {

@@ -110,6 +110,7 @@ func TestWantListenersAndIngress(t *testing.T) {
 		o := Options{Address: "127.0.0.1"}
 		if clusterIPs {
 			o.ListenClusterIP = func(_ context.Context, _, _ string) (net.Listener, error) { return nil, nil }
+			o.ListenPacketClusterIP = func(_ context.Context, _, _ string) (net.PacketConn, error) { return nil, nil }
 		}
 		return &Proxy{opts: o, log: logr.Discard()}
 	}
@@ -127,44 +128,57 @@ func TestWantListenersAndIngress(t *testing.T) {
 	}
 	other := corev1.LoadBalancerIngress{IP: "192.0.2.1"}
 	proxyMode := corev1.LoadBalancerIPModeProxy
-	ours := corev1.LoadBalancerIngress{IP: "127.0.0.1", IPMode: &proxyMode, Ports: []corev1.PortStatus{{Port: 80, Protocol: corev1.ProtocolTCP}}}
+	ours := corev1.LoadBalancerIngress{IP: "127.0.0.1", IPMode: &proxyMode, Ports: []corev1.PortStatus{{Port: 80, Protocol: corev1.ProtocolTCP}, {Port: 53, Protocol: corev1.ProtocolUDP}}}
 	http := portKey{name: "http", protocol: corev1.ProtocolTCP}
+	dns := portKey{name: "dns", protocol: corev1.ProtocolUDP}
 	tests := []struct {
 		name          string
 		clusterIPs    bool
 		svc           *corev1.Service
-		errs          map[int32]string
+		errs          map[portNumber]string
 		wantListeners []listenerKey
 		wantIngress   []corev1.LoadBalancerIngress
 	}{
 		{
 			name: "ClusterIP served", clusterIPs: true, svc: svc(corev1.ServiceTypeClusterIP, nil),
-			wantListeners: []listenerKey{{kind: kindClusterIP, addr: netip.MustParseAddrPort("10.0.0.20:80"), port: http}},
+			wantListeners: []listenerKey{
+				{kind: kindClusterIP, addr: netip.MustParseAddrPort("10.0.0.20:53"), port: dns},
+				{kind: kindClusterIP, addr: netip.MustParseAddrPort("10.0.0.20:80"), port: http},
+			},
 		},
 		{
 			name: "ClusterIP not served", svc: svc(corev1.ServiceTypeClusterIP, nil),
 		},
 		{
 			name: "NodePort", svc: svc(corev1.ServiceTypeNodePort, nil),
-			wantListeners: []listenerKey{{kind: kindNodePort, addr: netip.MustParseAddrPort("127.0.0.1:30080"), port: http}},
+			wantListeners: []listenerKey{
+				{kind: kindNodePort, addr: netip.MustParseAddrPort("127.0.0.1:30053"), port: dns},
+				{kind: kindNodePort, addr: netip.MustParseAddrPort("127.0.0.1:30080"), port: http},
+			},
 		},
 		{
 			name: "LoadBalancer", clusterIPs: true, svc: svc(corev1.ServiceTypeLoadBalancer, nil, other),
 			wantListeners: []listenerKey{
+				{kind: kindClusterIP, addr: netip.MustParseAddrPort("10.0.0.20:53"), port: dns},
 				{kind: kindClusterIP, addr: netip.MustParseAddrPort("10.0.0.20:80"), port: http},
+				{kind: kindLoadBalancer, addr: netip.MustParseAddrPort("127.0.0.1:53"), port: dns},
 				{kind: kindLoadBalancer, addr: netip.MustParseAddrPort("127.0.0.1:80"), port: http},
+				{kind: kindNodePort, addr: netip.MustParseAddrPort("127.0.0.1:30053"), port: dns},
 				{kind: kindNodePort, addr: netip.MustParseAddrPort("127.0.0.1:30080"), port: http},
 			},
 			wantIngress: []corev1.LoadBalancerIngress{other, ours},
 		},
 		{
 			name: "LoadBalancer with a port in use", svc: svc(corev1.ServiceTypeLoadBalancer, ptr.To(LoadBalancerClass)),
-			errs: map[int32]string{80: PortInUse},
+			errs: map[portNumber]string{{80, corev1.ProtocolTCP}: PortInUse},
 			wantListeners: []listenerKey{
+				{kind: kindLoadBalancer, addr: netip.MustParseAddrPort("127.0.0.1:53"), port: dns},
 				{kind: kindLoadBalancer, addr: netip.MustParseAddrPort("127.0.0.1:80"), port: http},
+				{kind: kindNodePort, addr: netip.MustParseAddrPort("127.0.0.1:30053"), port: dns},
 				{kind: kindNodePort, addr: netip.MustParseAddrPort("127.0.0.1:30080"), port: http},
 			},
-			wantIngress: []corev1.LoadBalancerIngress{{IP: "127.0.0.1", IPMode: &proxyMode, Ports: []corev1.PortStatus{{Port: 80, Protocol: corev1.ProtocolTCP, Error: ptr.To(PortInUse)}}}},
+			wantIngress: []corev1.LoadBalancerIngress{{IP: "127.0.0.1", IPMode: &proxyMode, Ports: []corev1.PortStatus{
+				{Port: 80, Protocol: corev1.ProtocolTCP, Error: ptr.To(PortInUse)}, {Port: 53, Protocol: corev1.ProtocolUDP}}}},
 		},
 		{
 			name: "LoadBalancer of another class", svc: svc(corev1.ServiceTypeLoadBalancer, ptr.To("example.com/other"), other),
