@@ -46,7 +46,7 @@ func newServiceProxy(cfg *rest.Config, f serviceProxyFlags, dp *dataplane.DataPl
 	v := dp.VPC()
 	return serviceproxy.New(serviceproxy.Options{
 		Client: client, Address: f.address, DeregistrationDelay: f.deregistrationDelay,
-		Dial:            endpointDialer(dp),
+		Dial:                  endpointDialer(dp),
 		ListenClusterIP:       v.ListenInVPC,
 		ListenPacketClusterIP: v.ListenPacketInVPC,
 		Setup:                 func(ctx context.Context) error { return v.ServeAddresses(ctx, cidr) },
