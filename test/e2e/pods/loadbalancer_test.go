@@ -35,8 +35,8 @@ spec:
       containers:
       - name: web
         image: ` + image + `
-        args: ["-listen", ":8080", "-term-delay", "2s"]
-        ports: [{name: http, containerPort: 8080}]
+        args: ["-listen", ":8080", "-term-delay", "2s", "-udp-echo", ":5353"]
+        ports: [{name: http, containerPort: 8080}, {name: echo, containerPort: 5353, protocol: UDP}]
         env:
         - name: POD_NAME
           valueFrom: {fieldRef: {fieldPath: metadata.name}}
@@ -50,7 +50,9 @@ metadata: {name: lb}
 spec:
   type: LoadBalancer
   selector: {app: lb}
-  ports: [{name: http, port: ` + strconv.Itoa(port) + `, targetPort: http}]
+  ports:
+  - {name: http, port: ` + strconv.Itoa(port) + `, targetPort: http}
+  - {name: echo, port: ` + strconv.Itoa(port) + `, targetPort: echo, protocol: UDP}
 `
 }
 
@@ -99,6 +101,7 @@ func TestLoadBalancer(t *testing.T) {
 			t.Errorf("through the nodePort %d: %q, %v", np, body, err)
 		}
 	})
+	t.Run("UDP", func(t *testing.T) { checkUDP(t, port) })
 	t.Run("port-forward svc", func(t *testing.T) { checkPortForwardService(t, c, ns, port) })
 	t.Run("type ClusterIP again", func(t *testing.T) { checkNoLongerLoadBalancer(t, c, ns, port) })
 }
@@ -127,8 +130,8 @@ func (c *cluster) waitIngress(t *testing.T, ns, name string, port int) *corev1.S
 			return false, err.Error()
 		}
 		in := svc.Status.LoadBalancer.Ingress
-		ok := len(in) == 1 && in[0].IP == "127.0.0.1" && len(in[0].Ports) == 1 &&
-			int(in[0].Ports[0].Port) == port && in[0].Ports[0].Error == nil
+		ok := len(in) == 1 && in[0].IP == "127.0.0.1" && len(in[0].Ports) == 2 &&
+			int(in[0].Ports[0].Port) == port && in[0].Ports[0].Error == nil && in[0].Ports[1].Error == nil
 		return ok, fmt.Sprintf("%+v", in)
 	})
 	return svc
@@ -154,6 +157,27 @@ func checkClusterIP(t *testing.T, c *cluster, ns string, svc *corev1.Service) {
 			t.Errorf("Pod %s fetching %s got %q, want the name of one of the Service's Pods %v", p.Name, target.String(), body, names)
 		}
 	}
+}
+
+// checkUDP sends a datagram to the LoadBalancer's UDP port and expects the test server's echo.
+func checkUDP(t *testing.T, port int) {
+	c, err := net.Dial("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	buf := make([]byte, 512)
+	eventually(t, "a UDP echo through the load balancer", func() (bool, string) {
+		if _, err := c.Write([]byte("ping")); err != nil {
+			return false, err.Error()
+		}
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			return false, err.Error()
+		}
+		return string(buf[:n]) == "echo:ping", fmt.Sprintf("%q", buf[:n])
+	})
 }
 
 // checkPortForwardService forwards a local port to the Service (kubectl picks one of its Pods and
