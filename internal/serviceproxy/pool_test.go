@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -15,6 +16,8 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/nodeless-dev/nodeless/internal/testwait"
 )
 
 // waitTimeout bounds every wait; nothing here is timed.
@@ -274,23 +277,16 @@ func waitClosed(t *testing.T, c *conn) {
 // waitStats waits until the pool has no connection to addr and, when gone, forgot it.
 func waitStats(t *testing.T, pool *Pool, gone bool, addr netip.AddrPort) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	testwait.For(t, waitTimeout, 10*time.Millisecond, "endpoint "+addr.String()+" drained", func() (bool, string) {
 		pool.mu.Lock()
+		defer pool.mu.Unlock()
 		m, known := pool.members[addr]
 		n := 0
 		if known {
 			n = len(m.conns)
 		}
-		pool.mu.Unlock()
-		if n == 0 && (!gone || !known) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("endpoint %s: %d connections, known %v; want none and known %v", addr, n, known, !gone)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return n == 0 && (!gone || !known), fmt.Sprintf("%d connections, known %v; want none and known %v", n, known, !gone)
+	})
 }
 
 func TestPoolHalfClose(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -21,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/nodeless-dev/nodeless/internal/testenv"
+	"github.com/nodeless-dev/nodeless/internal/testwait"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -161,32 +161,19 @@ func updateSlice(t *testing.T, kube kubernetes.Interface, ns, svc string, eps ma
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, waitTimeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, waitTimeout, 20*time.Millisecond, what, func() (bool, string) { return cond(), "not yet" })
 }
 
 func waitIngress(t *testing.T, kube kubernetes.Interface, ns, name string, want []corev1.LoadBalancerIngress) {
 	t.Helper()
-	var diff string
-	deadline := time.Now().Add(waitTimeout)
-	for time.Now().Before(deadline) {
+	testwait.For(t, waitTimeout, 50*time.Millisecond, "status.loadBalancer.ingress of "+name, func() (bool, string) {
 		svc, err := kube.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			t.Fatal(err)
+		if err != nil {
+			return false, err.Error()
 		}
-		if err == nil {
-			if diff = cmp.Diff(want, svc.Status.LoadBalancer.Ingress); diff == "" || (len(want) == 0 && len(svc.Status.LoadBalancer.Ingress) == 0) {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("status.loadBalancer.ingress of %s not as wanted within %s (-want +got):\n%s", name, waitTimeout, diff)
+		diff := cmp.Diff(want, svc.Status.LoadBalancer.Ingress)
+		return diff == "" || (len(want) == 0 && len(svc.Status.LoadBalancer.Ingress) == 0), "(-want +got):\n" + diff
+	})
 }
 
 // waitAnswers connects until every backend in want answered.
