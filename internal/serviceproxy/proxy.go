@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,9 +18,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/nodeless-dev/nodeless/internal/component"
@@ -88,6 +92,9 @@ type Proxy struct {
 	// runCtx bounds the dials of every connection; set by Run before anything is served.
 	runCtx context.Context
 
+	events   record.EventBroadcaster
+	recorder record.EventRecorder
+
 	mu    sync.Mutex
 	state map[types.NamespacedName]*serviceState
 }
@@ -120,6 +127,9 @@ const (
 	kindLoadBalancer listenerKind = "LoadBalancer"
 	kindNodePort     listenerKind = "NodePort"
 )
+
+// reasonListenFailed is the reason of the Warning Event of a Service whose listener could not open.
+const reasonListenFailed = "ListenFailed"
 
 // listenerKey is one listener: its kind, its address and the Service port it serves.
 type listenerKey struct {
@@ -164,6 +174,8 @@ func New(opts Options) (*Proxy, error) {
 		state:  map[types.NamespacedName]*serviceState{},
 		runCtx: context.Background(),
 	}
+	p.events = record.NewBroadcaster()
+	p.recorder = p.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "nodeless-serviceproxy"})
 	p.factory = informers.NewSharedInformerFactory(opts.Client, opts.ResyncPeriod)
 	svcInf := p.factory.Core().V1().Services()
 	sliceInf := p.factory.Discovery().V1().EndpointSlices()
@@ -192,6 +204,8 @@ func (p *Proxy) Ready() <-chan struct{} { return p.ready }
 // ends; then it closes every listener and connection.
 func (p *Proxy) Run(ctx context.Context) error {
 	p.runCtx = ctx
+	p.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: p.opts.Client.CoreV1().Events("")})
+	defer p.events.Shutdown()
 	if p.opts.Setup != nil {
 		if err := p.opts.Setup(ctx); err != nil {
 			return fmt.Errorf("service proxy: %w", err)
@@ -384,6 +398,8 @@ func (p *Proxy) applyListeners(ctx context.Context, st *serviceState, svc *corev
 			if k.kind == kindLoadBalancer {
 				errs[portNumber{sp.Port, sp.Protocol}] = listenError(err)
 			}
+			p.recorder.Eventf(svc, corev1.EventTypeWarning, reasonListenFailed, "cannot listen on %s %s for the %s of port %s: %v; free the port or change the Service's port",
+				strings.ToLower(string(k.port.protocol)), k.addr, k.kind, portName(sp), err)
 			continue
 		}
 		st.listeners[k] = l

@@ -85,6 +85,14 @@ func TestProxyOnAPIServer(t *testing.T) {
 	waitIngress(t, kube, ns, "clash", []corev1.LoadBalancerIngress{{IP: "127.0.0.1", IPMode: &mode,
 		Ports: []corev1.PortStatus{{Port: int32(port), Protocol: corev1.ProtocolTCP, Error: ptr.To(PortInUse)}}}})
 
+	testwait.For(t, waitTimeout, 50*time.Millisecond, "a ListenFailed Event of Service clash", func() (bool, string) {
+		evs, err := kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=clash,reason=" + reasonListenFailed})
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(evs.Items) > 0, fmt.Sprintf("%d Events", len(evs.Items))
+	})
+
 	// Type ClusterIP: the ingress and the listener go.
 	svc, err := kube.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
 	if err != nil {
