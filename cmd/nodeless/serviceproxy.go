@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -43,15 +44,33 @@ func newServiceProxy(cfg *rest.Config, f serviceProxyFlags, dp *dataplane.DataPl
 	if err != nil {
 		return nil, fmt.Errorf("service proxy: service CIDR: %w", err)
 	}
+	apiServer, err := apiServerAddress(cfg)
+	if err != nil {
+		return nil, err
+	}
 	v := dp.VPC()
 	return serviceproxy.New(serviceproxy.Options{
 		Client: client, Address: f.address, DeregistrationDelay: f.deregistrationDelay,
 		Dial:                  endpointDialer(dp),
+		APIServer:             apiServer,
 		ListenClusterIP:       v.ListenInVPC,
 		ListenPacketClusterIP: v.ListenPacketInVPC,
 		Setup:                 func(ctx context.Context) error { return v.ServeAddresses(ctx, cidr) },
 		Logger:                log.WithName("serviceproxy"),
 	})
+}
+
+// apiServerAddress is the API server's IP:port from the client config's URL.
+func apiServerAddress(cfg *rest.Config) (netip.AddrPort, error) {
+	u, err := url.Parse(cfg.Host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("service proxy: API server URL %q: %w", cfg.Host, err)
+	}
+	ap, err := netip.ParseAddrPort(u.Host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("service proxy: API server address %q is not IP:port: %w", u.Host, err)
+	}
+	return ap, nil
 }
 
 // endpointDialer dials a Pod's address through the VPC, and any other endpoint (the `kubernetes`

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
@@ -72,6 +73,11 @@ type Options struct {
 	// data plane: make the service CIDR local to the VPC, vpc.VPC.ServeAddresses); its error ends
 	// Run.
 	Setup func(ctx context.Context) error
+	// APIServer, when valid, is the endpoint of the default/kubernetes Service while it has no
+	// EndpointSlice of its own (`nodeless up` runs the API server with
+	// --endpoint-reconciler-type=none, so nothing writes one): tasks then reach the API server at
+	// the Service's ClusterIP, as in-cluster clients expect (KUBERNETES_SERVICE_HOST).
+	APIServer netip.AddrPort
 	// ResyncPeriod of the informers (0: none).
 	ResyncPeriod time.Duration
 	Logger       logr.Logger
@@ -364,7 +370,7 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 			st.pools[k] = pool
 		}
 		pool.SetDeregistrationDelay(delay)
-		pool.Update(EndpointsFor(sp, slices))
+		pool.Update(p.endpoints(key, sp, slices))
 	}
 	for k, pool := range st.pools {
 		if !hasPort(ports, k) {
@@ -375,6 +381,19 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 	p.mu.Unlock()
 	return p.applyListeners(ctx, st, svc, ports)
 }
+
+// endpoints are the port's endpoints from the slices; for the kubernetes Service without any, the
+// API server (Options.APIServer).
+func (p *Proxy) endpoints(key types.NamespacedName, sp corev1.ServicePort, slices []*discoveryv1.EndpointSlice) []Endpoint {
+	eps := EndpointsFor(sp, slices)
+	if len(slices) == 0 && key == kubernetesService && p.opts.APIServer.IsValid() && sp.Name == "https" {
+		eps = []Endpoint{{Address: p.opts.APIServer, Ready: true, Serving: true}}
+	}
+	return eps
+}
+
+// kubernetesService is the Service of the API server.
+var kubernetesService = types.NamespacedName{Namespace: metav1.NamespaceDefault, Name: "kubernetes"}
 
 // applyListeners opens the listeners svc wants and closes the others (their connections go on).
 func (p *Proxy) applyListeners(ctx context.Context, st *serviceState, svc *corev1.Service, ports []corev1.ServicePort) map[portNumber]string {

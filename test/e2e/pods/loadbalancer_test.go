@@ -95,6 +95,7 @@ func TestLoadBalancer(t *testing.T) {
 	}
 
 	t.Run("ClusterIP from a task", func(t *testing.T) { checkClusterIP(t, c, ns, svc) })
+	t.Run("kubernetes Service from a task", func(t *testing.T) { checkKubernetesService(t, c, ns) })
 	t.Run("nodePort", func(t *testing.T) {
 		np := svc.Spec.Ports[0].NodePort
 		if body, err := getLocal(fmt.Sprintf("http://127.0.0.1:%d/env?name=POD_NAME", np)); err != nil || !strings.HasPrefix(body, "lb-") {
@@ -178,6 +179,18 @@ func checkUDP(t *testing.T, port int) {
 		}
 		return string(buf[:n]) == "echo:ping", fmt.Sprintf("%q", buf[:n])
 	})
+}
+
+// checkKubernetesService asks a Pod to fetch https://10.0.0.1/ (the kubernetes Service, whose
+// endpoint is the API server on the host's 127.0.0.1): the TLS handshake reaching the API server
+// is enough (the test server does not trust the cluster's CA, so its fetch reports the unknown
+// authority).
+func checkKubernetesService(t *testing.T, c *cluster, ns string) {
+	pods := c.readyPods(t, ns, "app=lb", 3)
+	_, err := c.podGet(pods[0].Status.PodIP, "/fetch?url="+url.QueryEscape("https://10.0.0.1/"))
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("Pod %s fetching https://10.0.0.1/: %v; want the API server's TLS handshake (an unknown-authority error)", pods[0].Name, err)
+	}
 }
 
 // checkPortForwardService forwards a local port to the Service (kubectl picks one of its Pods and
