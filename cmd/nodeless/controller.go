@@ -153,8 +153,13 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 		}
 		return m.Run(ctx)
 	}
-	// One Host for the Pod controller, its prober and the kubelet API.
-	host := awshost.New()
+	// One Host for the Pod controller, its prober and the kubelet API; its ECS client runs ECS
+	// Exec (kubectl exec, exec probes) within ECS's rate limits.
+	execClient, err := ecsapi.NewClient(ctx, c.ECSOptions)
+	if err != nil {
+		return err
+	}
+	host := awshost.New(awshost.Options{ECS: ecsapi.WithRateLimit(execClient, ecsapi.DefaultLimits())})
 	if c.Pods, err = f.pods.options(f.node, f.endpoint); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
+	"github.com/nodeless-dev/nodeless/internal/taskhost/localhost"
 )
 
 // dataplaneFlags are the flags of `nodeless dataplane`.
@@ -83,6 +84,9 @@ func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 	if err != nil {
 		return err
 	}
+	// ECS Exec (ExecuteCommand) runs its commands through containerd exec, as the virtual node's
+	// kubectl exec does under up.
+	d.SetExecutor(localhost.New(d, f.stateDir))
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	select {

@@ -75,8 +75,8 @@ type nodeWiring struct {
 	// Pods finds a Pod's task (the Pod controller); nil: the kubelet API answers every Pod
 	// request with "no Pod controller runs Pods on this node".
 	Pods virtualnode.PodTasks
-	// Host reaches the tasks; nil: localhost.New(dp, stateDir) under up, awshost.New() under
-	// controller. Give the one the Pod controller and the prober use, so all share one.
+	// Host reaches the tasks; nil: localhost.New(dp, stateDir) under up, awshost.New (with an
+	// ECS client for ECS Exec) under controller. Give the one the Pod controller and the prober use, so all share one.
 	Host taskhost.Host
 	// ServingCert is the kubelet API's serving certificate in memory (the control plane's
 	// kubelet certificate); it wins over --kubelet-cert-file.
@@ -267,7 +267,7 @@ func awsNode(ctx context.Context, cfg *rest.Config, f nodeFlags, ecsOpts ecsapi.
 	}
 	host := f.wiring.Host
 	if host == nil {
-		host = awshost.New()
+		host = awshost.New(awshost.Options{ECS: ecsapi.WithRateLimit(ecsClient, ecsapi.DefaultLimits())})
 	}
 	return nodeComponents(cfg, f, opts, so, host, log)
 }

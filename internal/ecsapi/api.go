@@ -22,6 +22,11 @@
 //     NotFound error, and refuse keys with the reserved aws: prefix. A resource carries at most 50
 //     tags; keys are 1–128 and values 0–256 characters.
 //   - ListTagsForResource returns every tag of the resource (an empty list when it has none).
+//   - ExecuteCommand (interactive must be true: ECS only starts interactive sessions) of a task
+//     run without enableExecuteCommand fails with an InvalidParameterException ("The execute
+//     command failed because execute command was not enabled when the task was run"); its
+//     Session (sessionId, streamUrl, tokenValue) is opened with the Session Manager data
+//     channel protocol (package ssmsession). It starts a session each time (not idempotent).
 //   - No call blocks beyond its HTTP round trip (and the rate limiter's wait, when decorated).
 package ecsapi
 
@@ -63,6 +68,8 @@ type API interface {
 	TagResource(ctx context.Context, in *ecs.TagResourceInput, optFns ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
 	UntagResource(ctx context.Context, in *ecs.UntagResourceInput, optFns ...func(*ecs.Options)) (*ecs.UntagResourceOutput, error)
 	ListTagsForResource(ctx context.Context, in *ecs.ListTagsForResourceInput, optFns ...func(*ecs.Options)) (*ecs.ListTagsForResourceOutput, error)
+
+	ExecuteCommand(ctx context.Context, in *ecs.ExecuteCommandInput, optFns ...func(*ecs.Options)) (*ecs.ExecuteCommandOutput, error)
 }
 
 var _ API = (*ecs.Client)(nil)
@@ -88,6 +95,7 @@ const (
 	OpTagResource              = "TagResource"
 	OpUntagResource            = "UntagResource"
 	OpListTagsForResource      = "ListTagsForResource"
+	OpExecuteCommand           = "ExecuteCommand"
 )
 
 // IsWrite reports whether the operation changes ECS state.

@@ -104,3 +104,7 @@ func (d *decorated) UntagResource(ctx context.Context, in *ecs.UntagResourceInpu
 func (d *decorated) ListTagsForResource(ctx context.Context, in *ecs.ListTagsForResourceInput, o ...func(*ecs.Options)) (*ecs.ListTagsForResourceOutput, error) {
 	return do(ctx, d, OpListTagsForResource, in, d.next.ListTagsForResource, o)
 }
+
+func (d *decorated) ExecuteCommand(ctx context.Context, in *ecs.ExecuteCommandInput, o ...func(*ecs.Options)) (*ecs.ExecuteCommandOutput, error) {
+	return do(ctx, d, OpExecuteCommand, in, d.next.ExecuteCommand, o)
+}

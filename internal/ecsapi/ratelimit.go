@@ -25,7 +25,10 @@ type Limits struct {
 // The tagging calls (TagResource, UntagResource, ListTagsForResource) draw from buckets of their
 // own, sized like the cluster buckets (read 50 burst / 20 per s, write 20 / 1): the smallest
 // buckets ECS documents for reads and writes, so that nodeless stays under whatever ECS applies to
-// them. Tag writes happen only when spec.tags change, never at steady state.
+// them. Tag writes happen only when spec.tags change, never at steady state. ExecuteCommand
+// (kubectl exec and exec probes on AWS) draws from a bucket of its own sized like the smallest
+// write buckets (ECS documents none for it): an exec probe every few seconds on many Pods
+// waits here rather than being throttled by ECS.
 func DefaultLimits() Limits {
 	return Limits{
 		Buckets: map[string]Bucket{
@@ -40,6 +43,7 @@ func DefaultLimits() Limits {
 			"task-stop":     {Burst: 100, PerSecond: 40},
 			"tag-read":      {Burst: 50, PerSecond: 20},
 			"tag-write":     {Burst: 20, PerSecond: 1},
+			"exec":          {Burst: 20, PerSecond: 1},
 		},
 		Ops: map[string]string{
 			OpDescribeClusters:         "cluster-read",
@@ -61,6 +65,7 @@ func DefaultLimits() Limits {
 			OpListTagsForResource:      "tag-read",
 			OpTagResource:              "tag-write",
 			OpUntagResource:            "tag-write",
+			OpExecuteCommand:           "exec",
 		},
 	}
 }

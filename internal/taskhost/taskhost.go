@@ -70,6 +70,10 @@ type Streams struct {
 	Stderr io.Writer
 	TTY    bool
 	Resize <-chan TermSize
+	// StdinOnce is the container's stdinOnce (Attach only): the end of Stdin (the first attach
+	// detaching) ends the container's input, as the kubelet closes it; false leaves the input
+	// open for the next attach.
+	StdinOnce bool
 }
 
 // Host serves what the virtual node needs from where tasks run.

@@ -32,7 +32,7 @@ func TestServingCertificateReloads(t *testing.T) {
 	addr := freeAddr(t)
 	srv, err := NewServer(ServerOptions{
 		Address: addr, CertFile: certFile, KeyFile: keyFile, ClientCA: pemOf(first),
-		NodeName: "nodeless", Client: client, Host: awshost.New(),
+		NodeName: "nodeless", Client: client, Host: awshost.New(awshost.Options{}),
 	}, testr.New(t))
 	if err != nil {
 		t.Fatal(err)

@@ -133,7 +133,9 @@ func (f *fixture) runPod(t *testing.T, name string, args ...string) *corev1.Pod 
 }
 
 // stdio is how a test container's standard input is set up.
-type stdio struct{ stdin, tty bool }
+// stdio is how a test Pod's container takes input: stdin (with stdinOnce, as `kubectl run -i`
+// sets it, unless keepOpen), on a terminal with tty.
+type stdio struct{ stdin, tty, keepOpen bool }
 
 // runPodWith is runPod; with stdin the container is interactive (Pod stdin, ECS interactive),
 // with tty on a terminal (Pod tty, ECS pseudoTerminal).
@@ -143,7 +145,9 @@ func (f *fixture) runPodWith(t *testing.T, name string, mode stdio, args ...stri
 	task := f.runTaskWith(t, name, mode, args...)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.env.Namespace},
-		Spec:       corev1.PodSpec{NodeName: f.nodeName, Containers: []corev1.Container{{Name: "app", Image: testimage.DefaultRef, Stdin: mode.stdin, TTY: mode.tty}}},
+		Spec: corev1.PodSpec{NodeName: f.nodeName, Containers: []corev1.Container{{
+			Name: "app", Image: testimage.DefaultRef, Stdin: mode.stdin, StdinOnce: mode.stdin && !mode.keepOpen, TTY: mode.tty,
+		}}},
 	}
 	pod, err := f.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {

@@ -92,7 +92,26 @@ func (h *handlers) attach(ctx context.Context, namespace, pod, container string,
 	if err != nil {
 		return err
 	}
-	return exitErr(hostErr(h.host.Attach(ctx, t, container, streams(ctx, io))))
+	s := streams(ctx, io)
+	if s.StdinOnce, err = h.stdinOnce(ctx, namespace, pod, container); err != nil {
+		return err
+	}
+	return exitErr(hostErr(h.host.Attach(ctx, t, container, s)))
+}
+
+// stdinOnce is the container's stdinOnce: whether the end of an attach's input ends the
+// container's (the kubelet closes a stdinOnce container's stdin when its first attach detaches).
+func (h *handlers) stdinOnce(ctx context.Context, namespace, pod, container string) (bool, error) {
+	p, err := h.client.CoreV1().Pods(namespace).Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
+		return false, fmt.Errorf("reading pod %s/%s: %w", namespace, pod, err)
+	}
+	for _, c := range p.Spec.Containers {
+		if c.Name == container {
+			return c.StdinOnce, nil
+		}
+	}
+	return false, errdefs.InvalidInputf("pod %s/%s has no container %q", namespace, pod, container)
 }
 
 // exitErr turns the Host's *taskhost.ExitError into the error the kubelet's remotecommand

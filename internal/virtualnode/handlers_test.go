@@ -31,7 +31,7 @@ func (p onePod) Task(_ context.Context, namespace, pod string, previous bool) (t
 // TestRoutesAnswers: the kubelet routes answer as the kubelet does: 404 for a Pod not on the
 // node, 400 with the reason for a missing task and for what the Host cannot do (with its remedy).
 func TestRoutesAnswers(t *testing.T) {
-	s := &Server{opts: ServerOptions{NodeName: "nodeless", Host: awshost.New(),
+	s := &Server{opts: ServerOptions{NodeName: "nodeless", Host: awshost.New(awshost.Options{}),
 		Pods: onePod{task: taskhost.Task{Cluster: "prod", TaskArn: "arn:aws:ecs:eu-west-1:1:task/prod/0abc", ID: "0abc"}}}}
 	srv := httptest.NewServer(s.routes())
 	defer srv.Close()
@@ -62,7 +62,7 @@ func TestRoutesAnswers(t *testing.T) {
 // TestExecExitCode: the Host's ExitError reaches the remotecommand server unwrapped, as the
 // exit code kubectl exec returns; an unsupported exec stays an error with its remedy.
 func TestExecExitCode(t *testing.T) {
-	h := &handlers{pods: onePod{task: taskhost.Task{Cluster: "prod", ID: "0abc"}}, host: awshost.New()}
+	h := &handlers{pods: onePod{task: taskhost.Task{Cluster: "prod", ID: "0abc"}}, host: awshost.New(awshost.Options{})}
 	err := h.exec(context.Background(), "ns", "web", "app", []string{"ls"}, nopIO{})
 	if !errdefs.IsInvalidInput(err) || !strings.Contains(err.Error(), "aws ecs execute-command --cluster prod --task 0abc --container app") {
 		t.Errorf("exec on AWS: %v, want the ECS Exec remedy", err)

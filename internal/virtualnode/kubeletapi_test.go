@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,6 +56,7 @@ func TestKubeletAPI(t *testing.T) {
 	t.Run("attach without stdin refuses -i", func(t *testing.T) { testAttachStdinRefused(t, admin, pod) })
 	t.Run("attach with stdin", func(t *testing.T) { testAttachStdin(t, f, admin, "cat", stdio{stdin: true}) })
 	t.Run("attach with stdin to a terminal", func(t *testing.T) { testAttachStdin(t, f, admin, "cat-tty", stdio{stdin: true, tty: true}) })
+	t.Run("attach with stdin kept open", func(t *testing.T) { testAttachStdinKeptOpen(t, f, admin) })
 	t.Run("unknown pod", func(t *testing.T) {
 		code, _ := get(t, admin, fmt.Sprintf("/containerLogs/%s/nosuchpod/app", pod.Namespace))
 		if code != http.StatusNotFound {
@@ -257,6 +259,48 @@ func testAttachStdin(t *testing.T, f *fixture, admin *rest.Config, name string, 
 	if err != nil || !strings.Contains(out.String(), line) {
 		t.Errorf("attach -i: %v; output %q, want it to hold %q", err, out.String(), line)
 	}
+}
+
+// testAttachStdinKeptOpen: without stdinOnce the end of an attach's input leaves the
+// container's open (the kubelet's behaviour): a second attach still reaches the running cat.
+func testAttachStdinKeptOpen(t *testing.T, f *fixture, admin *rest.Config) {
+	pod := f.runPodWith(t, "cat-open", stdio{stdin: true, keepOpen: true}, "-cat")
+	for _, line := range []string{"first attach", "second attach"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &seenWriter{want: line, seen: cancel}
+		_ = execStreamCtx(ctx, t, admin, fmt.Sprintf("/attach/%s/%s/app?input=1&output=1&error=1", pod.Namespace, pod.Name),
+			remotecommand.StreamOptions{Stdin: strings.NewReader(line + "\n"), Stdout: out, Stderr: io.Discard})
+		cancel()
+		if !out.found() {
+			t.Fatalf("attach -i %q: the container did not echo it (its input was closed by the attach before?)", line)
+		}
+	}
+}
+
+// seenWriter calls seen once what it is written holds want.
+type seenWriter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	want string
+	seen context.CancelFunc
+	ok   bool
+}
+
+func (w *seenWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if !w.ok && strings.Contains(w.buf.String(), w.want) {
+		w.ok = true
+		w.seen()
+	}
+	return len(p), nil
+}
+
+func (w *seenWriter) found() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ok
 }
 
 // testAttachStdinRefused: attach -i to a container created without stdin says what to do.

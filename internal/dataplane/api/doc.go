@@ -5,7 +5,10 @@
 //
 // The server only reads and writes the store; it never touches containers. It tells the Engine
 // (the service scheduler) what changed, and the Engine does the rest: starting and stopping
-// containers, moving tasks through their lifecycle, rolling deployments.
+// containers, moving tasks through their lifecycle, rolling deployments. The one exception is
+// ECS Exec: ExecuteCommand's sessions are served on dataChannelPath of the same address (a
+// WebSocket speaking the Session Manager data channel, authenticated by the session's token, not
+// SigV4) and run their commands through the Executor (exec.go).
 //
 // Every client mistake is an HTTP 400 with the ECS error shape {"__type": "...Exception",
 // "message": "..."}, and the message names the offending member and says what to change. Requests

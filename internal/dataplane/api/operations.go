@@ -22,6 +22,8 @@ func (s *Server) operations() map[string]operation {
 		"DescribeTasks": handle(s, "DescribeTasks", s.describeTasks),
 		"ListTasks":     handle(s, "ListTasks", s.listTasks),
 
+		"ExecuteCommand": handle(s, "ExecuteCommand", s.executeCommand),
+
 		"CreateService":    handle(s, "CreateService", s.createService),
 		"UpdateService":    handle(s, "UpdateService", s.updateService),
 		"DeleteService":    handle(s, "DeleteService", s.deleteService),

@@ -58,6 +58,8 @@ type Options struct {
 	Logger      logr.Logger
 	// Clock is the time source for timestamps and signature expiry (clock.RealClock{} when nil).
 	Clock clock.Clock
+	// Executor runs ExecuteCommand's commands (nil: ECS Exec is refused; see SetExecutor).
+	Executor Executor
 }
 
 // Server serves the ECS API.
@@ -76,6 +78,8 @@ type Server struct {
 	// secrets serves the Secrets Manager operations (smOps).
 	secrets *secretstore.Store
 	smOps   map[string]operation
+	// exec serves ECS Exec: the executor and the sessions ExecuteCommand opened.
+	exec *execState
 }
 
 // operation decodes a request body into the operation's input and serves it.
@@ -102,6 +106,7 @@ func newServer(opts Options) *Server {
 		s.secrets = secretstore.New(opts.Store, opts.ARNs, s.clock)
 	}
 	s.smOps = s.secretsOperations()
+	s.exec = newExecState(opts.Executor)
 	return s
 }
 
@@ -143,6 +148,11 @@ func (s *Server) decode(op string, body []byte, in any) error {
 
 // ServeHTTP serves one awsJson1_1 request of the ECS API or of the Secrets Manager API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, dataChannelPath) {
+		s.serveDataChannel(w, r) // ExecuteCommand's session: authenticated by its token
+		return
+	}
+	r = r.WithContext(withRequestHost(r.Context(), r.Host))
 	reqID := model.NewUUID()
 	w.Header().Set("X-Amzn-RequestId", reqID)
 	log := s.log.WithValues("requestId", reqID)

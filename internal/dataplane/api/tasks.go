@@ -84,9 +84,6 @@ func validateRunTask(in *runTaskInput) error {
 	if in.Group != nil && (len(*in.Group) == 0 || len(*in.Group) > 255) {
 		return invalidParameter("group: use 1 to 255 characters")
 	}
-	if in.EnableExecuteCommand != nil && *in.EnableExecuteCommand {
-		return invalidParameter("enableExecuteCommand: ECS Exec is not available on the nodeless local data plane; remove it")
-	}
 	if err := checkClientToken(in.ClientToken, 64); err != nil {
 		return err
 	}
@@ -133,6 +130,9 @@ func checkOverrides(o *model.TaskOverride, td *model.TaskDefinition) error {
 
 func (s *Server) runTask(_ context.Context, in *runTaskInput) (*tasksOutput, error) {
 	if err := validateRunTask(in); err != nil {
+		return nil, err
+	}
+	if err := s.checkExecEnabled(in.EnableExecuteCommand); err != nil {
 		return nil, err
 	}
 	cluster, err := s.cluster("cluster", in.Cluster)
@@ -260,7 +260,7 @@ func (s *Server) newTask(cluster, id string, td *model.TaskDefinition, in *runTa
 	return model.NewTask(s.arns, model.NewTaskInput{
 		Cluster: cluster, ID: id, Definition: td, Group: in.Group, StartedBy: in.StartedBy,
 		PlatformVersion: in.PlatformVersion, Overrides: in.Overrides, Tags: tags, CreatedAt: s.clock.Now(),
-		NetworkConfiguration: in.NetworkConfiguration,
+		NetworkConfiguration: in.NetworkConfiguration, EnableExecuteCommand: deref(in.EnableExecuteCommand, false),
 	})
 }
 

@@ -59,6 +59,10 @@ func (t *task) runContainer(c *ctr) {
 		return // the task failed meanwhile and marked this container as never started
 	}
 	if proc == nil {
+		if reason := t.waitNetwork(); reason != "" {
+			t.neverStarted(c, reason)
+			return
+		}
 		if reason := t.waitDependencies(c); reason != "" {
 			t.neverStarted(c, reason)
 			return

@@ -28,6 +28,8 @@ type TaskSpec struct {
 	// fails the task (ResourceInitializationError); Attach needs none (the containers exist). The
 	// values are never logged nor stored by the runtime.
 	Secrets map[string][]model.KeyValuePair
+	// DNS are the task's own resolv.conf settings (DNSFromTags of its tags); nil for none.
+	DNS *TaskDNS
 }
 
 // ContainerState is one container as the runtime sees it.
@@ -68,7 +70,8 @@ type Runtime interface {
 	// Start creates the task's network namespace (joined to the VPC when spec.Network is set) and
 	// containers, and starts them in dependsOn order.
 	// It returns once the runtime state is recorded enough to Attach/Remove later (before images are
-	// pulled); progress and failures are reported through the Observer given to New.
+	// pulled); progress and failures are reported through the Observer given to New. The first
+	// report (containers PENDING, or the start failure) may come before Start returns.
 	Start(ctx context.Context, spec TaskSpec) (store.TaskRuntimeState, error)
 	// Attach resumes supervision of a task started by an earlier process (after a restart), without
 	// restarting containers that are still running; exits that happened meanwhile are reported.

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,16 +123,20 @@ func (h *harness) ecsCensus(service string) ecsCensus {
 }
 
 // sampler asserts the rolling-update bounds of a service, counted as ECS documents them, at every
-// runtime Start and Stop (the decision is stored by then) and whenever sample is called.
+// runtime Start and Stop (the decision is stored by then) and whenever sample is called. Workers
+// call Start and Stop concurrently: mu guards the counts.
 type sampler struct {
 	h                      *harness
 	service                string
 	minHealthy, maxTotal   int
+	mu                     sync.Mutex
 	samples, lowestHealthy int
 }
 
 func (s *sampler) sample(when string) {
 	c := s.h.ecsCensus(s.service)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.samples++
 	if s.samples == 1 || c.healthy < s.lowestHealthy {
 		s.lowestHealthy = c.healthy

@@ -13,10 +13,11 @@ import (
 
 // taskNetwork assigns task id its address in the VPC's subnet (package ipam: the same address on
 // every call until cleanUpTask releases it) and returns the interface the runtime gives the task.
-// A full subnet is a ResourceInitializationError that says what to do.
+// A full subnet is a ResourceInitializationError that says what to do. The address is committed
+// with the other workers' writes of the moment (store.Batch).
 func (s *Scheduler) taskNetwork(id string) (*vpc.Interface, error) {
 	var addr netip.Addr
-	err := s.store.Update(func(tx *store.Tx) error {
+	err := s.store.Batch(func(tx *store.Tx) error {
 		var err error
 		addr, err = s.subnet.Allocate(tx, id)
 		return err

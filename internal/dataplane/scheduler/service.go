@@ -13,13 +13,14 @@ import (
 
 // syncService reconciles one service inside one store transaction (so an API write in between is
 // never overwritten), then queues the tasks it created or asked to stop; their runtime calls happen
-// in the task workers, outside any transaction.
+// in the task workers, outside any transaction. The transaction is shared with the other workers'
+// writes of the moment (store.Batch), so the reconcile may run more than once.
 func (s *Scheduler) syncService(_ context.Context, cluster, name string) error {
 	var touched []string
 	var requeue time.Duration
 	now := s.clock.Now()
-	err := s.store.Update(func(tx *store.Tx) error {
-		touched = nil
+	err := s.store.Batch(func(tx *store.Tx) error {
+		touched, requeue = nil, 0
 		rec, err := tx.GetService(cluster, name)
 		if isNotFound(err) {
 			return nil

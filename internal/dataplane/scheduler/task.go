@@ -28,11 +28,14 @@ func (s *Scheduler) updateTask(cluster, id string, fn taskMutation) (*store.Task
 }
 
 // updateTaskTx is updateTask for a mutation that also writes other records in the same transaction
-// (fn's error aborts it).
+// (fn's error aborts it). The transaction is shared with the other workers' writes of the moment
+// (store.Batch, group commit), so fn may run more than once, each time on a freshly read record: it
+// must only change r and write through tx.
 func (s *Scheduler) updateTaskTx(cluster, id string, fn func(*store.Tx, *store.TaskRecord, *model.TaskDefinition) error) (*store.TaskRecord, bool, error) {
 	var out *store.TaskRecord
 	var changed bool
-	err := s.store.Update(func(tx *store.Tx) error {
+	err := s.store.Batch(func(tx *store.Tx) error {
+		out, changed = nil, false
 		r, err := tx.GetTask(cluster, id)
 		if err != nil {
 			return err
@@ -79,6 +82,7 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 	var succeeded bool
 	var recheck time.Duration
 	rec, changed, err := s.updateTaskTx(cluster, id, func(tx *store.Tx, r *store.TaskRecord, def *model.TaskDefinition) error {
+		succeeded, recheck = false, 0
 		if hasObs {
 			applyObservation(&r.Task, def, obs, now)
 		}
@@ -162,6 +166,7 @@ func (s *Scheduler) taskSpec(cluster string, r *store.TaskRecord, start bool) (r
 	}
 	spec := runtime.TaskSpec{
 		TaskID: id, Cluster: cluster, Definition: *def, Overrides: r.Task.Overrides, Network: network,
+		DNS: runtime.DNSFromTags(r.Task.Tags),
 	}
 	if start {
 		if spec.Secrets, err = s.secrets.ContainerSecrets(def.ContainerDefinitions); err != nil {
@@ -196,10 +201,17 @@ func (s *Scheduler) startTask(ctx context.Context, cluster, id string, r *store.
 	return nil
 }
 
-// recordStarted stores the runtime's handle and the task's attached ENI, and moves it to PENDING.
+// recordStarted stores, in one transaction, the runtime's handle, the task's attached ENI, the move
+// to PENDING and what the runtime reported during Start (its first report: the containers PENDING
+// with their runtime IDs and port bindings, or the start failure; a runtime that is quick enough
+// reports them RUNNING already). The report used to take a transaction of its own: one write and
+// two fsyncs less per task on the way to RUNNING (bench/README.md, "Faster starts"). Nothing
+// becomes durable earlier than the handle: a crash before this commit starts the task again
+// (idempotently), and the report comes again with that Start.
 func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeState, network *vpc.Interface) error {
+	obs, hasObs := s.takeObservation(id)
 	now := s.clock.Now()
-	_, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+	rec, changed, err := s.updateTask(cluster, id, func(r *store.TaskRecord, def *model.TaskDefinition) {
 		r.Runtime = handle
 		r.Scheduler.RuntimeStarted = true
 		t := &r.Task
@@ -210,8 +222,20 @@ func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeSt
 			t.Connectivity = ptr(connectivityConnected)
 			t.ConnectivityAt = timeOf(now)
 		}
+		if hasObs {
+			applyObservation(t, def, obs, now)
+		}
 	})
-	return err
+	if err != nil {
+		if hasObs {
+			s.putBackObservation(id, obs)
+		}
+		return err
+	}
+	if changed {
+		s.notifyService(cluster, rec)
+	}
+	return nil
 }
 
 // stopTask walks a task whose desiredStatus is STOPPED through DEACTIVATING and STOPPING, stops its
@@ -272,7 +296,7 @@ func (s *Scheduler) cleanUpTask(ctx context.Context, cluster, id string, r *stor
 	if !expired(r.Task.StoppedAt, now, s.retention) {
 		return nil
 	}
-	err := s.store.Update(func(tx *store.Tx) error {
+	err := s.store.Batch(func(tx *store.Tx) error {
 		cur, err := tx.GetTask(cluster, id)
 		if err != nil {
 			return err

@@ -20,9 +20,9 @@ import (
 // Attach connects the streams to the container's main process until it stops or ctx ends: its
 // output from now on (read from its log file, lines timestamped after the attach began), and for
 // a container created with stdin (ECS interactive) its standard input: s.Stdin is written to the
-// container's stdin FIFO (runtime.StdinPath) and its end ends the container's input (see
-// copyStdin), as Kubernetes' stdinOnce, which `kubectl run -i` sets. With s.TTY, terminal sizes
-// are forwarded. Stdin or a terminal asked of a container created without them is an
+// container's stdin FIFO (runtime.StdinPath); with s.StdinOnce (the container's stdinOnce, which
+// `kubectl run -i` sets) its end ends the container's input (see copyStdin), without it the input
+// stays open for the next attach, as the kubelet does. With s.TTY, terminal sizes are forwarded. Stdin or a terminal asked of a container created without them is an
 // UnsupportedError saying how to run it.
 func (h *Host) Attach(ctx context.Context, t taskhost.Task, container string, s taskhost.Streams) error {
 	proc, cont, err := h.process(ctx, t, container)
@@ -42,7 +42,7 @@ func (h *Host) Attach(ctx context.Context, t taskhost.Task, container string, s 
 			return err
 		}
 		terminal := spec.Process != nil && spec.Process.Terminal
-		go copyStdin(ctx, proc, in, s.Stdin, terminal)
+		go copyStdin(ctx, proc, in, s.Stdin, terminal, s.StdinOnce)
 	}
 	if s.TTY && s.Resize != nil {
 		go forwardResize(ctx, proc, s.Resize, ctx.Done())
@@ -76,17 +76,18 @@ func (h *Host) openStdin(ctx context.Context, t taskhost.Task, container string)
 	return w, nil
 }
 
-// copyStdin copies r to the container's stdin w; at the end of r it ends the container's input.
-// Without a terminal that is CloseIO (the shim holds a writer of its own, so closing w alone
+// copyStdin copies r to the container's stdin w; at the end of r it ends the container's input
+// when once (stdinOnce), else it only closes w (the shim's own writer keeps the input open for
+// the next attach). Ending the input without a terminal is CloseIO (the shim holds a writer of its own, so closing w alone
 // would not). On a terminal it is the terminal's end-of-file character (^D, twice after an
 // unfinished line), as a user ends a terminal's input: CloseIO would make the shim close the
 // console at once, hanging up the process and losing the output still in flight (containerd's
 // CRI plugin does not close a terminal's stdin at the end of an attach either). When ctx ends
 // first (the client went away without ending its input) the container's stdin stays open.
-func copyStdin(ctx context.Context, proc containerd.Task, w io.WriteCloser, r io.Reader, terminal bool) {
+func copyStdin(ctx context.Context, proc containerd.Task, w io.WriteCloser, r io.Reader, terminal, once bool) {
 	last := &lastByte{w: w, b: '\n'}
 	_, err := io.Copy(last, r)
-	if err != nil || ctx.Err() != nil {
+	if err != nil || ctx.Err() != nil || !once {
 		_ = w.Close()
 		return
 	}

@@ -6,7 +6,8 @@
 //
 // Attach shows the container's output from now on (from its log file); for a container created
 // with stdin (ECS interactive; the runtime gives it FIFOs, runtime.StdinPath) it writes the
-// client's input and ends the container's input at its end (stdinOnce, as `kubectl run -i`),
+// client's input and, for a container with stdinOnce (`kubectl run -i`), ends the container's
+// input at its end (without stdinOnce the input stays open for the next attach),
 // and forwards terminal sizes with a TTY. `kubectl attach -i` to a container created without
 // stdin is an UnsupportedError saying to set stdin: true.
 package localhost

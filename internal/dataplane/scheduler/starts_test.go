@@ -1,0 +1,80 @@
+package scheduler
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/fakeruntime"
+)
+
+// TestStartIsStoredInOneTransaction: what the runtime reports during Start (its first report) is
+// stored with the runtime's handle, PENDING and the attached ENI in one transaction — after RunTask's
+// write and the VPC address's, one more where there used to be two — and a kill -9 right after that commit
+// loses nothing and adds nothing: the restarted scheduler finds the same task, starts (PENDING) or
+// attaches (RUNNING) it without a second container, and has nothing new to write.
+func TestStartIsStoredInOneTransaction(t *testing.T) {
+	tests := []struct {
+		name    string
+		onStart func(runtime.TaskSpec) runtime.TaskState
+		// want is the task after the first transaction of the scheduler.
+		want                       string
+		wantStartAgain, wantAttach bool
+	}{
+		{name: "first report PENDING", onStart: fakeruntime.PendingState, want: model.TaskStatusPending, wantStartAgain: true},
+		{name: "first report RUNNING", onStart: nil, want: model.TaskStatusRunning, wantAttach: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.rt.OnStart = tt.onStart
+			h.start()
+			before := h.store.Commits()
+			id := h.runTask("plain", 1)
+			h.settle()
+			if got := h.store.Commits() - before; got != 3 {
+				t.Errorf("%d write transactions from RunTask until settled, want 3 (RunTask, the address, Start with its report)", got)
+			}
+			r := h.task(id)
+			if r.Task.LastStatus != tt.want || r.Task.Version != 2 || !r.Scheduler.RuntimeStarted || r.Task.PullStartedAt == nil {
+				t.Fatalf("after Start: lastStatus %s version %d started %v pullStartedAt %v; want %s, 2, true, set",
+					r.Task.LastStatus, r.Task.Version, r.Scheduler.RuntimeStarted, r.Task.PullStartedAt, tt.want)
+			}
+			if eni := r.Task.ENI(); eni == nil || eni.Status != model.AttachmentAttached {
+				t.Errorf("ENI = %+v, want ATTACHED", eni)
+			}
+			if tt.want == model.TaskStatusRunning && (r.Task.StartedAt == nil || deref(r.Task.Containers[0].RuntimeID) != id+"-app") {
+				t.Errorf("RUNNING without startedAt (%v) or the container's runtime ID (%s)", r.Task.StartedAt, deref(r.Task.Containers[0].RuntimeID))
+			}
+
+			// kill -9 right after the commit: a new scheduler on the same store and containers.
+			h.stop()
+			h.rt.SetObserver(nil)
+			h.rt = h.rt.Restart()
+			h.rt.OnStart = tt.onStart
+			before = h.store.Commits()
+			h.start()
+			h.settle()
+			if got := h.store.Commits() - before; got != 0 {
+				t.Errorf("%d write transactions after the restart, want 0 (nothing was lost)", got)
+			}
+			after := h.task(id)
+			if diff := cmp.Diff(r, after); diff != "" {
+				t.Errorf("the task changed across the restart (-before +after):\n%s", diff)
+			}
+			calls := h.rt.Calls()
+			if got := slices.Contains(calls.Start, id); got != tt.wantStartAgain {
+				t.Errorf("Start calls after the restart %v, want the task started again: %v", calls.Start, tt.wantStartAgain)
+			}
+			if got := slices.Contains(calls.Attach, id); got != tt.wantAttach {
+				t.Errorf("Attach calls after the restart %v, want the task attached: %v", calls.Attach, tt.wantAttach)
+			}
+			if diff := cmp.Diff([]string{id}, h.rt.Live()); diff != "" {
+				t.Errorf("tasks in the runtime (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
