@@ -94,7 +94,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			Limits: controller.NoRateLimit(),
 			Pods: &pod.Options{
 				NodeName: f.node.name, Host: host, AgentImage: agentimage.LocalRef(version),
-				Withdrawers: []pod.Withdrawer{dns},
+				Withdrawers: []pod.Withdrawer{dns, lb},
 				Drained:     []func(*corev1.Pod) bool{lb.Drained},
 			},
 		})

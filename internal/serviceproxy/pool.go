@@ -240,6 +240,24 @@ func (p *Pool) detach(addr netip.AddrPort, l io.Closer) {
 	}
 }
 
+// Withdraw makes the endpoints of the Pod uid take no new connections at once, as if their
+// EndpointSlice said terminating (they still serve when no other endpoint is ready); open
+// connections drain as usual.
+func (p *Pool) Withdraw(uid types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	changed := false
+	for _, m := range p.members {
+		if m.ep.UID == uid && (m.ep.Ready || !m.ep.Terminating) {
+			m.ep.Ready, m.ep.Terminating = false, true
+			changed = true
+		}
+	}
+	if changed {
+		p.recompute()
+	}
+}
+
 // Takes reports whether the pool gives new connections to an endpoint of the Pod uid.
 func (p *Pool) Takes(uid types.UID) bool {
 	p.mu.Lock()

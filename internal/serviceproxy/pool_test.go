@@ -333,3 +333,28 @@ func TestPoolTakes(t *testing.T) {
 		t.Errorf("Takes (-want +got):\n%s", diff)
 	}
 }
+
+// TestPoolWithdraw: a withdrawn Pod's endpoint takes no new connection at once, and serves again
+// only as the last one left (kube-proxy's terminating fallback).
+func TestPoolWithdraw(t *testing.T) {
+	a, b := startBackend(t, "a"), startBackend(t, "b")
+	pool := newTestPool(time.Hour)
+	pool.Update([]Endpoint{
+		{Address: a.addr(), Ready: true, Serving: true, UID: "uid-a"},
+		{Address: b.addr(), Ready: true, Serving: true, UID: "uid-b"},
+	})
+	addr := servePool(t, pool)
+	pool.Withdraw("uid-a")
+	if pool.Takes("uid-a") {
+		t.Errorf("Takes(uid-a) = true after Withdraw")
+	}
+	for range 4 {
+		if _, name := connect(t, addr); name != "b" {
+			t.Errorf("after a was withdrawn a connection was answered by %q, want b", name)
+		}
+	}
+	pool.Update([]Endpoint{{Address: a.addr(), Serving: true, Terminating: true, UID: "uid-a"}})
+	if _, name := connect(t, addr); name != "a" {
+		t.Errorf("with only the withdrawn a left (serving, terminating), answered by %q, want a", name)
+	}
+}

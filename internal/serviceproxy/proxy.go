@@ -103,7 +103,13 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	state map[types.NamespacedName]*serviceState
+	// withdrawn are the Pods the Pod controller is stopping (Withdraw), and when.
+	withdrawn map[types.UID]time.Time
 }
+
+// withdrawnFor is how long a withdrawn Pod's UID is remembered: longer than any grace period
+// (ECS's stopTimeout is at most 120 s) and the time its EndpointSlice takes to drop it.
+const withdrawnFor = 10 * time.Minute
 
 var _ component.Component = (*Proxy)(nil)
 
@@ -177,8 +183,9 @@ func New(opts Options) (*Proxy, error) {
 		opts: opts, log: opts.Logger, ready: make(chan struct{}),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName](),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "serviceproxy"}),
-		state:  map[types.NamespacedName]*serviceState{},
-		runCtx: context.Background(),
+		state:     map[types.NamespacedName]*serviceState{},
+		withdrawn: map[types.UID]time.Time{},
+		runCtx:    context.Background(),
 	}
 	p.events = record.NewBroadcaster()
 	p.recorder = p.events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "nodeless-serviceproxy"})
@@ -305,6 +312,28 @@ func (p *Proxy) Drained(pod *corev1.Pod) bool {
 	return true
 }
 
+// Withdraw implements pod.Withdrawer: the Pod controller calls it before it stops the task of the
+// Pod uid, and from then on no load balancer gives that Pod's endpoints new connections, whatever
+// its EndpointSlices still say (as if they said terminating). It never blocks.
+func (p *Proxy) Withdraw(uid types.UID, _ string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	for u, at := range p.withdrawn {
+		if now.Sub(at) > withdrawnFor {
+			delete(p.withdrawn, u)
+		}
+	}
+	if _, ok := p.withdrawn[uid]; !ok {
+		p.withdrawn[uid] = now
+	}
+	for _, st := range p.state {
+		for _, pool := range st.pools {
+			pool.Withdraw(uid)
+		}
+	}
+}
+
 // Pool returns the pool of a Service's port (by the port's name), or nil (for tests).
 func (p *Proxy) Pool(svc types.NamespacedName, port string) *Pool {
 	p.mu.Lock()
@@ -386,6 +415,11 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 // API server (Options.APIServer).
 func (p *Proxy) endpoints(key types.NamespacedName, sp corev1.ServicePort, slices []*discoveryv1.EndpointSlice) []Endpoint {
 	eps := EndpointsFor(sp, slices)
+	for i := range eps {
+		if _, ok := p.withdrawn[eps[i].UID]; ok && eps[i].UID != "" {
+			eps[i].Ready, eps[i].Terminating = false, true
+		}
+	}
 	if len(slices) == 0 && key == kubernetesService && p.opts.APIServer.IsValid() && sp.Name == "https" {
 		eps = []Endpoint{{Address: p.opts.APIServer, Ready: true, Serving: true}}
 	}
