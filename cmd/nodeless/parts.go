@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,13 +30,14 @@ type partsFlags struct {
 	node             nodeFlags
 	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
 	healthyAfterRunning time.Duration
+	serviceProxy        serviceProxyFlags
 }
 
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
 // runc, the data plane's port) before anything starts; the ecs.nodeless.dev CRDs; then the local
 // data plane (in the same state dir as the control plane, so `nodeless logs` and `nodeless image
 // load` work alike under `up` and `dataplane`), its DNS server for Service names (dns.go), then
-// the controllers, pointed at that data plane
+// the Services' load balancer (serviceproxy.go), then the controllers, pointed at that data plane
 // with its generated credentials, then the virtual node's kubelet API and the node itself
 // (untainted: every Pod may run on it). They start in that order and stop in reverse.
 func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOptions) error {
@@ -73,6 +75,11 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			return nil, err
 		}
 		creds := dp.Credentials()
+		lb, err := newServiceProxy(cfg, f.serviceProxy, dp, logger)
+		if err != nil {
+			_ = dp.Close()
+			return nil, err
+		}
 		// One Host for the Pod controller, its prober and the kubelet API; it also runs the data
 		// plane's ECS Exec sessions (ExecuteCommand).
 		host := localhost.New(dp, stateDir)
@@ -87,7 +94,8 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			Limits: controller.NoRateLimit(),
 			Pods: &pod.Options{
 				NodeName: f.node.name, Host: host, AgentImage: agentimage.LocalRef(version),
-				Withdrawers: []pod.Withdrawer{dns},
+				Withdrawers: []pod.Withdrawer{dns, lb},
+				Drained:     []func(*corev1.Pod) bool{lb.Drained},
 			},
 		})
 		if err != nil {
@@ -100,7 +108,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			_ = dp.Close()
 			return nil, err
 		}
-		return append([]component.Component{dp, dns, ctrls}, node...), nil
+		return append([]component.Component{dp, dns, lb, ctrls}, node...), nil
 	}
 	return nil
 }

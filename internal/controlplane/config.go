@@ -17,9 +17,14 @@ const (
 // Host is the only address the control plane listens on.
 const Host = "127.0.0.1"
 
-// serviceCIDR is the range of ClusterIPs; nodeless has no kube-proxy, the range only has to be
-// valid. The first address belongs to the `kubernetes` Service.
+// serviceCIDR is the range of ClusterIPs; nodeless has no kube-proxy: under `nodeless up` the
+// Services' load balancer (internal/serviceproxy) serves them inside the local VPC. The first
+// address belongs to the `kubernetes` Service.
 const serviceCIDR = "10.0.0.0/24"
+
+// ServiceCIDR is the range of ClusterIPs (--service-cluster-ip-range): the Services' load balancer
+// makes it local to the VPC's namespace so that ClusterIPs carry traffic (internal/serviceproxy).
+const ServiceCIDR = serviceCIDR
 
 var firstServiceIP = net.IPv4(10, 0, 0, 1)
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -57,10 +58,38 @@ func (r *Reconciler) Finalize(ctx context.Context, pod *corev1.Pod) *reconciler.
 		}
 	}
 	r.writeStatus(pod, st, tr, task, false)
+	if stopping := aws.ToString(task.DesiredStatus) == statusStopped || st.stopRequested != ""; !stopping && !r.drained(pod) {
+		return requeue(drainPoll)
+	}
 	if p := r.stopTask(ctx, pod, st, task, fmt.Sprintf("Pod %s/%s deleted in Kubernetes", pod.Namespace, pod.Name)); p != nil && p.Err != nil {
 		return p
 	}
 	return &reconciler.Problem{Reason: "Stopping", Message: "waiting for the task to stop", RequeueAfter: r.opts.PollInterval}
+}
+
+// drained reports whether every Options.Drained says the Pod gets no new traffic, or the wait is
+// over: DrainTimeout since the deletion began (deletionTimestamp minus the grace period), bounded
+// by the grace period itself.
+func (r *Reconciler) drained(pod *corev1.Pod) bool {
+	if len(r.opts.Drained) == 0 || pod.DeletionTimestamp == nil {
+		return true
+	}
+	limit := r.opts.DrainTimeout
+	began := pod.DeletionTimestamp.Time
+	if g := pod.DeletionGracePeriodSeconds; g != nil {
+		grace := time.Duration(*g) * time.Second
+		began = began.Add(-grace)
+		limit = min(limit, grace)
+	}
+	if !r.now().Before(began.Add(limit)) {
+		return true
+	}
+	for _, d := range r.opts.Drained {
+		if !d(pod) {
+			return false
+		}
+	}
+	return true
 }
 
 // release completes the Pod's deletion once its task stopped, as the kubelet does: a delete

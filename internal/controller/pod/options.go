@@ -38,6 +38,12 @@ const (
 	// DescribeTasks per 100 tasks per 10 s (0.06 reads per Pod per minute with 100 Pods); the
 	// ECS controllers' minute made every Job completion wait up to a minute.
 	DefaultStablePollInterval = 10 * time.Second
+	// DefaultDrainTimeout bounds how long a deleted Pod's StopTask waits for Options.Drained: the
+	// EndpointSlice controller and the load balancer take milliseconds; a load balancer that is
+	// down must not hold every deletion for long.
+	DefaultDrainTimeout = 5 * time.Second
+	// drainPoll is how often a Pod waiting for Options.Drained is reconciled again.
+	drainPoll = 100 * time.Millisecond
 )
 
 // Options configure the Pod controller of one virtual node. The zero value of a field means its
@@ -103,6 +109,15 @@ type Options struct {
 	Probes Probes
 	// Hooks runs lifecycle hooks (nil: preStop hooks are not run before StopTask).
 	Hooks Hooks
+	// Drained are asked, before StopTask of a Pod being deleted, whether the Pod still gets new
+	// traffic from them (a load balancer's endpoints, DNS answers); each returns true once it
+	// gives the Pod none. StopTask waits until all say true, or DrainTimeout passed since the
+	// deletion began, so that the task gets SIGTERM only once no new connection reaches it (the
+	// zero-downtime rule, docs/adr/0011-load-balancing.md). They must not block.
+	Drained []func(pod *corev1.Pod) bool
+	// DrainTimeout bounds that wait (DefaultDrainTimeout), and never goes past the Pod's grace
+	// period.
+	DrainTimeout time.Duration
 	// Withdrawers are told a Pod's UID and its task's address before the task is stopped (and,
 	// for a Pod being deleted, before its preStop hooks run), so that the address leaves what
 	// answers for the Pod's Services — the VPC's DNS names (servicedns.Server) — before its
@@ -141,6 +156,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.Workers <= 0 {
 		o.Workers = DefaultWorkers
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = DefaultDrainTimeout
 	}
 	if o.Backoff == (Backoff{}) {
 		o.Backoff = DefaultBackoff()
