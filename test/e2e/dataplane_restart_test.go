@@ -14,11 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/containerd/containerd"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/containerdproc"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
 )
 
@@ -31,28 +28,6 @@ func clientFor(ctx context.Context, t *testing.T, stateDir, addr string, p *data
 		t.Fatal(err)
 	}
 	return c
-}
-
-// containerTaskIDs lists the task IDs of the containers in the data plane's containerd (container
-// IDs are "<task ID>-<container name>").
-func containerTaskIDs(ctx context.Context, stateDir string) ([]string, error) {
-	sock := containerdproc.SocketPath(runtime.ContainerdDir(stateDir))
-	client, err := containerd.New(sock, containerd.WithDefaultNamespace(runtime.Namespace), containerd.WithTimeout(10*time.Second))
-	if err != nil {
-		return nil, fmt.Errorf("connecting to containerd at %s: %w", sock, err)
-	}
-	defer client.Close()
-	containers, err := client.Containers(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
-	}
-	var ids []string
-	for _, c := range containers {
-		id, _, _ := strings.Cut(c.ID(), "-")
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids, nil
 }
 
 // TestDataPlaneKill9MidRollout kills -9 a `nodeless dataplane` process in the middle of a rolling
@@ -116,7 +91,7 @@ func TestDataPlaneKill9MidRollout(t *testing.T) {
 	}
 	var got []string
 	waitFor(ctx, t, "containerd holds exactly the containers of the 4 tasks", func(ctx context.Context) (bool, string, error) {
-		got, err = containerTaskIDs(ctx, stateDir)
+		got, err = dataplanetest.ContainerTaskIDs(ctx, stateDir)
 		return err == nil && strings.Join(got, ",") == strings.Join(want, ","), fmt.Sprintf("containers of tasks %v, want %v", got, want), err
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,8 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/containerd/containerd"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/containerdproc"
 )
 
 // Process is `nodeless dataplane` running as a child process of the test, so that the test can
@@ -186,4 +190,27 @@ func KillLeftoverShims(t testing.TB, stateDir string) {
 		t.Logf("killing a containerd shim left behind (pid %d): %s", pid, cmd)
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
+}
+
+// ContainerTaskIDs lists, sorted, the task IDs of the containers in the private containerd of
+// stateDir (container IDs are "<task ID>-<container name>"; a task with two containers is listed
+// twice). The daemon must be running.
+func ContainerTaskIDs(ctx context.Context, stateDir string) ([]string, error) {
+	sock := containerdproc.SocketPath(runtime.ContainerdDir(stateDir))
+	client, err := containerd.New(sock, containerd.WithDefaultNamespace(runtime.Namespace), containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("connecting to containerd at %s: %w", sock, err)
+	}
+	defer func() { _ = client.Close() }()
+	containers, err := client.Containers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	ids := make([]string, 0, len(containers))
+	for _, c := range containers {
+		id, _, _ := strings.Cut(c.ID(), "-")
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
