@@ -224,6 +224,87 @@ func (s *soak) waitSteady(ctx context.Context) (time.Time, error) {
 	return time.Time{}, errors.Join(fmt.Errorf("not steady within %s; last state: %s", convergeBound, state), lastErr)
 }
 
+// stableFor is how long the service must stay steady for the convergence to count: a recovery
+// that reports steady for a moment and then loses a task has not converged.
+const stableFor = 2 * time.Second
+
+// waitStable waits until the service is steady and stays so for stableFor; it returns when the
+// service last became steady and how often it left the steady state meanwhile.
+func (s *soak) waitStable(ctx context.Context) (time.Time, int, error) {
+	flapped := 0
+	deadline := time.Now().Add(convergeBound)
+	for {
+		at, err := s.waitSteady(ctx)
+		if err != nil {
+			return at, flapped, err
+		}
+		stable := true
+		for time.Since(at) < stableFor && stable {
+			time.Sleep(200 * time.Millisecond)
+			stable = s.steadyNow(ctx)
+		}
+		if stable {
+			return at, flapped, nil
+		}
+		flapped++
+		if time.Now().After(deadline) {
+			return time.Time{}, flapped, fmt.Errorf("not stable for %s within %s", stableFor, convergeBound)
+		}
+	}
+}
+
+// steadyNow is one steady check; a failed call counts as not steady.
+func (s *soak) steadyNow(ctx context.Context) bool {
+	callCtx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	ok, _, err := s.steady(callCtx)
+	return ok && err == nil
+}
+
+// slowRound is the convergence beyond which a round logs what happened (service events, the
+// stop reasons of the tasks that stopped).
+const slowRound = 4 * time.Second
+
+// whatHappened describes the service's events and the service's tasks created since since: for
+// rounds that converged slowly.
+func (s *soak) whatHappened(ctx context.Context, since time.Time) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*callTimeout)
+	defer cancel()
+	var b strings.Builder
+	out, err := s.c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(clusterName), Services: []string{serviceName}})
+	if err != nil || len(out.Services) != 1 {
+		return fmt.Sprintf("describing the service: %v", err)
+	}
+	b.WriteString("events:")
+	evs := out.Services[0].Events
+	for i := len(evs) - 1; i >= 0; i-- {
+		if e := evs[i]; aws.ToTime(e.CreatedAt).After(since.Add(-time.Second)) {
+			fmt.Fprintf(&b, " [%s %s]", aws.ToTime(e.CreatedAt).Format("15:04:05.000"), aws.ToString(e.Message))
+		}
+	}
+	tasks, err := serviceTasks(ctx, s.c)
+	if err != nil {
+		return b.String() + "; tasks: " + err.Error()
+	}
+	b.WriteString("; tasks:")
+	for _, t := range tasks {
+		if aws.ToTime(t.CreatedAt).Before(since.Add(-5 * time.Second)) {
+			continue
+		}
+		fmt.Fprintf(&b, " [%.8s %s %s/%s created %s started %s stopping %s: %s]", shortID(aws.ToString(t.TaskArn)),
+			shortID(aws.ToString(t.TaskDefinitionArn)), aws.ToString(t.LastStatus), aws.ToString(t.DesiredStatus),
+			clock(t.CreatedAt), clock(t.StartedAt), clock(t.StoppingAt), aws.ToString(t.StoppedReason))
+	}
+	return b.String()
+}
+
+func clock(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format("15:04:05.000")
+}
+
 func deploymentsString(ds []ecstypes.Deployment) string {
 	parts := make([]string, len(ds))
 	for i, d := range ds {

@@ -55,7 +55,8 @@ func (s *soak) report() {
 func (s *soak) writeSummary(b *strings.Builder) {
 	byTarget := map[string]int{}
 	again := 0
-	var conv, serve []time.Duration
+	var conv, serve, disturbed []time.Duration
+	flaps := 0
 	convBy := map[string][]time.Duration{}
 	over, unconverged, tokens, dups, tokenMissing, lost, mismatches := 0, 0, 0, 0, 0, 0, 0
 	for _, r := range s.rounds {
@@ -74,6 +75,9 @@ func (s *soak) writeSummary(b *strings.Builder) {
 			if r.converge > convergeTarget {
 				over++
 			}
+			if !r.steadyAtKill {
+				disturbed = append(disturbed, r.converge)
+			}
 		}
 		if last := r.kills[len(r.kills)-1]; last != killContainerd {
 			serve = append(serve, r.serve)
@@ -88,6 +92,7 @@ func (s *soak) writeSummary(b *strings.Builder) {
 			}
 		}
 		lost += len(r.lost)
+		flaps += r.flapped
 		if r.containers != "" {
 			mismatches++
 		}
@@ -102,16 +107,18 @@ func (s *soak) writeSummary(b *strings.Builder) {
 	for _, k := range []string{killNodeless, killContainerd, killBoth} {
 		row("… last kill "+k, convBy[k])
 	}
+	row("… service not steady at the kill", disturbed)
 	row("restart → API answers (nodeless restarted)", serve)
 	clusters, definitions, services, tasks := s.objects.counts()
 	sm := s.sampler
 	fmt.Fprintf(b, "\n- converged later than %s: %d of %d rounds; not within %s: %d\n", convergeTarget, over, len(s.rounds), convergeBound, unconverged)
+	fmt.Fprintf(b, "- times the service left the steady state within %s of reaching it: %d\n", stableFor, flaps)
 	fmt.Fprintf(b, "- lost objects: %d (checked after every round: %d clusters, %d task definitions, %d services, %d tasks)\n",
 		lost, clusters, definitions, services, tasks)
 	fmt.Fprintf(b, "- samples beyond maximumPercent: %d of %d (%d samples failed while the API was down; peak %d tasks not STOPPED)\n",
 		len(sm.violations), sm.samples, sm.failed, sm.peak)
 	fmt.Fprintf(b, "- RunTask clientTokens across a kill: %d; duplicate tasks: %d; tokens without a task: %d\n", tokens, dups, tokenMissing)
-	fmt.Fprintf(b, "- rounds where containerd's containers did not match the live tasks within %s: %d\n", containersSettle, mismatches)
+	fmt.Fprintf(b, "- rounds where containerd's containers or shims did not match the live tasks within %s: %d\n", containersSettle, mismatches)
 	l := s.leaks
 	fmt.Fprintf(b, "- after `nodeless down`: %d live processes, %d mounts, %d network namespaces left; down killed %d leftover processes %v\n",
 		len(l.live), len(l.mounts), len(l.netns), len(l.downKilled), l.downKilled)

@@ -72,6 +72,8 @@ type round struct {
 	// steady (see soak.steady). A containerd-only kill's restart is the kill: nodeless restarts it.
 	serve, converge time.Duration
 	converged       bool
+	steadyAtKill    bool // the service was already steady when the (first) kill came
+	flapped         int  // times the service left the steady state within stableFor of reaching it
 	token           string
 	tokenCalls      int
 	tokenTasks      int // tasks listed for the token (want 1)
@@ -90,6 +92,12 @@ func (r round) String() string {
 	fmt.Fprintf(&b, "; API after %s, steady after %s", r.serve.Round(time.Millisecond), r.converge.Round(time.Millisecond))
 	if !r.converged {
 		b.WriteString(" (NOT CONVERGED)")
+	}
+	if r.steadyAtKill {
+		b.WriteString(" (steady at the kill)")
+	}
+	if r.flapped > 0 {
+		fmt.Fprintf(&b, " (left the steady state %d times)", r.flapped)
 	}
 	if r.token != "" {
 		fmt.Fprintf(&b, "; RunTask %s: %d calls, %d tasks", r.token, r.tokenCalls, r.tokenTasks)
@@ -124,6 +132,8 @@ func (s *soak) round(ctx context.Context, n int) round {
 		tokenDone = s.runTaskAcross(ctx, r.token, r.plan.runTaskOffset)
 	}
 	time.Sleep(r.plan.delay)
+	r.steadyAtKill = s.steadyNow(ctx)
+	start := time.Now()
 	restart := s.kill(&r, r.plan.target)
 	if r.plan.again && s.kills < s.cfg.kills {
 		time.Sleep(r.plan.againDelay)
@@ -136,12 +146,16 @@ func (s *soak) round(ctx context.Context, n int) round {
 		r.notes = append(r.notes, "API: "+err.Error())
 	}
 	r.serve = time.Since(restart)
-	at, err := s.waitSteady(ctx)
+	at, flapped, err := s.waitStable(ctx)
+	r.flapped = flapped
 	if err != nil {
 		r.notes = append(r.notes, err.Error())
 		r.converge = time.Since(restart)
 	} else {
 		r.converged, r.converge = true, at.Sub(restart)
+	}
+	if !r.converged || r.converge > slowRound {
+		r.notes = append(r.notes, s.whatHappened(ctx, start))
 	}
 	if tokenDone != nil {
 		s.checkToken(ctx, &r, <-tokenDone)
@@ -315,10 +329,12 @@ func (s *soak) checkContainers(ctx context.Context) string {
 			ids = slices.Compact(ids)
 			orphans := minus(ids, live)
 			missing := minus(live, ids)
-			if len(orphans) == 0 && len(missing) == 0 {
+			shims := minus(s.shimTaskIDs(), live)
+			if len(orphans) == 0 && len(missing) == 0 && len(shims) == 0 {
 				return ""
 			}
-			diff = fmt.Sprintf("containers without a live task %v, live tasks without a container %v", orphans, missing)
+			diff = fmt.Sprintf("containers without a live task %v, live tasks without a container %v, shims without a live task %v",
+				orphans, missing, shims)
 		}
 		if time.Now().After(deadline) {
 			return diff
@@ -356,4 +372,19 @@ func minus(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// shimTaskIDs are the task IDs of the state dir's live containerd shims (a shim's -id is its
+// container's ID, "<task ID>-<container name>"), sorted, each once.
+func (s *soak) shimTaskIDs() []string {
+	var ids []string
+	for _, cmd := range dataplanetest.ShimsOf(s.stateDir) {
+		args := strings.Fields(cmd)
+		if i := slices.Index(args, "-id"); i >= 0 && i+1 < len(args) {
+			id, _, _ := strings.Cut(args[i+1], "-")
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
@@ -173,7 +174,11 @@ func (s *soak) setUp(ctx context.Context) {
 	}
 	s.addr = dataplanetest.FreeAddress(t)
 	s.start()
-	c, err := s.proc.Client(ctx, s.stateDir, s.addr, serveBound, func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} })
+	// No retries (the soak retries itself, and must see a down API as such); no SDK log (it warns
+	// about every connection a kill breaks).
+	c, err := s.proc.Client(ctx, s.stateDir, s.addr, serveBound, func(o *ecs.Options) {
+		o.Retryer, o.Logger = aws.NopRetryer{}, logging.Nop{}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
