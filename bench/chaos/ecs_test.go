@@ -230,35 +230,40 @@ const stableFor = 2 * time.Second
 
 // waitStable waits until the service is steady and stays so for stableFor; it returns when the
 // service last became steady and how often it left the steady state meanwhile.
-func (s *soak) waitStable(ctx context.Context) (time.Time, int, error) {
-	flapped := 0
+func (s *soak) waitStable(ctx context.Context, r *round) (time.Time, error) {
 	deadline := time.Now().Add(convergeBound)
 	for {
 		at, err := s.waitSteady(ctx)
 		if err != nil {
-			return at, flapped, err
+			return at, err
 		}
-		stable := true
+		stable, state := true, ""
 		for time.Since(at) < stableFor && stable {
 			time.Sleep(200 * time.Millisecond)
-			stable = s.steadyNow(ctx)
+			stable, state = s.steadyNow(ctx)
 		}
 		if stable {
-			return at, flapped, nil
+			return at, nil
 		}
-		flapped++
+		r.flapped++
+		if r.flapped <= 3 {
+			r.notes = append(r.notes, fmt.Sprintf("left the steady state %s after reaching it: %s", time.Since(at).Round(time.Millisecond), state))
+		}
 		if time.Now().After(deadline) {
-			return time.Time{}, flapped, fmt.Errorf("not stable for %s within %s", stableFor, convergeBound)
+			return time.Time{}, fmt.Errorf("not stable for %s within %s", stableFor, convergeBound)
 		}
 	}
 }
 
-// steadyNow is one steady check; a failed call counts as not steady.
-func (s *soak) steadyNow(ctx context.Context) bool {
+// steadyNow is one steady check, and where the service stands; a failed call counts as not steady.
+func (s *soak) steadyNow(ctx context.Context) (bool, string) {
 	callCtx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	ok, _, err := s.steady(callCtx)
-	return ok && err == nil
+	ok, state, err := s.steady(callCtx)
+	if err != nil {
+		return false, err.Error()
+	}
+	return ok, state
 }
 
 // slowRound is the convergence beyond which a round logs what happened (service events, the

@@ -19,6 +19,7 @@ type proc struct {
 	pid   int
 	comm  string
 	state string // R, S, D, Z, ...
+	ppid  int
 	start uint64 // starttime, in clock ticks after boot: with pid, names one process
 	args  []string
 	root  string // the target of /proc/<pid>/root
@@ -58,7 +59,8 @@ func readProc(pid int) (proc, bool) {
 		return proc{}, false
 	}
 	start, _ := strconv.ParseUint(fields[19], 10, 64)
-	p := proc{pid: pid, comm: stat[open+1 : closing], state: fields[0], start: start}
+	ppid, _ := strconv.Atoi(fields[1])
+	p := proc{pid: pid, comm: stat[open+1 : closing], state: fields[0], ppid: ppid, start: start}
 	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && len(cmdline) > 0 {
 		p.args = strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
 	}

@@ -132,7 +132,7 @@ func (s *soak) round(ctx context.Context, n int) round {
 		tokenDone = s.runTaskAcross(ctx, r.token, r.plan.runTaskOffset)
 	}
 	time.Sleep(r.plan.delay)
-	r.steadyAtKill = s.steadyNow(ctx)
+	r.steadyAtKill, _ = s.steadyNow(ctx)
 	start := time.Now()
 	restart := s.kill(&r, r.plan.target)
 	if r.plan.again && s.kills < s.cfg.kills {
@@ -146,8 +146,7 @@ func (s *soak) round(ctx context.Context, n int) round {
 		r.notes = append(r.notes, "API: "+err.Error())
 	}
 	r.serve = time.Since(restart)
-	at, flapped, err := s.waitStable(ctx)
-	r.flapped = flapped
+	at, err := s.waitStable(ctx, &r)
 	if err != nil {
 		r.notes = append(r.notes, err.Error())
 		r.converge = time.Since(restart)
@@ -334,7 +333,7 @@ func (s *soak) checkContainers(ctx context.Context) string {
 				return ""
 			}
 			diff = fmt.Sprintf("containers without a live task %v, live tasks without a container %v, shims without a live task %v",
-				orphans, missing, shims)
+				orphans, missing, s.describeShims(shims))
 		}
 		if time.Now().After(deadline) {
 			return diff
@@ -387,4 +386,31 @@ func (s *soak) shimTaskIDs() []string {
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids)
+}
+
+// describeShims lists the shims of tasks ids with their child processes, "<task>: pid <pid>
+// children [comm state ...]".
+func (s *soak) describeShims(ids []string) []string {
+	procs := processes()
+	var out []string
+	for pid, cmd := range dataplanetest.ShimsOf(s.stateDir) {
+		args := strings.Fields(cmd)
+		i := slices.Index(args, "-id")
+		if i < 0 || i+1 >= len(args) {
+			continue
+		}
+		id, _, _ := strings.Cut(args[i+1], "-")
+		if !slices.Contains(ids, id) {
+			continue
+		}
+		var children []string
+		for _, p := range procs {
+			if p.ppid == pid {
+				children = append(children, p.comm+" "+p.state)
+			}
+		}
+		out = append(out, fmt.Sprintf("%.8s: pid %d children %v", id, pid, children))
+	}
+	slices.Sort(out)
+	return out
 }
