@@ -208,9 +208,7 @@ func (s *soak) waitSteady(ctx context.Context) (time.Time, error) {
 	var state string
 	var lastErr error
 	for time.Now().Before(deadline) {
-		callCtx, cancel := context.WithTimeout(ctx, callTimeout)
-		ok, st, err := s.steady(callCtx)
-		cancel()
+		ok, st, err := s.steady(ctx)
 		if ok && err == nil {
 			return time.Now(), nil
 		}
@@ -255,15 +253,19 @@ func (s *soak) waitStable(ctx context.Context, r *round) (time.Time, error) {
 	}
 }
 
-// steadyNow is one steady check, and where the service stands; a failed call counts as not steady.
+// steadyNow is one steady check, and where the service stands. A failed call is tried again up to
+// twice: it says nothing about the service (see clientErrors); three in a row count as not steady.
 func (s *soak) steadyNow(ctx context.Context) (bool, string) {
-	callCtx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	ok, state, err := s.steady(callCtx)
-	if err != nil {
-		return false, err.Error()
+	var err error
+	for range 3 {
+		var ok bool
+		var state string
+		if ok, state, err = s.steady(ctx); err == nil {
+			return ok, state
+		}
+		s.clientErrors.Add(1)
 	}
-	return ok, state
+	return false, err.Error()
 }
 
 // slowRound is the convergence beyond which a round logs what happened (service events, the

@@ -112,6 +112,7 @@ func (s *soak) writeSummary(b *strings.Builder) {
 	clusters, definitions, services, tasks := s.objects.counts()
 	sm := s.sampler
 	fmt.Fprintf(b, "\n- converged later than %s: %d of %d rounds; not within %s: %d\n", convergeTarget, over, len(s.rounds), convergeBound, unconverged)
+	fmt.Fprintf(b, "- steady checks tried again after a failed call while the API served: %d\n", s.clientErrors.Load())
 	fmt.Fprintf(b, "- times the service left the steady state within %s of reaching it: %d\n", stableFor, flaps)
 	fmt.Fprintf(b, "- lost objects: %d (checked after every round: %d clusters, %d task definitions, %d services, %d tasks)\n",
 		lost, clusters, definitions, services, tasks)

@@ -71,9 +71,7 @@ func (s *sampler) currentBound() int {
 // raises the bound before it changes the service, and lowers it only once the service is steady.
 func (s *sampler) sample(ctx context.Context) {
 	before := s.currentBound()
-	callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	tasks, err := serviceTasks(callCtx, s.c)
-	cancel()
+	tasks, err := serviceTasks(ctx, s.c)
 	bound := max(before, s.currentBound())
 	if ctx.Err() != nil {
 		return
