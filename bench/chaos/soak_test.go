@@ -151,7 +151,7 @@ type soak struct {
 	// connections as well as reused ones, after rounds that killed nodeless and containerd: the
 	// connection is closed on the client's side, cause not found (see bench/README.md).
 	clientErrors atomic.Int64
-	leaks  leakReport
+	leaks        leakReport
 }
 
 func newSoak(t *testing.T, cfg config, bin string) *soak {
