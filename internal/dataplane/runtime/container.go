@@ -505,10 +505,12 @@ func (t *task) oomAfterAll(id string) bool {
 	return false
 }
 
-// deleteContainer kills and deletes a container's task, then the container and its snapshot.
+// deleteContainer kills and deletes a container's task, then the container and its snapshot, and
+// kills a shim of it that containerd forgot (see killForgottenShims).
 func (c *Containerd) deleteContainer(ctx context.Context, id string) error {
 	cont, err := c.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
+		c.killForgottenShims(id)
 		return nil
 	}
 	if err != nil {
@@ -522,10 +524,18 @@ func (c *Containerd) deleteContainer(ctx context.Context, id string) error {
 	if err := cont.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("deleting container %s: %w", id, err)
 	}
+	c.killForgottenShims(id)
 	c.mu.Lock()
 	delete(c.oom, id)
 	c.mu.Unlock()
 	return nil
+}
+
+// killForgottenShims kills the shims of container id that containerd no longer knows.
+func (c *Containerd) killForgottenShims(id string) {
+	if pids := killForgottenShims(c.sup.Address(), id); len(pids) > 0 {
+		c.log.Info("killed a containerd shim its daemon had forgotten", "container", id, "pids", pids)
+	}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
