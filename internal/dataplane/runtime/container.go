@@ -90,16 +90,16 @@ func (t *task) claimStart(c *ctr, hasProcess bool) bool {
 	return true
 }
 
-// retryUnavailable runs f again while containerd is unavailable (restarting after a crash), for up
-// to about half a minute.
+// retryUnavailable runs f again every 200 ms while containerd is unavailable (restarting after a
+// crash: nodeless restarts it within about 100 ms), for up to about half a minute.
 func (t *task) retryUnavailable(f func() error) error {
 	for i := 0; ; i++ {
 		err := f()
-		if err == nil || !errdefs.IsUnavailable(err) || i >= 30 {
+		if err == nil || !errdefs.IsUnavailable(err) || i >= 150 {
 			return err
 		}
 		t.log.V(1).Info("containerd unavailable, retrying", "error", err.Error())
-		if !sleepCtx(t.startCtx, time.Second) {
+		if !sleepCtx(t.startCtx, 200*time.Millisecond) {
 			return err
 		}
 	}
@@ -383,12 +383,15 @@ func (t *task) startProcess(c *ctr, cont containerd.Container) (containerd.Task,
 	}
 	proc, err := cont.NewTask(ctx, creator)
 	if errdefs.IsAlreadyExists(err) {
-		proc, err = cont.Task(ctx, nil)
+		proc, err = t.c.loadOrRecreateTask(ctx, cont, creator)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating task: %w", err)
 	}
 	if err := proc.Start(ctx); err != nil {
+		if startedBefore(ctx, proc) {
+			return proc, nil
+		}
 		_, _ = proc.Delete(ctx, containerd.WithProcessKill)
 		return nil, fmt.Errorf("starting task: %w", err)
 	}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/errdefs"
 	"golang.org/x/sys/unix"
 )
 
@@ -97,4 +102,32 @@ func parentOf(pid int) int {
 	}
 	ppid, _ := strconv.Atoi(fields[1])
 	return ppid
+}
+
+// loadOrRecreateTask returns the task of cont that a repeated NewTask found (AlreadyExists: an
+// earlier attempt, cut off by a containerd restart, created it). When containerd lists the task but
+// its shim has no container ("no running task found: container not created": containerd was killed
+// between starting the shim and creating the container in it), the task is deleted — the shim
+// with it, or killed when containerd forgot it — and created again, instead of failing the task
+// (found by the chaos soak, bench/chaos).
+func (c *Containerd) loadOrRecreateTask(ctx context.Context, cont containerd.Container, creator cio.Creator) (containerd.Task, error) {
+	proc, err := cont.Task(ctx, nil)
+	if !errdefs.IsNotFound(err) {
+		return proc, err
+	}
+	c.log.Info("containerd lists a task whose creation a restart interrupted: creating it again", "container", cont.ID(), "error", err.Error())
+	_, derr := c.client.TaskService().Delete(ctx, &tasks.DeleteTaskRequest{ContainerID: cont.ID()})
+	if derr = errdefs.FromGRPC(derr); derr != nil && !errdefs.IsNotFound(derr) {
+		return nil, fmt.Errorf("deleting the task whose creation a containerd restart interrupted: %w", derr)
+	}
+	c.killForgottenShims(cont.ID())
+	return cont.NewTask(ctx, creator)
+}
+
+// startedBefore reports whether proc, which failed to start, runs after all: an earlier Start
+// reached the shim and a containerd restart cut off its answer, so this Start found the process
+// running ("cannot start a running process").
+func startedBefore(ctx context.Context, proc containerd.Task) bool {
+	st, err := proc.Status(ctx)
+	return err == nil && st.Status == containerd.Running
 }

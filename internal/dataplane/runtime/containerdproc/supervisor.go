@@ -32,6 +32,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// StopTimeout bounds the wait for the daemon to exit after SIGTERM before SIGKILL; default 10 s.
 	StopTimeout time.Duration
+	// OnRunning, when set, is called each time the daemon answers on its socket after a start or
+	// restart (from Run's goroutine): a client can reconnect at once instead of after its backoff.
+	OnRunning func()
 }
 
 // Supervisor runs one private containerd daemon.
@@ -112,6 +115,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		failures = 0
 		log.Info("containerd running", "pid", d.pid, "adopted", d.cmd == nil)
 		s.readyOnce.Do(func() { close(s.ready) })
+		if s.opts.OnRunning != nil {
+			s.opts.OnRunning()
+		}
 		select {
 		case <-ctx.Done():
 			s.stop(d)
