@@ -47,7 +47,11 @@ func (t *task) runContainer(c *ctr) {
 		t.containerFailed(c, err.Error())
 		return
 	}
-	proc, err := loadTask(t.ctx, cont)
+	var proc containerd.Task
+	err = t.retryUnavailable(func() (err error) {
+		proc, err = loadTask(t.ctx, cont)
+		return err
+	})
 	if err != nil {
 		t.containerFailed(c, "CannotStartContainerError: "+err.Error())
 		return
