@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -215,7 +216,7 @@ func (s *soak) runTaskAcross(ctx context.Context, token string, offset time.Dura
 		var res tokenResult
 		res.calls, res.err = retry(ctx, serveBound, func(ctx context.Context) error {
 			arn, err := s.runTask(ctx, token)
-			if _, ok := err.(errFailures); ok {
+			if errors.As(err, new(errFailures)) {
 				res.err = err
 				return nil // answered: retrying cannot help
 			}

@@ -113,7 +113,7 @@ func (p *Process) Client(ctx context.Context, stateDir, addr string, timeout tim
 	var last error
 	for {
 		if err, ok := p.exited(); ok {
-			return nil, fmt.Errorf("nodeless dataplane exited: %v (see its log %s)", err, p.Log)
+			return nil, fmt.Errorf("nodeless dataplane exited: %w (see its log %s)", err, p.Log)
 		}
 		c, err := clientAt(ctx, credentialsFile, addr, opts)
 		if err == nil {
