@@ -92,11 +92,12 @@ bench: deps build
 	go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
 
 ## soak: the chaos soak (bench/chaos): SOAK_KILLS SIGKILLs of `nodeless dataplane` and its containerd at random
-## moments while a service rolls and scales; SOAK_SEED replays a run. Results are written down in bench/README.md.
+## moments while a service rolls and scales (make test runs it with 3); SOAK_SEED replays a run's choices.
+## Results are written down in bench/README.md.
 SOAK_KILLS ?= 100
 SOAK_SEED  ?=
 soak: deps build
-	NODELESS_SOAK=1 NODELESS_SOAK_KILLS=$(SOAK_KILLS) $(if $(SOAK_SEED),NODELESS_SOAK_SEED=$(SOAK_SEED)) \
+	NODELESS_SOAK_KILLS=$(SOAK_KILLS) $(if $(SOAK_SEED),NODELESS_SOAK_SEED=$(SOAK_SEED)) \
 	  go test -run '^TestSoak$$' -v -count=1 -timeout 90m ./bench/chaos
 
 ## fuzz: run each fuzz target for FUZZTIME (their seed corpora also run in 'make test').

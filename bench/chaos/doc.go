@@ -13,16 +13,19 @@
 //   - after `nodeless down`, no process (shim, containerd, uplink), mount or network namespace of the
 //     state dir is left; zombies (this sandbox's pid 1 does not reap) are counted apart.
 //
-// It is skipped unless NODELESS_SOAK is set (`make soak` sets it), needs root, containerd, runc and
-// slirp4netns, and binds only 127.0.0.1:
+// It needs root, containerd, runc, slirp4netns and $NODELESS_BIN (it skips otherwise, and in
+// -short mode), and binds only 127.0.0.1. By default it kills 3 times (about 20 s), so that
+// `make test` runs it: crash recovery is where regressions hide, and each run draws new moments.
+// The full soak is `make soak` (100 kills, about 10 minutes on 2 cores):
 //
 //	make build
-//	NODELESS_SOAK=1 NODELESS_SOAK_KILLS=100 NODELESS_BIN=$PWD/bin/nodeless \
+//	NODELESS_SOAK_KILLS=100 NODELESS_BIN=$PWD/bin/nodeless \
 //	    go test -run '^TestSoak$' -v -count=1 -timeout 90m ./bench/chaos
 //
 // NODELESS_SOAK_KILLS is the number of kills (default 3), NODELESS_SOAK_SEED the seed of every
-// random choice (default: the clock; it is logged first, so a failing run can be replayed),
-// NODELESS_SOAK_BUDGET bounds the whole soak (default 60m; no new kill starts after it), and
-// NODELESS_SOAK_SUMMARY names a file the Markdown summary is also written to. Convergence times are
-// measured and reported, never asserted (the project keeps timing out of pass/fail).
+// random choice (default: the clock; it is logged first, so a failing run can be replayed with the
+// same choices — the timing differs), NODELESS_SOAK_BUDGET bounds the whole soak (default 60m; no
+// new kill starts after it), NODELESS_SOAK_SUMMARY names a file the Markdown summary is also
+// written to, and NODELESS_SOAK_LOGDIR a directory the data plane's logs are copied to. Convergence
+// times are measured and reported, never asserted (the project keeps timing out of pass/fail).
 package chaos
