@@ -432,7 +432,7 @@ func (t *task) supervise(c *ctr, cont containerd.Container, proc containerd.Task
 
 // terminate sends SIGTERM, then SIGKILL after the container's stopTimeout, and waits for the exit.
 func (t *task) terminate(c *ctr, proc containerd.Task) {
-	if err := proc.Kill(t.ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+	if err := t.signal(proc, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
 		t.log.V(1).Info("SIGTERM failed", "container", c.spec.Name, "error", err.Error())
 	}
 	timer := time.NewTimer(c.spec.StopTimeout)
@@ -444,12 +444,28 @@ func (t *task) terminate(c *ctr, proc containerd.Task) {
 		return
 	case <-timer.C:
 	}
-	if err := proc.Kill(t.ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+	if err := t.signal(proc, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
 		t.log.V(1).Info("SIGKILL failed", "container", c.spec.Name, "error", err.Error())
 	}
 	select {
 	case <-c.exited:
 	case <-t.ctx.Done():
+	}
+}
+
+// signal sends sig to proc, again every 200 ms while containerd is unavailable (restarting after a
+// crash), for up to about half a minute: a SIGTERM lost to a containerd restart left the container
+// running until its stop timeout (30 s by default), holding its deployment's place (found by
+// bench/chaos).
+func (t *task) signal(proc containerd.Task, sig syscall.Signal, opts ...containerd.KillOpts) error {
+	for i := 0; ; i++ {
+		err := proc.Kill(t.ctx, sig, opts...)
+		if err == nil || !errdefs.IsUnavailable(err) || i >= 150 {
+			return err
+		}
+		if !sleepCtx(t.ctx, 200*time.Millisecond) {
+			return err
+		}
 	}
 }
 

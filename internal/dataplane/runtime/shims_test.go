@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,4 +97,39 @@ func gone(pid int) bool {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return false
+}
+
+// TestStopWhileContainerdRestarts stops a task right after containerd was killed: the SIGTERM
+// reaches the container once containerd is back, instead of being lost until the stop timeout
+// (two minutes here, longer than the wait).
+func TestStopWhileContainerdRestarts(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("web", withPort(8080), withCommand("-listen", ":8080", "-term-exit", "0"))
+	def.StopTimeout = ptr(int32(120))
+	spec := taskSpec(def)
+	e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
+	raw, err := os.ReadFile(filepath.Join(ContainerdDir(e.stateDir), "containerd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(raw))
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rt.Stop(context.Background(), spec.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	got := e.waitState(spec.TaskID, time.Minute, "STOPPED", stopped("web"))
+	if c := findContainer(got, "web"); c.ExitCode == nil || *c.ExitCode != 0 {
+		t.Errorf("exit code %s, want 0 after SIGTERM (137: SIGKILL after the stop timeout, the SIGTERM was lost)", exitString(c.ExitCode))
+	}
+}
+
+func exitString(code *int32) string {
+	if code == nil {
+		return "none"
+	}
+	return strconv.Itoa(int(*code))
 }
