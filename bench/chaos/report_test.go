@@ -25,6 +25,9 @@ func (s *soak) report() {
 		if !r.converged {
 			t.Errorf("round %d: the service did not converge within %s", r.n, convergeBound)
 		}
+		if r.exited {
+			t.Errorf("round %d: the restarted nodeless dataplane exited on its own", r.n)
+		}
 		for _, l := range r.lost {
 			t.Errorf("round %d: lost %s", r.n, l)
 		}

@@ -73,6 +73,7 @@ type round struct {
 	// steady (see soak.steady). A containerd-only kill's restart is the kill: nodeless restarts it.
 	serve, converge time.Duration
 	converged       bool
+	exited          bool // the restarted nodeless exited on its own
 	steadyAtKill    bool // the service was already steady when the (first) kill came
 	flapped         int  // times the service left the steady state within stableFor of reaching it
 	token           string
@@ -141,10 +142,20 @@ func (s *soak) round(ctx context.Context, n int) round {
 		restart = s.kill(&r, r.plan.againTarget)
 	}
 	if _, err := retry(ctx, serveBound, func(ctx context.Context) error {
+		if err, gone := s.proc.Exited(); gone {
+			return fmt.Errorf("nodeless dataplane exited: %v", err)
+		}
 		_, err := s.c.ListClusters(ctx, &ecs.ListClustersInput{})
 		return err
 	}); err != nil {
 		r.notes = append(r.notes, "API: "+err.Error())
+	}
+	if err, gone := s.proc.Exited(); gone {
+		// A restart that fails is a finding (see the round's notes and the process's log); the soak
+		// goes on with a new process.
+		r.exited = true
+		r.notes = append(r.notes, fmt.Sprintf("NODELESS EXITED: %v (log %s)", err, s.proc.Log))
+		s.start()
 	}
 	r.serve = time.Since(restart)
 	at, err := s.waitStable(ctx, &r)

@@ -92,6 +92,9 @@ func (p *Process) wait() {
 	p.done <- err // later waits return at once
 }
 
+// Exited returns the process's exit error and true once it has exited.
+func (p *Process) Exited() (error, bool) { return p.exited() }
+
 // exited returns the process's exit error and true once it has exited.
 func (p *Process) exited() (error, bool) {
 	select {
