@@ -143,7 +143,7 @@ func (s *soak) round(ctx context.Context, n int) round {
 	}
 	if _, err := retry(ctx, serveBound, func(ctx context.Context) error {
 		if err, gone := s.proc.Exited(); gone {
-			return fmt.Errorf("nodeless dataplane exited: %v", err)
+			return fmt.Errorf("nodeless dataplane exited: %w", err)
 		}
 		_, err := s.c.ListClusters(ctx, &ecs.ListClustersInput{})
 		return err
