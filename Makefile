@@ -19,7 +19,7 @@ export NODELESS_BIN := $(BIN)/nodeless
 export HELM3_BIN    := $(GOBIN_TOOLS)/helm3
 export HELM4_BIN    := $(GOBIN_TOOLS)/helm4
 
-.PHONY: all build up deps helm test test-unit lint vet verify generate bench fuzz clean
+.PHONY: all build up deps helm test test-unit lint vet verify generate bench soak fuzz clean
 
 all: build
 
@@ -90,6 +90,15 @@ verify: vet lint generate
 ## bench: the benchmarks in bench/ (results are written down in bench/README.md).
 bench: deps build
 	go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
+
+## soak: the chaos soak (bench/chaos): SOAK_KILLS SIGKILLs of `nodeless dataplane` and its containerd at random
+## moments while a service rolls and scales (make test runs it with 3); SOAK_SEED replays a run's choices.
+## Results are written down in bench/README.md.
+SOAK_KILLS ?= 100
+SOAK_SEED  ?=
+soak: deps build
+	NODELESS_SOAK_KILLS=$(SOAK_KILLS) $(if $(SOAK_SEED),NODELESS_SOAK_SEED=$(SOAK_SEED)) \
+	  go test -run '^TestSoak$$' -v -count=1 -timeout 90m ./bench/chaos
 
 ## fuzz: run each fuzz target for FUZZTIME (their seed corpora also run in 'make test').
 FUZZTIME ?= 30s

@@ -52,14 +52,14 @@ func TestDataPlaneVPC(t *testing.T) {
 			t.Errorf("the host's network changed (-before +after):\n%s", diff)
 		}
 	})
-	t.Cleanup(func() { unmountBelow(t, stateDir) })
-	t.Cleanup(func() { killLeftoverShims(t, stateDir) })
+	t.Cleanup(func() { dataplanetest.UnmountUnder(t, stateDir) })
+	t.Cleanup(func() { dataplanetest.KillLeftoverShims(t, stateDir) })
 	load := exec.Command(bin, "image", "load", "--state-dir", stateDir, testimage.Tarball(t, ""))
 	if out, err := load.CombinedOutput(); err != nil {
 		t.Fatalf("nodeless image load: %v\n%s", err, out)
 	}
-	addr := freeAddress(t)
-	p := startDataplane(t, bin, stateDir, addr, 1)
+	addr := dataplanetest.FreeAddress(t)
+	p := dataplanetest.StartProcess(t, bin, stateDir, addr, 1)
 	t.Cleanup(func() {
 		if p != nil {
 			cleanUpDataplane(t, &p, stateDir)
@@ -90,12 +90,12 @@ func TestDataPlaneVPC(t *testing.T) {
 	}
 
 	uplink := uplinkPid(t, stateDir)
-	p.kill9(t)
+	p.Kill9(t)
 	t.Log("killed -9")
 	if got := countVPC(t, stateDir); got != two {
 		t.Errorf("after kill -9 (the VPC, its uplink and the tasks outlive the process): %+v, want %+v", got, two)
 	}
-	p = startDataplane(t, bin, stateDir, addr, 2)
+	p = dataplanetest.StartProcess(t, bin, stateDir, addr, 2)
 	c = conforming(t, clientFor(ctx, t, stateDir, addr, p))
 	tasks = waitRunning(ctx, t, c, arns)
 	if got := []string{checkAwsvpc(t, tasks[0]), checkAwsvpc(t, tasks[1])}; !cmp.Equal(got, []string{ipA, ipB}) {
@@ -126,7 +126,7 @@ func TestDataPlaneVPC(t *testing.T) {
 			counts == vpcCounts{Veths: 1, Namespaces: 2, Mounts: 2, Uplinks: 1}, state, nil
 	})
 
-	p.terminate(t)
+	p.Terminate(t)
 	p = nil
 	if got := countVPC(t, stateDir); got != (vpcCounts{Veths: 1, Namespaces: 2, Mounts: 2}) {
 		t.Errorf("after a clean stop (task a's namespace stays for re-attach, slirp4netns stops): %+v", got)

@@ -47,7 +47,11 @@ func (t *task) runContainer(c *ctr) {
 		t.containerFailed(c, err.Error())
 		return
 	}
-	proc, err := loadTask(t.ctx, cont)
+	var proc containerd.Task
+	err = t.retryUnavailable(func() (err error) {
+		proc, err = loadTask(t.ctx, cont)
+		return err
+	})
 	if err != nil {
 		t.containerFailed(c, "CannotStartContainerError: "+err.Error())
 		return
@@ -94,16 +98,16 @@ func (t *task) claimStart(c *ctr, hasProcess bool) bool {
 	return true
 }
 
-// retryUnavailable runs f again while containerd is unavailable (restarting after a crash), for up
-// to about half a minute.
+// retryUnavailable runs f again every 200 ms while containerd is unavailable (restarting after a
+// crash: nodeless restarts it within about 100 ms), for up to about half a minute.
 func (t *task) retryUnavailable(f func() error) error {
 	for i := 0; ; i++ {
 		err := f()
-		if err == nil || !errdefs.IsUnavailable(err) || i >= 30 {
+		if err == nil || !errdefs.IsUnavailable(err) || i >= 150 {
 			return err
 		}
 		t.log.V(1).Info("containerd unavailable, retrying", "error", err.Error())
-		if !sleepCtx(t.startCtx, time.Second) {
+		if !sleepCtx(t.startCtx, 200*time.Millisecond) {
 			return err
 		}
 	}
@@ -387,12 +391,15 @@ func (t *task) startProcess(c *ctr, cont containerd.Container) (containerd.Task,
 	}
 	proc, err := cont.NewTask(ctx, creator)
 	if errdefs.IsAlreadyExists(err) {
-		proc, err = cont.Task(ctx, nil)
+		proc, err = t.c.loadOrRecreateTask(ctx, cont, creator)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating task: %w", err)
 	}
 	if err := proc.Start(ctx); err != nil {
+		if startedBefore(ctx, proc) {
+			return proc, nil
+		}
 		_, _ = proc.Delete(ctx, containerd.WithProcessKill)
 		return nil, fmt.Errorf("starting task: %w", err)
 	}
@@ -429,7 +436,7 @@ func (t *task) supervise(c *ctr, cont containerd.Container, proc containerd.Task
 
 // terminate sends SIGTERM, then SIGKILL after the container's stopTimeout, and waits for the exit.
 func (t *task) terminate(c *ctr, proc containerd.Task) {
-	if err := proc.Kill(t.ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+	if err := t.signal(proc, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
 		t.log.V(1).Info("SIGTERM failed", "container", c.spec.Name, "error", err.Error())
 	}
 	timer := time.NewTimer(c.spec.StopTimeout)
@@ -441,12 +448,28 @@ func (t *task) terminate(c *ctr, proc containerd.Task) {
 		return
 	case <-timer.C:
 	}
-	if err := proc.Kill(t.ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+	if err := t.signal(proc, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
 		t.log.V(1).Info("SIGKILL failed", "container", c.spec.Name, "error", err.Error())
 	}
 	select {
 	case <-c.exited:
 	case <-t.ctx.Done():
+	}
+}
+
+// signal sends sig to proc, again every 200 ms while containerd is unavailable (restarting after a
+// crash), for up to about half a minute: a SIGTERM lost to a containerd restart left the container
+// running until its stop timeout (30 s by default), holding its deployment's place (found by
+// bench/chaos).
+func (t *task) signal(proc containerd.Task, sig syscall.Signal, opts ...containerd.KillOpts) error {
+	for i := 0; ; i++ {
+		err := proc.Kill(t.ctx, sig, opts...)
+		if err == nil || !errdefs.IsUnavailable(err) || i >= 150 {
+			return err
+		}
+		if !sleepCtx(t.ctx, 200*time.Millisecond) {
+			return err
+		}
 	}
 }
 
@@ -509,10 +532,12 @@ func (t *task) oomAfterAll(id string) bool {
 	return false
 }
 
-// deleteContainer kills and deletes a container's task, then the container and its snapshot.
+// deleteContainer kills and deletes a container's task, then the container and its snapshot, and
+// kills a shim of it that containerd forgot (see killForgottenShims).
 func (c *Containerd) deleteContainer(ctx context.Context, id string) error {
 	cont, err := c.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
+		c.killForgottenShims(id)
 		return nil
 	}
 	if err != nil {
@@ -526,10 +551,18 @@ func (c *Containerd) deleteContainer(ctx context.Context, id string) error {
 	if err := cont.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("deleting container %s: %w", id, err)
 	}
+	c.killForgottenShims(id)
 	c.mu.Lock()
 	delete(c.oom, id)
 	c.mu.Unlock()
 	return nil
+}
+
+// killForgottenShims kills the shims of container id that containerd no longer knows.
+func (c *Containerd) killForgottenShims(id string) {
+	if pids := killForgottenShims(c.sup.Address(), id); len(pids) > 0 {
+		c.log.Info("killed a containerd shim its daemon had forgotten", "container", id, "pids", pids)
+	}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

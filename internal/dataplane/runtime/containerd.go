@@ -124,15 +124,17 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 	if opts.PullTimeout == 0 {
 		opts.PullTimeout = 2 * time.Minute
 	}
+	c := &Containerd{}
 	sup, err := containerdproc.New(containerdproc.Options{
-		Dir:    ContainerdDir(dir),
-		Binary: opts.ContainerdBin,
-		Logger: opts.Logger.WithName("containerd"),
+		Dir:       ContainerdDir(dir),
+		Binary:    opts.ContainerdBin,
+		Logger:    opts.Logger.WithName("containerd"),
+		OnRunning: c.reconnect,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Containerd{
+	*c = Containerd{
 		opts:  opts,
 		sup:   sup,
 		log:   opts.Logger,
@@ -142,7 +144,17 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 
 		unpacked:     map[string]bool{},
 		localDigests: map[string]string{},
-	}, nil
+	}
+	return c, nil
+}
+
+// reconnect makes the client connect to a restarted containerd at once: gRPC otherwise waits out
+// its reconnect backoff (1 s, growing to 3 s after repeated failures), during which every call
+// fails as unavailable.
+func (c *Containerd) reconnect() {
+	if client := c.Client(); client != nil {
+		client.Conn().ResetConnectBackoff()
+	}
 }
 
 // ContainerdDir is where the private containerd of stateDir keeps its config, socket and data.

@@ -32,6 +32,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// StopTimeout bounds the wait for the daemon to exit after SIGTERM before SIGKILL; default 10 s.
 	StopTimeout time.Duration
+	// OnRunning, when set, is called each time the daemon answers on its socket after a start or
+	// restart (from Run's goroutine): a client can reconnect at once instead of after its backoff.
+	OnRunning func()
 }
 
 // Supervisor runs one private containerd daemon.
@@ -112,6 +115,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		failures = 0
 		log.Info("containerd running", "pid", d.pid, "adopted", d.cmd == nil)
 		s.readyOnce.Do(func() { close(s.ready) })
+		if s.opts.OnRunning != nil {
+			s.opts.OnRunning()
+		}
 		select {
 		case <-ctx.Done():
 			s.stop(d)
@@ -153,23 +159,52 @@ func (s *Supervisor) startOrAdopt(ctx context.Context, cfg string) (*daemon, err
 	return d, nil
 }
 
-// adopt returns the daemon recorded in the pid file when it still runs with this directory's config.
+// adopt returns the daemon recorded in the pid file when it still runs with this directory's config,
+// or else a daemon found running with it. The pid file can be missing or stale while a daemon runs:
+// a nodeless killed between starting containerd and writing the file leaves one (the chaos soak,
+// bench/chaos, found it), and a second daemon on the same directory waits for the first's database
+// lock until the start timeout and fails the data plane (and `nodeless down`).
 func (s *Supervisor) adopt(cfg string) *daemon {
-	raw, err := os.ReadFile(filepath.Join(s.opts.Dir, pidFile))
-	if err != nil {
-		return nil
+	path := filepath.Join(s.opts.Dir, pidFile)
+	pid := 0
+	if raw, err := os.ReadFile(path); err == nil {
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(raw)))
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil || pid <= 0 {
-		return nil
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !bytes.Contains(cmdline, []byte(cfg)) {
-		return nil
+	if pid <= 0 || !runsConfig(pid, cfg) {
+		if pid = findDaemon(cfg); pid <= 0 {
+			return nil
+		}
+		_ = os.WriteFile(path, []byte(strconv.Itoa(pid)), 0o600)
 	}
 	d := &daemon{pid: pid, exited: make(chan struct{})}
 	go procwatch.Watch(pid, d.exited)
 	return d
+}
+
+// runsConfig reports whether pid runs with cfg on its command line (a zombie has none).
+func runsConfig(pid int, cfg string) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && bytes.Contains(cmdline, []byte(cfg))
+}
+
+// findDaemon returns the pid of a live process started with `--config cfg`, or 0.
+func findDaemon(cfg string) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	want := []byte("\x00--config\x00" + cfg + "\x00")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err == nil && bytes.Contains(cmdline, want) && !procwatch.Zombie(pid) {
+			return pid
+		}
+	}
+	return 0
 }
 
 func (s *Supervisor) start(cfg string) (*daemon, error) {

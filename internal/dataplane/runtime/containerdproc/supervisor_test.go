@@ -113,3 +113,20 @@ func TestAdoptAndRestart(t *testing.T) {
 	}
 	t.Fatal("first supervisor did not restart containerd after it died")
 }
+
+// A daemon that runs without a pid file (nodeless killed between starting containerd and writing
+// the file) is adopted, not joined by a second daemon that would wait for its database lock.
+func TestAdoptWithoutPidFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "containerd")
+	first := start(t, dir)
+	pid1 := pidOf(t, dir)
+	if err := os.Remove(filepath.Join(dir, pidFile)); err != nil {
+		t.Fatal(err)
+	}
+	second := start(t, dir)
+	if pid := pidOf(t, dir); pid != pid1 {
+		t.Errorf("second supervisor started pid %d instead of adopting %d", pid, pid1)
+	}
+	second.stop()
+	_ = first
+}

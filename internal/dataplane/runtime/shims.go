@@ -1,0 +1,133 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/errdefs"
+	"golang.org/x/sys/unix"
+)
+
+// shimBinary is the executable of the runc v2 shim containerd starts for each container's task.
+const shimBinary = "containerd-shim-runc-v2"
+
+// killForgottenShims kills the runc shims that the containerd listening on address started for
+// container id, with their child processes, and returns their pids. Call it once the container is
+// deleted: no shim of it is needed any more.
+//
+// containerd deletes a container's shim with its task, but only a shim it knows: when containerd
+// is killed while it creates a task (after it started the shim, before it recorded the task), the
+// restarted daemon does not know the shim, the task's creation fails ("container not created"), and
+// the shim keeps running with its logging process, with no one left to stop it (found by the chaos
+// soak, bench/chaos). A shim's command line names its container (-id) and its daemon's socket
+// (-address), which is what this matches on.
+func killForgottenShims(address, id string) []int {
+	pids := allPids()
+	var shims []int
+	for _, pid := range pids {
+		if isShimOf(pid, address, id) {
+			shims = append(shims, pid)
+		}
+	}
+	if len(shims) == 0 {
+		return nil
+	}
+	for _, pid := range pids {
+		if slices.Contains(shims, parentOf(pid)) {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	for _, pid := range shims {
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+	return shims
+}
+
+// allPids lists the pids in /proc.
+func allPids() []int {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	pids := make([]int, 0, len(dirs))
+	for _, d := range dirs {
+		if pid, err := strconv.Atoi(d.Name()); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// isShimOf reports whether pid runs shimBinary with -address address and -id id.
+func isShimOf(pid int, address, id string) bool {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(raw) == 0 {
+		return false
+	}
+	args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+	return filepath.Base(args[0]) == shimBinary && flagValue(args, "-id") == id && flagValue(args, "-address") == address
+}
+
+// flagValue is the argument after name in args, or "".
+func flagValue(args []string, name string) string {
+	if i := slices.Index(args, name); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	return ""
+}
+
+// parentOf is pid's parent pid from /proc/PID/stat (field 4, after the command name in
+// parentheses, which may hold spaces and ')'), or 0.
+func parentOf(pid int) int {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
+}
+
+// loadOrRecreateTask returns the task of cont that a repeated NewTask found (AlreadyExists: an
+// earlier attempt, cut off by a containerd restart, created it). When containerd lists the task but
+// its shim has no container ("no running task found: container not created": containerd was killed
+// between starting the shim and creating the container in it), the task is deleted — the shim
+// with it, or killed when containerd forgot it — and created again, instead of failing the task
+// (found by the chaos soak, bench/chaos).
+func (c *Containerd) loadOrRecreateTask(ctx context.Context, cont containerd.Container, creator cio.Creator) (containerd.Task, error) {
+	proc, err := cont.Task(ctx, nil)
+	if !errdefs.IsNotFound(err) {
+		return proc, err
+	}
+	c.log.Info("containerd lists a task whose creation a restart interrupted: creating it again", "container", cont.ID(), "error", err.Error())
+	_, derr := c.client.TaskService().Delete(ctx, &tasks.DeleteTaskRequest{ContainerID: cont.ID()})
+	if derr = errdefs.FromGRPC(derr); derr != nil && !errdefs.IsNotFound(derr) {
+		return nil, fmt.Errorf("deleting the task whose creation a containerd restart interrupted: %w", derr)
+	}
+	c.killForgottenShims(cont.ID())
+	return cont.NewTask(ctx, creator)
+}
+
+// startedBefore reports whether proc, which failed to start, runs after all: an earlier Start
+// reached the shim and a containerd restart cut off its answer, so this Start found the process
+// running ("cannot start a running process").
+func startedBefore(ctx context.Context, proc containerd.Task) bool {
+	st, err := proc.Status(ctx)
+	return err == nil && st.Status == containerd.Running
+}

@@ -1,0 +1,135 @@
+package runtime
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/procwatch"
+)
+
+// fakeShimEnv makes the test binary act as a shim (TestFakeShim): it starts a child (as a shim
+// starts its logging process) and sleeps.
+const fakeShimEnv = "NODELESS_RUNTIME_FAKE_SHIM"
+
+// TestFakeShim is not a test: run with fakeShimEnv set, it is the fake shim of
+// TestKillForgottenShims. It prints its child's pid and sleeps.
+func TestFakeShim(t *testing.T) {
+	if os.Getenv(fakeShimEnv) == "" {
+		t.Skip("the fake shim of TestKillForgottenShims; runs only as its child")
+	}
+	child := exec.Command("sleep", "60")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = os.Stdout.WriteString(strconv.Itoa(child.Process.Pid) + "\n")
+	time.Sleep(60 * time.Second)
+}
+
+// TestKillForgottenShims: the shim of a deleted container that containerd forgot (killed while it
+// created the task) is killed with its child, and only it: not a shim of another container, nor
+// of another daemon.
+func TestKillForgottenShims(t *testing.T) {
+	dir := t.TempDir()
+	shimPath := filepath.Join(dir, shimBinary)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, shimPath); err != nil {
+		t.Fatal(err)
+	}
+	address := filepath.Join(dir, "containerd.sock")
+	start := func(id, address string) (shim *exec.Cmd, child int) {
+		cmd := exec.Command(shimPath, "-test.run=^TestFakeShim$", "--", "-namespace", Namespace, "-id", id, "-address", address)
+		cmd.Env = append(os.Environ(), fakeShimEnv+"=1")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		buf := make([]byte, 32)
+		n, _ := out.Read(buf)
+		child, err = strconv.Atoi(string(buf[:n-1]))
+		if err != nil {
+			t.Fatalf("reading the fake shim's child pid from %q: %v", buf[:n], err)
+		}
+		t.Cleanup(func() { _ = unix.Kill(child, unix.SIGKILL) })
+		return cmd, child
+	}
+	forgotten, forgottenChild := start("task1-app", address)
+	other, _ := start("task2-app", address)
+	otherDaemon, _ := start("task1-app", filepath.Join(dir, "other.sock"))
+
+	got := killForgottenShims(address, "task1-app")
+	if want := []int{forgotten.Process.Pid}; !slices.Equal(got, want) {
+		t.Errorf("killForgottenShims killed %v, want %v", got, want)
+	}
+	if err := forgotten.Wait(); err == nil {
+		t.Error("the forgotten shim exited on its own, want killed")
+	}
+	if !gone(forgottenChild) {
+		t.Errorf("the forgotten shim's child %d still runs", forgottenChild)
+	}
+	for _, c := range []*exec.Cmd{other, otherDaemon} {
+		if err := unix.Kill(c.Process.Pid, 0); err != nil {
+			t.Errorf("shim %v was killed: %v", c.Args, err)
+		}
+	}
+}
+
+// gone waits up to 5 s for pid to exit (its parent, killed, does not reap it: it may stay a zombie).
+func gone(pid int) bool {
+	for range 50 {
+		if unix.Kill(pid, 0) != nil || procwatch.Zombie(pid) {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
+
+// TestStopWhileContainerdRestarts stops a task right after containerd was killed: the SIGTERM
+// reaches the container once containerd is back, instead of being lost until the stop timeout
+// (two minutes here, longer than the wait).
+func TestStopWhileContainerdRestarts(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("web", withPort(8080), withCommand("-listen", ":8080", "-term-exit", "0"))
+	def.StopTimeout = ptr(int32(120))
+	spec := taskSpec(def)
+	e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
+	raw, err := os.ReadFile(filepath.Join(ContainerdDir(e.stateDir), "containerd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(raw))
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rt.Stop(context.Background(), spec.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	got := e.waitState(spec.TaskID, time.Minute, "STOPPED", stopped("web"))
+	if c := findContainer(got, "web"); c.ExitCode == nil || *c.ExitCode != 0 {
+		t.Errorf("exit code %s, want 0 after SIGTERM (137: SIGKILL after the stop timeout, the SIGTERM was lost)", exitString(c.ExitCode))
+	}
+}
+
+func exitString(code *int32) string {
+	if code == nil {
+		return "none"
+	}
+	return strconv.Itoa(int(*code))
+}
