@@ -163,4 +163,133 @@ func leaseHolder(t *testing.T, env *testenv.Env, ns, id string) string {
 	return aws.ToString(l.Spec.HolderIdentity)
 }
 
-var _ = ecsapi.OpCreateService
+
+
+// TestTwoReplicasElectOneLeader runs two `nodeless controller` replicas with leader election and
+// the virtual node: one leads (it reconciles and registers the node with its kubelet API), the
+// other waits, ready; killing the leader (SIGKILL) hands over after the Lease expires, stopping one
+// (SIGTERM) hands over at once (the Lease is released); ECS ends up with one service and one
+// revision per change, whoever led.
+func TestTwoReplicasElectOneLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nodeless up --control-plane-only and three nodeless controller processes")
+	}
+	env := testenv.Start(t, testenv.WithBinary())
+	e := ecsmem.Start(t, ecsmem.Options{})
+	const id = "nodeless-controller"
+	args := []string{"--leader-elect", "--leader-election-namespace", env.Namespace, "--leader-election-id", id,
+		"--leader-election-lease-duration", "6s", "--leader-election-renew-deadline", "4s", "--leader-election-retry-period", "1s",
+		"--graceful-shutdown-timeout", "10s"}
+	procs := []*controllerProc{startController(t, env, e, "a", args...), startController(t, env, e, "b", args...)}
+	k := kubectl{t: t, env: env}
+
+	first := waitLeader(t, procs, id)
+	eventually(t, "both replicas ready (/readyz), the follower too", func() (bool, string) {
+		return procs[0].ready() && procs[1].ready(), "a or b not ready"
+	})
+	k.apply(exampleManifest(t))
+	k.waitService("the example Service Ready under the first leader", func(s serviceStatus) bool {
+		return s.ready == "True" && s.running == "2" && s.revision == "1"
+	})
+	waitNode(t, env, first)
+
+	t.Logf("killing the leader %s (SIGKILL)", first.name)
+	first.kill()
+	second := waitLeader(t, without(procs, first), id)
+	k.must("patch", "taskdefinition", "web", "--type=json",
+		"-p", `[{"op":"add","path":"/spec/containerDefinitions/0/environment","value":[{"name":"GREETING","value":"bonjour"}]}]`)
+	k.waitService("revision 2 rolled out by the second leader", func(s serviceStatus) bool {
+		return s.ready == "True" && s.running == "2" && s.revision == "2"
+	})
+	waitNode(t, env, second)
+
+	third := startController(t, env, e, "c", args...)
+	eventually(t, "the new replica ready", func() (bool, string) { return third.ready(), third.out.String() })
+	held := leaseHolder(t, env, env.Namespace, id)
+	took, err := second.stop(30 * time.Second)
+	if err != nil {
+		t.Errorf("stopping the leader %s: %v", second.name, err)
+	}
+	t.Logf("the leader %s stopped %s after SIGTERM", second.name, took)
+	// Released on the way out (empty), or already taken by c: never still the stopped leader's.
+	if holder := leaseHolder(t, env, env.Namespace, id); holder == held {
+		t.Errorf("Lease still held by the stopped leader %s (%q): it must release it on SIGTERM", second.name, held)
+	}
+	waitLeader(t, []*controllerProc{third}, id)
+	k.must("patch", "services.ecs.nodeless.dev", "web", "--type=merge", "-p", `{"spec":{"desiredCount":3}}`)
+	k.waitService("desiredCount 3 under the third leader", func(s serviceStatus) bool {
+		return s.ready == "True" && s.running == "3" && s.revision == "2"
+	})
+	waitNode(t, env, third)
+
+	got := readECS(t, e)
+	if len(got.services) != 1 || len(got.revisions) != 2 {
+		t.Errorf("ECS holds services %v and revisions %v of the example, want 1 service and 2 revisions", got.services, got.revisions)
+	}
+	for op, want := range map[string]int{ecsapi.OpCreateService: 1, ecsapi.OpRegisterTaskDefinition: 2} {
+		if n := e.Served(op); n != want {
+			t.Errorf("ECS served %d %s, want %d (one per change, whoever led)", n, op, want)
+		}
+	}
+}
+
+// waitLeader waits until exactly one of procs leads and returns it.
+func waitLeader(t *testing.T, procs []*controllerProc, id string) *controllerProc {
+	t.Helper()
+	var leader *controllerProc
+	eventually(t, "exactly one leader", func() (bool, string) {
+		var leaders []string
+		leader = nil
+		for _, p := range procs {
+			if done, err := p.exited(); done {
+				t.Fatalf("%s exited: %v\n%s", p.name, err, p.out)
+			}
+			ok, err := p.leads(id)
+			if err != nil {
+				return false, fmt.Sprintf("%s: %v", p.name, err)
+			}
+			if ok {
+				leader = p
+				leaders = append(leaders, p.name)
+			}
+		}
+		return len(leaders) == 1, fmt.Sprintf("leaders %v", leaders)
+	})
+	t.Logf("%s leads", leader.name)
+	return leader
+}
+
+// waitNode waits until the virtual node is Ready with its kubelet endpoint on the leader's port.
+func waitNode(t *testing.T, env *testenv.Env, leader *controllerProc) {
+	t.Helper()
+	c, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the virtual node Ready, registered by "+leader.name, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n, err := c.CoreV1().Nodes().Get(ctx, "nodeless", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		port := fmt.Sprint(n.Status.DaemonEndpoints.KubeletEndpoint.Port)
+		ready := ""
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == "Ready" {
+				ready = string(cond.Status)
+			}
+		}
+		return ready == "True" && port == leader.kubelet, fmt.Sprintf("Ready %q, kubelet port %s (want %s)", ready, port, leader.kubelet)
+	})
+}
+
+func without(procs []*controllerProc, p *controllerProc) []*controllerProc {
+	var out []*controllerProc
+	for _, q := range procs {
+		if q != p {
+			out = append(out, q)
+		}
+	}
+	return out
+}
