@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/awspolicy"
 	"github.com/nodeless-dev/nodeless/internal/controller"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
@@ -43,6 +45,7 @@ type controllerFlags struct {
 	healthAddr     string
 	development    bool
 	shutdown       time.Duration
+	printPolicy    bool
 	leader         leaderFlags
 	node           nodeFlags
 	pods           podFlags
@@ -151,6 +154,9 @@ found through the standard AWS configuration chain (AWS_REGION, AWS_PROFILE, cre
 web identity, instance roles), optionally at --ecs-endpoint.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.printPolicy {
+				return printIAMPolicy(cmd.OutOrStdout())
+			}
 			return runController(cmd, f)
 		},
 	}
@@ -173,6 +179,7 @@ web identity, instance roles), optionally at --ecs-endpoint.`,
 	fs.DurationVar(&f.shutdown, "graceful-shutdown-timeout", controller.DefaultGracefulShutdownTimeout,
 		"after SIGTERM, how long in-flight reconciles get to return before the Lease is released and the process exits")
 	fs.BoolVar(&f.development, "dev-log", false, "human-readable logs instead of JSON")
+	fs.BoolVar(&f.printPolicy, "print-iam-policy", false, "print the least-privilege IAM policy the controller needs on AWS (docs/iam-policy.json) and exit")
 	f.leader.add(fs)
 	f.node.add(fs)
 	f.node.addController(fs)
@@ -243,6 +250,18 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 		return err
 	}
 	return m.Run(ctx)
+}
+
+// printIAMPolicy writes the IAM policy of package awspolicy.
+func printIAMPolicy(out io.Writer) error {
+	b, err := awspolicy.JSON()
+	if err != nil {
+		return err
+	}
+	if _, err := out.Write(b); err != nil {
+		return fmt.Errorf("writing the IAM policy: %w", err)
+	}
+	return nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
