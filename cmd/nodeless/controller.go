@@ -93,7 +93,7 @@ func (f *leaderFlags) config(readFile func(string) ([]byte, error)) (*controller
 	if f.id == "" {
 		return nil, errors.New("--leader-election-id: give the name of the leader election Lease")
 	}
-	if !(f.retryPeriod < f.renewDeadline && f.renewDeadline < f.leaseDuration) {
+	if f.retryPeriod >= f.renewDeadline || f.renewDeadline >= f.leaseDuration {
 		return nil, fmt.Errorf("--leader-election-retry-period (%s) < --leader-election-renew-deadline (%s) < --leader-election-lease-duration (%s) must hold",
 			f.retryPeriod, f.renewDeadline, f.leaseDuration)
 	}

@@ -167,7 +167,10 @@ func waitDiscovered(ctx context.Context, dc discovery.DiscoveryInterface, crd *a
 				return listsResource(list, crd.Spec.Names.Plural), nil
 			})
 		if err != nil {
-			return fmt.Errorf("waiting for discovery to serve %s in %s (last error: %v): %w", crd.Spec.Names.Plural, gv, last, err)
+			if last != nil {
+				err = errors.Join(err, last)
+			}
+			return fmt.Errorf("waiting for discovery to serve %s in %s: %w", crd.Spec.Names.Plural, gv, err)
 		}
 	}
 	return nil

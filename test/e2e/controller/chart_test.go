@@ -146,27 +146,7 @@ func checkRendered(t *testing.T, manifest string) {
 	if len(d.Spec.Template.Spec.Containers) != 1 {
 		t.Fatalf("containers %d, want 1", len(d.Spec.Template.Spec.Containers))
 	}
-	c := d.Spec.Template.Spec.Containers[0]
-	for _, arg := range []string{"controller", "--leader-elect", "--leader-election-namespace=$(POD_NAMESPACE)", "--health-addr=:8081",
-		"--metrics-addr=:8080", "--node-address=$(POD_IP)", "--pod-subnets=subnet-1,subnet-2", "--region=eu-west-1"} {
-		if !slices.Contains(c.Args, arg) {
-			t.Errorf("container args %v lack %s", c.Args, arg)
-		}
-	}
-	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.String() != "health" {
-		t.Errorf("liveness probe %+v, want GET /healthz on the health port", p)
-	}
-	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
-		t.Errorf("readiness probe %+v, want GET /readyz", p)
-	}
-	sc, psc := c.SecurityContext, d.Spec.Template.Spec.SecurityContext
-	if sc == nil || !ptrTrue(sc.ReadOnlyRootFilesystem) || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
-		sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
-		t.Errorf("container securityContext %+v, want a read-only root, no privilege escalation, every capability dropped", sc)
-	}
-	if psc == nil || !ptrTrue(psc.RunAsNonRoot) || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
-		t.Errorf("pod securityContext %+v, want a non-root user", psc)
-	}
+	checkContainer(t, d.Spec.Template.Spec.Containers[0], d.Spec.Template.Spec.SecurityContext)
 	if got := r.serviceAccount.Annotations["eks.amazonaws.com/role-arn"]; got != "arn:aws:iam::111122223333:role/nodeless" {
 		t.Errorf("service account annotation eks.amazonaws.com/role-arn %q (IRSA)", got)
 	}
@@ -182,6 +162,31 @@ func checkRendered(t *testing.T, manifest string) {
 		if _, ok := r.roles[ns]; !ok {
 			t.Errorf("no Role in %s (leases)", ns)
 		}
+	}
+}
+
+// checkContainer checks the controller container's flags, probes and security context.
+func checkContainer(t *testing.T, c corev1.Container, psc *corev1.PodSecurityContext) {
+	t.Helper()
+	for _, arg := range []string{"controller", "--leader-elect", "--leader-election-namespace=$(POD_NAMESPACE)", "--health-addr=:8081",
+		"--metrics-addr=:8080", "--node-address=$(POD_IP)", "--pod-subnets=subnet-1,subnet-2", "--region=eu-west-1"} {
+		if !slices.Contains(c.Args, arg) {
+			t.Errorf("container args %v lack %s", c.Args, arg)
+		}
+	}
+	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.String() != "health" {
+		t.Errorf("liveness probe %+v, want GET /healthz on the health port", p)
+	}
+	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/readyz" {
+		t.Errorf("readiness probe %+v, want GET /readyz", p)
+	}
+	sc := c.SecurityContext
+	if sc == nil || !ptrTrue(sc.ReadOnlyRootFilesystem) || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		t.Errorf("container securityContext %+v, want a read-only root, no privilege escalation, every capability dropped", sc)
+	}
+	if psc == nil || !ptrTrue(psc.RunAsNonRoot) || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
+		t.Errorf("pod securityContext %+v, want a non-root user", psc)
 	}
 }
 

@@ -163,8 +163,6 @@ func leaseHolder(t *testing.T, env *testenv.Env, ns, id string) string {
 	return aws.ToString(l.Spec.HolderIdentity)
 }
 
-
-
 // TestTwoReplicasElectOneLeader runs two `nodeless controller` replicas with leader election and
 // the virtual node: one leads (it reconciles and registers the node with its kubelet API), the
 // other waits, ready; killing the leader (SIGKILL) hands over after the Lease expires, stopping one

@@ -22,12 +22,12 @@ import (
 
 // controllerProc is one `nodeless controller` process of a test.
 type controllerProc struct {
-	name                            string
+	name                             string
 	metricsAddr, healthAddr, kubelet string
-	cmd                             *exec.Cmd
-	out                             *syncBuffer
-	done                            chan struct{}
-	exitErr                         error
+	cmd                              *exec.Cmd
+	out                              *syncBuffer
+	done                             chan struct{}
+	exitErr                          error
 }
 
 // startController runs `nodeless controller` against env's API server and the in-memory ECS e,
