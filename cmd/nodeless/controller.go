@@ -151,7 +151,15 @@ func newControllerCmd() *cobra.Command {
 		Long: `controller runs the ecs.nodeless.dev controllers (Cluster, TaskDefinition, Service, Task) against
 the Kubernetes cluster of --kubeconfig (or $KUBECONFIG, or the in-cluster config) and the ECS API
 found through the standard AWS configuration chain (AWS_REGION, AWS_PROFILE, credentials files,
-web identity, instance roles), optionally at --ecs-endpoint.`,
+web identity (IRSA), the container endpoint (EKS Pod Identity), instance roles), optionally at
+--ecs-endpoint.
+
+On start it installs or upgrades the ecs.nodeless.dev CRDs and waits until the API server serves
+them (--install-crds=false skips this). With --leader-elect, replicas elect one leader through a
+Lease: only the leader reconciles and runs the virtual node and its kubelet API; every replica
+serves /healthz, /readyz and /metrics. SIGTERM stops reconciling, waits up to
+--graceful-shutdown-timeout for in-flight work and releases the Lease. The IAM policy it needs:
+--print-iam-policy. docs/controller.md has the details; charts/nodeless installs it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.printPolicy {
