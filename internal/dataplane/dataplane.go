@@ -28,7 +28,9 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/secretstore"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/throttle"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
 // Defaults of Options.
@@ -70,6 +72,9 @@ type Options struct {
 	// 40 s; shorter for impatient local use, at the price of rollouts that trust tasks sooner than
 	// ECS would).
 	HealthyAfterRunning time.Duration
+	// Throttle, when set, throttles the ECS API with these buckets as ECS does
+	// (ecsapi.DefaultLimits(): ECS's own; package throttle). Nil: no throttling.
+	Throttle *ecsapi.Limits
 }
 
 // DataPlane is the running local data plane. It implements component.Component.
@@ -186,7 +191,11 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 	})
 	d.vpc, d.runtime, d.scheduler = v, rt, sched
 	d.conns = &unusedConns{}
-	d.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ConnState: d.conns.track}
+	var h http.Handler = handler
+	if d.opts.Throttle != nil {
+		h = throttle.New(handler, *d.opts.Throttle)
+	}
+	d.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: d.conns.track}
 	return nil
 }
 
