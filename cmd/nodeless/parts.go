@@ -34,7 +34,8 @@ type partsFlags struct {
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
 // runc, the data plane's port) before anything starts; the ecs.nodeless.dev CRDs; then the local
 // data plane (in the same state dir as the control plane, so `nodeless logs` and `nodeless image
-// load` work alike under `up` and `dataplane`), then the controllers, pointed at that data plane
+// load` work alike under `up` and `dataplane`), its DNS server for Service names (dns.go), then
+// the controllers, pointed at that data plane
 // with its generated credentials, then the virtual node's kubelet API and the node itself
 // (untainted: every Pod may run on it). They start in that order and stop in reverse.
 func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOptions) error {
@@ -53,14 +54,23 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 		// the terminal keeps the progress lines.
 		logger := klog.NewKlogr()
 		ctrl.SetLogger(logger.WithName("controllers"))
+		resolver, err := dnsResolver(f.vpcCIDR)
+		if err != nil {
+			return nil, err
+		}
 		dp, err := dataplane.New(dataplane.Options{
 			StateDir: stateDir, Address: f.dataplaneAddress, Region: f.region, VPCCIDR: f.vpcCIDR,
 			Logger:     logger.WithName("dataplane"),
 			AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
-			HealthyAfterRunning: f.healthyAfterRunning,
+			HealthyAfterRunning: f.healthyAfterRunning, Resolver: resolver,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("local data plane: %w", err)
+		}
+		dns, err := serviceDNS(cfg, dp, logger)
+		if err != nil {
+			_ = dp.Close()
+			return nil, err
 		}
 		creds := dp.Credentials()
 		// One Host for the Pod controller, its prober and the kubelet API.
@@ -75,6 +85,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			Limits: controller.NoRateLimit(),
 			Pods: &pod.Options{
 				NodeName: f.node.name, Host: host, AgentImage: agentimage.LocalRef(version),
+				Withdrawers: []pod.Withdrawer{dns},
 			},
 		})
 		if err != nil {
@@ -87,7 +98,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			_ = dp.Close()
 			return nil, err
 		}
-		return append([]component.Component{dp, ctrls}, node...), nil
+		return append([]component.Component{dp, dns, ctrls}, node...), nil
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,6 +76,12 @@ type Options struct {
 	// Throttle, when set, throttles the ECS API with these buckets as ECS does
 	// (ecsapi.DefaultLimits(): ECS's own; package throttle). Nil: no throttling.
 	Throttle *ecsapi.Limits
+	// Resolver is the address of a DNS server in the VPC that answers every name (under `nodeless
+	// up`: nodeless's service DNS on the VPC's gateway, which forwards the rest to the host's
+	// resolvers); every task's resolv.conf then names it. Zero: the host's nameservers, loopback
+	// ones replaced by slirp4netns's forwarder 10.0.2.3 (ADR 0008). It must be the VPC's gateway
+	// or an address of its subnet.
+	Resolver netip.Addr
 }
 
 // DataPlane is the running local data plane. It implements component.Component.
@@ -114,6 +121,9 @@ func New(opts Options) (*DataPlane, error) {
 	subnet, err := ipam.ParseSubnet(opts.VPCCIDR)
 	if err != nil {
 		return nil, fmt.Errorf("VPC subnet (--vpc-cidr): %w", err)
+	}
+	if r := opts.Resolver; r.IsValid() && !subnet.Prefix().Contains(r) {
+		return nil, fmt.Errorf("data plane: the resolver %s is outside the VPC's subnet %s; use an address of it, such as its gateway %s", r, subnet, subnet.Gateway())
 	}
 	if d.store, err = store.Open(filepath.Join(opts.StateDir, "state.db")); err != nil {
 		return nil, err
@@ -174,6 +184,7 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 		Logger:        d.log.WithName("runtime"),
 		ContainerdBin: d.opts.ContainerdBin,
 		VPC:           v,
+		Resolver:      d.opts.Resolver,
 		LogBinary:     d.logBinary(),
 	})
 	if err != nil {

@@ -23,20 +23,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
+	"github.com/nodeless-dev/nodeless/internal/testwait"
 	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
-// eventually waits until cond holds; the deadline only ends a test that would hang, it is not
-// a timing assertion.
+// eventually waits until cond holds (testwait.For, polling every millisecond for up to 30 s).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.For(t, 30*time.Second, time.Millisecond, what, func() (bool, string) { return cond(), "" })
 }
 
 // running is a started Manager with a started Source feeding q.

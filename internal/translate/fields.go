@@ -72,7 +72,7 @@ func podSpecRules(add addFunc, refuse refuseFunc) {
 	add("PodSpec", checked, "restartPolicy: container restartPolicy (Always: enabled; OnFailure: enabled, ignoredExitCodes [0]; Never: none) and the node's re-runs; several containers under OnFailure or Never are refused", "restartPolicy")
 	add("PodSpec", checked, "containers' stopTimeout, clamped to ECS's 2..120 with a warning; the node's StopTask grace", "terminationGracePeriodSeconds")
 	add("PodSpec", translated, "the node stops the task after it (NodePlan.ActiveDeadlineSeconds; reason DeadlineExceeded)", "activeDeadlineSeconds")
-	add("PodSpec", translated, "the node makes resolv.conf (NodePlan.DNSPolicy, DNSConfig); ECS dnsServers/dnsSearchDomains are not available in awsvpc mode", "dnsPolicy", "dnsConfig")
+	add("PodSpec", translated, "RunTask tags nodeless.dev/dns-* (kubelet rules: ClusterFirst search list and ndots:5, dnsConfig merged) from which the local data plane writes resolv.conf (ADR 0010); ECS dnsServers/dnsSearchDomains are not available in awsvpc mode, so on AWS the task keeps the VPC resolver", "dnsPolicy", "dnsConfig")
 	add("PodSpec", checked, "checked against the virtual node's labels (NodeLabels); refused when they do not match", "nodeSelector")
 	add("PodSpec", translated, "the downward API value spec.serviceAccountName; the token itself arrives as the projected volume admission added", "serviceAccountName")
 	add("PodSpec", ignored, "deprecated alias of serviceAccountName, which the API server keeps equal", "serviceAccount")

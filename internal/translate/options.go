@@ -30,6 +30,9 @@ type Options struct {
 	// open for a container, where RunTask would refuse the task definition (and the Pod would
 	// wait for a spec change that never comes) rather than fail the Pod at once.
 	NoStdin bool
+	// ClusterDomain is the domain of Service names in the search list of ClusterFirst Pods
+	// (default DefaultClusterDomain, "cluster.local").
+	ClusterDomain string
 }
 
 // Owner is a workload object that names a task definition family.
@@ -47,6 +50,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Arch == "" {
 		o.Arch = "amd64"
+	}
+	if o.ClusterDomain == "" {
+		o.ClusterDomain = DefaultClusterDomain
 	}
 	return o
 }

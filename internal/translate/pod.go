@@ -75,9 +75,11 @@ type translator struct {
 	ps   *problems
 	size resourceSize
 
-	td        *ecs.RegisterTaskDefinitionInput
-	start     StartPlan
-	node      NodePlan
+	td    *ecs.RegisterTaskDefinitionInput
+	start StartPlan
+	node  NodePlan
+	// dns are the resolv.conf tags of the Pod's task (dnsTags).
+	dns       []ecstypes.Tag
 	overrides []ecstypes.ContainerOverride
 	objects   objectRefs
 
@@ -117,6 +119,7 @@ func (t *translator) run() {
 		t.td.PidMode = ecstypes.PidModeTask
 	}
 	t.podLevel()
+	t.dns = t.dnsTags()
 	t.translateVolumes()
 	t.translateContainers()
 	t.start.Objects = t.objects.list()

@@ -59,6 +59,9 @@ func TestTranslateDeploymentPod(t *testing.T) {
 			{Key: aws.String(TagOwner), Value: aws.String("0f3c6d1e-8a7b-4c1d-9e2f-3a4b5c6d7e8f")},
 			{Key: aws.String(TagPodNamespace), Value: aws.String("shop")},
 			{Key: aws.String(TagPodName), Value: aws.String("web-5d8f7c-x7k2p")},
+			{Key: aws.String(TagDNSPolicy), Value: aws.String("ClusterFirst")},
+			{Key: aws.String(TagDNSSearches), Value: aws.String("shop.svc.cluster.local svc.cluster.local cluster.local")},
+			{Key: aws.String(TagDNSOptions), Value: aws.String("ndots:5")},
 		},
 		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{
 			Name: aws.String("app"), Environment: []ecstypes.KeyValuePair{keyValue("HOSTNAME", "web-5d8f7c-x7k2p")},

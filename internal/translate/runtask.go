@@ -49,6 +49,7 @@ func (t *translator) runTask() *ecs.RunTaskInput {
 			{Key: aws.String(TagPodName), Value: aws.String(t.pod.Name)},
 		},
 	}
+	in.Tags = append(in.Tags, t.dns...)
 	if len(t.overrides) > 0 {
 		in.Overrides = &ecstypes.TaskOverride{ContainerOverrides: t.overrides}
 	}

@@ -20,6 +20,7 @@ import (
 	kubeversion "k8s.io/component-base/version"
 
 	"github.com/nodeless-dev/nodeless/internal/testenv"
+	"github.com/nodeless-dev/nodeless/internal/testwait"
 	"github.com/nodeless-dev/nodeless/internal/translate"
 	"github.com/nodeless-dev/nodeless/internal/virtualnode"
 )
@@ -59,17 +60,7 @@ func runNode(t *testing.T, client kubernetes.Interface, opts virtualnode.Options
 // eventually polls cond every 50 ms for up to a minute.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		ok, got := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: never; last %s", what, got)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.For(t, time.Minute, 50*time.Millisecond, what, cond)
 }
 
 func readyOf(n *corev1.Node) corev1.NodeCondition {

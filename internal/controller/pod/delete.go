@@ -14,8 +14,9 @@ import (
 )
 
 // Finalize runs while the Pod is being deleted (it has a deletionTimestamp; the API server keeps
-// a Pod bound to a node until the node deletes it with grace period 0): the preStop hooks (when
-// a Hooks runs them), then StopTask naming the Pod, so that the containers get SIGTERM and, after
+// a Pod bound to a node until the node deletes it with grace period 0): the Pod's address is
+// withdrawn from the Services' answers (Withdrawers), the preStop hooks run (when a Hooks runs
+// them), then StopTask naming the Pod, so that the containers get SIGTERM and, after
 // their stopTimeout, SIGKILL. It returns nil once the task is STOPPED (or there is none); the
 // skeleton then calls release. The status follows the task meanwhile. A controller restarted
 // mid-deletion sees the task's desiredStatus STOPPED and does not stop it again.
@@ -46,6 +47,9 @@ func (r *Reconciler) Finalize(ctx context.Context, pod *corev1.Pod) *reconciler.
 		}
 		return nil
 	}
+	// The address leaves the Services' answers before preStop and SIGTERM, as an endpoint of a
+	// Pod being deleted stops being ready at once on a cluster.
+	r.withdraw(pod, task)
 	if hooks := r.opts.Hooks; hooks != nil && tr != nil && st.stopRequested == "" && pod.DeletionTimestamp.After(r.now()) {
 		if !hooks.PreStop(client.ObjectKeyFromObject(pod), st.uid, hostTask(task), &tr.Node) {
 			r.writeStatus(pod, st, tr, task, false)

@@ -31,7 +31,8 @@
 //     lastState kept, clientToken UID-n. Job Pods (Never, OnFailure) end Succeeded or Failed as the
 //     kubelet ends them. activeDeadlineSeconds stops the task and fails the Pod (DeadlineExceeded).
 //   - Deletion, as a kubelet: no finalizer (reconciler.Config.Release); while the Pod has a
-//     deletionTimestamp the preStop hooks run (Hooks), then StopTask naming the Pod (SIGTERM, then
+//     deletionTimestamp its address is withdrawn from the Services' answers (Withdrawers, the VPC's
+//     DNS; ADR 0010), the preStop hooks run (Hooks), then StopTask naming the Pod (SIGTERM, then
 //     SIGKILL after stopTimeout), and once the task is STOPPED the Pod is deleted with grace period 0.
 //   - Garbage (the sweeper): tasks of Pods that no longer exist are stopped (at start, every
 //     SweepInterval, and at once for a Pod force-deleted while its task ran); revisions of a family

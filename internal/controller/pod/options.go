@@ -98,6 +98,18 @@ type Options struct {
 	Probes Probes
 	// Hooks runs lifecycle hooks (nil: preStop hooks are not run before StopTask).
 	Hooks Hooks
+	// Withdrawers are told a Pod's UID and its task's address before the task is stopped (and,
+	// for a Pod being deleted, before its preStop hooks run), so that the address leaves what
+	// answers for the Pod's Services — the VPC's DNS names (servicedns.Server) — before its
+	// containers get SIGTERM, without waiting for kube-controller-manager to mark the endpoint
+	// terminating (docs/adr/0010-service-names.md).
+	Withdrawers []Withdrawer
+}
+
+// Withdrawer stops answering a Pod's address at once. Withdraw must not block; it is called again
+// for the same Pod when its stop is retried.
+type Withdrawer interface {
+	Withdraw(uid types.UID, ip string)
 }
 
 // WithDefaults returns o with its zero fields set to their defaults.

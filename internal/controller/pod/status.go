@@ -127,6 +127,7 @@ func (r *Reconciler) stopTask(ctx context.Context, pod *corev1.Pod, st *podState
 		return requeue(r.opts.PollInterval)
 	}
 	key := client.ObjectKeyFromObject(pod)
+	r.withdraw(pod, task)
 	r.poller.Invalidate(key)
 	begin := r.now()
 	out, err := r.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(clusterOf(arn)), Task: aws.String(arn), Reason: aws.String(truncate(reason, 255))})
@@ -140,6 +141,17 @@ func (r *Reconciler) stopTask(ctx context.Context, pod *corev1.Pod, st *podState
 		r.poller.Put(key, out.Task, begin)
 	}
 	return requeue(r.opts.PollInterval)
+}
+
+// withdraw tells the Withdrawers that the Pod's task address must no longer be answered.
+func (r *Reconciler) withdraw(pod *corev1.Pod, task *ecstypes.Task) {
+	ip := taskIP(task)
+	if ip == "" {
+		return
+	}
+	for _, w := range r.opts.Withdrawers {
+		w.Withdraw(pod.UID, ip)
+	}
 }
 
 func truncate(s string, n int) string {

@@ -166,7 +166,7 @@ var memberRules = map[string]memberRule{
 	"ContainerOverride.environment":                      eff("added to (and replacing) the container's environment", "TestCommandEnvironmentOverrides"),
 	"ContainerOverride.cpu":                              eff("the container's cpu instead of the definition's", "TestContainerSpecsOverrides"),
 	"ContainerOverride.memory":                           eff("the container's memory instead of the definition's", "TestContainerSpecsOverrides"),
-	"RunTaskRequest.tags":                                eff("the task's tags", "TestPropagateTags", "TestTags"),
+	"RunTaskRequest.tags":                                eff("the task's tags; nodeless.dev/dns-* set its resolv.conf (ADR 0010)", "TestPropagateTags", "TestTags", "TestTaskResolvConf"),
 	"RunTaskRequest.propagateTags":                       eff("TASK_DEFINITION copies the revision's tags to the task; SERVICE refused by name", "TestPropagateTags"),
 	"RunTaskRequest.enableECSManagedTags":                eff("adds aws:ecs:clusterName", "TestPropagateTags"),
 	"RunTaskRequest.enableExecuteCommand":                eff("false accepted; true refused by name (no ECS Exec locally)", "TestTaskErrors"),

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ecsmem"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/testwait"
 )
 
 const cluster = "c1"
@@ -41,17 +42,7 @@ func setUp(t *testing.T, e *ecsmem.ECS) string {
 
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s; last: %s", what, state)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, 20*time.Second, 20*time.Millisecond, what, cond)
 }
 
 func describeTask(t *testing.T, e *ecsmem.ECS, arn string) ecstypes.Task {

@@ -59,3 +59,16 @@ func TaskTags(in TaskTagsInput) []Tag {
 	}
 	return out
 }
+
+// Tags that set a task's resolv.conf, a nodeless extension of the local data plane (ECS has no
+// member for it in awsvpc mode). nodeless sets them on a Pod's task (internal/translate, where
+// each is described; ADR 0010); the runtime writes the task's resolv.conf from them as a kubelet
+// writes a Pod's, with the VPC's nameserver as the cluster DNS. Values are space-separated.
+const (
+	// TagDNSPolicy: ClusterFirst, Default or None; without it the task gets the host's
+	// resolv.conf with the VPC's nameserver, as an ECS-native task does.
+	TagDNSPolicy      = "nodeless.dev/dns-policy"
+	TagDNSNameservers = "nodeless.dev/dns-nameservers"
+	TagDNSSearches    = "nodeless.dev/dns-searches"
+	TagDNSOptions     = "nodeless.dev/dns-options"
+)

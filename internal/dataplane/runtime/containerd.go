@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -44,6 +45,11 @@ type ContainerdOptions struct {
 	// VPC is the local VPC that tasks with a TaskSpec.Network join; nil when there is none (such
 	// tasks then fail to start, saying so).
 	VPC *vpc.VPC
+	// Resolver is a DNS server in the VPC that answers every name (nodeless's service DNS, which
+	// forwards what it does not serve to the host's resolvers); every task on the VPC then names
+	// it as its only nameserver. Zero: tasks name the host's nameservers, loopback ones replaced by
+	// slirp4netns's forwarder (vpc.Nameserver).
+	Resolver netip.Addr
 	// LogBinary is the containers' logging binary: the containerd shim runs `LogBinary log PATH`
 	// for each container process (containerd's binary:// logging) and it writes the process's
 	// stdout and stderr to PATH (LogPath) in the CRI log format, with a time per line (package

@@ -63,6 +63,10 @@ type taskFiles struct {
 	hostname string
 	// ip is the task's VPC address and vpcDNS the VPC's nameserver ("" when not on the VPC).
 	ip, vpcDNS string
+	// resolver is nodeless's DNS server in the VPC ("" when none runs, or not on the VPC).
+	resolver string
+	// dns are the task's own resolv.conf settings (nil: none).
+	dns *TaskDNS
 }
 
 // writeTaskFiles writes the task's resolv.conf, hosts and hostname under dir.
@@ -75,7 +79,7 @@ func writeTaskFiles(dir string, f taskFiles) error {
 		host = nil
 	}
 	files := map[string][]byte{
-		"resolv.conf": resolvConf(host, f.vpcDNS),
+		"resolv.conf": taskResolvConf(host, f.vpcDNS, f.resolver, f.dns),
 		"hosts":       hostsFile(f.hostname, f.ip),
 		"hostname":    []byte(f.hostname + "\n"),
 	}

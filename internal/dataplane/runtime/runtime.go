@@ -28,6 +28,8 @@ type TaskSpec struct {
 	// fails the task (ResourceInitializationError); Attach needs none (the containers exist). The
 	// values are never logged nor stored by the runtime.
 	Secrets map[string][]model.KeyValuePair
+	// DNS are the task's own resolv.conf settings (DNSFromTags of its tags); nil for none.
+	DNS *TaskDNS
 }
 
 // ContainerState is one container as the runtime sees it.

@@ -185,9 +185,12 @@ func (t *task) setupNetwork() error {
 
 // files is what the task's resolv.conf, hosts and hostname say.
 func (t *task) files() taskFiles {
-	f := taskFiles{hostname: t.hostname()}
+	f := taskFiles{hostname: t.hostname(), dns: t.spec.DNS}
 	if t.spec.Network != nil {
 		f.ip, f.vpcDNS = t.spec.Network.Address.Addr().String(), vpc.Nameserver.String()
+		if r := t.c.opts.Resolver; r.IsValid() {
+			f.resolver = r.String()
+		}
 	}
 	return f
 }

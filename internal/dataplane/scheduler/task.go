@@ -162,6 +162,7 @@ func (s *Scheduler) taskSpec(cluster string, r *store.TaskRecord, start bool) (r
 	}
 	spec := runtime.TaskSpec{
 		TaskID: id, Cluster: cluster, Definition: *def, Overrides: r.Task.Overrides, Network: network,
+		DNS: runtime.DNSFromTags(r.Task.Tags),
 	}
 	if start {
 		if spec.Secrets, err = s.secrets.ContainerSecrets(def.ContainerDefinitions); err != nil {

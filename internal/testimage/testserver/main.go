@@ -11,7 +11,7 @@
 // /fetch?url=U (GET U from inside the container and return its body), /remote (the client's address
 // as the server sees it, host:port). With -udp-echo it also answers every UDP datagram with "echo:"
 // and the datagram, and the datagram "remote" with "remote:" and the sender's address.
-// With -tick it prints a numbered line every interval; with -cat it echoes stdin (exec tests).
+// /lookup and /sethealth: see lookupHandlers. With -tick it prints a numbered line every interval; with -cat it echoes stdin (exec tests).
 package main
 
 import (
@@ -172,7 +172,7 @@ func serve(addr string, c config) {
 		fmt.Fprintln(w, "hello from", host)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if c.unhealthyAfter > 0 && time.Since(start) > c.unhealthyAfter {
+		if sick.Load() || (c.unhealthyAfter > 0 && time.Since(start) > c.unhealthyAfter) {
 			http.Error(w, "unhealthy", http.StatusInternalServerError)
 			return
 		}
@@ -196,6 +196,7 @@ func serve(addr string, c config) {
 	mux.HandleFunc("/fetch", fetch)
 	mux.HandleFunc("/remote", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.RemoteAddr) })
 	podHandlers(mux)
+	lookupHandlers(mux)
 	if err := http.ListenAndServe(addr, mux); err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(3)

@@ -31,6 +31,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/secretsapi"
 	"github.com/nodeless-dev/nodeless/internal/testenv"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
+	"github.com/nodeless-dev/nodeless/internal/testwait"
 )
 
 // cluster is one `nodeless up` (control plane, controllers, virtual node, local data plane) as a
@@ -230,20 +231,11 @@ func (c *cluster) apply(t *testing.T, ns, manifest string) {
 	}
 }
 
-// eventually polls cond until it says done, or fails t after waitTimeout with what cond last said.
+// eventually polls cond every 500 ms until it says done, or fails t after waitTimeout with what
+// cond last said.
 func eventually(t *testing.T, what string, cond func() (done bool, state string)) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		done, state := cond()
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; last seen: %s", what, waitTimeout, state)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	testwait.For(t, waitTimeout, 500*time.Millisecond, what, cond)
 }
 
 // pods lists the Pods of namespace ns matching the label selector.

@@ -21,14 +21,15 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/nodeless-dev/nodeless/config/crd"
 	"github.com/nodeless-dev/nodeless/internal/controller"
+	"github.com/nodeless-dev/nodeless/internal/controller/controllertest"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ecsmem"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/secretsapi"
 	"github.com/nodeless-dev/nodeless/internal/testenv"
+	"github.com/nodeless-dev/nodeless/internal/testwait"
 )
 
 func TestMain(m *testing.M) {
@@ -63,22 +64,7 @@ type env struct {
 // controller's options (the in-memory ECS, e.ecs, is running by then).
 func start(t *testing.T, tweak func(*env, *pod.Options)) *env {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts the embedded control plane")
-	}
-	manifests, err := crd.Manifests()
-	if err != nil {
-		t.Fatal(err)
-	}
-	te := testenv.Start(t, testenv.WithCRDs(manifests...))
-	scheme, err := controller.Scheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.NewWithWatch(te.Config, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, te := controllertest.Kube(t)
 	e := &env{t: t, ctx: context.Background(), c: c, ns: te.Namespace, node: "node-" + te.Namespace, te: te}
 	e.ecs = ecsmem.Start(t, ecsmem.Options{})
 	e.api = ecsapi.NewCounting(e.ecs.Client)
@@ -102,9 +88,8 @@ func (e *env) run() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	opts := e.opts
-	m, err := controller.New(ctx, controller.Config{
+	m, stop := controllertest.Run(e.t, controller.Config{
 		RestConfig: e.te.Config,
 		ECS:        e.api,
 		Limits:     controller.NoRateLimit(),
@@ -116,38 +101,11 @@ func (e *env) run() {
 		Pods:           &opts,
 		SecretsManager: sm,
 	})
-	if err != nil {
-		cancel()
-		e.t.Fatal(err)
-	}
+	e.stop = stop
 	e.pods = m.PodTasks()
 	if e.pods == nil {
-		cancel()
 		e.t.Fatal("the manager did not register the Pod controller though Config.Pods is set")
 	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		cancel()
-		e.t.Fatalf("controllers exited before ready: %v", err)
-	case <-time.After(time.Minute):
-		cancel()
-		e.t.Fatal("controllers not ready after a minute")
-	}
-	stopped := false
-	e.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			e.t.Errorf("controllers: %v", err)
-		}
-	}
-	e.t.Cleanup(e.stop)
 }
 
 // newPod is a Pod bound to the test's node running one container "app".
@@ -211,17 +169,7 @@ func (e *env) waitPod(name string, timeout time.Duration, what string, cond func
 // eventually polls cond every 100ms until it holds or timeout passes.
 func (e *env) eventually(timeout time.Duration, what string, cond func() (bool, string)) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out after %v waiting for %s; last state: %s", timeout, what, state)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.For(e.t, timeout, 100*time.Millisecond, what, cond)
 }
 
 // describe is a one-line summary of a Pod's status for failure messages.
