@@ -202,7 +202,7 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 	})
 	d.vpc, d.runtime, d.scheduler = v, rt, sched
 	d.conns = &unusedConns{}
-	var h http.Handler = handler
+	h := handler
 	if d.opts.Throttle != nil {
 		h = throttle.New(handler, *d.opts.Throttle)
 	}
