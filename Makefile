@@ -19,7 +19,7 @@ export NODELESS_BIN := $(BIN)/nodeless
 export HELM3_BIN    := $(GOBIN_TOOLS)/helm3
 export HELM4_BIN    := $(GOBIN_TOOLS)/helm4
 
-.PHONY: all build up deps helm test test-unit lint vet verify generate bench soak fuzz clean
+.PHONY: all build image up deps helm test test-unit lint vet verify generate bench soak fuzz clean
 
 all: build
 
@@ -32,6 +32,20 @@ deps:
 build:
 	go build -ldflags '$(LDFLAGS)' -o $(BIN)/nodeless ./cmd/nodeless
 	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(BIN)/nodeless-agent ./cmd/nodeless-agent
+
+## image: the container image of `nodeless controller` (charts/nodeless), built without a Docker daemon or
+## a base image (internal/controllerimage): the static binary, Debian's CA certificates, a non-root user.
+## IMAGE names it, IMAGE_FORMAT=docker writes a `docker save` tarball to bin/nodeless-image.tar,
+## IMAGE_FORMAT=oci an OCI layout to bin/nodeless-image.oci. Push either with crane or skopeo.
+IMAGE        ?= ghcr.io/nodeless-dev/nodeless:$(VERSION)
+IMAGE_FORMAT ?= docker
+IMAGE_ARCH   ?= $(shell go env GOARCH)
+image:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) go build -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(BIN)/linux-$(IMAGE_ARCH)/nodeless ./cmd/nodeless
+	go run ./hack/image --binary $(BIN)/linux-$(IMAGE_ARCH)/nodeless --arch $(IMAGE_ARCH) --tag $(IMAGE) --format $(IMAGE_FORMAT) \
+	  --version $(VERSION) --revision $$(git rev-parse HEAD) \
+	  --ca-certs-version "$$(dpkg-query -W -f='$${Version}' ca-certificates 2>/dev/null)" \
+	  --out $(BIN)/nodeless-image.$(if $(filter oci,$(IMAGE_FORMAT)),oci,tar)
 
 ## up: build and run nodeless locally (control plane + controllers + local data plane).
 up: deps build

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -16,7 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
-	"github.com/nodeless-dev/nodeless/internal/component"
+	"github.com/nodeless-dev/nodeless/internal/awspolicy"
 	"github.com/nodeless-dev/nodeless/internal/controller"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
@@ -42,9 +44,70 @@ type controllerFlags struct {
 	metricsAddr    string
 	healthAddr     string
 	development    bool
+	shutdown       time.Duration
+	printPolicy    bool
+	leader         leaderFlags
 	node           nodeFlags
 	pods           podFlags
 }
+
+// leaderFlags configure leader election among the replicas of `nodeless controller`.
+type leaderFlags struct {
+	enabled       bool
+	namespace     string
+	id            string
+	leaseDuration time.Duration
+	renewDeadline time.Duration
+	retryPeriod   time.Duration
+}
+
+// DefaultLeaderElectionID names the Lease the replicas of `nodeless controller` elect their leader with.
+const DefaultLeaderElectionID = "nodeless-controller"
+
+// inClusterNamespaceFile holds the namespace of a Pod's service account.
+const inClusterNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+func (f *leaderFlags) add(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.enabled, "leader-elect", false, "run the controllers and the virtual node only in the replica that holds the Lease --leader-election-id (for two or more replicas)")
+	fs.StringVar(&f.namespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the Pod's own namespace when run in a cluster)")
+	fs.StringVar(&f.id, "leader-election-id", DefaultLeaderElectionID, "name of the leader election Lease; replicas with the same name share one leader")
+	fs.DurationVar(&f.leaseDuration, "leader-election-lease-duration", 15*time.Second, "how long the others wait after the leader's last renewal before taking over")
+	fs.DurationVar(&f.renewDeadline, "leader-election-renew-deadline", 10*time.Second, "how long the leader tries to renew before it stops leading (and exits)")
+	fs.DurationVar(&f.retryPeriod, "leader-election-retry-period", 2*time.Second, "how often the Lease is renewed or tried")
+}
+
+// config is the leader election of the flags (nil without --leader-elect), or an error naming the
+// flag to give. readFile reads the in-cluster namespace file.
+func (f *leaderFlags) config(readFile func(string) ([]byte, error)) (*controller.LeaderElection, error) {
+	if !f.enabled {
+		return nil, nil
+	}
+	ns := f.namespace
+	if ns == "" {
+		b, err := readFile(inClusterNamespaceFile)
+		if err != nil || strings.TrimSpace(string(b)) == "" {
+			return nil, errors.New("--leader-election-namespace: give the namespace of the leader election Lease (outside a cluster there is no default)")
+		}
+		ns = strings.TrimSpace(string(b))
+	}
+	if f.id == "" {
+		return nil, errors.New("--leader-election-id: give the name of the leader election Lease")
+	}
+	if f.retryPeriod >= f.renewDeadline || f.renewDeadline >= f.leaseDuration {
+		return nil, fmt.Errorf("--leader-election-retry-period (%s) < --leader-election-renew-deadline (%s) < --leader-election-lease-duration (%s) must hold",
+			f.retryPeriod, f.renewDeadline, f.leaseDuration)
+	}
+	return &controller.LeaderElection{
+		Namespace: ns, ID: f.id, LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
+	}, nil
+}
+
+// Default addresses of the controller's HTTP endpoints: on the loopback interface, as everything
+// nodeless serves by default; the chart sets :8080 and :8081 so that the kubelet's probes reach them.
+const (
+	DefaultMetricsAddr = "127.0.0.1:8080"
+	DefaultHealthAddr  = "127.0.0.1:8081"
+)
 
 // podFlags configure the tasks of the Pods that opt in to the virtual node under `controller`.
 type podFlags struct {
@@ -90,9 +153,20 @@ func newControllerCmd() *cobra.Command {
 		Long: `controller runs the ecs.nodeless.dev controllers (Cluster, TaskDefinition, Service, Task) against
 the Kubernetes cluster of --kubeconfig (or $KUBECONFIG, or the in-cluster config) and the ECS API
 found through the standard AWS configuration chain (AWS_REGION, AWS_PROFILE, credentials files,
-web identity, instance roles), optionally at --ecs-endpoint.`,
+web identity (IRSA), the container endpoint (EKS Pod Identity), instance roles), optionally at
+--ecs-endpoint.
+
+On start it installs or upgrades the ecs.nodeless.dev CRDs and waits until the API server serves
+them (--install-crds=false skips this). With --leader-elect, replicas elect one leader through a
+Lease: only the leader reconciles and runs the virtual node and its kubelet API; every replica
+serves /healthz, /readyz and /metrics. SIGTERM stops reconciling, waits up to
+--graceful-shutdown-timeout for in-flight work and releases the Lease. The IAM policy it needs:
+--print-iam-policy. docs/controller.md has the details; charts/nodeless installs it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.printPolicy {
+				return printIAMPolicy(cmd.OutOrStdout())
+			}
 			return runController(cmd, f)
 		},
 	}
@@ -110,9 +184,13 @@ web identity, instance roles), optionally at --ecs-endpoint.`,
 	fs.DurationVar(&f.syncPeriod, "sync-period", controller.DefaultSyncPeriod, "how often every object is reconciled again (no ECS call at steady state)")
 	fs.BoolVar(&f.noRateLimit, "no-rate-limit", false, "disable the client-side rate limiter shaped on ECS's token buckets")
 	fs.BoolVar(&f.installCRDs, "install-crds", true, "install or update the ecs.nodeless.dev CRDs on start")
-	fs.StringVar(&f.metricsAddr, "metrics-addr", "0", "address of the Prometheus metrics endpoint (0 disables it)")
-	fs.StringVar(&f.healthAddr, "health-addr", "", "address of /healthz and /readyz (empty disables them)")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", DefaultMetricsAddr, "address of the Prometheus metrics endpoint, /metrics (0 disables it; :8080 listens on every interface)")
+	fs.StringVar(&f.healthAddr, "health-addr", DefaultHealthAddr, "address of /healthz and /readyz (empty disables them; :8081 listens on every interface, as probes need in a Pod)")
+	fs.DurationVar(&f.shutdown, "graceful-shutdown-timeout", controller.DefaultGracefulShutdownTimeout,
+		"after SIGTERM, how long in-flight reconciles get to return before the Lease is released and the process exits")
 	fs.BoolVar(&f.development, "dev-log", false, "human-readable logs instead of JSON")
+	fs.BoolVar(&f.printPolicy, "print-iam-policy", false, "print the least-privilege IAM policy the controller needs on AWS (docs/iam-policy.json) and exit")
+	f.leader.add(fs)
 	f.node.add(fs)
 	f.node.addController(fs)
 	f.pods.add(fs)
@@ -130,8 +208,13 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
+	leader, err := f.leader.config(os.ReadFile)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	c := controller.Config{
+		LeaderElection: leader, GracefulShutdownTimeout: f.shutdown,
 		RestConfig:  cfg,
 		ECSOptions:  ecsapi.Options{Endpoint: f.endpoint, Region: f.region},
 		InstallCRDs: f.installCRDs,
@@ -183,7 +266,25 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
-	return runAll(ctx, append([]component.Component{m}, node...))
+	// The node (its Lease and status) and its kubelet API run in the leader only: the kubelet
+	// API answers from the Pod controller's state, which only the leader has, and the Node's
+	// InternalIP names the replica that registered it last (docs/controller.md).
+	if err := m.AddLeaderComponents(node...); err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
+
+// printIAMPolicy writes the IAM policy of package awspolicy.
+func printIAMPolicy(out io.Writer) error {
+	b, err := awspolicy.JSON()
+	if err != nil {
+		return err
+	}
+	if _, err := out.Write(b); err != nil {
+		return fmt.Errorf("writing the IAM policy: %w", err)
+	}
+	return nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

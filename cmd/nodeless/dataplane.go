@@ -15,6 +15,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/taskhost/localhost"
 )
 
@@ -30,6 +31,8 @@ type dataplaneFlags struct {
 	agentBinary string
 	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
 	healthyAfterRunning time.Duration
+	// throttling: see dataplane.Options.Throttle.
+	throttling bool
 }
 
 func newDataplaneCmd() *cobra.Command {
@@ -60,6 +63,8 @@ and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 	fs.BoolVar(&f.jsonLog, "json-log", false, "log JSON instead of text to stderr")
 	fs.StringVar(&f.agentBinary, "agent-binary", "", "the nodeless-agent executable the data plane makes the files agent's image from (default: beside this executable)")
 	addHealthyAfterRunningFlag(fs, &f.healthyAfterRunning)
+	fs.BoolVar(&f.throttling, "emulate-throttling", false, "throttle the ECS API as ECS does (its documented token buckets per operation; "+
+		"ThrottlingException when a bucket is empty), to see a client's backoff before AWS does")
 	return cmd
 }
 
@@ -75,12 +80,17 @@ func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 	if err := dataplane.Preflight(); err != nil {
 		return err
 	}
-	d, err := dataplane.New(dataplane.Options{
+	opts := dataplane.Options{
 		StateDir: f.stateDir, Address: f.address, Region: f.region, Account: f.account, VPCCIDR: f.vpcCIDR,
 		Logger:     newLogger(!f.jsonLog),
 		AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
 		HealthyAfterRunning: f.healthyAfterRunning,
-	})
+	}
+	if f.throttling {
+		limits := ecsapi.DefaultLimits()
+		opts.Throttle = &limits
+	}
+	d, err := dataplane.New(opts)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
-	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
@@ -270,19 +269,4 @@ func awsNode(ctx context.Context, cfg *rest.Config, f nodeFlags, ecsOpts ecsapi.
 		host = awshost.New(awshost.Options{ECS: ecsapi.WithRateLimit(ecsClient, ecsapi.DefaultLimits())})
 	}
 	return nodeComponents(cfg, f, opts, so, host, log)
-}
-
-// runAll runs components until ctx ends or one fails; then it stops the others and returns the
-// first error.
-func runAll(ctx context.Context, parts []component.Component) error {
-	g, gctx := errgroup.WithContext(ctx)
-	for _, p := range parts {
-		g.Go(func() error {
-			if err := p.Run(gctx); err != nil {
-				return fmt.Errorf("%s: %w", p.Name(), err)
-			}
-			return nil
-		})
-	}
-	return g.Wait()
 }

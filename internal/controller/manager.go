@@ -7,15 +7,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -46,15 +49,25 @@ type Config struct {
 	// Controllers tunes the ECS controllers (deletion policy, revisions kept, poll intervals,
 	// read-only, workers); zero fields take the defaults of managed.Options.
 	Controllers managed.Options
-	// InstallCRDs installs the ecs.nodeless.dev CRDs before starting.
+	// InstallCRDs installs (or upgrades) the ecs.nodeless.dev CRDs in New, before anything reads
+	// them, and waits until the API server serves them (Established and listed by discovery): the
+	// manager's field indexers and REST mapper need them.
 	InstallCRDs bool
 	// SyncPeriod is how often every object is reconciled again; 0: DefaultSyncPeriod. At steady
 	// state a resync makes no ECS call.
 	SyncPeriod time.Duration
 	// MetricsAddr serves Prometheus metrics ("0" or "" disables them).
 	MetricsAddr string
-	// HealthProbeAddr serves /healthz and /readyz ("" disables them).
+	// HealthProbeAddr serves /healthz (the process answers) and /readyz (the informers' caches
+	// are synced; true on a replica that is not the leader too) ("" disables them).
 	HealthProbeAddr string
+	// LeaderElection, when set, runs the controllers (and the components of AddLeaderComponents)
+	// only in the replica that holds its Lease; nil: they run at once, as under `nodeless up`.
+	LeaderElection *LeaderElection
+	// GracefulShutdownTimeout bounds how long Run waits, once ctx ends, for in-flight reconciles
+	// and leader-only components to return before it releases the Lease and returns;
+	// 0: DefaultGracefulShutdownTimeout.
+	GracefulShutdownTimeout time.Duration
 	// Namespaces limits the controllers to these namespaces; empty: all.
 	Namespaces []string
 	// AllowRestart lets a second manager run in the same process after the first stopped
@@ -70,8 +83,23 @@ type Config struct {
 	SecretsManager secretsapi.API
 }
 
+// LeaderElection configures the Lease (coordination.k8s.io/v1) that elects the one replica that
+// reconciles. The leader renews it every RetryPeriod; a replica that cannot renew it within
+// RenewDeadline stops (the process must exit); the others take it over LeaseDuration after the
+// last renewal, or at once when the leader released it on a clean stop.
+type LeaderElection struct {
+	// Namespace and ID name the Lease. Required.
+	Namespace, ID string
+	// LeaseDuration, RenewDeadline and RetryPeriod; 0: controller-runtime's defaults (15 s,
+	// 10 s, 2 s).
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+}
+
 // Defaults of Config (those of the ECS controllers are managed.Options's).
 const (
+	// DefaultGracefulShutdownTimeout: after SIGTERM, in-flight reconciles get this long to
+	// return (within Kubernetes' default terminationGracePeriodSeconds of 30 s).
+	DefaultGracefulShutdownTimeout = 20 * time.Second
 	// DefaultSyncPeriod: every object is reconciled again this often.
 	DefaultSyncPeriod = 10 * time.Minute
 	// DefaultQPS and DefaultBurst bound the Kubernetes client when the rest.Config sets no QPS:
@@ -125,12 +153,21 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	}
 	api = ecsapi.WithRateLimit(api, limits)
 
+	if cfg.InstallCRDs {
+		// Before the manager: its field indexers start informers, which need the kinds served.
+		if err := crd.Install(ctx, cfg.RestConfig); err != nil {
+			return nil, fmt.Errorf("installing CRDs: %w", err)
+		}
+	}
 	mgr, err := newManager(cfg)
 	if err != nil {
 		return nil, err
 	}
 	m := &Manager{cfg: cfg, mgr: mgr, ready: make(chan struct{})}
 	if err := m.register(ctx, api); err != nil {
+		return nil, err
+	}
+	if err := m.addHealthChecks(); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -163,18 +200,96 @@ func newManager(cfg Config) (manager.Manager, error) {
 	if cfg.Pods != nil {
 		cacheOpts.ByObject = pod.CacheOptions(*cfg.Pods, cfg.Namespaces)
 	}
-	mgr, err := ctrl.NewManager(rc, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  cacheOpts,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: cfg.HealthProbeAddr,
-		Controller:             config.Controller{SkipNameValidation: &cfg.AllowRestart},
-	})
+	shutdown := cfg.GracefulShutdownTimeout
+	if shutdown <= 0 {
+		shutdown = DefaultGracefulShutdownTimeout
+	}
+	opts := ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cacheOpts,
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:  cfg.HealthProbeAddr,
+		Controller:              config.Controller{SkipNameValidation: &cfg.AllowRestart},
+		GracefulShutdownTimeout: &shutdown,
+	}
+	if err := leaderElection(cfg.LeaderElection, &opts); err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(rc, opts)
 	if err != nil {
 		return nil, fmt.Errorf("building controller manager: %w", err)
 	}
 	return mgr, nil
 }
+
+// leaderElection sets the manager's options of le (none when le is nil).
+func leaderElection(le *LeaderElection, opts *ctrl.Options) error {
+	if le == nil {
+		return nil
+	}
+	if le.Namespace == "" || le.ID == "" {
+		return errors.New("controller: leader election needs the Lease's namespace and ID")
+	}
+	opts.LeaderElection = true
+	opts.LeaderElectionNamespace, opts.LeaderElectionID = le.Namespace, le.ID
+	opts.LeaderElectionResourceLock = resourcelock.LeasesResourceLock
+	// A clean stop hands over at once instead of after LeaseDuration; safe because Run returns
+	// (and the process exits) only after every leader-only runnable stopped.
+	opts.LeaderElectionReleaseOnCancel = true
+	for _, d := range []struct {
+		v   time.Duration
+		dst **time.Duration
+	}{{le.LeaseDuration, &opts.LeaseDuration}, {le.RenewDeadline, &opts.RenewDeadline}, {le.RetryPeriod, &opts.RetryPeriod}} {
+		if d.v > 0 {
+			*d.dst = &d.v
+		}
+	}
+	return nil
+}
+
+// addHealthChecks serves /healthz (a ping) and /readyz (the informers' caches synced) when
+// Config.HealthProbeAddr is set.
+func (m *Manager) addHealthChecks() error {
+	if m.cfg.HealthProbeAddr == "" {
+		return nil
+	}
+	if err := m.mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the health check: %w", err)
+	}
+	synced := func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !m.mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the informers' caches are not synced yet")
+		}
+		return nil
+	}
+	if err := m.mgr.AddReadyzCheck("informers", synced); err != nil {
+		return fmt.Errorf("adding the readiness check: %w", err)
+	}
+	return nil
+}
+
+// AddLeaderComponents runs parts inside the manager, only while this replica leads (at once
+// without Config.LeaderElection), and stops them before the Lease is released. An error of one
+// stops the manager. Call it before Run.
+func (m *Manager) AddLeaderComponents(parts ...component.Component) error {
+	for _, p := range parts {
+		err := m.mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+			if err := p.Run(ctx); err != nil {
+				return fmt.Errorf("%s: %w", p.Name(), err)
+			}
+			return nil
+		}))
+		if err != nil {
+			return fmt.Errorf("adding %s: %w", p.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Elected is closed once this replica leads (at once without Config.LeaderElection).
+func (m *Manager) Elected() <-chan struct{} { return m.mgr.Elected() }
 
 func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
 	if err := indexReferences(ctx, m.mgr); err != nil {
@@ -235,13 +350,10 @@ func (m *Manager) Name() string { return "controllers" }
 // Ready is closed once the controllers' caches are in sync and they reconcile.
 func (m *Manager) Ready() <-chan struct{} { return m.ready }
 
-// Run installs the CRDs (when configured) and runs the controllers until ctx ends.
+// Run runs the controllers until ctx ends (with Config.LeaderElection, once this replica leads;
+// it returns an error when the replica loses the Lease). After ctx ends it waits up to
+// Config.GracefulShutdownTimeout for in-flight reconciles, then releases the Lease.
 func (m *Manager) Run(ctx context.Context) error {
-	if m.cfg.InstallCRDs {
-		if err := crd.Install(ctx, m.cfg.RestConfig); err != nil {
-			return fmt.Errorf("installing CRDs: %w", err)
-		}
-	}
 	go func() {
 		if m.mgr.GetCache().WaitForCacheSync(ctx) {
 			<-m.mgr.Elected()

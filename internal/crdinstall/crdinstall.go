@@ -1,4 +1,6 @@
-// Package crdinstall creates or updates CustomResourceDefinitions and waits until they are served.
+// Package crdinstall creates or updates CustomResourceDefinitions and waits until they are served:
+// Established, and listed by the API server's discovery (which is what REST mappers, informers and
+// kubectl read; it can lag the Established condition by a moment).
 // `nodeless up`, `nodeless controller` and the test harness install CRDs through it; it depends only
 // on client-go and the apiextensions client, not on the embedded control plane.
 package crdinstall
@@ -17,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 )
 
@@ -29,7 +32,8 @@ const (
 
 // Install creates or updates the CustomResourceDefinitions in manifests (YAML or JSON, several
 // documents per manifest allowed, as controller-gen writes them) and waits until every one is
-// Established, i.e. its resources are served. It is idempotent. A document of any other kind is
+// Established and discovery lists its resources in every served version, so that a REST mapper or
+// informer built afterwards finds them. It is idempotent. A document of any other kind is
 // an error: this is not a general `kubectl apply`.
 func Install(ctx context.Context, cfg *rest.Config, manifests [][]byte) error {
 	crds, err := Decode(manifests)
@@ -51,6 +55,15 @@ func Install(ctx context.Context, cfg *rest.Config, manifests [][]byte) error {
 	}
 	for _, crd := range crds {
 		if err := waitEstablished(ctx, crdClient, crd.Name); err != nil {
+			return err
+		}
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("discovery client: %w", err)
+	}
+	for _, crd := range crds {
+		if err := waitDiscovered(ctx, dc, crd); err != nil {
 			return err
 		}
 	}
@@ -134,4 +147,43 @@ func waitEstablished(ctx context.Context, c crdInterface, name string) error {
 		return fmt.Errorf("waiting for CRD %s to be established: %w", name, err)
 	}
 	return nil
+}
+
+// waitDiscovered waits until discovery lists the CRD's plural in every served version.
+func waitDiscovered(ctx context.Context, dc discovery.DiscoveryInterface, crd *apiextensionsv1.CustomResourceDefinition) error {
+	for _, v := range crd.Spec.Versions {
+		if !v.Served {
+			continue
+		}
+		gv := crd.Spec.Group + "/" + v.Name
+		var last error
+		err := wait.PollUntilContextTimeout(ctx, pollInterval, establishTimeout, true,
+			func(context.Context) (bool, error) {
+				list, err := dc.ServerResourcesForGroupVersion(gv)
+				if err != nil {
+					last = err
+					return false, nil
+				}
+				return listsResource(list, crd.Spec.Names.Plural), nil
+			})
+		if err != nil {
+			if last != nil {
+				err = errors.Join(err, last)
+			}
+			return fmt.Errorf("waiting for discovery to serve %s in %s: %w", crd.Spec.Names.Plural, gv, err)
+		}
+	}
+	return nil
+}
+
+func listsResource(list *metav1.APIResourceList, plural string) bool {
+	if list == nil {
+		return false
+	}
+	for _, r := range list.APIResources {
+		if r.Name == plural {
+			return true
+		}
+	}
+	return false
 }

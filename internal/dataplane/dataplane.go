@@ -29,7 +29,9 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/secretstore"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/throttle"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
 // Defaults of Options.
@@ -71,6 +73,9 @@ type Options struct {
 	// 40 s; shorter for impatient local use, at the price of rollouts that trust tasks sooner than
 	// ECS would).
 	HealthyAfterRunning time.Duration
+	// Throttle, when set, throttles the ECS API with these buckets as ECS does
+	// (ecsapi.DefaultLimits(): ECS's own; package throttle). Nil: no throttling.
+	Throttle *ecsapi.Limits
 	// Resolver is the address of a DNS server in the VPC that answers every name (under `nodeless
 	// up`: nodeless's service DNS on the VPC's gateway, which forwards the rest to the host's
 	// resolvers); every task's resolv.conf then names it. Zero: the host's nameservers, loopback
@@ -197,7 +202,11 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 	})
 	d.vpc, d.runtime, d.scheduler = v, rt, sched
 	d.conns = &unusedConns{}
-	d.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ConnState: d.conns.track}
+	h := handler
+	if d.opts.Throttle != nil {
+		h = throttle.New(handler, *d.opts.Throttle)
+	}
+	d.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: d.conns.track}
 	return nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/fakeruntime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/throttle"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
@@ -57,6 +58,10 @@ type Options struct {
 	MaxAttempts int
 	// Logger receives the data plane's logs (default: the test's log, errors and start failures).
 	Logger *logr.Logger
+	// Throttle, when set, throttles the ECS API with these buckets as ECS does (package
+	// throttle; ecsapi.DefaultLimits() for ECS's own): a throttled request is neither received
+	// nor served in the counts of Requests, Served and Wire; Throttled counts it.
+	Throttle *ecsapi.Limits
 }
 
 // ECS is a running in-memory ECS.
@@ -76,9 +81,10 @@ type ECS struct {
 	// ARNs builds the ARNs this ECS hands out.
 	ARNs model.ARNs
 
-	t      testing.TB
-	faults *faults
-	starts *startFaults
+	t        testing.TB
+	faults   *faults
+	starts   *startFaults
+	throttle *throttle.Handler
 }
 
 var _ ecsapi.API = (*ecs.Client)(nil)
@@ -109,7 +115,12 @@ func Start(t testing.TB, opts Options) *ECS {
 	handler := api.NewServer(api.Options{
 		Store: st, Engine: sched, ARNs: e.ARNs, Credentials: creds, Logger: log.WithName("api"),
 	})
-	srv := httptest.NewServer(&wire{next: handler, faults: e.faults})
+	var h http.Handler = &wire{next: handler, faults: e.faults}
+	if opts.Throttle != nil {
+		e.throttle = throttle.New(h, *opts.Throttle)
+		h = e.throttle
+	}
+	srv := httptest.NewServer(h)
 	e.Endpoint = srv.URL
 	e.Client = newClient(t, e.Endpoint, creds, opts.MaxAttempts)
 	t.Cleanup(func() {
@@ -172,6 +183,15 @@ func orDefault(d, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// Throttled returns how many requests were answered ThrottlingException by Options.Throttle, by
+// operation (nil without it).
+func (e *ECS) Throttled() map[string]int {
+	if e.throttle == nil {
+		return nil
+	}
+	return e.throttle.Throttled()
 }
 
 // Requests returns how many requests of op (ecsapi.OpUpdateService, ...) reached the in-memory ECS,
