@@ -34,26 +34,6 @@ import (
 // chart is the repository's chart.
 var chart = filepath.Join("..", "..", "..", "charts", "nodeless")
 
-// helmBinary is the Helm the Makefile built (`make helm`: $envVar, else .cache/bin/name in the
-// repository); it skips t when neither exists and fails it when $envVar names a missing file.
-func helmBinary(t *testing.T, envVar, name string) string {
-	t.Helper()
-	if bin := os.Getenv(envVar); bin != "" {
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatalf("%s=%s: %v (run `make helm`)", envVar, bin, err)
-		}
-		return bin
-	}
-	bin, err := filepath.Abs(filepath.Join("..", "..", "..", ".cache", "bin", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("%s is not built: run `make helm` (make test does), or set %s", name, envVar)
-	}
-	return bin
-}
-
 // helm runs bin with its own home directories and returns stdout.
 func helm(t *testing.T, bin string, args ...string) (string, error) {
 	t.Helper()
@@ -74,7 +54,7 @@ func helm(t *testing.T, bin string, args ...string) (string, error) {
 func TestChartRenders(t *testing.T) {
 	for _, h := range []struct{ env, name string }{{"HELM3_BIN", "helm3"}, {"HELM4_BIN", "helm4"}} {
 		t.Run(h.name, func(t *testing.T) {
-			bin := helmBinary(t, h.env, h.name)
+			bin := testenv.Helm(t, h.env, h.name)
 			if out, err := helm(t, bin, "lint", "--strict", chart); err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
@@ -208,7 +188,7 @@ func TestChartInstallsAndItsRBACIsEnough(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts nodeless up --control-plane-only")
 	}
-	bin := helmBinary(t, "HELM3_BIN", "helm3")
+	bin := testenv.Helm(t, "HELM3_BIN", "helm3")
 	env := testenv.Start(t, testenv.WithBinary())
 	const ns, release = "nodeless-system", "nl"
 	install := []string{"install", release, chart, "--kubeconfig", env.Kubeconfig, "--namespace", ns, "--create-namespace",

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,31 +15,12 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/nodeless-dev/nodeless/internal/testenv"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
 )
 
 // demoChart is the chart both Helm versions install.
 var demoChart = filepath.Join("..", "testdata", "charts", "demo")
-
-// helmBinary is the Helm the Makefile built (`make helm`: $envVar, else .cache/bin/name in the
-// repository); it skips t when neither exists and fails it when $envVar names a missing file.
-func helmBinary(t *testing.T, envVar, name string) string {
-	t.Helper()
-	if bin := os.Getenv(envVar); bin != "" {
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatalf("%s=%s: %v (run `make helm`)", envVar, bin, err)
-		}
-		return bin
-	}
-	bin, err := filepath.Abs(filepath.Join("..", "..", "..", ".cache", "bin", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("%s is not built: run `make helm` (make test does), or set %s", name, envVar)
-	}
-	return bin
-}
 
 // TestHelm installs the demo chart (Deployment, Service, ConfigMap, Secret, Job) with `helm
 // install --wait` of Helm 3 and of Helm 4 (whose wait uses kstatus), checks what it made, then
@@ -50,8 +30,8 @@ func TestHelm(t *testing.T) {
 		name, bin string
 		wait      []string
 	}{
-		{name: "helm3", bin: helmBinary(t, "HELM3_BIN", "helm3"), wait: []string{"--wait", "--wait-for-jobs"}},
-		{name: "helm4", bin: helmBinary(t, "HELM4_BIN", "helm4"), wait: []string{"--wait=watcher", "--wait-for-jobs"}},
+		{name: "helm3", bin: testenv.Helm(t, "HELM3_BIN", "helm3"), wait: []string{"--wait", "--wait-for-jobs"}},
+		{name: "helm4", bin: testenv.Helm(t, "HELM4_BIN", "helm4"), wait: []string{"--wait=watcher", "--wait-for-jobs"}},
 	}
 	c := startCluster(t)
 	c.loadImage(t, testimage.Tarball(t, webV1))
