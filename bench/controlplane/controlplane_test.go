@@ -13,7 +13,6 @@ package controlplane_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -21,7 +20,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -246,7 +244,7 @@ func startUp(b *testing.B, bin, stateDir string, extraArgs ...string) *up {
 	}
 	// Its output, for the failure message when it never gets ready (a port another process took
 	// between freePorts and the start, say).
-	var output lockedBuffer
+	var output testenv.SyncBuffer
 	cmd.Stderr = &output
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -277,24 +275,6 @@ func startUp(b *testing.B, bin, stateDir string, extraArgs ...string) *up {
 		b.Fatalf("%s up never printed ready; its output:\n%s", bin, output.String())
 	}
 	return u
-}
-
-// lockedBuffer is a bytes.Buffer safe for the process's stderr and the stdout reader at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // hasUpFlag reports whether bin's `up` has flag (older binaries, e.g. a baseline, lack newer flags).

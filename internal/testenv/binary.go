@@ -29,7 +29,7 @@ type process struct {
 	bin     string
 	args    []string
 	cmd     *exec.Cmd
-	out     *syncBuffer
+	out     *SyncBuffer
 	done    chan struct{}
 	exitErr error
 }
@@ -133,7 +133,7 @@ func (e *Env) Restart(t testing.TB) {
 
 // start runs the process and waits until it prints that it is ready.
 func (p *process) start() error {
-	p.out = &syncBuffer{}
+	p.out = &SyncBuffer{}
 	p.cmd = exec.Command(p.bin, p.args...)
 	ready := make(chan struct{})
 	p.cmd.Stdout = &readyWriter{w: p.out, ready: ready}
@@ -204,23 +204,6 @@ func (r *readyWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return r.w.Write(b)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(b)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 var built struct {

@@ -1,7 +1,6 @@
 package controller_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +23,7 @@ type controllerProc struct {
 	name                             string
 	metricsAddr, healthAddr, kubelet string
 	cmd                              *exec.Cmd
-	out                              *syncBuffer
+	out                              *testenv.SyncBuffer
 	done                             chan struct{}
 	exitErr                          error
 }
@@ -39,7 +37,7 @@ func startController(t *testing.T, env *testenv.Env, e *ecsmem.ECS, name string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &controllerProc{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &controllerProc{name: name, out: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	p.metricsAddr, p.healthAddr = freeAddr(t), freeAddr(t)
 	_, port, _ := net.SplitHostPort(freeAddr(t))
 	p.kubelet = port
@@ -183,22 +181,4 @@ func eventually(t *testing.T, what string, ok func() (bool, string)) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -353,7 +352,7 @@ func (c *cluster) expectPodAnswers(t *testing.T, pods []corev1.Pod, want map[str
 // background is a command running while a test drives others (kubectl logs -f, port-forward).
 type background struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testenv.SyncBuffer
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -363,7 +362,7 @@ type background struct {
 func start(t *testing.T, name string, args ...string) *background {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	b := &background{cmd: exec.CommandContext(ctx, name, args...), out: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
+	b := &background{cmd: exec.CommandContext(ctx, name, args...), out: &testenv.SyncBuffer{}, cancel: cancel, done: make(chan struct{})}
 	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
 	if err := b.cmd.Start(); err != nil {
 		cancel()
@@ -403,23 +402,6 @@ func (b *background) running() bool {
 func (b *background) stop() {
 	b.cancel()
 	<-b.done
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(b)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 // exitCode is the exit status err carries (-1 when err is not an exit).
