@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -68,6 +69,9 @@ func startBinary(t testing.TB, parts bool, extraArgs []string) (*Env, error) {
 		if err := p.stop(); err != nil {
 			t.Errorf("stopping nodeless up: %v\n%s", err, p.out)
 		}
+		if parts {
+			down(t, bin, stateDir)
+		}
 	})
 	if err := p.start(); err != nil {
 		return nil, err
@@ -76,6 +80,19 @@ func startBinary(t testing.TB, parts bool, extraArgs []string) (*Env, error) {
 		return nil, err
 	}
 	return env, nil
+}
+
+// down runs `nodeless down` on stateDir, as a user who wants the machine back would: `nodeless up`
+// leaves task containers running when it stops (the next start re-attaches them), and their shims
+// would otherwise outlive the test and race the removal of its temp dir.
+func down(t testing.TB, bin, stateDir string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "down", "--state-dir", stateDir, "--grace", "5s").CombinedOutput()
+	if err != nil {
+		t.Errorf("nodeless down: %v\n%s", err, out)
+	}
 }
 
 // Output is what `nodeless up` printed so far (binary mode only).
