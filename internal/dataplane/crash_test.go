@@ -35,6 +35,9 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == shimBinary {
+		os.Exit(runShimWrapper()) // TestKillDuringTaskStart's containerd runs it as its shim
+	}
 	if dir := os.Getenv(childStateDir); dir != "" {
 		os.Exit(runChild(dir, os.Getenv(childImage)))
 	}
@@ -87,10 +90,12 @@ type child struct {
 	endpoint string
 }
 
-func startChild(t *testing.T, dir, image string) *child {
+// startChild runs a data plane process on dir (loading the image tarball when not ""), with env
+// added to this process's environment.
+func startChild(t *testing.T, dir, image string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childStateDir+"="+dir, childImage+"="+image)
+	cmd.Env = append(append(os.Environ(), childStateDir+"="+dir, childImage+"="+image), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -244,13 +249,20 @@ func compareStarts(before, after map[string]string) string {
 	return strings.Join(diffs, "; ")
 }
 
-// cleanUp deletes the service and stops every task, waiting until they are STOPPED.
+// cleanUp deletes the service "svc" and stops every task, waiting until they are STOPPED.
 func cleanUp(t *testing.T, c *ecs.Client) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := c.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("svc"), Force: aws.Bool(true)}); err != nil {
 		t.Error(err)
 	}
+	stopTasks(t, c)
+}
+
+// stopTasks stops every task, waiting until they are STOPPED.
+func stopTasks(t *testing.T, c *ecs.Client) {
+	t.Helper()
+	ctx := context.Background()
 	for _, arn := range listTasks(t, c) {
 		if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
 			t.Error(err)

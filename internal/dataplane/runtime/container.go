@@ -222,6 +222,7 @@ func (t *task) create(c *ctr, img containerd.Image) (containerd.Container, error
 	if err != nil {
 		return nil, fmt.Errorf("creating container %s: %w", c.id, err)
 	}
+	c.created = true
 	return cont, nil
 }
 
@@ -388,6 +389,11 @@ func (t *task) startProcess(c *ctr, cont containerd.Container) (containerd.Task,
 	creator := t.c.logCreator(logPath)
 	if c.spec.Interactive || c.spec.Terminal {
 		creator = t.stdioCreator(c)
+	}
+	if !c.created {
+		// An earlier process created the container, and may have been killed while containerd
+		// started its shim (killStrandedShims).
+		t.c.killStrandedShims(cont.ID())
 	}
 	proc, err := cont.NewTask(ctx, creator)
 	if errdefs.IsAlreadyExists(err) {
@@ -562,6 +568,14 @@ func (c *Containerd) deleteContainer(ctx context.Context, id string) error {
 func (c *Containerd) killForgottenShims(id string) {
 	if pids := killForgottenShims(c.sup.Address(), id); len(pids) > 0 {
 		c.log.Info("killed a containerd shim its daemon had forgotten", "container", id, "pids", pids)
+	}
+}
+
+// killStrandedShims kills the shims of container id whose start containerd gave up (see
+// killStrandedShims).
+func (c *Containerd) killStrandedShims(id string) {
+	if pids := killStrandedShims(c.sup.Address(), id); len(pids) > 0 {
+		c.log.Info("killed a containerd shim stranded by an interrupted start", "container", id, "pids", pids)
 	}
 }
 

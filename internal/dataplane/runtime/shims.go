@@ -9,12 +9,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/errdefs"
 	"golang.org/x/sys/unix"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/procwatch"
 )
 
 // shimBinary is the executable of the runc v2 shim containerd starts for each container's task.
@@ -31,10 +34,54 @@ const shimBinary = "containerd-shim-runc-v2"
 // soak, bench/chaos). A shim's command line names its container (-id) and its daemon's socket
 // (-address), which is what this matches on.
 func killForgottenShims(address, id string) []int {
+	return killShims(address, id, func(int) bool { return true })
+}
+
+// killStrandedShims kills the runc shims of container id (started by the containerd listening on
+// address) whose bundle containerd has deleted, with their child processes, waits until they have
+// exited (up to 5 s), and returns their pids. Call it before creating the task of a container that
+// an earlier process created: such a shim serves no task containerd knows, and would take the new
+// one's creation.
+//
+// A SIGKILL of nodeless while containerd starts a container's shim strands one (found by the chaos
+// soak, bench/chaos, bug 6): containerd runs the shim's start command with the request's context,
+// so it kills the start when the client dies; if that happens after the start forked the shim
+// daemon, containerd closes the reader of the bundle's log FIFO and deletes the bundle, and the
+// daemon, which had not opened the FIFO yet, blocks opening it for ever, before it serves its
+// socket. containerd's next start of a shim for the container finds that socket accepting
+// connections and hands the task's creation to the daemon, which never answers: NewTask then waits
+// out its whole timeout. The stranded daemon is known by its working directory: the bundle it was
+// started in, now deleted.
+func killStrandedShims(address, id string) []int {
+	shims := killShims(address, id, bundleDeleted)
+	for _, pid := range shims {
+		waitExited(pid, 5*time.Second)
+	}
+	return shims
+}
+
+// bundleDeleted reports whether pid's working directory (a shim's bundle) has been deleted.
+func bundleDeleted(pid int) bool {
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	return err == nil && strings.HasSuffix(cwd, " (deleted)")
+}
+
+// waitExited waits until pid has exited (it is gone, or a zombie: this sandbox's pid 1 reaps no
+// orphans), polling every 10 ms for up to limit. A killed process has closed its sockets by then.
+func waitExited(pid int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for !procwatch.Zombie(pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// killShims kills the runc shims of container id started by the containerd listening on address
+// for which match holds, with their child processes, and returns their pids.
+func killShims(address, id string, match func(pid int) bool) []int {
 	pids := allPids()
 	var shims []int
 	for _, pid := range pids {
-		if isShimOf(pid, address, id) {
+		if isShimOf(pid, address, id) && match(pid) {
 			shims = append(shims, pid)
 		}
 	}

@@ -88,6 +88,70 @@ func TestKillForgottenShims(t *testing.T) {
 	}
 }
 
+// TestKillStrandedShims: of the shims of a container, the one whose bundle (working directory) was
+// deleted is killed with its child, and waited for; one whose bundle exists is not, nor a stranded
+// shim of another daemon.
+func TestKillStrandedShims(t *testing.T) {
+	dir := t.TempDir()
+	shimPath := filepath.Join(dir, shimBinary)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, shimPath); err != nil {
+		t.Fatal(err)
+	}
+	address := filepath.Join(dir, "containerd.sock")
+	start := func(address, bundle string) (shim *exec.Cmd, child int) {
+		if err := os.MkdirAll(bundle, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(shimPath, "-test.run=^TestFakeShim$", "--", "-namespace", Namespace, "-id", "task1-app", "-address", address)
+		cmd.Dir = bundle
+		cmd.Env = append(os.Environ(), fakeShimEnv+"=1")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		buf := make([]byte, 32)
+		n, _ := out.Read(buf)
+		child, err = strconv.Atoi(string(buf[:n-1]))
+		if err != nil {
+			t.Fatalf("reading the fake shim's child pid from %q: %v", buf[:n], err)
+		}
+		t.Cleanup(func() { _ = unix.Kill(child, unix.SIGKILL) })
+		return cmd, child
+	}
+	stranded, strandedChild := start(address, filepath.Join(dir, "stranded"))
+	serving, _ := start(address, filepath.Join(dir, "serving"))
+	otherDaemon, _ := start(filepath.Join(dir, "other.sock"), filepath.Join(dir, "other"))
+	for _, bundle := range []string{"stranded", "other"} {
+		if err := os.RemoveAll(filepath.Join(dir, bundle)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got := killStrandedShims(address, "task1-app")
+	if want := []int{stranded.Process.Pid}; !slices.Equal(got, want) {
+		t.Errorf("killStrandedShims killed %v, want %v", got, want)
+	}
+	if !procwatch.Zombie(stranded.Process.Pid) {
+		t.Error("killStrandedShims returned before the stranded shim exited")
+	}
+	if !gone(strandedChild) {
+		t.Errorf("the stranded shim's child %d still runs", strandedChild)
+	}
+	for _, c := range []*exec.Cmd{serving, otherDaemon} {
+		if err := unix.Kill(c.Process.Pid, 0); err != nil || procwatch.Zombie(c.Process.Pid) {
+			t.Errorf("shim %v in %s was killed", c.Args, c.Dir)
+		}
+	}
+}
+
 // gone waits up to 5 s for pid to exit (its parent, killed, does not reap it: it may stay a zombie).
 func gone(pid int) bool {
 	for range 50 {

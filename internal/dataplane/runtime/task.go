@@ -60,6 +60,7 @@ type ctr struct {
 	spec     containerSpec
 	id       string
 	state    ContainerState
+	created  bool          // this process created it in containerd (not an earlier one)
 	started  bool          // its process was started at least once
 	starting bool          // its process exists or is being created: only its own goroutine ends it
 	done     bool          // terminal: exited, or will never start
