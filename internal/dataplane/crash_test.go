@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,11 +33,15 @@ import (
 const (
 	childStateDir = "NODELESS_TEST_DATAPLANE_STATE_DIR"
 	childImage    = "NODELESS_TEST_DATAPLANE_IMAGE"
+	childLog      = "NODELESS_TEST_DATAPLANE_LOG" // a file the data plane logs to (default: none)
 )
 
 func TestMain(m *testing.M) {
-	if filepath.Base(os.Args[0]) == shimBinary {
+	switch filepath.Base(os.Args[0]) {
+	case shimBinary:
 		os.Exit(runShimWrapper()) // TestKillDuringTaskStart's containerd runs it as its shim
+	case "runc":
+		os.Exit(runRuncWrapper()) // TestKillDuringContainerCreate's shims run it as runc
 	}
 	if dir := os.Getenv(childStateDir); dir != "" {
 		os.Exit(runChild(dir, os.Getenv(childImage)))
@@ -48,7 +53,17 @@ func TestMain(m *testing.M) {
 func runChild(dir, image string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	d, err := dataplane.New(dataplane.Options{StateDir: dir, Address: "127.0.0.1:0", Logger: logr.Discard()})
+	logger := logr.Discard()
+	if path := os.Getenv(childLog); path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		logger = logr.FromSlogHandler(slog.NewTextHandler(f, nil))
+	}
+	d, err := dataplane.New(dataplane.Options{StateDir: dir, Address: "127.0.0.1:0", Logger: logger})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

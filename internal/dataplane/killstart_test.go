@@ -27,9 +27,10 @@ import (
 // containerd-shim-runc-v2 on the PATH of the data plane, hence of its containerd): it runs the
 // real shim, and once it stops a shim's start half-way, as a SIGKILL of nodeless does.
 const (
-	shimBinary     = "containerd-shim-runc-v2"
-	realShimEnv    = "NODELESS_TEST_REAL_SHIM"
-	shimWrapperEnv = "NODELESS_TEST_SHIM_WRAPPER_DIR"
+	shimBinary    = "containerd-shim-runc-v2"
+	realShimEnv   = "NODELESS_TEST_REAL_SHIM"
+	realRuncEnv   = "NODELESS_TEST_REAL_RUNC"
+	wrapperDirEnv = "NODELESS_TEST_WRAPPER_DIR" // where the wrappers' trigger and marker files are
 )
 
 // TestKillDuringTaskStart kills the data plane with SIGKILL while containerd starts the shim of a
@@ -65,7 +66,7 @@ func TestKillDuringTaskStart(t *testing.T) {
 	if err := os.Symlink(self, filepath.Join(wrapDir, shimBinary)); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"PATH=" + wrapDir + ":" + os.Getenv("PATH"), realShimEnv + "=" + realShim, shimWrapperEnv + "=" + wrapDir}
+	env := []string{"PATH=" + wrapDir + ":" + os.Getenv("PATH"), realShimEnv + "=" + realShim, wrapperDirEnv + "=" + wrapDir}
 	stateDir := filepath.Join(dir, "state")
 	image := testimage.Tarball(t, "")
 	first := startChild(t, stateDir, image, env...)
@@ -99,6 +100,108 @@ func TestKillDuringTaskStart(t *testing.T) {
 		t.Errorf("shim daemons of the task's container: %v, want just the one serving it", shims)
 	}
 	stopTasks(t, c)
+}
+
+// TestKillDuringContainerCreate kills the data plane with SIGKILL while the shim of a task's
+// container runs `runc create`, which made the restarted data plane's start of the task fail in
+// the chaos soak (bench/README.md, after bug 6: "failed to start shim: mkdir …: file exists"):
+// containerd undoes the creation the killed data plane asked for only once the shim has finished
+// creating the container, and meanwhile refuses a new creation because its bundle exists. The
+// restarted data plane must wait for that and create the task then, not fail it.
+//
+// runc is the test binary in front of the real runc (runRuncWrapper): the first `runc create`
+// after the trigger file appeared waits until the test releases it, which the test does once the
+// restarted data plane has met the creation being undone (its log says so) or failed the task.
+func TestKillDuringContainerCreate(t *testing.T) {
+	requireKillable(t)
+	realRunc, err := exec.LookPath("runc")
+	if err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Cleanup(func() { killLeftovers(t, dir) })
+	wrapDir := filepath.Join(dir, "wrapper")
+	if err := os.Mkdir(wrapDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(wrapDir, "runc")); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "dataplane.log")
+	env := []string{"PATH=" + wrapDir + ":" + os.Getenv("PATH"), realRuncEnv + "=" + realRunc, wrapperDirEnv + "=" + wrapDir, childLog + "=" + logPath}
+	stateDir := filepath.Join(dir, "state")
+	first := startChild(t, stateDir, testimage.Tarball(t, ""), env...)
+	c := first.client(t, stateDir)
+	registerWeb(t, c)
+	if err := os.WriteFile(filepath.Join(wrapDir, "runc-trigger"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.RunTask(context.Background(), &ecs.RunTaskInput{TaskDefinition: aws.String("web"), ClientToken: aws.String("kill-during-create")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(run.Tasks[0].TaskArn)
+	waitFile(t, filepath.Join(wrapDir, "runc-holding"), 2*time.Minute)
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.cmd.Wait()
+
+	second := startChild(t, stateDir, "", env...)
+	defer stopChild(t, second)
+	c = second.client(t, stateDir)
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		logged, _ := os.ReadFile(logPath)
+		if strings.Contains(string(logged), "interrupted creation") || taskStatus(t, c, arn) == "STOPPED" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := os.WriteFile(filepath.Join(wrapDir, "runc-release"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	task := waitStarted(t, c, arn, 3*time.Minute)
+	if aws.ToString(task.LastStatus) != "RUNNING" {
+		t.Fatalf("after the restart the task is %s (%s), want RUNNING", aws.ToString(task.LastStatus), aws.ToString(task.StoppedReason))
+	}
+	get(t, task)
+	stopTasks(t, c)
+}
+
+func taskStatus(t *testing.T, c *ecs.Client, arn string) string {
+	t.Helper()
+	out, err := c.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Tasks: []string{arn}})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("DescribeTasks %s: %v %+v", arn, err, out)
+	}
+	return aws.ToString(out.Tasks[0].LastStatus)
+}
+
+// runRuncWrapper is the test binary run as runc (TestKillDuringContainerCreate): it runs the real
+// runc, but the first `runc create` after the trigger file appeared first waits until the release
+// file appears.
+func runRuncWrapper() int {
+	real, dir := os.Getenv(realRuncEnv), os.Getenv(wrapperDirEnv)
+	args := os.Args[1:]
+	if slices.Contains(args, "create") && os.Remove(filepath.Join(dir, "runc-trigger")) == nil {
+		if err := os.WriteFile(filepath.Join(dir, "runc-holding"), nil, 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, "runc wrapper:", err)
+			return 1
+		}
+		for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if _, err := os.Stat(filepath.Join(dir, "runc-release")); err == nil {
+				break
+			}
+		}
+	}
+	err := syscall.Exec(real, append([]string{real}, args...), os.Environ())
+	fmt.Fprintln(os.Stderr, "runc wrapper:", err)
+	return 1
 }
 
 func requireKillable(t *testing.T) {
@@ -197,7 +300,7 @@ func zombie(pid int) bool {
 // directory: that start it interrupts as a SIGKILL of nodeless does — the shim daemon is forked,
 // and its log FIFO has no reader — and then it waits to be killed.
 func runShimWrapper() int {
-	real, dir := os.Getenv(realShimEnv), os.Getenv(shimWrapperEnv)
+	real, dir := os.Getenv(realShimEnv), os.Getenv(wrapperDirEnv)
 	args := os.Args[1:]
 	if len(args) == 0 || args[len(args)-1] != "start" || os.Remove(filepath.Join(dir, "trigger")) != nil {
 		err := syscall.Exec(real, append([]string{real}, args...), os.Environ())

@@ -59,6 +59,9 @@ func (t *task) runContainer(c *ctr) {
 	if proc != nil && (c.spec.Interactive || c.spec.Terminal) {
 		t.resumeStdio(c) // after a restart of nodeless: its output reaches the log again
 	}
+	if proc != nil && createdOnly(t.ctx, proc) {
+		proc = nil // started below (NewTask finds it), as its earlier start was cut off
+	}
 	if !t.claimStart(c, proc != nil) {
 		return // the task failed meanwhile and marked this container as never started
 	}
@@ -365,6 +368,14 @@ func withMemoryReservation(bytes int64) oci.SpecOpts {
 	}
 }
 
+// createdOnly reports whether proc was created and never started: the process that created it
+// was killed before it called Start (or before containerd's answer to NewTask reached it).
+// Supervising such a task as running would report RUNNING for a process that never runs.
+func createdOnly(ctx context.Context, proc containerd.Task) bool {
+	st, err := proc.Status(ctx)
+	return err == nil && st.Status == containerd.Created
+}
+
 // loadTask returns the container's task (process), or nil when it has none yet.
 func loadTask(ctx context.Context, cont containerd.Container) (containerd.Task, error) {
 	proc, err := cont.Task(ctx, nil)
@@ -396,6 +407,10 @@ func (t *task) startProcess(c *ctr, cont containerd.Container) (containerd.Task,
 		t.c.killStrandedShims(cont.ID())
 	}
 	proc, err := cont.NewTask(ctx, creator)
+	for i := 0; err != nil && !c.created && !errdefs.IsAlreadyExists(err) && i < 3; i++ {
+		t.c.awaitInterruptedCreate(ctx, cont.ID(), err)
+		proc, err = cont.NewTask(ctx, creator)
+	}
 	if errdefs.IsAlreadyExists(err) {
 		proc, err = t.c.loadOrRecreateTask(ctx, cont, creator)
 	}

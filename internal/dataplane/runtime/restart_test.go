@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
 	"github.com/go-logr/logr"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
@@ -207,4 +209,41 @@ func TestStartWhileContainerdRestarts(t *testing.T) {
 		t.Fatalf("start during the containerd restart failed: %s", got.StartFailure)
 	}
 	get(t, st.HostPorts["8080/tcp"], "/")
+}
+
+// TestStartResumesACreatedTask: nodeless killed after containerd created a container's task and
+// before that task was started leaves it created, not running. Resuming the task with Start (as
+// the scheduler does for a task that had not reached RUNNING) must start that process, not
+// supervise it as running: it would be reported RUNNING and never answer.
+func TestStartResumesACreatedTask(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	ctx := context.Background()
+	spec := taskSpec(container("web", withPort(8080)))
+	st, err := e.rt.Start(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
+	// What the killed process left: the container's task created again, never started.
+	cont, err := e.rt.Client().LoadContainer(ctx, st.ContainerIDs["web"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := cont.Task(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := proc.Delete(ctx, containerd.WithProcessKill); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cont.NewTask(ctx, cio.LogFile(LogPath(e.stateDir, spec.TaskID, "web"))); err != nil {
+		t.Fatal(err)
+	}
+	e.stop()
+
+	e2 := newEnv(t, e.stateDir)
+	st2 := e2.start(spec)
+	e2.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
+	get(t, st2.HostPorts["8080/tcp"], "/")
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -169,6 +170,38 @@ func (c *Containerd) loadOrRecreateTask(ctx context.Context, cont containerd.Con
 	}
 	c.killForgottenShims(cont.ID())
 	return cont.NewTask(ctx, creator)
+}
+
+// taskBundle is the directory of containerd's bundle for the task of container id: containerd
+// (1.6 and 1.7, runtime v2) makes it when it starts creating the task and removes it when the task
+// is deleted, or once a failed creation has been undone.
+func (c *Containerd) taskBundle(id string) string {
+	return filepath.Join(ContainerdDir(c.opts.StateDir), "state", "io.containerd.runtime.v2.task", Namespace, id)
+}
+
+// awaitInterruptedCreate is called when creating the task of container id, which an earlier
+// process created, failed with err, and containerd has no task of it (NewTask did not find one);
+// the caller tries again after it, a few times. An earlier creation that a SIGKILL of nodeless cut
+// off may still be being undone (found by the chaos soak, bench/chaos): containerd waits for the
+// shim to finish creating the container before it deletes it (seconds under load), refuses a new
+// creation while the task's bundle exists ("failed to start shim: mkdir …: file exists"), and then
+// deletes the bundle twice — once when the shim's connection closes, once more after — so the
+// second deletion can remove the bundle of the next creation ("open …/shim-binary-path: no such
+// file or directory"). So this waits until the bundle is gone (for up to 15 s), then 200 ms more,
+// and kills a shim that creation stranded.
+func (c *Containerd) awaitInterruptedCreate(ctx context.Context, id string, err error) {
+	c.log.Info("creating the task failed: waiting for containerd to undo an interrupted creation, then trying again", "container", id, "error", err.Error())
+	bundle := c.taskBundle(id)
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+		if _, err := os.Stat(bundle); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if !sleepCtx(ctx, 50*time.Millisecond) {
+			return
+		}
+	}
+	sleepCtx(ctx, 200*time.Millisecond)
+	c.killStrandedShims(id)
 }
 
 // startedBefore reports whether proc, which failed to start, runs after all: an earlier Start
