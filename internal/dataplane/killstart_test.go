@@ -47,7 +47,21 @@ const (
 // the daemon blocks opening it, and then waits to be killed; the test kills the data plane then.
 // The outcome asserted: the task runs after the restart (and answers), and the stranded daemon is
 // gone.
-func TestKillDuringTaskStart(t *testing.T) {
+func TestKillDuringTaskStart(t *testing.T) { testKillWithStrandedShim(t, "trigger") }
+
+// TestKillWhileAStrandedShimTakesTheCreate is TestKillDuringTaskStart with a stranded shim that
+// containerd did hand the task's creation to (the shim's start answered, as if containerd's
+// request had been cut off only after it): the data plane is killed while that creation waits for
+// the daemon, containerd gives up undoing it after its cleanup timeouts and leaves the bundle and
+// the daemon, and the restarted data plane's creation is refused while the bundle exists. It must
+// remove what containerd forgot and start the task; before, it failed the task.
+func TestKillWhileAStrandedShimTakesTheCreate(t *testing.T) {
+	testKillWithStrandedShim(t, "trigger-answer")
+}
+
+// testKillWithStrandedShim runs a task whose shim start the wrapper strands (trigger names the
+// wrapper's mode), kills the data plane, restarts it and checks that the task runs.
+func testKillWithStrandedShim(t *testing.T, trigger string) {
 	requireKillable(t)
 	realShim, err := exec.LookPath(shimBinary)
 	if err != nil {
@@ -74,7 +88,7 @@ func TestKillDuringTaskStart(t *testing.T) {
 	registerWeb(t, c)
 
 	// The next shim start is interrupted.
-	if err := os.WriteFile(filepath.Join(wrapDir, "trigger"), nil, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(wrapDir, trigger), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	run, err := c.RunTask(context.Background(), &ecs.RunTaskInput{TaskDefinition: aws.String("web"), ClientToken: aws.String("kill-during-start")})
@@ -302,18 +316,24 @@ func zombie(pid int) bool {
 func runShimWrapper() int {
 	real, dir := os.Getenv(realShimEnv), os.Getenv(wrapperDirEnv)
 	args := os.Args[1:]
-	if len(args) == 0 || args[len(args)-1] != "start" || os.Remove(filepath.Join(dir, "trigger")) != nil {
+	start := len(args) > 0 && args[len(args)-1] == "start"
+	answer := start && os.Remove(filepath.Join(dir, "trigger-answer")) == nil
+	if !start || (!answer && os.Remove(filepath.Join(dir, "trigger")) != nil) {
 		err := syscall.Exec(real, append([]string{real}, args...), os.Environ())
 		fmt.Fprintln(os.Stderr, "shim wrapper:", err)
 		return 1
 	}
-	if err := strandShim(real, args); err != nil {
+	address, err := strandShim(real, args)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "stranded"), nil, 0o600)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "shim wrapper:", err)
 		return 1
 	}
-	if err := os.WriteFile(filepath.Join(dir, "stranded"), nil, 0o600); err != nil {
-		fmt.Fprintln(os.Stderr, "shim wrapper:", err)
-		return 1
+	if answer {
+		_, _ = os.Stdout.Write(address) // containerd hands the task's creation to the stranded daemon
+		return 0
 	}
 	time.Sleep(10 * time.Minute) // containerd kills this start when the data plane's request ends
 	return 1
@@ -321,29 +341,31 @@ func runShimWrapper() int {
 
 // strandShim runs the real shim's start (in the bundle, the working directory) with the bundle's log
 // FIFO replaced by one nobody reads, and waits until the daemon it forked blocks opening it.
-func strandShim(real string, args []string) error {
+// It returns what the start printed: the daemon's address.
+func strandShim(real string, args []string) ([]byte, error) {
 	if err := os.Rename("log", "log.containerd"); err != nil {
-		return err
+		return nil, err
 	}
 	if err := unix.Mkfifo("log", 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	start := exec.Command(real, args...)
 	start.Stdin, start.Stderr = os.Stdin, os.Stderr
-	if _, err := start.Output(); err != nil {
-		return fmt.Errorf("real shim start: %w", err)
+	address, err := start.Output()
+	if err != nil {
+		return nil, fmt.Errorf("real shim start: %w", err)
 	}
 	id := flagValue(args, "-id")
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		for _, pid := range shimDaemons(id) {
 			if blockedOnFIFO(pid) {
-				return nil
+				return address, nil
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return errors.New("the shim daemon did not block opening its log FIFO within a minute")
+	return nil, errors.New("the shim daemon did not block opening its log FIFO within a minute")
 }
 
 // blockedOnFIFO reports whether a thread of pid waits in open(2) of a FIFO for a reader.

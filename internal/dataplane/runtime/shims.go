@@ -188,7 +188,8 @@ func (c *Containerd) taskBundle(id string) string {
 // deletes the bundle twice — once when the shim's connection closes, once more after — so the
 // second deletion can remove the bundle of the next creation ("open …/shim-binary-path: no such
 // file or directory"). So this waits until the bundle is gone (for up to 15 s), then 200 ms more,
-// and kills a shim that creation stranded.
+// and kills a shim that creation stranded. A bundle still there after the wait is one containerd
+// gave up on: it is removed (removeForgottenBundle).
 func (c *Containerd) awaitInterruptedCreate(ctx context.Context, id string, err error) {
 	c.log.Info("creating the task failed: waiting for containerd to undo an interrupted creation, then trying again", "container", id, "error", err.Error())
 	bundle := c.taskBundle(id)
@@ -200,8 +201,34 @@ func (c *Containerd) awaitInterruptedCreate(ctx context.Context, id string, err 
 			return
 		}
 	}
+	if _, err := os.Stat(bundle); err == nil && ctx.Err() == nil {
+		c.removeForgottenBundle(id)
+		return
+	}
 	sleepCtx(ctx, 200*time.Millisecond)
 	c.killStrandedShims(id)
+}
+
+// removeForgottenBundle removes the bundle of container id's task, which containerd does not know
+// (it refused to create the task because the bundle exists) and has not removed: it gives up
+// undoing a creation whose shim does not answer after its cleanup timeouts (2 × 5 s), leaving the
+// bundle and the shim. It kills the container's shims and does what containerd's Bundle.Delete
+// does: unmount the rootfs, remove the work directory and the bundle.
+func (c *Containerd) removeForgottenBundle(id string) {
+	bundle := c.taskBundle(id)
+	pids := killForgottenShims(c.sup.Address(), id)
+	for _, pid := range pids {
+		waitExited(pid, 5*time.Second)
+	}
+	rootfs := filepath.Join(bundle, "rootfs")
+	if err := unix.Unmount(rootfs, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		c.log.Info("unmounting the rootfs of a bundle containerd forgot failed", "container", id, "error", err.Error())
+	}
+	if work, err := os.Readlink(filepath.Join(bundle, "work")); err == nil {
+		_ = os.RemoveAll(work)
+	}
+	err := os.RemoveAll(bundle)
+	c.log.Info("removed a task bundle containerd forgot, with its shims", "container", id, "pids", pids, "error", fmt.Sprint(err))
 }
 
 // startedBefore reports whether proc, which failed to start, runs after all: an earlier Start
