@@ -47,6 +47,13 @@ type Supervisor struct {
 // maxRestarts is how many restarts in a row may fail before Run gives up.
 const maxRestarts = 5
 
+// errKilled marks a daemon that died by a signal (or, adopted, vanished) before it answered. A
+// daemon that exits on its own during its first start fails Run at once (its configuration or
+// installation is wrong); one killed then is started again, as after any crash: nodeless exited
+// when its containerd was killed while nodeless was starting (found by the chaos soak,
+// bench/chaos), and the data plane stayed down.
+var errKilled = errors.New("containerd was killed during start-up")
+
 // New returns a supervisor for the daemon of opts.Dir; nothing starts before Run.
 func New(opts Options) (*Supervisor, error) {
 	if opts.Dir == "" {
@@ -99,7 +106,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				s.stop(d)
 			}
 			return nil
-		case err != nil && !s.isReady():
+		case err != nil && !s.isReady() && !errors.Is(err, errKilled):
 			return err
 		case err != nil:
 			failures++
@@ -142,6 +149,16 @@ type daemon struct {
 	pid    int
 	cmd    *exec.Cmd
 	exited chan struct{}
+}
+
+// killed reports whether the daemon, which has exited, died by a signal; an adopted daemon's exit
+// status is not known, and counts as killed. Call it once exited is closed.
+func (d *daemon) killed() bool {
+	if d.cmd == nil {
+		return true
+	}
+	ws, ok := d.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled()
 }
 
 func (s *Supervisor) startOrAdopt(ctx context.Context, cfg string) (*daemon, error) {
@@ -247,6 +264,9 @@ func (s *Supervisor) waitSocket(ctx context.Context, d *daemon) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-d.exited:
+			if d.killed() {
+				return fmt.Errorf("%w (pid %d)", errKilled, d.pid)
+			}
 			return fmt.Errorf("containerd exited during start-up; see %s", filepath.Join(s.opts.Dir, logFile))
 		case <-deadline.C:
 			return fmt.Errorf("containerd socket %s not ready after %s", s.Address(), s.opts.StartTimeout)

@@ -130,3 +130,57 @@ func TestAdoptWithoutPidFile(t *testing.T) {
 	second.stop()
 	_ = first
 }
+
+// TestKilledDuringFirstStart: a daemon killed before it first answers is started again (nodeless
+// exited when its containerd was killed while nodeless started); one that exits on its own then
+// still fails Run, naming its log.
+func TestKilledDuringFirstStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping a test that runs containerd")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run containerd")
+	}
+	real, err := exec.LookPath("containerd")
+	if err != nil {
+		t.Skipf("needs containerd on PATH: %v", err)
+	}
+	for _, tc := range []struct {
+		name, first string
+		wantReady   bool
+	}{
+		{"killed", "kill -KILL $$", true},
+		{"exits", "exit 1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// The first start does tc.first; later ones run the real daemon.
+			bin := filepath.Join(dir, "containerd-once")
+			script := "#!/bin/sh\nif mkdir " + filepath.Join(dir, "started") + " 2>/dev/null; then " + tc.first + "; fi\nexec " + real + " \"$@\"\n"
+			if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			s, err := New(Options{Dir: filepath.Join(dir, "containerd"), Binary: bin, Logger: testr.New(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			select {
+			case <-s.Ready():
+				if !tc.wantReady {
+					t.Fatal("ready, want Run to fail")
+				}
+			case err := <-done:
+				done <- err
+				if tc.wantReady || err == nil || !strings.Contains(err.Error(), "exited during start-up") {
+					t.Fatalf("Run: %v", err)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("neither ready nor failed within a minute")
+			}
+		})
+	}
+}
