@@ -37,10 +37,14 @@ const (
 
 // LocalObjectReference names an object of the referenced kind in the same namespace.
 type LocalObjectReference struct {
-	// Name of the object in the same namespace.
+	// Name of the object in the same namespace; required unless from.name (its alias) names it.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	Name string `json:"name"`
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// The spelling of AWS's ECS controller for Kubernetes (aliases.go).
+	ReferenceAliases `json:",inline"`
 }
 
 // Tag is an ECS resource tag. The rules are ECS's (ECS API reference, Tag): keys of 1–128 and

@@ -76,6 +76,9 @@ type TaskDefinitionSpec struct {
 	// +kubebuilder:validation:MaxItems=40
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
+
+	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
+	TaskDefinitionSpecAliases `json:",inline"`
 }
 
 // ContainerDefinition is one container of a task definition.

@@ -60,7 +60,9 @@ type Member struct {
 
 // Leaves returns the JSON path of every leaf member of the struct type t: nested structs are
 // descended ("runtimePlatform.cpuArchitecture"), lists of structs too with "[]"
-// ("containerDefinitions[].image"); scalars, lists of scalars and maps are leaves.
+// ("containerDefinitions[].image"); scalars, lists of scalars and maps are leaves. Members of
+// inline structs are their parent's; aliases are not members (see jsonName), so neither Leaves
+// nor Fill sees them.
 func Leaves(t reflect.Type) []string {
 	var out []string
 	leaves(t, "", &out)
@@ -74,6 +76,10 @@ func leaves(t reflect.Type, prefix string, out *[]string) {
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Anonymous && isInline(f) {
+			leaves(f.Type, prefix, out)
+			continue
+		}
 		name := jsonName(f)
 		if name == "" {
 			continue
@@ -102,8 +108,18 @@ func structElem(t reflect.Type) bool {
 	return e.Kind() == reflect.Struct
 }
 
+// isInline reports whether f's members are its parent's (`json:",inline"`, as the aliases of
+// AWS's ECS controller for Kubernetes are embedded).
+func isInline(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return slices.Contains(strings.Split(opts, ","), "inline")
+}
+
+// jsonName is f's member name; "" for what is no member of its own: unexported fields, and
+// aliases (fields with an `alias` tag: another controller's spelling of a member, moved into that
+// member before any controller reads the spec; api/ecs/v1alpha1/aliases.go).
 func jsonName(f reflect.StructField) string {
-	if !f.IsExported() {
+	if !f.IsExported() || f.Tag.Get("alias") != "" {
 		return ""
 	}
 	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
