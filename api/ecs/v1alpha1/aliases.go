@@ -73,9 +73,10 @@ type TaskDefinitionSpecAliases struct {
 }
 
 // NetworkConfigurationAliases are the other controller's spellings of NetworkConfiguration's
-// members.
+// members. awsVPCConfiguration and awsvpcConfiguration may both be set when they say the same
+// (subnets, securityGroups, and assignPublicIp in either spelling).
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.awsVPCConfiguration) || !has(self.awsvpcConfiguration) || self.awsVPCConfiguration == self.awsvpcConfiguration",fieldPath=.awsVPCConfiguration,message="awsVPCConfiguration is an alias of awsvpcConfiguration (the spelling of AWS's ECS controller for Kubernetes) and differs from it: set only awsvpcConfiguration"
+// +kubebuilder:validation:XValidation:rule="!has(self.awsVPCConfiguration) || !has(self.awsvpcConfiguration) || ((has(self.awsVPCConfiguration.subnets) == has(self.awsvpcConfiguration.subnets) && (!has(self.awsVPCConfiguration.subnets) || self.awsVPCConfiguration.subnets == self.awsvpcConfiguration.subnets)) && (has(self.awsVPCConfiguration.securityGroups) == has(self.awsvpcConfiguration.securityGroups) && (!has(self.awsVPCConfiguration.securityGroups) || self.awsVPCConfiguration.securityGroups == self.awsvpcConfiguration.securityGroups)) && (has(self.awsVPCConfiguration.assignPublicIp) ? self.awsVPCConfiguration.assignPublicIp : (has(self.awsVPCConfiguration.assignPublicIP) ? self.awsVPCConfiguration.assignPublicIP : '')) == (has(self.awsvpcConfiguration.assignPublicIp) ? self.awsvpcConfiguration.assignPublicIp : (has(self.awsvpcConfiguration.assignPublicIP) ? self.awsvpcConfiguration.assignPublicIP : '')))",fieldPath=.awsVPCConfiguration,message="awsVPCConfiguration is an alias of awsvpcConfiguration (the spelling of AWS's ECS controller for Kubernetes) and differs from it: set only awsvpcConfiguration"
 type NetworkConfigurationAliases struct {
 	// AwsVPCConfiguration is an alias of awsvpcConfiguration, as AWS's ECS controller for
 	// Kubernetes spells it.
