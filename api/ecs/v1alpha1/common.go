@@ -7,6 +7,10 @@ const (
 	// AnnotationDeletionPolicy is "delete" (the default unless the controller is configured
 	// otherwise) or "retain": whether deleting the Kubernetes object deletes the ECS resource.
 	AnnotationDeletionPolicy = "ecs.nodeless.dev/deletion-policy"
+	// AnnotationACKDeletionPolicy is AWS's controllers for Kubernetes' spelling of
+	// AnnotationDeletionPolicy, honoured alike so that a manifest written for them keeps its
+	// resources; where the two disagree, retain wins.
+	AnnotationACKDeletionPolicy = "services.k8s.aws/deletion-policy"
 	// AnnotationAdopt names an existing ECS resource (name or ARN) that the object takes over
 	// instead of creating a new one.
 	AnnotationAdopt = "ecs.nodeless.dev/adopt"
