@@ -38,15 +38,16 @@ type ClusterSpecAliases struct {
 // ServiceSpecAliases are the other controller's spellings of ServiceSpec's members.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.name) || !has(self.serviceName) || self.name == self.serviceName",fieldPath=.name,message="name is an alias of serviceName (the spelling of AWS's ECS controller for Kubernetes) and differs from it: set only serviceName"
-// +kubebuilder:validation:XValidation:rule="!has(self.roleRef)",fieldPath=.roleRef,reason=FieldValueForbidden,message="roleRef refers to a Role of AWS's IAM controller, which nodeless does not read: set role to the IAM role's ARN instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.roleRef)",fieldPath=.roleRef,reason=FieldValueForbidden,message="roleRef refers to a Role of AWS's IAM controller, which nodeless does not read: remove it (a service in awsvpc, as on Fargate, uses the ECS service-linked role)"
 type ServiceSpecAliases struct {
 	// Name is an alias of serviceName, as AWS's ECS controller for Kubernetes spells it.
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
 	// +optional
 	Name string `json:"name,omitempty" alias:"serviceName"`
-	// RoleRef is refused: it names a Role object of AWS's IAM controller. Set role (the ECS
-	// member) to the role's ARN.
+	// RoleRef is refused: it names a Role object of AWS's IAM controller, for ECS's role member,
+	// which only load balancers of services outside awsvpc use; on Fargate ECS uses its
+	// service-linked role.
 	// +optional
 	RoleRef *ACKReference `json:"roleRef,omitempty" alias:"refused"`
 }

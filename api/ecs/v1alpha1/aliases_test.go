@@ -247,7 +247,8 @@ var otherSpellings = map[string][]string{
 // TestOtherSpellingsInTheSchema: wherever a spec of the kinds that controller has (Cluster,
 // Service, TaskDefinition) has a member it spells differently, the same struct has a field for
 // its spelling (an alias, or refused), so a manifest written for it is never pruned; and the
-// kinds' own renames: name for clusterName and serviceName, roleRef even before role is a member.
+// kinds' own renames: name for clusterName and serviceName, and roleRef, though nodeless does
+// not carry ECS's role.
 func TestOtherSpellingsInTheSchema(t *testing.T) {
 	for _, kind := range []string{"Cluster", "Service", "TaskDefinition"} {
 		walkStructs(specs[kind], kind+".spec", map[reflect.Type]bool{}, func(path string, st reflect.Type) {

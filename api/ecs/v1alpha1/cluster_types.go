@@ -5,6 +5,9 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // ClusterSpec is the desired state of an ECS cluster (CreateCluster; settings change in place with
 // UpdateCluster, tags with TagResource / UntagResource).
 type ClusterSpec struct {
+	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
+	ClusterSpecAliases `json:",inline"`
+
 	// ClusterName is the ECS cluster's name; it defaults to metadata.name and cannot change (ECS
 	// cannot rename a cluster).
 	// +kubebuilder:validation:MaxLength=255
@@ -24,9 +27,6 @@ type ClusterSpec struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
-
-	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
-	ClusterSpecAliases `json:",inline"`
 }
 
 // ClusterSetting is an ECS cluster setting.

@@ -10,6 +10,9 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // +kubebuilder:validation:XValidation:rule="!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.launchType) || self.launchType != 'FARGATE'",message="schedulingStrategy DAEMON is not supported with launchType FARGATE; use REPLICA"
 // +kubebuilder:validation:XValidation:rule="!has(self.deploymentConfiguration) || !has(self.deploymentConfiguration.maximumPercent) || !has(self.deploymentConfiguration.minimumHealthyPercent) || self.deploymentConfiguration.maximumPercent >= self.deploymentConfiguration.minimumHealthyPercent",message="deploymentConfiguration.maximumPercent must be at least minimumHealthyPercent"
 type ServiceSpec struct {
+	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
+	ServiceSpecAliases `json:",inline"`
+
 	// ServiceName in ECS; defaults to metadata.name and cannot change (ECS cannot rename a service).
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
@@ -79,9 +82,6 @@ type ServiceSpec struct {
 	// +kubebuilder:validation:MaxItems=40
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
-
-	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
-	ServiceSpecAliases `json:",inline"`
 }
 
 // DeploymentConfiguration bounds a rolling deployment.

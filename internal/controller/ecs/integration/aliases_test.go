@@ -167,7 +167,7 @@ spec: {name: shop-a, serviceName: shop-b, taskDefinition: shop}`,
 kind: Service
 metadata: {name: shop-role}
 spec: {taskDefinition: shop, roleRef: {from: {name: ecs-service-role}}}`,
-			refusedBy: []string{"spec.roleRef", "Forbidden", "set role"}},
+			refusedBy: []string{"spec.roleRef", "Forbidden", "remove it"}},
 		{name: "service subnetRefs", yaml: `
 kind: Service
 metadata: {name: shop-subnets}

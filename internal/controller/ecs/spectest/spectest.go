@@ -59,10 +59,8 @@ type Member struct {
 }
 
 // Leaves returns the JSON path of every leaf member of the struct type t: nested structs are
-// descended ("runtimePlatform.cpuArchitecture"), lists of structs too with "[]"
-// ("containerDefinitions[].image"); scalars, lists of scalars and maps are leaves. Members of
-// inline structs are their parent's; aliases are not members (see jsonName), so neither Leaves
-// nor Fill sees them.
+// descended (the members of an embedded `json:",inline"` struct are the embedding struct's) ("runtimePlatform.cpuArchitecture"), lists of structs too with "[]"
+// ("containerDefinitions[].image"); scalars, lists of scalars and maps are leaves.
 func Leaves(t reflect.Type) []string {
 	var out []string
 	leaves(t, "", &out)
@@ -76,7 +74,7 @@ func leaves(t reflect.Type, prefix string, out *[]string) {
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.Anonymous && isInline(f) {
+		if inline(f) {
 			leaves(f.Type, prefix, out)
 			continue
 		}
@@ -108,18 +106,14 @@ func structElem(t reflect.Type) bool {
 	return e.Kind() == reflect.Struct
 }
 
-// isInline reports whether f's members are its parent's (`json:",inline"`, as the aliases of
-// AWS's ECS controller for Kubernetes are embedded).
-func isInline(f reflect.StructField) bool {
-	_, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-	return slices.Contains(strings.Split(opts, ","), "inline")
+// inline reports an embedded struct whose members are the embedding struct's own (`json:",inline"`).
+func inline(f reflect.StructField) bool {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct
 }
 
-// jsonName is f's member name; "" for what is no member of its own: unexported fields, and
-// aliases (fields with an `alias` tag: another controller's spelling of a member, moved into that
-// member before any controller reads the spec; api/ecs/v1alpha1/aliases.go).
 func jsonName(f reflect.StructField) string {
-	if !f.IsExported() || f.Tag.Get("alias") != "" {
+	if !f.IsExported() || isAlias(f) {
 		return ""
 	}
 	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -234,7 +228,14 @@ func fieldByJSON(v reflect.Value, name string) (reflect.Value, error) {
 		return reflect.Value{}, fmt.Errorf("spectest: %s has no members", v.Type())
 	}
 	for i := range v.NumField() {
-		if jsonName(v.Type().Field(i)) == name {
+		f := v.Type().Field(i)
+		if inline(f) {
+			if found, err := fieldByJSON(v.Field(i), name); err == nil {
+				return found, nil
+			}
+			continue
+		}
+		if jsonName(f) == name {
 			return v.Field(i), nil
 		}
 	}
@@ -281,4 +282,11 @@ func Table(table map[string]Member) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", k, m.Path, m.Call, m.Why)
 	}
 	return b.String()
+}
+
+// isAlias reports a field that is no member of its own: another controller's spelling of a member
+// (a field with an `alias` tag, api/ecs/v1alpha1/aliases.go), moved into that member before any
+// controller reads the spec, or refused by the API server. Neither Leaves nor Fill sees it.
+func isAlias(f reflect.StructField) bool {
+	return f.Tag.Get("alias") != ""
 }
