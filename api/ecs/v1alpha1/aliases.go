@@ -1,6 +1,10 @@
 package v1alpha1
 
-import "cmp"
+import (
+	"maps"
+	"reflect"
+	"strings"
+)
 
 // The spellings of AWS's own ECS controller for Kubernetes (ACK, aws-controllers-k8s/ecs-controller,
 // group ecs.services.k8s.aws), so that its users switch to nodeless by changing the apiVersion only.
@@ -174,76 +178,95 @@ type ACKReferenceFrom struct {
 }
 
 // NormalizeAliases moves every alias of the Cluster's spec into the ECS member it stands for and
-// clears it (see ClusterSpec.NormalizeAliases).
-func (c *Cluster) NormalizeAliases() { c.Spec.NormalizeAliases() }
+// clears it (see NormalizeSpecAliases).
+func (c *Cluster) NormalizeAliases() { NormalizeSpecAliases(&c.Spec) }
 
 // NormalizeAliases moves every alias of the Service's spec into its ECS member.
-func (s *Service) NormalizeAliases() { s.Spec.NormalizeAliases() }
+func (s *Service) NormalizeAliases() { NormalizeSpecAliases(&s.Spec) }
 
 // NormalizeAliases moves every alias of the TaskDefinition's spec into its ECS member.
-func (t *TaskDefinition) NormalizeAliases() { t.Spec.NormalizeAliases() }
+func (t *TaskDefinition) NormalizeAliases() { NormalizeSpecAliases(&t.Spec) }
 
 // NormalizeAliases moves every alias of the Task's spec into its ECS member.
-func (t *Task) NormalizeAliases() { t.Spec.NormalizeAliases() }
+func (t *Task) NormalizeAliases() { NormalizeSpecAliases(&t.Spec) }
 
-// NormalizeAliases moves name into clusterName and clears it. When both are set the validation
-// rule has made them equal; a spec that bypassed it keeps clusterName.
-func (s *ClusterSpec) NormalizeAliases() {
-	s.ClusterName = cmp.Or(s.ClusterName, s.Name)
-	s.ClusterSpecAliases = ClusterSpecAliases{}
+// NormalizeSpecAliases moves every alias in the struct spec points to, at any depth, into the
+// member its `alias` tag names, in the same struct, and clears it: a value of the member's own type
+// is moved as it is (name into serviceName, awsVPCConfiguration into awsvpcConfiguration), a
+// reference's from into its name. Where the member is set already it keeps its value (the
+// validation rules have made the two equal). Refused spellings are left alone: the API server
+// never stores them. An alias added to a type is normalised without more code;
+// TestEveryAliasIsNormalized checks that each one is.
+func NormalizeSpecAliases(spec any) {
+	normalizeAliases(reflect.ValueOf(spec))
 }
 
-// NormalizeAliases moves name into serviceName, from.name of the references into their name,
-// awsVPCConfiguration and assignPublicIP into awsvpcConfiguration and assignPublicIp, and
-// loadBalancers[].targetGroupARN into targetGroupArn, and clears the aliases. Where an alias and
-// its member are both set, the member's value stays (the validation rules made them equal).
-func (s *ServiceSpec) NormalizeAliases() {
-	s.ServiceName = cmp.Or(s.ServiceName, s.Name)
-	s.Name = ""
-	s.ClusterRef.normalizeAliases()
-	s.TaskDefinitionRef.normalizeAliases()
-	s.NetworkConfiguration.normalizeAliases()
-	for i := range s.LoadBalancers {
-		lb := &s.LoadBalancers[i]
-		lb.TargetGroupArn = cmp.Or(lb.TargetGroupArn, lb.TargetGroupARN)
-		lb.TargetGroupARN = ""
+func normalizeAliases(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			normalizeAliases(v.Elem())
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			normalizeAliases(v.Index(i))
+		}
+	case reflect.Struct:
+		fields := structFields(v)
+		for _, f := range fields {
+			if of := f.tag.Get("alias"); of != "" && of != "refused" {
+				moveAlias(f.value, fields[of].value)
+			}
+		}
+		for _, f := range fields {
+			if f.tag.Get("alias") == "" {
+				normalizeAliases(f.value)
+			}
+		}
 	}
 }
 
-// NormalizeAliases moves executionRoleARN and taskRoleARN into executionRoleArn and taskRoleArn
-// and clears them.
-func (s *TaskDefinitionSpec) NormalizeAliases() {
-	s.ExecutionRoleArn = cmp.Or(s.ExecutionRoleArn, s.ExecutionRoleARN)
-	s.TaskRoleArn = cmp.Or(s.TaskRoleArn, s.TaskRoleARN)
-	s.ExecutionRoleARN, s.TaskRoleARN = "", ""
+type structField struct {
+	tag   reflect.StructTag
+	value reflect.Value
 }
 
-// NormalizeAliases moves from.name of the references into their name and the network
-// configuration's aliases into their members, and clears the aliases.
-func (s *TaskSpec) NormalizeAliases() {
-	s.ClusterRef.normalizeAliases()
-	s.TaskDefinitionRef.normalizeAliases()
-	s.NetworkConfiguration.normalizeAliases()
+// structFields returns the settable fields of struct v by JSON name, with the fields of inline
+// structs as v's own.
+func structFields(v reflect.Value) map[string]structField {
+	out := map[string]structField{}
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" {
+			maps.Copy(out, structFields(v.Field(i)))
+			continue
+		}
+		out[name] = structField{tag: f.Tag, value: v.Field(i)}
+	}
+	return out
 }
 
-func (r *LocalObjectReference) normalizeAliases() {
-	if r == nil || r.From == nil {
+// moveAlias moves alias into member (unless member is set) and clears alias.
+func moveAlias(alias, member reflect.Value) {
+	if !member.IsValid() || alias.IsZero() {
 		return
 	}
-	r.Name = cmp.Or(r.Name, r.From.Name)
-	r.From = nil
-}
-
-func (n *NetworkConfiguration) normalizeAliases() {
-	if n == nil {
-		return
+	switch from := alias.Interface().(type) {
+	case *ReferenceFrom:
+		if member.IsZero() {
+			member.SetString(from.Name)
+		}
+	default:
+		if alias.Type() != member.Type() {
+			return
+		}
+		if member.IsZero() {
+			member.Set(alias)
+		}
 	}
-	if n.AwsvpcConfiguration == nil {
-		n.AwsvpcConfiguration = n.AwsVPCConfiguration
-	}
-	n.AwsVPCConfiguration = nil
-	if a := n.AwsvpcConfiguration; a != nil {
-		a.AssignPublicIp = cmp.Or(a.AssignPublicIp, a.AssignPublicIP)
-		a.AssignPublicIP = ""
-	}
+	alias.SetZero()
 }
