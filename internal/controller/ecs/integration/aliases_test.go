@@ -47,6 +47,10 @@ func aliasManifests() []aliasManifest {
 	withRoles := fargate
 	withRoles.ExecutionRoleArn, withRoles.TaskRoleArn = "arn:aws:iam::111122223333:role/exec", "arn:aws:iam::111122223333:role/app"
 	return []aliasManifest{
+		{name: "cluster as the other controller's e2e writes it", yaml: `
+kind: Cluster
+metadata: {name: shop-e2e}
+spec: {name: shop-e2e}`, want: ecsv1alpha1.ClusterSpec{ClusterName: "shop-e2e"}},
 		{name: "cluster name", yaml: `
 kind: Cluster
 metadata: {name: shop}
