@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,10 +18,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/controller"
 )
 
 // ignoreUnknown is field validation as a client gets it that does not ask for strict validation
@@ -558,4 +561,63 @@ func normalizedSpec(t *testing.T, scheme *runtime.Scheme, stored *unstructured.U
 	}
 	obj.(interface{ NormalizeAliases() }).NormalizeAliases()
 	return reflect.ValueOf(obj).Elem().FieldByName("Spec").Interface()
+}
+
+// warnings records the warnings the API server sends back (rest.WarningHandler).
+type warnings struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen = append(w.seen, text)
+}
+
+func (w *warnings) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.seen
+	w.seen = nil
+	return out
+}
+
+// TestAliasManifestsWithoutFieldValidation: with no field validation in the request (what
+// client-go and controller-runtime send; the API server then warns about each member it drops),
+// every accepted manifest of TestAliasManifests draws no warning, so nothing of it was dropped;
+// a member no schema knows draws a warning naming it. (ADR 0012: what the API server does.)
+func TestAliasManifestsWithoutFieldValidation(t *testing.T) {
+	_, env := kube(t)
+	ctx := context.Background()
+	w := &warnings{}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.WarningHandler = w
+	scheme, err := controller.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range aliasManifests() {
+		if m.refusedBy != nil {
+			continue
+		}
+		u := decodeManifest(t, m.yaml, env.Namespace)
+		if err := c.Create(ctx, u); err != nil {
+			t.Errorf("%s: %v", m.name, err)
+		}
+		if got := w.take(); len(got) > 0 {
+			t.Errorf("%s: warnings %q, want none (a member dropped)", m.name, got)
+		}
+	}
+	u := decodeManifest(t, "kind: Cluster\nmetadata: {name: typo}\nspec: {clusterNmae: shop}", env.Namespace)
+	if err := c.Create(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.take(); len(got) != 1 || !strings.Contains(got[0], "spec.clusterNmae") {
+		t.Errorf("warnings for a member no schema knows: %q, want one naming spec.clusterNmae", got)
+	}
 }
