@@ -18,8 +18,8 @@ import (
 //   - an alias: stored as written and read as the ECS member it stands for. Setting both to
 //     different values is refused by a validation rule naming both. NormalizeAliases moves every
 //     alias into its ECS member; the controllers' informer cache calls it on every object it
-//     stores (internal/controller/ecs/managed.NormalizeAliases), so no controller ever sees an
-//     alias; or
+//     stores, and the reconcile loop before every step (internal/controller/ecs/managed.
+//     NormalizeAliases), so no controller ever sees an alias; or
 //   - refused by a validation rule naming the nodeless spelling to use instead: references to
 //     objects of other ACK controllers (IAM roles, EC2 subnets and security groups, ELB target
 //     groups), which nodeless cannot read, and references into another namespace.
