@@ -580,7 +580,7 @@ func (t *task) oomAfterAll(id string) bool {
 }
 
 // deleteContainer kills and deletes a container's task, then the container and its snapshot, and
-// kills a shim of it that containerd forgot (see killForgottenShims) when it had no task.
+// kills a shim of it that containerd forgot (see killForgottenShims).
 func (c *Containerd) deleteContainer(ctx context.Context, id string) error {
 	cont, err := c.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
@@ -590,22 +590,15 @@ func (c *Containerd) deleteContainer(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("loading container %s: %w", id, err)
 	}
-	// A task containerd knows is deleted with its shim. Only without one can a shim be left that
-	// containerd forgot, and only then is /proc searched for it: the search reads every process's
-	// command line, 15 % of the data plane benchmark's CPU when it ran on every removal.
-	taskDeleted := false
 	if proc, err := cont.Task(ctx, nil); err == nil {
 		if _, err := proc.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("deleting task of %s: %w", id, err)
 		}
-		taskDeleted = true
 	}
 	if err := cont.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("deleting container %s: %w", id, err)
 	}
-	if !taskDeleted {
-		c.killForgottenShims(id)
-	}
+	c.killForgottenShims(id)
 	c.mu.Lock()
 	delete(c.oom, id)
 	c.mu.Unlock()
