@@ -47,7 +47,7 @@ const (
 	// would cut it; ELBv2's own default is 300 s.
 	DefaultDeregistrationDelay = 30 * time.Second
 	// DefaultDNSTTL is the local DNS server's TTL (ADR 0010).
-	DefaultDNSTTL = 5 * time.Second
+	DefaultDNSTTL  = 5 * time.Second
 	defaultWorkers = 4
 )
 
