@@ -73,6 +73,8 @@ type svcState struct {
 	// applied is the last converged load balancer (listeners, target groups, health checks,
 	// delay); targets the registered targets by target group ARN.
 	applied string
+	// wrote: the current convergence changed something in AWS (for the Event).
+	wrote   bool
 	tgArns  map[string]string
 	targets map[string][]Target
 

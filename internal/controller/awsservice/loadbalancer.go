@@ -29,6 +29,7 @@ func (r *Reconciler) syncLoadBalancer(ctx context.Context, svc *corev1.Service, 
 	if err != nil {
 		return &reconciler.Problem{Reason: ReasonInvalidSpec, Message: err.Error()}
 	}
+	st.wrote = false
 	if st.lbName != "" && st.lbName != spec.Name {
 		// The scheme changed: the old load balancer goes, the new one is made below.
 		if p := r.removeLoadBalancer(ctx, svc, st); p != nil {
@@ -49,7 +50,9 @@ func (r *Reconciler) syncLoadBalancer(ctx context.Context, svc *corev1.Service, 
 			return p
 		}
 		st.applied = applied
-		r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonEnsuredLoadBalancer, "Ensured load balancer %s (%s)", spec.Name, st.lbDNS)
+		if st.wrote {
+			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonEnsuredLoadBalancer, "Ensured load balancer %s (%s)", spec.Name, st.lbDNS)
+		}
 	}
 	for _, l := range spec.Listeners {
 		if p := r.syncTargets(ctx, st, st.tgArns[l.TargetGroupName], ReadyTargets(eps, l.ServicePort)); p != nil {
@@ -83,6 +86,7 @@ func (r *Reconciler) converge(ctx context.Context, svc *corev1.Service, st *svcS
 			return fromAWS("deleting target group "+name, elbv2api.KindOf(err), err)
 		}
 		delete(st.targets, arn)
+		st.wrote = true
 	}
 	return nil
 }
@@ -158,6 +162,7 @@ func (r *Reconciler) ensureLoadBalancer(ctx context.Context, svc *corev1.Service
 			return &reconciler.Problem{Reason: ecscall.ReasonECSError, Message: "CreateLoadBalancer returned no load balancer", RequeueAfter: retryConflict}
 		}
 		lb = &out.LoadBalancers[0]
+		st.wrote = true
 	}
 	st.lbName, st.lbArn, st.lbDNS, st.applied = spec.Name, aws.ToString(lb.LoadBalancerArn), aws.ToString(lb.DNSName), ""
 	return nil
@@ -185,11 +190,12 @@ func (r *Reconciler) ensureTargetGroup(ctx context.Context, svc *corev1.Service,
 	if p != nil {
 		return p
 	}
-	arn := ""
+	arn, created := "", false
 	out, err := r.aws.ELBv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{l.TargetGroupName}})
 	switch {
 	case err == nil && len(out.TargetGroups) > 0:
-		arn = aws.ToString(out.TargetGroups[0].TargetGroupArn)
+		tg := out.TargetGroups[0]
+		arn = aws.ToString(tg.TargetGroupArn)
 		ours, p := r.owned(ctx, svc, arn)
 		if p != nil {
 			return p
@@ -198,30 +204,71 @@ func (r *Reconciler) ensureTargetGroup(ctx context.Context, svc *corev1.Service,
 			return &reconciler.Problem{Reason: ReasonNotOwned, RequeueAfter: ecscall.RetryNotAllowed,
 				Message: fmt.Sprintf("a target group named %s exists without this Service's owner tag: delete it", l.TargetGroupName)}
 		}
-		if _, err := r.aws.ELBv2.ModifyTargetGroup(ctx, modifyHealthCheck(arn, hc)); err != nil {
-			return fromAWS("setting the health check of target group "+l.TargetGroupName, elbv2api.KindOf(err), err)
+		if healthCheckOf(tg) != hc {
+			if _, err := r.aws.ELBv2.ModifyTargetGroup(ctx, modifyHealthCheck(arn, hc)); err != nil {
+				return fromAWS("setting the health check of target group "+l.TargetGroupName, elbv2api.KindOf(err), err)
+			}
+			st.wrote = true
 		}
 	case err == nil || elbv2api.IsNotFound(err):
 		in := createTargetGroup(l, hc, vpc)
 		in.Tags = r.tags(svc)
-		created, err := r.aws.ELBv2.CreateTargetGroup(ctx, in)
+		out, err := r.aws.ELBv2.CreateTargetGroup(ctx, in)
 		if err != nil {
 			return fromAWS("creating target group "+l.TargetGroupName, elbv2api.KindOf(err), err)
 		}
-		arn = aws.ToString(created.TargetGroups[0].TargetGroupArn)
+		arn, created, st.wrote = aws.ToString(out.TargetGroups[0].TargetGroupArn), true, true
 	default:
 		return fromAWS("describing target group "+l.TargetGroupName, elbv2api.KindOf(err), err)
 	}
 	st.tgArns[l.TargetGroupName] = arn
+	return r.ensureDelay(ctx, st, arn, l.TargetGroupName, spec, created)
+}
+
+// deregistrationDelay is the target group attribute of the deregistration delay.
+const deregistrationDelay = "deregistration_delay.timeout_seconds"
+
+// ensureDelay sets the deregistration delay of the target group arn unless it has it already
+// (a target group just created is not read first).
+func (r *Reconciler) ensureDelay(ctx context.Context, st *svcState, arn, name string, spec LoadBalancerSpec, created bool) *reconciler.Problem {
 	delay := strconv.Itoa(int(spec.DeregisterWait.Seconds()))
-	_, err = r.aws.ELBv2.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{
+	if !created {
+		out, err := r.aws.ELBv2.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
+		if err != nil {
+			return fromAWS("reading the attributes of target group "+name, elbv2api.KindOf(err), err)
+		}
+		for _, a := range out.Attributes {
+			if aws.ToString(a.Key) == deregistrationDelay && aws.ToString(a.Value) == delay {
+				return nil
+			}
+		}
+	}
+	_, err := r.aws.ELBv2.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{
 		TargetGroupArn: aws.String(arn),
-		Attributes:     []elbv2types.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String(delay)}},
+		Attributes:     []elbv2types.TargetGroupAttribute{{Key: aws.String(deregistrationDelay), Value: aws.String(delay)}},
 	})
 	if err != nil {
-		return fromAWS("setting the deregistration delay of target group "+l.TargetGroupName, elbv2api.KindOf(err), err)
+		return fromAWS("setting the deregistration delay of target group "+name, elbv2api.KindOf(err), err)
 	}
+	st.wrote = true
 	return nil
+}
+
+// healthCheckOf is the health check a target group has.
+func healthCheckOf(tg elbv2types.TargetGroup) HealthCheck {
+	hc := HealthCheck{
+		Protocol: tg.HealthCheckProtocol, Port: aws.ToString(tg.HealthCheckPort), Path: aws.ToString(tg.HealthCheckPath),
+		IntervalSeconds: aws.ToInt32(tg.HealthCheckIntervalSeconds), TimeoutSeconds: aws.ToInt32(tg.HealthCheckTimeoutSeconds),
+		HealthyThreshold: aws.ToInt32(tg.HealthyThresholdCount), UnhealthyThreshold: aws.ToInt32(tg.UnhealthyThresholdCount),
+	}
+	if tg.Matcher != nil {
+		hc.Matcher = aws.ToString(tg.Matcher.HttpCode)
+	}
+	if hc.Protocol != elbv2types.ProtocolEnumHttp && hc.Protocol != elbv2types.ProtocolEnumHttps {
+		// ELBv2 may report a path or matcher on a TCP check; they mean nothing there.
+		hc.Path, hc.Matcher = "", ""
+	}
+	return hc
 }
 
 // createTargetGroup is the CreateTargetGroup request of l: IP targets in vpc, with hc.
@@ -285,11 +332,13 @@ func (r *Reconciler) ensureListeners(ctx context.Context, svc *corev1.Service, s
 		if err != nil {
 			return fromAWS(fmt.Sprintf("making the listener of port %d", l.Port), elbv2api.KindOf(err), err)
 		}
+		st.wrote = st.wrote || !ok || cur.Protocol != l.Protocol || forwardsTo(cur) != tg
 	}
 	for port, l := range have {
 		if _, err := r.aws.ELBv2.DeleteListener(ctx, &elbv2.DeleteListenerInput{ListenerArn: l.ListenerArn}); err != nil && !elbv2api.IsNotFound(err) {
 			return fromAWS(fmt.Sprintf("deleting the listener of port %d", port), elbv2api.KindOf(err), err)
 		}
+		st.wrote = true
 	}
 	return nil
 }

@@ -8,15 +8,18 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	sd "github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -24,17 +27,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/nodeless-dev/nodeless/internal/cloudmapapi"
 	"github.com/nodeless-dev/nodeless/internal/controller"
 	"github.com/nodeless-dev/nodeless/internal/controller/awsservice"
 	"github.com/nodeless-dev/nodeless/internal/controller/controllertest"
-	"github.com/nodeless-dev/nodeless/internal/ec2api"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
-	"github.com/nodeless-dev/nodeless/internal/elbv2api"
 	"github.com/nodeless-dev/nodeless/internal/testenv"
 	"github.com/nodeless-dev/nodeless/internal/testwait"
 )
@@ -60,6 +61,67 @@ type motoEnv struct {
 	nsID    string
 	cfg     controller.Config
 	stop    func()
+	// ops counts the calls of every client (the test's own too).
+	ops *opCounter
+}
+
+// opCounter counts SDK calls by operation (an SDK middleware, so the seams need no decorator).
+type opCounter struct {
+	mu  sync.Mutex
+	ops map[string]int
+}
+
+func (c *opCounter) add(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("nodeless-count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		c.mu.Lock()
+		c.ops[awsmiddleware.GetOperationName(ctx)]++
+		c.mu.Unlock()
+		return next.HandleInitialize(ctx, in)
+	}), middleware.After)
+}
+
+// take returns the counted calls and starts counting anew.
+func (c *opCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.ops
+	c.ops = map[string]int{}
+	return m
+}
+
+// writes are the calls of ops that change AWS state (all but Describe*, List*, Get*).
+func writes(ops map[string]int) map[string]int {
+	w := map[string]int{}
+	for op, n := range ops {
+		if !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "List") && !strings.HasPrefix(op, "Get") {
+			w[op] = n
+		}
+	}
+	return w
+}
+
+// syncFresh runs the Steps of a new reconciler (as after a restart) on the Service name twice:
+// the first may only read, the second calls nothing.
+func (e *motoEnv) syncFresh(name string) {
+	e.t.Helper()
+	var svc corev1.Service
+	if err := e.c.Get(e.ctx, client.ObjectKey{Namespace: e.ns, Name: name}, &svc); err != nil {
+		e.t.Fatal(err)
+	}
+	r := awsservice.NewReconciler(e.c, e.c, e.cfg.AWSServiceClients, record.NewFakeRecorder(100), *e.cfg.AWSServices)
+	e.ops.take()
+	if p := r.Sync(e.ctx, svc.DeepCopy()); p != nil {
+		e.t.Fatalf("sync after a restart: %v", p)
+	}
+	if w := writes(e.ops.take()); len(w) != 0 {
+		e.t.Errorf("a restarted controller wrote to AWS for a converged Service: %v", w)
+	}
+	if p := r.Sync(e.ctx, svc.DeepCopy()); p != nil {
+		e.t.Fatalf("second sync: %v", p)
+	}
+	if ops := e.ops.take(); len(ops) != 0 {
+		e.t.Errorf("a converged Service cost AWS calls at rest: %v", ops)
+	}
 }
 
 func startMoto(t *testing.T) *motoEnv {
@@ -68,16 +130,20 @@ func startMoto(t *testing.T) *motoEnv {
 	endpoint := ecstest.StartMoto(t)
 	e := &motoEnv{t: t, ctx: context.Background(), c: c, ns: te.Namespace}
 	opts := ecsapi.Options{Region: ecstest.Region, AccessKeyID: ecstest.AccessKeyID, SecretAccessKey: ecstest.SecretAccessKey}
-	ec2c, err := ec2api.NewClient(e.ctx, opts, endpoint)
+	cfg, err := ecsapi.LoadConfig(e.ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.elb, err = elbv2api.NewClient(e.ctx, opts, endpoint); err != nil {
-		t.Fatal(err)
-	}
-	if e.sd, err = cloudmapapi.NewClient(e.ctx, opts, endpoint); err != nil {
-		t.Fatal(err)
-	}
+	e.ops = &opCounter{ops: map[string]int{}}
+	ec2c := ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+		o.BaseEndpoint, o.APIOptions = aws.String(endpoint), append(o.APIOptions, e.ops.add)
+	})
+	e.elb = elbv2.NewFromConfig(cfg, func(o *elbv2.Options) {
+		o.BaseEndpoint, o.APIOptions = aws.String(endpoint), append(o.APIOptions, e.ops.add)
+	})
+	e.sd = sd.NewFromConfig(cfg, func(o *sd.Options) {
+		o.BaseEndpoint, o.APIOptions = aws.String(endpoint), append(o.APIOptions, e.ops.add)
+	})
 	vpc, err := ec2c.CreateVpc(e.ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
 	if err != nil {
 		t.Fatal(err)
@@ -328,6 +394,8 @@ func TestLoadBalancerServiceOnMoto(t *testing.T) {
 		return slices.Equal(ts, []string{"10.0.1.11:8080"}), strings.Join(ts, ",")
 	})
 
+	e.syncFresh("web")
+
 	// A restart, then a change: still one load balancer.
 	e.restart()
 	if err := e.c.Get(e.ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
@@ -382,6 +450,7 @@ func TestClusterIPServiceOnMoto(t *testing.T) {
 		d := e.discovery()
 		return cmp.Equal(d, map[string][]string{name: {"10.0.2.6=10.0.2.6", "10.0.2.7=10.0.2.7"}}), fmt.Sprint(d)
 	})
+	e.syncFresh("backend")
 	e.restart()
 	e.endpoints("backend", "grpc", 9090, "", map[string]bool{"10.0.2.8": true})
 	testwait.For(t, wait, 100*time.Millisecond, "the instances after a restart", func() (bool, string) {
