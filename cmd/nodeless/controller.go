@@ -49,6 +49,7 @@ type controllerFlags struct {
 	leader         leaderFlags
 	node           nodeFlags
 	pods           podFlags
+	services       serviceFlags
 }
 
 // leaderFlags configure leader election among the replicas of `nodeless controller`.
@@ -194,6 +195,7 @@ serves /healthz, /readyz and /metrics. SIGTERM stops reconciling, waits up to
 	f.node.add(fs)
 	f.node.addController(fs)
 	f.pods.add(fs)
+	f.services.add(fs)
 	return cmd
 }
 
@@ -231,6 +233,7 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if f.noRateLimit {
 		c.Limits = controller.NoRateLimit()
 	}
+	c.AWSServices, c.AWSServiceEndpoint = f.services.options(f.pods), f.services.endpoint
 	if !f.node.enabled {
 		m, err := controller.New(ctx, c)
 		if err != nil {

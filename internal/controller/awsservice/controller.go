@@ -56,9 +56,10 @@ type Reconciler struct {
 	recorder record.EventRecorder
 	opts     Options
 
-	mu    sync.Mutex
-	vpc   string
-	state map[types.NamespacedName]*svcState
+	mu     sync.Mutex
+	vpc    string
+	domain string
+	state  map[types.NamespacedName]*svcState
 }
 
 // svcState is what the controller learnt of one Service's AWS resources, so that a Service at

@@ -23,6 +23,10 @@ const attrIPv4 = "AWS_INSTANCE_IPV4"
 // namespace, else created with multivalue A records) and its instances: one per ready endpoint
 // address, InstanceId = the address.
 func (r *Reconciler) syncDiscovery(ctx context.Context, svc *corev1.Service, st *svcState) *reconciler.Problem {
+	domain, p := r.namespaceName(ctx)
+	if p != nil {
+		return p
+	}
 	eps, p := r.endpointSlices(ctx, svc)
 	if p != nil {
 		return p
@@ -36,11 +40,36 @@ func (r *Reconciler) syncDiscovery(ctx context.Context, svc *corev1.Service, st 
 			if id, p = r.createDiscovery(ctx, svc); p != nil {
 				return p
 			}
-			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonRegisteredDiscovery, "Created Cloud Map service %s in namespace %s", DiscoveryName(svc), r.opts.NamespaceID)
+			r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonRegisteredDiscovery, "Created Cloud Map service %s in namespace %s: %s.%s resolves inside the VPC",
+				DiscoveryName(svc), r.opts.NamespaceID, DiscoveryName(svc), domain)
 		}
 		st.discoveryID, st.instances = id, nil
 	}
 	return r.syncInstances(ctx, st, ReadyIPs(eps))
+}
+
+// namespaceName is the DNS name of the Cloud Map namespace, asked once; a namespace that does not
+// exist or is not a private DNS namespace is a Problem naming the flag.
+func (r *Reconciler) namespaceName(ctx context.Context) (string, *reconciler.Problem) {
+	r.mu.Lock()
+	name := r.domain
+	r.mu.Unlock()
+	if name != "" {
+		return name, nil
+	}
+	out, err := r.aws.CloudMap.GetNamespace(ctx, &sd.GetNamespaceInput{Id: aws.String(r.opts.NamespaceID)})
+	if err != nil {
+		return "", fromAWS("reading Cloud Map namespace "+r.opts.NamespaceID+" (--service-discovery-namespace-id)", cloudmapapi.KindOf(err), err)
+	}
+	if t := out.Namespace.Type; t != sdtypes.NamespaceTypeDnsPrivate {
+		return "", &reconciler.Problem{Reason: ReasonInvalidSpec, RequeueAfter: ecscall.RetryNotAllowed,
+			Message: fmt.Sprintf("Cloud Map namespace %s is of type %s: --service-discovery-namespace-id must name a private DNS namespace (aws servicediscovery create-private-dns-namespace)", r.opts.NamespaceID, t)}
+	}
+	name = aws.ToString(out.Namespace.Name)
+	r.mu.Lock()
+	r.domain = name
+	r.mu.Unlock()
+	return name, nil
 }
 
 // findDiscovery returns the id of svc's Cloud Map service ("" when there is none); a service of
