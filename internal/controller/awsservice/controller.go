@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -81,6 +80,10 @@ type svcState struct {
 
 	discoveryID string
 	instances   []string
+
+	// hcPod is the Pod (namespace/name) whose readiness probe gave hc.
+	hcPod string
+	hc    HealthCheck
 }
 
 var _ reconciler.Steps[*corev1.Service] = (*Reconciler)(nil)
@@ -262,10 +265,31 @@ func (r *Reconciler) endpointSlices(ctx context.Context, svc *corev1.Service) ([
 	return list.Items, nil
 }
 
-// backingPod is a ready Pod behind svc (the first ready endpoint naming one), nil when there is
-// none; read through the cache, or from the API server for Pods the cache does not hold (it
-// holds only the virtual node's).
-func (r *Reconciler) backingPod(ctx context.Context, eps []discoveryv1.EndpointSlice) *corev1.Pod {
+// healthCheck is the health check of svc's target groups: from the readiness probe of the Pod
+// behind the first ready endpoint (HealthCheckFor), read from the API server once per Pod (a
+// Pod's probes cannot change) and not through the cache, which holds at most the virtual node's
+// Pods and would otherwise start an informer of every Pod of the cluster.
+func (r *Reconciler) healthCheck(ctx context.Context, st *svcState, eps []discoveryv1.EndpointSlice, spec LoadBalancerSpec) HealthCheck {
+	port := firstTargetPort(eps, spec)
+	key, ok := firstReadyPod(eps)
+	if !ok {
+		return HealthCheckFor(nil, port)
+	}
+	if st.hcPod == key.String() {
+		return st.hc
+	}
+	var pod corev1.Pod
+	if err := r.reader.Get(ctx, key, &pod); err != nil {
+		// Gone since the slice was written, or not readable: the default check until the next
+		// change of the endpoints.
+		return HealthCheckFor(nil, port)
+	}
+	st.hcPod, st.hc = key.String(), HealthCheckFor(&pod, port)
+	return st.hc
+}
+
+// firstReadyPod names the Pod of the first ready endpoint that names one.
+func firstReadyPod(eps []discoveryv1.EndpointSlice) (types.NamespacedName, bool) {
 	for _, s := range eps {
 		for _, e := range s.Endpoints {
 			if (e.Conditions.Ready != nil && !*e.Conditions.Ready) || e.TargetRef == nil || e.TargetRef.Kind != "Pod" {
@@ -275,17 +299,10 @@ func (r *Reconciler) backingPod(ctx context.Context, eps []discoveryv1.EndpointS
 			if key.Namespace == "" {
 				key.Namespace = s.Namespace
 			}
-			var pod corev1.Pod
-			err := r.client.Get(ctx, key, &pod)
-			if apierrors.IsNotFound(err) && r.reader != nil {
-				err = r.reader.Get(ctx, key, &pod)
-			}
-			if err == nil {
-				return &pod
-			}
+			return key, true
 		}
 	}
-	return nil
+	return types.NamespacedName{}, false
 }
 
 // Delays before a call that failed is tried again (ecscall's, for the same kinds of trouble).

@@ -40,7 +40,7 @@ func (r *Reconciler) syncLoadBalancer(ctx context.Context, svc *corev1.Service, 
 	if p != nil {
 		return p
 	}
-	hc := HealthCheckFor(r.backingPod(ctx, eps), firstTargetPort(eps, spec))
+	hc := r.healthCheck(ctx, st, eps, spec)
 	if p := r.ensureLoadBalancer(ctx, svc, st, spec); p != nil {
 		return p
 	}
