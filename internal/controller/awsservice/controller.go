@@ -3,11 +3,13 @@ package awsservice
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -15,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -115,13 +118,29 @@ func Register(mgr ctrl.Manager, aws Clients, opts Options) error {
 	err = ctrl.NewControllerManagedBy(mgr).
 		Named("aws-service").
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
-		For(&corev1.Service{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.handled), reconciler.SpecOrAnnotationsChanged())).
+		For(&corev1.Service{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.handled), specOrAnnotationsChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.sliceService)).
 		Complete(rec)
 	if err != nil {
 		return fmt.Errorf("building the AWS service controller: %w", err)
 	}
 	return nil
+}
+
+// specOrAnnotationsChanged lets through the updates of a Service that change its spec or
+// annotations, or start its deletion; not its status (ours or another controller's).
+// reconciler.SpecOrAnnotationsChanged does not do for Services: the API server does not count
+// their spec changes in metadata.generation.
+func specOrAnnotationsChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*corev1.Service)
+		n, ok2 := e.ObjectNew.(*corev1.Service)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return !equality.Semantic.DeepEqual(o.Spec, n.Spec) || !maps.Equal(o.Annotations, n.Annotations) ||
+			!n.DeletionTimestamp.IsZero()
+	}}
 }
 
 // sliceService maps an EndpointSlice to its Service (label kubernetes.io/service-name) when the
@@ -178,6 +197,7 @@ func (r *Reconciler) sync(ctx context.Context, svc *corev1.Service) *reconciler.
 	st := r.stateOf(svc)
 	var p *reconciler.Problem
 	if r.wantsLoadBalancer(svc) {
+		st.checkedLB = false // look again once it stops wanting one
 		p = r.syncLoadBalancer(ctx, svc, st)
 	} else if r.opts.LoadBalancers && !st.checkedLB {
 		p = r.removeLoadBalancer(ctx, svc, st)
@@ -187,6 +207,7 @@ func (r *Reconciler) sync(ctx context.Context, svc *corev1.Service) *reconciler.
 		return p
 	}
 	if r.wantsDiscovery(svc) {
+		st.checkedDiscovery = false
 		return r.syncDiscovery(ctx, svc, st)
 	}
 	if r.opts.NamespaceID != "" && !st.checkedDiscovery {

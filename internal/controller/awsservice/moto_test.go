@@ -419,6 +419,29 @@ func TestLoadBalancerServiceOnMoto(t *testing.T) {
 		t.Errorf("%d target groups for two ports, want 2", len(tgs))
 	}
 
+	// No longer a LoadBalancer: the load balancer and its target groups go, the name stays.
+	if err := e.c.Get(e.ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.Type, svc.Spec.LoadBalancerClass, svc.Spec.AllocateLoadBalancerNodePorts, svc.Spec.ExternalTrafficPolicy = corev1.ServiceTypeClusterIP, nil, nil, ""
+	for i := range svc.Spec.Ports {
+		svc.Spec.Ports[i].NodePort = 0
+	}
+	if err := e.c.Update(e.ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, wait, 100*time.Millisecond, "the load balancer to go", func() (bool, string) {
+		lbs, tgs := e.loadBalancers(), e.targetGroups()
+		return len(lbs)+len(tgs) == 0, fmt.Sprintf("%d load balancers, %d target groups; events: %s", len(lbs), len(tgs), e.events("web"))
+	})
+	testwait.For(t, wait, 100*time.Millisecond, "the status without the load balancer", func() (bool, string) {
+		h := e.hostname("web")
+		return h == "", "hostname " + h
+	})
+	if d := e.discovery(); len(d["web."+e.ns]) != 1 {
+		t.Errorf("Cloud Map after the type change: %v, want web.%s with its ready endpoint", d, e.ns)
+	}
+
 	if err := e.c.Delete(e.ctx, svc); err != nil {
 		t.Fatal(err)
 	}
@@ -464,6 +487,21 @@ func TestClusterIPServiceOnMoto(t *testing.T) {
 		d := e.discovery()
 		return len(d) == 0, fmt.Sprint(d)
 	})
+}
+
+// events are the Events of the object name, "reason: message" per line.
+func (e *motoEnv) events(name string) string {
+	var list corev1.EventList
+	if err := e.c.List(e.ctx, &list, client.InNamespace(e.ns)); err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, ev := range list.Items {
+		if ev.InvolvedObject.Name == name {
+			fmt.Fprintf(&b, "\n  %s (x%d): %s", ev.Reason, ev.Count, ev.Message)
+		}
+	}
+	return b.String()
 }
 
 func attr(as []elbv2types.TargetGroupAttribute, key string) string {
