@@ -346,42 +346,7 @@ func TestLoadBalancerServiceOnMoto(t *testing.T) {
 		h := e.hostname("web")
 		return h != "", "hostname " + h
 	})
-	lbs := e.loadBalancers()
-	if len(lbs) != 1 {
-		t.Fatalf("%d load balancers, want 1", len(lbs))
-	}
-	lb := lbs[0]
-	if lb.Type != elbv2types.LoadBalancerTypeEnumNetwork || lb.Scheme != elbv2types.LoadBalancerSchemeEnumInternetFacing || aws.ToString(lb.DNSName) != e.hostname("web") {
-		t.Errorf("load balancer %s: type %s, scheme %s, DNS %s (status %s)", aws.ToString(lb.LoadBalancerName), lb.Type, lb.Scheme, aws.ToString(lb.DNSName), e.hostname("web"))
-	}
-	tgs := e.targetGroups()
-	if len(tgs) != 1 {
-		t.Fatalf("target groups %v, want 1", tgs)
-	}
-	var tg elbv2types.TargetGroup
-	for _, v := range tgs {
-		tg = v
-	}
-	got := fmt.Sprintf("%s %s %d %s %s %s %d %d", tg.TargetType, tg.Protocol, aws.ToInt32(tg.Port), tg.HealthCheckProtocol,
-		aws.ToString(tg.HealthCheckPath), aws.ToString(tg.HealthCheckPort), aws.ToInt32(tg.HealthCheckIntervalSeconds), aws.ToInt32(tg.UnhealthyThresholdCount))
-	if want := "ip TCP 80 HTTP /healthz traffic-port 15 4"; got != want {
-		t.Errorf("target group: got %q, want %q", got, want)
-	}
-	attrs, err := e.elb.DescribeTargetGroupAttributes(e.ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := attr(attrs.Attributes, "deregistration_delay.timeout_seconds"); v != "10" {
-		t.Errorf("deregistration delay %q, want 10", v)
-	}
-	ls, err := e.elb.DescribeListeners(e.ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ls.Listeners) != 1 || aws.ToInt32(ls.Listeners[0].Port) != 80 || ls.Listeners[0].Protocol != elbv2types.ProtocolEnumTcp ||
-		aws.ToString(ls.Listeners[0].DefaultActions[0].TargetGroupArn) != aws.ToString(tg.TargetGroupArn) {
-		t.Errorf("listeners: %+v", ls.Listeners)
-	}
+	lb, tg := e.checkCreated()
 	testwait.For(t, wait, 100*time.Millisecond, "the ready endpoint as the only target", func() (bool, string) {
 		ts := e.targets(aws.ToString(tg.TargetGroupArn))
 		return slices.Equal(ts, []string{"10.0.1.10:8080"}), strings.Join(ts, ",")
@@ -452,6 +417,51 @@ func TestLoadBalancerServiceOnMoto(t *testing.T) {
 	if lbs, tgs, names := e.loadBalancers(), e.targetGroups(), e.discovery(); len(lbs)+len(tgs)+len(names) != 0 {
 		t.Errorf("left after deletion: %d load balancers, target groups %v, Cloud Map services %v", len(lbs), tgs, names)
 	}
+}
+
+// checkCreated checks moto's state for the Service web of TestLoadBalancerServiceOnMoto: one
+// internet-facing NLB named in the status, one IP target group with the probe's HTTP health
+// check and the annotated delay, one listener forwarding to it.
+func (e *motoEnv) checkCreated() (elbv2types.LoadBalancer, elbv2types.TargetGroup) {
+	t := e.t
+	t.Helper()
+	lbs := e.loadBalancers()
+	if len(lbs) != 1 {
+		t.Fatalf("%d load balancers, want 1", len(lbs))
+	}
+	lb := lbs[0]
+	if lb.Type != elbv2types.LoadBalancerTypeEnumNetwork || lb.Scheme != elbv2types.LoadBalancerSchemeEnumInternetFacing || aws.ToString(lb.DNSName) != e.hostname("web") {
+		t.Errorf("load balancer %s: type %s, scheme %s, DNS %s (status %s)", aws.ToString(lb.LoadBalancerName), lb.Type, lb.Scheme, aws.ToString(lb.DNSName), e.hostname("web"))
+	}
+	tgs := e.targetGroups()
+	if len(tgs) != 1 {
+		t.Fatalf("target groups %v, want 1", tgs)
+	}
+	var tg elbv2types.TargetGroup
+	for _, v := range tgs {
+		tg = v
+	}
+	got := fmt.Sprintf("%s %s %d %s %s %s %d %d", tg.TargetType, tg.Protocol, aws.ToInt32(tg.Port), tg.HealthCheckProtocol,
+		aws.ToString(tg.HealthCheckPath), aws.ToString(tg.HealthCheckPort), aws.ToInt32(tg.HealthCheckIntervalSeconds), aws.ToInt32(tg.UnhealthyThresholdCount))
+	if want := "ip TCP 80 HTTP /healthz traffic-port 15 4"; got != want {
+		t.Errorf("target group: got %q, want %q", got, want)
+	}
+	attrs, err := e.elb.DescribeTargetGroupAttributes(e.ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := attr(attrs.Attributes, "deregistration_delay.timeout_seconds"); v != "10" {
+		t.Errorf("deregistration delay %q, want 10", v)
+	}
+	ls, err := e.elb.DescribeListeners(e.ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ls.Listeners) != 1 || aws.ToInt32(ls.Listeners[0].Port) != 80 || ls.Listeners[0].Protocol != elbv2types.ProtocolEnumTcp ||
+		aws.ToString(ls.Listeners[0].DefaultActions[0].TargetGroupArn) != aws.ToString(tg.TargetGroupArn) {
+		t.Errorf("listeners: %+v", ls.Listeners)
+	}
+	return lb, tg
 }
 
 // TestClusterIPServiceOnMoto: a ClusterIP Service gets a Cloud Map service NAME.NAMESPACE whose
