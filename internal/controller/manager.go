@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -129,6 +130,8 @@ type Manager struct {
 	mgr   manager.Manager
 	ready chan struct{}
 	pods  *pod.Controller
+	// awsServices is the AWS service controller, when it runs.
+	awsServices *awsservice.Reconciler
 }
 
 var _ component.Component = (*Manager)(nil)
@@ -319,10 +322,11 @@ func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
 	if err := task.Register(m.mgr, api, opts); err != nil {
 		return err
 	}
-	if err := m.registerPods(ctx, api); err != nil {
+	// Before the Pods: the AWS service controller withdraws a Pod's address for the Pod controller.
+	if err := m.registerAWSServices(ctx); err != nil {
 		return err
 	}
-	return m.registerAWSServices(ctx)
+	return m.registerPods(ctx, api)
 }
 
 // registerAWSServices registers the controller of Services on AWS when Config.AWSServices asks
@@ -354,9 +358,11 @@ func (m *Manager) registerAWSServices(ctx context.Context) error {
 		}
 		c.CloudMap = cl
 	}
-	if err := awsservice.Register(m.mgr, c, *opts); err != nil {
+	r, err := awsservice.Register(m.mgr, c, *opts)
+	if err != nil {
 		return fmt.Errorf("registering the AWS service controller: %w", err)
 	}
+	m.awsServices = r
 	return nil
 }
 
@@ -366,6 +372,10 @@ func (m *Manager) registerPods(ctx context.Context, api ecsapi.API) error {
 		return nil
 	}
 	opts := m.cfg.Pods.WithDefaults()
+	if m.awsServices != nil {
+		// A Pod leaves its Services' target groups and Cloud Map names before its task is stopped.
+		opts.Withdrawers = append(slices.Clone(opts.Withdrawers), m.awsServices)
+	}
 	if opts.Mirror == nil {
 		sm := m.cfg.SecretsManager
 		if sm == nil {
@@ -388,6 +398,10 @@ func (m *Manager) registerPods(ctx context.Context, api ecsapi.API) error {
 	m.pods = c
 	return nil
 }
+
+// AWSServices is the controller of Kubernetes Services on AWS (nil when Config.AWSServices does
+// not enable it); a pod.Withdrawer.
+func (m *Manager) AWSServices() *awsservice.Reconciler { return m.awsServices }
 
 // PodTasks is the Pod controller, which tells the virtual node each Pod's task (nil when
 // Config.Pods is not set).

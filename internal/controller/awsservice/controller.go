@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
@@ -61,7 +62,14 @@ type Reconciler struct {
 	mu     sync.Mutex
 	vpc    string
 	domain string
-	state  map[types.NamespacedName]*svcState
+	// registered holds the addresses each Service registered (targets, instances); withdrawn
+	// the addresses the Pod controller withdrew, and when (Withdraw).
+	registered map[types.NamespacedName]map[string]bool
+	withdrawn  map[string]withdrawal
+	// wake reconciles a Service whose registered address was withdrawn.
+	wake  chan event.GenericEvent
+	now   func() time.Time
+	state map[types.NamespacedName]*svcState
 }
 
 // svcState is what the controller learnt of one Service's AWS resources, so that a Service at
@@ -94,17 +102,19 @@ var _ reconciler.Steps[*corev1.Service] = (*Reconciler)(nil)
 // NewReconciler returns the Steps of Services.
 func NewReconciler(c client.Client, reader client.Reader, aws Clients, recorder record.EventRecorder, opts Options) *Reconciler {
 	return &Reconciler{client: c, reader: reader, aws: aws, recorder: recorder, opts: opts.WithDefaults(),
-		state: map[types.NamespacedName]*svcState{}}
+		state: map[types.NamespacedName]*svcState{}, registered: map[types.NamespacedName]map[string]bool{},
+		withdrawn: map[string]withdrawal{}, wake: make(chan event.GenericEvent, 256), now: time.Now}
 }
 
-// Register adds the controller to mgr when opts enables anything.
-func Register(mgr ctrl.Manager, aws Clients, opts Options) error {
+// Register adds the controller to mgr when opts enables anything, and returns it (nil when it
+// does not run), a pod.Withdrawer for the Pod controller of the virtual node.
+func Register(mgr ctrl.Manager, aws Clients, opts Options) (*Reconciler, error) {
 	opts = opts.WithDefaults()
 	if !opts.Enabled() {
-		return nil
+		return nil, nil
 	}
 	if err := opts.validate(aws); err != nil {
-		return err
+		return nil, err
 	}
 	r := NewReconciler(mgr.GetClient(), mgr.GetAPIReader(), aws,
 		mgr.GetEventRecorderFor("nodeless-aws-service"), opts) //nolint:staticcheck // docs/upgrading-kubernetes.md: the move to GetEventRecorder (events.k8s.io) is its own change
@@ -113,18 +123,19 @@ func Register(mgr ctrl.Manager, aws Clients, opts Options) error {
 		Status: reconciler.Status[*corev1.Service, corev1.ServiceStatus]{Of: func(s *corev1.Service) *corev1.ServiceStatus { return &s.Status }},
 	})
 	if err != nil {
-		return fmt.Errorf("building the AWS service reconciler: %w", err)
+		return nil, fmt.Errorf("building the AWS service reconciler: %w", err)
 	}
 	err = ctrl.NewControllerManagedBy(mgr).
 		Named("aws-service").
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
 		For(&corev1.Service{}, builder.WithPredicates(predicate.NewPredicateFuncs(r.handled), specOrAnnotationsChanged())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.sliceService)).
+		WatchesRawSource(source.Channel(r.wake, &handler.EnqueueRequestForObject{})).
 		Complete(rec)
 	if err != nil {
-		return fmt.Errorf("building the AWS service controller: %w", err)
+		return nil, fmt.Errorf("building the AWS service controller: %w", err)
 	}
-	return nil
+	return r, nil
 }
 
 // specOrAnnotationsChanged lets through the updates of a Service that change its spec or
@@ -195,6 +206,7 @@ func (r *Reconciler) Sync(ctx context.Context, svc *corev1.Service) *reconciler.
 
 func (r *Reconciler) sync(ctx context.Context, svc *corev1.Service) *reconciler.Problem {
 	st := r.stateOf(svc)
+	defer r.noteRegistered(types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}, st)
 	var p *reconciler.Problem
 	if r.wantsLoadBalancer(svc) {
 		st.checkedLB = false // look again once it stops wanting one
@@ -243,6 +255,7 @@ func (r *Reconciler) Forget(key types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.state, key)
+	delete(r.registered, key)
 }
 
 // stateOf returns the state of svc (a new one for a Service created again under its name).
@@ -283,7 +296,7 @@ func (r *Reconciler) endpointSlices(ctx context.Context, svc *corev1.Service) ([
 	if err != nil {
 		return nil, reconciler.AsProblem(fmt.Errorf("listing the EndpointSlices of %s/%s: %w", svc.Namespace, svc.Name, err))
 	}
-	return list.Items, nil
+	return r.withoutWithdrawn(list.Items), nil
 }
 
 // healthCheck is the health check of svc's target groups: from the readiness probe of the Pod

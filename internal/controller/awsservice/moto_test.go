@@ -60,6 +60,7 @@ type motoEnv struct {
 	subnets []string
 	nsID    string
 	cfg     controller.Config
+	m       *controller.Manager
 	stop    func()
 	// ops counts the calls of every client (the test's own too).
 	ops *opCounter
@@ -175,13 +176,13 @@ func startMoto(t *testing.T) *motoEnv {
 		},
 		AWSServiceClients: awsservice.Clients{ELBv2: e.elb, CloudMap: e.sd, EC2: ec2c},
 	}
-	_, e.stop = controllertest.Run(t, e.cfg)
+	e.m, e.stop = controllertest.Run(t, e.cfg)
 	return e
 }
 
 func (e *motoEnv) restart() {
 	e.stop()
-	_, e.stop = controllertest.Run(e.t, e.cfg)
+	e.m, e.stop = controllertest.Run(e.t, e.cfg)
 }
 
 // service creates a selector-less Service (its EndpointSlices are the test's, not kcm's).
@@ -490,6 +491,16 @@ func TestClusterIPServiceOnMoto(t *testing.T) {
 		d := e.discovery()
 		return cmp.Equal(d, map[string][]string{name: {"10.0.2.8=10.0.2.8"}}), fmt.Sprint(d)
 	})
+	// The Pod controller withdraws a Pod being deleted: its instance goes before the
+	// EndpointSlice says anything, and then it is drained.
+	r := e.m.AWSServices()
+	pod := &corev1.Pod{Status: corev1.PodStatus{PodIP: "10.0.2.8"}}
+	r.Withdraw("uid-8", "10.0.2.8")
+	testwait.For(t, wait, 100*time.Millisecond, "the withdrawn address to leave Cloud Map", func() (bool, string) {
+		d := e.discovery()
+		return cmp.Equal(d, map[string][]string{name: {}}) && r.Drained(pod), fmt.Sprintf("%v drained %v", d, r.Drained(pod))
+	})
+
 	if err := e.c.Delete(e.ctx, svc); err != nil {
 		t.Fatal(err)
 	}
