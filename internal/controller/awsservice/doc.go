@@ -23,6 +23,10 @@
 // carries the Service's tag, and never makes a second load balancer; ELBv2's creates are
 // idempotent by name and Cloud Map's CreateService by CreatorRequestId (the UID).
 //
+// It is a pod.Withdrawer (Withdraw, Drained): the Pod controller of the virtual node tells it a
+// Pod's address before stopping the Pod's task, and the address leaves the target groups and
+// Cloud Map services at once; StopTask waits until it has.
+//
 // What it learnt of each Service (ARNs, the converged settings, the registered targets and
 // instances) is kept in memory, so a Service at rest costs no AWS call; after a restart each
 // Service is read from AWS once.
