@@ -28,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -239,6 +240,22 @@ func (e *motoEnv) endpoints(name, port string, portNumber int32, pod string, add
 
 func ptr[T any](v T) *T { return &v }
 
+// update changes svc with change, read anew after a conflict (the controller writes the
+// Service's finalizer and status meanwhile).
+func (e *motoEnv) update(svc *corev1.Service, change func(*corev1.Service)) {
+	e.t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := e.c.Get(e.ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+			return err
+		}
+		change(svc)
+		return e.c.Update(e.ctx, svc)
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // loadBalancers are moto's load balancers.
 func (e *motoEnv) loadBalancers() []elbv2types.LoadBalancer {
 	e.t.Helper()
@@ -364,13 +381,9 @@ func TestLoadBalancerServiceOnMoto(t *testing.T) {
 
 	// A restart, then a change: still one load balancer.
 	e.restart()
-	if err := e.c.Get(e.ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
-		t.Fatal(err)
-	}
-	svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: "admin", Port: 9000, TargetPort: intstr.FromInt32(9000), Protocol: corev1.ProtocolTCP})
-	if err := e.c.Update(e.ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	e.update(svc, func(svc *corev1.Service) {
+		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: "admin", Port: 9000, TargetPort: intstr.FromInt32(9000), Protocol: corev1.ProtocolTCP})
+	})
 	testwait.For(t, wait, 100*time.Millisecond, "a second listener", func() (bool, string) {
 		ls, err := e.elb.DescribeListeners(e.ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
 		if err != nil {
@@ -386,16 +399,12 @@ func TestLoadBalancerServiceOnMoto(t *testing.T) {
 	}
 
 	// No longer a LoadBalancer: the load balancer and its target groups go, the name stays.
-	if err := e.c.Get(e.ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
-		t.Fatal(err)
-	}
-	svc.Spec.Type, svc.Spec.LoadBalancerClass, svc.Spec.AllocateLoadBalancerNodePorts, svc.Spec.ExternalTrafficPolicy = corev1.ServiceTypeClusterIP, nil, nil, ""
-	for i := range svc.Spec.Ports {
-		svc.Spec.Ports[i].NodePort = 0
-	}
-	if err := e.c.Update(e.ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	e.update(svc, func(svc *corev1.Service) {
+		svc.Spec.Type, svc.Spec.LoadBalancerClass, svc.Spec.AllocateLoadBalancerNodePorts, svc.Spec.ExternalTrafficPolicy = corev1.ServiceTypeClusterIP, nil, nil, ""
+		for i := range svc.Spec.Ports {
+			svc.Spec.Ports[i].NodePort = 0
+		}
+	})
 	testwait.For(t, wait, 100*time.Millisecond, "the load balancer to go", func() (bool, string) {
 		lbs, tgs := e.loadBalancers(), e.targetGroups()
 		return len(lbs)+len(tgs) == 0, fmt.Sprintf("%d load balancers, %d target groups; events: %s", len(lbs), len(tgs), e.events("web"))
