@@ -428,6 +428,37 @@ func setIngress(svc *corev1.Service, dns string) {
 	svc.Status.LoadBalancer.Ingress = append(out, in)
 }
 
+// findOwnTargetGroups adds to st the target groups svc's ports name that carry svc's owner tag:
+// after a restart between the deletion of a load balancer and of its target groups, they are
+// attached to nothing and only their names find them.
+func (r *Reconciler) findOwnTargetGroups(ctx context.Context, svc *corev1.Service, st *svcState) *reconciler.Problem {
+	spec, err := DesiredLoadBalancer(svc, r.opts.Cluster, r.opts.DeregistrationDelay)
+	if err != nil {
+		return nil // no names to look for
+	}
+	for _, l := range spec.Listeners {
+		if _, known := st.tgArns[l.TargetGroupName]; known {
+			continue
+		}
+		out, err := r.aws.ELBv2.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{Names: []string{l.TargetGroupName}})
+		if elbv2api.IsNotFound(err) || (err == nil && len(out.TargetGroups) == 0) {
+			continue
+		}
+		if err != nil {
+			return fromAWS("describing target group "+l.TargetGroupName, elbv2api.KindOf(err), err)
+		}
+		arn := aws.ToString(out.TargetGroups[0].TargetGroupArn)
+		ours, p := r.owned(ctx, svc, arn)
+		if p != nil {
+			return p
+		}
+		if ours {
+			st.tgArns[l.TargetGroupName] = arn
+		}
+	}
+	return nil
+}
+
 // isCode reports whether err is the AWS error code.
 func isCode(err error, code string) bool {
 	var apiErr smithy.APIError
@@ -476,6 +507,9 @@ func (r *Reconciler) removeLoadBalancer(ctx context.Context, svc *corev1.Service
 		}
 		removeIngress(svc, aws.ToString(lb.DNSName))
 		r.recorder.Eventf(svc, corev1.EventTypeNormal, ReasonDeletedLoadBalancer, "Deleted load balancer %s", name)
+	}
+	if p := r.findOwnTargetGroups(ctx, svc, st); p != nil {
+		return p
 	}
 	for key, tg := range st.tgArns {
 		_, err := r.aws.ELBv2.DeleteTargetGroup(ctx, &elbv2.DeleteTargetGroupInput{TargetGroupArn: aws.String(tg)})
