@@ -45,6 +45,9 @@ type LaunchRules struct {
 	// networkConfiguration, as ECS does. Off, the caller supplies one (the local data plane's own
 	// subnet).
 	RequireNetworkConfiguration bool
+	// CheckIdentifiers refuses subnet and security group identifiers that are not in EC2's form
+	// (ECS looks them up in EC2, which refuses malformed ones). Off, any name is taken.
+	CheckIdentifiers bool
 	// Update checks an UpdateService request: networkConfiguration may be left out (the service
 	// keeps its own).
 	Update bool
@@ -61,7 +64,10 @@ func CheckLaunch(l *Launch, td *TaskDefinition, rules LaunchRules) error {
 	if err := checkPlatform(l, td); err != nil {
 		return err
 	}
-	return checkNetwork(l, td, rules)
+	if err := checkNetwork(l, td, rules); err != nil {
+		return err
+	}
+	return nil
 }
 
 func checkPlatform(l *Launch, td *TaskDefinition) *Error {
@@ -100,20 +106,30 @@ func checkNetwork(l *Launch, td *TaskDefinition, rules LaunchRules) *Error {
 		}
 		return nil
 	}
-	return checkAwsVpc("networkConfiguration.awsvpcConfiguration", nc.AwsvpcConfiguration)
+	const p = "networkConfiguration.awsvpcConfiguration"
+	if err := checkAwsVpcCounts(p, nc.AwsvpcConfiguration); err != nil {
+		return err
+	}
+	if rules.CheckIdentifiers {
+		return checkAwsVpcIdentifiers(p, nc.AwsvpcConfiguration)
+	}
+	return nil
 }
 
 // CheckAwsVpcConfiguration checks an awsvpcConfiguration as ECS does before it looks the subnets
 // and security groups up in EC2: 1 to 16 subnets, at most 5 security groups, identifiers in EC2's
 // form, assignPublicIp ENABLED or DISABLED. p is its path, prefixed to the refusal's field.
 func CheckAwsVpcConfiguration(p string, a *AwsVpcConfiguration) error {
-	if err := checkAwsVpc(p, a); err != nil {
+	if err := checkAwsVpcCounts(p, a); err != nil {
+		return err
+	}
+	if err := checkAwsVpcIdentifiers(p, a); err != nil {
 		return err
 	}
 	return nil
 }
 
-func checkAwsVpc(p string, a *AwsVpcConfiguration) *Error {
+func checkAwsVpcCounts(p string, a *AwsVpcConfiguration) *Error {
 	switch {
 	case len(a.Subnets) == 0:
 		return invalidParameter(p+".subnets", "give at least one subnet, here or in the Cluster's defaults", "subnets can not be empty.")
@@ -124,6 +140,10 @@ func checkAwsVpc(p string, a *AwsVpcConfiguration) *Error {
 	case a.AssignPublicIp != "" && a.AssignPublicIp != assignPublicIPOn && a.AssignPublicIp != assignPublicIPOff:
 		return invalidParameter(p+".assignPublicIp", "use ENABLED or DISABLED", "assignPublicIp must be ENABLED or DISABLED.")
 	}
+	return nil
+}
+
+func checkAwsVpcIdentifiers(p string, a *AwsVpcConfiguration) *Error {
 	for i, s := range a.Subnets {
 		if !subnetID.MatchString(s) {
 			return invalidParameter(fmt.Sprintf("%s.subnets[%d]", p, i), "give a subnet ID, subnet-0123456789abcdef0",

@@ -112,7 +112,9 @@ func (td *TaskDefinition) IsFargate() bool {
 }
 
 // IsAwsvpc reports whether the task definition's networkMode is awsvpc.
-func (td *TaskDefinition) IsAwsvpc() bool { return td.NetworkMode != nil && *td.NetworkMode == NetworkModeAwsvpc }
+func (td *TaskDefinition) IsAwsvpc() bool {
+	return td.NetworkMode != nil && *td.NetworkMode == NetworkModeAwsvpc
+}
 
 // CheckTaskDefinition applies the rules RegisterTaskDefinition applies: with FARGATE in
 // requiresCompatibilities, those of "Amazon ECS task definition differences for Fargate" (network
