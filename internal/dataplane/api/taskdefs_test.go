@@ -183,7 +183,7 @@ func TestTaskDefinitionValidation(t *testing.T) {
 		},
 			"InvalidParameterException", []string{"containerDefinitions[0].image"}},
 		"no image": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Image = nil },
-			"InvalidParameterException", []string{"containerDefinitions[0].image"}},
+			"ClientException", []string{"containerDefinitions[0].image", "should not be null or empty"}},
 		"hostPort differs": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.ContainerDefinitions[0].PortMappings[0].HostPort = aws.Int32(80)
 		}, "ClientException", []string{"containerDefinitions[0].portMappings[0].hostPort", "must match"}},
