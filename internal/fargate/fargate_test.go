@@ -69,9 +69,17 @@ func TestCheckTaskDefinition(t *testing.T) {
 		{"container cpu", `{` + baseTD + `,"containerDefinitions":[{"name":"a","cpu":512}]}`, "ClientException containerDefinitions[0].cpu"},
 		{"memory sum", `{` + baseTD + `,"containerDefinitions":[{"name":"a","memory":300},{"name":"b","memoryReservation":300}]}`, "ClientException containerDefinitions"},
 	} {
-		if got := refusal(CheckTaskDefinition(decodeTD(t, tt.td))); got != tt.want {
+		if got := refusal(CheckTaskDefinition(decodeTD(t, tt.td), TaskDefinitionRules{RequireExecutionRole: true})); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestExecutionRoleOnlyWhenAsked: a local data plane needs no execution role.
+func TestExecutionRoleOnlyWhenAsked(t *testing.T) {
+	td := decodeTD(t, `{`+baseTD+`,"containerDefinitions":[{"name":"a","secrets":[{"name":"S","valueFrom":"arn"}],"logConfiguration":{"logDriver":"awslogs"}}]}`)
+	if err := CheckTaskDefinition(td, TaskDefinitionRules{}); err != nil {
+		t.Errorf("without RequireExecutionRole: %v", err)
 	}
 }
 

@@ -116,18 +116,27 @@ func (td *TaskDefinition) IsAwsvpc() bool {
 	return td.NetworkMode != nil && *td.NetworkMode == NetworkModeAwsvpc
 }
 
+// TaskDefinitionRules say how strictly a task definition is checked.
+type TaskDefinitionRules struct {
+	// RequireExecutionRole refuses, without executionRoleArn, awslogs and private ECR images on
+	// Fargate and secrets anywhere, as ECS does. Off (a local data plane, which pulls images,
+	// keeps logs and resolves secrets itself), they are taken without a role.
+	RequireExecutionRole bool
+}
+
 // CheckTaskDefinition applies the rules RegisterTaskDefinition applies: with FARGATE in
 // requiresCompatibilities, those of "Amazon ECS task definition differences for Fargate" (network
 // mode awsvpc; task-level cpu and memory forming a Fargate size; no ipcMode, pidMode other than
 // task, placementConstraints, inferenceAccelerators, Docker volumes, host volumes with a
 // sourcePath; per container no privileged, links, disableNetworking, dnsServers,
 // dnsSearchDomains, extraHosts, dockerSecurityOptions, GPUs, linuxParameters devices,
-// sharedMemorySize, tmpfs, maxSwap, swappiness or added capabilities but SYS_PTRACE; an
-// execution role for awslogs and for private ECR images); with networkMode awsvpc, that hostPort
-// equals containerPort and no container sets hostname; with task-level sizes, that no
-// container asks for more than the task has. It returns the first refusal (an *Error,
-// ClientException), nil when ECS would register it.
-func CheckTaskDefinition(td *TaskDefinition) error {
+// sharedMemorySize, tmpfs, maxSwap, swappiness or added capabilities but SYS_PTRACE); with
+// networkMode awsvpc, that hostPort equals containerPort and no container sets hostname or
+// links; with task-level sizes, that no container asks for more than the task has; with
+// rules.RequireExecutionRole, an execution role for awslogs and private ECR images on Fargate
+// and for secrets. It returns the first refusal (an *Error, ClientException), nil when ECS would
+// register it.
+func CheckTaskDefinition(td *TaskDefinition, rules TaskDefinitionRules) error {
 	if td.IsFargate() {
 		for _, check := range []func(*TaskDefinition) *Error{fargateNetworkMode, fargateSize, fargateTaskMembers, fargateVolumes} {
 			if err := check(td); err != nil {
@@ -140,8 +149,10 @@ func CheckTaskDefinition(td *TaskDefinition) error {
 			return err
 		}
 	}
-	if err := checkExecutionRole(td); err != nil {
-		return err
+	if rules.RequireExecutionRole {
+		if err := checkExecutionRole(td); err != nil {
+			return err
+		}
 	}
 	if err := checkContainerSizes(td); err != nil {
 		return err

@@ -23,8 +23,12 @@ func (s *Server) precheck(op string, body []byte) error {
 	if json.Unmarshal(body, &td) != nil {
 		return nil
 	}
-	return fromFargate(fargate.CheckTaskDefinition(&td))
+	return fromFargate(fargate.CheckTaskDefinition(&td, fargate.TaskDefinitionRules{RequireExecutionRole: s.strict}))
 }
+
+// In strict mode (Options.Strict) an execution role is required where ECS requires one (awslogs
+// and private ECR images on Fargate, secrets); otherwise not, since the data plane pulls images,
+// keeps logs and resolves secrets itself.
 
 // checkLaunch applies Fargate's rules of RunTask, CreateService (update false) and UpdateService
 // (update true) to a launch of td. In strict mode (Options.Strict) they are ECS's: the task
