@@ -122,6 +122,9 @@ func clusterDefaults(ctx context.Context, c client.Reader, s LaunchSpec) (fargat
 }
 
 func clusterObject(ctx context.Context, c client.Reader, s LaunchSpec) (*ecsv1alpha1.Cluster, error) {
+	if c == nil { // a reconciler without a Kubernetes API (unit tests against ECS alone)
+		return nil, nil
+	}
 	if s.ClusterRef != nil {
 		obj := &ecsv1alpha1.Cluster{}
 		if err := c.Get(ctx, types.NamespacedName{Namespace: s.Namespace, Name: s.ClusterRef.Name}, obj); err != nil {
