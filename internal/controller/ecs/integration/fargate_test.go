@@ -96,8 +96,8 @@ func TestFargateDefaultsInMemory(t *testing.T) {
 		t.Errorf("InvalidSpec message %q does not name networkConfiguration and ECS's error", msg)
 	}
 
-	// Refused before any ECS call, naming the spec field.
-	before := e.Served(ecsapi.OpCreateService) + e.Served(ecsapi.OpRegisterTaskDefinition)
+	// Refused before any ECS call, naming the spec field (FargateRefused is the controllers'
+	// reason; ECS's own refusals are InvalidSpec): nothing of them reaches ECS.
 	badTD := &ecsv1alpha1.TaskDefinition{ObjectMeta: metav1.ObjectMeta{Name: "ports", Namespace: ns}, Spec: ecsv1alpha1.TaskDefinitionSpec{
 		Family: ns + "-ports", Cpu: "256", Memory: "512", NetworkMode: "awsvpc", RequiresCompatibilities: []string{"FARGATE"},
 		ContainerDefinitions: []ecsv1alpha1.ContainerDefinition{{Name: "app", Image: testImage,
@@ -116,8 +116,13 @@ func TestFargateDefaultsInMemory(t *testing.T) {
 	if !strings.Contains(msg, "spec.platformVersion") {
 		t.Errorf("FargateRefused message %q does not name the field", msg)
 	}
-	if after := e.Served(ecsapi.OpCreateService) + e.Served(ecsapi.OpRegisterTaskDefinition); after != before {
-		t.Errorf("%d CreateService/RegisterTaskDefinition served for refused specs, want 0", after-before)
+	tds, err := e.Client.ListTaskDefinitions(f.ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(ns + "-ports")})
+	if err != nil || len(tds.TaskDefinitionArns) != 0 {
+		t.Errorf("revisions of the refused TaskDefinition: %v %v, want none", err, tds)
+	}
+	old, err := e.Client.DescribeServices(f.ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ns), Services: []string{"old"}})
+	if err != nil || len(old.Services) != 0 {
+		t.Errorf("the refused Service reached ECS: %v %+v", err, old)
 	}
 }
 
