@@ -18,8 +18,8 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
-	"github.com/nodeless-dev/nodeless/internal/fargate"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/fargate"
 	"github.com/nodeless-dev/nodeless/internal/taskhost/localhost"
 )
 
