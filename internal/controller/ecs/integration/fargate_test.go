@@ -51,8 +51,11 @@ func TestFargateDefaultsInMemory(t *testing.T) {
 	ns := env.Namespace
 
 	cl, td, svc := newObjects(ns, testImage)
+	// In the other controller's spelling (awsVPCConfiguration), which the defaults honour as an alias.
 	cl.Spec.Defaults = &ecsv1alpha1.ClusterDefaults{NetworkConfiguration: &ecsv1alpha1.NetworkConfiguration{
-		AwsvpcConfiguration: &ecsv1alpha1.AwsVpcConfiguration{Subnets: []string{clusterSubnet}},
+		NetworkConfigurationAliases: ecsv1alpha1.NetworkConfigurationAliases{
+			AwsVPCConfiguration: &ecsv1alpha1.AwsVpcConfiguration{Subnets: []string{clusterSubnet}},
+		},
 	}}
 	svc.Spec.DesiredCount = aws.Int32(1)
 	task := &ecsv1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: ns}, Spec: ecsv1alpha1.TaskSpec{

@@ -113,6 +113,11 @@ func RecordRefusal(rec record.EventRecorder, obj client.Object, p *reconciler.Pr
 // object: no defaults.
 func clusterDefaults(ctx context.Context, c client.Reader, s LaunchSpec) (fargate.Defaults, error) {
 	obj, err := clusterObject(ctx, c, s)
+	if obj != nil {
+		// Read from the cache as stored: its defaults may use the other controller's spellings.
+		obj = obj.DeepCopy()
+		obj.NormalizeAliases()
+	}
 	if err != nil || obj == nil || obj.Spec.Defaults == nil || obj.Spec.Defaults.NetworkConfiguration == nil ||
 		obj.Spec.Defaults.NetworkConfiguration.AwsvpcConfiguration == nil {
 		return fargate.Defaults{}, err
