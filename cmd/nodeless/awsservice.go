@@ -28,8 +28,8 @@ func (f *serviceFlags) add(fs *pflag.FlagSet) {
 		"the spec.loadBalancerClass of the Services that get a load balancer")
 	fs.BoolVar(&f.defaultClass, "service-load-balancer-default", false,
 		"also give LoadBalancer Services without a loadBalancerClass a load balancer (only where no cloud provider's service controller does; EKS's does)")
-	fs.StringSliceVar(&f.subnets, "service-subnets", nil, "subnets of the load balancers (default: --pod-subnets); internet-facing ones need public subnets")
-	fs.StringSliceVar(&f.securityGroups, "service-security-groups", nil, "security groups of the load balancers (default: --pod-security-groups)")
+	fs.StringSliceVar(&f.subnets, "service-subnets", nil, "subnets of the load balancers (default: --pod-subnets, else --default-subnets); internet-facing ones need public subnets")
+	fs.StringSliceVar(&f.securityGroups, "service-security-groups", nil, "security groups of the load balancers (default: --pod-security-groups, else --default-security-groups)")
 	fs.StringVar(&f.namespaceID, "service-discovery-namespace-id", "",
 		"Cloud Map private DNS namespace (ns-...) in which every Service gets the name NAME.NAMESPACE.<namespace's name> with its ready endpoints' addresses (empty: none)")
 	fs.StringVar(&f.endpoint, "service-aws-endpoint", "", "endpoint URL of ELBv2, Cloud Map and EC2, e.g. a moto_server (default: AWS's regional endpoints)")

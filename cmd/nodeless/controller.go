@@ -49,6 +49,7 @@ type controllerFlags struct {
 	leader         leaderFlags
 	node           nodeFlags
 	pods           podFlags
+	defaults       defaultsFlags
 	services       serviceFlags
 }
 
@@ -195,6 +196,7 @@ serves /healthz, /readyz and /metrics. SIGTERM stops reconciling, waits up to
 	f.node.add(fs)
 	f.node.addController(fs)
 	f.pods.add(fs)
+	f.defaults.add(fs)
 	f.services.add(fs)
 	return cmd
 }
@@ -230,6 +232,10 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	c.Controllers.Workers = f.workers
 	c.Controllers.PollInterval = f.pollInterval
 	c.Controllers.StablePollInterval = f.stableInterval
+	if c.Controllers.Defaults, err = f.defaults.defaults(); err != nil {
+		return err
+	}
+	f.pods.fallBackTo(c.Controllers.Defaults)
 	if f.noRateLimit {
 		c.Limits = controller.NoRateLimit()
 	}
