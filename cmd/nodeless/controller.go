@@ -49,6 +49,8 @@ type controllerFlags struct {
 	leader         leaderFlags
 	node           nodeFlags
 	pods           podFlags
+	defaults       defaultsFlags
+	services       serviceFlags
 }
 
 // leaderFlags configure leader election among the replicas of `nodeless controller`.
@@ -194,6 +196,8 @@ serves /healthz, /readyz and /metrics. SIGTERM stops reconciling, waits up to
 	f.node.add(fs)
 	f.node.addController(fs)
 	f.pods.add(fs)
+	f.defaults.add(fs)
+	f.services.add(fs)
 	return cmd
 }
 
@@ -228,9 +232,14 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	c.Controllers.Workers = f.workers
 	c.Controllers.PollInterval = f.pollInterval
 	c.Controllers.StablePollInterval = f.stableInterval
+	if c.Controllers.Defaults, err = f.defaults.defaults(); err != nil {
+		return err
+	}
+	f.pods.fallBackTo(c.Controllers.Defaults)
 	if f.noRateLimit {
 		c.Limits = controller.NoRateLimit()
 	}
+	c.AWSServices, c.AWSServiceEndpoint = f.services.options(f.pods), f.services.endpoint
 	if !f.node.enabled {
 		m, err := controller.New(ctx, c)
 		if err != nil {

@@ -27,6 +27,10 @@ type ClusterSpec struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
+	// Defaults are what the cluster's Services and Tasks launch with when their spec leaves it out
+	// (nodeless's, not an ECS member; see ClusterDefaults).
+	// +optional
+	Defaults *ClusterDefaults `json:"defaults,omitempty"`
 }
 
 // ClusterSetting is an ECS cluster setting.

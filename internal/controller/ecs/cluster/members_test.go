@@ -23,6 +23,9 @@ var members = map[string]spectest.Member{
 	"settings[].value": {Path: spectest.InPlace, Call: "UpdateCluster"},
 	"tags[].key":       {Path: spectest.InPlace, Call: "TagResource / UntagResource", Why: "also sent by CreateCluster"},
 	"tags[].value":     {Path: spectest.InPlace, Call: "TagResource / UntagResource", Why: "also sent by CreateCluster"},
+	"defaults.networkConfiguration.awsvpcConfiguration.subnets":        {Path: spectest.NotSent, Why: "nodeless's defaults for the cluster's Services and Tasks (managed.LaunchNetwork), sent in their CreateService / UpdateService / RunTask, never to the cluster"},
+	"defaults.networkConfiguration.awsvpcConfiguration.securityGroups": {Path: spectest.NotSent, Why: "nodeless's defaults for the cluster's Services and Tasks (managed.LaunchNetwork), sent in their CreateService / UpdateService / RunTask, never to the cluster"},
+	"defaults.networkConfiguration.awsvpcConfiguration.assignPublicIp": {Path: spectest.NotSent, Why: "nodeless's defaults for the cluster's Services and Tasks (managed.LaunchNetwork), sent in their CreateService / UpdateService / RunTask, never to the cluster"},
 }
 
 // TestSpecMembers: every member of ClusterSpec is classified, and for a Cluster with every member
@@ -66,6 +69,11 @@ func TestSpecMembers(t *testing.T) {
 				}
 				if !spectest.RefusedByCRD(t, "Cluster", "spec."+path) {
 					t.Errorf("the CRD has no rule refusing a change of %s", path)
+				}
+			case "":
+				// Not sent to the cluster (its defaults): a change is no change of the ECS cluster.
+				if resized || !tags.Empty() || renamed != nil {
+					t.Errorf("a change of %s: settings change %v, tags %+v, refusal %+v; want none", path, resized, tags, renamed)
 				}
 			default:
 				t.Errorf("%s: no check for call %s", path, m.Call)
