@@ -24,6 +24,9 @@ type ClusterSpec struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
+
+	// The members of members_cluster_types.go.
+	ClusterMembers `json:",inline"`
 }
 
 // ClusterSetting is an ECS cluster setting.

@@ -59,7 +59,7 @@ type Member struct {
 }
 
 // Leaves returns the JSON path of every leaf member of the struct type t: nested structs are
-// descended ("runtimePlatform.cpuArchitecture"), lists of structs too with "[]"
+// descended (the members of an embedded `json:",inline"` struct are the embedding struct's) ("runtimePlatform.cpuArchitecture"), lists of structs too with "[]"
 // ("containerDefinitions[].image"); scalars, lists of scalars and maps are leaves.
 func Leaves(t reflect.Type) []string {
 	var out []string
@@ -74,6 +74,10 @@ func leaves(t reflect.Type, prefix string, out *[]string) {
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if inline(f) {
+			leaves(f.Type, prefix, out)
+			continue
+		}
 		name := jsonName(f)
 		if name == "" {
 			continue
@@ -100,6 +104,12 @@ func structElem(t reflect.Type) bool {
 		e = e.Elem()
 	}
 	return e.Kind() == reflect.Struct
+}
+
+// inline reports an embedded struct whose members are the embedding struct's own (`json:",inline"`).
+func inline(f reflect.StructField) bool {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct
 }
 
 func jsonName(f reflect.StructField) string {
@@ -218,7 +228,14 @@ func fieldByJSON(v reflect.Value, name string) (reflect.Value, error) {
 		return reflect.Value{}, fmt.Errorf("spectest: %s has no members", v.Type())
 	}
 	for i := range v.NumField() {
-		if jsonName(v.Type().Field(i)) == name {
+		f := v.Type().Field(i)
+		if inline(f) {
+			if found, err := fieldByJSON(v.Field(i), name); err == nil {
+				return found, nil
+			}
+			continue
+		}
+		if jsonName(f) == name {
 			return v.Field(i), nil
 		}
 	}
