@@ -72,6 +72,31 @@ var members = map[string]spectest.Member{
 	"containerDefinitions[].user":                         {Path: spectest.NewRevision, Call: register},
 	"containerDefinitions[].readonlyRootFilesystem":       {Path: spectest.NewRevision, Call: register},
 	"containerDefinitions[].dockerLabels":                 {Path: spectest.NewRevision, Call: register},
+
+	// members_taskdefinition_types.go
+	"proxyConfiguration.containerName":                                   {Path: spectest.NewRevision, Call: register},
+	"proxyConfiguration.type":                                            {Path: spectest.NewRevision, Call: register},
+	"proxyConfiguration.properties[].name":                               {Path: spectest.NewRevision, Call: register},
+	"proxyConfiguration.properties[].value":                              {Path: spectest.NewRevision, Call: register},
+	"placementConstraints[].type":                                        {Path: spectest.NewRevision, Call: register},
+	"placementConstraints[].expression":                                  {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].repositoryCredentials.credentialsParameter":  {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].firelensConfiguration.type":                  {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].firelensConfiguration.options":               {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].linuxParameters.capabilities.add":            {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].linuxParameters.capabilities.drop":           {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].linuxParameters.initProcessEnabled":          {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].logConfiguration.secretOptions[].name":       {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].logConfiguration.secretOptions[].valueFrom":  {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].ulimits[].name":                              {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].ulimits[].softLimit":                         {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].ulimits[].hardLimit":                         {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.fileSystemId":                      {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.rootDirectory":                     {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.transitEncryption":                 {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.transitEncryptionPort":             {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.authorizationConfig.accessPointId": {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.authorizationConfig.iam":           {Path: spectest.NewRevision, Call: register},
 }
 
 // TestSpecMembers: every member of TaskDefinitionSpec is classified, and the classification holds
