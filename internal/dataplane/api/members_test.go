@@ -55,6 +55,17 @@ var memberRules = map[string]memberRule{
 	"UpdateClusterRequest.settings":          eff("replaces the named settings", "TestUpdateClusterSettings"),
 	"UpdateClusterSettingsRequest.settings":  eff("replaces the named settings", "TestUpdateClusterSettings"),
 
+	// Capacity providers (capacity.go).
+	"CreateClusterRequest.defaultCapacityProviderStrategy":               eff("the strategy of RunTask/CreateService calls that name neither a strategy nor a launch type; its providers must be the cluster's", "TestCapacityProviderStrategy"),
+	"PutClusterCapacityProvidersRequest.capacityProviders":               eff("replaces the cluster's providers (FARGATE, FARGATE_SPOT); one a service uses is ResourceInUseException", "TestCapacityProviderStrategy"),
+	"PutClusterCapacityProvidersRequest.defaultCapacityProviderStrategy": eff("replaces the cluster's default strategy", "TestCapacityProviderStrategy"),
+	"RunTaskRequest.capacityProviderStrategy":                            eff("places the tasks on FARGATE / FARGATE_SPOT by base and weight, reported as capacityProviderName; refused with launchType", "TestCapacityProviderStrategy"),
+	"CreateServiceRequest.capacityProviderStrategy":                      eff("the service's and its deployment's strategy; the scheduler places each task by it", "TestCapacityProviderStrategy", "TestCapacityProviderStrategyTasks"),
+	"UpdateServiceRequest.capacityProviderStrategy":                      eff("replaces the strategy in place (no new deployment); an empty list returns to launchType FARGATE", "TestCapacityProviderStrategy"),
+	"CapacityProviderStrategyItem.capacityProvider":                      eff("FARGATE or FARGATE_SPOT associated with the cluster; others refused by name", "TestCapacityProviderStrategy", "TestPickCapacityProvider"),
+	"CapacityProviderStrategyItem.weight":                                eff("the provider's share of tasks beyond base", "TestCapacityProviderStrategy", "TestPickCapacityProvider"),
+	"CapacityProviderStrategyItem.base":                                  eff("the tasks at least placed on the provider (one provider per strategy)", "TestCapacityProviderStrategy", "TestPickCapacityProvider"),
+
 	// Task definitions.
 	"RegisterTaskDefinitionRequest.family":                  eff("the family of the new revision", "TestTaskDefinitions"),
 	"RegisterTaskDefinitionRequest.containerDefinitions":    eff("the containers each task runs", "TestTaskDefinitions", "TestHTTPPortAnswers"),

@@ -80,6 +80,9 @@ type Cluster struct {
 	ActiveServicesCount               int32            `json:"activeServicesCount"`
 	Settings                          []ClusterSetting `json:"settings,omitempty"`
 	CapacityProviders                 []string         `json:"capacityProviders,omitempty"`
+	// DefaultCapacityProviderStrategy places the tasks of RunTask and CreateService calls that
+	// give neither a strategy nor a launch type.
+	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy,omitempty"`
 	Tags                              []Tag            `json:"tags,omitempty"`
 }
 
@@ -321,6 +324,8 @@ type Task struct {
 	AvailabilityZone     *string       `json:"availabilityZone,omitempty"`
 	EnableExecuteCommand bool          `json:"enableExecuteCommand"`
 	Tags                 []Tag         `json:"tags,omitempty"`
+	// CapacityProviderName: the provider a capacity provider strategy placed the task on.
+	CapacityProviderName *string `json:"capacityProviderName,omitempty"`
 }
 
 // DeploymentCircuitBreaker stops (and optionally rolls back) a deployment whose tasks keep failing.
@@ -379,6 +384,8 @@ type Deployment struct {
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
 	RolloutState         string                `json:"rolloutState,omitempty"`
 	RolloutStateReason   *string               `json:"rolloutStateReason,omitempty"`
+	// CapacityProviderStrategy its tasks are placed by (none: launchType FARGATE).
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
 }
 
 // ServiceEvent is a message the service scheduler records about a service (newest first, bounded).
@@ -414,5 +421,7 @@ type Service struct {
 	EnableECSManagedTags          bool                     `json:"enableECSManagedTags"`
 	EnableExecuteCommand          bool                     `json:"enableExecuteCommand"`
 	PropagateTags                 *string                  `json:"propagateTags,omitempty"`
+	// CapacityProviderStrategy its tasks are placed by (none: launchType FARGATE).
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
 	Tags                          []Tag                    `json:"tags,omitempty"`
 }
