@@ -145,7 +145,7 @@ func checkDeploymentConfiguration(dc *model.DeploymentConfiguration) error {
 	if v := dc.MaximumPercent; v != nil && *v < 100 {
 		return invalidParameter("deploymentConfiguration.maximumPercent: %d is below 100; a REPLICA service needs at least 100", *v)
 	}
-	return nil
+	return checkAlarms(dc.Alarms)
 }
 
 // mergeDeploymentConfiguration lays update over base; unset members keep base's values.
@@ -161,6 +161,7 @@ func mergeDeploymentConfiguration(base, update *model.DeploymentConfiguration) *
 		out.MaximumPercent = firstNonNil(dc.MaximumPercent, out.MaximumPercent)
 		out.MinimumHealthyPercent = firstNonNil(dc.MinimumHealthyPercent, out.MinimumHealthyPercent)
 		out.DeploymentCircuitBreaker = firstNonNil(dc.DeploymentCircuitBreaker, out.DeploymentCircuitBreaker)
+		out.Alarms = firstNonNil(dc.Alarms, out.Alarms)
 	}
 	return &out
 }

@@ -83,7 +83,7 @@ type Cluster struct {
 	// DefaultCapacityProviderStrategy places the tasks of RunTask and CreateService calls that
 	// give neither a strategy nor a launch type.
 	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy,omitempty"`
-	Tags                              []Tag            `json:"tags,omitempty"`
+	Tags                            []Tag                          `json:"tags,omitempty"`
 }
 
 // PortMapping maps a container port; in awsvpc mode hostPort equals containerPort.
@@ -127,6 +127,9 @@ type Secret struct {
 type LogConfiguration struct {
 	LogDriver string            `json:"logDriver"`
 	Options   map[string]string `json:"options,omitempty"`
+	// SecretOptions are resolved when the task starts (an unreadable one fails it, as on ECS);
+	// their values go nowhere, since every container's output goes to the local log files.
+	SecretOptions []Secret `json:"secretOptions,omitempty"`
 }
 
 // Ulimit is a resource limit for a container.
@@ -164,6 +167,9 @@ type ContainerDefinition struct {
 	DockerLabels           map[string]string       `json:"dockerLabels,omitempty"`
 	Privileged             *bool                   `json:"privileged,omitempty"`
 	RestartPolicy          *ContainerRestartPolicy `json:"restartPolicy,omitempty"`
+	// LinuxParameters and RepositoryCredentials: see members.go.
+	LinuxParameters       *LinuxParameters       `json:"linuxParameters,omitempty"`
+	RepositoryCredentials *RepositoryCredentials `json:"repositoryCredentials,omitempty"`
 	// Interactive keeps the container's standard input open (docker run -i) until an attach
 	// ends it (Kubernetes stdinOnce); PseudoTerminal gives the container a terminal (docker run
 	// -t). The runtime gives such containers FIFOs and copies their output into the log
@@ -339,6 +345,8 @@ type DeploymentConfiguration struct {
 	DeploymentCircuitBreaker *DeploymentCircuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
 	MaximumPercent           *int32                    `json:"maximumPercent,omitempty"`
 	MinimumHealthyPercent    *int32                    `json:"minimumHealthyPercent,omitempty"`
+	// Alarms are accepted turned off only: there is no CloudWatch locally (api.checkAlarms).
+	Alarms *DeploymentAlarms `json:"alarms,omitempty"`
 }
 
 // DeploymentController names the deployment controller type (ECS only, locally).
@@ -423,5 +431,5 @@ type Service struct {
 	PropagateTags                 *string                  `json:"propagateTags,omitempty"`
 	// CapacityProviderStrategy its tasks are placed by (none: launchType FARGATE).
 	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
-	Tags                          []Tag                    `json:"tags,omitempty"`
+	Tags                     []Tag                          `json:"tags,omitempty"`
 }
