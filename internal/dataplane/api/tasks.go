@@ -269,7 +269,7 @@ func checkRunnable(td *model.TaskDefinition) error {
 func (s *Server) newTask(cluster, id string, td *model.TaskDefinition, in *runTaskInput, tags []model.Tag, provider string) model.Task {
 	return model.NewTask(s.arns, model.NewTaskInput{
 		CapacityProvider: provider,
-		Cluster: cluster, ID: id, Definition: td, Group: in.Group, StartedBy: in.StartedBy,
+		Cluster:          cluster, ID: id, Definition: td, Group: in.Group, StartedBy: in.StartedBy,
 		PlatformVersion: in.PlatformVersion, Overrides: in.Overrides, Tags: tags, CreatedAt: s.clock.Now(),
 		NetworkConfiguration: in.NetworkConfiguration, EnableExecuteCommand: deref(in.EnableExecuteCommand, false),
 	})

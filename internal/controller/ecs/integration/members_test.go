@@ -133,4 +133,3 @@ func providers(t *testing.T, s *scenario, raw *ecs.Client, arns []string) string
 	sort.Strings(names)
 	return strings.Join(names, ",")
 }
-
