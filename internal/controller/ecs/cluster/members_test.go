@@ -45,6 +45,21 @@ var members = map[string]spectest.Member{
 
 const putCapacityProviders = "PutClusterCapacityProviders"
 
+// checkReachesCreate: a change of path (but the name and tags, which other checks cover) from a
+// to b changes the settings or members CreateCluster sends.
+func checkReachesCreate(t *testing.T, path string, a, b *ecsv1alpha1.Cluster) {
+	t.Helper()
+	if path == "clusterName" || strings.HasPrefix(path, "tags") {
+		return
+	}
+	ina, inb := &ecs.CreateClusterInput{Settings: settings(a.Spec.Settings)}, &ecs.CreateClusterInput{Settings: settings(b.Spec.Settings)}
+	createMembers(&a.Spec, ina)
+	createMembers(&b.Spec, inb)
+	if cmp.Equal(ina, inb, cmp.Exporter(func(reflect.Type) bool { return true })) {
+		t.Errorf("a change of %s does not reach CreateCluster", path)
+	}
+}
+
 // inPlaceChanges names the spec members whose change an in-place call would send: settings,
 // configuration, serviceConnectDefaults (UpdateCluster), capacityProviders and
 // defaultCapacityProviderStrategy (PutClusterCapacityProviders).
@@ -86,12 +101,7 @@ func TestSpecMembers(t *testing.T) {
 			resized := len(update)+len(put) > 0
 			tags := TagChange(c, observed)
 			renamed := NameChange(c, c.ECSName())
-			createBase, createNew := &ecs.CreateClusterInput{Settings: settings(base.Spec.Settings)}, &ecs.CreateClusterInput{Settings: settings(c.Spec.Settings)}
-			createMembers(&base.Spec, createBase)
-			createMembers(&c.Spec, createNew)
-			if path != "clusterName" && !strings.HasPrefix(path, "tags") && cmp.Equal(createBase, createNew, cmp.Exporter(func(reflect.Type) bool { return true })) {
-				t.Errorf("a change of %s does not reach CreateCluster", path)
-			}
+			checkReachesCreate(t, path, base, c)
 			top := spectest.Top(path)
 			switch m.Call {
 			case "UpdateCluster":
