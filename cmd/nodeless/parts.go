@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -95,7 +94,6 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			Pods: &pod.Options{
 				NodeName: f.node.name, Host: host, AgentImage: agentimage.LocalRef(version),
 				Withdrawers: []pod.Withdrawer{dns, lb},
-				Drained:     []func(*corev1.Pod) bool{lb.Drained},
 			},
 		})
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
@@ -42,6 +43,10 @@ type Options struct {
 	Recorder record.EventRecorder
 	// Clock is the Manager's clock; clock.RealClock by default (tests give a fake one).
 	Clock clock.Clock
+	// Logger receives, at V(1), every probe that did not succeed, every result reached and every
+	// outcome dropped as stale (the container ran again meanwhile). Default: the logger of
+	// Start's context, if any.
+	Logger *logr.Logger
 }
 
 // Result is what a Pod's probes concluded about one container's current run.
@@ -86,6 +91,7 @@ type Kill struct {
 type Manager struct {
 	onKill   func(key types.NamespacedName, container, message string)
 	recorder record.EventRecorder
+	logger   *logr.Logger
 	clock    clock.Clock
 	runner   runner
 	jitter   func() float64
@@ -109,6 +115,7 @@ func New(opts Options) *Manager {
 	return &Manager{
 		onKill:   opts.OnLivenessFailure,
 		recorder: opts.Recorder,
+		logger:   opts.Logger,
 		clock:    clk,
 		runner:   newHostRunner(opts.Host),
 		jitter:   rand.Float64,
@@ -121,6 +128,9 @@ func New(opts Options) *Manager {
 // Start runs the probes of every Pod ensured, until ctx ends; then it stops them all and returns
 // once every worker has returned. It returns nil; it must be called once.
 func (m *Manager) Start(ctx context.Context) error {
+	if m.logger != nil {
+		ctx = logr.NewContext(ctx, m.logger.WithName("prober"))
+	}
 	m.mu.Lock()
 	m.ctx, m.started = ctx, m.clock.Now()
 	for _, p := range m.pods {

@@ -3,6 +3,7 @@ package prober
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -222,6 +223,8 @@ type effects struct {
 	// event is a Warning event to record (reason, message); kill the Killing message.
 	eventReason, eventMessage string
 	kill                      string
+	// note is logged at V(1): an outcome dropped as stale, or a result reached.
+	note string
 }
 
 // recordLocked counts the outcome against the thresholds and sets the container's results: the
@@ -230,7 +233,8 @@ func (w *worker) recordLocked(r run, res probe.Result, out string, err error) ef
 	c := w.container
 	eff := effects{key: w.pod.key, uid: w.pod.uid, fieldPath: c.fieldPath(), container: c.name}
 	if w.stopped || c.run != r || w.run != r {
-		return eff // the container ran again, or the probe stopped: the outcome is stale
+		eff.note = fmt.Sprintf("%s probe outcome dropped: the container ran again or the probe stopped", w.typ)
+		return eff
 	}
 	name := w.typ.String()
 	switch {
@@ -261,7 +265,8 @@ func (w *worker) recordLocked(r run, res probe.Result, out string, err error) ef
 	}
 	before := c.result()
 	w.concludeLocked(res == probe.Success, &eff)
-	if changed(before, c.result()) {
+	if after := c.result(); changed(before, after) {
+		eff.note = fmt.Sprintf("%s probe concluded %s: ready %s, started %s", w.typ, res, fmtBool(after.Ready), fmtBool(after.Started))
 		w.m.wakeLocked(w.pod.key)
 	}
 	return eff
@@ -315,6 +320,9 @@ func (w *worker) killLocked() *Kill {
 
 // apply records the event and calls OnLivenessFailure, outside the lock.
 func (m *Manager) apply(ctx context.Context, eff effects) {
+	if eff.note != "" {
+		logr.FromContextOrDiscard(ctx).V(1).Info(eff.note, "pod", eff.key, "container", eff.container)
+	}
 	if eff.eventReason != "" {
 		logr.FromContextOrDiscard(ctx).V(1).Info("probe did not succeed", "pod", eff.key, "container", eff.container,
 			"reason", eff.eventReason, "message", eff.eventMessage)
@@ -339,3 +347,10 @@ func eqBool(a, b *bool) bool {
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
+
+func fmtBool(b *bool) string {
+	if b == nil {
+		return "unknown"
+	}
+	return strconv.FormatBool(*b)
+}

@@ -101,6 +101,11 @@ func (s *Server) View() *View { return s.view }
 // before it stops the Pod's task.
 func (s *Server) Withdraw(uid types.UID, ip string) { s.view.Withdraw(uid, ip) }
 
+// Drained reports whether no answer naming the Pod's address can still be cached: it was
+// withdrawn at least one TTL ago, or no name answered it (View.Drained). The Pod controller
+// waits for it before it stops the Pod's task.
+func (s *Server) Drained(pod *corev1.Pod) bool { return s.view.Drained(pod.UID, s.opts.TTL) }
+
 // Run implements component.Component.
 func (s *Server) Run(ctx context.Context) error {
 	pc, err := s.opts.ListenPacket()

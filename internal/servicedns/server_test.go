@@ -340,9 +340,40 @@ func TestWithdrawalsExpire(t *testing.T) {
 	v.Withdraw("a", "10.244.0.7")
 	now = now.Add(withdrawRetention + time.Second)
 	v.Withdraw("b", "10.244.0.8")
-	want := map[withdrawal]time.Time{{uid: "b", ip: mustAddr(t, "10.244.0.8")}: now}
-	if diff := cmp.Diff(want, v.withdrawn, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+	want := map[withdrawal]withdrawnAt{{uid: "b", ip: mustAddr(t, "10.244.0.8")}: {at: now}}
+	if diff := cmp.Diff(want, v.withdrawn, cmp.AllowUnexported(withdrawnAt{}), cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
 		t.Errorf("withdrawn (-want +got):\n%s", diff)
+	}
+}
+
+// TestDrained: a Pod whose address a headless Service answered is drained one TTL after its
+// first withdrawal (a resolver may have cached the answer until then); a Pod only behind a
+// ClusterIP Service (its names answer the virtual IP), or never withdrawn, is drained at once.
+func TestDrained(t *testing.T) {
+	v := NewView()
+	now := time.Now()
+	v.now = func() time.Time { return now }
+	v.SetService(svc("shop", "db", corev1.ClusterIPNone))
+	v.SetSlice(endpointSlice("shop", "db", "s", nil, ep{ip: "10.244.0.7", uid: "a"}))
+	v.SetService(svc("shop", "web", "10.0.0.20"))
+	v.SetSlice(endpointSlice("shop", "web", "s", nil, ep{ip: "10.244.0.8", uid: "b"}))
+	ttl := 5 * time.Second
+	if !v.Drained("a", ttl) {
+		t.Error("Drained(a) = false before any withdrawal")
+	}
+	v.Withdraw("a", "10.244.0.7")
+	v.Withdraw("b", "10.244.0.8")
+	now = now.Add(ttl - time.Second)
+	v.Withdraw("a", "10.244.0.7") // a retried stop: the first withdrawal counts
+	if v.Drained("a", ttl) {
+		t.Error("Drained(a) = true within one TTL of its withdrawal from a headless Service")
+	}
+	if !v.Drained("b", ttl) {
+		t.Error("Drained(b) = false: only a ClusterIP Service (whose names answer the virtual IP) has it")
+	}
+	now = now.Add(time.Second)
+	if !v.Drained("a", ttl) {
+		t.Error("Drained(a) = false one TTL after its first withdrawal")
 	}
 }
 

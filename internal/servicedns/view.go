@@ -45,13 +45,20 @@ type withdrawal struct {
 	ip  netip.Addr
 }
 
+// withdrawnAt is when an address was first withdrawn, and whether a name answered it then (a
+// headless Service's ready endpoint): resolvers may cache such an answer for one TTL.
+type withdrawnAt struct {
+	at       time.Time
+	answered bool
+}
+
 // View is the set of Services and EndpointSlices the names are answered from. It is safe for
 // concurrent use: the informers write it, the DNS handler reads it.
 type View struct {
 	mu        sync.RWMutex
 	services  map[types.NamespacedName]*service
 	slices    map[types.NamespacedName]map[string]*slice // by Service, then by slice name
-	withdrawn map[withdrawal]time.Time
+	withdrawn map[withdrawal]withdrawnAt
 	now       func() time.Time
 }
 
@@ -60,7 +67,7 @@ func NewView() *View {
 	return &View{
 		services:  map[types.NamespacedName]*service{},
 		slices:    map[types.NamespacedName]map[string]*slice{},
-		withdrawn: map[withdrawal]time.Time{},
+		withdrawn: map[withdrawal]withdrawnAt{},
 		now:       time.Now,
 	}
 }
@@ -163,12 +170,50 @@ func (v *View) Withdraw(uid types.UID, ip string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.now()
-	for w, at := range v.withdrawn {
-		if now.Sub(at) > withdrawRetention {
+	for w, wa := range v.withdrawn {
+		if now.Sub(wa.at) > withdrawRetention {
 			delete(v.withdrawn, w)
 		}
 	}
-	v.withdrawn[withdrawal{uid: uid, ip: a}] = now
+	w := withdrawal{uid: uid, ip: a}
+	if _, ok := v.withdrawn[w]; !ok { // a retried stop withdraws again: the first time counts
+		v.withdrawn[w] = withdrawnAt{at: now, answered: v.answersPodAddr(uid, a)}
+	}
+}
+
+// Drained reports whether no answer that named the Pod uid's address before it was withdrawn can
+// still be in a resolver's cache: every such withdrawal is at least ttl old. An address no name
+// answered (the Pod backs no headless Service: a ClusterIP Service's names answer its virtual
+// IP) is drained at once, and so is a Pod never withdrawn.
+func (v *View) Drained(uid types.UID, ttl time.Duration) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	now := v.now()
+	for w, wa := range v.withdrawn {
+		if w.uid == uid && wa.answered && now.Sub(wa.at) < ttl {
+			return false
+		}
+	}
+	return true
+}
+
+// answersPodAddr reports whether a name answers address a of the Pod uid: a ready endpoint of a
+// headless Service. Callers hold v.mu.
+func (v *View) answersPodAddr(uid types.UID, a netip.Addr) bool {
+	for key, byName := range v.slices {
+		if svc := v.services[key]; svc == nil || !svc.headless {
+			continue
+		}
+		for _, s := range byName {
+			for i := range s.endpoints {
+				ep := &s.endpoints[i]
+				if ep.podUID == uid && slices.Contains(ep.addrs, a) && v.answered(ep, a) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // answered reports whether ep's address a may be answered. Callers hold v.mu.

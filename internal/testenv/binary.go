@@ -25,6 +25,11 @@ import (
 // sets it to bin/nodeless.
 const BinaryEnvVar = "NODELESS_BIN"
 
+// UpArgsEnvVar names the environment variable whose space-separated words are added to every
+// `nodeless up` a test starts, for debugging a failure (e.g. NODELESS_TEST_UP_ARGS=--v=2 for the
+// controllers' and the prober's V(1) and V(2) logs in <state-dir>/logs/nodeless.log).
+const UpArgsEnvVar = "NODELESS_TEST_UP_ARGS"
+
 // process is one `nodeless up` started by WithBinary.
 type process struct {
 	bin     string
@@ -63,6 +68,7 @@ func startBinary(t testing.TB, parts bool, extraArgs []string) (*Env, error) {
 	} else {
 		args = append(args, "--control-plane-only")
 	}
+	args = append(args, strings.Fields(os.Getenv(UpArgsEnvVar))...)
 	p := &process{bin: bin, args: append(args, extraArgs...)}
 	env.proc = p
 	t.Cleanup(func() {

@@ -92,7 +92,8 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts Options) (*Controller, erro
 	}
 	r := newReconciler(mgr, api, opts)
 	if r.opts.Probes == nil && r.opts.Host != nil {
-		pm := prober.New(prober.Options{Host: r.opts.Host, Recorder: r.recorder})
+		log := mgr.GetLogger().WithName("pod")
+		pm := prober.New(prober.Options{Host: r.opts.Host, Recorder: r.recorder, Logger: &log})
 		if err := mgr.Add(pm); err != nil {
 			return nil, fmt.Errorf("adding the prober: %w", err)
 		}

@@ -67,11 +67,11 @@ func (r *Reconciler) Finalize(ctx context.Context, pod *corev1.Pod) *reconciler.
 	return &reconciler.Problem{Reason: "Stopping", Message: "waiting for the task to stop", RequeueAfter: r.opts.PollInterval}
 }
 
-// drained reports whether every Options.Drained says the Pod gets no new traffic, or the wait is
-// over: DrainTimeout since the deletion began (deletionTimestamp minus the grace period), bounded
-// by the grace period itself.
+// drained reports whether every Options.Withdrawers says the Pod gets no new traffic, or the wait
+// is over: DrainTimeout since the deletion began (deletionTimestamp minus the grace period),
+// bounded by the grace period itself.
 func (r *Reconciler) drained(pod *corev1.Pod) bool {
-	if len(r.opts.Drained) == 0 || pod.DeletionTimestamp == nil {
+	if len(r.opts.Withdrawers) == 0 || pod.DeletionTimestamp == nil {
 		return true
 	}
 	limit := r.opts.DrainTimeout
@@ -84,8 +84,8 @@ func (r *Reconciler) drained(pod *corev1.Pod) bool {
 	if !r.now().Before(began.Add(limit)) {
 		return true
 	}
-	for _, d := range r.opts.Drained {
-		if !d(pod) {
+	for _, w := range r.opts.Withdrawers {
+		if !w.Drained(pod) {
 			return false
 		}
 	}

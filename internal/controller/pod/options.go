@@ -109,27 +109,27 @@ type Options struct {
 	Probes Probes
 	// Hooks runs lifecycle hooks (nil: preStop hooks are not run before StopTask).
 	Hooks Hooks
-	// Drained are asked, before StopTask of a Pod being deleted, whether the Pod still gets new
-	// traffic from them (a load balancer's endpoints, DNS answers); each returns true once it
-	// gives the Pod none. StopTask waits until all say true, or DrainTimeout passed since the
-	// deletion began, so that the task gets SIGTERM only once no new connection reaches it (the
-	// zero-downtime rule, docs/adr/0011-load-balancing.md). They must not block.
-	Drained []func(pod *corev1.Pod) bool
-	// DrainTimeout bounds that wait (DefaultDrainTimeout), and never goes past the Pod's grace
-	// period.
-	DrainTimeout time.Duration
-	// Withdrawers are told a Pod's UID and its task's address before the task is stopped (and,
-	// for a Pod being deleted, before its preStop hooks run), so that the address leaves what
-	// answers for the Pod's Services — the VPC's DNS names (servicedns.Server) — before its
-	// containers get SIGTERM, without waiting for kube-controller-manager to mark the endpoint
-	// terminating (docs/adr/0010-service-names.md).
+	// Withdrawers are what send a Pod's Services traffic to its task: the VPC's DNS names
+	// (servicedns.Server) and the load balancers (serviceproxy.Proxy). Before the task is stopped
+	// (and, for a Pod being deleted, before its preStop hooks run) each is told to withdraw the
+	// Pod's address, without waiting for kube-controller-manager to mark the endpoint
+	// terminating; then StopTask of a Pod being deleted waits until each says it is drained, or
+	// DrainTimeout passed since the deletion began, so that the task gets SIGTERM only once no new
+	// connection reaches it (docs/adr/0010-service-names.md, docs/adr/0011-load-balancing.md).
 	Withdrawers []Withdrawer
+	// DrainTimeout bounds the wait for Withdrawers to drain (DefaultDrainTimeout), and never goes
+	// past the Pod's grace period.
+	DrainTimeout time.Duration
 }
 
-// Withdrawer stops answering a Pod's address at once. Withdraw must not block; it is called again
-// for the same Pod when its stop is retried.
+// Withdrawer sends a Pod's Services traffic to its task, and can stop. Neither method may block.
 type Withdrawer interface {
+	// Withdraw stops sending new traffic to the Pod uid at address ip at once. It is called again
+	// for the same Pod when its stop is retried.
 	Withdraw(uid types.UID, ip string)
+	// Drained reports whether nothing this Withdrawer gave out can still bring the Pod new
+	// traffic (no load balancer takes it, no cached answer names it).
+	Drained(pod *corev1.Pod) bool
 }
 
 // WithDefaults returns o with its zero fields set to their defaults.

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -146,10 +147,38 @@ func (c *cluster) dump(t *testing.T) {
 	for _, tk := range tasks {
 		t.Logf("  %s", tk)
 	}
-	if b, err := os.ReadFile(filepath.Join(c.env.StateDir, "logs", "nodeless.log")); err == nil {
-		t.Logf("end of %s/logs/nodeless.log:\n%s", c.env.StateDir, tail(string(b), 200))
+	log, logErr := os.ReadFile(filepath.Join(c.env.StateDir, "logs", "nodeless.log"))
+	c.dumpNotReady(t, string(log))
+	if logErr == nil {
+		t.Logf("end of %s/logs/nodeless.log:\n%s", c.env.StateDir, tail(string(log), 200))
 	}
 	t.Logf("nodeless up printed:\n%s", tail(c.env.Output(), 50))
+}
+
+// dumpNotReady logs the status of every Pod of the test's namespaces that runs but is not Ready,
+// and the lines of nodeless's log that name it.
+func (c *cluster) dumpNotReady(t *testing.T, log string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pods, err := c.kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Logf("listing Pods: %v", err)
+		return
+	}
+	for _, p := range pods.Items {
+		if !strings.HasPrefix(p.Namespace, "t-") || p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning || isReady(&p) {
+			continue
+		}
+		st, _ := yaml.Marshal(p.Status)
+		t.Logf("Pod %s/%s runs but is not Ready; its status:\n%s", p.Namespace, p.Name, st)
+		var lines []string
+		for _, l := range strings.Split(log, "\n") {
+			if strings.Contains(l, p.Name) {
+				lines = append(lines, l)
+			}
+		}
+		t.Logf("nodeless.log lines naming %s:\n%s", p.Name, tail(strings.Join(lines, "\n"), 60))
+	}
 }
 
 func tail(s string, lines int) string {

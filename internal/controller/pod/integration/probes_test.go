@@ -258,3 +258,28 @@ func TestLivenessKillWithoutSignal(t *testing.T) {
 		t.Errorf("signals %v sent through a Host that cannot", s)
 	}
 }
+
+// TestReadyAfterQuickRestart: a controller restarted right after a container started (within
+// the prober's 10 s grace, so its run is not adopted) probes it again and the Pod is Ready again
+// once the readiness probe succeeds; no second task is started.
+func TestReadyAfterQuickRestart(t *testing.T) {
+	var host *probeHost
+	e := start(t, func(e *env, o *pod.Options) {
+		host = newProbeHost(e.ecs)
+		o.Host = host
+	})
+	p := e.create(e.newPod("web", func(p *corev1.Pod) {
+		c := &p.Spec.Containers[0]
+		c.Ports = []corev1.ContainerPort{{ContainerPort: 8080}}
+		c.ReadinessProbe = tcpProbe(8080, 1)
+	}))
+	e.waitPod("web", time.Minute, "Ready", func(p *corev1.Pod) bool { return running(p) && containerReady(p) })
+	for range 3 {
+		e.stop()
+		e.run()
+		e.waitPod("web", 30*time.Second, "Ready after the restart", func(p *corev1.Pod) bool { return running(p) && containerReady(p) })
+	}
+	if n := e.tasksStarted(p); n != 1 {
+		t.Errorf("%d tasks started, want 1", n)
+	}
+}

@@ -20,11 +20,25 @@ type withdrawal struct {
 	StopTaskServed int
 }
 
-// withdrawals records Withdraw calls (a Withdrawer, as the VPC's DNS server is one).
+// withdrawals records Withdraw calls (a Withdrawer, as the VPC's DNS server is one). Drained
+// says false the first notDrained times it is asked, and records whether StopTask came before.
 type withdrawals struct {
-	e     *env
-	mu    sync.Mutex
-	calls []withdrawal
+	e              *env
+	mu             sync.Mutex
+	calls          []withdrawal
+	notDrained     int
+	asked          int
+	stoppedEarlier bool
+}
+
+func (w *withdrawals) Drained(*corev1.Pod) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.asked++
+	if w.e.ecs.Served(ecsapi.OpStopTask) > 0 {
+		w.stoppedEarlier = true
+	}
+	return w.asked > w.notDrained
 }
 
 func (w *withdrawals) Withdraw(uid types.UID, ip string) {
@@ -34,9 +48,10 @@ func (w *withdrawals) Withdraw(uid types.UID, ip string) {
 }
 
 // TestWithdrawBeforeStop: a Pod being deleted is withdrawn (its UID and task address) before
-// StopTask is sent, so that its address leaves the Services' answers before SIGTERM.
+// StopTask is sent, so that its address leaves the Services' answers before SIGTERM; and StopTask
+// waits until the Withdrawer says the Pod is drained.
 func TestWithdrawBeforeStop(t *testing.T) {
-	w := &withdrawals{}
+	w := &withdrawals{notDrained: 3}
 	e := start(t, func(e *env, o *pod.Options) {
 		w.e = e
 		o.Withdrawers = []pod.Withdrawer{w}
@@ -60,5 +75,9 @@ func TestWithdrawBeforeStop(t *testing.T) {
 		if c.UID != got.UID || c.IP != got.Status.PodIP {
 			t.Errorf("Withdraw(%s, %s), want only the Pod's own", c.UID, c.IP)
 		}
+	}
+	if w.asked <= w.notDrained || w.stoppedEarlier {
+		t.Errorf("Drained asked %d times (StopTask before the answer true: %v); want StopTask only after it said drained (the %dth time)",
+			w.asked, w.stoppedEarlier, w.notDrained+1)
 	}
 }

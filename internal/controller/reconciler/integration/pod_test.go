@@ -53,6 +53,9 @@ func TestPodKind(t *testing.T) {
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: e.ns}, Spec: corev1.PodSpec{
 		Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1"}},
+		// No scheduler serves this name: kube-scheduler would otherwise write PodScheduled=False
+		// (no node) at any moment, and a status patch racing it conflicts and is made again.
+		SchedulerName: unscheduled,
 	}}
 	createPod(e, pod)
 	for range 2 {
@@ -80,6 +83,10 @@ func TestPodKind(t *testing.T) {
 		t.Errorf("finalizes %d, forgotten %v; want 1 and the pod", st.finalizes, st.forgotten)
 	}
 }
+
+// unscheduled is a schedulerName no scheduler serves: the Pods of these tests are written by the
+// Reconciler under test only.
+const unscheduled = "nodeless.dev/no-scheduler"
 
 // createPod creates pod, waiting for the namespace's default ServiceAccount that the
 // ServiceAccount admission plugin requires (the controller manager creates it right after the
