@@ -6,6 +6,10 @@ package v1alpha1
 // reference spells them; members_test.go holds them to the ECS model.
 
 // ServiceMembers is embedded in ServiceSpec.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.capacityProviderStrategy) || size(self.capacityProviderStrategy) == 0 || !has(self.launchType)",message="set at most one of launchType and capacityProviderStrategy: ECS does not support both"
+// +kubebuilder:validation:XValidation:rule="!has(self.capacityProviderStrategy) || self.capacityProviderStrategy.filter(i, has(i.base) && i.base > 0).size() <= 1",message="capacityProviderStrategy: only one capacity provider can have a base"
+// +kubebuilder:validation:XValidation:rule="!has(self.capacityProviderStrategy) || size(self.capacityProviderStrategy) == 0 || self.capacityProviderStrategy.exists(i, has(i.weight) && i.weight > 0)",message="capacityProviderStrategy: at least one capacity provider must have a weight greater than 0"
 type ServiceMembers struct {
 	// CapacityProviderStrategy of the service's tasks: FARGATE and FARGATE_SPOT on Fargate (ECS
 	// API reference, CapacityProviderStrategyItem), at most 20 providers. Without it and without
@@ -47,6 +51,9 @@ type ServiceMembers struct {
 // TaskMembers is embedded in TaskSpec: RunTask members beyond the core ones. None can change once
 // the task is started.
 //
+// +kubebuilder:validation:XValidation:rule="!has(self.capacityProviderStrategy) || size(self.capacityProviderStrategy) == 0 || !has(self.launchType)",message="set at most one of launchType and capacityProviderStrategy: ECS does not support both"
+// +kubebuilder:validation:XValidation:rule="!has(self.capacityProviderStrategy) || self.capacityProviderStrategy.filter(i, has(i.base) && i.base > 0).size() <= 1",message="capacityProviderStrategy: only one capacity provider can have a base"
+// +kubebuilder:validation:XValidation:rule="!has(self.capacityProviderStrategy) || size(self.capacityProviderStrategy) == 0 || self.capacityProviderStrategy.exists(i, has(i.weight) && i.weight > 0)",message="capacityProviderStrategy: at least one capacity provider must have a weight greater than 0"
 // +kubebuilder:validation:XValidation:rule="has(self.capacityProviderStrategy) == has(oldSelf.capacityProviderStrategy) && (!has(self.capacityProviderStrategy) || self.capacityProviderStrategy == oldSelf.capacityProviderStrategy)",message="capacityProviderStrategy cannot change: ECS cannot change a started task; delete the Task and create a new one"
 // +kubebuilder:validation:XValidation:rule="has(self.placementConstraints) == has(oldSelf.placementConstraints) && (!has(self.placementConstraints) || self.placementConstraints == oldSelf.placementConstraints)",message="placementConstraints cannot change: ECS cannot change a started task; delete the Task and create a new one"
 // +kubebuilder:validation:XValidation:rule="has(self.placementStrategy) == has(oldSelf.placementStrategy) && (!has(self.placementStrategy) || self.placementStrategy == oldSelf.placementStrategy)",message="placementStrategy cannot change: ECS cannot change a started task; delete the Task and create a new one"

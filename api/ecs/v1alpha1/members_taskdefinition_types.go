@@ -122,12 +122,12 @@ type LinuxParameters struct {
 // KernelCapabilities); the local data plane refuses the others by name as Fargate does.
 type KernelCapabilities struct {
 	// +kubebuilder:validation:MaxItems=40
-	// +kubebuilder:validation:items:Pattern=`^[A-Z_]+$`
+	// +kubebuilder:validation:items:Enum=ALL;AUDIT_CONTROL;AUDIT_WRITE;BLOCK_SUSPEND;CHOWN;DAC_OVERRIDE;DAC_READ_SEARCH;FOWNER;FSETID;IPC_LOCK;IPC_OWNER;KILL;LEASE;LINUX_IMMUTABLE;MAC_ADMIN;MAC_OVERRIDE;MKNOD;NET_ADMIN;NET_BIND_SERVICE;NET_BROADCAST;NET_RAW;SETFCAP;SETGID;SETPCAP;SETUID;SYS_ADMIN;SYS_BOOT;SYS_CHROOT;SYS_MODULE;SYS_NICE;SYS_PACCT;SYS_PTRACE;SYS_RAWIO;SYS_RESOURCE;SYS_TIME;SYS_TTY_CONFIG;SYSLOG;WAKE_ALARM
 	// +listType=set
 	// +optional
 	Add []string `json:"add,omitempty"`
 	// +kubebuilder:validation:MaxItems=40
-	// +kubebuilder:validation:items:Pattern=`^[A-Z_]+$`
+	// +kubebuilder:validation:items:Enum=ALL;AUDIT_CONTROL;AUDIT_WRITE;BLOCK_SUSPEND;CHOWN;DAC_OVERRIDE;DAC_READ_SEARCH;FOWNER;FSETID;IPC_LOCK;IPC_OWNER;KILL;LEASE;LINUX_IMMUTABLE;MAC_ADMIN;MAC_OVERRIDE;MKNOD;NET_ADMIN;NET_BIND_SERVICE;NET_BROADCAST;NET_RAW;SETFCAP;SETGID;SETPCAP;SETUID;SYS_ADMIN;SYS_BOOT;SYS_CHROOT;SYS_MODULE;SYS_NICE;SYS_PACCT;SYS_PTRACE;SYS_RAWIO;SYS_RESOURCE;SYS_TIME;SYS_TTY_CONFIG;SYSLOG;WAKE_ALARM
 	// +listType=set
 	// +optional
 	Drop []string `json:"drop,omitempty"`

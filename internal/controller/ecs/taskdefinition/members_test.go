@@ -1,6 +1,7 @@
 package taskdefinition
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -154,4 +155,23 @@ func TestSpecMembers(t *testing.T) {
 		})
 	}
 	t.Logf("TaskDefinition spec members:\n%s", spectest.Table(members))
+}
+
+// TestNewMembersLeaveOldHashesAlone: a spec that sets none of the members of
+// members_taskdefinition_types.go marshals (and so hashes, SpecHash) exactly as before they
+// existed: upgrading nodeless registers no revision and rolls no Service.
+func TestNewMembersLeaveOldHashesAlone(t *testing.T) {
+	td := newTD("web", "nginx:1")
+	td.Spec.Volumes = []ecsv1alpha1.Volume{{Name: "v", Host: &ecsv1alpha1.HostVolumeProperties{}}}
+	td.Spec.ContainerDefinitions[0].LogConfiguration = &ecsv1alpha1.LogConfiguration{LogDriver: "awslogs", Options: map[string]string{"awslogs-group": "g"}}
+	b, err := json.Marshal(&td.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, member := range []string{"proxyConfiguration", "placementConstraints", "repositoryCredentials", "firelensConfiguration",
+		"linuxParameters", "ulimits", "secretOptions", "efsVolumeConfiguration", "Members"} {
+		if strings.Contains(string(b), member) {
+			t.Errorf("a spec without %s marshals it: %s", member, b)
+		}
+	}
 }
