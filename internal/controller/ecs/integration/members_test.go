@@ -68,7 +68,9 @@ func TestMembersInMemory(t *testing.T) {
 			return false, fmt.Sprint(err)
 		}
 		st := d.Services[0].CapacityProviderStrategy
-		return len(st) == 1 && aws.ToString(st[0].CapacityProvider) == "FARGATE", fmt.Sprintf("%d deployments, strategy %+v", len(d.Services[0].Deployments), st)
+		// The counting client records a call once it returned: wait for it too.
+		return len(st) == 1 && aws.ToString(st[0].CapacityProvider) == "FARGATE" && api.Count(ecsapi.OpUpdateService) > 0,
+			fmt.Sprintf("%d deployments, strategy %+v, calls %v", len(d.Services[0].Deployments), st, api.Calls())
 	})
 	if n, w := api.Count(ecsapi.OpUpdateService), api.Writes(); n != 1 || w != 1 {
 		t.Errorf("changing the strategy: %d UpdateService, %d writes (%v); want 1 and 1", n, w, api.Calls())
@@ -111,6 +113,7 @@ func TestMembersInMemory(t *testing.T) {
 	if err := s.c.Delete(s.ctx, placed); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, 30*time.Second, "the refused Service deleted", s.gone(placed))
 
 	api.Reset()
 	time.Sleep(3 * time.Second) // a few resyncs of the poller at rest
