@@ -60,3 +60,24 @@ func TestLinuxParametersAndAlarms(t *testing.T) {
 		wantAPIError(t, err, "InvalidParameterException", "deploymentConfiguration.alarms", "CloudWatch")
 	})
 }
+
+// TestRefusedMembersSayWhy: the members users bring from Fargate that the local data plane
+// cannot honour are refused naming them and saying why.
+func TestRefusedMembersSayWhy(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("web")))
+	efs := web("efs")
+	efs.Volumes = []ecstypes.Volume{{Name: aws.String("shared"), EfsVolumeConfiguration: &ecstypes.EFSVolumeConfiguration{FileSystemId: aws.String("fs-1")}}}
+	_, err := e.ecs.RegisterTaskDefinition(ctx, efs)
+	wantAPIError(t, err, "InvalidParameterException", "volumes[0].efsVolumeConfiguration: not supported", "no Amazon EFS locally")
+	firelens := web("firelens")
+	firelens.ContainerDefinitions[1].FirelensConfiguration = &ecstypes.FirelensConfiguration{Type: ecstypes.FirelensConfigurationTypeFluentbit}
+	_, err = e.ecs.RegisterTaskDefinition(ctx, firelens)
+	wantAPIError(t, err, "InvalidParameterException", "containerDefinitions[1].firelensConfiguration: not supported", "FireLens")
+	_, err = e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("sd"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0),
+		ServiceRegistries: []ecstypes.ServiceRegistry{{RegistryArn: aws.String("arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1")}}})
+	wantAPIError(t, err, "InvalidParameterException", "serviceRegistries: not supported", "Cloud Map")
+	_, err = e.ecs.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("web"), PlacementStrategy: []ecstypes.PlacementStrategy{{Type: ecstypes.PlacementStrategyTypeSpread}}})
+	wantAPIError(t, err, "InvalidParameterException", "placementStrategy: not supported", "Fargate")
+}
