@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 )
@@ -59,7 +58,7 @@ func checkLinuxParameters(p string, lp *model.LinuxParameters) error {
 }
 
 func checkCapability(member, c string) error {
-	if !slices.Contains(model.Capabilities, c) {
+	if !model.IsCapability(c) {
 		return invalidParameter("%s: %q is not a Linux capability ECS knows; use a name such as SYS_PTRACE or NET_RAW, without CAP_", member, c)
 	}
 	return nil

@@ -1,5 +1,7 @@
 package model
 
+import "slices"
+
 // Container and service members beyond the core ones of types.go (api/ecs/v1alpha1's
 // members_*_types.go are their CRD side). Members of the ECS shapes that these types lack are
 // refused by name when a request sets them (ecsmodel.CheckInput): LinuxParameters' devices,
@@ -30,9 +32,11 @@ type DeploymentAlarms struct {
 	Rollback   bool     `json:"rollback"`
 }
 
-// Capabilities are the Linux capability names ECS accepts in KernelCapabilities (ECS API
-// reference, KernelCapabilities).
-var Capabilities = []string{
+// IsCapability reports whether name is a Linux capability name ECS accepts in KernelCapabilities
+// (ECS API reference, KernelCapabilities), spelled without CAP_.
+func IsCapability(name string) bool { return slices.Contains(capabilities, name) }
+
+var capabilities = []string{
 	"ALL", "AUDIT_CONTROL", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH",
 	"FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE", "LINUX_IMMUTABLE", "MAC_ADMIN",
 	"MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW", "SETFCAP",
