@@ -32,4 +32,8 @@ type ContainerOverrideMembers struct {
 	// +kubebuilder:validation:Minimum=6
 	// +optional
 	MemoryReservation *int32 `json:"memoryReservation,omitempty"`
+	// EnvironmentFiles added to the task definition's.
+	// +kubebuilder:validation:MaxItems=10
+	// +optional
+	EnvironmentFiles []EnvironmentFile `json:"environmentFiles,omitempty"`
 }

@@ -46,6 +46,65 @@ type ContainerMembers struct {
 	// +kubebuilder:validation:MaxItems=15
 	// +optional
 	Ulimits []Ulimit `json:"ulimits,omitempty"`
+	// SystemControls: namespaced kernel parameters of the container (ECS API reference,
+	// SystemControl); on Fargate only net.* ones in awsvpc, shared by the task's containers. The
+	// local data plane refuses them by name.
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	SystemControls []SystemControl `json:"systemControls,omitempty"`
+	// EnvironmentFiles: S3 objects of VAR=value lines added to the environment (ECS API reference,
+	// EnvironmentFile), at most 10. The local data plane refuses them by name (no S3).
+	// +kubebuilder:validation:MaxItems=10
+	// +optional
+	EnvironmentFiles []EnvironmentFile `json:"environmentFiles,omitempty"`
+	// RestartPolicy restarts the container in its task when it exits (ECS API reference,
+	// ContainerRestartPolicy).
+	// +optional
+	RestartPolicy *ContainerRestartPolicy `json:"restartPolicy,omitempty"`
+	// Interactive keeps the container's stdin open (docker run -i).
+	// +optional
+	Interactive *bool `json:"interactive,omitempty"`
+	// PseudoTerminal gives the container a terminal (docker run -t).
+	// +optional
+	PseudoTerminal *bool `json:"pseudoTerminal,omitempty"`
+}
+
+// SystemControl is a namespaced kernel parameter.
+type SystemControl struct {
+	// Namespace: the parameter, e.g. net.ipv4.tcp_keepalive_time.
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Value string `json:"value,omitempty"`
+}
+
+// EnvironmentFile is an S3 object holding environment variables.
+type EnvironmentFile struct {
+	// Value: the S3 object's ARN.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	Value string `json:"value"`
+	// Type: s3, the only one ECS supports.
+	// +kubebuilder:validation:Enum=s3
+	Type string `json:"type"`
+}
+
+// ContainerRestartPolicy restarts an exited container within its task.
+type ContainerRestartPolicy struct {
+	// Enabled turns restarts on.
+	Enabled bool `json:"enabled"`
+	// IgnoredExitCodes: exit codes that do not restart the container, at most 50.
+	// +kubebuilder:validation:MaxItems=50
+	// +optional
+	IgnoredExitCodes []int32 `json:"ignoredExitCodes,omitempty"`
+	// RestartAttemptPeriod in seconds (60-1800, default 300) a container must run before it can
+	// be restarted again.
+	// +kubebuilder:validation:Minimum=60
+	// +kubebuilder:validation:Maximum=1800
+	// +optional
+	RestartAttemptPeriod *int32 `json:"restartAttemptPeriod,omitempty"`
 }
 
 // VolumeMembers is embedded in Volume.

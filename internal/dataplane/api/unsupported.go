@@ -19,6 +19,8 @@ var unsupportedWhy = map[string]string{
 	"efsVolumeConfiguration":      "there is no Amazon EFS locally, and a local directory standing in for it would not be shared with what runs on AWS",
 	"firelensConfiguration":       "there is no FireLens log router locally; container output goes to the local log files (nodeless logs, kubectl logs)",
 	"proxyConfiguration":          "there is no App Mesh locally",
+	"systemControls":              "namespaced kernel parameters are not applied to local tasks",
+	"environmentFiles":            "there is no Amazon S3 locally; use environment or secrets",
 	"devices":                     "Fargate does not support host devices",
 	"sharedMemorySize":            "Fargate does not support sharedMemorySize",
 	"tmpfs":                       "Fargate does not support tmpfs mounts",

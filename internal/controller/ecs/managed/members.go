@@ -48,3 +48,12 @@ func PlacementStrategy(in []ecsv1alpha1.PlacementStrategy) []ecstypes.PlacementS
 	}
 	return out
 }
+
+// EnvironmentFiles translates environment files (nil when empty).
+func EnvironmentFiles(in []ecsv1alpha1.EnvironmentFile) []ecstypes.EnvironmentFile {
+	var out []ecstypes.EnvironmentFile
+	for _, f := range in {
+		out = append(out, ecstypes.EnvironmentFile{Value: aws.String(f.Value), Type: ecstypes.EnvironmentFileType(f.Type)})
+	}
+	return out
+}

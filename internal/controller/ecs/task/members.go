@@ -38,5 +38,6 @@ func runMembers(s *ecsv1alpha1.TaskSpec, in *ecs.RunTaskInput) {
 	for i, c := range o.ContainerOverrides {
 		out := &in.Overrides.ContainerOverrides[i]
 		out.Cpu, out.Memory, out.MemoryReservation = c.Cpu, c.Memory, c.MemoryReservation
+		out.EnvironmentFiles = managed.EnvironmentFiles(c.EnvironmentFiles)
 	}
 }

@@ -41,6 +41,14 @@ func containerMembers(c *ecsv1alpha1.ContainerDefinition, out *ecstypes.Containe
 			out.LinuxParameters.Capabilities = &ecstypes.KernelCapabilities{Add: caps.Add, Drop: caps.Drop}
 		}
 	}
+	for _, sc := range c.SystemControls {
+		out.SystemControls = append(out.SystemControls, ecstypes.SystemControl{Namespace: ecscall.OptString(sc.Namespace), Value: ecscall.OptString(sc.Value)})
+	}
+	out.EnvironmentFiles = managed.EnvironmentFiles(c.EnvironmentFiles)
+	if rp := c.RestartPolicy; rp != nil {
+		out.RestartPolicy = &ecstypes.ContainerRestartPolicy{Enabled: aws.Bool(rp.Enabled), IgnoredExitCodes: rp.IgnoredExitCodes, RestartAttemptPeriod: rp.RestartAttemptPeriod}
+	}
+	out.Interactive, out.PseudoTerminal = c.Interactive, c.PseudoTerminal
 	for _, u := range c.Ulimits {
 		out.Ulimits = append(out.Ulimits, ecstypes.Ulimit{Name: ecstypes.UlimitName(u.Name), SoftLimit: u.SoftLimit, HardLimit: u.HardLimit})
 	}

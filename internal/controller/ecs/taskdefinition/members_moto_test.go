@@ -34,6 +34,9 @@ func TestMembersMoto(t *testing.T) {
 	app.RepositoryCredentials = &ecsv1alpha1.RepositoryCredentials{CredentialsParameter: "arn:aws:secretsmanager:us-east-1:123456789012:secret:registry-AbCdEf"}
 	app.LinuxParameters = &ecsv1alpha1.LinuxParameters{Capabilities: &ecsv1alpha1.KernelCapabilities{Add: []string{"SYS_PTRACE"}}, InitProcessEnabled: aws.Bool(true)}
 	app.Ulimits = []ecsv1alpha1.Ulimit{{Name: "nofile", SoftLimit: 1024, HardLimit: 4096}}
+	app.SystemControls = []ecsv1alpha1.SystemControl{{Namespace: "net.ipv4.tcp_keepalive_time", Value: "60"}}
+	app.EnvironmentFiles = []ecsv1alpha1.EnvironmentFile{{Value: "arn:aws:s3:::bucket/app.env", Type: "s3"}}
+	app.RestartPolicy = &ecsv1alpha1.ContainerRestartPolicy{Enabled: true, IgnoredExitCodes: []int32{0}, RestartAttemptPeriod: aws.Int32(60)}
 	app.LogConfiguration = &ecsv1alpha1.LogConfiguration{LogDriver: "awsfirelens", Options: map[string]string{"Name": "splunk"},
 		SecretOptions: []ecsv1alpha1.Secret{{Name: "splunk_token", ValueFrom: "arn:aws:secretsmanager:us-east-1:123456789012:secret:splunk-AbCdEf"}}}
 	td.Spec.ContainerDefinitions = append(td.Spec.ContainerDefinitions, ecsv1alpha1.ContainerDefinition{Name: "log-router", Image: "fluent-bit:1",
@@ -64,6 +67,8 @@ func TestMembersMoto(t *testing.T) {
 			"ulimits":               {want.Ulimits, g.Ulimits},
 			"logConfiguration":      {want.LogConfiguration, g.LogConfiguration},
 			"firelensConfiguration": {want.FirelensConfiguration, g.FirelensConfiguration},
+			"systemControls":        {want.SystemControls, g.SystemControls},
+			"environmentFiles":      {want.EnvironmentFiles, g.EnvironmentFiles},
 		} {
 			if diff := cmp.Diff(pair[0], pair[1], opts); diff != "" {
 				t.Errorf("containerDefinitions[%d].%s (-sent +described):\n%s", i, name, diff)
