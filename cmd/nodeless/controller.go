@@ -49,6 +49,7 @@ type controllerFlags struct {
 	leader         leaderFlags
 	node           nodeFlags
 	pods           podFlags
+	defaults       defaultsFlags
 }
 
 // leaderFlags configure leader election among the replicas of `nodeless controller`.
@@ -194,6 +195,7 @@ serves /healthz, /readyz and /metrics. SIGTERM stops reconciling, waits up to
 	f.node.add(fs)
 	f.node.addController(fs)
 	f.pods.add(fs)
+	f.defaults.add(fs)
 	return cmd
 }
 
@@ -228,6 +230,10 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	c.Controllers.Workers = f.workers
 	c.Controllers.PollInterval = f.pollInterval
 	c.Controllers.StablePollInterval = f.stableInterval
+	if c.Controllers.Defaults, err = f.defaults.defaults(); err != nil {
+		return err
+	}
+	f.pods.fallBackTo(c.Controllers.Defaults)
 	if f.noRateLimit {
 		c.Limits = controller.NoRateLimit()
 	}

@@ -33,6 +33,8 @@ type dataplaneFlags struct {
 	healthyAfterRunning time.Duration
 	// throttling: see dataplane.Options.Throttle.
 	throttling bool
+	// fargateStrict: see dataplane.Options.FargateStrict.
+	fargateStrict bool
 }
 
 func newDataplaneCmd() *cobra.Command {
@@ -65,7 +67,15 @@ and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 	addHealthyAfterRunningFlag(fs, &f.healthyAfterRunning)
 	fs.BoolVar(&f.throttling, "emulate-throttling", false, "throttle the ECS API as ECS does (its documented token buckets per operation; "+
 		"ThrottlingException when a bucket is empty), to see a client's backoff before AWS does")
+	addFargateStrictFlag(fs, &f.fargateStrict)
 	return cmd
+}
+
+// addFargateStrictFlag adds --fargate-strict, shared by dataplane and up.
+func addFargateStrictFlag(fs *pflag.FlagSet, strict *bool) {
+	fs.BoolVar(strict, "fargate-strict", false, "refuse what Fargate refuses even where the local data plane could do without it: "+
+		"awsvpc tasks and services without networkConfiguration (subnets), subnet and security group IDs not in EC2's form, "+
+		"task definitions without requiresCompatibilities FARGATE (docs/adr/0013-fargate-rules.md)")
 }
 
 // addHealthyAfterRunningFlag adds --healthy-after-running, shared by dataplane and up.
@@ -84,7 +94,7 @@ func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 		StateDir: f.stateDir, Address: f.address, Region: f.region, Account: f.account, VPCCIDR: f.vpcCIDR,
 		Logger:     newLogger(!f.jsonLog),
 		AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
-		HealthyAfterRunning: f.healthyAfterRunning,
+		HealthyAfterRunning: f.healthyAfterRunning, FargateStrict: f.fargateStrict,
 	}
 	if f.throttling {
 		limits := ecsapi.DefaultLimits()

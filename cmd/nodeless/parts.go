@@ -16,7 +16,9 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/fargate"
 	"github.com/nodeless-dev/nodeless/internal/taskhost/localhost"
 )
 
@@ -30,6 +32,8 @@ type partsFlags struct {
 	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
 	healthyAfterRunning time.Duration
 	serviceProxy        serviceProxyFlags
+	// fargateStrict: see dataplane.Options.FargateStrict and strictDefaults.
+	fargateStrict bool
 }
 
 // addNodelessParts wires nodeless's own parts into `up`: checks that fail fast (root, containerd,
@@ -63,7 +67,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			StateDir: stateDir, Address: f.dataplaneAddress, Region: f.region, VPCCIDR: f.vpcCIDR,
 			Logger:     logger.WithName("dataplane"),
 			AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
-			HealthyAfterRunning: f.healthyAfterRunning, Resolver: resolver,
+			HealthyAfterRunning: f.healthyAfterRunning, Resolver: resolver, FargateStrict: f.fargateStrict,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("local data plane: %w", err)
@@ -83,7 +87,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 		// plane's ECS Exec sessions (ExecuteCommand).
 		host := localhost.New(dp, stateDir)
 		dp.SetExecutor(host)
-		ctrls, err := controller.New(ctx, controller.Config{
+		cc := controller.Config{
 			RestConfig: cfg,
 			ECSOptions: ecsapi.Options{
 				Endpoint: dp.Endpoint(), Region: dp.Region(),
@@ -95,7 +99,13 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 				NodeName: f.node.name, Host: host, AgentImage: agentimage.LocalRef(version),
 				Withdrawers: []pod.Withdrawer{dns, lb},
 			},
-		})
+		}
+		if f.fargateStrict {
+			d := strictDefaults()
+			cc.Controllers.Defaults = d
+			cc.Pods.Subnets, cc.Pods.ExecutionRoleArn = d.Subnets, d.ExecutionRoleArn
+		}
+		ctrls, err := controller.New(ctx, cc)
 		if err != nil {
 			_ = dp.Close()
 			return nil, fmt.Errorf("controllers: %w", err)
@@ -109,4 +119,17 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 		return append([]component.Component{dp, dns, lb, ctrls}, node...), nil
 	}
 	return nil
+}
+
+// strictDefaults are the controllers' defaults under `up --fargate-strict`, where the data plane
+// requires what Fargate requires: the local VPC's one subnet (model.DefaultSubnetID, which the
+// tasks' ENI attachments report), so that Services, Tasks and Pods without networkConfiguration
+// launch as they would on Fargate with --default-subnets; and a placeholder execution role, since
+// the Pods' task definitions carry secrets (the data plane needs no role, Fargate's rule needs
+// one named).
+func strictDefaults() fargate.Defaults {
+	return fargate.Defaults{
+		Subnets:          []string{model.DefaultSubnetID},
+		ExecutionRoleArn: "arn:aws:iam::" + dataplane.DefaultAccount + ":role/nodeless-local-execution",
+	}
 }

@@ -50,6 +50,7 @@ data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, 
 	fs.StringVar(&f.parts.region, "region", dataplane.DefaultRegion, "region of the local data plane's ARNs; ECS clients sign for it")
 	fs.StringVar(&f.parts.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every Pod (task) its address (changeable only while no task runs)")
 	addHealthyAfterRunningFlag(fs, &f.parts.healthyAfterRunning)
+	addFargateStrictFlag(fs, &f.parts.fargateStrict)
 	f.parts.serviceProxy.add(fs)
 	f.parts.node.add(fs)
 	fs.IntVar(&f.verbosity, "v", 0, "log verbosity of the embedded Kubernetes components (their log is <state-dir>/logs/nodeless.log)")

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -190,7 +191,7 @@ func newManager(cfg Config) (manager.Manager, error) {
 	if rc.QPS == 0 {
 		rc.QPS, rc.Burst = DefaultQPS, DefaultBurst
 	}
-	cacheOpts := cache.Options{SyncPeriod: &sync, DefaultTransform: cache.TransformStripManagedFields()}
+	cacheOpts := cache.Options{SyncPeriod: &sync, DefaultTransform: cacheTransform()}
 	if len(cfg.Namespaces) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range cfg.Namespaces {
@@ -220,6 +221,20 @@ func newManager(cfg Config) (manager.Manager, error) {
 		return nil, fmt.Errorf("building controller manager: %w", err)
 	}
 	return mgr, nil
+}
+
+// cacheTransform is applied to every object the informers store (but Pods, which have their own,
+// pod.CacheOptions): managed fields are dropped, and the ECS kinds' aliases are moved into the
+// members they stand for (managed.NormalizeAliases), so the controllers read one spelling.
+func cacheTransform() toolscache.TransformFunc {
+	strip := cache.TransformStripManagedFields()
+	return func(obj any) (any, error) {
+		obj, err := strip(obj)
+		if err != nil {
+			return nil, err
+		}
+		return managed.NormalizeAliases(obj)
+	}
 }
 
 // leaderElection sets the manager's options of le (none when le is nil).

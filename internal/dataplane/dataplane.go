@@ -82,6 +82,9 @@ type Options struct {
 	// ones replaced by slirp4netns's forwarder 10.0.2.3 (ADR 0008). It must be the VPC's gateway
 	// or an address of its subnet.
 	Resolver netip.Addr
+	// FargateStrict applies Fargate's rules where the data plane could do without them (api.Options.Strict):
+	// awsvpc tasks and services need networkConfiguration, as on ECS.
+	FargateStrict bool
 }
 
 // DataPlane is the running local data plane. It implements component.Component.
@@ -198,7 +201,7 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 	})
 	handler := api.NewServer(api.Options{
 		Store: d.store, Engine: sched, ARNs: arns, Secrets: secrets, Credentials: d.creds, Logger: d.log.WithName("api"),
-		Clock: clock.RealClock{},
+		Clock: clock.RealClock{}, Strict: d.opts.FargateStrict,
 	})
 	d.vpc, d.runtime, d.scheduler = v, rt, sched
 	d.conns = &unusedConns{}

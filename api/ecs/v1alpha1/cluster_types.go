@@ -5,6 +5,9 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // ClusterSpec is the desired state of an ECS cluster (CreateCluster; settings change in place with
 // UpdateCluster, tags with TagResource / UntagResource).
 type ClusterSpec struct {
+	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
+	ClusterSpecAliases `json:",inline"`
+
 	// ClusterName is the ECS cluster's name; it defaults to metadata.name and cannot change (ECS
 	// cannot rename a cluster).
 	// +kubebuilder:validation:MaxLength=255
@@ -24,6 +27,10 @@ type ClusterSpec struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
+	// Defaults are what the cluster's Services and Tasks launch with when their spec leaves it out
+	// (nodeless's, not an ECS member; see ClusterDefaults).
+	// +optional
+	Defaults *ClusterDefaults `json:"defaults,omitempty"`
 
 	// The members of members_cluster_types.go.
 	ClusterMembers `json:",inline"`
@@ -73,7 +80,7 @@ type ClusterStatus struct {
 
 // Cluster is an ECS cluster.
 //
-// +kubebuilder:validation:XValidation:rule="(has(self.spec) && has(self.spec.clusterName) ? self.spec.clusterName : self.metadata.name) == (has(oldSelf.spec) && has(oldSelf.spec.clusterName) ? oldSelf.spec.clusterName : oldSelf.metadata.name)",message="spec.clusterName cannot change (it defaults to metadata.name): ECS cannot rename a cluster; delete this Cluster and create a new one"
+// +kubebuilder:validation:XValidation:rule="(has(self.spec) && has(self.spec.clusterName) ? self.spec.clusterName : (has(self.spec) && has(self.spec.name) ? self.spec.name : self.metadata.name)) == (has(oldSelf.spec) && has(oldSelf.spec.clusterName) ? oldSelf.spec.clusterName : (has(oldSelf.spec) && has(oldSelf.spec.name) ? oldSelf.spec.name : oldSelf.metadata.name))",message="spec.clusterName cannot change (it defaults to spec.name, then metadata.name): ECS cannot rename a cluster; delete this Cluster and create a new one"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ecscluster;ecsc,categories=ecs

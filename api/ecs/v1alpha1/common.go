@@ -7,6 +7,10 @@ const (
 	// AnnotationDeletionPolicy is "delete" (the default unless the controller is configured
 	// otherwise) or "retain": whether deleting the Kubernetes object deletes the ECS resource.
 	AnnotationDeletionPolicy = "ecs.nodeless.dev/deletion-policy"
+	// AnnotationACKDeletionPolicy is AWS's controllers for Kubernetes' spelling of
+	// AnnotationDeletionPolicy, honoured alike so that a manifest written for them keeps its
+	// resources; where the two disagree, retain wins.
+	AnnotationACKDeletionPolicy = "services.k8s.aws/deletion-policy"
 	// AnnotationAdopt names an existing ECS resource (name or ARN) that the object takes over
 	// instead of creating a new one.
 	AnnotationAdopt = "ecs.nodeless.dev/adopt"
@@ -37,10 +41,14 @@ const (
 
 // LocalObjectReference names an object of the referenced kind in the same namespace.
 type LocalObjectReference struct {
-	// Name of the object in the same namespace.
+	// Name of the object in the same namespace; required unless from.name (its alias) names it.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	Name string `json:"name"`
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// The spelling of AWS's ECS controller for Kubernetes (aliases.go).
+	ReferenceAliases `json:",inline"`
 }
 
 // Tag is an ECS resource tag. The rules are ECS's (ECS API reference, Tag): keys of 1–128 and

@@ -45,6 +45,9 @@ type ClusterConfiguration struct {
 
 // ExecuteCommandConfiguration says how ECS Exec sessions are encrypted and logged.
 type ExecuteCommandConfiguration struct {
+	// The spellings of AWS's ECS controller for Kubernetes (members_aliases.go).
+	ExecuteCommandConfigurationAliases `json:",inline"`
+
 	// KmsKeyId encrypting the data between the client and the container.
 	// +kubebuilder:validation:MaxLength=2048
 	// +optional
@@ -74,6 +77,9 @@ type ExecuteCommandLogConfiguration struct {
 
 // ManagedStorageConfiguration: the KMS keys of storage ECS manages for the cluster's tasks.
 type ManagedStorageConfiguration struct {
+	// The spellings of AWS's ECS controller for Kubernetes (members_aliases.go).
+	ManagedStorageConfigurationAliases `json:",inline"`
+
 	// KmsKeyId encrypting the data volumes ECS attaches to tasks.
 	// +optional
 	KmsKeyId string `json:"kmsKeyId,omitempty"`

@@ -137,6 +137,9 @@ type PlacementStrategy struct {
 
 // ServiceRegistry registers the service's tasks in an AWS Cloud Map service.
 type ServiceRegistry struct {
+	// The spellings of AWS's ECS controller for Kubernetes (members_aliases.go).
+	ServiceRegistryAliases `json:",inline"`
+
 	// RegistryArn of the Cloud Map service.
 	// +kubebuilder:validation:MaxLength=2048
 	// +optional
@@ -229,6 +232,9 @@ type TimeoutConfiguration struct {
 
 // ServiceConnectTlsConfiguration of Service Connect.
 type ServiceConnectTlsConfiguration struct {
+	// The spellings of AWS's ECS controller for Kubernetes (members_aliases.go).
+	ServiceConnectTlsConfigurationAliases `json:",inline"`
+
 	IssuerCertificateAuthority ServiceConnectTlsCertificateAuthority `json:"issuerCertificateAuthority"`
 	// +optional
 	KmsKey string `json:"kmsKey,omitempty"`
@@ -238,6 +244,9 @@ type ServiceConnectTlsConfiguration struct {
 
 // ServiceConnectTlsCertificateAuthority signs Service Connect's certificates.
 type ServiceConnectTlsCertificateAuthority struct {
+	// The spellings of AWS's ECS controller for Kubernetes (members_aliases.go).
+	ServiceConnectTlsCertificateAuthorityAliases `json:",inline"`
+
 	// +optional
 	AwsPcaAuthorityArn string `json:"awsPcaAuthorityArn,omitempty"`
 }

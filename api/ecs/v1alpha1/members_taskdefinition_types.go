@@ -204,11 +204,18 @@ type Ulimit struct {
 }
 
 // EFSVolumeConfiguration of an Amazon EFS volume.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.fileSystemId) || has(self.fileSystemID)",reason=FieldValueRequired,message="fileSystemId is required: the EFS file system's ID"
 type EFSVolumeConfiguration struct {
-	// FileSystemId of the EFS file system, e.g. fs-12345678.
+	// The spellings of AWS's ECS controller for Kubernetes (members_aliases.go).
+	EFSVolumeConfigurationAliases `json:",inline"`
+
+	// FileSystemId of the EFS file system, e.g. fs-12345678 (required; fileSystemID, its
+	// alias, may stand in for it).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
-	FileSystemId string `json:"fileSystemId"`
+	// +optional
+	FileSystemId string `json:"fileSystemId,omitempty"`
 	// RootDirectory of the file system mounted as the volume's root (default /); must be omitted
 	// or / with an access point.
 	// +kubebuilder:validation:MaxLength=4096
@@ -230,6 +237,9 @@ type EFSVolumeConfiguration struct {
 
 // EFSAuthorizationConfig of an EFS volume.
 type EFSAuthorizationConfig struct {
+	// The spellings of AWS's ECS controller for Kubernetes (members_aliases.go).
+	EFSAuthorizationConfigAliases `json:",inline"`
+
 	// AccessPointId of an EFS access point.
 	// +kubebuilder:validation:MaxLength=128
 	// +optional

@@ -6,10 +6,13 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 //
 // +kubebuilder:validation:XValidation:rule="has(self.taskDefinition) != has(self.taskDefinitionRef)",message="set exactly one of taskDefinition (family, family:revision or ARN) and taskDefinitionRef (a TaskDefinition in this namespace)"
 // +kubebuilder:validation:XValidation:rule="!(has(self.cluster) && has(self.clusterRef))",message="set at most one of cluster (ECS name or ARN) and clusterRef (a Cluster in this namespace)"
-// +kubebuilder:validation:XValidation:rule="(has(self.clusterRef) ? 'ref:' + self.clusterRef.name : (has(self.cluster) ? self.cluster : 'default')) == (has(oldSelf.clusterRef) ? 'ref:' + oldSelf.clusterRef.name : (has(oldSelf.cluster) ? oldSelf.cluster : 'default'))",message="cluster and clusterRef cannot change: ECS cannot move a service to another cluster; delete this Service and create a new one"
+// +kubebuilder:validation:XValidation:rule="(has(self.clusterRef) ? 'ref:' + (has(self.clusterRef.name) ? self.clusterRef.name : self.clusterRef.from.name) : (has(self.cluster) ? self.cluster : 'default')) == (has(oldSelf.clusterRef) ? 'ref:' + (has(oldSelf.clusterRef.name) ? oldSelf.clusterRef.name : oldSelf.clusterRef.from.name) : (has(oldSelf.cluster) ? oldSelf.cluster : 'default'))",message="cluster and clusterRef cannot change: ECS cannot move a service to another cluster; delete this Service and create a new one"
 // +kubebuilder:validation:XValidation:rule="!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.launchType) || self.launchType != 'FARGATE'",message="schedulingStrategy DAEMON is not supported with launchType FARGATE; use REPLICA"
 // +kubebuilder:validation:XValidation:rule="!has(self.deploymentConfiguration) || !has(self.deploymentConfiguration.maximumPercent) || !has(self.deploymentConfiguration.minimumHealthyPercent) || self.deploymentConfiguration.maximumPercent >= self.deploymentConfiguration.minimumHealthyPercent",message="deploymentConfiguration.maximumPercent must be at least minimumHealthyPercent"
 type ServiceSpec struct {
+	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
+	ServiceSpecAliases `json:",inline"`
+
 	// ServiceName in ECS; defaults to metadata.name and cannot change (ECS cannot rename a service).
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
@@ -114,6 +117,9 @@ type DeploymentCircuitBreaker struct {
 // NetworkConfiguration of an awsvpc task.
 type NetworkConfiguration struct {
 	AwsvpcConfiguration *AwsVpcConfiguration `json:"awsvpcConfiguration,omitempty"`
+
+	// The spelling of AWS's ECS controller for Kubernetes (aliases.go).
+	NetworkConfigurationAliases `json:",inline"`
 }
 
 // AwsVpcConfiguration places the task's network interface.
@@ -127,6 +133,9 @@ type AwsVpcConfiguration struct {
 	// +kubebuilder:validation:Enum=ENABLED;DISABLED
 	// +optional
 	AssignPublicIp string `json:"assignPublicIp,omitempty"`
+
+	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
+	AwsVpcConfigurationAliases `json:",inline"`
 }
 
 // LoadBalancer attaches a container port to a target group or classic load balancer.
@@ -139,6 +148,9 @@ type LoadBalancer struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	ContainerPort int32 `json:"containerPort"`
+
+	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
+	LoadBalancerAliases `json:",inline"`
 }
 
 // DeploymentRolloutState is the rollout state of a deployment, as ECS spells it.
@@ -227,7 +239,7 @@ type ServiceStatus struct {
 
 // Service is an ECS service.
 //
-// +kubebuilder:validation:XValidation:rule="(has(self.spec.serviceName) ? self.spec.serviceName : self.metadata.name) == (has(oldSelf.spec.serviceName) ? oldSelf.spec.serviceName : oldSelf.metadata.name)",message="spec.serviceName cannot change (it defaults to metadata.name): ECS cannot rename a service; delete this Service and create a new one"
+// +kubebuilder:validation:XValidation:rule="(has(self.spec.serviceName) ? self.spec.serviceName : (has(self.spec.name) ? self.spec.name : self.metadata.name)) == (has(oldSelf.spec.serviceName) ? oldSelf.spec.serviceName : (has(oldSelf.spec.name) ? oldSelf.spec.name : oldSelf.metadata.name))",message="spec.serviceName cannot change (it defaults to spec.name, then metadata.name): ECS cannot rename a service; delete this Service and create a new one"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:subresource:scale:specpath=.spec.desiredCount,statuspath=.status.runningCount

@@ -14,6 +14,9 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // +kubebuilder:validation:XValidation:rule="!has(self.requiresCompatibilities) || !self.requiresCompatibilities.exists(c, c == 'FARGATE') || !has(self.networkMode) || self.networkMode == 'awsvpc'",message="networkMode must be awsvpc when requiresCompatibilities contains FARGATE"
 // +kubebuilder:validation:XValidation:rule="self.containerDefinitions.exists(c, !has(c.essential) || c.essential)",message="at least one container in containerDefinitions must be essential"
 type TaskDefinitionSpec struct {
+	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
+	TaskDefinitionSpecAliases `json:",inline"`
+
 	// Family of the task definition; defaults to metadata.name and cannot change (the object's
 	// revisions belong to one family).
 	// +kubebuilder:validation:MaxLength=255

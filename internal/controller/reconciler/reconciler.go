@@ -69,6 +69,12 @@ type Config[T client.Object, S any] struct {
 	Release func(ctx context.Context, obj T) error
 	// Status reaches the objects' status. Status.Of is required.
 	Status Status[T, S]
+	// Prepare, when set, is applied to the object right before Sync and Finalize, after the
+	// finalizer patch (whose response replaces the object with what the API server stores): for
+	// kinds whose steps read the object differently from how it is stored (the ECS kinds move
+	// the aliases of their members into the members, managed.NormalizeAliases). It must only
+	// change the spec, never the status.
+	Prepare func(obj T)
 	// Resync, when > 0, reconciles an object again that long after a clean Sync, for kinds whose
 	// external state changes without any event reaching the controller. 0: only events (watches,
 	// pollers, the manager's sync period) reconcile it again.
@@ -130,6 +136,7 @@ func (r *Reconciler[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return r.delete(ctx, obj)
 	}
+	r.prepare(obj)
 	orig := deepCopy(obj)
 	p := r.steps.Sync(ctx, obj)
 	r.report(obj, p)
@@ -142,6 +149,12 @@ func (r *Reconciler[T, S]) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	return p.Result()
 }
 
+func (r *Reconciler[T, S]) prepare(obj T) {
+	if r.cfg.Prepare != nil {
+		r.cfg.Prepare(obj)
+	}
+}
+
 // delete finalizes obj, which is being deleted.
 func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(obj)
@@ -150,6 +163,7 @@ func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, erro
 		r.steps.Forget(key)
 		return ctrl.Result{}, nil
 	}
+	r.prepare(obj)
 	orig := deepCopy(obj)
 	if p := r.steps.Finalize(ctx, obj); p != nil {
 		r.reportDeleting(obj, p)

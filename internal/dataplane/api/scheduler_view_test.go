@@ -77,42 +77,49 @@ func TestOverridesAndPlatform(t *testing.T) {
 	_, err := e.ecs.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("web"), Overrides: &ecstypes.TaskOverride{Cpu: aws.String("256"), Memory: aws.String("8192")}})
 	wantAPIError(t, err, "InvalidParameterException", "overrides", "Fargate")
 
+	// typ is the error type when not InvalidParameterException: ClientException for what
+	// Fargate refuses (package fargate), as ECS answers RegisterTaskDefinition.
 	for name, tc := range map[string]struct {
 		mutate func(*ecs.RegisterTaskDefinitionInput)
 		parts  []string
+		typ    string
 	}{
 		"windows": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.RuntimePlatform = &ecstypes.RuntimePlatform{OperatingSystemFamily: ecstypes.OSFamilyWindowsServer2022Core}
-		}, []string{"runtimePlatform.operatingSystemFamily", "LINUX"}},
+		}, []string{"runtimePlatform.operatingSystemFamily", "LINUX"}, ""},
 		"storage": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.EphemeralStorage = &ecstypes.EphemeralStorage{SizeInGiB: 500}
 		},
-			[]string{"ephemeralStorage.sizeInGiB", "21 to 200"}},
+			[]string{"ephemeralStorage.sizeInGiB", "21 to 200"}, ""},
 		"host volume": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.Volumes = []ecstypes.Volume{{Name: aws.String("v"), Host: &ecstypes.HostVolumeProperties{SourcePath: aws.String("/etc")}}}
-		}, []string{"volumes[0].host", "not supported"}},
+		}, []string{"volumes[0].host.sourcePath", "not support"}, "ClientException"},
 		"privileged": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Privileged = aws.Bool(true) },
-			[]string{"containerDefinitions[0].privileged"}},
+			[]string{"containerDefinitions[0].privileged"}, "ClientException"},
 		"hostname": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Hostname = aws.String("h") },
-			[]string{"containerDefinitions[0].hostname", "awsvpc"}},
+			[]string{"containerDefinitions[0].hostname", "awsvpc"}, "ClientException"},
 		"env name": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Environment[0].Name = nil },
-			[]string{"containerDefinitions[0].environment[0].name"}},
+			[]string{"containerDefinitions[0].environment[0].name"}, ""},
 		"tiny memory": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Memory = aws.Int32(4) },
-			[]string{"containerDefinitions[0].memory", "6 MiB"}},
+			[]string{"containerDefinitions[0].memory", "6 MiB"}, ""},
 		"reservation above memory": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.ContainerDefinitions[0].Memory, in.ContainerDefinitions[0].MemoryReservation = aws.Int32(64), aws.Int32(128)
-		}, []string{"containerDefinitions[0].memoryReservation"}},
-		"ipcMode":  {func(in *ecs.RegisterTaskDefinitionInput) { in.IpcMode = ecstypes.IpcModeHost }, []string{"ipcMode"}},
-		"pid host": {func(in *ecs.RegisterTaskDefinitionInput) { in.PidMode = ecstypes.PidModeHost }, []string{"pidMode"}},
+		}, []string{"containerDefinitions[0].memoryReservation"}, ""},
+		"ipcMode":  {func(in *ecs.RegisterTaskDefinitionInput) { in.IpcMode = ecstypes.IpcModeHost }, []string{"ipcMode"}, "ClientException"},
+		"pid host": {func(in *ecs.RegisterTaskDefinitionInput) { in.PidMode = ecstypes.PidModeHost }, []string{"pidMode"}, "ClientException"},
 		"volume twice": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.Volumes = []ecstypes.Volume{{Name: aws.String("v")}, {Name: aws.String("v")}}
-		}, []string{"volumes[1].name"}},
+		}, []string{"volumes[1].name"}, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := web("v")
 			tc.mutate(in)
 			_, err := e.ecs.RegisterTaskDefinition(ctx, in)
-			wantAPIError(t, err, "InvalidParameterException", tc.parts...)
+			typ := tc.typ
+			if typ == "" {
+				typ = "InvalidParameterException"
+			}
+			wantAPIError(t, err, typ, tc.parts...)
 		})
 	}
 }

@@ -60,6 +60,12 @@ type Options struct {
 	Clock clock.Clock
 	// Executor runs ExecuteCommand's commands (nil: ECS Exec is refused; see SetExecutor).
 	Executor Executor
+	// Strict applies Fargate's rules where the data plane could do without them: an awsvpc task or
+	// service needs networkConfiguration with subnets and security groups in EC2's form, and a
+	// task definition runs on FARGATE only when it requires FARGATE compatibility (see
+	// checkLaunch and package fargate). Off, a launch without networkConfiguration gets the
+	// local VPC's subnet.
+	Strict bool
 }
 
 // Server serves the ECS API.
@@ -80,6 +86,8 @@ type Server struct {
 	smOps   map[string]operation
 	// exec serves ECS Exec: the executor and the sessions ExecuteCommand opened.
 	exec *execState
+	// strict is Options.Strict.
+	strict bool
 }
 
 // operation decodes a request body into the operation's input and serves it.
@@ -93,7 +101,7 @@ func NewServer(opts Options) http.Handler {
 func newServer(opts Options) *Server {
 	s := &Server{
 		store: opts.Store, engine: opts.Engine, arns: opts.ARNs, creds: opts.Credentials,
-		log: opts.Logger, clock: opts.Clock,
+		log: opts.Logger, clock: opts.Clock, strict: opts.Strict,
 	}
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
@@ -115,6 +123,9 @@ func newServer(opts Options) *Server {
 func handle[In any, Out any](s *Server, name string, fn func(context.Context, *In) (*Out, error)) operation {
 	s.inputs[name] = reflect.TypeFor[In]()
 	return func(ctx context.Context, body []byte) (any, error) {
+		if err := s.precheck(name, body); err != nil {
+			return nil, err
+		}
 		in := new(In)
 		if err := s.decode(name, body, in); err != nil {
 			return nil, err

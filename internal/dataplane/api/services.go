@@ -212,7 +212,7 @@ func (s *Server) createServiceTx(tx *store.Tx, cluster string, in *createService
 	if err != nil {
 		return model.Service{}, false, err
 	}
-	if err := checkRunnable(&td.TaskDefinition); err != nil {
+	if err := s.checkLaunch(&td.TaskDefinition, in.LaunchType, in.PlatformVersion, in.NetworkConfiguration, false); err != nil {
 		return model.Service{}, false, err
 	}
 	if err := checkLoadBalancers(in.LoadBalancers, &td.TaskDefinition); err != nil {
@@ -375,7 +375,7 @@ func validateUpdateService(in *updateServiceInput) error {
 // ECS model documents as triggering one), or when forceNewDeployment is set. Every other member
 // changes in place.
 func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateServiceInput) error {
-	tdArn, lbs, err := updatedTaskDefinition(tx, svc, in)
+	tdArn, lbs, err := s.updatedTaskDefinition(tx, svc, in)
 	if err != nil {
 		return err
 	}
@@ -414,7 +414,7 @@ func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateService
 
 // updatedTaskDefinition resolves the task definition and load balancers an update asks for (or
 // keeps) and checks that they fit each other.
-func updatedTaskDefinition(tx *store.Tx, svc *model.Service, in *updateServiceInput) (string, []model.LoadBalancer, error) {
+func (s *Server) updatedTaskDefinition(tx *store.Tx, svc *model.Service, in *updateServiceInput) (string, []model.LoadBalancer, error) {
 	lbs := svc.LoadBalancers
 	if in.LoadBalancers != nil {
 		lbs = in.LoadBalancers
@@ -435,9 +435,9 @@ func updatedTaskDefinition(tx *store.Tx, svc *model.Service, in *updateServiceIn
 		if td, err = usableTaskDefinition(tx, member, ref); err != nil {
 			return "", nil, err
 		}
-		if err := checkRunnable(&td.TaskDefinition); err != nil {
-			return "", nil, err
-		}
+	}
+	if err := s.checkLaunch(&td.TaskDefinition, ptr(svc.LaunchType), in.PlatformVersion, in.NetworkConfiguration, true); err != nil {
+		return "", nil, err
 	}
 	if err := checkLoadBalancers(lbs, &td.TaskDefinition); err != nil {
 		return "", nil, err

@@ -157,8 +157,9 @@ func (c *taskDefChecker) containers() error {
 }
 
 func (c *taskDefChecker) container(p string, d *model.ContainerDefinition) error {
-	if d.Name == nil {
-		return invalidParameter("%s.name: required; name every container", p)
+	if d.Name == nil || *d.Name == "" {
+		// ECS's (and moto's) answer: ClientException "Container.name should not be null or empty."
+		return clientError("%s.name: Container.name should not be null or empty. Name every container", p)
 	}
 	if err := checkName(p+".name", *d.Name); err != nil {
 		return err
@@ -195,7 +196,8 @@ var (
 // underscores, colons, periods, slashes and number signs, then optionally @sha256:<64 hex digits>.
 func checkImage(member string, image *string) error {
 	if image == nil || *image == "" {
-		return invalidParameter("%s: required; name the container image (for example public.ecr.aws/docker/library/nginx:latest)", member)
+		// ECS's (and moto's) answer: ClientException "Container.image should not be null or empty."
+		return clientError("%s: Container.image should not be null or empty. Name the container image (for example public.ecr.aws/docker/library/nginx:latest)", member)
 	}
 	name, digest, hasDigest := strings.Cut(*image, "@")
 	if !imageNamePattern.MatchString(name) || (hasDigest && !digestPattern.MatchString(digest)) {

@@ -143,7 +143,7 @@ func TestTaskDefinitionValidation(t *testing.T) {
 		parts  []string
 	}{
 		"bridge": {func(in *ecs.RegisterTaskDefinitionInput) { in.NetworkMode = ecstypes.NetworkModeBridge },
-			"InvalidParameterException", []string{"networkMode", "awsvpc"}},
+			"ClientException", []string{"networkMode", "awsvpc"}}, // Fargate's refusal (package fargate)
 		"fargate without networkMode": {func(in *ecs.RegisterTaskDefinitionInput) { in.NetworkMode = "" },
 			"ClientException", []string{"networkMode", "awsvpc"}},
 		"EC2": {func(in *ecs.RegisterTaskDefinitionInput) {
@@ -183,10 +183,10 @@ func TestTaskDefinitionValidation(t *testing.T) {
 		},
 			"InvalidParameterException", []string{"containerDefinitions[0].image"}},
 		"no image": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Image = nil },
-			"InvalidParameterException", []string{"containerDefinitions[0].image"}},
+			"ClientException", []string{"containerDefinitions[0].image", "should not be null or empty"}},
 		"hostPort differs": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.ContainerDefinitions[0].PortMappings[0].HostPort = aws.Int32(80)
-		}, "InvalidParameterException", []string{"containerDefinitions[0].portMappings[0].hostPort"}},
+		}, "ClientException", []string{"containerDefinitions[0].portMappings[0].hostPort", "must match"}},
 		"port twice": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.ContainerDefinitions[1].PortMappings = []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080)}}
 		}, "InvalidParameterException", []string{"containerDefinitions[1].portMappings[0].containerPort", "8080/tcp"}},
@@ -196,7 +196,7 @@ func TestTaskDefinitionValidation(t *testing.T) {
 			in.ContainerDefinitions[0].RestartPolicy = &ecstypes.ContainerRestartPolicy{Enabled: aws.Bool(true), RestartAttemptPeriod: aws.Int32(30)}
 		}, "InvalidParameterException", []string{"containerDefinitions[0].restartPolicy.restartAttemptPeriod", "60 to 1800"}},
 		"containers above task memory": {func(in *ecs.RegisterTaskDefinitionInput) { in.ContainerDefinitions[0].Memory = aws.Int32(1024) },
-			"ClientException", []string{"memory", "512"}},
+			"ClientException", []string{"containerDefinitions[0].memory", "greater than for the task"}},
 		"unsupported member": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.ContainerDefinitions[0].LinuxParameters = &ecstypes.LinuxParameters{InitProcessEnabled: aws.Bool(true)}
 		}, "InvalidParameterException", []string{"containerDefinitions[0].linuxParameters", "not supported"}},

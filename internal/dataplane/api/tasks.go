@@ -184,7 +184,7 @@ func (s *Server) runTaskTx(tx *store.Tx, cluster string, in *runTaskInput, hash 
 	if err != nil {
 		return nil, false, err
 	}
-	if err := checkRunnable(&td.TaskDefinition); err != nil {
+	if err := s.checkLaunch(&td.TaskDefinition, in.LaunchType, in.PlatformVersion, in.NetworkConfiguration, false); err != nil {
 		return nil, false, err
 	}
 	if err := checkOverrides(in.Overrides, &td.TaskDefinition); err != nil {
@@ -255,14 +255,6 @@ func replayRunTask(tx *store.Tx, cluster, token, hash string) ([]model.Task, boo
 		return nil, true, e
 	}
 	return tasks, true, nil
-}
-
-// checkRunnable refuses revisions that cannot run as FARGATE tasks.
-func checkRunnable(td *model.TaskDefinition) error {
-	if !fargateCompatible(td) {
-		return clientError("taskDefinition: Task definition does not support launch_type FARGATE: %s needs networkMode awsvpc and a valid Fargate cpu/memory pair; register a revision with requiresCompatibilities [FARGATE]", td.TaskDefinitionArn)
-	}
-	return nil
 }
 
 // newTask is a task of RunTask with the given tags (its own, propagated and managed: model.TaskTags).

@@ -201,7 +201,7 @@ func TestTaskErrors(t *testing.T) {
 		"not fargate compatible": {func() error {
 			_, err := e.ecs.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("plain")})
 			return err
-		}, "ClientException", []string{"FARGATE"}},
+		}, "InvalidParameterException", []string{"does not support launch_type FARGATE"}},
 		"unknown family": {func() error {
 			_, err := e.ecs.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("nope")})
 			return err

@@ -62,6 +62,8 @@ type Options struct {
 	// throttle; ecsapi.DefaultLimits() for ECS's own): a throttled request is neither received
 	// nor served in the counts of Requests, Served and Wire; Throttled counts it.
 	Throttle *ecsapi.Limits
+	// Strict applies Fargate's rules where the data plane could do without them (api.Options.Strict).
+	Strict bool
 }
 
 // ECS is a running in-memory ECS.
@@ -113,7 +115,7 @@ func Start(t testing.TB, opts Options) *ECS {
 	e.Runtime.SetObserver(sched.Observe)
 	stop := run(t, sched)
 	handler := api.NewServer(api.Options{
-		Store: st, Engine: sched, ARNs: e.ARNs, Credentials: creds, Logger: log.WithName("api"),
+		Store: st, Engine: sched, ARNs: e.ARNs, Credentials: creds, Logger: log.WithName("api"), Strict: opts.Strict,
 	})
 	var h http.Handler = &wire{next: handler, faults: e.faults}
 	if opts.Throttle != nil {

@@ -41,6 +41,11 @@ var members = map[string]spectest.Member{
 	"configuration.managedStorageConfiguration.kmsKeyId":                                     {Path: spectest.InPlace, Call: "UpdateCluster"},
 	"configuration.managedStorageConfiguration.fargateEphemeralStorageKmsKeyId":              {Path: spectest.InPlace, Call: "UpdateCluster"},
 	"serviceConnectDefaults.namespace":                                                       {Path: spectest.InPlace, Call: "UpdateCluster", Why: "a name matches the namespace ARN ECS reports"},
+
+	// nodeless's own (ClusterDefaults)
+	"defaults.networkConfiguration.awsvpcConfiguration.subnets":        {Path: spectest.NotSent, Why: "nodeless's defaults for the cluster's Services and Tasks (managed.LaunchNetwork), sent in their CreateService / UpdateService / RunTask, never to the cluster"},
+	"defaults.networkConfiguration.awsvpcConfiguration.securityGroups": {Path: spectest.NotSent, Why: "nodeless's defaults for the cluster's Services and Tasks (managed.LaunchNetwork), sent in their CreateService / UpdateService / RunTask, never to the cluster"},
+	"defaults.networkConfiguration.awsvpcConfiguration.assignPublicIp": {Path: spectest.NotSent, Why: "nodeless's defaults for the cluster's Services and Tasks (managed.LaunchNetwork), sent in their CreateService / UpdateService / RunTask, never to the cluster"},
 }
 
 const putCapacityProviders = "PutClusterCapacityProviders"
@@ -49,7 +54,7 @@ const putCapacityProviders = "PutClusterCapacityProviders"
 // to b changes the settings or members CreateCluster sends.
 func checkReachesCreate(t *testing.T, path string, a, b *ecsv1alpha1.Cluster) {
 	t.Helper()
-	if path == "clusterName" || strings.HasPrefix(path, "tags") {
+	if path == "clusterName" || strings.HasPrefix(path, "tags") || strings.HasPrefix(path, "defaults.") {
 		return
 	}
 	ina, inb := &ecs.CreateClusterInput{Settings: settings(a.Spec.Settings)}, &ecs.CreateClusterInput{Settings: settings(b.Spec.Settings)}
@@ -122,6 +127,11 @@ func TestSpecMembers(t *testing.T) {
 				}
 				if !spectest.RefusedByCRD(t, "Cluster", "spec."+path) {
 					t.Errorf("the CRD has no rule refusing a change of %s", path)
+				}
+			case "":
+				// Not sent to the cluster (its defaults): a change is no change of the ECS cluster.
+				if resized || !tags.Empty() || renamed != nil {
+					t.Errorf("a change of %s: in-place changes %v %v, tags %+v, refusal %+v; want none", path, update, put, tags, renamed)
 				}
 			default:
 				t.Errorf("%s: no check for call %s", path, m.Call)

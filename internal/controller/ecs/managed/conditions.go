@@ -50,14 +50,15 @@ func StatusOf[T client.Object, S any](of func(T) *S, common func(*S) *ecsv1alpha
 }
 
 // Config returns the reconcile skeleton's configuration of an ECS kind registered with mgr:
-// the manager's cached client, its uncached reader for conflicts, the ECS finalizer, and the
-// status accessors of S, whose CommonStatus common returns.
+// the manager's cached client, its uncached reader for conflicts, the ECS finalizer, the status
+// accessors of S, whose CommonStatus common returns, and NormalizeAliases before every step.
 func Config[T client.Object, S any](mgr ctrl.Manager, of func(T) *S, common func(*S) *ecsv1alpha1.CommonStatus) reconciler.Config[T, S] {
 	return reconciler.Config[T, S]{
 		Client:    mgr.GetClient(),
 		Reader:    mgr.GetAPIReader(),
 		Finalizer: ecsv1alpha1.Finalizer,
 		Status:    StatusOf(of, common),
+		Prepare:   func(obj T) { _, _ = NormalizeAliases(obj) },
 	}
 }
 

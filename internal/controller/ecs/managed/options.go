@@ -4,6 +4,7 @@ import (
 	"time"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/fargate"
 )
 
 // Defaults of Options: the one place they are defined (`nodeless controller`'s flags and the
@@ -33,6 +34,11 @@ type Options struct {
 	ReadOnly bool
 	// Workers is how many objects of one kind are reconciled at once.
 	Workers int
+	// Defaults are the controller's defaults of awsvpc launches (--default-subnets, ...): a
+	// Service or Task takes them where neither its spec nor its Cluster's spec.defaults sets them
+	// (LaunchNetwork); ExecutionRoleArn and LogGroup apply to TaskDefinitions (which belong to no
+	// cluster) that leave them out.
+	Defaults fargate.Defaults
 }
 
 // WithDefaults returns o with its zero (or negative) fields set to their defaults.

@@ -1,6 +1,7 @@
 package managed
 
 import (
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -9,12 +10,17 @@ import (
 )
 
 // DeletionPolicyOf returns the object's deletion policy: its annotation (delete or retain, any
-// case), or def.
+// case; nodeless's, or the one of AWS's controllers for Kubernetes, AnnotationACKDeletionPolicy,
+// with retain winning where they disagree), or def.
 func DeletionPolicyOf(obj client.Object, def ecsv1alpha1.DeletionPolicy) ecsv1alpha1.DeletionPolicy {
-	switch ecsv1alpha1.DeletionPolicy(strings.ToLower(obj.GetAnnotations()[ecsv1alpha1.AnnotationDeletionPolicy])) {
-	case ecsv1alpha1.DeletionPolicyRetain:
+	var policies []ecsv1alpha1.DeletionPolicy
+	for _, key := range []string{ecsv1alpha1.AnnotationDeletionPolicy, ecsv1alpha1.AnnotationACKDeletionPolicy} {
+		policies = append(policies, ecsv1alpha1.DeletionPolicy(strings.ToLower(obj.GetAnnotations()[key])))
+	}
+	switch {
+	case slices.Contains(policies, ecsv1alpha1.DeletionPolicyRetain):
 		return ecsv1alpha1.DeletionPolicyRetain
-	case ecsv1alpha1.DeletionPolicyDelete:
+	case slices.Contains(policies, ecsv1alpha1.DeletionPolicyDelete):
 		return ecsv1alpha1.DeletionPolicyDelete
 	}
 	return def

@@ -25,6 +25,11 @@ func TestDeletesECSResource(t *testing.T) {
 		{"annotation deletes despite the controller", map[string]string{ecsv1alpha1.AnnotationDeletionPolicy: "delete"},
 			Options{DeletionPolicy: ecsv1alpha1.DeletionPolicyRetain}, true},
 		{"unknown annotation value: the controller's", map[string]string{ecsv1alpha1.AnnotationDeletionPolicy: "orphan"}, Options{}.WithDefaults(), true},
+		{"the other controllers' annotation retains", map[string]string{ecsv1alpha1.AnnotationACKDeletionPolicy: "retain"}, Options{}.WithDefaults(), false},
+		{"the other controllers' annotation deletes despite the controller", map[string]string{ecsv1alpha1.AnnotationACKDeletionPolicy: "delete"},
+			Options{DeletionPolicy: ecsv1alpha1.DeletionPolicyRetain}, true},
+		{"the two annotations disagree: retain wins", map[string]string{ecsv1alpha1.AnnotationDeletionPolicy: "delete",
+			ecsv1alpha1.AnnotationACKDeletionPolicy: "retain"}, Options{}.WithDefaults(), false},
 		{"read-only object", map[string]string{ecsv1alpha1.AnnotationReadOnly: "true"}, Options{}.WithDefaults(), false},
 		{"read-only controller", nil, Options{ReadOnly: true}.WithDefaults(), false},
 	}

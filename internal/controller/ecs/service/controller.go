@@ -133,6 +133,13 @@ func (r *Reconciler) Sync(ctx context.Context, svc *ecsv1alpha1.Service) *reconc
 	if p != nil {
 		return p
 	}
+	nc, p := managed.LaunchNetwork(ctx, r.Client, managed.LaunchSpec{
+		Namespace: svc.Namespace, Cluster: svc.Spec.Cluster, ClusterRef: svc.Spec.ClusterRef, LaunchType: svc.Spec.LaunchType,
+		PlatformVersion: svc.Spec.PlatformVersion, NetworkConfiguration: svc.Spec.NetworkConfiguration,
+	}, r.Options.Defaults)
+	if p != nil {
+		return managed.RecordRefusal(r.Recorder, svc, p)
+	}
 	observed, err := r.observe(ctx, svc, cluster)
 	if err != nil {
 		return ecscall.FromECS("describing service "+svc.ECSName(), err)
@@ -142,9 +149,9 @@ func (r *Reconciler) Sync(ctx context.Context, svc *ecsv1alpha1.Service) *reconc
 	}
 	var drift *reconciler.Problem
 	if observed == nil {
-		observed, p = r.create(ctx, svc, cluster, td)
+		observed, p = r.create(ctx, svc, cluster, td, nc)
 	} else {
-		drift, p = r.update(ctx, svc, td, observed)
+		drift, p = r.update(ctx, svc, td, nc, observed)
 	}
 	if p != nil {
 		return p
@@ -234,7 +241,9 @@ func owned(svc *ecsv1alpha1.Service, observed *ecstypes.Service) bool {
 	return ecscall.TagValue(observed.Tags, ecscall.TagOwner) == string(svc.UID)
 }
 
-func (r *Reconciler) create(ctx context.Context, svc *ecsv1alpha1.Service, cluster, td string) (*ecstypes.Service, *reconciler.Problem) {
+// create creates the ECS service of svc, launched with nc (LaunchNetwork: the spec's network with
+// the Cluster's and the controller's defaults).
+func (r *Reconciler) create(ctx context.Context, svc *ecsv1alpha1.Service, cluster, td string, nc *ecsv1alpha1.NetworkConfiguration) (*ecstypes.Service, *reconciler.Problem) {
 	if name := managed.AdoptName(svc); name != "" {
 		return nil, reconciler.Waiting(managed.ReasonAdoptionNotFound, fmt.Sprintf(
 			"the ECS service %q named by annotation %s does not exist in cluster %s: fix the annotation or remove it to create the service",
@@ -244,14 +253,14 @@ func (r *Reconciler) create(ctx context.Context, svc *ecsv1alpha1.Service, clust
 		return nil, reconciler.Waiting(managed.ReasonReadOnly, fmt.Sprintf("the ECS service %q does not exist in cluster %s and the object is read-only", svc.ECSName(), cluster))
 	}
 	start := time.Now()
-	out, err := r.ECS.CreateService(ctx, CreateInput(svc, cluster, td))
+	out, err := r.ECS.CreateService(ctx, CreateInput(withNetwork(svc, nc), cluster, td))
 	if err != nil {
 		return nil, ecscall.FromECS("creating service "+svc.ECSName(), err)
 	}
 	s := out.Service
 	if len(s.Tags) == 0 {
 		// Not every endpoint echoes the tags; the owner tag is what proves the service ours.
-		s.Tags = CreateInput(svc, cluster, td).Tags
+		s.Tags = CreateInput(withNetwork(svc, nc), cluster, td).Tags
 	}
 	ctrl.LoggerFrom(ctx).Info("created ECS service", "arn", aws.ToString(s.ServiceArn))
 	key := client.ObjectKeyFromObject(svc)
@@ -263,13 +272,13 @@ func (r *Reconciler) create(ctx context.Context, svc *ecsv1alpha1.Service, clust
 
 // update converges the ECS service with one UpdateService. drift: the object is read-only and
 // the spec differs (nothing written); p: the update failed or the service is not ours.
-func (r *Reconciler) update(ctx context.Context, svc *ecsv1alpha1.Service, td string, observed *ecstypes.Service) (drift, p *reconciler.Problem) {
+func (r *Reconciler) update(ctx context.Context, svc *ecsv1alpha1.Service, td string, nc *ecsv1alpha1.NetworkConfiguration, observed *ecstypes.Service) (drift, p *reconciler.Problem) {
 	if !owned(svc, observed) {
 		return nil, reconciler.Waiting(managed.ReasonNameTaken, fmt.Sprintf(
 			"an ECS service named %q that nodeless did not create already exists in %s: set annotation %s: %s to manage it, or choose another spec.serviceName",
 			aws.ToString(observed.ServiceName), aws.ToString(observed.ClusterArn), ecsv1alpha1.AnnotationAdopt, aws.ToString(observed.ServiceName)))
 	}
-	in, changed := UpdateInput(svc, td, observed)
+	in, changed := UpdateInput(withNetwork(svc, nc), td, observed)
 	if in == nil {
 		return nil, nil
 	}
@@ -356,4 +365,13 @@ func newEvents(st *ecsv1alpha1.ServiceStatus, events []ecstypes.ServiceEvent, ma
 		}
 	}
 	return out
+}
+
+// withNetwork is svc as CreateInput and UpdateInput read it: with networkConfiguration nc (the
+// spec's own, completed with the defaults). A shallow copy, for those pure functions only: the
+// object itself, whose status the reconciler writes, keeps its spec as the user wrote it.
+func withNetwork(svc *ecsv1alpha1.Service, nc *ecsv1alpha1.NetworkConfiguration) *ecsv1alpha1.Service {
+	c := *svc
+	c.Spec.NetworkConfiguration = nc
+	return &c
 }

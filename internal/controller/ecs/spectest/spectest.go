@@ -113,7 +113,7 @@ func inline(f reflect.StructField) bool {
 }
 
 func jsonName(f reflect.StructField) string {
-	if !f.IsExported() {
+	if !f.IsExported() || isAlias(f) {
 		return ""
 	}
 	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -282,4 +282,11 @@ func Table(table map[string]Member) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", k, m.Path, m.Call, m.Why)
 	}
 	return b.String()
+}
+
+// isAlias reports a field that is no member of its own: another controller's spelling of a member
+// (a field with an `alias` tag, api/ecs/v1alpha1/aliases.go), moved into that member before any
+// controller reads the spec, or refused by the API server. Neither Leaves nor Fill sees it.
+func isAlias(f reflect.StructField) bool {
+	return f.Tag.Get("alias") != ""
 }

@@ -185,8 +185,19 @@ func (r *Reconciler) run(ctx context.Context, t *ecsv1alpha1.Task) *reconciler.P
 	if managed.IsReadOnly(t, r.Options) {
 		return reconciler.Waiting(managed.ReasonReadOnly, "the task has not been started and the object is read-only")
 	}
+	nc, p := managed.LaunchNetwork(ctx, r.Client, managed.LaunchSpec{
+		Namespace: t.Namespace, Cluster: t.Spec.Cluster, ClusterRef: t.Spec.ClusterRef, LaunchType: t.Spec.LaunchType,
+		PlatformVersion: t.Spec.PlatformVersion, NetworkConfiguration: t.Spec.NetworkConfiguration,
+	}, r.Options.Defaults)
+	if p != nil {
+		return managed.RecordRefusal(r.Recorder, t, p)
+	}
+	// RunInput reads a shallow copy with the network completed from the defaults; the object
+	// keeps its spec as the user wrote it.
+	launched := *t
+	launched.Spec.NetworkConfiguration = nc
 	start := time.Now()
-	out, err := r.ECS.RunTask(ctx, RunInput(t, cluster, td))
+	out, err := r.ECS.RunTask(ctx, RunInput(&launched, cluster, td))
 	if err != nil {
 		return ecscall.FromECS("running task "+t.Name, err)
 	}

@@ -87,7 +87,11 @@ func (r *Reconciler) Forget(types.NamespacedName) {}
 // applies what changes in place (tags; see inPlace), registers the spec as a revision when it
 // changed and deregisters unused old ones.
 func (r *Reconciler) Sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *reconciler.Problem {
-	hash, err := SpecHash(&td.Spec)
+	eff := withDefaults(td, r.Options.Defaults)
+	if p := managed.CheckTaskDefinition(&eff.Spec); p != nil {
+		return managed.RecordRefusal(r.Recorder, td, p)
+	}
+	hash, err := SpecHash(&eff.Spec)
 	if err != nil {
 		return reconciler.AsProblem(err)
 	}
@@ -101,7 +105,7 @@ func (r *Reconciler) Sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *
 		if managed.IsReadOnly(td, r.Options) {
 			return managed.ReadOnlyDrift("the spec differs from the newest revision registered for family " + td.FamilyName())
 		}
-		if p := r.ensureRevision(ctx, td, hash); p != nil {
+		if p := r.ensureRevision(ctx, td, eff, hash); p != nil {
 			return p
 		}
 	}
@@ -112,8 +116,8 @@ func (r *Reconciler) Sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *
 // (revision.Ensure, Newest): it re-attaches to a revision carrying the hash (registered before a
 // crash or by a previous incarnation of the object) and registers exactly one new revision
 // otherwise.
-func (r *Reconciler) ensureRevision(ctx context.Context, td *ecsv1alpha1.TaskDefinition, hash string) *reconciler.Problem {
-	rev, registered, err := revision.Ensure(ctx, r.ECS, RegisterInput(td, hash), hash, revision.Newest)
+func (r *Reconciler) ensureRevision(ctx context.Context, td, eff *ecsv1alpha1.TaskDefinition, hash string) *reconciler.Problem {
+	rev, registered, err := revision.Ensure(ctx, r.ECS, RegisterInput(eff, hash), hash, revision.Newest)
 	if err != nil {
 		return revision.Problem(err)
 	}
