@@ -11,9 +11,9 @@ import (
 )
 
 // TestLinuxParametersAndAlarms: linuxParameters are checked as Fargate checks them (only
-// SYS_PTRACE added, capability names ECS knows), stored and shown; an init process, which the
-// local data plane cannot run, is refused by name, as are the LinuxParameters members Fargate does
-// not support; deployment alarms are stored and shown turned off and refused turned on (no
+// SYS_PTRACE added, package fargate's rule; capability names ECS knows), stored and shown; an init
+// process, which the local data plane cannot run, is refused by name, and the LinuxParameters
+// members Fargate does not support with Fargate's ClientException; deployment alarms are stored and shown turned off and refused turned on (no
 // CloudWatch locally).
 func TestLinuxParametersAndAlarms(t *testing.T) {
 	e := newEnv(t)
@@ -36,12 +36,12 @@ func TestLinuxParametersAndAlarms(t *testing.T) {
 		}{
 			{&ecstypes.LinuxParameters{Capabilities: &ecstypes.KernelCapabilities{Add: []string{"NET_ADMIN"}}}, "ClientException",
 				[]string{"containerDefinitions[0].linuxParameters.capabilities.add[0]", "SYS_PTRACE"}},
-			{&ecstypes.LinuxParameters{Capabilities: &ecstypes.KernelCapabilities{Drop: []string{"CAP_NET_RAW"}}}, "InvalidParameterException",
-				[]string{"containerDefinitions[0].linuxParameters.capabilities.drop[0]", "without CAP_"}},
+			{&ecstypes.LinuxParameters{Capabilities: &ecstypes.KernelCapabilities{Drop: []string{"NET_FOO"}}}, "InvalidParameterException",
+				[]string{"containerDefinitions[0].linuxParameters.capabilities.drop[0]", "not a Linux capability"}},
 			{&ecstypes.LinuxParameters{InitProcessEnabled: aws.Bool(true)}, "InvalidParameterException",
 				[]string{"containerDefinitions[0].linuxParameters.initProcessEnabled", "not supported"}},
-			{&ecstypes.LinuxParameters{SharedMemorySize: aws.Int32(64)}, "InvalidParameterException",
-				[]string{"containerDefinitions[0].linuxParameters.sharedMemorySize", "not supported"}},
+			{&ecstypes.LinuxParameters{SharedMemorySize: aws.Int32(64)}, "ClientException",
+				[]string{"containerDefinitions[0].linuxParameters.sharedMemorySize", "do not support"}},
 		} {
 			_, err := e.ecs.RegisterTaskDefinition(ctx, withLinux("refused", tc.lp))
 			wantAPIError(t, err, tc.code, tc.want...)

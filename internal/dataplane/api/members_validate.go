@@ -28,8 +28,10 @@ func checkContainerMembers(p string, d *model.ContainerDefinition) error {
 	return nil
 }
 
-// checkLinuxParameters: capability names ECS knows, only SYS_PTRACE added (Fargate), no init
-// process (the local data plane has no init binary to run as PID 1).
+// checkLinuxParameters: capability names ECS knows (with or without CAP_, in any case, as ECS
+// takes them), no init process (the local data plane has no init binary to run as PID 1). What
+// Fargate refuses (adding anything but SYS_PTRACE, devices, tmpfs, ...) is package fargate's rule,
+// applied before the request is decoded (precheck).
 func checkLinuxParameters(p string, lp *model.LinuxParameters) error {
 	if lp == nil {
 		return nil
@@ -41,25 +43,19 @@ func checkLinuxParameters(p string, lp *model.LinuxParameters) error {
 	if caps == nil {
 		return nil
 	}
-	for i, c := range caps.Add {
-		if err := checkCapability(fmt.Sprintf("%s.capabilities.add[%d]", p, i), c); err != nil {
-			return err
-		}
-		if c != "SYS_PTRACE" {
-			return clientError("%s.capabilities.add[%d]: Fargate only supports adding the SYS_PTRACE kernel capability; remove %s", p, i, c)
-		}
-	}
-	for i, c := range caps.Drop {
-		if err := checkCapability(fmt.Sprintf("%s.capabilities.drop[%d]", p, i), c); err != nil {
-			return err
+	for set, names := range map[string][]string{"add": caps.Add, "drop": caps.Drop} {
+		for i, c := range names {
+			if err := checkCapability(fmt.Sprintf("%s.capabilities.%s[%d]", p, set, i), c); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 func checkCapability(member, c string) error {
-	if !model.IsCapability(c) {
-		return invalidParameter("%s: %q is not a Linux capability ECS knows; use a name such as SYS_PTRACE or NET_RAW, without CAP_", member, c)
+	if !model.IsCapability(model.CapabilityName(c)) {
+		return invalidParameter("%s: %q is not a Linux capability ECS knows; use a name such as SYS_PTRACE or NET_RAW", member, c)
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package model
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Container and service members beyond the core ones of types.go (api/ecs/v1alpha1's
 // members_*_types.go are their CRD side). Members of the ECS shapes that these types lack are
@@ -35,6 +38,10 @@ type DeploymentAlarms struct {
 // IsCapability reports whether name is a Linux capability name ECS accepts in KernelCapabilities
 // (ECS API reference, KernelCapabilities), spelled without CAP_.
 func IsCapability(name string) bool { return slices.Contains(capabilities, name) }
+
+// CapabilityName is a capability as ECS takes it (any case, CAP_ or not) in its ECS spelling:
+// upper case, without CAP_.
+func CapabilityName(c string) string { return strings.TrimPrefix(strings.ToUpper(c), "CAP_") }
 
 var capabilities = []string{
 	"ALL", "AUDIT_CONTROL", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH",

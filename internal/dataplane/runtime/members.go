@@ -39,6 +39,7 @@ func withCapabilities(caps *model.KernelCapabilities) oci.SpecOpts {
 func changeCapabilities(set []string, caps *model.KernelCapabilities) []string {
 	out := slices.Clone(set)
 	for _, d := range caps.Drop {
+		d = model.CapabilityName(d)
 		if d == "ALL" {
 			out = nil
 			continue
@@ -46,7 +47,7 @@ func changeCapabilities(set []string, caps *model.KernelCapabilities) []string {
 		out = slices.DeleteFunc(out, func(c string) bool { return c == "CAP_"+d })
 	}
 	for _, a := range caps.Add {
-		if !slices.Contains(out, "CAP_"+a) {
+		if a = model.CapabilityName(a); !slices.Contains(out, "CAP_"+a) {
 			out = append(out, "CAP_"+a)
 		}
 	}

@@ -36,6 +36,7 @@ func TestWithCapabilities(t *testing.T) {
 		{"add SYS_PTRACE, drop NET_RAW", &model.KernelCapabilities{Add: []string{"SYS_PTRACE"}, Drop: []string{"NET_RAW"}}, []string{"CAP_CHOWN", "CAP_KILL", "CAP_SYS_PTRACE"}},
 		{"drop ALL, add SYS_PTRACE", &model.KernelCapabilities{Add: []string{"SYS_PTRACE"}, Drop: []string{"ALL"}}, []string{"CAP_SYS_PTRACE"}},
 		{"add one it has", &model.KernelCapabilities{Add: []string{"KILL"}}, base},
+		{"spelled with CAP_, in lower case", &model.KernelCapabilities{Add: []string{"cap_sys_ptrace"}, Drop: []string{"CAP_NET_RAW"}}, []string{"CAP_CHOWN", "CAP_KILL", "CAP_SYS_PTRACE"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{
