@@ -21,9 +21,11 @@ type ExecuteCommandConfigurationAliases struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.fargateEphemeralStorageKMSKeyID) || !has(self.fargateEphemeralStorageKmsKeyId) || self.fargateEphemeralStorageKMSKeyID == self.fargateEphemeralStorageKmsKeyId",fieldPath=.fargateEphemeralStorageKMSKeyID,message="fargateEphemeralStorageKMSKeyID is an alias of fargateEphemeralStorageKmsKeyId (the spelling of AWS's ECS controller for Kubernetes) and differs from it: set only fargateEphemeralStorageKmsKeyId"
 type ManagedStorageConfigurationAliases struct {
 	// KmsKeyID is an alias of kmsKeyId, as AWS's ECS controller for Kubernetes spells it.
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	KmsKeyID string `json:"kmsKeyID,omitempty" alias:"kmsKeyId"`
 	// FargateEphemeralStorageKMSKeyID is an alias of fargateEphemeralStorageKmsKeyId.
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	FargateEphemeralStorageKMSKeyID string `json:"fargateEphemeralStorageKMSKeyID,omitempty" alias:"fargateEphemeralStorageKmsKeyId"`
 }
@@ -44,6 +46,7 @@ type ServiceRegistryAliases struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.roleARN) || !has(self.roleArn) || self.roleARN == self.roleArn",fieldPath=.roleARN,message="roleARN is an alias of roleArn (the spelling of AWS's ECS controller for Kubernetes) and differs from it: set only roleArn"
 type ServiceConnectTlsConfigurationAliases struct {
 	// RoleARN is an alias of roleArn, as AWS's ECS controller for Kubernetes spells it.
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	RoleARN string `json:"roleARN,omitempty" alias:"roleArn"`
 }
@@ -54,6 +57,7 @@ type ServiceConnectTlsConfigurationAliases struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.awsPCAAuthorityARN) || !has(self.awsPcaAuthorityArn) || self.awsPCAAuthorityARN == self.awsPcaAuthorityArn",fieldPath=.awsPCAAuthorityARN,message="awsPCAAuthorityARN is an alias of awsPcaAuthorityArn (the spelling of AWS's ECS controller for Kubernetes) and differs from it: set only awsPcaAuthorityArn"
 type ServiceConnectTlsCertificateAuthorityAliases struct {
 	// AwsPCAAuthorityARN is an alias of awsPcaAuthorityArn.
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	AwsPCAAuthorityARN string `json:"awsPCAAuthorityARN,omitempty" alias:"awsPcaAuthorityArn"`
 }

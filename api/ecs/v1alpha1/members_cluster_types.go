@@ -81,9 +81,11 @@ type ManagedStorageConfiguration struct {
 	ManagedStorageConfigurationAliases `json:",inline"`
 
 	// KmsKeyId encrypting the data volumes ECS attaches to tasks.
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	KmsKeyId string `json:"kmsKeyId,omitempty"`
 	// FargateEphemeralStorageKmsKeyId encrypting Fargate's ephemeral storage.
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	FargateEphemeralStorageKmsKeyId string `json:"fargateEphemeralStorageKmsKeyId,omitempty"`
 }

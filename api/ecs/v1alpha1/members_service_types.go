@@ -169,6 +169,7 @@ type ServiceConnectConfiguration struct {
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 	// Services this service offers through Service Connect (none for a client-only service).
+	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	Services []ServiceConnectService `json:"services,omitempty"`
 	// LogConfiguration of the Service Connect proxy container.
@@ -236,8 +237,10 @@ type ServiceConnectTlsConfiguration struct {
 	ServiceConnectTlsConfigurationAliases `json:",inline"`
 
 	IssuerCertificateAuthority ServiceConnectTlsCertificateAuthority `json:"issuerCertificateAuthority"`
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	KmsKey string `json:"kmsKey,omitempty"`
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	RoleArn string `json:"roleArn,omitempty"`
 }
@@ -247,6 +250,7 @@ type ServiceConnectTlsCertificateAuthority struct {
 	// The spellings of AWS's ECS controller for Kubernetes (members_aliases.go).
 	ServiceConnectTlsCertificateAuthorityAliases `json:",inline"`
 
+	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	AwsPcaAuthorityArn string `json:"awsPcaAuthorityArn,omitempty"`
 }

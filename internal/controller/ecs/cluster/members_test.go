@@ -77,6 +77,16 @@ func inPlaceChanges(c *ecsv1alpha1.Cluster, observed *ecstypes.Cluster) (update,
 	return append(update, changed...), put
 }
 
+// observeMembers sets on observed the members of members_cluster_types.go as ECS reports what
+// CreateCluster sent for c.
+func observeMembers(c *ecsv1alpha1.Cluster, observed *ecstypes.Cluster) {
+	created := &ecs.CreateClusterInput{}
+	createMembers(&c.Spec, created)
+	observed.CapacityProviders, observed.DefaultCapacityProviderStrategy = created.CapacityProviders, created.DefaultCapacityProviderStrategy
+	observed.Configuration = created.Configuration
+	observed.ServiceConnectDefaults = &ecstypes.ClusterServiceConnectDefaults{Namespace: created.ServiceConnectDefaults.Namespace}
+}
+
 // TestSpecMembers: every member of ClusterSpec is classified, and for a Cluster with every member
 // set: nothing is sent at rest; a settings change is an UpdateCluster, a tag change a
 // TagResource / UntagResource change, a name change a refusal naming the member.
@@ -88,55 +98,58 @@ func TestSpecMembers(t *testing.T) {
 		ClusterArn: aws.String("arn:aws:ecs:us-east-1:000000000000:cluster/" + base.ECSName()), ClusterName: aws.String(base.ECSName()),
 		Status: aws.String("ACTIVE"), Settings: settings(base.Spec.Settings), Tags: managed.Tags(base.Spec.Tags),
 	}
-	created := &ecs.CreateClusterInput{}
-	createMembers(&base.Spec, created)
-	observed.CapacityProviders, observed.DefaultCapacityProviderStrategy = created.CapacityProviders, created.DefaultCapacityProviderStrategy
-	observed.Configuration = created.Configuration
-	observed.ServiceConnectDefaults = &ecstypes.ClusterServiceConnectDefaults{Namespace: created.ServiceConnectDefaults.Namespace}
+	observeMembers(base, observed)
 	mirror(&base.Status, observed)
 	base.Status.AppliedTags = inplace.Applied(base.Spec.Tags)
-	if u, p := inPlaceChanges(base, observed); len(u)+len(p) > 0 || !TagChange(base, observed).Empty() || NameChange(base, base.ECSName()) != nil {
+	if u, p := inPlaceChanges(base, observed); len(u)+len(p) > 0 {
+		t.Fatalf("a Cluster with every member set and nothing changed sends UpdateCluster for %v, PutClusterCapacityProviders for %v", u, p)
+	}
+	if !TagChange(base, observed).Empty() || NameChange(base, base.ECSName()) != nil {
 		t.Fatal("a Cluster with every member set and nothing changed is not at rest")
 	}
 	for path, m := range members {
-		t.Run(path, func(t *testing.T) {
-			c := base.DeepCopy()
-			spectest.Change(t, &c.Spec, path)
-			update, put := inPlaceChanges(c, observed)
-			resized := len(update)+len(put) > 0
-			tags := TagChange(c, observed)
-			renamed := NameChange(c, c.ECSName())
-			checkReachesCreate(t, path, base, c)
-			top := spectest.Top(path)
-			switch m.Call {
-			case "UpdateCluster":
-				if !slices.Equal(update, []string{top}) || len(put) > 0 || !tags.Empty() || renamed != nil {
-					t.Errorf("a change of %s: UpdateCluster for %v, PutClusterCapacityProviders for %v, tags %+v, refusal %+v; want only UpdateCluster for %s", path, update, put, tags, renamed, top)
-				}
-			case putCapacityProviders:
-				if !slices.Equal(put, []string{top}) || len(update) > 0 || !tags.Empty() || renamed != nil {
-					t.Errorf("a change of %s: PutClusterCapacityProviders for %v, UpdateCluster for %v, tags %+v, refusal %+v; want only PutClusterCapacityProviders for %s", path, put, update, tags, renamed, top)
-				}
-			case "TagResource / UntagResource":
-				if tags.Empty() || resized || renamed != nil {
-					t.Errorf("a change of %s: tags %+v, settings change %v, refusal %+v; want only a tag change", path, tags, resized, renamed)
-				}
-			case "CreateCluster":
-				if renamed == nil || !strings.Contains(renamed.Message("Cluster"), "spec."+path) {
-					t.Errorf("a change of %s is not refused by name: %+v", path, renamed)
-				}
-				if !spectest.RefusedByCRD(t, "Cluster", "spec."+path) {
-					t.Errorf("the CRD has no rule refusing a change of %s", path)
-				}
-			case "":
-				// Not sent to the cluster (its defaults): a change is no change of the ECS cluster.
-				if resized || !tags.Empty() || renamed != nil {
-					t.Errorf("a change of %s: in-place changes %v %v, tags %+v, refusal %+v; want none", path, update, put, tags, renamed)
-				}
-			default:
-				t.Errorf("%s: no check for call %s", path, m.Call)
-			}
-		})
+		t.Run(path, func(t *testing.T) { checkMember(t, path, m, base, observed) })
 	}
 	t.Logf("Cluster spec members:\n%s", spectest.Table(members))
+}
+
+// checkMember changes path of base and checks that the change takes the path m says, and only it.
+func checkMember(t *testing.T, path string, m spectest.Member, base *ecsv1alpha1.Cluster, observed *ecstypes.Cluster) {
+	t.Helper()
+	c := base.DeepCopy()
+	spectest.Change(t, &c.Spec, path)
+	update, put := inPlaceChanges(c, observed)
+	resized := len(update)+len(put) > 0
+	tags := TagChange(c, observed)
+	renamed := NameChange(c, c.ECSName())
+	checkReachesCreate(t, path, base, c)
+	top := spectest.Top(path)
+	switch m.Call {
+	case "UpdateCluster":
+		if !slices.Equal(update, []string{top}) || len(put) > 0 || !tags.Empty() || renamed != nil {
+			t.Errorf("a change of %s: UpdateCluster for %v, PutClusterCapacityProviders for %v, tags %+v, refusal %+v; want only UpdateCluster for %s", path, update, put, tags, renamed, top)
+		}
+	case putCapacityProviders:
+		if !slices.Equal(put, []string{top}) || len(update) > 0 || !tags.Empty() || renamed != nil {
+			t.Errorf("a change of %s: PutClusterCapacityProviders for %v, UpdateCluster for %v, tags %+v, refusal %+v; want only PutClusterCapacityProviders for %s", path, put, update, tags, renamed, top)
+		}
+	case "TagResource / UntagResource":
+		if tags.Empty() || resized || renamed != nil {
+			t.Errorf("a change of %s: tags %+v, settings change %v, refusal %+v; want only a tag change", path, tags, resized, renamed)
+		}
+	case "CreateCluster":
+		if renamed == nil || !strings.Contains(renamed.Message("Cluster"), "spec."+path) {
+			t.Errorf("a change of %s is not refused by name: %+v", path, renamed)
+		}
+		if !spectest.RefusedByCRD(t, "Cluster", "spec."+path) {
+			t.Errorf("the CRD has no rule refusing a change of %s", path)
+		}
+	case "":
+		// Not sent to the cluster (its defaults): a change is no change of the ECS cluster.
+		if resized || !tags.Empty() || renamed != nil {
+			t.Errorf("a change of %s: in-place changes %v %v, tags %+v, refusal %+v; want none", path, update, put, tags, renamed)
+		}
+	default:
+		t.Errorf("%s: no check for call %s", path, m.Call)
+	}
 }
