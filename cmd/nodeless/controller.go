@@ -50,6 +50,7 @@ type controllerFlags struct {
 	node           nodeFlags
 	pods           podFlags
 	defaults       defaultsFlags
+	services       serviceFlags
 }
 
 // leaderFlags configure leader election among the replicas of `nodeless controller`.
@@ -196,6 +197,7 @@ serves /healthz, /readyz and /metrics. SIGTERM stops reconciling, waits up to
 	f.node.addController(fs)
 	f.pods.add(fs)
 	f.defaults.add(fs)
+	f.services.add(fs)
 	return cmd
 }
 
@@ -237,6 +239,7 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if f.noRateLimit {
 		c.Limits = controller.NoRateLimit()
 	}
+	c.AWSServices, c.AWSServiceEndpoint = f.services.options(f.pods), f.services.endpoint
 	if !f.node.enabled {
 		m, err := controller.New(ctx, c)
 		if err != nil {

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/nodeless-dev/nodeless/internal/cloudmapapi"
+	"github.com/nodeless-dev/nodeless/internal/ec2api"
+	"github.com/nodeless-dev/nodeless/internal/elbv2api"
 	"github.com/nodeless-dev/nodeless/internal/logsapi"
 )
 
@@ -15,6 +18,9 @@ const (
 	ServiceECS            = "ecs"
 	ServiceSecretsManager = "secretsmanager"
 	ServiceLogs           = "logs"
+	ServiceELBv2          = elbv2api.IAMService
+	ServiceCloudMap       = cloudmapapi.IAMService
+	ServiceEC2            = ec2api.IAMService
 )
 
 // Statement ids of the policy; each says what its actions are scoped to.
@@ -37,6 +43,20 @@ const (
 	// the streams of the log groups under /nodeless/ (--pod-log-group's default is
 	// /nodeless/<pod-cluster>; another group needs its own ARN here).
 	SidReadPodLogs = "ReadPodLogs"
+	// SidLoadBalancers: the load balancers, target groups and listeners of Services of type
+	// LoadBalancer (package controller/awsservice; "*": CreateLoadBalancer and CreateTargetGroup
+	// name no existing resource, and nodeless's are recognised by their tags, not their names).
+	SidLoadBalancers = "LoadBalancers"
+	// SidELBServiceLinkedRole: the Elastic Load Balancing service-linked role, created by the
+	// first CreateLoadBalancer of an account (a no-op once it exists).
+	SidELBServiceLinkedRole = "ELBServiceLinkedRole"
+	// SidServiceDiscovery: the Cloud Map services and instances of Services, and the Route 53
+	// records and health checks Cloud Map changes on the caller's behalf when instances are
+	// registered and deregistered (AWS Cloud Map API permissions reference).
+	SidServiceDiscovery = "ServiceDiscovery"
+	// SidDescribeNetwork: EC2 reads that take no resource ARN: the load balancers' subnets (for
+	// their VPC), and the instances Cloud Map's RegisterInstance looks at.
+	SidDescribeNetwork = "DescribeNetwork"
 )
 
 // Requirement is one IAM action a call needs, and the statement that grants it.
@@ -78,7 +98,45 @@ func Requirements() map[string][]Requirement {
 	for _, a := range logsapi.Actions() {
 		out[a] = []Requirement{{Sid: SidReadPodLogs, Action: a}}
 	}
+	addNetworking(out)
 	return out
+}
+
+// addNetworking adds the calls of the ELBv2, Cloud Map and EC2 seams (Kubernetes Services on AWS).
+func addNetworking(out map[string][]Requirement) {
+	for _, op := range []string{
+		"CreateLoadBalancer", "DescribeLoadBalancers", "DeleteLoadBalancer",
+		"CreateTargetGroup", "DescribeTargetGroups", "ModifyTargetGroup", "DeleteTargetGroup",
+		"DescribeTargetGroupAttributes", "ModifyTargetGroupAttributes",
+		"RegisterTargets", "DeregisterTargets", "DescribeTargetHealth",
+		"CreateListener", "DescribeListeners", "ModifyListener", "DeleteListener", "DescribeTags",
+	} {
+		out[ServiceELBv2+":"+op] = []Requirement{{Sid: SidLoadBalancers, Action: ServiceELBv2 + ":" + op}}
+	}
+	// Creates carry the owner tags: ELBv2 authorizes them with AddTags too.
+	for _, op := range []string{"CreateLoadBalancer", "CreateTargetGroup", "CreateListener"} {
+		out[ServiceELBv2+":"+op] = append(out[ServiceELBv2+":"+op], Requirement{Sid: SidLoadBalancers, Action: ServiceELBv2 + ":AddTags"})
+	}
+	out[ServiceELBv2+":CreateLoadBalancer"] = append(out[ServiceELBv2+":CreateLoadBalancer"],
+		Requirement{Sid: SidELBServiceLinkedRole, Action: "iam:CreateServiceLinkedRole"})
+	for _, op := range []string{
+		"GetNamespace", "CreateService", "GetService", "ListServices", "DeleteService",
+		"RegisterInstance", "DeregisterInstance", "ListInstances", "ListTagsForResource",
+	} {
+		out[ServiceCloudMap+":"+op] = []Requirement{{Sid: SidServiceDiscovery, Action: ServiceCloudMap + ":" + op}}
+	}
+	out[ServiceCloudMap+":CreateService"] = append(out[ServiceCloudMap+":CreateService"],
+		Requirement{Sid: SidServiceDiscovery, Action: ServiceCloudMap + ":TagResource"})
+	for _, a := range []string{"route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListHostedZonesByName",
+		"route53:CreateHealthCheck", "route53:GetHealthCheck", "route53:UpdateHealthCheck"} {
+		out[ServiceCloudMap+":RegisterInstance"] = append(out[ServiceCloudMap+":RegisterInstance"], Requirement{Sid: SidServiceDiscovery, Action: a})
+	}
+	out[ServiceCloudMap+":RegisterInstance"] = append(out[ServiceCloudMap+":RegisterInstance"],
+		Requirement{Sid: SidDescribeNetwork, Action: "ec2:DescribeInstances"})
+	for _, a := range []string{"route53:ChangeResourceRecordSets", "route53:GetHealthCheck", "route53:DeleteHealthCheck", "route53:UpdateHealthCheck"} {
+		out[ServiceCloudMap+":DeregisterInstance"] = append(out[ServiceCloudMap+":DeregisterInstance"], Requirement{Sid: SidServiceDiscovery, Action: a})
+	}
+	out[ServiceEC2+":DescribeSubnets"] = []Requirement{{Sid: SidDescribeNetwork, Action: "ec2:DescribeSubnets"}}
 }
 
 // Document is an IAM policy document.
@@ -108,6 +166,11 @@ func scopes() []Statement {
 		{Sid: SidOwnedSecrets, Resource: "arn:aws:secretsmanager:*:*:secret:nodeless/*"},
 		{Sid: SidListSecrets, Resource: "*"},
 		{Sid: SidReadPodLogs, Resource: "arn:aws:logs:*:*:log-group:/nodeless/*:log-stream:*"},
+		{Sid: SidLoadBalancers, Resource: "*"},
+		{Sid: SidELBServiceLinkedRole, Resource: "arn:aws:iam::*:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing",
+			Condition: map[string]map[string]string{"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}},
+		{Sid: SidServiceDiscovery, Resource: "*"},
+		{Sid: SidDescribeNetwork, Resource: "*"},
 	}
 }
 

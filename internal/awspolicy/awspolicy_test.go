@@ -16,7 +16,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nodeless-dev/nodeless/internal/awspolicy"
+	"github.com/nodeless-dev/nodeless/internal/cloudmapapi"
+	"github.com/nodeless-dev/nodeless/internal/ec2api"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/elbv2api"
 	"github.com/nodeless-dev/nodeless/internal/logsapi"
 	"github.com/nodeless-dev/nodeless/internal/secretsapi"
 )
@@ -71,10 +74,23 @@ func logsCalls() []string {
 	return ops
 }
 
+// methodCalls are the calls of a seam whose method names are its operations, prefixed with the
+// service's IAM name.
+func methodCalls[API any](service string) []string {
+	var ops []string
+	api := reflect.TypeFor[API]()
+	for i := range api.NumMethod() {
+		ops = append(ops, service+":"+api.Method(i).Name)
+	}
+	return ops
+}
+
 // TestEveryCallHasItsActionsAndNoMore: the policy's requirements name exactly the calls of the
 // seams, and the policy grants exactly the actions of those requirements.
 func TestEveryCallHasItsActionsAndNoMore(t *testing.T) {
-	calls := slices.Concat(ecsCalls(t), secretsCalls(), logsCalls())
+	calls := slices.Concat(ecsCalls(t), secretsCalls(), logsCalls(),
+		methodCalls[elbv2api.API](awspolicy.ServiceELBv2), methodCalls[cloudmapapi.API](awspolicy.ServiceCloudMap),
+		methodCalls[ec2api.API](awspolicy.ServiceEC2))
 	sort.Strings(calls)
 	reqs := awspolicy.Requirements()
 	var mapped []string

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,14 +26,18 @@ import (
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/config/crd"
+	"github.com/nodeless-dev/nodeless/internal/cloudmapapi"
 	"github.com/nodeless-dev/nodeless/internal/component"
+	"github.com/nodeless-dev/nodeless/internal/controller/awsservice"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/cluster"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/service"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/task"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/taskdefinition"
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
+	"github.com/nodeless-dev/nodeless/internal/ec2api"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/elbv2api"
 	"github.com/nodeless-dev/nodeless/internal/secretsapi"
 )
 
@@ -82,6 +87,13 @@ type Config struct {
 	// SecretsManager is the Secrets Manager client of the Pods' mirror; nil: one built from
 	// ECSOptions (the local data plane serves Secrets Manager beside ECS).
 	SecretsManager secretsapi.API
+	// AWSServices, when it enables anything, runs the controller of Kubernetes Services on AWS
+	// (internal/controller/awsservice): network load balancers and Cloud Map names.
+	AWSServices *awsservice.Options
+	// AWSServiceClients are its ELBv2, Cloud Map and EC2 clients; a nil one is built from
+	// ECSOptions' region and credentials with AWSServiceEndpoint as its endpoint ("" is AWS's).
+	AWSServiceClients  awsservice.Clients
+	AWSServiceEndpoint string
 }
 
 // LeaderElection configures the Lease (coordination.k8s.io/v1) that elects the one replica that
@@ -119,6 +131,8 @@ type Manager struct {
 	mgr   manager.Manager
 	ready chan struct{}
 	pods  *pod.Controller
+	// awsServices is the AWS service controller, when it runs.
+	awsServices *awsservice.Reconciler
 }
 
 var _ component.Component = (*Manager)(nil)
@@ -323,7 +337,48 @@ func (m *Manager) register(ctx context.Context, api ecsapi.API) error {
 	if err := task.Register(m.mgr, api, opts); err != nil {
 		return err
 	}
+	// Before the Pods: the AWS service controller withdraws a Pod's address for the Pod controller.
+	if err := m.registerAWSServices(ctx); err != nil {
+		return err
+	}
 	return m.registerPods(ctx, api)
+}
+
+// registerAWSServices registers the controller of Services on AWS when Config.AWSServices asks
+// for it, building the clients it lacks.
+func (m *Manager) registerAWSServices(ctx context.Context) error {
+	opts := m.cfg.AWSServices
+	if opts == nil || !opts.Enabled() {
+		return nil
+	}
+	c, eo, ep := m.cfg.AWSServiceClients, m.cfg.ECSOptions, m.cfg.AWSServiceEndpoint
+	if c.ELBv2 == nil && opts.LoadBalancers {
+		cl, err := elbv2api.NewClient(ctx, eo, ep)
+		if err != nil {
+			return fmt.Errorf("building the ELBv2 client: %w", err)
+		}
+		c.ELBv2 = cl
+	}
+	if c.EC2 == nil && opts.LoadBalancers {
+		cl, err := ec2api.NewClient(ctx, eo, ep)
+		if err != nil {
+			return fmt.Errorf("building the EC2 client: %w", err)
+		}
+		c.EC2 = cl
+	}
+	if c.CloudMap == nil && opts.NamespaceID != "" {
+		cl, err := cloudmapapi.NewClient(ctx, eo, ep)
+		if err != nil {
+			return fmt.Errorf("building the Cloud Map client: %w", err)
+		}
+		c.CloudMap = cl
+	}
+	r, err := awsservice.Register(m.mgr, c, *opts)
+	if err != nil {
+		return fmt.Errorf("registering the AWS service controller: %w", err)
+	}
+	m.awsServices = r
+	return nil
 }
 
 // registerPods registers the Pod controller when Config.Pods asks for it.
@@ -332,6 +387,10 @@ func (m *Manager) registerPods(ctx context.Context, api ecsapi.API) error {
 		return nil
 	}
 	opts := m.cfg.Pods.WithDefaults()
+	if m.awsServices != nil {
+		// A Pod leaves its Services' target groups and Cloud Map names before its task is stopped.
+		opts.Withdrawers = append(slices.Clone(opts.Withdrawers), m.awsServices)
+	}
 	if opts.Mirror == nil {
 		sm := m.cfg.SecretsManager
 		if sm == nil {
@@ -354,6 +413,10 @@ func (m *Manager) registerPods(ctx context.Context, api ecsapi.API) error {
 	m.pods = c
 	return nil
 }
+
+// AWSServices is the controller of Kubernetes Services on AWS (nil when Config.AWSServices does
+// not enable it); a pod.Withdrawer.
+func (m *Manager) AWSServices() *awsservice.Reconciler { return m.awsServices }
 
 // PodTasks is the Pod controller, which tells the virtual node each Pod's task (nil when
 // Config.Pods is not set).
