@@ -70,7 +70,7 @@ type Requirement struct {
 func Requirements() map[string][]Requirement {
 	out := map[string][]Requirement{}
 	for _, op := range []string{
-		"CreateCluster", "DescribeClusters", "UpdateCluster", "DeleteCluster",
+		"CreateCluster", "DescribeClusters", "UpdateCluster", "DeleteCluster", "PutClusterCapacityProviders",
 		"RegisterTaskDefinition", "DescribeTaskDefinition", "DeregisterTaskDefinition", "ListTaskDefinitions",
 		"CreateService", "DescribeServices", "UpdateService", "DeleteService",
 		"RunTask", "DescribeTasks", "StopTask", "ListTasks", "ExecuteCommand",

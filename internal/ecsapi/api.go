@@ -49,6 +49,7 @@ type API interface {
 	DescribeClusters(ctx context.Context, in *ecs.DescribeClustersInput, optFns ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
 	UpdateCluster(ctx context.Context, in *ecs.UpdateClusterInput, optFns ...func(*ecs.Options)) (*ecs.UpdateClusterOutput, error)
 	DeleteCluster(ctx context.Context, in *ecs.DeleteClusterInput, optFns ...func(*ecs.Options)) (*ecs.DeleteClusterOutput, error)
+	PutClusterCapacityProviders(ctx context.Context, in *ecs.PutClusterCapacityProvidersInput, optFns ...func(*ecs.Options)) (*ecs.PutClusterCapacityProvidersOutput, error)
 
 	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
@@ -76,26 +77,27 @@ var _ API = (*ecs.Client)(nil)
 
 // Operation names, as the ECS API spells them.
 const (
-	OpCreateCluster            = "CreateCluster"
-	OpDescribeClusters         = "DescribeClusters"
-	OpUpdateCluster            = "UpdateCluster"
-	OpDeleteCluster            = "DeleteCluster"
-	OpRegisterTaskDefinition   = "RegisterTaskDefinition"
-	OpDescribeTaskDefinition   = "DescribeTaskDefinition"
-	OpDeregisterTaskDefinition = "DeregisterTaskDefinition"
-	OpListTaskDefinitions      = "ListTaskDefinitions"
-	OpCreateService            = "CreateService"
-	OpDescribeServices         = "DescribeServices"
-	OpUpdateService            = "UpdateService"
-	OpDeleteService            = "DeleteService"
-	OpRunTask                  = "RunTask"
-	OpDescribeTasks            = "DescribeTasks"
-	OpStopTask                 = "StopTask"
-	OpListTasks                = "ListTasks"
-	OpTagResource              = "TagResource"
-	OpUntagResource            = "UntagResource"
-	OpListTagsForResource      = "ListTagsForResource"
-	OpExecuteCommand           = "ExecuteCommand"
+	OpCreateCluster               = "CreateCluster"
+	OpDescribeClusters            = "DescribeClusters"
+	OpUpdateCluster               = "UpdateCluster"
+	OpDeleteCluster               = "DeleteCluster"
+	OpPutClusterCapacityProviders = "PutClusterCapacityProviders"
+	OpRegisterTaskDefinition      = "RegisterTaskDefinition"
+	OpDescribeTaskDefinition      = "DescribeTaskDefinition"
+	OpDeregisterTaskDefinition    = "DeregisterTaskDefinition"
+	OpListTaskDefinitions         = "ListTaskDefinitions"
+	OpCreateService               = "CreateService"
+	OpDescribeServices            = "DescribeServices"
+	OpUpdateService               = "UpdateService"
+	OpDeleteService               = "DeleteService"
+	OpRunTask                     = "RunTask"
+	OpDescribeTasks               = "DescribeTasks"
+	OpStopTask                    = "StopTask"
+	OpListTasks                   = "ListTasks"
+	OpTagResource                 = "TagResource"
+	OpUntagResource               = "UntagResource"
+	OpListTagsForResource         = "ListTagsForResource"
+	OpExecuteCommand              = "ExecuteCommand"
 )
 
 // IsWrite reports whether the operation changes ECS state.

@@ -45,6 +45,10 @@ func (d *decorated) DeleteCluster(ctx context.Context, in *ecs.DeleteClusterInpu
 	return do(ctx, d, OpDeleteCluster, in, d.next.DeleteCluster, o)
 }
 
+func (d *decorated) PutClusterCapacityProviders(ctx context.Context, in *ecs.PutClusterCapacityProvidersInput, o ...func(*ecs.Options)) (*ecs.PutClusterCapacityProvidersOutput, error) {
+	return do(ctx, d, OpPutClusterCapacityProviders, in, d.next.PutClusterCapacityProviders, o)
+}
+
 func (d *decorated) RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, o ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error) {
 	return do(ctx, d, OpRegisterTaskDefinition, in, d.next.RegisterTaskDefinition, o)
 }

@@ -31,6 +31,9 @@ type ClusterSpec struct {
 	// (nodeless's, not an ECS member; see ClusterDefaults).
 	// +optional
 	Defaults *ClusterDefaults `json:"defaults,omitempty"`
+
+	// The members of members_cluster_types.go.
+	ClusterMembers `json:",inline"`
 }
 
 // ClusterSetting is an ECS cluster setting.

@@ -82,6 +82,9 @@ type ServiceSpec struct {
 	// +kubebuilder:validation:MaxItems=40
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
+
+	// The members of members_service_types.go.
+	ServiceMembers `json:",inline"`
 }
 
 // DeploymentConfiguration bounds a rolling deployment.
@@ -98,6 +101,11 @@ type DeploymentConfiguration struct {
 	MinimumHealthyPercent *int32 `json:"minimumHealthyPercent,omitempty"`
 	// +optional
 	DeploymentCircuitBreaker *DeploymentCircuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
+	// Alarms: CloudWatch alarms that fail a deployment (ECS API reference, DeploymentAlarms). The
+	// local data plane has no CloudWatch: it accepts them with enable false and refuses them by
+	// name with enable true.
+	// +optional
+	Alarms *DeploymentAlarms `json:"alarms,omitempty"`
 }
 
 // DeploymentCircuitBreaker stops (and optionally rolls back) a failing deployment.

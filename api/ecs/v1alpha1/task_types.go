@@ -58,6 +58,9 @@ type TaskSpec struct {
 	// +kubebuilder:validation:MaxItems=40
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
+
+	// The members of members_service_types.go.
+	TaskMembers `json:",inline"`
 }
 
 // TaskOverride changes the task definition for this task only.
@@ -68,6 +71,9 @@ type TaskOverride struct {
 	Cpu string `json:"cpu,omitempty"`
 	// +optional
 	Memory string `json:"memory,omitempty"`
+
+	// The members of members_task_types.go.
+	TaskOverrideMembers `json:",inline"`
 }
 
 // ContainerOverride changes one container for this task only.
@@ -77,6 +83,9 @@ type ContainerOverride struct {
 	Command []string `json:"command,omitempty"`
 	// +optional
 	Environment []KeyValuePair `json:"environment,omitempty"`
+
+	// The members of members_task_types.go.
+	ContainerOverrideMembers `json:",inline"`
 }
 
 // ContainerStatus mirrors one container of the task.

@@ -79,6 +79,9 @@ type TaskDefinitionSpec struct {
 	// +kubebuilder:validation:MaxItems=40
 	// +optional
 	Tags []Tag `json:"tags,omitempty"`
+
+	// The members of members_taskdefinition_types.go.
+	TaskDefinitionMembers `json:",inline"`
 }
 
 // ContainerDefinition is one container of a task definition.
@@ -145,6 +148,9 @@ type ContainerDefinition struct {
 	ReadonlyRootFilesystem *bool `json:"readonlyRootFilesystem,omitempty"`
 	// +optional
 	DockerLabels map[string]string `json:"dockerLabels,omitempty"`
+
+	// The members of members_taskdefinition_types.go.
+	ContainerMembers `json:",inline"`
 }
 
 // Secret is an environment variable whose value comes from Secrets Manager or SSM.
@@ -218,6 +224,14 @@ type LogConfiguration struct {
 	LogDriver string `json:"logDriver"`
 	// +optional
 	Options map[string]string `json:"options,omitempty"`
+	// SecretOptions passed to the log driver from Secrets Manager or SSM (a Splunk token, ...):
+	// name is the option, valueFrom the secret (ECS API reference, LogConfiguration). The local
+	// data plane resolves them when the task starts, as it resolves secrets: a task whose secret
+	// cannot be read fails to start.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	SecretOptions []Secret `json:"secretOptions,omitempty"`
 }
 
 // Volume is a task volume; without host it is an ephemeral volume of the task.
@@ -227,6 +241,9 @@ type Volume struct {
 	Name string `json:"name"`
 	// +optional
 	Host *HostVolumeProperties `json:"host,omitempty"`
+
+	// The members of members_taskdefinition_types.go.
+	VolumeMembers `json:",inline"`
 }
 
 // HostVolumeProperties of a bind-mount volume.

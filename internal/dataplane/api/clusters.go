@@ -14,6 +14,8 @@ type createClusterInput struct {
 	Tags              []model.Tag            `json:"tags"`
 	Settings          []model.ClusterSetting `json:"settings"`
 	CapacityProviders []string               `json:"capacityProviders"`
+	// DefaultCapacityProviderStrategy: see capacity.go.
+	DefaultCapacityProviderStrategy []model.CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
 }
 
 type clusterOutput struct {
@@ -83,10 +85,11 @@ func (s *Server) createCluster(_ context.Context, in *createClusterInput) (*clus
 	if err := checkSettings(in.Settings); err != nil {
 		return nil, err
 	}
-	for i, p := range in.CapacityProviders {
-		if p != "FARGATE" && p != "FARGATE_SPOT" {
-			return nil, invalidParameter("capacityProviders[%d]: %q is not available locally; use FARGATE or FARGATE_SPOT", i, p)
-		}
+	if err := checkCapacityProviders("capacityProviders", in.CapacityProviders); err != nil {
+		return nil, err
+	}
+	if err := checkStrategy("defaultCapacityProviderStrategy", in.DefaultCapacityProviderStrategy, in.CapacityProviders); err != nil {
+		return nil, err
 	}
 	var out model.Cluster
 	err = s.store.Update(func(tx *store.Tx) error {
@@ -101,6 +104,9 @@ func (s *Server) createCluster(_ context.Context, in *createClusterInput) (*clus
 		}
 		if in.CapacityProviders != nil {
 			c.CapacityProviders = in.CapacityProviders
+		}
+		if len(in.DefaultCapacityProviderStrategy) > 0 {
+			c.DefaultCapacityProviderStrategy = in.DefaultCapacityProviderStrategy
 		}
 		out = c
 		return tx.PutCluster(&store.ClusterRecord{Cluster: c})

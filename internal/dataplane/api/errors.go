@@ -16,6 +16,7 @@ const (
 	errClusterHasServices    = "ClusterContainsServicesException"
 	errClusterHasTasks       = "ClusterContainsTasksException"
 	errResourceNotFound      = "ResourceNotFoundException"
+	errResourceInUse         = "ResourceInUseException"
 	errConflict              = "ConflictException"
 	errLimitExceeded         = "LimitExceededException"
 	errUnsupportedFeature    = "UnsupportedFeatureException"

@@ -55,6 +55,17 @@ var memberRules = map[string]memberRule{
 	"UpdateClusterRequest.settings":          eff("replaces the named settings", "TestUpdateClusterSettings"),
 	"UpdateClusterSettingsRequest.settings":  eff("replaces the named settings", "TestUpdateClusterSettings"),
 
+	// Capacity providers (capacity.go).
+	"CreateClusterRequest.defaultCapacityProviderStrategy":               eff("the strategy of RunTask/CreateService calls that name neither a strategy nor a launch type; its providers must be the cluster's", "TestCapacityProviderStrategy"),
+	"PutClusterCapacityProvidersRequest.capacityProviders":               eff("replaces the cluster's providers (FARGATE, FARGATE_SPOT); one a service uses is ResourceInUseException", "TestCapacityProviderStrategy"),
+	"PutClusterCapacityProvidersRequest.defaultCapacityProviderStrategy": eff("replaces the cluster's default strategy", "TestCapacityProviderStrategy"),
+	"RunTaskRequest.capacityProviderStrategy":                            eff("places the tasks on FARGATE / FARGATE_SPOT by base and weight, reported as capacityProviderName; refused with launchType", "TestCapacityProviderStrategy"),
+	"CreateServiceRequest.capacityProviderStrategy":                      eff("the service's and its deployment's strategy; the scheduler places each task by it", "TestCapacityProviderStrategy", "TestCapacityProviderStrategyTasks"),
+	"UpdateServiceRequest.capacityProviderStrategy":                      eff("replaces the strategy in place (no new deployment); an empty list returns to launchType FARGATE", "TestCapacityProviderStrategy"),
+	"CapacityProviderStrategyItem.capacityProvider":                      eff("FARGATE or FARGATE_SPOT associated with the cluster; others refused by name", "TestCapacityProviderStrategy", "TestPickCapacityProvider"),
+	"CapacityProviderStrategyItem.weight":                                eff("the provider's share of tasks beyond base", "TestCapacityProviderStrategy", "TestPickCapacityProvider"),
+	"CapacityProviderStrategyItem.base":                                  eff("the tasks at least placed on the provider (one provider per strategy)", "TestCapacityProviderStrategy", "TestPickCapacityProvider"),
+
 	// Task definitions.
 	"RegisterTaskDefinitionRequest.family":                  eff("the family of the new revision", "TestTaskDefinitions"),
 	"RegisterTaskDefinitionRequest.containerDefinitions":    eff("the containers each task runs", "TestTaskDefinitions", "TestHTTPPortAnswers"),
@@ -127,8 +138,21 @@ var memberRules = map[string]memberRule{
 	"ContainerRestartPolicy.enabled":              approx("see ContainerDefinition.restartPolicy"),
 	"ContainerRestartPolicy.ignoredExitCodes":     approx("see ContainerDefinition.restartPolicy"),
 	"ContainerRestartPolicy.restartAttemptPeriod": approx("see ContainerDefinition.restartPolicy (checked: 60-1800 s)"),
-	"ContainerDefinition.startTimeout":            eff("how long dependencies may take before the task fails", "TestStartTimeoutAndSecrets"),
-	"ContainerDefinition.stopTimeout":             eff("seconds between SIGTERM and SIGKILL", "TestStopTimeoutEscalatesToSIGKILL"),
+	"ContainerDefinition.linuxParameters":         eff("capabilities applied to the process; checked as Fargate checks them", "TestLinuxParametersAndAlarms", "TestLinuxCapabilitiesInContainer"),
+	"LinuxParameters.capabilities":                eff("added to and dropped from the process's capability sets", "TestLinuxCapabilitiesInContainer", "TestWithCapabilities"),
+	"KernelCapabilities.add":                      eff("added (SYS_PTRACE only, as on Fargate; others ClientException)", "TestLinuxCapabilitiesInContainer", "TestLinuxParametersAndAlarms"),
+	"KernelCapabilities.drop":                     eff("dropped (ALL drops every capability)", "TestLinuxCapabilitiesInContainer", "TestWithCapabilities"),
+	"LinuxParameters.initProcessEnabled":          eff("false accepted; true refused by name (no init binary locally)", "TestLinuxParametersAndAlarms"),
+	"ContainerDefinition.repositoryCredentials":   eff("the image is pulled with the username and password of the secret it names, read when the task starts", "TestRepositoryCredentials", "TestRepositoryCredentialsAndLogSecretOptions"),
+	"RepositoryCredentials.credentialsParameter":  eff("the secret (ARN or name); unreadable or not {username, password}: the task fails to start, naming it", "TestRepositoryCredentialsAndLogSecretOptions", "TestRepositoryCredentials"),
+	"LogConfiguration.secretOptions": approx("resolved when the task starts (an unreadable one fails it, as on ECS: TestLogSecretOptions); " +
+		"the values go nowhere, since container output always goes to the local log files"),
+	"DeploymentConfiguration.alarms":   eff("stored and shown turned off; enable or rollback true refused by name (no CloudWatch locally)", "TestLinuxParametersAndAlarms"),
+	"DeploymentAlarms.alarmNames":      eff("stored and shown", "TestLinuxParametersAndAlarms"),
+	"DeploymentAlarms.enable":          eff("false accepted; true refused by name", "TestLinuxParametersAndAlarms"),
+	"DeploymentAlarms.rollback":        eff("false accepted; true refused by name", "TestLinuxParametersAndAlarms"),
+	"ContainerDefinition.startTimeout": eff("how long dependencies may take before the task fails", "TestStartTimeoutAndSecrets"),
+	"ContainerDefinition.stopTimeout":  eff("seconds between SIGTERM and SIGKILL", "TestStopTimeoutEscalatesToSIGKILL"),
 	"ContainerDefinition.logConfiguration": approx("container output always goes to the local log files (nodeless logs, kubectl logs) " +
 		"whatever the driver; the configuration is stored and shown"),
 	"LogConfiguration.logDriver": approx("see ContainerDefinition.logConfiguration"),

@@ -11,6 +11,8 @@ func (s *Server) operations() map[string]operation {
 
 		"UpdateClusterSettings": handle(s, "UpdateClusterSettings", s.updateClusterSettings),
 
+		"PutClusterCapacityProviders": handle(s, "PutClusterCapacityProviders", s.putClusterCapacityProviders),
+
 		"RegisterTaskDefinition":     handle(s, "RegisterTaskDefinition", s.registerTaskDefinition),
 		"DescribeTaskDefinition":     handle(s, "DescribeTaskDefinition", s.describeTaskDefinition),
 		"ListTaskDefinitions":        handle(s, "ListTaskDefinitions", s.listTaskDefinitions),

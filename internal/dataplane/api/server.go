@@ -146,7 +146,7 @@ func (s *Server) decode(op string, body []byte, in any) error {
 		if fe.IsSerialization() {
 			return newError(errSerialization, "%s", fe.Error())
 		}
-		return invalidParameter("%s", fe.Error())
+		return invalidParameter("%s", unsupportedMessage(fe))
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil

@@ -29,6 +29,8 @@ type createServiceInput struct {
 	EnableECSManagedTags          *bool                          `json:"enableECSManagedTags"`
 	PropagateTags                 *string                        `json:"propagateTags"`
 	EnableExecuteCommand          *bool                          `json:"enableExecuteCommand"`
+	// CapacityProviderStrategy: see capacity.go.
+	CapacityProviderStrategy []model.CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
 }
 
 type serviceOutput struct {
@@ -49,6 +51,8 @@ type updateServiceInput struct {
 	EnableECSManagedTags          *bool                          `json:"enableECSManagedTags"`
 	PropagateTags                 *string                        `json:"propagateTags"`
 	EnableExecuteCommand          *bool                          `json:"enableExecuteCommand"`
+	// CapacityProviderStrategy changes in place (see capacity.go).
+	CapacityProviderStrategy []model.CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
 }
 
 type deleteServiceInput struct {
@@ -141,7 +145,7 @@ func checkDeploymentConfiguration(dc *model.DeploymentConfiguration) error {
 	if v := dc.MaximumPercent; v != nil && *v < 100 {
 		return invalidParameter("deploymentConfiguration.maximumPercent: %d is below 100; a REPLICA service needs at least 100", *v)
 	}
-	return nil
+	return checkAlarms(dc.Alarms)
 }
 
 // mergeDeploymentConfiguration lays update over base; unset members keep base's values.
@@ -157,6 +161,7 @@ func mergeDeploymentConfiguration(base, update *model.DeploymentConfiguration) *
 		out.MaximumPercent = firstNonNil(dc.MaximumPercent, out.MaximumPercent)
 		out.MinimumHealthyPercent = firstNonNil(dc.MinimumHealthyPercent, out.MinimumHealthyPercent)
 		out.DeploymentCircuitBreaker = firstNonNil(dc.DeploymentCircuitBreaker, out.DeploymentCircuitBreaker)
+		out.Alarms = firstNonNil(dc.Alarms, out.Alarms)
 	}
 	return &out
 }
@@ -192,7 +197,12 @@ func (s *Server) createService(_ context.Context, in *createServiceInput) (*serv
 }
 
 func (s *Server) createServiceTx(tx *store.Tx, cluster string, in *createServiceInput, hash string) (model.Service, bool, error) {
-	if _, err := activeCluster(tx, cluster); err != nil {
+	c, err := activeCluster(tx, cluster)
+	if err != nil {
+		return model.Service{}, false, err
+	}
+	strategy, err := launchStrategy("capacityProviderStrategy", in.CapacityProviderStrategy, in.LaunchType, &c.Cluster)
+	if err != nil {
 		return model.Service{}, false, err
 	}
 	if svc, found, err := replayCreateService(tx, cluster, in, hash); found || err != nil {
@@ -209,6 +219,8 @@ func (s *Server) createServiceTx(tx *store.Tx, cluster string, in *createService
 		return model.Service{}, false, err
 	}
 	svc := s.newService(cluster, in, td.TaskDefinition.TaskDefinitionArn)
+	svc.CapacityProviderStrategy, svc.LaunchType = strategy, launchTypeFor(strategy)
+	svc.Deployments[0].CapacityProviderStrategy, svc.Deployments[0].LaunchType = strategy, svc.LaunchType
 	if err := tx.PutService(cluster, &store.ServiceRecord{Service: svc}); err != nil {
 		return model.Service{}, false, err
 	}
@@ -328,6 +340,9 @@ func (s *Server) updateService(_ context.Context, in *updateServiceInput) (*serv
 			return newError(errServiceNotActive, "Service was not ACTIVE: %s is %s; create it again with CreateService", name, rec.Service.Status)
 		}
 		if err := s.applyUpdate(tx, &rec.Service, in); err != nil {
+			return err
+		}
+		if err := updateStrategy(tx, cluster, &rec.Service, in.CapacityProviderStrategy); err != nil {
 			return err
 		}
 		out = rec.Service

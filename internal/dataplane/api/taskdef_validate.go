@@ -177,6 +177,7 @@ func (c *taskDefChecker) container(p string, d *model.ContainerDefinition) error
 	}
 	for _, check := range []func(string, *model.ContainerDefinition) error{
 		checkContainerResources, checkHealthCheck, checkTimeouts, checkRestartPolicy, checkEnvironment, c.checkMounts, checkFargateContainer,
+		checkContainerMembers,
 	} {
 		if err := check(p, d); err != nil {
 			return err

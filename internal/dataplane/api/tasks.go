@@ -27,6 +27,8 @@ type runTaskInput struct {
 	EnableExecuteCommand *bool                       `json:"enableExecuteCommand"`
 	EnableECSManagedTags *bool                       `json:"enableECSManagedTags"`
 	PropagateTags        *string                     `json:"propagateTags"`
+	// CapacityProviderStrategy: see capacity.go.
+	CapacityProviderStrategy []model.CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
 }
 
 type tasksOutput struct {
@@ -164,7 +166,12 @@ func (s *Server) runTask(_ context.Context, in *runTaskInput) (*tasksOutput, err
 }
 
 func (s *Server) runTaskTx(tx *store.Tx, cluster string, in *runTaskInput, hash string) ([]model.Task, bool, error) {
-	if _, err := activeCluster(tx, cluster); err != nil {
+	c, err := activeCluster(tx, cluster)
+	if err != nil {
+		return nil, false, err
+	}
+	strategy, err := launchStrategy("capacityProviderStrategy", in.CapacityProviderStrategy, in.LaunchType, &c.Cluster)
+	if err != nil {
 		return nil, false, err
 	}
 	if in.ClientToken != nil {
@@ -193,9 +200,12 @@ func (s *Server) runTaskTx(tx *store.Tx, cluster string, in *runTaskInput, hash 
 	}
 	var tasks []model.Task
 	var arns []string
+	placed := map[string]int{}
 	for range deref(in.Count, 1) {
 		id := model.NewTaskID()
-		t := s.newTask(cluster, id, &td.TaskDefinition, in, tags)
+		provider := model.PickCapacityProvider(strategy, placed)
+		placed[provider]++
+		t := s.newTask(cluster, id, &td.TaskDefinition, in, tags, provider)
 		if err := tx.PutTask(cluster, id, &store.TaskRecord{Task: t}); err != nil {
 			return nil, false, err
 		}
@@ -248,9 +258,10 @@ func replayRunTask(tx *store.Tx, cluster, token, hash string) ([]model.Task, boo
 }
 
 // newTask is a task of RunTask with the given tags (its own, propagated and managed: model.TaskTags).
-func (s *Server) newTask(cluster, id string, td *model.TaskDefinition, in *runTaskInput, tags []model.Tag) model.Task {
+func (s *Server) newTask(cluster, id string, td *model.TaskDefinition, in *runTaskInput, tags []model.Tag, provider string) model.Task {
 	return model.NewTask(s.arns, model.NewTaskInput{
-		Cluster: cluster, ID: id, Definition: td, Group: in.Group, StartedBy: in.StartedBy,
+		CapacityProvider: provider,
+		Cluster:          cluster, ID: id, Definition: td, Group: in.Group, StartedBy: in.StartedBy,
 		PlatformVersion: in.PlatformVersion, Overrides: in.Overrides, Tags: tags, CreatedAt: s.clock.Now(),
 		NetworkConfiguration: in.NetworkConfiguration, EnableExecuteCommand: deref(in.EnableExecuteCommand, false),
 	})

@@ -42,6 +42,8 @@ type NewTaskInput struct {
 	NetworkConfiguration *NetworkConfiguration
 	// CreatedAt is when the task was launched (truncated to the millisecond the wire keeps).
 	CreatedAt time.Time
+	// CapacityProvider the task was placed on by a capacity provider strategy; "" for none.
+	CapacityProvider string
 }
 
 // NewTask is a task as ECS shows it right after it was launched, before the scheduler touched it:
@@ -66,6 +68,9 @@ func NewTask(arns ARNs, in NewTaskInput) Task {
 	}
 	if t.Group == nil {
 		t.Group = ptr("family:" + def.Family)
+	}
+	if in.CapacityProvider != "" {
+		t.CapacityProviderName = ptr(in.CapacityProvider)
 	}
 	if in.Overrides != nil {
 		o := *in.Overrides

@@ -80,7 +80,10 @@ type Cluster struct {
 	ActiveServicesCount               int32            `json:"activeServicesCount"`
 	Settings                          []ClusterSetting `json:"settings,omitempty"`
 	CapacityProviders                 []string         `json:"capacityProviders,omitempty"`
-	Tags                              []Tag            `json:"tags,omitempty"`
+	// DefaultCapacityProviderStrategy places the tasks of RunTask and CreateService calls that
+	// give neither a strategy nor a launch type.
+	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy,omitempty"`
+	Tags                            []Tag                          `json:"tags,omitempty"`
 }
 
 // PortMapping maps a container port; in awsvpc mode hostPort equals containerPort.
@@ -124,6 +127,9 @@ type Secret struct {
 type LogConfiguration struct {
 	LogDriver string            `json:"logDriver"`
 	Options   map[string]string `json:"options,omitempty"`
+	// SecretOptions are resolved when the task starts (an unreadable one fails it, as on ECS);
+	// their values go nowhere, since every container's output goes to the local log files.
+	SecretOptions []Secret `json:"secretOptions,omitempty"`
 }
 
 // Ulimit is a resource limit for a container.
@@ -161,6 +167,9 @@ type ContainerDefinition struct {
 	DockerLabels           map[string]string       `json:"dockerLabels,omitempty"`
 	Privileged             *bool                   `json:"privileged,omitempty"`
 	RestartPolicy          *ContainerRestartPolicy `json:"restartPolicy,omitempty"`
+	// LinuxParameters and RepositoryCredentials: see members.go.
+	LinuxParameters       *LinuxParameters       `json:"linuxParameters,omitempty"`
+	RepositoryCredentials *RepositoryCredentials `json:"repositoryCredentials,omitempty"`
 	// Interactive keeps the container's standard input open (docker run -i) until an attach
 	// ends it (Kubernetes stdinOnce); PseudoTerminal gives the container a terminal (docker run
 	// -t). The runtime gives such containers FIFOs and copies their output into the log
@@ -321,6 +330,8 @@ type Task struct {
 	AvailabilityZone     *string       `json:"availabilityZone,omitempty"`
 	EnableExecuteCommand bool          `json:"enableExecuteCommand"`
 	Tags                 []Tag         `json:"tags,omitempty"`
+	// CapacityProviderName: the provider a capacity provider strategy placed the task on.
+	CapacityProviderName *string `json:"capacityProviderName,omitempty"`
 }
 
 // DeploymentCircuitBreaker stops (and optionally rolls back) a deployment whose tasks keep failing.
@@ -334,6 +345,8 @@ type DeploymentConfiguration struct {
 	DeploymentCircuitBreaker *DeploymentCircuitBreaker `json:"deploymentCircuitBreaker,omitempty"`
 	MaximumPercent           *int32                    `json:"maximumPercent,omitempty"`
 	MinimumHealthyPercent    *int32                    `json:"minimumHealthyPercent,omitempty"`
+	// Alarms are accepted turned off only: there is no CloudWatch locally (api.checkAlarms).
+	Alarms *DeploymentAlarms `json:"alarms,omitempty"`
 }
 
 // DeploymentController names the deployment controller type (ECS only, locally).
@@ -379,6 +392,8 @@ type Deployment struct {
 	NetworkConfiguration *NetworkConfiguration `json:"networkConfiguration,omitempty"`
 	RolloutState         string                `json:"rolloutState,omitempty"`
 	RolloutStateReason   *string               `json:"rolloutStateReason,omitempty"`
+	// CapacityProviderStrategy its tasks are placed by (none: launchType FARGATE).
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
 }
 
 // ServiceEvent is a message the service scheduler records about a service (newest first, bounded).
@@ -414,5 +429,7 @@ type Service struct {
 	EnableECSManagedTags          bool                     `json:"enableECSManagedTags"`
 	EnableExecuteCommand          bool                     `json:"enableExecuteCommand"`
 	PropagateTags                 *string                  `json:"propagateTags,omitempty"`
-	Tags                          []Tag                    `json:"tags,omitempty"`
+	// CapacityProviderStrategy its tasks are placed by (none: launchType FARGATE).
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	Tags                     []Tag                          `json:"tags,omitempty"`
 }

@@ -164,7 +164,7 @@ func (t *task) prepare(c *ctr) (containerd.Container, error) {
 	if t.attached {
 		return nil, fmt.Errorf("%w: container %s not found in containerd", errLost, c.id)
 	}
-	img, err := t.c.ensureImage(t.startCtx, c.spec.Image)
+	img, err := t.c.ensureImage(t.startCtx, c.spec.Image, c.spec.Auth)
 	if err != nil {
 		return nil, err
 	}
@@ -256,6 +256,7 @@ func (t *task) specOpts(c *ctr, img containerd.Image, cfg ocispec.Image) ([]oci.
 		oci.WithMounts(t.fileMounts()),
 		oci.WithMounts(t.volumeMounts(c)),
 		withUlimits(c.spec.Ulimits),
+		withCapabilities(c.spec.Capabilities),
 	}
 	if c.spec.Terminal {
 		opts = append(opts, oci.WithTTY)

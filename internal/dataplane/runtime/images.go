@@ -11,6 +11,8 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	"github.com/distribution/reference"
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 )
 
 // unnamedImagePrefix names the images of an archive that gives them no name.
@@ -114,10 +116,10 @@ type LocalImage interface {
 	Holds(labels map[string]string, digest string) bool
 }
 
-// ensureImage returns the image named ref, unpacked; pulling it (bounded by PullTimeout) when it is
-// not present, or making it when it is one of LocalImages. The error is the container's stop
-// reason.
-func (c *Containerd) ensureImage(ctx context.Context, image string) (containerd.Image, error) {
+// ensureImage returns the image named ref, unpacked; pulling it (bounded by PullTimeout, with auth
+// when the container has repositoryCredentials) when it is not present, or making it when it is
+// one of LocalImages. The error is the container's stop reason.
+func (c *Containerd) ensureImage(ctx context.Context, image string, auth *model.RegistryAuth) (containerd.Image, error) {
 	ref, err := normalizeRef(image)
 	if err != nil {
 		return nil, fmt.Errorf("CannotPullContainerError: %w", err)
@@ -137,7 +139,7 @@ func (c *Containerd) ensureImage(ctx context.Context, image string) (containerd.
 	}
 	pctx, cancel := context.WithTimeout(ctx, c.opts.PullTimeout)
 	defer cancel()
-	img, err = c.client.Pull(pctx, ref, containerd.WithPullUnpack, containerd.WithPullSnapshotter(snapshotter))
+	img, err = c.client.Pull(pctx, ref, pullOpts(auth)...)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
 			return nil, fmt.Errorf("CannotPullContainerError: %s: image not found locally nor in its registry: %w", ref, err)

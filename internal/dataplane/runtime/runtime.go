@@ -28,6 +28,11 @@ type TaskSpec struct {
 	// fails the task (ResourceInitializationError); Attach needs none (the containers exist). The
 	// values are never logged nor stored by the runtime.
 	Secrets map[string][]model.KeyValuePair
+	// RegistryAuth are the credentials of the containers' repositoryCredentials, resolved by the
+	// caller when the task starts: container name → what its image is pulled with. A Start whose
+	// containers have repositoryCredentials that RegistryAuth lacks fails the task; never logged
+	// nor stored.
+	RegistryAuth map[string]model.RegistryAuth
 	// DNS are the task's own resolv.conf settings (DNSFromTags of its tags); nil for none.
 	DNS *TaskDNS
 }

@@ -42,7 +42,11 @@ type containerSpec struct {
 	Mounts      []model.MountPoint
 	ReadonlyFS  bool
 	Ulimits     []model.Ulimit
-	Labels      map[string]string
+	// Auth pulls the image from a private registry (repositoryCredentials); nil for none.
+	Auth *model.RegistryAuth
+	// Capabilities added and dropped (linuxParameters.capabilities); nil for none.
+	Capabilities *model.KernelCapabilities
+	Labels       map[string]string
 	// MemoryReservationMiB is the soft limit (0: none).
 	MemoryReservationMiB int64
 	// StartTimeout bounds the wait for dependsOn conditions (0: no bound).
@@ -94,6 +98,9 @@ func containerSpecs(spec TaskSpec, requireSecrets bool) ([]containerSpec, error)
 		if err := applySecrets(&cs, def.Secrets, spec.Secrets[cs.Name], requireSecrets); err != nil {
 			return nil, err
 		}
+		if err := applyRegistryAuth(&cs, def.RepositoryCredentials, spec.RegistryAuth, requireSecrets); err != nil {
+			return nil, err
+		}
 		out = append(out, cs)
 	}
 	if len(out) == 0 {
@@ -104,26 +111,27 @@ func containerSpecs(spec TaskSpec, requireSecrets bool) ([]containerSpec, error)
 
 func fromDefinition(def model.ContainerDefinition, taskMemMiB int64) containerSpec {
 	cs := containerSpec{
-		Name:        deref(def.Name),
-		Image:       deref(def.Image),
-		Essential:   def.Essential == nil || *def.Essential,
-		EntryPoint:  def.EntryPoint,
-		Command:     def.Command,
-		Env:         def.Environment,
-		WorkingDir:  deref(def.WorkingDirectory),
-		User:        deref(def.User),
-		Hostname:    deref(def.Hostname),
-		CPU:         def.Cpu,
-		MemoryMiB:   taskMemMiB,
-		Ports:       def.PortMappings,
-		DependsOn:   def.DependsOn,
-		StopTimeout: defaultStopTimeout,
-		Mounts:      def.MountPoints,
-		ReadonlyFS:  deref(def.ReadonlyRootFilesystem),
-		Ulimits:     def.Ulimits,
-		Labels:      def.DockerLabels,
-		Interactive: deref(def.Interactive),
-		Terminal:    deref(def.PseudoTerminal),
+		Name:         deref(def.Name),
+		Image:        deref(def.Image),
+		Essential:    def.Essential == nil || *def.Essential,
+		EntryPoint:   def.EntryPoint,
+		Command:      def.Command,
+		Env:          def.Environment,
+		WorkingDir:   deref(def.WorkingDirectory),
+		User:         deref(def.User),
+		Hostname:     deref(def.Hostname),
+		CPU:          def.Cpu,
+		MemoryMiB:    taskMemMiB,
+		Ports:        def.PortMappings,
+		DependsOn:    def.DependsOn,
+		StopTimeout:  defaultStopTimeout,
+		Mounts:       def.MountPoints,
+		ReadonlyFS:   deref(def.ReadonlyRootFilesystem),
+		Ulimits:      def.Ulimits,
+		Capabilities: capabilitiesOf(&def),
+		Labels:       def.DockerLabels,
+		Interactive:  deref(def.Interactive),
+		Terminal:     deref(def.PseudoTerminal),
 	}
 	if def.Memory != nil && *def.Memory > 0 {
 		cs.MemoryMiB = int64(*def.Memory)

@@ -167,6 +167,7 @@ func (h *harness) stopTaskAPI(id string) {
 type serviceOpts struct {
 	desired, min, max int32
 	breaker           *model.DeploymentCircuitBreaker
+	strategy          []model.CapacityProviderStrategyItem
 }
 
 // createService stores a service as CreateService does and tells the scheduler.
@@ -175,7 +176,7 @@ func (h *harness) createService(name, family string, rev int32, o serviceOpts) {
 	dep := model.Deployment{
 		ID: model.NewDeploymentID(), Status: model.DeploymentPrimary, TaskDefinition: testARNs.TaskDefinition(family, rev),
 		DesiredCount: o.desired, CreatedAt: timeOf(h.clock.Now()), UpdatedAt: timeOf(h.clock.Now()),
-		LaunchType: model.LaunchTypeFargate, RolloutState: model.RolloutInProgress,
+		LaunchType: model.LaunchTypeFargate, RolloutState: model.RolloutInProgress, CapacityProviderStrategy: o.strategy,
 	}
 	svc := model.Service{
 		ServiceArn: testARNs.Service(testCluster, name), ServiceName: name, ClusterArn: testARNs.Cluster(testCluster),

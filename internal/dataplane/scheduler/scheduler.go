@@ -55,10 +55,12 @@ type Options struct {
 }
 
 // SecretResolver resolves the secrets of a task's container definitions when it starts:
-// container name → its variables; the error is the task's stoppedReason. *secretstore.Store
+// container name → its variables (ContainerSecrets), or its registry credentials (RegistryAuth,
+// from repositoryCredentials); the error is the task's stoppedReason. *secretstore.Store
 // implements it.
 type SecretResolver interface {
 	ContainerSecrets(defs []model.ContainerDefinition) (map[string][]model.KeyValuePair, error)
+	RegistryAuth(defs []model.ContainerDefinition) (map[string]model.RegistryAuth, error)
 }
 
 type keyKind int

@@ -388,13 +388,31 @@ func (r *reconciler) startTasks() error {
 	if def == nil {
 		return fmt.Errorf("task definition %s of deployment %s not found", primary.TaskDefinition, primary.ID)
 	}
+	placed := r.placedByProvider()
 	for range n {
+		provider := model.PickCapacityProvider(primary.CapacityProviderStrategy, placed)
+		placed[provider]++
 		t := newServiceTask(r.arns, r.cluster, r.svc, primary, def, r.definitionTags(def.TaskDefinitionArn), r.now)
+		if provider != "" {
+			t.Task.CapacityProviderName = &provider
+		}
 		r.created = append(r.created, t)
 		r.tasks = append(r.tasks, t)
 		r.started = append(r.started, taskID(t.Task.TaskArn))
 	}
 	return nil
+}
+
+// placedByProvider counts the service's tasks that are meant to run (desired RUNNING) by the
+// capacity provider they were placed on, so that base and weight hold across the service.
+func (r *reconciler) placedByProvider() map[string]int {
+	out := map[string]int{}
+	for _, t := range r.tasks {
+		if t.Task.DesiredStatus == model.TaskStatusRunning && t.Task.CapacityProviderName != nil {
+			out[*t.Task.CapacityProviderName]++
+		}
+	}
+	return out
 }
 
 // launchWait is how long launches of the deployment must still wait after its latest failed launch

@@ -172,6 +172,9 @@ func (s *Scheduler) taskSpec(cluster string, r *store.TaskRecord, start bool) (r
 		if spec.Secrets, err = s.secrets.ContainerSecrets(def.ContainerDefinitions); err != nil {
 			return runtime.TaskSpec{}, err
 		}
+		if spec.RegistryAuth, err = s.secrets.RegistryAuth(def.ContainerDefinitions); err != nil {
+			return runtime.TaskSpec{}, err
+		}
 	}
 	return spec, nil
 }

@@ -34,6 +34,7 @@ func (s *Store) ContainerSecrets(defs []model.ContainerDefinition) (map[string][
 			name, value := sec.Name, v
 			out[deref(d.Name)] = append(out[deref(d.Name)], model.KeyValuePair{Name: &name, Value: &value})
 		}
+		failures = append(failures, s.checkLogSecrets(d.LogConfiguration)...)
 	}
 	if len(failures) > 0 {
 		return nil, errors.New(ReasonPrefix + strings.Join(failures, "; "))
@@ -116,4 +117,57 @@ func (s *Store) elsewhere(id string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (the local data plane's secrets are in region %s, account %s)", s.arns.Region, s.arns.Account)
+}
+
+// checkLogSecrets resolves a log configuration's secretOptions, as the ECS agent does before it
+// starts the containers, and returns why each cannot be; the values go nowhere (the local data
+// plane runs no log driver: every container's output goes to its log files).
+func (s *Store) checkLogSecrets(lc *model.LogConfiguration) []string {
+	if lc == nil {
+		return nil
+	}
+	var failures []string
+	for _, sec := range lc.SecretOptions {
+		if _, err := s.Resolve(sec.ValueFrom); err != nil {
+			failures = append(failures, "logConfiguration.secretOptions "+sec.Name+": "+err.Error())
+		}
+	}
+	return failures
+}
+
+// RegistryAuth resolves the repositoryCredentials of a task's containers when it starts, as the
+// ECS agent does before it pulls their images: container name → the username and password of the
+// JSON object {"username": ..., "password": ...} the secret holds. The error (ReasonPrefix, then
+// each failure) is the task's stoppedReason; it never holds a secret's value.
+func (s *Store) RegistryAuth(defs []model.ContainerDefinition) (map[string]model.RegistryAuth, error) {
+	var out map[string]model.RegistryAuth
+	var failures []string
+	for _, d := range defs {
+		rc := d.RepositoryCredentials
+		if rc == nil {
+			continue
+		}
+		v, err := s.Resolve(rc.CredentialsParameter)
+		if err != nil {
+			failures = append(failures, "repositoryCredentials of "+deref(d.Name)+": "+err.Error())
+			continue
+		}
+		var creds struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		}
+		if err := json.Unmarshal([]byte(v), &creds); err != nil || creds.Username == "" || creds.Password == "" {
+			failures = append(failures, "repositoryCredentials of "+deref(d.Name)+": secret "+rc.CredentialsParameter+
+				` must hold a JSON object {"username": ..., "password": ...}`)
+			continue
+		}
+		if out == nil {
+			out = map[string]model.RegistryAuth{}
+		}
+		out[deref(d.Name)] = model.RegistryAuth{Username: creds.Username, Password: creds.Password}
+	}
+	if len(failures) > 0 {
+		return nil, errors.New(ReasonPrefix + strings.Join(failures, "; "))
+	}
+	return out, nil
 }

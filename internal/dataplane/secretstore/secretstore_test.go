@@ -176,3 +176,22 @@ func TestListSortOrder(t *testing.T) {
 		t.Errorf("descending by creation (-want +got):\n%s", diff)
 	}
 }
+
+// TestLogSecretOptions: a log configuration's secretOptions are resolved when the task starts (one
+// that cannot be read fails the start, naming it) and never become environment variables.
+func TestLogSecretOptions(t *testing.T) {
+	s, _ := newStore(t)
+	token := create(t, s, "splunk", "t0ken")
+	defs := []model.ContainerDefinition{{Name: aws.String("app"), LogConfiguration: &model.LogConfiguration{
+		LogDriver: "splunk", SecretOptions: []model.Secret{{Name: "splunk-token", ValueFrom: token}},
+	}}}
+	got, err := s.ContainerSecrets(defs)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("ContainerSecrets with a readable secretOption: %v, %v; want no variables and no error", got, err)
+	}
+	defs[0].LogConfiguration.SecretOptions[0].ValueFrom = "missing"
+	_, err = s.ContainerSecrets(defs)
+	if err == nil || !strings.Contains(err.Error(), "logConfiguration.secretOptions splunk-token") {
+		t.Errorf("ContainerSecrets with an unreadable secretOption: %v; want a failure naming it", err)
+	}
+}

@@ -85,10 +85,11 @@ func (r *Reconciler) Sync(ctx context.Context, c *ecsv1alpha1.Cluster) *reconcil
 		if err != nil {
 			return ecscall.FromECS("updating settings of cluster "+name, err)
 		}
-		observed = out.Cluster
+		observed = keepTags(out.Cluster, observed)
 	}
+	observed, p := r.syncMembers(ctx, c, observed)
 	mirror(&c.Status, observed)
-	return nil
+	return p
 }
 
 // create creates the ECS cluster name, unless the object adopts one or is read-only.
@@ -99,9 +100,9 @@ func (r *Reconciler) create(ctx context.Context, c *ecsv1alpha1.Cluster, name st
 	if managed.IsReadOnly(c, r.Options) {
 		return nil, reconciler.Waiting(managed.ReasonReadOnly, fmt.Sprintf("the ECS cluster %q does not exist and the object is read-only", name))
 	}
-	out, err := r.ECS.CreateCluster(ctx, &ecs.CreateClusterInput{
-		ClusterName: aws.String(name), Settings: settings(c.Spec.Settings), Tags: managed.Tags(c.Spec.Tags),
-	})
+	in := &ecs.CreateClusterInput{ClusterName: aws.String(name), Settings: settings(c.Spec.Settings), Tags: managed.Tags(c.Spec.Tags)}
+	createMembers(&c.Spec, in)
+	out, err := r.ECS.CreateCluster(ctx, in)
 	if err != nil {
 		return nil, ecscall.FromECS("creating cluster "+name, err)
 	}
@@ -125,7 +126,7 @@ func (r *Reconciler) Forget(types.NamespacedName) {}
 // it is INACTIVE.
 func (r *Reconciler) describe(ctx context.Context, name string) (*ecstypes.Cluster, error) {
 	out, err := r.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{
-		Clusters: []string{name}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldSettings, ecstypes.ClusterFieldTags},
+		Clusters: []string{name}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldSettings, ecstypes.ClusterFieldTags, ecstypes.ClusterFieldConfigurations},
 	})
 	if err != nil {
 		return nil, err

@@ -57,6 +57,41 @@ var members = map[string]spectest.Member{
 	"propagateTags":                                             {Path: spectest.InPlace, Call: update, Why: "tasks started after the update get the propagated tags (ECS)"},
 	"tags[].key":                                                {Path: spectest.InPlace, Call: tagCalls, Why: "also sent by CreateService"},
 	"tags[].value":                                              {Path: spectest.InPlace, Call: tagCalls, Why: "also sent by CreateService"},
+
+	// members_service_types.go
+	"capacityProviderStrategy[].capacityProvider":                                              {Path: spectest.InPlace, Call: update, Why: "tasks started afterwards follow it (ECS: no new deployment)"},
+	"capacityProviderStrategy[].weight":                                                        {Path: spectest.InPlace, Call: update, Why: "tasks started afterwards follow it (ECS: no new deployment)"},
+	"capacityProviderStrategy[].base":                                                          {Path: spectest.InPlace, Call: update, Why: "tasks started afterwards follow it (ECS: no new deployment)"},
+	"placementConstraints[].type":                                                              {Path: spectest.InPlace, Call: update},
+	"placementConstraints[].expression":                                                        {Path: spectest.InPlace, Call: update},
+	"placementStrategy[].type":                                                                 {Path: spectest.InPlace, Call: update},
+	"placementStrategy[].field":                                                                {Path: spectest.InPlace, Call: update},
+	"deploymentController.type":                                                                {Path: spectest.InPlace, Call: update},
+	"deploymentConfiguration.alarms.alarmNames":                                                {Path: spectest.InPlace, Call: update},
+	"deploymentConfiguration.alarms.enable":                                                    {Path: spectest.InPlace, Call: update},
+	"deploymentConfiguration.alarms.rollback":                                                  {Path: spectest.InPlace, Call: update},
+	"serviceRegistries[].registryArn":                                                          {Path: spectest.NewDeployment, Call: update},
+	"serviceRegistries[].port":                                                                 {Path: spectest.NewDeployment, Call: update},
+	"serviceRegistries[].containerName":                                                        {Path: spectest.NewDeployment, Call: update},
+	"serviceRegistries[].containerPort":                                                        {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.enabled":                                                      {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.namespace":                                                    {Path: spectest.NewDeployment, Call: update, Why: "compared when ECS reports it as given (an ARN)"},
+	"serviceConnectConfiguration.services[].portName":                                          {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.services[].discoveryName":                                     {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.services[].ingressPortOverride":                               {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.services[].clientAliases[].port":                              {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.services[].clientAliases[].dnsName":                           {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.services[].timeout.idleTimeoutSeconds":                        {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.services[].timeout.perRequestTimeoutSeconds":                  {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.services[].tls.issuerCertificateAuthority.awsPcaAuthorityArn": {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.services[].tls.kmsKey":                                        {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.services[].tls.roleArn":                                       {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.logConfiguration.logDriver":                                   {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.logConfiguration.options":                                     {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.logConfiguration.secretOptions[].name":                        {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.logConfiguration.secretOptions[].valueFrom":                   {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.accessLogConfiguration.format":                                {Path: spectest.NewDeployment, Call: update},
+	"serviceConnectConfiguration.accessLogConfiguration.includeQueryParameters":                {Path: spectest.NewDeployment, Call: update},
 }
 
 // resolve stands in for managed.ResolveCluster and managed.ResolveTaskDefinition: a reference names an
@@ -84,6 +119,9 @@ func observedFrom(in *ecs.CreateServiceInput) *ecstypes.Service {
 		LoadBalancers: in.LoadBalancers, HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds,
 		EnableECSManagedTags: in.EnableECSManagedTags, PropagateTags: in.PropagateTags,
 		EnableExecuteCommand: in.EnableExecuteCommand, Tags: in.Tags,
+		CapacityProviderStrategy: in.CapacityProviderStrategy, PlacementConstraints: in.PlacementConstraints,
+		PlacementStrategy: in.PlacementStrategy, ServiceRegistries: in.ServiceRegistries, DeploymentController: in.DeploymentController,
+		Deployments: []ecstypes.Deployment{{Status: aws.String("PRIMARY"), ServiceConnectConfiguration: in.ServiceConnectConfiguration}},
 	}
 }
 

@@ -64,6 +64,7 @@ func CreateInput(svc *ecsv1alpha1.Service, cluster, taskDefinition string) *ecs.
 	if s.PropagateTags != "" {
 		in.PropagateTags = ecstypes.PropagateTags(s.PropagateTags)
 	}
+	createMembers(s, in)
 	return in
 }
 
@@ -85,6 +86,9 @@ func deploymentConfiguration(dc *ecsv1alpha1.DeploymentConfiguration, observed *
 	}
 	if cb := dc.DeploymentCircuitBreaker; cb != nil {
 		out.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: cb.Enable, Rollback: cb.Rollback}
+	}
+	if dc.Alarms != nil {
+		out.Alarms = alarms(dc.Alarms)
 	}
 	return out
 }
@@ -165,6 +169,7 @@ func UpdateInput(svc *ecsv1alpha1.Service, desiredTD string, observed *ecstypes.
 		in.PropagateTags = ecstypes.PropagateTags(s.PropagateTags)
 		changed = append(changed, "propagateTags")
 	}
+	changed = append(changed, updateMembers(s, observed, in)...)
 	if len(changed) == 0 {
 		return nil, nil
 	}
@@ -222,6 +227,9 @@ func deploymentConfigurationMatches(dc *ecsv1alpha1.DeploymentConfiguration, obs
 		return false
 	}
 	if dc.MinimumHealthyPercent != nil && *dc.MinimumHealthyPercent != valueOr(observed.MinimumHealthyPercent, DefaultMinimumHealthyPercent) {
+		return false
+	}
+	if !alarmsMatch(dc.Alarms, observed.Alarms) {
 		return false
 	}
 	if cb := dc.DeploymentCircuitBreaker; cb != nil {

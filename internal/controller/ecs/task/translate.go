@@ -49,6 +49,7 @@ func RunInput(t *ecsv1alpha1.Task, cluster, taskDefinition string) *ecs.RunTaskI
 			})
 		}
 	}
+	runMembers(s, in)
 	return in
 }
 

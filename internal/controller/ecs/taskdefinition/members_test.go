@@ -1,6 +1,7 @@
 package taskdefinition
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -72,6 +73,40 @@ var members = map[string]spectest.Member{
 	"containerDefinitions[].user":                         {Path: spectest.NewRevision, Call: register},
 	"containerDefinitions[].readonlyRootFilesystem":       {Path: spectest.NewRevision, Call: register},
 	"containerDefinitions[].dockerLabels":                 {Path: spectest.NewRevision, Call: register},
+
+	// members_taskdefinition_types.go
+	"proxyConfiguration.containerName":                                   {Path: spectest.NewRevision, Call: register},
+	"proxyConfiguration.type":                                            {Path: spectest.NewRevision, Call: register},
+	"proxyConfiguration.properties[].name":                               {Path: spectest.NewRevision, Call: register},
+	"proxyConfiguration.properties[].value":                              {Path: spectest.NewRevision, Call: register},
+	"placementConstraints[].type":                                        {Path: spectest.NewRevision, Call: register},
+	"placementConstraints[].expression":                                  {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].repositoryCredentials.credentialsParameter":  {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].firelensConfiguration.type":                  {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].firelensConfiguration.options":               {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].linuxParameters.capabilities.add":            {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].linuxParameters.capabilities.drop":           {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].linuxParameters.initProcessEnabled":          {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].logConfiguration.secretOptions[].name":       {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].logConfiguration.secretOptions[].valueFrom":  {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].ulimits[].name":                              {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].ulimits[].softLimit":                         {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].ulimits[].hardLimit":                         {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].systemControls[].namespace":                  {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].systemControls[].value":                      {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].environmentFiles[].value":                    {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].environmentFiles[].type":                     {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].restartPolicy.enabled":                       {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].restartPolicy.ignoredExitCodes":              {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].restartPolicy.restartAttemptPeriod":          {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].interactive":                                 {Path: spectest.NewRevision, Call: register},
+	"containerDefinitions[].pseudoTerminal":                              {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.fileSystemId":                      {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.rootDirectory":                     {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.transitEncryption":                 {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.transitEncryptionPort":             {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.authorizationConfig.accessPointId": {Path: spectest.NewRevision, Call: register},
+	"volumes[].efsVolumeConfiguration.authorizationConfig.iam":           {Path: spectest.NewRevision, Call: register},
 }
 
 // TestSpecMembers: every member of TaskDefinitionSpec is classified, and the classification holds
@@ -129,4 +164,23 @@ func TestSpecMembers(t *testing.T) {
 		})
 	}
 	t.Logf("TaskDefinition spec members:\n%s", spectest.Table(members))
+}
+
+// TestNewMembersLeaveOldHashesAlone: a spec that sets none of the members of
+// members_taskdefinition_types.go marshals (and so hashes, SpecHash) exactly as before they
+// existed: upgrading nodeless registers no revision and rolls no Service.
+func TestNewMembersLeaveOldHashesAlone(t *testing.T) {
+	td := newTD("web", "nginx:1")
+	td.Spec.Volumes = []ecsv1alpha1.Volume{{Name: "v", Host: &ecsv1alpha1.HostVolumeProperties{}}}
+	td.Spec.ContainerDefinitions[0].LogConfiguration = &ecsv1alpha1.LogConfiguration{LogDriver: "awslogs", Options: map[string]string{"awslogs-group": "g"}}
+	b, err := json.Marshal(&td.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, member := range []string{"proxyConfiguration", "placementConstraints", "repositoryCredentials", "firelensConfiguration",
+		"linuxParameters", "ulimits", "secretOptions", "efsVolumeConfiguration", "Members"} {
+		if strings.Contains(string(b), member) {
+			t.Errorf("a spec without %s marshals it: %s", member, b)
+		}
+	}
 }

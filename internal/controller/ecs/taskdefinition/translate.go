@@ -50,11 +50,12 @@ func RegisterInput(td *ecsv1alpha1.TaskDefinition, specHash string) *ecs.Registe
 	for i := range s.ContainerDefinitions {
 		in.ContainerDefinitions = append(in.ContainerDefinitions, containerDefinition(&s.ContainerDefinitions[i]))
 	}
-	for _, v := range s.Volumes {
+	for i, v := range s.Volumes {
 		vol := ecstypes.Volume{Name: aws.String(v.Name)}
 		if v.Host != nil {
 			vol.Host = &ecstypes.HostVolumeProperties{SourcePath: ecscall.OptString(v.Host.SourcePath)}
 		}
+		volumeMembers(&s.Volumes[i], &vol)
 		in.Volumes = append(in.Volumes, vol)
 	}
 	if rp := s.RuntimePlatform; rp != nil {
@@ -66,6 +67,7 @@ func RegisterInput(td *ecsv1alpha1.TaskDefinition, specHash string) *ecs.Registe
 	if es := s.EphemeralStorage; es != nil {
 		in.EphemeralStorage = &ecstypes.EphemeralStorage{SizeInGiB: es.SizeInGiB}
 	}
+	registerMembers(s, in)
 	return in
 }
 
@@ -90,9 +92,7 @@ func containerDefinition(c *ecsv1alpha1.ContainerDefinition) ecstypes.ContainerD
 	if out.Essential == nil {
 		out.Essential = aws.Bool(true)
 	}
-	for _, s := range c.Secrets {
-		out.Secrets = append(out.Secrets, ecstypes.Secret{Name: aws.String(s.Name), ValueFrom: aws.String(s.ValueFrom)})
-	}
+	out.Secrets = managed.Secrets(c.Secrets)
 	for _, p := range c.PortMappings {
 		out.PortMappings = append(out.PortMappings, portMapping(p))
 	}
@@ -114,6 +114,7 @@ func containerDefinition(c *ecsv1alpha1.ContainerDefinition) ecstypes.ContainerD
 	if lc := c.LogConfiguration; lc != nil {
 		out.LogConfiguration = &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriver(lc.LogDriver), Options: lc.Options}
 	}
+	containerMembers(c, &out)
 	return out
 }
 
