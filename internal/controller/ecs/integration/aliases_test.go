@@ -63,6 +63,44 @@ spec:
   tags: [{key: team, value: shop}]`,
 			want: ecsv1alpha1.ClusterSpec{ClusterName: "shop-prod", Settings: []ecsv1alpha1.ClusterSetting{{Name: "containerInsights", Value: "enabled"}},
 				Tags: []ecsv1alpha1.Tag{{Key: "team", Value: "shop"}}}},
+		{name: "cluster configuration KMS keys", yaml: `
+kind: Cluster
+metadata: {name: shop-kms}
+spec:
+  name: shop-kms
+  configuration:
+    executeCommandConfiguration: {kmsKeyID: key-exec, logging: DEFAULT}
+    managedStorageConfiguration: {kmsKeyID: key-ebs, fargateEphemeralStorageKMSKeyID: key-eph}`,
+			want: ecsv1alpha1.ClusterSpec{ClusterName: "shop-kms", ClusterMembers: ecsv1alpha1.ClusterMembers{Configuration: &ecsv1alpha1.ClusterConfiguration{
+				ExecuteCommandConfiguration: &ecsv1alpha1.ExecuteCommandConfiguration{KmsKeyId: "key-exec", Logging: "DEFAULT"},
+				ManagedStorageConfiguration: &ecsv1alpha1.ManagedStorageConfiguration{KmsKeyId: "key-ebs", FargateEphemeralStorageKmsKeyId: "key-eph"}}}}},
+		{name: "cluster defaults in the other controller's spelling", yaml: `
+kind: Cluster
+metadata: {name: shop-net}
+spec:
+  defaults:
+    networkConfiguration:
+      awsVPCConfiguration: {subnets: [subnet-0a1b2c], securityGroups: [sg-0a1b]}`,
+			want: ecsv1alpha1.ClusterSpec{Defaults: &ecsv1alpha1.ClusterDefaults{NetworkConfiguration: &ecsv1alpha1.NetworkConfiguration{
+				AwsvpcConfiguration: &ecsv1alpha1.AwsVpcConfiguration{Subnets: []string{"subnet-0a1b2c"}, SecurityGroups: []string{"sg-0a1b"}}}}}},
+		{name: "cluster defaults assignPublicIP", yaml: `
+kind: Cluster
+metadata: {name: shop-public}
+spec:
+  defaults:
+    networkConfiguration:
+      awsvpcConfiguration: {assignPublicIP: ENABLED, subnets: [subnet-0a1b2c]}`,
+			want: ecsv1alpha1.ClusterSpec{Defaults: &ecsv1alpha1.ClusterDefaults{NetworkConfiguration: &ecsv1alpha1.NetworkConfiguration{
+				AwsvpcConfiguration: &ecsv1alpha1.AwsVpcConfiguration{AssignPublicIp: "ENABLED", Subnets: []string{"subnet-0a1b2c"}}}}}},
+		{name: "cluster defaults subnetRefs and securityGroupRefs", yaml: `
+kind: Cluster
+metadata: {name: shop-refs}
+spec:
+  defaults:
+    networkConfiguration:
+      awsvpcConfiguration: {subnetRefs: [{from: {name: private-a}}], securityGroupRefs: [{from: {name: web}}]}`,
+			refusedBy: []string{"spec.defaults.networkConfiguration.awsvpcConfiguration.subnetRefs", "in subnets",
+				"spec.defaults.networkConfiguration.awsvpcConfiguration.securityGroupRefs", "in securityGroups"}},
 		{name: "cluster name and clusterName differ", yaml: `
 kind: Cluster
 metadata: {name: shop-two}
@@ -91,6 +129,28 @@ spec:
   executionRoleARN: arn:aws:iam::111122223333:role/exec
   taskRoleARN: arn:aws:iam::111122223333:role/app
   containerDefinitions: [{name: site, image: nginx}]`, want: withRoles},
+		{name: "task definition EFS volume", yaml: `
+kind: TaskDefinition
+metadata: {name: shop-efs}
+spec:
+  volumes:
+  - name: data
+    efsVolumeConfiguration:
+      fileSystemID: fs-0a1b2c3d
+      transitEncryption: ENABLED
+      authorizationConfig: {accessPointID: fsap-0a1b2c3d}
+  containerDefinitions: [{name: site, image: nginx}]`,
+			want: ecsv1alpha1.TaskDefinitionSpec{ContainerDefinitions: []ecsv1alpha1.ContainerDefinition{{Name: "site", Image: "nginx"}},
+				Volumes: []ecsv1alpha1.Volume{{Name: "data", VolumeMembers: ecsv1alpha1.VolumeMembers{EfsVolumeConfiguration: &ecsv1alpha1.EFSVolumeConfiguration{
+					FileSystemId: "fs-0a1b2c3d", TransitEncryption: "ENABLED",
+					AuthorizationConfig: &ecsv1alpha1.EFSAuthorizationConfig{AccessPointId: "fsap-0a1b2c3d"}}}}}}},
+		{name: "task definition EFS volume without a file system", yaml: `
+kind: TaskDefinition
+metadata: {name: shop-efs-none}
+spec:
+  volumes: [{name: data, efsVolumeConfiguration: {rootDirectory: /}}]
+  containerDefinitions: [{name: site, image: nginx}]`,
+			refusedBy: []string{"spec.volumes[0].efsVolumeConfiguration", "fileSystemId is required"}},
 		{name: "task definition executionRoleARN and executionRoleArn differ", yaml: `
 kind: TaskDefinition
 metadata: {name: shop-exec}
@@ -152,6 +212,24 @@ spec:
 					AssignPublicIp: "ENABLED", SecurityGroups: []string{"sg-0a1b"}}},
 				LoadBalancers: []ecsv1alpha1.LoadBalancer{{ContainerName: "site", ContainerPort: 80,
 					TargetGroupArn: "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/shop/0a1b2c3d"}}}},
+		{name: "service registries and Service Connect TLS", yaml: `
+kind: Service
+metadata: {name: shop-mesh}
+spec:
+  taskDefinition: shop
+  serviceRegistries: [{registryARN: "arn:aws:servicediscovery:us-east-1:111122223333:service/srv-0a1b"}]
+  serviceConnectConfiguration:
+    enabled: true
+    services:
+    - portName: http
+      tls:
+        roleARN: arn:aws:iam::111122223333:role/tls
+        issuerCertificateAuthority: {awsPCAAuthorityARN: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/0a1b"}`,
+			want: ecsv1alpha1.ServiceSpec{TaskDefinition: "shop", DesiredCount: aws.Int32(1), ServiceMembers: ecsv1alpha1.ServiceMembers{
+				ServiceRegistries: []ecsv1alpha1.ServiceRegistry{{RegistryArn: "arn:aws:servicediscovery:us-east-1:111122223333:service/srv-0a1b"}},
+				ServiceConnectConfiguration: &ecsv1alpha1.ServiceConnectConfiguration{Enabled: true, Services: []ecsv1alpha1.ServiceConnectService{{
+					PortName: "http", Tls: &ecsv1alpha1.ServiceConnectTlsConfiguration{RoleArn: "arn:aws:iam::111122223333:role/tls",
+						IssuerCertificateAuthority: ecsv1alpha1.ServiceConnectTlsCertificateAuthority{AwsPcaAuthorityArn: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/0a1b"}}}}}}}},
 		{name: "service aliases equal to their members", yaml: `
 kind: Service
 metadata: {name: shop-both}
