@@ -32,14 +32,7 @@ func TestFromAPIServer(t *testing.T) {
 	}
 	ctx := context.Background()
 	ns := env.Namespace
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, l := listenUDPAndTCP(t)
 	s, err := New(kube, Options{
 		Upstreams:    []string{"127.0.0.1:1"},
 		ListenPacket: func() (net.PacketConn, error) { return pc, nil },

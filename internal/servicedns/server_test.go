@@ -43,14 +43,7 @@ func upstream(t *testing.T) string {
 		}
 		_ = w.WriteMsg(m)
 	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, l := listenUDPAndTCP(t)
 	for _, s := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: l, Handler: h}} {
 		go func() { _ = s.ActivateAndServe() }()
 		t.Cleanup(func() { _ = s.Shutdown() })
@@ -70,14 +63,7 @@ func mustRR(t *testing.T, s string) dns.RR {
 // startServer runs a Server without an API server on 127.0.0.1 and returns it and its address.
 func startServer(t *testing.T, upstreams ...string) (*Server, string) {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, l := listenUDPAndTCP(t)
 	s, err := New(nil, Options{
 		Upstreams:      upstreams,
 		ForwardTimeout: 500 * time.Millisecond,
@@ -104,6 +90,28 @@ func startServer(t *testing.T, upstreams ...string) (*Server, string) {
 		t.Fatal("not ready after 10 s")
 	}
 	return s, pc.LocalAddr().String()
+}
+
+// listenUDPAndTCP opens a UDP and a TCP socket on the same free port of 127.0.0.1, as a DNS
+// server listens. The kernel picks the UDP port; its TCP twin may be taken by another process
+// (tests run side by side), so it tries again with another port, at most 20 times.
+func listenUDPAndTCP(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	var lastErr error
+	for range 20 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l
+		}
+		_ = pc.Close()
+		lastErr = err
+	}
+	t.Fatalf("no port of 127.0.0.1 free for both UDP and TCP in 20 tries: %v", lastErr)
+	return nil, nil
 }
 
 func svc(ns, name, clusterIP string, ports ...corev1.ServicePort) *corev1.Service {

@@ -39,8 +39,6 @@ var localGaps = map[string]struct {
 	has   func(*ecstypes.ContainerDefinition) bool
 	clear func(*ecstypes.ContainerDefinition)
 }{
-	"linuxParameters": {func(d *ecstypes.ContainerDefinition) bool { return d.LinuxParameters != nil },
-		func(d *ecstypes.ContainerDefinition) { d.LinuxParameters = nil }},
 	"systemControls": {func(d *ecstypes.ContainerDefinition) bool { return d.SystemControls != nil },
 		func(d *ecstypes.ContainerDefinition) { d.SystemControls = nil }},
 }
