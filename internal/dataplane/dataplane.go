@@ -105,6 +105,9 @@ type DataPlane struct {
 
 var _ component.Component = (*DataPlane)(nil)
 
+// The scheduler assigns a new task's VPC address in RunTask's transaction.
+var _ api.TaskPreparer = (*scheduler.Scheduler)(nil)
+
 // New prepares the data plane: state dir, credentials, store, runtime, scheduler, API server, and
 // the bound listener. Nothing runs before Run. Close releases what New took if Run is never called.
 func New(opts Options) (*DataPlane, error) {

@@ -13,7 +13,7 @@ import (
 
 // TestStartIsStoredInOneTransaction: what the runtime reports during Start (its first report) is
 // stored with the runtime's handle, PENDING and the attached ENI in one transaction — after RunTask's
-// write and the VPC address's, one more where there used to be two — and a kill -9 right after that commit
+// write, which holds the VPC address (PrepareTask), one more where there used to be three — and a kill -9 right after that commit
 // loses nothing and adds nothing: the restarted scheduler finds the same task, starts (PENDING) or
 // attaches (RUNNING) it without a second container, and has nothing new to write.
 func TestStartIsStoredInOneTransaction(t *testing.T) {
@@ -35,8 +35,8 @@ func TestStartIsStoredInOneTransaction(t *testing.T) {
 			before := h.store.Commits()
 			id := h.runTask("plain", 1)
 			h.settle()
-			if got := h.store.Commits() - before; got != 3 {
-				t.Errorf("%d write transactions from RunTask until settled, want 3 (RunTask, the address, Start with its report)", got)
+			if got := h.store.Commits() - before; got != 2 {
+				t.Errorf("%d write transactions from RunTask until settled, want 2 (RunTask with the address, Start with its report)", got)
 			}
 			r := h.task(id)
 			if r.Task.LastStatus != tt.want || r.Task.Version != 2 || !r.Scheduler.RuntimeStarted || r.Task.PullStartedAt == nil {
