@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -9,6 +10,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/fakeruntime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
 // TestStartIsStoredInOneTransaction: what the runtime reports during Start (its first report) is
@@ -76,5 +78,42 @@ func TestStartIsStoredInOneTransaction(t *testing.T) {
 				t.Errorf("tasks in the runtime (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestPassWithoutChangesTakesNoWriteTransaction: a pass over a task that changes nothing (here a
+// resync of a RUNNING task) reads in a read transaction only, so it completes while another
+// transaction holds bbolt's writer (before, it queued for the writer, and with 50 starts at once
+// every new task's first pass waited for a group commit before runtime.Start); a pass that changes
+// the task still writes.
+func TestPassWithoutChangesTakesNoWriteTransaction(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	id := h.runTask("plain", 1)
+	h.settle()
+	before := h.task(id)
+
+	holding, release, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		held <- h.store.Update(func(*store.Tx) error { close(holding); <-release; return nil })
+	}()
+	<-holding
+	var once sync.Once
+	unhold := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unhold) // before the scheduler's stop, should settle fail
+	h.s.queue.Add(taskKey(id))
+	h.settle() // fails (times out) if the pass waits for the writer
+	unhold()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, h.task(id)); diff != "" {
+		t.Errorf("the task changed in a pass with nothing to change (-before +after):\n%s", diff)
+	}
+
+	h.rt.Exit(id, "app", 1)
+	h.settle()
+	if got := h.task(id).Task.LastStatus; got != model.TaskStatusStopped {
+		t.Errorf("after its essential container exited the task is %s, want STOPPED", got)
 	}
 }
