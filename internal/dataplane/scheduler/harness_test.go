@@ -31,6 +31,8 @@ type harness struct {
 	done   chan error
 	// subnet is the VPC's subnet of the schedulers that start runs (the default when zero).
 	subnet ipam.Subnet
+	// startHold replaces the schedulers' defaultStartHold when set.
+	startHold time.Duration
 }
 
 func newHarness(t testing.TB) *harness {
@@ -49,6 +51,9 @@ func newHarness(t testing.TB) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	h.s = New(Options{Store: h.store, Runtime: h.rt, ARNs: testARNs, Clock: h.clock, Logger: logr.Discard(), Workers: 4, Subnet: h.subnet})
+	if h.startHold > 0 {
+		h.s.startHold = h.startHold
+	}
 	h.rt.SetObserver(h.s.Observe)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -115,5 +116,54 @@ func TestPassWithoutChangesTakesNoWriteTransaction(t *testing.T) {
 	h.settle()
 	if got := h.task(id).Task.LastStatus; got != model.TaskStatusStopped {
 		t.Errorf("after its essential container exited the task is %s, want STOPPED", got)
+	}
+}
+
+// TestStartIsStoredWithRunning: when the runtime's first report says the task is still starting
+// and the scheduler has nothing else to do, the start is stored with the next report: the handle,
+// PENDING and RUNNING in one commit after RunTask's. Until then what is durable is the task as
+// RunTask stored it, which a kill -9 turns into TestRecoveryAttachesAndDoesNotDuplicate's "started
+// but not recorded" task (started again, same containers).
+func TestStartIsStoredWithRunning(t *testing.T) {
+	h := newHarness(t)
+	h.startHold = time.Hour // only events end the hold
+	h.rt.OnStart = fakeruntime.PendingState
+	h.start()
+	before := h.store.Commits()
+	id := h.runTask("plain", 1)
+	h.eventually("the task is started", func() bool { return slices.Contains(h.rt.Calls().Start, id) })
+	if r := h.task(id); r.Task.LastStatus != model.TaskStatusProvisioning || r.Scheduler.RuntimeStarted {
+		t.Fatalf("while the start is held: %s, runtime started %v; want PROVISIONING as RunTask stored it", r.Task.LastStatus, r.Scheduler.RuntimeStarted)
+	}
+	h.rt.RunAll(id)
+	h.settle()
+	if got := h.store.Commits() - before; got != 2 {
+		t.Errorf("%d write transactions from RunTask until settled, want 2 (RunTask, Start with RUNNING)", got)
+	}
+	r := h.task(id)
+	if r.Task.LastStatus != model.TaskStatusRunning || !r.Scheduler.RuntimeStarted || r.Task.PullStartedAt == nil ||
+		r.Task.StartedAt == nil || eniStatus(&r.Task) != model.AttachmentAttached {
+		t.Errorf("after RUNNING: %s, runtime started %v, pullStartedAt %v, startedAt %v, ENI %s; want RUNNING, true, set, set, ATTACHED",
+			r.Task.LastStatus, r.Scheduler.RuntimeStarted, r.Task.PullStartedAt, r.Task.StartedAt, eniStatus(&r.Task))
+	}
+}
+
+// TestHeldStartEndsOnOtherWork: a held start is stored as soon as anything else happens — here
+// another RunTask, then a StopTask of the held task — and the other work goes on.
+func TestHeldStartEndsOnOtherWork(t *testing.T) {
+	h := newHarness(t)
+	h.startHold = time.Hour
+	h.rt.OnStart = fakeruntime.PendingState
+	h.start()
+	a := h.runTask("plain", 1)
+	h.eventually("the task is started", func() bool { return slices.Contains(h.rt.Calls().Start, a) })
+	b := h.runTask("plain", 1) // ends a's hold
+	h.eventually("a's start is stored and b is started", func() bool {
+		return h.task(a).Task.LastStatus == model.TaskStatusPending && slices.Contains(h.rt.Calls().Start, b)
+	})
+	h.stopTaskAPI(b) // ends b's hold
+	h.settle()
+	if got := h.task(b).Task.LastStatus; got != model.TaskStatusStopped {
+		t.Errorf("the held task after StopTask is %s, want STOPPED", got)
 	}
 }
