@@ -294,6 +294,10 @@ func (d *DataPlane) AgentImage() string { return d.opts.AgentImage }
 // Runtime is the containerd runtime (for image loading and tests).
 func (d *DataPlane) Runtime() *runtime.Containerd { return d.runtime }
 
+// Commits is how many write transactions the store has committed (the start benchmark counts them
+// per task).
+func (d *DataPlane) Commits() uint64 { return d.store.Commits() }
+
 // VPC is the local VPC every task joins.
 func (d *DataPlane) VPC() *vpc.VPC { return d.vpc }
 
