@@ -279,8 +279,10 @@ func TestSuccessIsTheHealthyRule(t *testing.T) {
 }
 
 // TestHealthCheckGracePeriod: a task that fails its health checks within the service's
-// healthCheckGracePeriodSeconds after it started is left alone; after it, it is replaced, and its
-// replacement is started before it is stopped (maximumPercent leaves room).
+// healthCheckGracePeriodSeconds after it started is left alone; after it, it is replaced, and it is
+// stopped only once its replacement is healthy (maximumPercent leaves room; ECS: "start
+// replacement tasks first ... as the replacement tasks launch and become healthy, the unhealthy
+// tasks will gradually be stopped").
 func TestHealthCheckGracePeriod(t *testing.T) {
 	h := newHarness(t)
 	h.start()
@@ -297,10 +299,9 @@ func TestHealthCheckGracePeriod(t *testing.T) {
 	victim := serviceTaskIDs(h, "web", live)[0]
 	started := h.task(victim).Task.StartedAt.Time
 	h.rt.SetHealth(victim, "app", model.HealthUnhealthy)
-	starts := len(h.rt.Calls().Start)
 	h.rt.BeforeStop = func(id string) {
-		if id == victim && len(h.rt.Calls().Start) == starts {
-			t.Errorf("the unhealthy task is stopped before its replacement was started")
+		if c := h.ecsCensus("web"); id == victim && c.healthy < 2 {
+			t.Errorf("the unhealthy task is stopped while %d other tasks are healthy, want its replacement healthy first (2)", c.healthy)
 		}
 	}
 	for h.clock.Now().Before(started.Add(59 * time.Second)) {
