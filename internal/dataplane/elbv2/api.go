@@ -30,20 +30,20 @@ type API struct {
 func NewAPI(st *store.Store, arns model.ARNs, b *Balancer) *API {
 	a := &API{store: st, arns: arns, balancer: b, clock: clock.RealClock{}}
 	a.ops = map[string]func(*form) (any, error){
-		"CreateLoadBalancer":           a.createLoadBalancer,
-		"DescribeLoadBalancers":        a.describeLoadBalancers,
-		"DeleteLoadBalancer":           a.deleteLoadBalancer,
-		"CreateTargetGroup":            a.createTargetGroup,
-		"DescribeTargetGroups":         a.describeTargetGroups,
-		"DeleteTargetGroup":            a.deleteTargetGroup,
-		"ModifyTargetGroupAttributes":  a.modifyTargetGroupAttributes,
+		"CreateLoadBalancer":            a.createLoadBalancer,
+		"DescribeLoadBalancers":         a.describeLoadBalancers,
+		"DeleteLoadBalancer":            a.deleteLoadBalancer,
+		"CreateTargetGroup":             a.createTargetGroup,
+		"DescribeTargetGroups":          a.describeTargetGroups,
+		"DeleteTargetGroup":             a.deleteTargetGroup,
+		"ModifyTargetGroupAttributes":   a.modifyTargetGroupAttributes,
 		"DescribeTargetGroupAttributes": a.describeTargetGroupAttributes,
-		"CreateListener":               a.createListener,
-		"DescribeListeners":            a.describeListeners,
-		"DeleteListener":               a.deleteListener,
-		"RegisterTargets":              a.registerTargets,
-		"DeregisterTargets":            a.deregisterTargets,
-		"DescribeTargetHealth":         a.describeTargetHealth,
+		"CreateListener":                a.createListener,
+		"DescribeListeners":             a.describeListeners,
+		"DeleteListener":                a.deleteListener,
+		"RegisterTargets":               a.registerTargets,
+		"DeregisterTargets":             a.deregisterTargets,
+		"DescribeTargetHealth":          a.describeTargetHealth,
 	}
 	return a
 }

@@ -56,7 +56,7 @@ type TargetGroupRecord struct {
 	UnhealthyThreshold  int32  `json:"unhealthyThresholdCount"`
 	Matcher             string `json:"matcher,omitempty"`
 	// DeregistrationDelaySeconds is the attribute deregistration_delay.timeout_seconds.
-	DeregistrationDelaySeconds int32 `json:"deregistrationDelaySeconds"`
+	DeregistrationDelaySeconds int32  `json:"deregistrationDelaySeconds"`
 	RequestHash                string `json:"requestHash"`
 }
 
