@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -349,5 +350,53 @@ func TestELBv2Idempotent(t *testing.T) {
 	wantAPIError(t, err, "TargetGroupNotFound")
 }
 
-var _ = ecs.CreateServiceInput{}
-var _ = ecstypes.LoadBalancer{}
+// testTargetGroupARN is the target group putTargetGroup records.
+const testTargetGroupARN = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/local/0123456789abcdef"
+
+// putTargetGroup records a target group with a listener of a load balancer straight in the
+// store (for ECS tests that need loadBalancers to name one) and returns its ARN.
+func putTargetGroup(t *testing.T, st *store.Store) string {
+	t.Helper()
+	lb := "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/net/local/0123456789abcdef"
+	err := st.Update(func(tx *store.Tx) error {
+		return errors.Join(
+			tx.PutLoadBalancer(&store.LoadBalancerRecord{ARN: lb, Name: "local", Type: "network"}),
+			tx.PutTargetGroup(&store.TargetGroupRecord{ARN: testTargetGroupARN, Name: "local", Protocol: "TCP", Port: 8080, TargetType: "ip"}),
+			tx.PutListener(&store.ListenerRecord{ARN: lb + "/listener", LoadBalancerARN: lb, Protocol: "TCP", Port: 1, TargetGroupARN: testTargetGroupARN}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testTargetGroupARN
+}
+
+// TestServiceLoadBalancers: an ECS service's loadBalancers must name a target group of the local
+// ELBv2 API that a listener uses, with ECS's errors otherwise.
+func TestServiceLoadBalancers(t *testing.T) {
+	e := newELBEnv(t)
+	ctx := context.Background()
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("web")))
+	_, tg, _ := e.stack(t, "web", freePort(t))
+	lonely := must[*elb.CreateTargetGroupOutput](t)(e.elb.CreateTargetGroup(ctx, tgInput("lonely", 8080)))
+	create := func(lb ecstypes.LoadBalancer) error {
+		lb.ContainerName, lb.ContainerPort = aws.String("app"), aws.Int32(8080)
+		_, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("api"), TaskDefinition: aws.String("web"),
+			DesiredCount: aws.Int32(1), LoadBalancers: []ecstypes.LoadBalancer{lb}})
+		return err
+	}
+	for _, tc := range []struct {
+		name  string
+		lb    ecstypes.LoadBalancer
+		parts []string
+	}{
+		{"no such target group", ecstypes.LoadBalancer{TargetGroupArn: aws.String(tg + "0")}, []string{"loadBalancers[0].targetGroupArn", "Unable to assume role and validate the specified targetGroupArn", "ELBv2 API"}},
+		{"target group without a listener", ecstypes.LoadBalancer{TargetGroupArn: lonely.TargetGroups[0].TargetGroupArn}, []string{"does not have an associated load balancer", "CreateListener"}},
+		{"classic load balancer", ecstypes.LoadBalancer{LoadBalancerName: aws.String("classic")}, []string{"loadBalancers[0].loadBalancerName", "Classic Load Balancers are not supported with Fargate"}},
+		{"no target group", ecstypes.LoadBalancer{}, []string{"loadBalancers[0].targetGroupArn", "required"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantAPIError(t, create(tc.lb), "InvalidParameterException", tc.parts...) })
+	}
+	if err := create(ecstypes.LoadBalancer{TargetGroupArn: aws.String(tg)}); err != nil {
+		t.Fatalf("a service behind a target group with a listener: %v", err)
+	}
+}
