@@ -180,7 +180,7 @@ func TestDataPlaneLoadBalancer(t *testing.T) {
 		Cluster: aws.String(e2eCluster), ServiceName: aws.String("web"), TaskDefinition: aws.String(v1),
 		DesiredCount: aws.Int32(2), LaunchType: ecstypes.LaunchTypeFargate, HealthCheckGracePeriodSeconds: aws.Int32(30),
 		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-local"}}},
-		LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}},
+		LoadBalancers:        []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}},
 	})
 	if err != nil {
 		t.Fatalf("creating the service: %v", err)

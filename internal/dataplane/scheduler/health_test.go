@@ -19,7 +19,9 @@ const ecsWait = 40 * time.Second
 
 type fakeTargets map[string]string // task ARN → its target's state: healthy, unhealthy or initial
 
-func (f fakeTargets) TargetHealthy(_ *model.Service, t *model.Task) bool { return f[t.TaskArn] == "healthy" }
+func (f fakeTargets) TargetHealthy(_ *model.Service, t *model.Task) bool {
+	return f[t.TaskArn] == "healthy"
+}
 
 func (f fakeTargets) TargetUnhealthy(_ *model.Service, t *model.Task) bool {
 	return f[t.TaskArn] == "unhealthy"

@@ -115,8 +115,8 @@ func New(opts Options) *Scheduler {
 	s := &Scheduler{
 		store: opts.Store, rt: opts.Runtime, secrets: opts.Secrets, arns: opts.ARNs, clock: opts.Clock, log: opts.Logger,
 		resync: opts.ResyncPeriod, workers: opts.Workers, retention: opts.StoppedRetention,
-		health:   healthRules{afterRunning: opts.HealthyAfterRunning, targets: opts.TargetHealth},
-		subnet:   opts.Subnet, targets: opts.Targets,
+		health: healthRules{afterRunning: opts.HealthyAfterRunning, targets: opts.TargetHealth},
+		subnet: opts.Subnet, targets: opts.Targets,
 		ready:    make(chan struct{}),
 		observed: map[string]runtime.TaskState{},
 		clusters: map[string]string{},
