@@ -61,6 +61,7 @@ type Balancer struct {
 	states    map[string]string   // "TGARN|IP:PORT" → state
 	inUse     map[string][]string // target group ARN → load balancer ARNs
 	listenErr map[string]string   // listener ARN → last error logged
+	stopped   bool                // Run ended: Sync and Listen do nothing more
 }
 
 // boundListener is a listener's socket and the target group it forwards to.
@@ -124,6 +125,7 @@ func (b *Balancer) shutdown() {
 	defer b.syncMu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.stopped = true
 	for arn, l := range b.listeners {
 		_ = l.ln.Close()
 		delete(b.listeners, arn)
@@ -169,6 +171,10 @@ func (b *Balancer) Listen(rec *store.ListenerRecord) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stopped {
+		_ = ln.Close()
+		return errors.New("the data plane is shutting down")
+	}
 	b.listeners[rec.ARN] = &boundListener{rec: *rec, ln: ln}
 	b.serveLocked(b.listeners[rec.ARN])
 	return nil
@@ -229,6 +235,12 @@ type snapshot struct {
 func (b *Balancer) Sync() {
 	b.syncMu.Lock()
 	defer b.syncMu.Unlock()
+	b.mu.Lock()
+	stopped := b.stopped
+	b.mu.Unlock()
+	if stopped {
+		return
+	}
 	done, err := b.expireDrains()
 	if err != nil {
 		b.log.Error(err, "ending the drains of deregistered targets failed")
