@@ -78,6 +78,9 @@ type judgement struct {
 	Healthy bool
 	// Unhealthy: the task failed its health checks after the grace period; it is to be replaced.
 	Unhealthy bool
+	// TargetUnhealthy: it is Unhealthy because the load balancer found its target unhealthy (not
+	// its containers' health checks): ECS's stop reason names the target group.
+	TargetUnhealthy bool
 	// Recheck, when positive, is how long until the verdict may change with time alone (the 40 s
 	// wait or the grace period ends).
 	Recheck time.Duration
@@ -112,7 +115,7 @@ func (h healthRules) judge(t *model.Task, def *model.TaskDefinition, svc *model.
 			if wait := started.Add(gracePeriod(svc)).Sub(now); wait > 0 {
 				j.Recheck = wait
 			} else {
-				j.Unhealthy = true
+				j.Unhealthy, j.TargetUnhealthy = true, true
 			}
 		}
 		return j

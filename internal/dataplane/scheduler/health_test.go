@@ -80,7 +80,7 @@ func TestJudge(t *testing.T) {
 		{"load balancer, healthy target replaces the 40 s", withTargets(true), running(0, model.HealthUnknown), plain, svc(0, 1), judgement{Healthy: true}},
 		{"load balancer, target not healthy yet", withTargets(false), running(time.Hour, model.HealthUnknown), plain, svc(0, 1), judgement{}},
 		{"load balancer, unhealthy target within the grace period", unhealthyTarget, running(10*time.Second, model.HealthUnknown), plain, svc(60, 1), judgement{Recheck: 50 * time.Second}},
-		{"load balancer, unhealthy target after the grace period", unhealthyTarget, running(60*time.Second, model.HealthUnknown), plain, svc(60, 1), judgement{Unhealthy: true}},
+		{"load balancer, unhealthy target after the grace period", unhealthyTarget, running(60*time.Second, model.HealthUnknown), plain, svc(60, 1), judgement{Unhealthy: true, TargetUnhealthy: true}},
 		{"load balancer and health check: both", withTargets(false), running(0, model.HealthHealthy), checked, svc(0, 1), judgement{}},
 		{"load balancer and health check, both healthy", withTargets(true), running(0, model.HealthHealthy), checked, svc(0, 1), judgement{Healthy: true}},
 		{"no load balancer: the hook is not asked", withTargets(false), running(0, model.HealthHealthy), checked, svc(0, 0), judgement{Healthy: true}},

@@ -292,6 +292,11 @@ func (r *reconciler) replaceUnhealthy(frozen bool) {
 		if t.DeploymentID == primaryID && !replaced && (!oneByOne || r.unhealthyStopping()) {
 			continue
 		}
+		if tg := unhealthyTargetGroup(r.svc); r.judge(t).TargetUnhealthy && tg != "" {
+			addEvent(r.svc, msgUnhealthyTarget(r.svc.ServiceName, taskID(t.Task.TaskArn), tg), r.now)
+			r.stop(t, fmt.Sprintf(reasonUnhealthyTarget, tg))
+			continue
+		}
 		addEvent(r.svc, msgUnhealthy(r.svc.ServiceName, taskID(t.Task.TaskArn)), r.now)
 		r.stop(t, reasonUnhealthy)
 	}
@@ -301,8 +306,7 @@ func (r *reconciler) replaceUnhealthy(frozen bool) {
 // stopped.
 func (r *reconciler) unhealthyStopping() bool {
 	for _, t := range r.tasks {
-		if notStopped(t) && t.Task.DesiredStatus == model.TaskStatusStopped && t.Task.StoppedReason != nil &&
-			*t.Task.StoppedReason == reasonUnhealthy {
+		if notStopped(t) && t.Task.DesiredStatus == model.TaskStatusStopped && stoppedUnhealthy(&t.Task) {
 			return true
 		}
 	}

@@ -57,3 +57,14 @@ func (s *Scheduler) TargetChanged(cluster, id string) {
 		return nil
 	})
 }
+
+// unhealthyTargetGroup is the target group a stop reason names for a task whose target is
+// unhealthy: the service's first (TargetHealth says unhealthy in some group, not which).
+func unhealthyTargetGroup(svc *model.Service) string {
+	for _, lb := range svc.LoadBalancers {
+		if lb.TargetGroupArn != nil {
+			return *lb.TargetGroupArn
+		}
+	}
+	return ""
+}
