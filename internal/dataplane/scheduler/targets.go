@@ -8,9 +8,11 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
-// registerTargets registers a RUNNING, wanted task of a service with loadBalancers in their target
-// groups (Options.Targets; idempotent, so every sync of the task may ask again, and a restart
-// loses nothing).
+// registerTargets registers a RUNNING, wanted task of the PRIMARY deployment of a service with
+// loadBalancers in their target groups (Options.Targets; idempotent, so every sync of the task may
+// ask again, and a restart loses nothing). Tasks of older deployments were registered while theirs
+// was PRIMARY and keep those targets: an UpdateService that changes loadBalancers does not move
+// them into the new target groups, as on ECS.
 func (s *Scheduler) registerTargets(cluster string, r *store.TaskRecord) error {
 	t := &r.Task
 	if s.targets == nil || r.ServiceName == "" || t.LastStatus != model.TaskStatusRunning || t.DesiredStatus != model.TaskStatusRunning {
@@ -21,7 +23,7 @@ func (s *Scheduler) registerTargets(cluster string, r *store.TaskRecord) error {
 		svc = serviceOf(tx, cluster, r)
 		return nil
 	})
-	if err != nil || svc == nil || len(svc.LoadBalancers) == 0 {
+	if err != nil || svc == nil || len(svc.LoadBalancers) == 0 || !primaryTask(svc, r) {
 		return err
 	}
 	if err := s.targets.RegisterTask(cluster, svc, t); err != nil {
@@ -67,4 +69,14 @@ func unhealthyTargetGroup(svc *model.Service) string {
 		}
 	}
 	return ""
+}
+
+// primaryTask reports whether the task belongs to the service's PRIMARY deployment.
+func primaryTask(svc *model.Service, r *store.TaskRecord) bool {
+	for _, d := range svc.Deployments {
+		if d.Status == model.DeploymentPrimary {
+			return d.ID == r.DeploymentID
+		}
+	}
+	return false
 }
