@@ -108,12 +108,14 @@ func (b *Balancer) DeregisterTask(task *model.Task) (time.Duration, error) {
 	id := taskIDOf(task.TaskArn)
 	now := b.clock.Now()
 	var left time.Duration
+	var found bool
 	err := b.store.Update(func(tx *store.Tx) error {
-		left = 0
+		left, found = 0, false
 		ts, err := tx.TaskTargets(id)
 		if err != nil {
 			return err
 		}
+		found = len(ts) > 0
 		for _, t := range ts {
 			g, err := tx.GetTargetGroup(t.TargetGroupARN)
 			if errors.Is(err, store.ErrNotFound) {
@@ -132,7 +134,9 @@ func (b *Balancer) DeregisterTask(task *model.Task) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	b.Sync()
+	if found {
+		b.Sync() // the pools stop giving the task new connections now
+	}
 	return left, nil
 }
 
