@@ -301,6 +301,11 @@ func (r *reconciler) replaceUnhealthy(frozen bool) {
 				continue
 			}
 		}
+		if tg := unhealthyTargetGroup(r.svc); r.judge(t).TargetUnhealthy && tg != "" {
+			addEvent(r.svc, msgUnhealthyTarget(r.svc.ServiceName, taskID(t.Task.TaskArn), tg), r.now)
+			r.stop(t, fmt.Sprintf(reasonUnhealthyTarget, tg))
+			continue
+		}
 		addEvent(r.svc, msgUnhealthy(r.svc.ServiceName, taskID(t.Task.TaskArn)), r.now)
 		r.stop(t, reasonUnhealthy)
 	}
@@ -310,8 +315,7 @@ func (r *reconciler) replaceUnhealthy(frozen bool) {
 // stopped.
 func (r *reconciler) unhealthyStopping() bool {
 	for _, t := range r.tasks {
-		if notStopped(t) && t.Task.DesiredStatus == model.TaskStatusStopped && t.Task.StoppedReason != nil &&
-			*t.Task.StoppedReason == reasonUnhealthy {
+		if notStopped(t) && t.Task.DesiredStatus == model.TaskStatusStopped && stoppedUnhealthy(&t.Task) {
 			return true
 		}
 	}
