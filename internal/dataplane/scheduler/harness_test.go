@@ -48,9 +48,16 @@ func newHarness(t testing.TB) *harness {
 }
 
 // start runs a new Scheduler (as a new process would) on the harness's store and runtime.
-func (h *harness) start() {
+func (h *harness) start() { h.startWith(nil) }
+
+// startWith is start with options changed by opt (when not nil).
+func (h *harness) startWith(opt func(*Options)) {
 	h.t.Helper()
-	h.s = New(Options{Store: h.store, Runtime: h.rt, ARNs: testARNs, Clock: h.clock, Logger: logr.Discard(), Workers: 4, Subnet: h.subnet})
+	opts := Options{Store: h.store, Runtime: h.rt, ARNs: testARNs, Clock: h.clock, Logger: logr.Discard(), Workers: 4, Subnet: h.subnet}
+	if opt != nil {
+		opt(&opts)
+	}
+	h.s = New(opts)
 	if h.startHold > 0 {
 		h.s.startHold = h.startHold
 	}
