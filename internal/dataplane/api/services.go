@@ -23,6 +23,7 @@ type createServiceInput struct {
 	DeploymentController          *model.DeploymentController    `json:"deploymentController"`
 	NetworkConfiguration          *model.NetworkConfiguration    `json:"networkConfiguration"`
 	LoadBalancers                 []model.LoadBalancer           `json:"loadBalancers"`
+	ServiceRegistries             []model.ServiceRegistry        `json:"serviceRegistries"` // cloudmap_ecs.go
 	HealthCheckGracePeriodSeconds *int32                         `json:"healthCheckGracePeriodSeconds"`
 	SchedulingStrategy            *string                        `json:"schedulingStrategy"`
 	Tags                          []model.Tag                    `json:"tags"`
@@ -46,6 +47,7 @@ type updateServiceInput struct {
 	ForceNewDeployment            bool                           `json:"forceNewDeployment"`
 	NetworkConfiguration          *model.NetworkConfiguration    `json:"networkConfiguration"`
 	LoadBalancers                 []model.LoadBalancer           `json:"loadBalancers"`
+	ServiceRegistries             []model.ServiceRegistry        `json:"serviceRegistries"` // cloudmap_ecs.go
 	PlatformVersion               *string                        `json:"platformVersion"`
 	HealthCheckGracePeriodSeconds *int32                         `json:"healthCheckGracePeriodSeconds"`
 	EnableECSManagedTags          *bool                          `json:"enableECSManagedTags"`
@@ -218,6 +220,9 @@ func (s *Server) createServiceTx(tx *store.Tx, cluster string, in *createService
 	if err := checkLoadBalancers(in.LoadBalancers, &td.TaskDefinition); err != nil {
 		return model.Service{}, false, err
 	}
+	if err := checkServiceRegistries(tx, in.ServiceRegistries, &td.TaskDefinition); err != nil {
+		return model.Service{}, false, err
+	}
 	svc := s.newService(cluster, in, td.TaskDefinition.TaskDefinitionArn)
 	svc.CapacityProviderStrategy, svc.LaunchType = strategy, launchTypeFor(strategy)
 	svc.Deployments[0].CapacityProviderStrategy, svc.Deployments[0].LaunchType = strategy, svc.LaunchType
@@ -291,7 +296,7 @@ func (s *Server) newService(cluster string, in *createServiceInput, tdArn string
 		DeploymentConfiguration: mergeDeploymentConfiguration(nil, in.DeploymentConfiguration),
 		Deployments:             []model.Deployment{s.newDeployment(tdArn, *in.DesiredCount, in.PlatformVersion, in.NetworkConfiguration)},
 		Events:                  []model.ServiceEvent{}, CreatedAt: now, LoadBalancers: nonNil(in.LoadBalancers),
-		ServiceRegistries: []any{}, NetworkConfiguration: in.NetworkConfiguration, SchedulingStrategy: "REPLICA",
+		ServiceRegistries: nonNil(in.ServiceRegistries), NetworkConfiguration: in.NetworkConfiguration, SchedulingStrategy: "REPLICA",
 		DeploymentController:          &model.DeploymentController{Type: "ECS"},
 		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds,
 		EnableECSManagedTags:          deref(in.EnableECSManagedTags, false),
@@ -384,6 +389,9 @@ func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateService
 	redeploy := in.ForceNewDeployment || tdArn != svc.TaskDefinition || !reflect.DeepEqual(nc, svc.NetworkConfiguration) ||
 		!reflect.DeepEqual(lbs, svc.LoadBalancers) || deref(pv, "") != deref(svc.PlatformVersion, "")
 	svc.LoadBalancers = lbs
+	if redeploy, err = s.updateRegistries(tx, svc, in, tdArn, redeploy); err != nil {
+		return err
+	}
 	if in.DesiredCount != nil {
 		svc.DesiredCount = *in.DesiredCount
 	}

@@ -10,7 +10,6 @@ import (
 // keyed by the member's name (the last part of its path), for the members users most often bring
 // from Fargate; the refusal names the member either way (ecsmodel.CheckInput).
 var unsupportedWhy = map[string]string{
-	"serviceRegistries":           "there is no AWS Cloud Map locally; Kubernetes Services give tasks names",
 	"serviceConnectConfiguration": "there is no Service Connect proxy locally; Kubernetes Services give tasks names",
 	"serviceConnectDefaults":      "there is no AWS Cloud Map locally",
 	"configuration":               "ECS Exec's KMS key and CloudWatch or S3 logging, and managed storage keys, have no local counterpart",

@@ -421,7 +421,7 @@ type Service struct {
 	CreatedAt                     *Time                    `json:"createdAt,omitempty"`
 	CreatedBy                     *string                  `json:"createdBy,omitempty"`
 	LoadBalancers                 []LoadBalancer           `json:"loadBalancers"`
-	ServiceRegistries             []any                    `json:"serviceRegistries"`
+	ServiceRegistries             []ServiceRegistry        `json:"serviceRegistries"`
 	NetworkConfiguration          *NetworkConfiguration    `json:"networkConfiguration,omitempty"`
 	SchedulingStrategy            string                   `json:"schedulingStrategy,omitempty"`
 	DeploymentController          *DeploymentController    `json:"deploymentController,omitempty"`
