@@ -35,7 +35,7 @@ type Task struct {
 	IPv4       string
 	// Cluster, Service and Family name the task for the attributes ECS gives its instances.
 	Cluster, Service, Family string
-	Region, AvailabilityZone string
+	Region                   string
 	Registries               []model.ServiceRegistry
 }
 
@@ -47,7 +47,7 @@ type registration struct {
 // SyncTask registers an ECS task in its service's registries, or deregisters it, in the caller's
 // transaction (the scheduler's, the one that changes the task): the instance ID is the task ID
 // and the attributes are ECS's (AWS_INSTANCE_IPV4, AWS_INSTANCE_PORT when the registry has a
-// port, AVAILABILITY_ZONE, REGION, ECS_CLUSTER_NAME, ECS_SERVICE_NAME,
+// port, REGION, ECS_CLUSTER_NAME, ECS_SERVICE_NAME,
 // ECS_TASK_DEFINITION_FAMILY, AWS_INIT_HEALTH_STATUS HEALTHY). A registry whose Cloud Map service
 // is gone is skipped. It writes nothing when the registrations are already right, so it may run
 // on every pass over a task.
@@ -117,7 +117,7 @@ func wanted(tx *store.Tx, t Task) (map[string]*instance, error) {
 			continue
 		}
 		attrs := map[string]string{
-			AttrIPv4: t.IPv4, AttrInitHealth: HealthHealthy, attrAvailabilityZone: t.AvailabilityZone, attrRegion: t.Region,
+			AttrIPv4: t.IPv4, AttrInitHealth: HealthHealthy, attrRegion: t.Region,
 			attrECSCluster: t.Cluster, attrECSService: t.Service, attrECSFamily: t.Family,
 		}
 		if p := registryPort(reg); p > 0 {

@@ -28,18 +28,18 @@ const (
 
 // Instance attributes Cloud Map and ECS give a meaning to.
 const (
-	AttrIPv4              = "AWS_INSTANCE_IPV4"
-	AttrPort              = "AWS_INSTANCE_PORT"
-	AttrInitHealth        = "AWS_INIT_HEALTH_STATUS"
-	attrIPv6              = "AWS_INSTANCE_IPV6"
-	attrCNAME             = "AWS_INSTANCE_CNAME"
-	attrAlias             = "AWS_ALIAS_DNS_NAME"
-	attrECSCluster        = "ECS_CLUSTER_NAME"
-	attrECSService        = "ECS_SERVICE_NAME"
-	attrECSFamily         = "ECS_TASK_DEFINITION_FAMILY"
-	attrAvailabilityZone  = "AVAILABILITY_ZONE"
-	attrRegion            = "REGION"
-	defaultSOATTL         = 15
+	AttrIPv4             = "AWS_INSTANCE_IPV4"
+	AttrPort             = "AWS_INSTANCE_PORT"
+	AttrInitHealth       = "AWS_INIT_HEALTH_STATUS"
+	attrIPv6             = "AWS_INSTANCE_IPV6"
+	attrCNAME            = "AWS_INSTANCE_CNAME"
+	attrAlias            = "AWS_ALIAS_DNS_NAME"
+	attrECSCluster       = "ECS_CLUSTER_NAME"
+	attrECSService       = "ECS_SERVICE_NAME"
+	attrECSFamily        = "ECS_TASK_DEFINITION_FAMILY"
+	attrAvailabilityZone = "AVAILABILITY_ZONE"
+	attrRegion           = "REGION"
+	defaultSOATTL        = 15
 )
 
 // Tag is a resource tag.

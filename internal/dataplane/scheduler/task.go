@@ -86,10 +86,14 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 		if hasObs {
 			applyObservation(&r.Task, def, obs, now)
 		}
+		svc := serviceOf(tx, cluster, r)
+		if err := s.syncRegistrations(tx, cluster, r, def, svc); err != nil {
+			return err
+		}
 		if r.Scheduler.EverHealthy {
 			return nil
 		}
-		j := s.health.judge(&r.Task, def, serviceOf(tx, cluster, r), now)
+		j := s.health.judge(&r.Task, def, svc, now)
 		r.Scheduler.EverHealthy, recheck, succeeded = j.Healthy, j.Recheck, j.Healthy
 		return nil
 	})
@@ -246,11 +250,12 @@ func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeSt
 func (s *Scheduler) stopTask(ctx context.Context, cluster, id string) error {
 	for _, status := range []string{model.TaskStatusDeactivating, model.TaskStatusStopping} {
 		now := s.clock.Now()
-		if _, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		if _, _, err := s.updateTaskTx(cluster, id, func(tx *store.Tx, r *store.TaskRecord, _ *model.TaskDefinition) error {
 			advance(&r.Task, status)
 			if r.Task.StoppingAt == nil {
 				r.Task.StoppingAt = timeOf(now)
 			}
+			return deregister(tx, r)
 		}); err != nil {
 			return err
 		}
