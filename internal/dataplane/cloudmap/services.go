@@ -1,6 +1,7 @@
 package cloudmap
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
@@ -14,7 +15,7 @@ type CreateServiceInput struct {
 	CreatorRequestID        string                   `json:"CreatorRequestId"`
 	Description             string                   `json:"Description"`
 	DNSConfig               *DNSConfig               `json:"DnsConfig"`
-	HealthCheckConfig       *struct{}                `json:"HealthCheckConfig"`
+	HealthCheckConfig       json.RawMessage          `json:"HealthCheckConfig"`
 	HealthCheckCustomConfig *HealthCheckCustomConfig `json:"HealthCheckCustomConfig"`
 	Tags                    []Tag                    `json:"Tags"`
 	Type                    string                   `json:"Type"`
