@@ -35,7 +35,6 @@ func cloudMapClient(url string) *servicediscovery.Client {
 	})
 }
 
-
 // privateNamespace creates a private DNS namespace and returns its ID (found through GetOperation,
 // as Cloud Map clients do).
 // noHostPrefix keeps DiscoverInstances on the endpoint's own host (the SDK would send it to
@@ -284,5 +283,13 @@ func TestServiceRegistriesChecked(t *testing.T) {
 	if diff := cmp.Diff([]ecstypes.ServiceRegistry{{RegistryArn: srv.Arn, ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}}, out.Services[0].ServiceRegistries,
 		cmpopts.IgnoreUnexported(ecstypes.ServiceRegistry{})); diff != "" {
 		t.Errorf("DescribeServices serviceRegistries (-want +got):\n%s", diff)
+	}
+	// UpdateService's serviceRegistries are checked the same way, and a change is a new deployment.
+	_, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("ok"), ServiceRegistries: []ecstypes.ServiceRegistry{{RegistryArn: srv.Arn}}})
+	wantAPIError(t, err, "InvalidParameterException", "serviceRegistries[0]", "SRV record")
+	up := must[*ecs.UpdateServiceOutput](t)(e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("ok"),
+		ServiceRegistries: []ecstypes.ServiceRegistry{{RegistryArn: srv.Arn, Port: aws.Int32(8080)}}}))
+	if len(up.Service.Deployments) != 2 || aws.ToInt32(up.Service.ServiceRegistries[0].Port) != 8080 {
+		t.Errorf("UpdateService serviceRegistries: %d deployments, registries %+v", len(up.Service.Deployments), up.Service.ServiceRegistries)
 	}
 }
