@@ -54,6 +54,11 @@ func (r *Registry) LookupName(name string) (recs Records, ok bool) {
 			return nil
 		}
 		rel := strings.TrimSuffix(name, "."+zone)
+		defer func() {
+			if !recs.Exists {
+				recs = Records{Zone: recs.Zone, ZoneTTL: recs.ZoneTTL}
+			}
+		}()
 		return each(tx, svcPrefix, func(s *Service) bool {
 			if s.NamespaceID != ns.ID {
 				return true
