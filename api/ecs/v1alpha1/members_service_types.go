@@ -32,8 +32,9 @@ type ServiceMembers struct {
 	// +optional
 	PlacementStrategy []PlacementStrategy `json:"placementStrategy,omitempty"`
 	// ServiceRegistries register the service's tasks in AWS Cloud Map (ECS API reference,
-	// ServiceRegistry). A change starts a new deployment. The local data plane refuses them by
-	// name (it has no Cloud Map; Kubernetes Services name tasks there).
+	// ServiceRegistry). A change starts a new deployment. On the local data plane the registry is
+	// a service of its own Cloud Map, whose names its DNS server answers
+	// (docs/adr/0016-cloud-map-locally.md).
 	// +kubebuilder:validation:MaxItems=1
 	// +optional
 	ServiceRegistries []ServiceRegistry `json:"serviceRegistries,omitempty"`
