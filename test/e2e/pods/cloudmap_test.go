@@ -192,3 +192,91 @@ func TestCloudMapNames(t *testing.T) {
 	must(c.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String(cl), Service: aws.String("web")}))
 	must(c.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cl), Task: run.Tasks[0].TaskArn}))
 }
+
+// cloudMapManifest is an ECS Cluster, TaskDefinition and Service of the ecs.nodeless.dev CRDs whose
+// Service registers in the Cloud Map service registryArn (with the spelling of AWS's ECS
+// controller for Kubernetes, registryARN), and a Kubernetes Pod that looks names up.
+func cloudMapManifest(image, registryArn string) string {
+	return `apiVersion: ecs.nodeless.dev/v1alpha1
+kind: Cluster
+metadata: {name: names}
+spec: {}
+---
+apiVersion: ecs.nodeless.dev/v1alpha1
+kind: TaskDefinition
+metadata: {name: api}
+spec:
+  cpu: "256"
+  memory: "512"
+  networkMode: awsvpc
+  requiresCompatibilities: [FARGATE]
+  containerDefinitions:
+  - name: api
+    image: ` + image + `
+    essential: true
+    command: ["-listen", ":8080"]
+    portMappings: [{containerPort: 8080}]
+---
+apiVersion: ecs.nodeless.dev/v1alpha1
+kind: Service
+metadata: {name: api}
+spec:
+  clusterRef: {name: names}
+  taskDefinitionRef: {name: api}
+  desiredCount: 2
+  serviceRegistries: [{registryARN: "` + registryArn + `"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: asker, labels: {app: asker}}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: ` + image + `
+    args: ["-listen", ":8080"]
+`
+}
+
+// TestCloudMapNamesFromManifest: the same names for an ECS Service applied as a manifest of the
+// ecs.nodeless.dev CRDs (controller → CreateService with serviceRegistries), asked by a Pod.
+func TestCloudMapNamesFromManifest(t *testing.T) {
+	c := startCluster(t)
+	c.loadImages(t)
+	ctx := t.Context()
+	sd := c.cloudMap(t)
+	ns := c.env.Namespace
+	op, err := sd.CreatePrivateDnsNamespace(ctx, &servicediscovery.CreatePrivateDnsNamespaceInput{Name: aws.String("corp"), Vpc: aws.String("vpc-local")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sd.GetOperation(ctx, &servicediscovery.GetOperationInput{OperationId: op.OperationId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := sd.CreateService(ctx, &servicediscovery.CreateServiceInput{Name: aws.String("api"), NamespaceId: aws.String(got.Operation.Targets["NAMESPACE"]),
+		DnsConfig: &sdtypes.DnsConfig{DnsRecords: []sdtypes.DnsRecord{{Type: sdtypes.RecordTypeA, TTL: aws.Int64(1)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.apply(t, ns, cloudMapManifest(webV1, aws.ToString(cm.Service.Arn)))
+	asker := c.readyPods(t, ns, "app=asker", 1)[0].Status.PodIP
+	eventually(t, "api.corp answering the ECS Service's 2 RUNNING tasks", func() (bool, string) {
+		arn, err := c.kubectlOutput("-n", ns, "get", "services.ecs.nodeless.dev", "api", "-o", "jsonpath={.status.serviceArn}")
+		if err != nil || arn == "" {
+			return false, fmt.Sprintf("no serviceArn yet (%v)", err)
+		}
+		parts := strings.Split(arn, "/")
+		_, ips := c.serviceTaskIPs(t, parts[len(parts)-2], parts[len(parts)-1])
+		if len(ips) != 2 {
+			return false, fmt.Sprintf("%d RUNNING tasks", len(ips))
+		}
+		host, err := c.podGet(asker, "/lookup?host=api.corp.")
+		return err == nil && host == strings.Join(ips, "\n"), fmt.Sprintf("%q (%v), want %q", host, err, ips)
+	})
+	c.kubectl(t, "-n", ns, "delete", "services.ecs.nodeless.dev", "api", "--wait=true", "--timeout="+kubectlWait)
+	eventually(t, "no instance once the ECS Service is deleted", func() (bool, string) {
+		list, err := sd.ListInstances(ctx, &servicediscovery.ListInstancesInput{ServiceId: cm.Service.Id})
+		return err == nil && len(list.Instances) == 0, fmt.Sprintf("%v, %v", list, err)
+	})
+}
