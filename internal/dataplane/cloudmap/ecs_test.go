@@ -137,3 +137,37 @@ func TestServiceRegistriesRegisterTasks(t *testing.T) {
 	}
 	must[*servicediscovery.DeleteServiceOutput](t)(sd.DeleteService(ctx, &servicediscovery.DeleteServiceInput{Id: cm.Id}))
 }
+
+// TestServiceRegistriesFollowHealth: a task with a container health check is registered only
+// while HEALTHY (the long grace period keeps the scheduler from replacing it meanwhile).
+func TestServiceRegistriesFollowHealth(t *testing.T) {
+	ctx := context.Background()
+	e := ecsmem.Start(t, ecsmem.Options{})
+	sd := cloudMap(e)
+	op := must[*servicediscovery.CreatePrivateDnsNamespaceOutput](t)(sd.CreatePrivateDnsNamespace(ctx, &servicediscovery.CreatePrivateDnsNamespaceInput{Name: aws.String("local"), Vpc: aws.String("vpc-1")}))
+	nsID := must[*servicediscovery.GetOperationOutput](t)(sd.GetOperation(ctx, &servicediscovery.GetOperationInput{OperationId: op.OperationId})).Operation.Targets["NAMESPACE"]
+	cm := must[*servicediscovery.CreateServiceOutput](t)(sd.CreateService(ctx, &servicediscovery.CreateServiceInput{Name: aws.String("web"), NamespaceId: aws.String(nsID),
+		DnsConfig: &sdtypes.DnsConfig{DnsRecords: []sdtypes.DnsRecord{{Type: sdtypes.RecordTypeA, TTL: aws.Int64(5)}}}})).Service
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.Client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("web"), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("example.com/app:1"),
+			HealthCheck: &ecstypes.HealthCheck{Command: []string{"CMD-SHELL", "true"}}}},
+	}))
+	must[*ecs.CreateServiceOutput](t)(e.Client.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(1),
+		HealthCheckGracePeriodSeconds: aws.Int32(3600), ServiceRegistries: []ecstypes.ServiceRegistry{{RegistryArn: cm.Arn}}}))
+	var id string
+	eventually(t, "a RUNNING task", func() bool {
+		for tid := range runningTasks(t, e, "web") {
+			id = tid
+		}
+		return id != ""
+	})
+	count := func(n int) func() bool { return func() bool { return len(instances(t, sd, cm.Id)) == n } }
+	// The fake runtime starts a container with a health check HEALTHY.
+	eventually(t, "the HEALTHY task registered", count(1))
+	e.Runtime.SetHealth(id, "app", "UNHEALTHY")
+	eventually(t, "the task deregistered once UNHEALTHY", count(0))
+	e.Runtime.SetHealth(id, "app", "HEALTHY")
+	eventually(t, "the task registered again once HEALTHY", count(1))
+}
