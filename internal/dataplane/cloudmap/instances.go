@@ -63,7 +63,12 @@ func putInstance(tx *store.Tx, inst *instance) error {
 	return bumpRevision(tx, inst.ServiceID)
 }
 
+// deleteInstance removes an instance, if there is one, and moves its service's revision on.
 func deleteInstance(tx *store.Tx, svcID, id string) error {
+	cur, err := get[instance](tx, instKey(svcID, id))
+	if err != nil || cur == nil {
+		return err
+	}
 	if err := tx.CloudMapDelete(instKey(svcID, id)); err != nil {
 		return err
 	}

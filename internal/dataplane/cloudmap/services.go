@@ -284,6 +284,9 @@ func (r *Registry) DeleteService(in *IDInput) (*DeleteServiceOutput, error) {
 		if s.InstanceCount > 0 {
 			return newError(CodeResourceInUse, "Service %s still has %d instances; deregister them first (DeregisterInstance), or scale the ECS service that registers its tasks to 0", s.ID, s.InstanceCount)
 		}
+		if err := tx.CloudMapDelete("rev/" + s.ID); err != nil {
+			return err
+		}
 		return tx.CloudMapDelete(svcKey(s.ID))
 	})
 	if err != nil {
