@@ -27,7 +27,7 @@ func TestLookupName(t *testing.T) {
 	nsID := must[*cloudmap.GetOperationOutput](t)(r.GetOperation(&cloudmap.GetOperationInput{OperationID: op.OperationID})).Operation.Targets["NAMESPACE"]
 	must[*cloudmap.OperationOutput](t)(r.CreateHTTPNamespace(&cloudmap.CreateHTTPNamespaceInput{Name: "api"}))
 	web := must[*cloudmap.ServiceOutput](t)(r.CreateService(&cloudmap.CreateServiceInput{Name: "web", NamespaceID: nsID,
-		DNSConfig: &cloudmap.DNSConfig{DNSRecords: []cloudmap.DNSRecord{{Type: "A", TTL: ptr[int64](10)}, {Type: "SRV", TTL: ptr[int64](20)}}},
+		DNSConfig:               &cloudmap.DNSConfig{DNSRecords: []cloudmap.DNSRecord{{Type: "A", TTL: ptr[int64](10)}, {Type: "SRV", TTL: ptr[int64](20)}}},
 		HealthCheckCustomConfig: &cloudmap.HealthCheckCustomConfig{}})).Service
 	db := must[*cloudmap.ServiceOutput](t)(r.CreateService(&cloudmap.CreateServiceInput{Name: "db", NamespaceID: nsID,
 		DNSConfig: &cloudmap.DNSConfig{DNSRecords: []cloudmap.DNSRecord{{Type: "SRV", TTL: ptr[int64](30)}}}})).Service
