@@ -218,6 +218,9 @@ func TestCloudMapBadInput(t *testing.T) {
 	wantAPIError(t, err, "InvalidInput", "Attributes.AWS_INSTANCE_IPV4")
 	_, err = sd.RegisterInstance(ctx, &servicediscovery.RegisterInstanceInput{ServiceId: svc.Id, InstanceId: aws.String("i"), Attributes: map[string]string{"AWS_INSTANCE_IPV4": "10.0.0.1", "AWS_INSTANCE_PORT": "1", "AWS_INIT_HEALTH_STATUS": "HEALTHY"}})
 	wantAPIError(t, err, "InvalidInput", "AWS_INIT_HEALTH_STATUS", "HealthCheckCustomConfig")
+	// A namespace in the cluster domain would never be answered: refused.
+	_, err = sd.CreatePrivateDnsNamespace(ctx, &servicediscovery.CreatePrivateDnsNamespaceInput{Name: aws.String("svc.cluster.local"), Vpc: aws.String("vpc-1")})
+	wantAPIError(t, err, "InvalidInput", "Name", "cluster.local", "Kubernetes Services")
 	// Operations not served are refused by name.
 	_, err = sd.CreatePublicDnsNamespace(ctx, &servicediscovery.CreatePublicDnsNamespaceInput{Name: aws.String("example.com")})
 	wantAPIError(t, err, "UnknownOperationException", "CreatePublicDnsNamespace", "CreatePrivateDnsNamespace")

@@ -6,6 +6,10 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
+// clusterDomain is the Kubernetes cluster domain the VPC's DNS server answers from the Kubernetes
+// Services (servicedns.DefaultDomain): a private DNS namespace may not be in it.
+const clusterDomain = "cluster.local"
+
 // PrivateDNSPropertiesMutable is CreatePrivateDnsNamespace's Properties.
 type PrivateDNSPropertiesMutable struct {
 	DNSProperties *struct {
@@ -43,6 +47,9 @@ type OperationOutput struct {
 func (r *Registry) CreatePrivateDNSNamespace(in *CreatePrivateDNSNamespaceInput) (*OperationOutput, error) {
 	if err := checkDNSName("Name", in.Name, 253); err != nil {
 		return nil, err
+	}
+	if n := strings.ToLower(strings.TrimSuffix(in.Name, ".")); n == clusterDomain || strings.HasSuffix(n, "."+clusterDomain) {
+		return nil, invalidInput("Name: %s is in %s, whose names are the Kubernetes Services' under nodeless up (docs/adr/0010-service-names.md) and would never be answered from Cloud Map; choose another name", in.Name, clusterDomain)
 	}
 	if in.Vpc == "" {
 		return nil, invalidInput("Vpc: required; give the ID of the VPC the namespace's names are answered in (any value locally: there is one local VPC)")
