@@ -156,7 +156,7 @@ func TestCloudMapNames(t *testing.T) {
 		})
 		return ips
 	}
-	ips := expectNames("web.shop.local answering the 2 RUNNING tasks", 2)
+	expectNames("web.shop.local answering the 2 RUNNING tasks", 2)
 	body, err := c.podGet(client, "/fetch?url="+fmt.Sprintf("http://web.shop.local:%d/args", podPort))
 	if err != nil || !strings.Contains(body, "-term-delay") {
 		t.Errorf("the client reaching web.shop.local: %q, %v", body, err)
@@ -166,7 +166,7 @@ func TestCloudMapNames(t *testing.T) {
 	}
 
 	must(c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cl), Service: aws.String("web"), DesiredCount: aws.Int32(3)}))
-	ips = expectNames("web.shop.local answering 3 tasks after scaling out", 3)
+	ips := expectNames("web.shop.local answering 3 tasks after scaling out", 3)
 
 	must(c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cl), Service: aws.String("web"), DesiredCount: aws.Int32(2)}))
 	left := expectNames("web.shop.local answering 2 tasks after scaling in", 2)
