@@ -296,3 +296,59 @@ func TestServiceRegistriesChecked(t *testing.T) {
 		t.Errorf("UpdateService serviceRegistries: %d deployments, registries %+v", len(up.Service.Deployments), up.Service.ServiceRegistries)
 	}
 }
+
+// TestServiceConnectChecked: serviceConnectConfiguration names a namespace of the local Cloud Map
+// and a named port of the task definition; a client alias's port must be that container port;
+// what the local data plane cannot honour is refused by name; the deployment reports the
+// configuration (namespace as ARN) and the Cloud Map service it registers in.
+func TestServiceConnectChecked(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	sd := cloudMapClient(e.url)
+	td := web("web")
+	td.ContainerDefinitions[0].PortMappings[0].Name = aws.String("http")
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, td))
+	op := must[*servicediscovery.CreateHttpNamespaceOutput](t)(sd.CreateHttpNamespace(ctx, &servicediscovery.CreateHttpNamespaceInput{Name: aws.String("shop")}))
+	nsID := must[*servicediscovery.GetOperationOutput](t)(sd.GetOperation(ctx, &servicediscovery.GetOperationInput{OperationId: op.OperationId})).Operation.Targets["NAMESPACE"]
+	sc := func(ns, portName string, port int32) *ecstypes.ServiceConnectConfiguration {
+		return &ecstypes.ServiceConnectConfiguration{Enabled: true, Namespace: aws.String(ns), Services: []ecstypes.ServiceConnectService{{
+			PortName: aws.String(portName), ClientAliases: []ecstypes.ServiceConnectClientAlias{{Port: aws.Int32(port), DnsName: aws.String("web.shop")}}}}}
+	}
+	create := func(name string, c *ecstypes.ServiceConnectConfiguration) (*ecs.CreateServiceOutput, error) {
+		return e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String(name), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0), ServiceConnectConfiguration: c})
+	}
+	_, err := create("a", sc("nope", "http", 8080))
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.namespace", "nope")
+	_, err = create("b", sc("shop", "grpc", 8080))
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].portName", "grpc")
+	_, err = create("c", sc("shop", "http", 80))
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].clientAliases[0].port", "8080")
+	tls := sc("shop", "http", 8080)
+	tls.Services[0].Tls = &ecstypes.ServiceConnectTlsConfiguration{IssuerCertificateAuthority: &ecstypes.ServiceConnectTlsCertificateAuthority{AwsPcaAuthorityArn: aws.String("arn:aws:acm-pca:us-east-1:1:certificate-authority/x")}}
+	_, err = create("d", tls)
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].tls", "not supported")
+
+	out := must[*ecs.CreateServiceOutput](t)(create("ok", sc("shop", "http", 8080)))
+	dep := out.Service.Deployments[0]
+	if aws.ToString(dep.ServiceConnectConfiguration.Namespace) != "arn:aws:servicediscovery:us-east-1:000000000000:namespace/"+nsID ||
+		len(dep.ServiceConnectResources) != 1 || aws.ToString(dep.ServiceConnectResources[0].DiscoveryName) != "http" {
+		t.Fatalf("deployment's Service Connect: %+v %+v", dep.ServiceConnectConfiguration, dep.ServiceConnectResources)
+	}
+	list := must[*servicediscovery.ListServicesOutput](t)(sd.ListServices(ctx, &servicediscovery.ListServicesInput{}))
+	if len(list.Services) != 1 || aws.ToString(list.Services[0].Arn) != aws.ToString(dep.ServiceConnectResources[0].DiscoveryArn) {
+		t.Errorf("Cloud Map services: %+v", list.Services)
+	}
+	// Another service may not take the alias.
+	_, err = create("other", sc("shop", "http", 8080))
+	wantAPIError(t, err, "InvalidParameterException", "dnsName", "web.shop", "already a client alias")
+	// UpdateService with another alias is a new deployment carrying it.
+	up := sc("shop", "http", 8080)
+	up.Services[0].ClientAliases[0].DnsName = aws.String("web2.shop")
+	upd := must[*ecs.UpdateServiceOutput](t)(e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("ok"), ServiceConnectConfiguration: up}))
+	if len(upd.Service.Deployments) != 2 || aws.ToString(upd.Service.Deployments[0].ServiceConnectConfiguration.Services[0].ClientAliases[0].DnsName) != "web2.shop" {
+		t.Errorf("UpdateService serviceConnectConfiguration: %+v", upd.Service.Deployments)
+	}
+	if _, err := create("other", sc("shop", "http", 8080)); err != nil {
+		t.Errorf("the alias the update gave up is free again: %v", err)
+	}
+}

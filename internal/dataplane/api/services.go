@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
@@ -32,6 +33,9 @@ type createServiceInput struct {
 	EnableExecuteCommand          *bool                          `json:"enableExecuteCommand"`
 	// CapacityProviderStrategy: see capacity.go.
 	CapacityProviderStrategy []model.CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
+
+	// ServiceConnectConfiguration: servicesconnect.go.
+	ServiceConnectConfiguration *model.ServiceConnectConfiguration `json:"serviceConnectConfiguration"`
 }
 
 type serviceOutput struct {
@@ -55,6 +59,9 @@ type updateServiceInput struct {
 	EnableExecuteCommand          *bool                          `json:"enableExecuteCommand"`
 	// CapacityProviderStrategy changes in place (see capacity.go).
 	CapacityProviderStrategy []model.CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
+
+	// ServiceConnectConfiguration: servicesconnect.go.
+	ServiceConnectConfiguration *model.ServiceConnectConfiguration `json:"serviceConnectConfiguration"`
 }
 
 type deleteServiceInput struct {
@@ -223,7 +230,12 @@ func (s *Server) createServiceTx(tx *store.Tx, cluster string, in *createService
 	if err := checkServiceRegistries(tx, in.ServiceRegistries, &td.TaskDefinition); err != nil {
 		return model.Service{}, false, err
 	}
+	scc, scr, err := s.applyServiceConnect(tx, s.arns.Service(cluster, in.ServiceName), in.ServiceConnectConfiguration, &td.TaskDefinition)
+	if err != nil {
+		return model.Service{}, false, err
+	}
 	svc := s.newService(cluster, in, td.TaskDefinition.TaskDefinitionArn)
+	svc.Deployments[0].ServiceConnectConfiguration, svc.Deployments[0].ServiceConnectResources = scc, scr
 	svc.CapacityProviderStrategy, svc.LaunchType = strategy, launchTypeFor(strategy)
 	svc.Deployments[0].CapacityProviderStrategy, svc.Deployments[0].LaunchType = strategy, svc.LaunchType
 	if err := tx.PutService(cluster, &store.ServiceRecord{Service: svc}); err != nil {
@@ -392,6 +404,11 @@ func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateService
 	if redeploy, err = s.updateRegistries(tx, svc, in, tdArn, redeploy); err != nil {
 		return err
 	}
+	connect, err := s.updateServiceConnect(tx, svc, in, tdArn)
+	if err != nil {
+		return err
+	}
+	redeploy = redeploy || connect.changed
 	if in.DesiredCount != nil {
 		svc.DesiredCount = *in.DesiredCount
 	}
@@ -409,6 +426,7 @@ func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateService
 			}
 		}
 		svc.Deployments = append([]model.Deployment{s.newDeployment(tdArn, svc.DesiredCount, svc.PlatformVersion, nc)}, svc.Deployments...)
+		svc.Deployments[0].ServiceConnectConfiguration, svc.Deployments[0].ServiceConnectResources = connect.config, connect.resources
 		return nil
 	}
 	for i := range svc.Deployments {
@@ -480,6 +498,9 @@ func (s *Server) deleteService(_ context.Context, in *deleteServiceInput) (*serv
 			return invalidParameter("desiredCount: The service cannot be stopped while it is scaled above 0: set desiredCount to 0 with UpdateService first, or pass force to delete it now")
 		}
 		markDraining(&rec.Service)
+		if err := cloudmap.SetAliases(tx, rec.Service.ServiceArn, nil); err != nil { // servicesconnect.go
+			return err
+		}
 		changed = true
 		out = rec.Service
 		return tx.PutService(cluster, rec)

@@ -10,21 +10,23 @@ import (
 // keyed by the member's name (the last part of its path), for the members users most often bring
 // from Fargate; the refusal names the member either way (ecsmodel.CheckInput).
 var unsupportedWhy = map[string]string{
-	"serviceConnectConfiguration": "there is no Service Connect proxy locally; Kubernetes Services give tasks names",
-	"serviceConnectDefaults":      "there is no AWS Cloud Map locally",
-	"configuration":               "ECS Exec's KMS key and CloudWatch or S3 logging, and managed storage keys, have no local counterpart",
-	"placementConstraints":        "Fargate does not support task placement constraints",
-	"placementStrategy":           "Fargate does not support task placement strategies",
-	"efsVolumeConfiguration":      "there is no Amazon EFS locally, and a local directory standing in for it would not be shared with what runs on AWS",
-	"firelensConfiguration":       "there is no FireLens log router locally; container output goes to the local log files (nodeless logs, kubectl logs)",
-	"proxyConfiguration":          "there is no App Mesh locally",
-	"systemControls":              "namespaced kernel parameters are not applied to local tasks",
-	"environmentFiles":            "there is no Amazon S3 locally; use environment or secrets",
-	"devices":                     "Fargate does not support host devices",
-	"sharedMemorySize":            "Fargate does not support sharedMemorySize",
-	"tmpfs":                       "Fargate does not support tmpfs mounts",
-	"maxSwap":                     "Fargate does not support swap",
-	"swappiness":                  "Fargate does not support swap",
+	"serviceConnectDefaults": "the local data plane's Service Connect takes its namespace from each service's serviceConnectConfiguration.namespace",
+	"tls":                    "Service Connect locally answers client aliases with the tasks' own addresses; there is no proxy to terminate TLS",
+	"ingressPortOverride":    "Service Connect locally answers client aliases with the tasks' own addresses; there is no proxy to listen on another port",
+	"accessLogConfiguration": "Service Connect locally has no proxy to log accesses",
+	"configuration":          "ECS Exec's KMS key and CloudWatch or S3 logging, and managed storage keys, have no local counterpart",
+	"placementConstraints":   "Fargate does not support task placement constraints",
+	"placementStrategy":      "Fargate does not support task placement strategies",
+	"efsVolumeConfiguration": "there is no Amazon EFS locally, and a local directory standing in for it would not be shared with what runs on AWS",
+	"firelensConfiguration":  "there is no FireLens log router locally; container output goes to the local log files (nodeless logs, kubectl logs)",
+	"proxyConfiguration":     "there is no App Mesh locally",
+	"systemControls":         "namespaced kernel parameters are not applied to local tasks",
+	"environmentFiles":       "there is no Amazon S3 locally; use environment or secrets",
+	"devices":                "Fargate does not support host devices",
+	"sharedMemorySize":       "Fargate does not support sharedMemorySize",
+	"tmpfs":                  "Fargate does not support tmpfs mounts",
+	"maxSwap":                "Fargate does not support swap",
+	"swappiness":             "Fargate does not support swap",
 }
 
 // unsupportedMessage is the refusal of a member the request types lack, with why when known.

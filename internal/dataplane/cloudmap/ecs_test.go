@@ -2,6 +2,7 @@ package cloudmap_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,4 +171,34 @@ func TestServiceRegistriesFollowHealth(t *testing.T) {
 	eventually(t, "the task deregistered once UNHEALTHY", count(0))
 	e.Runtime.SetHealth(id, "app", "HEALTHY")
 	eventually(t, "the task registered again once HEALTHY", count(1))
+}
+
+// TestServiceConnectRegistersTasks: a service's Service Connect service (discoveryName) is a Cloud
+// Map service in which its RUNNING tasks are registered with the container port of portName.
+func TestServiceConnectRegistersTasks(t *testing.T) {
+	ctx := context.Background()
+	e := ecsmem.Start(t, ecsmem.Options{})
+	sd := cloudMap(e)
+	must[*servicediscovery.CreateHttpNamespaceOutput](t)(sd.CreateHttpNamespace(ctx, &servicediscovery.CreateHttpNamespaceInput{Name: aws.String("shop")}))
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.Client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("web"), NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("example.com/app:1"),
+			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080), Name: aws.String("http")}}}},
+	}))
+	out := must[*ecs.CreateServiceOutput](t)(e.Client.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(2),
+		ServiceConnectConfiguration: &ecstypes.ServiceConnectConfiguration{Enabled: true, Namespace: aws.String("shop"), Services: []ecstypes.ServiceConnectService{{
+			PortName: aws.String("http"), DiscoveryName: aws.String("web-http"), ClientAliases: []ecstypes.ServiceConnectClientAlias{{Port: aws.Int32(8080), DnsName: aws.String("web")}}}}}}))
+	res := out.Service.Deployments[0].ServiceConnectResources
+	if len(res) != 1 || aws.ToString(res[0].DiscoveryName) != "web-http" {
+		t.Fatalf("serviceConnectResources %+v", res)
+	}
+	arn := aws.ToString(res[0].DiscoveryArn)
+	id := aws.String(arn[strings.LastIndex(arn, "/")+1:])
+	eventually(t, "the 2 RUNNING tasks registered with the container port", func() bool {
+		want := runningTasks(t, e, "web")
+		return len(want) == 2 && cmp.Equal(want, instances(t, sd, id))
+	})
+	must[*ecs.UpdateServiceOutput](t)(e.Client.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("web"), DesiredCount: aws.Int32(0)}))
+	eventually(t, "no instance at desiredCount 0", func() bool { return len(instances(t, sd, id)) == 0 })
 }

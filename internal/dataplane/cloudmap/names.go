@@ -42,6 +42,9 @@ type SRV struct {
 func (r *Registry) LookupName(name string) (recs Records, ok bool) {
 	name = strings.ToLower(name)
 	_ = r.store.View(func(tx *store.Tx) error {
+		if recs, ok = lookupAlias(tx, name); ok {
+			return nil
+		}
 		ns := zoneOf(tx, name)
 		if ns == nil {
 			return nil
@@ -118,11 +121,11 @@ func serviceRecords(tx *store.Tx, s *Service, base string, recs *Records, only s
 	}
 	withA, withSRV := hasRecord(s, RecordA) || only != "", hasRecord(s, RecordSRV)
 	_ = each(tx, instPrefix(s.ID), func(i *instance) bool {
-		if i.Health != HealthHealthy || (only != "" && !strings.EqualFold(i.ID, only)) {
+		if only != "" && !strings.EqualFold(i.ID, only) {
 			return true
 		}
-		addr, err := netip.ParseAddr(i.Attributes[AttrIPv4])
-		if err != nil {
+		addr, ok := healthyAddr(i)
+		if !ok {
 			return true
 		}
 		if withA {
@@ -133,4 +136,13 @@ func serviceRecords(tx *store.Tx, s *Service, base string, recs *Records, only s
 		}
 		return true
 	})
+}
+
+// healthyAddr is a healthy instance's IPv4 address; false for an unhealthy one or one without.
+func healthyAddr(i *instance) (netip.Addr, bool) {
+	if i.Health != HealthHealthy {
+		return netip.Addr{}, false
+	}
+	addr, err := netip.ParseAddr(i.Attributes[AttrIPv4])
+	return addr, err == nil && addr.Is4()
 }

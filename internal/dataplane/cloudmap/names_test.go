@@ -41,6 +41,12 @@ func TestLookupName(t *testing.T) {
 	reg(web.ID, "t1", "10.244.0.7", "8080", "")
 	reg(web.ID, "t2", "10.244.0.8", "8080", "UNHEALTHY")
 	reg(db.ID, "Primary", "10.244.0.9", "5432", "")
+	// A Service Connect client alias of the web service.
+	if err := st.Update(func(tx *store.Tx) error {
+		return cloudmap.SetAliases(tx, "arn:aws:ecs:us-east-1:000000000000:service/default/web", []cloudmap.Alias{{Name: "Web", ServiceID: web.ID, Port: 8080}})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	a7, a9 := netip.MustParseAddr("10.244.0.7"), netip.MustParseAddr("10.244.0.9")
 	zone := func(exists bool) cloudmap.Records {
 		return cloudmap.Records{Zone: "shop.local.", ZoneTTL: 15 * time.Second, Exists: exists}
@@ -57,6 +63,7 @@ func TestLookupName(t *testing.T) {
 			SRV: []cloudmap.SRV{{Target: "primary.db.shop.local.", Port: 5432, Addr: a9}}, SRVTTL: 30 * time.Second}, true},
 		{"primary.db.shop.local.", cloudmap.Records{Zone: "shop.local.", ZoneTTL: 15 * time.Second, Exists: true, A: []netip.Addr{a9}, ATTL: 30 * time.Second, SRVTTL: 30 * time.Second}, true},
 		{"t2.web.shop.local.", zone(false), true}, // unhealthy: not answered
+		{"web.", cloudmap.Records{Zone: "web.", ZoneTTL: 5 * time.Second, Exists: true, A: []netip.Addr{a7}, ATTL: 5 * time.Second}, true},
 		{"shop.local.", zone(true), true},
 		{"other.shop.local.", zone(false), true},
 		{"api.", cloudmap.Records{}, false}, // an HTTP namespace has no names

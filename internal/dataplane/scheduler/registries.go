@@ -16,16 +16,61 @@ func (s *Scheduler) syncRegistrations(tx *store.Tx, cluster string, r *store.Tas
 		return nil
 	}
 	t := cloudmap.Task{TaskArn: r.Task.TaskArn}
-	if svc != nil && len(svc.ServiceRegistries) > 0 {
+	if svc != nil {
+		t.Registries = append(connectRegistries(svc, def), svc.ServiceRegistries...)
+	}
+	if len(t.Registries) > 0 {
 		t.Registered = registrable(&r.Task, def)
 		t.IPv4 = r.Task.PrivateIPv4()
 		t.Cluster, t.Service, t.Region = cluster, svc.ServiceName, s.arns.Region
-		t.Registries = svc.ServiceRegistries
 		if def != nil {
 			t.Family = def.Family
 		}
 	}
 	return cloudmap.SyncTask(tx, t)
+}
+
+// connectRegistries are the Cloud Map services the primary deployment's Service Connect services
+// register the tasks in (serviceConnectResources), each with the containerPort of its portName.
+func connectRegistries(svc *model.Service, def *model.TaskDefinition) []model.ServiceRegistry {
+	var out []model.ServiceRegistry
+	for _, d := range svc.Deployments {
+		if d.Status != model.DeploymentPrimary || d.ServiceConnectConfiguration == nil || !d.ServiceConnectConfiguration.Enabled {
+			continue
+		}
+		for _, res := range d.ServiceConnectResources {
+			reg := model.ServiceRegistry{RegistryArn: res.DiscoveryArn}
+			for _, cs := range d.ServiceConnectConfiguration.Services {
+				if cs.PortName != nil && derefOr(cs.DiscoveryName, *cs.PortName) == derefOr(res.DiscoveryName, "") {
+					reg.Port = namedContainerPort(def, *cs.PortName)
+				}
+			}
+			out = append(out, reg)
+		}
+	}
+	return out
+}
+
+func derefOr(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// namedContainerPort is the containerPort of def's port mapping named name (nil: none).
+func namedContainerPort(def *model.TaskDefinition, name string) *int32 {
+	if def == nil {
+		return nil
+	}
+	for _, cd := range def.ContainerDefinitions {
+		for _, pm := range cd.PortMappings {
+			if pm.Name != nil && *pm.Name == name {
+				return pm.ContainerPort
+			}
+		}
+	}
+	return nil
 }
 
 // registrable is ECS's rule for a task's Cloud Map instance: the task is RUNNING and still wanted,
