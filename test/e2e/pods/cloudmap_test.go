@@ -280,3 +280,90 @@ func TestCloudMapNamesFromManifest(t *testing.T) {
 		return err == nil && len(list.Instances) == 0, fmt.Sprintf("%v, %v", list, err)
 	})
 }
+
+// serviceConnectManifest is an ECS Service of the ecs.nodeless.dev CRDs publishing its named port
+// http through Service Connect in namespace shop as api.shop:8080, and a Pod that asks.
+func serviceConnectManifest(image string) string {
+	return `apiVersion: ecs.nodeless.dev/v1alpha1
+kind: Cluster
+metadata: {name: connect}
+spec: {}
+---
+apiVersion: ecs.nodeless.dev/v1alpha1
+kind: TaskDefinition
+metadata: {name: api}
+spec:
+  cpu: "256"
+  memory: "512"
+  networkMode: awsvpc
+  requiresCompatibilities: [FARGATE]
+  containerDefinitions:
+  - name: api
+    image: ` + image + `
+    essential: true
+    command: ["-listen", ":8080"]
+    portMappings: [{containerPort: 8080, name: http}]
+---
+apiVersion: ecs.nodeless.dev/v1alpha1
+kind: Service
+metadata: {name: api}
+spec:
+  clusterRef: {name: connect}
+  taskDefinitionRef: {name: api}
+  desiredCount: 2
+  serviceConnectConfiguration:
+    enabled: true
+    namespace: shop
+    services:
+    - portName: http
+      clientAliases: [{port: 8080, dnsName: api.shop}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: asker, labels: {app: asker}}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: ` + image + `
+    args: ["-listen", ":8080"]
+`
+}
+
+// TestServiceConnectNames (issue 9, item 2, Service Connect): an ECS Service applied as a manifest
+// with serviceConnectConfiguration; a client reaches its client alias api.shop:8080, answered with
+// the Service's RUNNING tasks' addresses; deleting the Service removes the name.
+func TestServiceConnectNames(t *testing.T) {
+	c := startCluster(t)
+	c.loadImages(t)
+	ctx := t.Context()
+	sd := c.cloudMap(t)
+	ns := c.env.Namespace
+	if _, err := sd.CreateHttpNamespace(ctx, &servicediscovery.CreateHttpNamespaceInput{Name: aws.String("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	c.apply(t, ns, serviceConnectManifest(webV1))
+	asker := c.readyPods(t, ns, "app=asker", 1)[0].Status.PodIP
+	eventually(t, "api.shop answering the ECS Service's 2 RUNNING tasks", func() (bool, string) {
+		arn, err := c.kubectlOutput("-n", ns, "get", "services.ecs.nodeless.dev", "api", "-o", "jsonpath={.status.serviceArn}")
+		if err != nil || arn == "" {
+			return false, fmt.Sprintf("no serviceArn yet (%v)", err)
+		}
+		parts := strings.Split(arn, "/")
+		_, ips := c.serviceTaskIPs(t, parts[len(parts)-2], parts[len(parts)-1])
+		if len(ips) != 2 {
+			return false, fmt.Sprintf("%d RUNNING tasks", len(ips))
+		}
+		host, err := c.podGet(asker, "/lookup?host=api.shop.")
+		return err == nil && host == strings.Join(ips, "\n"), fmt.Sprintf("%q (%v), want %q", host, err, ips)
+	})
+	body, err := c.podGet(asker, "/fetch?url=http://api.shop:8080/args")
+	if err != nil || !strings.Contains(body, "-listen") {
+		t.Errorf("the client reaching api.shop:8080: %q, %v", body, err)
+	}
+	c.kubectl(t, "-n", ns, "delete", "services.ecs.nodeless.dev", "api", "--wait=true", "--timeout="+kubectlWait)
+	eventually(t, "api.shop gone with the ECS Service", func() (bool, string) {
+		got, err := c.podGet(asker, "/lookup?host=api.shop.")
+		return err != nil && strings.Contains(err.Error(), "404"), fmt.Sprintf("%q, %v", got, err)
+	})
+}
