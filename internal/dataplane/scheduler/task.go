@@ -115,10 +115,14 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 		if hasObs {
 			applyObservation(&r.Task, def, obs, now)
 		}
+		svc := serviceOf(tx, cluster, r)
+		if err := s.syncRegistrations(tx, cluster, r, def, svc); err != nil {
+			return err
+		}
 		if r.Scheduler.EverHealthy {
 			return nil
 		}
-		j := s.health.judge(&r.Task, def, serviceOf(tx, cluster, r), now)
+		j := s.health.judge(&r.Task, def, svc, now)
 		r.Scheduler.EverHealthy, recheck, succeeded = j.Healthy, j.Recheck, j.Healthy
 		return nil
 	})
@@ -348,11 +352,12 @@ func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeSt
 func (s *Scheduler) stopTask(ctx context.Context, cluster, id string) error {
 	for _, status := range []string{model.TaskStatusDeactivating, model.TaskStatusStopping} {
 		now := s.clock.Now()
-		rec, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		rec, _, err := s.updateTaskTx(cluster, id, func(tx *store.Tx, r *store.TaskRecord, _ *model.TaskDefinition) error {
 			advance(&r.Task, status)
 			if r.Task.StoppingAt == nil {
 				r.Task.StoppingAt = timeOf(now)
 			}
+			return deregister(tx, r) // Cloud Map, before the containers are signalled (registries.go)
 		})
 		if err != nil {
 			return err
