@@ -24,7 +24,7 @@ func TestCRDsPassTheAPIServersValidation(t *testing.T) {
 		bad := crds[0].DeepCopy()
 		spec := bad.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
 		spec.Properties["unbounded"] = apiextensionsv1.JSONSchemaProps{Type: "array",
-			Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &apiextensionsv1.JSONSchemaProps{Type: "string"}},
+			Items:        &apiextensionsv1.JSONSchemaPropsOrArray{Schema: &apiextensionsv1.JSONSchemaProps{Type: "string"}},
 			XValidations: apiextensionsv1.ValidationRules{{Rule: "self.all(a, self.all(b, a == b))"}}}
 		bad.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"] = spec
 		if errs := validate(t, bad); len(errs) == 0 {
