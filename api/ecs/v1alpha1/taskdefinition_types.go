@@ -82,6 +82,9 @@ type TaskDefinitionSpec struct {
 
 	// The members of members_taskdefinition_types.go.
 	TaskDefinitionMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	TaskDefinitionSpecRefused `json:",inline"`
 }
 
 // ContainerDefinition is one container of a task definition.
@@ -151,6 +154,9 @@ type ContainerDefinition struct {
 
 	// The members of members_taskdefinition_types.go.
 	ContainerMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	ContainerDefinitionRefused `json:",inline"`
 }
 
 // Secret is an environment variable whose value comes from Secrets Manager or SSM.
@@ -178,6 +184,9 @@ type PortMapping struct {
 	// +kubebuilder:validation:Enum=http;http2;grpc
 	// +optional
 	AppProtocol string `json:"appProtocol,omitempty"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	PortMappingRefused `json:",inline"`
 }
 
 // HealthCheck is a container health check command.
@@ -244,6 +253,9 @@ type Volume struct {
 
 	// The members of members_taskdefinition_types.go.
 	VolumeMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	VolumeRefused `json:",inline"`
 }
 
 // HostVolumeProperties of a bind-mount volume.
