@@ -157,7 +157,7 @@ type ReferenceFrom struct {
 	Name string `json:"name"`
 	// Namespace is refused (see ReferenceAliases).
 	// +optional
-	Namespace string `json:"namespace,omitempty"`
+	Namespace string `json:"namespace,omitempty" alias:"refused"`
 }
 
 // ACKReference is the shape of a reference of AWS's controllers for Kubernetes to an object of
