@@ -14,7 +14,9 @@ import "k8s.io/apimachinery/pkg/runtime"
 // object holds is kept as written (x-kubernetes-preserve-unknown-fields), so nothing inside it
 // is pruned either, and strict field validation reports the rule's message rather than the
 // object's members. The rules sit on the struct that holds the member and only test its
-// presence, so their cost does not grow with the member's size. TestRefusedMessagesGiveTheReason holds each rule's
+// presence, so their cost does not grow with the member's size. A flag set to false (ECS's
+// default, privileged: false) is accepted: it asks for what nodeless does anyway.
+// NormalizeAliases clears it, so it reaches no translation and no spec hash. TestRefusedMessagesGiveTheReason holds each rule's
 // message to the member's reason in notCarried; TestACKSpellingsInTheSchema holds the set to
 // every member AWS's ECS controller for Kubernetes spells.
 
@@ -22,7 +24,7 @@ import "k8s.io/apimachinery/pkg/runtime"
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.ipcMode)",fieldPath=.ipcMode,reason=FieldValueForbidden,message="ipcMode is not carried by nodeless (Fargate does not support ipcMode (RegisterTaskDefinition)): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.inferenceAccelerators)",fieldPath=.inferenceAccelerators,reason=FieldValueForbidden,message="inferenceAccelerators is not carried by nodeless (Elastic Inference is retired and was never on Fargate): remove it"
-// +kubebuilder:validation:XValidation:rule="!has(self.enableFaultInjection)",fieldPath=.enableFaultInjection,reason=FieldValueForbidden,message="enableFaultInjection is not carried by nodeless (not yet: fault injection endpoints are not emulated locally): remove it"
+// +kubebuilder:validation:XValidation:rule="!has(self.enableFaultInjection) || !self.enableFaultInjection",fieldPath=.enableFaultInjection,reason=FieldValueForbidden,message="enableFaultInjection is not carried by nodeless (not yet: fault injection endpoints are not emulated locally): remove it"
 type TaskDefinitionSpecRefused struct {
 	// IpcMode is refused (Fargate does not support ipcMode (RegisterTaskDefinition)).
 	// +optional
@@ -39,12 +41,12 @@ type TaskDefinitionSpecRefused struct {
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.links)",fieldPath=.links,reason=FieldValueForbidden,message="links is not carried by nodeless (awsvpc (Fargate) has no links): remove it; the containers of a task reach each other on localhost"
 // +kubebuilder:validation:XValidation:rule="!has(self.hostname)",fieldPath=.hostname,reason=FieldValueForbidden,message="hostname is not carried by nodeless (awsvpc (Fargate) has no per-container hostname): remove it"
-// +kubebuilder:validation:XValidation:rule="!has(self.disableNetworking)",fieldPath=.disableNetworking,reason=FieldValueForbidden,message="disableNetworking is not carried by nodeless (awsvpc (Fargate) does not support it): remove it"
+// +kubebuilder:validation:XValidation:rule="!has(self.disableNetworking) || !self.disableNetworking",fieldPath=.disableNetworking,reason=FieldValueForbidden,message="disableNetworking is not carried by nodeless (awsvpc (Fargate) does not support it): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.dnsServers)",fieldPath=.dnsServers,reason=FieldValueForbidden,message="dnsServers is not carried by nodeless (awsvpc (Fargate) does not support it): remove it; the task uses its VPC's resolver"
 // +kubebuilder:validation:XValidation:rule="!has(self.dnsSearchDomains)",fieldPath=.dnsSearchDomains,reason=FieldValueForbidden,message="dnsSearchDomains is not carried by nodeless (awsvpc (Fargate) does not support it): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.extraHosts)",fieldPath=.extraHosts,reason=FieldValueForbidden,message="extraHosts is not carried by nodeless (awsvpc (Fargate) does not support it): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.dockerSecurityOptions)",fieldPath=.dockerSecurityOptions,reason=FieldValueForbidden,message="dockerSecurityOptions is not carried by nodeless (Fargate does not support it): remove it"
-// +kubebuilder:validation:XValidation:rule="!has(self.privileged)",fieldPath=.privileged,reason=FieldValueForbidden,message="privileged is not carried by nodeless (Fargate does not support privileged containers): remove it; add what the container needs to linuxParameters.capabilities.add, where Fargate allows SYS_PTRACE"
+// +kubebuilder:validation:XValidation:rule="!has(self.privileged) || !self.privileged",fieldPath=.privileged,reason=FieldValueForbidden,message="privileged is not carried by nodeless (Fargate does not support privileged containers): remove it; add what the container needs to linuxParameters.capabilities.add, where Fargate allows SYS_PTRACE"
 // +kubebuilder:validation:XValidation:rule="!has(self.credentialSpecs)",fieldPath=.credentialSpecs,reason=FieldValueForbidden,message="credentialSpecs is not carried by nodeless (Windows containers (gMSA) are out of scope (DESIGN §6)): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.resourceRequirements)",fieldPath=.resourceRequirements,reason=FieldValueForbidden,message="resourceRequirements is not carried by nodeless (GPUs are out of scope (DESIGN §6) and Fargate has none): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.volumesFrom)",fieldPath=.volumesFrom,reason=FieldValueForbidden,message="volumesFrom is not carried by nodeless (not yet: the local data plane refuses it (share a task volume through mountPoints)): remove it"
@@ -124,7 +126,7 @@ type LinuxParametersRefused struct {
 
 // VolumeRefused are the members of Volume that nodeless refuses by name.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.configuredAtLaunch)",fieldPath=.configuredAtLaunch,reason=FieldValueForbidden,message="configuredAtLaunch is not carried by nodeless (not yet: EBS volumes attached at launch): remove it"
+// +kubebuilder:validation:XValidation:rule="!has(self.configuredAtLaunch) || !self.configuredAtLaunch",fieldPath=.configuredAtLaunch,reason=FieldValueForbidden,message="configuredAtLaunch is not carried by nodeless (not yet: EBS volumes attached at launch): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.dockerVolumeConfiguration)",fieldPath=.dockerVolumeConfiguration,reason=FieldValueForbidden,message="dockerVolumeConfiguration is not carried by nodeless (Docker volumes are EC2 only (Volume)): remove it; a volume with neither host nor a configuration is the task's own scratch volume"
 // +kubebuilder:validation:XValidation:rule="!has(self.fsxWindowsFileServerVolumeConfiguration)",fieldPath=.fsxWindowsFileServerVolumeConfiguration,reason=FieldValueForbidden,message="fsxWindowsFileServerVolumeConfiguration is not carried by nodeless (Windows containers are out of scope (DESIGN §6)): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.s3filesVolumeConfiguration)",fieldPath=.s3filesVolumeConfiguration,reason=FieldValueForbidden,message="s3filesVolumeConfiguration is not carried by nodeless (not yet: S3 Files volumes): remove it"
@@ -149,7 +151,7 @@ type VolumeRefused struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.volumeConfigurations)",fieldPath=.volumeConfigurations,reason=FieldValueForbidden,message="volumeConfigurations is not carried by nodeless (not yet: EBS volumes attached at launch): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.availabilityZoneRebalancing)",fieldPath=.availabilityZoneRebalancing,reason=FieldValueForbidden,message="availabilityZoneRebalancing is not carried by nodeless (not yet: no Availability Zones locally): remove it"
 // +kubebuilder:validation:XValidation:rule="!has(self.vpcLatticeConfigurations)",fieldPath=.vpcLatticeConfigurations,reason=FieldValueForbidden,message="vpcLatticeConfigurations is not carried by nodeless (not yet: VPC Lattice target groups): remove it"
-// +kubebuilder:validation:XValidation:rule="!has(self.forceNewDeployment)",fieldPath=.forceNewDeployment,reason=FieldValueForbidden,message="forceNewDeployment is not carried by nodeless (a spec change rolls out by itself; a forced redeploy of an unchanged spec is not declarative): remove it; change the TaskDefinition, or an annotation of the pod template of a Deployment"
+// +kubebuilder:validation:XValidation:rule="!has(self.forceNewDeployment) || !self.forceNewDeployment",fieldPath=.forceNewDeployment,reason=FieldValueForbidden,message="forceNewDeployment is not carried by nodeless (a spec change rolls out by itself; a forced redeploy of an unchanged spec is not declarative): remove it; change the TaskDefinition, or an annotation of the pod template of a Deployment"
 type ServiceSpecRefused struct {
 	// Role is refused (only for load balancers of services outside awsvpc; Fargate uses the service-linked role).
 	// +optional

@@ -168,9 +168,17 @@ type Secret struct {
 }
 
 // PortMapping exposes a container port.
+//
+// containerPort is required; a rule rather than the schema says so, so that a mapping written
+// with ECS's containerPortRange instead (which nodeless does not carry) is refused naming
+// containerPortRange, not for lacking containerPort.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.containerPort) || has(self.containerPortRange)",fieldPath=.containerPort,reason=FieldValueRequired,message="containerPort is required"
 type PortMapping struct {
+	// ContainerPort the container listens on; required.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
+	// +optional
 	ContainerPort int32 `json:"containerPort"`
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=65535
