@@ -321,6 +321,15 @@ type TaskDefinitionStatus struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	AppliedTags []Tag `json:"appliedTags,omitempty"`
+	// ClusterRevisions are the revisions registered for the clusters whose Cluster object's
+	// spec.defaults complete this spec differently from the controller's flags (an
+	// executionRoleArn or logGroup the spec leaves out), one per Cluster used by a Service or Task
+	// referencing this object. Those Services and Tasks run their cluster's revision; the others
+	// run taskDefinitionArn. ClusterDefaults says why.
+	// +listType=map
+	// +listMapKey=cluster
+	// +optional
+	ClusterRevisions []TaskDefinitionClusterRevision `json:"clusterRevisions,omitempty"`
 }
 
 // TaskDefinition is an ECS task definition family; each spec change but tags registers a new revision.
