@@ -137,6 +137,9 @@ func mergeRevisions(old, done []ecsv1alpha1.TaskDefinitionClusterRevision) []ecs
 // referencingClusters are the Cluster objects that the Services and the not yet started Tasks
 // referencing td run in, sorted by name.
 func (r *Reconciler) referencingClusters(ctx context.Context, td *ecsv1alpha1.TaskDefinition) ([]*ecsv1alpha1.Cluster, error) {
+	if r.Client == nil { // a reconciler without a Kubernetes API (tests against ECS alone)
+		return nil, nil
+	}
 	type placed struct {
 		cluster string
 		ref     *ecsv1alpha1.LocalObjectReference
