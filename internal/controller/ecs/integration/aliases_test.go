@@ -92,6 +92,18 @@ spec:
       awsvpcConfiguration: {assignPublicIP: ENABLED, subnets: [subnet-0a1b2c]}`,
 			want: ecsv1alpha1.ClusterSpec{Defaults: &ecsv1alpha1.ClusterDefaults{NetworkConfiguration: &ecsv1alpha1.NetworkConfiguration{
 				AwsvpcConfiguration: &ecsv1alpha1.AwsVpcConfiguration{AssignPublicIp: "ENABLED", Subnets: []string{"subnet-0a1b2c"}}}}}},
+		{name: "cluster defaults executionRoleARN", yaml: `
+kind: Cluster
+metadata: {name: shop-exec}
+spec:
+  defaults: {executionRoleARN: "arn:aws:iam::111122223333:role/exec", logGroup: /shop}`,
+			want: ecsv1alpha1.ClusterSpec{Defaults: &ecsv1alpha1.ClusterDefaults{ExecutionRoleArn: "arn:aws:iam::111122223333:role/exec", LogGroup: "/shop"}}},
+		{name: "cluster defaults executionRoleARN and executionRoleArn differ", yaml: `
+kind: Cluster
+metadata: {name: shop-exec-two}
+spec:
+  defaults: {executionRoleARN: "arn:aws:iam::111122223333:role/a", executionRoleArn: "arn:aws:iam::111122223333:role/b"}`,
+			refusedBy: []string{"spec.defaults.executionRoleARN", "set only executionRoleArn"}},
 		{name: "cluster defaults subnetRefs and securityGroupRefs", yaml: `
 kind: Cluster
 metadata: {name: shop-refs}

@@ -165,7 +165,19 @@ func (r *Reconciler) referencingClusters(ctx context.Context, td *ecsv1alpha1.Ta
 		}
 	}
 	byName := map[string]*ecsv1alpha1.Cluster{}
+	looked := map[placed]bool{}
 	for _, u := range users {
+		if u.ref != nil {
+			u.ref = &ecsv1alpha1.LocalObjectReference{Name: u.ref.Name} // compared by name
+		}
+		key := placed{cluster: u.cluster}
+		if u.ref != nil {
+			key.cluster = "ref:" + u.ref.Name
+		}
+		if looked[key] {
+			continue
+		}
+		looked[key] = true
 		cl, err := managed.ClusterObject(ctx, r.Client, td.Namespace, u.cluster, u.ref)
 		if err != nil {
 			return nil, err
