@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
@@ -62,7 +63,9 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 		For(&ecsv1alpha1.TaskDefinition{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
 		Watches(&ecsv1alpha1.Service{}, handler.EnqueueRequestsFromMapFunc(serviceToTaskDefinition)).
 		Watches(&ecsv1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(taskToTaskDefinition)).
-		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToTaskDefinitions)).
+		// Only a spec change (its defaults) matters, not the counts its status mirrors.
+		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToTaskDefinitions),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(rec)
 }
 
