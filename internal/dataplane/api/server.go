@@ -15,6 +15,8 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api/ecsmodel"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/elbv2"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/secretstore"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
@@ -60,6 +62,8 @@ type Options struct {
 	Clock clock.Clock
 	// Executor runs ExecuteCommand's commands (nil: ECS Exec is refused; see SetExecutor).
 	Executor Executor
+	// LoadBalancers serves the ELBv2 API on the same endpoint (nil: not served).
+	LoadBalancers *elbv2.API
 	// Strict applies Fargate's rules where the data plane could do without them: an awsvpc task or
 	// service needs networkConfiguration with subnets and security groups in EC2's form, and a
 	// task definition runs on FARGATE only when it requires FARGATE compatibility (see
@@ -84,10 +88,14 @@ type Server struct {
 	// secrets serves the Secrets Manager operations (smOps).
 	secrets *secretstore.Store
 	smOps   map[string]operation
+	// cloudMap serves the Cloud Map operations (cloudmap.go).
+	cloudMap map[string]operation
 	// exec serves ECS Exec: the executor and the sessions ExecuteCommand opened.
 	exec *execState
 	// strict is Options.Strict.
 	strict bool
+	// elbv2 serves the ELBv2 API (elbv2.go).
+	elbv2 *elbv2.API
 }
 
 // operation decodes a request body into the operation's input and serves it.
@@ -101,7 +109,7 @@ func NewServer(opts Options) http.Handler {
 func newServer(opts Options) *Server {
 	s := &Server{
 		store: opts.Store, engine: opts.Engine, arns: opts.ARNs, creds: opts.Credentials,
-		log: opts.Logger, clock: opts.Clock, strict: opts.Strict,
+		log: opts.Logger, clock: opts.Clock, strict: opts.Strict, elbv2: opts.LoadBalancers,
 	}
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
@@ -114,6 +122,7 @@ func newServer(opts Options) *Server {
 		s.secrets = secretstore.New(opts.Store, opts.ARNs, s.clock)
 	}
 	s.smOps = s.secretsOperations()
+	s.cloudMap = cloudMapOperations(cloudmap.New(opts.Store, opts.ARNs, s.clock))
 	s.exec = newExecState(opts.Executor)
 	return s
 }
@@ -163,6 +172,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDataChannel(w, r) // ExecuteCommand's session: authenticated by its token
 		return
 	}
+	if isQueryRequest(r) {
+		s.serveELBv2(w, r) // the ELBv2 API (Query protocol)
+		return
+	}
 	r = r.WithContext(withRequestHost(r.Context(), r.Host))
 	reqID := model.NewUUID()
 	w.Header().Set("X-Amzn-RequestId", reqID)
@@ -183,6 +196,9 @@ func splitTarget(target string) (service, op string) {
 	if op, ok := strings.CutPrefix(target, SecretsManagerTargetPrefix); ok {
 		return serviceSecretsManager, op
 	}
+	if op, ok := strings.CutPrefix(target, CloudMapTargetPrefix); ok {
+		return serviceCloudMap, op
+	}
 	return serviceECS, strings.TrimPrefix(target, TargetPrefix)
 }
 
@@ -202,6 +218,9 @@ func (s *Server) serve(r *http.Request, service, op string) (any, error) {
 			"the ECS API is served by POST / with an X-Amz-Target header; got %s %s", r.Method, r.URL.Path)
 	}
 	target := r.Header.Get("X-Amz-Target")
+	if service == serviceCloudMap {
+		return s.serveCloudMap(r.Context(), target, op, body)
+	}
 	if service == serviceSecretsManager {
 		fn, ok := s.smOps[op]
 		if !ok {
@@ -230,12 +249,15 @@ func (s *Server) writeError(w http.ResponseWriter, log logr.Logger, service, op 
 	}
 	// Secrets Manager spells the member "Message", ECS "message" (SDKs read either).
 	msgKey := "message"
-	if service == serviceSecretsManager {
+	if service != serviceECS { // Cloud Map spells it "Message" too
 		msgKey = "Message"
 	}
 	body := map[string]any{"__type": ae.Type, msgKey: ae.Message}
 	if len(ae.ResourceIDs) > 0 {
 		body["resourceIds"] = ae.ResourceIDs
+	}
+	for k, v := range ae.Members {
+		body[k] = v
 	}
 	w.Header().Set("X-Amzn-ErrorType", ae.Type)
 	writeJSON(w, ae.Status, body)

@@ -86,10 +86,14 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 		if hasObs {
 			applyObservation(&r.Task, def, obs, now)
 		}
+		svc := serviceOf(tx, cluster, r)
+		if err := s.syncRegistrations(tx, cluster, r, def, svc); err != nil {
+			return err
+		}
 		if r.Scheduler.EverHealthy {
 			return nil
 		}
-		j := s.health.judge(&r.Task, def, serviceOf(tx, cluster, r), now)
+		j := s.health.judge(&r.Task, def, svc, now)
 		r.Scheduler.EverHealthy, recheck, succeeded = j.Healthy, j.Recheck, j.Healthy
 		return nil
 	})
@@ -107,6 +111,9 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 	}
 	if recheck > 0 {
 		s.queue.AddAfter(taskKey(id), recheck)
+	}
+	if err := s.registerTargets(cluster, rec); err != nil {
+		return err
 	}
 	return s.advanceTask(ctx, cluster, id, rec)
 }
@@ -243,16 +250,31 @@ func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeSt
 
 // stopTask walks a task whose desiredStatus is STOPPED through DEACTIVATING and STOPPING, stops its
 // containers (no transaction is held meanwhile), then DEPROVISIONING and STOPPED, then cleans up.
+// A task registered in target groups stays DEACTIVATING while it drains (drainTargets) and is
+// queued again when the drain ends.
 func (s *Scheduler) stopTask(ctx context.Context, cluster, id string) error {
 	for _, status := range []string{model.TaskStatusDeactivating, model.TaskStatusStopping} {
 		now := s.clock.Now()
-		if _, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		rec, _, err := s.updateTaskTx(cluster, id, func(tx *store.Tx, r *store.TaskRecord, _ *model.TaskDefinition) error {
 			advance(&r.Task, status)
 			if r.Task.StoppingAt == nil {
 				r.Task.StoppingAt = timeOf(now)
 			}
-		}); err != nil {
+			return deregister(tx, r) // Cloud Map, before the containers are signalled (registries.go)
+		})
+		if err != nil {
 			return err
+		}
+		if status != model.TaskStatusDeactivating {
+			continue
+		}
+		left, err := s.drainTargets(id, &rec.Task)
+		if err != nil {
+			return err
+		}
+		if left > 0 {
+			s.queue.AddAfter(taskKey(id), left)
+			return nil
 		}
 	}
 	if err := s.rt.Stop(ctx, id); err != nil {
