@@ -219,6 +219,9 @@ type ServiceConnectClientAlias struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	DnsName string `json:"dnsName,omitempty"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	ServiceConnectClientAliasRefused `json:",inline"`
 }
 
 // TimeoutConfiguration of Service Connect, in seconds (0 turns a timeout off).
