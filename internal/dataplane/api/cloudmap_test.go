@@ -352,3 +352,60 @@ func TestServiceConnectChecked(t *testing.T) {
 		t.Errorf("the alias the update gave up is free again: %v", err)
 	}
 }
+
+// TestServiceConnectDefaults: a cluster's serviceConnectDefaults.namespace names a namespace of
+// the local Cloud Map (a new name creates an HTTP namespace, as ECS does), is reported by its ARN,
+// and is the namespace of a service that enables Service Connect without one; UpdateCluster with
+// "" removes it (the namespace stays); a service without a namespace in a cluster without
+// defaults is refused naming both.
+func TestServiceConnectDefaults(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	sd := cloudMapClient(e.url)
+	td := web("web")
+	td.ContainerDefinitions[0].PortMappings[0].Name = aws.String("http")
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, td))
+
+	created := must[*ecs.CreateClusterOutput](t)(e.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{
+		ClusterName: aws.String("shop"), ServiceConnectDefaults: &ecstypes.ClusterServiceConnectDefaultsRequest{Namespace: aws.String("shop.local")},
+	}))
+	nss := must[*servicediscovery.ListNamespacesOutput](t)(sd.ListNamespaces(ctx, &servicediscovery.ListNamespacesInput{}))
+	if len(nss.Namespaces) != 1 || aws.ToString(nss.Namespaces[0].Name) != "shop.local" || nss.Namespaces[0].Type != sdtypes.NamespaceTypeHttp {
+		t.Fatalf("namespaces after CreateCluster with a new default name: %+v", nss.Namespaces)
+	}
+	nsArn := aws.ToString(nss.Namespaces[0].Arn)
+	if d := created.Cluster.ServiceConnectDefaults; d == nil || aws.ToString(d.Namespace) != nsArn {
+		t.Errorf("the cluster's serviceConnectDefaults: %+v, want namespace %s", d, nsArn)
+	}
+	// The same name again (a second cluster) uses the namespace; it creates no second one.
+	must[*ecs.CreateClusterOutput](t)(e.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{
+		ClusterName: aws.String("shop2"), ServiceConnectDefaults: &ecstypes.ClusterServiceConnectDefaultsRequest{Namespace: aws.String(nsArn)},
+	}))
+	if n := len(must[*servicediscovery.ListNamespacesOutput](t)(sd.ListNamespaces(ctx, &servicediscovery.ListNamespacesInput{})).Namespaces); n != 1 {
+		t.Errorf("%d namespaces after a second cluster named the first one's, want 1", n)
+	}
+
+	sc := &ecstypes.ServiceConnectConfiguration{Enabled: true, Services: []ecstypes.ServiceConnectService{{
+		PortName: aws.String("http"), ClientAliases: []ecstypes.ServiceConnectClientAlias{{Port: aws.Int32(8080), DnsName: aws.String("web.shop")}}}}}
+	out := must[*ecs.CreateServiceOutput](t)(e.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("shop"),
+		ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0), ServiceConnectConfiguration: sc}))
+	if got := aws.ToString(out.Service.Deployments[0].ServiceConnectConfiguration.Namespace); got != nsArn {
+		t.Errorf("the service's Service Connect namespace: %s, want the cluster's %s", got, nsArn)
+	}
+
+	_, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String("web"),
+		DesiredCount: aws.Int32(0), ServiceConnectConfiguration: sc})
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.namespace", "serviceConnectDefaults")
+	_, err = e.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("bad"),
+		ServiceConnectDefaults: &ecstypes.ClusterServiceConnectDefaultsRequest{Namespace: aws.String("arn:aws:servicediscovery:us-east-1:000000000000:namespace/ns-missing")}})
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectDefaults.namespace", "ns-missing")
+
+	up := must[*ecs.UpdateClusterOutput](t)(e.ecs.UpdateCluster(ctx, &ecs.UpdateClusterInput{Cluster: aws.String("shop"),
+		ServiceConnectDefaults: &ecstypes.ClusterServiceConnectDefaultsRequest{Namespace: aws.String("")}}))
+	if up.Cluster.ServiceConnectDefaults != nil {
+		t.Errorf("UpdateCluster with namespace \"\": defaults %+v, want none", up.Cluster.ServiceConnectDefaults)
+	}
+	if n := len(must[*servicediscovery.ListNamespacesOutput](t)(sd.ListNamespaces(ctx, &servicediscovery.ListNamespacesInput{})).Namespaces); n != 1 {
+		t.Errorf("%d namespaces after the defaults were removed, want the namespace kept (1)", n)
+	}
+}

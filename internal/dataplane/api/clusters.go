@@ -16,6 +16,8 @@ type createClusterInput struct {
 	CapacityProviders []string               `json:"capacityProviders"`
 	// DefaultCapacityProviderStrategy: see capacity.go.
 	DefaultCapacityProviderStrategy []model.CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy"`
+	// ServiceConnectDefaults: see servicesconnect.go.
+	ServiceConnectDefaults *model.ClusterServiceConnectDefaults `json:"serviceConnectDefaults"`
 }
 
 type clusterOutput struct {
@@ -54,16 +56,17 @@ type deleteClusterInput struct {
 }
 
 // updateClusterSettingsInput is UpdateClusterSettings' request; updateClusterInput UpdateCluster's,
-// without configuration and serviceConnectDefaults (refused by name: the local data plane has no
-// execute-command logging, managed storage or Service Connect to configure).
+// without configuration (refused by name: the local data plane has no execute-command logging or
+// managed storage to configure).
 type updateClusterSettingsInput struct {
 	Cluster  string                 `json:"cluster"`
 	Settings []model.ClusterSetting `json:"settings"`
 }
 
 type updateClusterInput struct {
-	Cluster  string                 `json:"cluster"`
-	Settings []model.ClusterSetting `json:"settings"`
+	Cluster                string                               `json:"cluster"`
+	Settings               []model.ClusterSetting               `json:"settings"`
+	ServiceConnectDefaults *model.ClusterServiceConnectDefaults `json:"serviceConnectDefaults"`
 }
 
 func (s *Server) newCluster(name string) model.Cluster {
@@ -107,6 +110,13 @@ func (s *Server) createCluster(_ context.Context, in *createClusterInput) (*clus
 		}
 		if len(in.DefaultCapacityProviderStrategy) > 0 {
 			c.DefaultCapacityProviderStrategy = in.DefaultCapacityProviderStrategy
+		}
+		if in.ServiceConnectDefaults != nil {
+			d, err := s.serviceConnectDefaults(tx, in.ServiceConnectDefaults, false)
+			if err != nil {
+				return err
+			}
+			c.ServiceConnectDefaults = d
 		}
 		out = c
 		return tx.PutCluster(&store.ClusterRecord{Cluster: c})
@@ -294,6 +304,13 @@ func (s *Server) updateCluster(_ context.Context, in *updateClusterInput) (*clus
 			return err
 		}
 		c.Cluster.Settings = mergeSettings(c.Cluster.Settings, in.Settings)
+		if in.ServiceConnectDefaults != nil {
+			d, err := s.serviceConnectDefaults(tx, in.ServiceConnectDefaults, true)
+			if err != nil {
+				return err
+			}
+			c.Cluster.ServiceConnectDefaults = d
+		}
 		if err := tx.PutCluster(c); err != nil {
 			return err
 		}

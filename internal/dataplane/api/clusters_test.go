@@ -147,8 +147,8 @@ func TestUpdateClusterSettings(t *testing.T) {
 	_, err = e.ecs.UpdateCluster(ctx, &ecs.UpdateClusterInput{Cluster: aws.String("missing"), Settings: insights("enabled")})
 	wantAPIError(t, err, "ClusterNotFoundException", "missing")
 	_, err = e.ecs.UpdateCluster(ctx, &ecs.UpdateClusterInput{Cluster: aws.String("dev"),
-		ServiceConnectDefaults: &ecstypes.ClusterServiceConnectDefaultsRequest{Namespace: aws.String("ns")}})
-	wantAPIError(t, err, "InvalidParameterException", "serviceConnectDefaults")
+		ServiceConnectDefaults: &ecstypes.ClusterServiceConnectDefaultsRequest{Namespace: aws.String("a/b")}})
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectDefaults.namespace", "a/b")
 }
 
 func settingStrings(settings []ecstypes.ClusterSetting) []string {

@@ -230,7 +230,7 @@ func (s *Server) createServiceTx(tx *store.Tx, cluster string, in *createService
 	if err := checkServiceRegistries(tx, in.ServiceRegistries, &td.TaskDefinition); err != nil {
 		return model.Service{}, false, err
 	}
-	scc, scr, err := s.applyServiceConnect(tx, s.arns.Service(cluster, in.ServiceName), in.ServiceConnectConfiguration, &td.TaskDefinition)
+	scc, scr, err := s.applyServiceConnect(tx, cluster, s.arns.Service(cluster, in.ServiceName), in.ServiceConnectConfiguration, &td.TaskDefinition)
 	if err != nil {
 		return model.Service{}, false, err
 	}

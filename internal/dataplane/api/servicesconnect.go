@@ -30,7 +30,11 @@ type connectService struct {
 // against the task definition and the local Cloud Map and makes it take effect in tx: the Cloud
 // Map services and the client aliases. It returns what the deployment reports: the configuration,
 // its namespace as an ARN as ECS reports it, and the Cloud Map services (serviceConnectResources).
-func (s *Server) applyServiceConnect(tx *store.Tx, owner string, sc *model.ServiceConnectConfiguration, td *model.TaskDefinition) (*model.ServiceConnectConfiguration, []model.ServiceConnectServiceResource, error) {
+//
+// A configuration that is enabled without a namespace takes the cluster's (serviceConnectDefaults,
+// ECS reference: "any new services with Service Connect turned on that are created in the cluster
+// are added as client services in the namespace").
+func (s *Server) applyServiceConnect(tx *store.Tx, cluster, owner string, sc *model.ServiceConnectConfiguration, td *model.TaskDefinition) (*model.ServiceConnectConfiguration, []model.ServiceConnectServiceResource, error) {
 	if sc == nil {
 		return nil, nil, nil
 	}
@@ -39,7 +43,16 @@ func (s *Server) applyServiceConnect(tx *store.Tx, owner string, sc *model.Servi
 		return &out, nil, cloudmap.SetAliases(tx, owner, nil)
 	}
 	if sc.Namespace == nil || *sc.Namespace == "" {
-		return nil, nil, invalidParameter("serviceConnectConfiguration.namespace: required on the local data plane (the cluster's serviceConnectDefaults are not served); give the name or ARN of a namespace of its Cloud Map")
+		c, err := tx.GetCluster(cluster)
+		if err != nil {
+			return nil, nil, err
+		}
+		d := c.Cluster.ServiceConnectDefaults
+		if d == nil || d.Namespace == nil {
+			return nil, nil, invalidParameter("serviceConnectConfiguration.namespace: required, since cluster %s has no serviceConnectDefaults; give the name or ARN of a namespace of the local Cloud Map, or set the cluster's serviceConnectDefaults.namespace", cluster)
+		}
+		sc = &out
+		sc.Namespace = d.Namespace
 	}
 	ns, err := cloudmap.NamespaceByRef(tx, *sc.Namespace)
 	if err != nil {
@@ -144,10 +157,39 @@ func (s *Server) updateServiceConnect(tx *store.Tx, svc *model.Service, in *upda
 	if err != nil {
 		return cur, err
 	}
-	config, res, err := s.applyServiceConnect(tx, svc.ServiceArn, want, &td.TaskDefinition)
+	cluster, err := s.clusterName("cluster", &svc.ClusterArn)
+	if err != nil {
+		return cur, err
+	}
+	config, res, err := s.applyServiceConnect(tx, cluster, svc.ServiceArn, want, &td.TaskDefinition)
 	if err != nil {
 		return cur, err
 	}
 	changed := in.ServiceConnectConfiguration != nil && !reflect.DeepEqual(config, cur.config)
 	return connectUpdate{config: config, resources: res, changed: changed}, nil
+}
+
+// serviceConnectDefaults resolves a cluster's serviceConnectDefaults: the namespace named (name,
+// ID or ARN) of the local Cloud Map, created as an HTTP namespace when a name names none, as ECS
+// does; reported by its ARN. On UpdateCluster (update), an empty namespace removes the defaults
+// (the namespace stays).
+func (s *Server) serviceConnectDefaults(tx *store.Tx, in *model.ClusterServiceConnectDefaults, update bool) (*model.ClusterServiceConnectDefaults, error) {
+	ref := deref(in.Namespace, "")
+	if ref == "" {
+		if update {
+			return nil, nil
+		}
+		return nil, invalidParameter("serviceConnectDefaults.namespace: required; give the name or ARN of a Cloud Map namespace (a new name creates an HTTP namespace)")
+	}
+	if len(ref) > 1024 || strings.ContainsAny(ref, `<>"`) || (!strings.HasPrefix(ref, "arn:") && strings.Contains(ref, "/")) {
+		return nil, invalidParameter(`serviceConnectDefaults.namespace: %q is neither a namespace ARN nor a name (up to 1024 characters without >, <, " or /)`, ref)
+	}
+	ns, err := cloudmap.New(s.store, s.arns, s.clock).ConnectNamespace(tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if ns == nil {
+		return nil, invalidParameter("serviceConnectDefaults.namespace: %s is not a namespace of the local data plane's Cloud Map; give its name to create one, or create it with CreateHttpNamespace on this endpoint", ref)
+	}
+	return &model.ClusterServiceConnectDefaults{Namespace: ptr(ns.Arn)}, nil
 }

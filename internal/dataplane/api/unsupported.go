@@ -10,7 +10,6 @@ import (
 // keyed by the member's name (the last part of its path), for the members users most often bring
 // from Fargate; the refusal names the member either way (ecsmodel.CheckInput).
 var unsupportedWhy = map[string]string{
-	"serviceConnectDefaults": "the local data plane's Service Connect takes its namespace from each service's serviceConnectConfiguration.namespace",
 	"tls":                    "Service Connect locally answers client aliases with the tasks' own addresses; there is no proxy to terminate TLS",
 	"ingressPortOverride":    "Service Connect locally answers client aliases with the tasks' own addresses; there is no proxy to listen on another port",
 	"accessLogConfiguration": "Service Connect locally has no proxy to log accesses",

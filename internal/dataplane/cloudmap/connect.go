@@ -24,6 +24,29 @@ func NamespaceByRef(tx *store.Tx, ref string) (*Namespace, error) {
 	return found, err
 }
 
+// ConnectNamespace is the namespace a cluster's serviceConnectDefaults.namespace names (its name,
+// ID or ARN), created in tx when a name names none: as ECS does, an HTTP namespace of that name
+// ("If you enter a new name, a Cloud Map namespace will be created ... the HTTP namespace type",
+// ECS reference, ClusterServiceConnectDefaultsRequest). An ARN or ID that names no namespace gives
+// nil. The name may not hold >, <, " or / and is 1 to 1024 characters (InvalidInput otherwise).
+func (r *Registry) ConnectNamespace(tx *store.Tx, ref string) (*Namespace, error) {
+	ns, err := NamespaceByRef(tx, ref)
+	if err != nil || ns != nil || strings.HasPrefix(ref, "arn:") {
+		return ns, err
+	}
+	if ref == "" || len(ref) > 1024 || strings.ContainsAny(ref, `<>"/`) {
+		return nil, invalidInput(`namespace: %q is not a namespace name: 1 to 1024 characters without >, <, " or /`, ref)
+	}
+	ns = &Namespace{
+		Name: ref, Type: TypeHTTP, Description: "Service Connect default namespace of an ECS cluster",
+		Properties: &NamespaceProperties{HTTPProperties: &HTTPProperties{HTTPName: ref}},
+	}
+	if _, err := r.insertNamespace(tx, ns); err != nil {
+		return nil, err
+	}
+	return ns, nil
+}
+
 // ConnectService returns the Cloud Map service named name in namespace ns that Service Connect
 // registers an ECS service's tasks in, creating it when there is none (CreatorRequestId owner,
 // the ECS service's ARN). A service of that name created by someone else is used as it is, as ECS

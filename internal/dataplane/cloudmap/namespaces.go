@@ -100,23 +100,29 @@ func (r *Registry) createNamespace(ns *Namespace) (*OperationOutput, error) {
 		if dup != nil {
 			return r.duplicateNamespace(tx, dup, ns, &opID)
 		}
-		ns.ID = newID("ns-", 16)
-		ns.Arn = r.arn("namespace", ns.ID)
-		ns.CreateDate = r.now()
-		if ns.Type == TypeDNSPrivate {
-			ns.Properties.DNSProperties.HostedZoneID = "Z" + strings.ToUpper(newID("", 20))
-		}
-		if err := tx.CloudMapPut(nsKey(ns.ID), ns); err != nil {
-			return err
-		}
 		var err error
-		opID, err = r.recordOperation(tx, opCreateNamespace, map[string]string{"NAMESPACE": ns.ID})
+		opID, err = r.insertNamespace(tx, ns)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &OperationOutput{OperationID: opID}, nil
+}
+
+// insertNamespace stores the new namespace ns (its ID, ARN and creation date assigned) and the
+// operation that created it, whose ID it returns.
+func (r *Registry) insertNamespace(tx *store.Tx, ns *Namespace) (string, error) {
+	ns.ID = newID("ns-", 16)
+	ns.Arn = r.arn("namespace", ns.ID)
+	ns.CreateDate = r.now()
+	if ns.Type == TypeDNSPrivate {
+		ns.Properties.DNSProperties.HostedZoneID = "Z" + strings.ToUpper(newID("", 20))
+	}
+	if err := tx.CloudMapPut(nsKey(ns.ID), ns); err != nil {
+		return "", err
+	}
+	return r.recordOperation(tx, opCreateNamespace, map[string]string{"NAMESPACE": ns.ID})
 }
 
 // duplicateNamespace answers a create of a name that exists: a retry (same CreatorRequestId and

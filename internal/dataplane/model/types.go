@@ -84,6 +84,15 @@ type Cluster struct {
 	// give neither a strategy nor a launch type.
 	DefaultCapacityProviderStrategy []CapacityProviderStrategyItem `json:"defaultCapacityProviderStrategy,omitempty"`
 	Tags                            []Tag                          `json:"tags,omitempty"`
+	// ServiceConnectDefaults names the Cloud Map namespace (by ARN) that services with Service
+	// Connect enabled and no namespace of their own join.
+	ServiceConnectDefaults *ClusterServiceConnectDefaults `json:"serviceConnectDefaults,omitempty"`
+}
+
+// ClusterServiceConnectDefaults is a cluster's default Service Connect namespace (ECS reference,
+// ClusterServiceConnectDefaults): namespace is the namespace's ARN.
+type ClusterServiceConnectDefaults struct {
+	Namespace *string `json:"namespace,omitempty"`
 }
 
 // PortMapping maps a container port; in awsvpc mode hostPort equals containerPort.

@@ -46,6 +46,8 @@ var members = map[string]spectest.Member{
 	"defaults.networkConfiguration.awsvpcConfiguration.subnets":        {Path: spectest.NotSent, Why: "nodeless's defaults for the cluster's Services and Tasks (managed.LaunchNetwork), sent in their CreateService / UpdateService / RunTask, never to the cluster"},
 	"defaults.networkConfiguration.awsvpcConfiguration.securityGroups": {Path: spectest.NotSent, Why: "nodeless's defaults for the cluster's Services and Tasks (managed.LaunchNetwork), sent in their CreateService / UpdateService / RunTask, never to the cluster"},
 	"defaults.networkConfiguration.awsvpcConfiguration.assignPublicIp": {Path: spectest.NotSent, Why: "nodeless's defaults for the cluster's Services and Tasks (managed.LaunchNetwork), sent in their CreateService / UpdateService / RunTask, never to the cluster"},
+	"defaults.executionRoleArn":                                        {Path: spectest.NotSent, Why: "nodeless's default for the task definitions the cluster's Services and Tasks (and Pods) run: a cluster revision registered with it (ADR 0013), never sent to the cluster"},
+	"defaults.logGroup":                                                {Path: spectest.NotSent, Why: "nodeless's default awslogs group of the task definitions the cluster's Services and Tasks (and Pods) run: a cluster revision registered with it (ADR 0013), never sent to the cluster"},
 }
 
 const putCapacityProviders = "PutClusterCapacityProviders"
