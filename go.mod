@@ -63,6 +63,8 @@ require (
 	github.com/miekg/dns v1.1.73
 )
 
+require github.com/pires/go-proxyproto v0.15.0 // indirect
+
 require (
 	cel.dev/expr v0.25.2 // indirect
 	cyphar.com/go-pathrs v0.2.5 // indirect
