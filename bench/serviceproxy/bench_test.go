@@ -16,23 +16,28 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	proxyproto "github.com/pires/go-proxyproto"
 
 	"github.com/nodeless-dev/nodeless/internal/serviceproxy"
 )
 
-// BenchmarkPool loads GET / on an in-process HTTP server straight ("direct") and through a Pool
-// ("lb"), each with new connections and kept-alive ones, and reports lb/direct throughput and the
-// latency the Pool adds.
+// BenchmarkPool loads GET / on an in-process HTTP server straight ("direct"), through a Pool
+// ("lb") and through a Pool sending PROXY protocol v2 headers ("lbpp", Pool.HandleProxyProtocol),
+// each with new connections and kept-alive ones, and reports lb/direct throughput, CPU per
+// request and the latency the Pool adds. The server reads an optional PROXY header on every
+// connection (as a server behind an annotated Service does), so the three paths reach the same
+// server code.
 func BenchmarkPool(b *testing.B) {
 	backend := startServer(b)
-	lb := startPool(b, backend)
+	lb := startPool(b, backend, false)
+	lbpp := startPool(b, backend, true)
 	paths := []path{}
 	for _, ka := range []bool{false, true} {
 		mode := "new"
 		if ka {
 			mode = "keepalive"
 		}
-		paths = append(paths, newPath("direct/"+mode, backend, ka), newPath("lb/"+mode, lb, ka))
+		paths = append(paths, newPath("direct/"+mode, backend, ka), newPath("lb/"+mode, lb, ka), newPath("lbpp/"+mode, lbpp, ka))
 	}
 	for _, p := range paths {
 		if _, err := p.get(context.Background()); err != nil {
@@ -57,14 +62,16 @@ func BenchmarkPool(b *testing.B) {
 		b.Logf("%-16s %8.0f req/s  p50 %9s  p99 %9s  CPU/request %7s  errors %d  (%d requests)", p.name, s.rps(), pct(s.lat, 50), pct(s.lat, 99), s.cpuPerRequest(), s.errs, len(s.lat))
 	}
 	for _, mode := range []string{"new", "keepalive"} {
-		direct, lb := results["direct/"+mode], results["lb/"+mode]
+		direct, lb, lbpp := results["direct/"+mode], results["lb/"+mode], results["lbpp/"+mode]
+		b.ReportMetric(lbpp.rps()/direct.rps(), "lbpp/direct-rps-"+mode)
+		b.ReportMetric(float64(lbpp.cpuPerRequest()-lb.cpuPerRequest())/float64(time.Microsecond), "pp-added-cpu-us-per-req-"+mode)
 		b.ReportMetric(lb.rps()/direct.rps(), "lb/direct-rps-"+mode)
 		b.ReportMetric(float64(pct(lb.lat, 50)-pct(direct.lat, 50))/float64(time.Millisecond), "added-p50-ms-"+mode)
 		b.ReportMetric(float64(pct(lb.lat, 99)-pct(direct.lat, 99))/float64(time.Millisecond), "added-p99-ms-"+mode)
 		b.ReportMetric(float64(lb.cpuPerRequest())/float64(direct.cpuPerRequest()), "lb/direct-cpu-per-req-"+mode)
 		b.ReportMetric(float64(lb.cpuPerRequest()-direct.cpuPerRequest())/float64(time.Microsecond), "added-cpu-us-per-req-"+mode)
-		if direct.errs+lb.errs > 0 {
-			b.Errorf("%s: errors: direct %d, lb %d", mode, direct.errs, lb.errs)
+		if direct.errs+lb.errs+lbpp.errs > 0 {
+			b.Errorf("%s: errors: direct %d, lb %d, lbpp %d", mode, direct.errs, lb.errs, lbpp.errs)
 		}
 	}
 }
@@ -80,14 +87,15 @@ func startServer(b *testing.B) string {
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = fmt.Fprintln(w, "hello from", host)
 	})}
-	go func() { _ = srv.Serve(l) }()
+	pl := &proxyproto.Listener{Listener: l, ConnPolicy: func(proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) { return proxyproto.USE, nil }}
+	go func() { _ = srv.Serve(pl) }()
 	b.Cleanup(func() { _ = srv.Close() })
 	return l.Addr().String()
 }
 
 // startPool is a Pool of the one endpoint backend behind a listener on 127.0.0.1, as the proxy
-// serves a LoadBalancer Service.
-func startPool(b *testing.B, backend string) string {
+// serves a LoadBalancer Service (with PROXY protocol headers when header).
+func startPool(b *testing.B, backend string, header bool) string {
 	b.Helper()
 	var d net.Dialer
 	pool := serviceproxy.NewPool("bench/lb:http", d.DialContext, time.Second, logr.Discard())
@@ -104,7 +112,11 @@ func startPool(b *testing.B, backend string) string {
 			if err != nil {
 				return
 			}
-			go pool.Handle(ctx, c)
+			if header {
+				go pool.HandleProxyProtocol(ctx, c)
+			} else {
+				go pool.Handle(ctx, c)
+			}
 		}
 	}()
 	return l.Addr().String()

@@ -1,5 +1,6 @@
 // Package serviceproxy benchmarks the load balancer's own cost (internal/serviceproxy.Pool) in one
-// process on 127.0.0.1: GET / of a Go HTTP server straight and through a Pool in front of it, with
+// process on 127.0.0.1: GET / of a Go HTTP server straight, through a Pool in front of it and
+// through a Pool sending PROXY protocol v2 headers, with
 // a new connection per request and with kept-alive connections, the paths interleaved in rounds so
 // that the machine's load hits them alike; it reports the throughput ratio lb/direct and the p50
 // and p99 the Pool adds. Run it with
