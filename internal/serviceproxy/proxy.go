@@ -392,10 +392,17 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 		p.state[key] = st
 	}
 	p.mu.Unlock()
-	delay := p.deregistrationDelay(svc)
+	delay, delayErr := p.deregistrationDelay(svc)
 	ports := servedPorts(svc)
 	pp, ppErr := ParseProxyProtocol(svc.Annotations)
 	st.proxyProtocol.Store(pp)
+	// Annotations the load balancer cannot honour are refused by name: a LoadBalancer's listeners
+	// stay closed (applyListeners); any other Service, which keeps serving, gets the Warning Event
+	// (its drains use the default delay meanwhile).
+	invalid := joinErrors(ppErr, delayErr)
+	if delayErr != nil && !isLoadBalancer(svc) {
+		p.recorder.Eventf(svc, corev1.EventTypeWarning, ReasonInvalidAnnotation, "using the default deregistration delay %s: %v", p.opts.DeregistrationDelay, delayErr)
+	}
 	p.mu.Lock()
 	for _, sp := range ports {
 		k := portKey{name: sp.Name, protocol: sp.Protocol}
@@ -414,7 +421,22 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 		}
 	}
 	p.mu.Unlock()
-	return p.applyListeners(ctx, st, svc, ports, ppErr)
+	return p.applyListeners(ctx, st, svc, ports, invalid)
+}
+
+// joinErrors joins the errors that are not nil into one, "; "-separated (an Event's message is one
+// line); nil when all are nil.
+func joinErrors(errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // endpoints are the port's endpoints from the slices; for the kubernetes Service without any, the

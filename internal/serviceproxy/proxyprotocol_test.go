@@ -223,7 +223,8 @@ func TestPoolProxyProtocol(t *testing.T) {
 // sends its endpoints the client's address in a PROXY protocol v2 header on connections through
 // its LoadBalancer listener, and none through its nodePort; removing the annotation stops it; an
 // annotation value it cannot honour closes the LoadBalancer listener, says InvalidAnnotation in the
-// port's status and is named in a Warning Event.
+// port's status and is named in a Warning Event (and so does a deregistration delay it cannot
+// honour).
 func TestProxyProtocolOnAPIServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a kube-apiserver; skipped with -short")
@@ -255,17 +256,13 @@ func TestProxyProtocolOnAPIServer(t *testing.T) {
 	lbAddr := "127.0.0.1:" + strconv.Itoa(port)
 	createService(t, kube, ns, "pp", port)
 	createSlice(t, kube, ns, "pp", map[string]discoveryv1.EndpointConditions{"10.244.0.5": {}})
-	annotate := func(value *string) {
+	annotate := func(annotations map[string]string) {
 		t.Helper()
 		svc, err := kube.CoreV1().Services(ns).Get(ctx, "pp", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if value == nil {
-			delete(svc.Annotations, ProxyProtocolAnnotation)
-		} else {
-			svc.Annotations = map[string]string{ProxyProtocolAnnotation: *value}
-		}
+		svc.Annotations = annotations
 		if _, err := kube.CoreV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +276,7 @@ func TestProxyProtocolOnAPIServer(t *testing.T) {
 		t.Errorf("without the annotation the endpoint saw %q, want a plain connection", got)
 	}
 
-	annotate(ptr.To("*"))
+	annotate(map[string]string{ProxyProtocolAnnotation: "*"})
 	testwait.For(t, waitTimeout, 50*time.Millisecond, "a PROXY header with the client's address", func() (bool, string) {
 		c, err := net.DialTimeout("tcp", lbAddr, waitTimeout)
 		if err != nil {
@@ -298,7 +295,7 @@ func TestProxyProtocolOnAPIServer(t *testing.T) {
 		t.Errorf("through the nodePort the endpoint saw %q, want a plain connection (only the load balancer sends the header)", got)
 	}
 
-	annotate(ptr.To("true"))
+	annotate(map[string]string{ProxyProtocolAnnotation: "true"})
 	waitIngress(t, kube, ns, "pp", ingress(ptr.To(InvalidAnnotation)))
 	testwait.For(t, waitTimeout, 50*time.Millisecond, "an InvalidAnnotation Event naming the annotation", func() (bool, string) {
 		evs, err := kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=pp,reason=" + ReasonInvalidAnnotation})
@@ -312,6 +309,22 @@ func TestProxyProtocolOnAPIServer(t *testing.T) {
 		_ = c.Close()
 		t.Errorf("the LoadBalancer listener still accepts connections with an invalid annotation")
 	}
+
+	// A deregistration delay it cannot honour is refused the same way.
+	annotate(map[string]string{TargetGroupAttributesAnnotation: "deregistration_delay.timeout_seconds=forever"})
+	testwait.For(t, waitTimeout, 50*time.Millisecond, "an InvalidAnnotation Event naming the delay", func() (bool, string) {
+		evs, err := kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=pp,reason=" + ReasonInvalidAnnotation})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, e := range evs.Items {
+			if strings.Contains(e.Message, TargetGroupAttributesAnnotation) && strings.Contains(e.Message, "forever") {
+				return true, e.Message
+			}
+		}
+		return false, fmt.Sprintf("%d Events", len(evs.Items))
+	})
+	waitIngress(t, kube, ns, "pp", ingress(ptr.To(InvalidAnnotation)))
 
 	annotate(nil)
 	waitIngress(t, kube, ns, "pp", ingress(nil))
