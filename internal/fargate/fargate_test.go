@@ -75,6 +75,32 @@ func TestCheckTaskDefinition(t *testing.T) {
 	}
 }
 
+// TestLocal: the local data plane runs every definition as a Fargate task in awsvpc mode, so
+// Fargate's and awsvpc's member rules apply to definitions that do not ask for FARGATE or awsvpc;
+// the size and network-mode requirements stay Fargate's own.
+func TestLocal(t *testing.T) {
+	for _, tt := range []struct {
+		name, td, want string
+	}{
+		{"plain", `{"containerDefinitions":[{"name":"a","image":"i"}]}`, ""},
+		{"ipcMode", `{"ipcMode":"host"}`, "ClientException ipcMode"},
+		{"pidMode host", `{"pidMode":"host"}`, "ClientException pidMode"},
+		{"privileged", `{"containerDefinitions":[{"name":"a","privileged":true}]}`, "ClientException containerDefinitions[0].privileged"},
+		{"hostname", `{"containerDefinitions":[{"name":"a","hostname":"h"}]}`, "ClientException containerDefinitions[0].hostname"},
+		{"hostPort", `{"containerDefinitions":[{"name":"a","portMappings":[{"containerPort":80,"hostPort":81}]}]}`, "ClientException containerDefinitions[0].portMappings[0].hostPort"},
+		{"docker volume", `{"volumes":[{"name":"v","dockerVolumeConfiguration":{}}]}`, "ClientException volumes[0].dockerVolumeConfiguration"},
+		{"no size is not refused", `{"networkMode":"awsvpc","containerDefinitions":[{"name":"a"}]}`, ""},
+	} {
+		td := decodeTD(t, tt.td)
+		if got := refusal(CheckTaskDefinition(td, TaskDefinitionRules{Local: true})); got != tt.want {
+			t.Errorf("%s, local: %q, want %q", tt.name, got, tt.want)
+		}
+		if got := refusal(CheckTaskDefinition(td, TaskDefinitionRules{})); got != "" {
+			t.Errorf("%s, on ECS (no FARGATE asked): %q, want it registered", tt.name, got)
+		}
+	}
+}
+
 // TestExecutionRoleOnlyWhenAsked: a local data plane needs no execution role.
 func TestExecutionRoleOnlyWhenAsked(t *testing.T) {
 	td := decodeTD(t, `{`+baseTD+`,"containerDefinitions":[{"name":"a","secrets":[{"name":"S","valueFrom":"arn"}],"logConfiguration":{"logDriver":"awslogs"}}]}`)

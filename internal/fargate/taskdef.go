@@ -122,6 +122,13 @@ type TaskDefinitionRules struct {
 	// Fargate and secrets anywhere, as ECS does. Off (a local data plane, which pulls images,
 	// keeps logs and resolves secrets itself), they are taken without a role.
 	RequireExecutionRole bool
+	// Local checks a definition as the nodeless local data plane runs every task: as a Fargate
+	// task in awsvpc mode. Fargate's member rules (no ipcMode, privileged, links, ...) and
+	// awsvpc's (no hostname, hostPort equal to containerPort) then apply whatever
+	// requiresCompatibilities and networkMode say, since such a member could never take effect
+	// there; the network mode and size requirements still apply only to definitions that require
+	// FARGATE (others register, and run only where their compatibilities allow, as on ECS).
+	Local bool
 }
 
 // CheckTaskDefinition applies the rules RegisterTaskDefinition applies: with FARGATE in
@@ -134,18 +141,23 @@ type TaskDefinitionRules struct {
 // networkMode awsvpc, that hostPort equals containerPort and no container sets hostname or
 // links; with task-level sizes, that no container asks for more than the task has; with
 // rules.RequireExecutionRole, an execution role for awslogs and private ECR images on Fargate
-// and for secrets. It returns the first refusal (an *Error, ClientException), nil when ECS would
+// and for secrets; with rules.Local, Fargate's member rules and awsvpc's on every definition. It returns the first refusal (an *Error, ClientException), nil when ECS would
 // register it.
 func CheckTaskDefinition(td *TaskDefinition, rules TaskDefinitionRules) error {
+	var checks []func(*TaskDefinition) *Error
 	if td.IsFargate() {
-		for _, check := range []func(*TaskDefinition) *Error{fargateNetworkMode, fargateSize, fargateTaskMembers, fargateVolumes} {
-			if err := check(td); err != nil {
-				return err
-			}
+		checks = append(checks, fargateNetworkMode, fargateSize)
+	}
+	if td.IsFargate() || rules.Local {
+		checks = append(checks, fargateTaskMembers, fargateVolumes)
+	}
+	for _, check := range checks {
+		if err := check(td); err != nil {
+			return err
 		}
 	}
 	for i := range td.ContainerDefinitions {
-		if err := checkContainer(td, i); err != nil {
+		if err := checkContainer(td, i, rules.Local); err != nil {
 			return err
 		}
 	}
@@ -227,11 +239,12 @@ func present(raw json.RawMessage) bool {
 	return s != "" && s != "null"
 }
 
-// checkContainer applies the per-container rules: Fargate's unsupported members, then awsvpc's.
-func checkContainer(td *TaskDefinition, i int) *Error {
+// checkContainer applies the per-container rules: Fargate's unsupported members, then awsvpc's;
+// local (TaskDefinitionRules.Local) applies both to every definition.
+func checkContainer(td *TaskDefinition, i int, local bool) *Error {
 	c := &td.ContainerDefinitions[i]
 	p := fmt.Sprintf("containerDefinitions[%d]", i)
-	if td.IsFargate() {
+	if td.IsFargate() || local {
 		if err := fargateContainer(p, c); err != nil {
 			return err
 		}
@@ -239,7 +252,7 @@ func checkContainer(td *TaskDefinition, i int) *Error {
 			return err
 		}
 	}
-	if !td.IsAwsvpc() {
+	if !td.IsAwsvpc() && !local {
 		return nil
 	}
 	if c.Hostname != nil {

@@ -14,7 +14,8 @@ const opRegisterTaskDefinition = "RegisterTaskDefinition"
 // precheck applies Fargate's rules (package fargate) to a request body before the server decodes
 // it, so that a member Fargate refuses is refused with ECS's error type and message even where
 // the data plane does not serve the member (links, dnsServers, dockerVolumeConfiguration, ...).
-// A body that does not decode is left to the decoder, which names what is wrong with it.
+// Every definition is checked as this data plane runs it, a Fargate task in awsvpc mode
+// (fargate.TaskDefinitionRules.Local), whether or not it requires FARGATE. A body that does not decode is left to the decoder, which names what is wrong with it.
 func (s *Server) precheck(op string, body []byte) error {
 	if op != opRegisterTaskDefinition {
 		return nil
@@ -23,7 +24,7 @@ func (s *Server) precheck(op string, body []byte) error {
 	if json.Unmarshal(body, &td) != nil {
 		return nil
 	}
-	return fromFargate(fargate.CheckTaskDefinition(&td, fargate.TaskDefinitionRules{RequireExecutionRole: s.strict}))
+	return fromFargate(fargate.CheckTaskDefinition(&td, fargate.TaskDefinitionRules{RequireExecutionRole: s.strict, Local: true}))
 }
 
 // In strict mode (Options.Strict) an execution role is required where ECS requires one (awslogs

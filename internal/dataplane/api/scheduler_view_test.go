@@ -107,6 +107,15 @@ func TestOverridesAndPlatform(t *testing.T) {
 		}, []string{"containerDefinitions[0].memoryReservation"}, ""},
 		"ipcMode":  {func(in *ecs.RegisterTaskDefinitionInput) { in.IpcMode = ecstypes.IpcModeHost }, []string{"ipcMode"}, "ClientException"},
 		"pid host": {func(in *ecs.RegisterTaskDefinitionInput) { in.PidMode = ecstypes.PidModeHost }, []string{"pidMode"}, "ClientException"},
+		// The local data plane runs every definition on Fargate in awsvpc mode: Fargate's member
+		// rules apply even where requiresCompatibilities and networkMode are not given.
+		"privileged, no FARGATE asked": {func(in *ecs.RegisterTaskDefinitionInput) {
+			in.RequiresCompatibilities, in.NetworkMode = nil, ""
+			in.ContainerDefinitions[0].Privileged = aws.Bool(true)
+		}, []string{"containerDefinitions[0].privileged"}, "ClientException"},
+		"ipcMode, no FARGATE asked": {func(in *ecs.RegisterTaskDefinitionInput) {
+			in.RequiresCompatibilities, in.NetworkMode, in.IpcMode = nil, "", ecstypes.IpcModeNone
+		}, []string{"ipcMode"}, "ClientException"},
 		"volume twice": {func(in *ecs.RegisterTaskDefinitionInput) {
 			in.Volumes = []ecstypes.Volume{{Name: aws.String("v")}, {Name: aws.String("v")}}
 		}, []string{"volumes[1].name"}, ""},

@@ -12,9 +12,11 @@ import (
 )
 
 // taskDefChecker validates a RegisterTaskDefinition request and normalises it the way ECS does.
+// What Fargate and awsvpc refuse (ipcMode, privileged, hostname, cpu/memory sizes, ...) is package
+// fargate's, applied to the raw request first (Server.precheck); these are the rest of ECS's rules
+// and what only the local data plane refuses.
 type taskDefChecker struct {
 	in       *registerTaskDefinitionInput
-	fargate  bool
 	cpu, mem int // task-level, 0 when not given
 	names    map[string]*model.ContainerDefinition
 	volumes  map[string]bool
@@ -39,20 +41,9 @@ func (c *taskDefChecker) network() error {
 		if rc != model.LaunchTypeFargate {
 			return invalidParameter("requiresCompatibilities[%d]: %s is not available on the nodeless local data plane; use FARGATE", i, rc)
 		}
-		c.fargate = true
 	}
-	nm := c.in.NetworkMode
-	if nm != nil && *nm != model.NetworkModeAwsvpc {
+	if nm := c.in.NetworkMode; nm != nil && *nm != model.NetworkModeAwsvpc {
 		return invalidParameter("networkMode: %s is not available on the nodeless local data plane (every task gets its own network namespace); use awsvpc", *nm)
-	}
-	if c.fargate && nm == nil {
-		return clientError("networkMode: Fargate requires network mode awsvpc; set networkMode to awsvpc")
-	}
-	if c.in.IpcMode != nil {
-		return invalidParameter("ipcMode: not supported on Fargate; remove it")
-	}
-	if c.in.PidMode != nil && *c.in.PidMode != "task" {
-		return invalidParameter("pidMode: %s is not supported on Fargate; use task or remove it", *c.in.PidMode)
 	}
 	return nil
 }
@@ -76,20 +67,6 @@ func (c *taskDefChecker) resources() error {
 		c.mem = n
 		s := strconv.Itoa(n)
 		c.in.Memory = &s
-	}
-	if !c.fargate {
-		return nil
-	}
-	if c.cpu == 0 || c.mem == 0 {
-		return clientError("cpu, memory: Fargate requires task-level cpu and memory; set both (for example cpu 256, memory 512)")
-	}
-	return checkFargatePair(c.cpu, c.mem)
-}
-
-// checkFargatePair refuses a cpu/memory pair Fargate does not run, naming the values to use.
-func checkFargatePair(cpu, mem int) error {
-	if err := tasksize.CheckFargate(cpu, mem); err != nil {
-		return clientError("%v", err)
 	}
 	return nil
 }
@@ -176,7 +153,7 @@ func (c *taskDefChecker) container(p string, d *model.ContainerDefinition) error
 		d.Essential = &t
 	}
 	for _, check := range []func(string, *model.ContainerDefinition) error{
-		checkContainerResources, checkHealthCheck, checkTimeouts, checkRestartPolicy, checkEnvironment, c.checkMounts, checkFargateContainer,
+		checkContainerResources, checkHealthCheck, checkTimeouts, checkRestartPolicy, checkEnvironment, c.checkMounts,
 		checkContainerMembers,
 	} {
 		if err := check(p, d); err != nil {
@@ -305,26 +282,14 @@ func (c *taskDefChecker) checkMounts(p string, d *model.ContainerDefinition) err
 	return nil
 }
 
-func checkFargateContainer(p string, d *model.ContainerDefinition) error {
-	if d.Hostname != nil {
-		return invalidParameter("%s.hostname: not supported in awsvpc network mode; remove it", p)
-	}
-	if d.Privileged != nil && *d.Privileged {
-		return invalidParameter("%s.privileged: privileged containers are not supported on Fargate; remove it", p)
-	}
-	return nil
-}
-
-// checkPorts fills hostPort and protocol as ECS does in awsvpc mode and refuses ports used twice.
+// checkPorts fills hostPort and protocol as ECS does in awsvpc mode and refuses ports used twice
+// (a hostPort other than containerPort is package fargate's awsvpc rule, applied before decoding).
 func checkPorts(p string, d *model.ContainerDefinition, used map[string]string) error {
 	for i := range d.PortMappings {
 		pm := &d.PortMappings[i]
 		mp := fmt.Sprintf("%s.portMappings[%d]", p, i)
 		if pm.ContainerPort == nil || *pm.ContainerPort < 1 || *pm.ContainerPort > 65535 {
 			return invalidParameter("%s.containerPort: required, 1 to 65535", mp)
-		}
-		if pm.HostPort != nil && *pm.HostPort != *pm.ContainerPort && *pm.HostPort != 0 {
-			return invalidParameter("%s.hostPort: in awsvpc mode hostPort must equal containerPort (%d) or be omitted", mp, *pm.ContainerPort)
 		}
 		pm.HostPort = pm.ContainerPort
 		if pm.Protocol == nil {
