@@ -23,6 +23,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/elbv2"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
@@ -96,6 +97,7 @@ type DataPlane struct {
 	vpc       *vpc.VPC
 	runtime   *runtime.Containerd
 	scheduler *scheduler.Scheduler
+	balancer  *elbv2.Balancer
 	listener  net.Listener
 	server    *http.Server
 	conns     *unusedConns
@@ -195,13 +197,16 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 	}
 	// One secret store serves the Secrets Manager API and resolves tasks' secrets at start.
 	secrets := secretstore.New(d.store, arns, clock.RealClock{})
+	// The local ELBv2 API's load balancers: listeners on 127.0.0.1, targets in the VPC (elbv2).
+	d.balancer = elbv2.NewBalancer(elbv2.Options{Store: d.store, Dial: v.Dial, Subnet: subnet.Prefix(),
+		Logger: d.log.WithName("elbv2"), Changed: func(cluster, id string) { sched.TargetChanged(cluster, id) }})
 	sched = scheduler.New(scheduler.Options{
 		Store: d.store, Runtime: rt, ARNs: arns, Secrets: secrets, Clock: clock.RealClock{}, Logger: d.log.WithName("scheduler"),
-		Subnet: subnet, HealthyAfterRunning: d.opts.HealthyAfterRunning,
+		Subnet: subnet, HealthyAfterRunning: d.opts.HealthyAfterRunning, TargetHealth: d.balancer, Targets: d.balancer,
 	})
 	handler := api.NewServer(api.Options{
 		Store: d.store, Engine: sched, ARNs: arns, Secrets: secrets, Credentials: d.creds, Logger: d.log.WithName("api"),
-		Clock: clock.RealClock{}, Strict: d.opts.FargateStrict,
+		Clock: clock.RealClock{}, Strict: d.opts.FargateStrict, LoadBalancers: elbv2.NewAPI(d.store, arns, d.balancer),
 	})
 	d.vpc, d.runtime, d.scheduler = v, rt, sched
 	d.conns = &unusedConns{}
@@ -326,6 +331,12 @@ func (d *DataPlane) run(ctx context.Context) error {
 			return nil
 		}
 		return named("scheduler", d.scheduler.Run(gctx))
+	})
+	g.Go(func() error {
+		if !waitReady(gctx, d.vpc) {
+			return nil
+		}
+		return named("load balancer", d.balancer.Run(gctx))
 	})
 	g.Go(func() error { return d.serve(gctx) })
 	return g.Wait()

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api/ecsmodel"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/elbv2"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/secretstore"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
@@ -60,6 +61,8 @@ type Options struct {
 	Clock clock.Clock
 	// Executor runs ExecuteCommand's commands (nil: ECS Exec is refused; see SetExecutor).
 	Executor Executor
+	// LoadBalancers serves the ELBv2 API on the same endpoint (nil: not served).
+	LoadBalancers *elbv2.API
 	// Strict applies Fargate's rules where the data plane could do without them: an awsvpc task or
 	// service needs networkConfiguration with subnets and security groups in EC2's form, and a
 	// task definition runs on FARGATE only when it requires FARGATE compatibility (see
@@ -88,6 +91,8 @@ type Server struct {
 	exec *execState
 	// strict is Options.Strict.
 	strict bool
+	// elbv2 serves the ELBv2 API (elbv2.go).
+	elbv2 *elbv2.API
 }
 
 // operation decodes a request body into the operation's input and serves it.
@@ -101,7 +106,7 @@ func NewServer(opts Options) http.Handler {
 func newServer(opts Options) *Server {
 	s := &Server{
 		store: opts.Store, engine: opts.Engine, arns: opts.ARNs, creds: opts.Credentials,
-		log: opts.Logger, clock: opts.Clock, strict: opts.Strict,
+		log: opts.Logger, clock: opts.Clock, strict: opts.Strict, elbv2: opts.LoadBalancers,
 	}
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
@@ -161,6 +166,10 @@ func (s *Server) decode(op string, body []byte, in any) error {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, dataChannelPath) {
 		s.serveDataChannel(w, r) // ExecuteCommand's session: authenticated by its token
+		return
+	}
+	if isQueryRequest(r) {
+		s.serveELBv2(w, r) // the ELBv2 API (Query protocol)
 		return
 	}
 	r = r.WithContext(withRequestHost(r.Context(), r.Host))

@@ -215,7 +215,7 @@ func (s *Server) createServiceTx(tx *store.Tx, cluster string, in *createService
 	if err := s.checkLaunch(&td.TaskDefinition, in.LaunchType, in.PlatformVersion, in.NetworkConfiguration, false); err != nil {
 		return model.Service{}, false, err
 	}
-	if err := checkLoadBalancers(in.LoadBalancers, &td.TaskDefinition); err != nil {
+	if err := checkLoadBalancers(tx, in.LoadBalancers, &td.TaskDefinition); err != nil {
 		return model.Service{}, false, err
 	}
 	svc := s.newService(cluster, in, td.TaskDefinition.TaskDefinitionArn)
@@ -266,8 +266,9 @@ func replayCreateService(tx *store.Tx, cluster string, in *createServiceInput, h
 	return existing.Service, true, nil
 }
 
-// checkLoadBalancers checks that each load balancer names a container port of the task definition.
-func checkLoadBalancers(lbs []model.LoadBalancer, td *model.TaskDefinition) error {
+// checkLoadBalancers checks that each load balancer names a container port of the task definition
+// and a target group of the local ELBv2 API that a listener uses (load_balancers.go).
+func checkLoadBalancers(tx *store.Tx, lbs []model.LoadBalancer, td *model.TaskDefinition) error {
 	for i, lb := range lbs {
 		ok := lb.ContainerName != nil && lb.ContainerPort != nil && slices.ContainsFunc(td.ContainerDefinitions, func(d model.ContainerDefinition) bool {
 			return *d.Name == *lb.ContainerName && slices.ContainsFunc(d.PortMappings, func(p model.PortMapping) bool {
@@ -276,6 +277,9 @@ func checkLoadBalancers(lbs []model.LoadBalancer, td *model.TaskDefinition) erro
 		})
 		if !ok {
 			return invalidParameter("loadBalancers[%d]: containerName and containerPort must name a container of %s and one of its portMappings", i, td.TaskDefinitionArn)
+		}
+		if err := checkTargetGroup(tx, i, lb); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -439,7 +443,7 @@ func (s *Server) updatedTaskDefinition(tx *store.Tx, svc *model.Service, in *upd
 	if err := s.checkLaunch(&td.TaskDefinition, ptr(svc.LaunchType), in.PlatformVersion, in.NetworkConfiguration, true); err != nil {
 		return "", nil, err
 	}
-	if err := checkLoadBalancers(lbs, &td.TaskDefinition); err != nil {
+	if err := checkLoadBalancers(tx, lbs, &td.TaskDefinition); err != nil {
 		return "", nil, err
 	}
 	return td.TaskDefinition.TaskDefinitionArn, lbs, nil

@@ -94,7 +94,7 @@ func checkServiceUpdates(t *testing.T, e *env, svc *ecstypes.Service) {
 		t.Errorf("merged deploymentConfiguration: %+v", got.DeploymentConfiguration)
 	}
 	lb := must[*ecs.UpdateServiceOutput](t)(e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("api"),
-		LoadBalancers: []ecstypes.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080), TargetGroupArn: aws.String("local")}}}))
+		LoadBalancers: []ecstypes.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080), TargetGroupArn: aws.String(putTargetGroup(t, e.store))}}}))
 	if len(lb.Service.Deployments) != 3 || len(lb.Service.LoadBalancers) != 1 {
 		t.Errorf("a load balancer change: %d deployments, %d load balancers", len(lb.Service.Deployments), len(lb.Service.LoadBalancers))
 	}

@@ -33,12 +33,13 @@ func TestUpdateServiceDeployments(t *testing.T) {
 			in.NetworkConfiguration = &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"other"}}}
 		}, true},
 		{"loadBalancers", func(in *ecs.UpdateServiceInput) {
-			in.LoadBalancers = []ecstypes.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080), TargetGroupArn: aws.String("local")}}
+			in.LoadBalancers = []ecstypes.LoadBalancer{{ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080), TargetGroupArn: aws.String(testTargetGroupARN)}}
 		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.member, func(t *testing.T) {
 			e := newEnv(t)
+			putTargetGroup(t, e.store)
 			ctx := context.Background()
 			must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("web")))
 			svc := createWeb(t, e, "api", 1)

@@ -19,6 +19,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api/ecsmodel"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/elbv2"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/fakeruntime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
@@ -108,14 +109,19 @@ func Start(t testing.TB, opts Options) *ECS {
 		Runtime: fakeruntime.New(), faults: newFaults(), starts: &startFaults{},
 	}
 	e.Runtime.OnStart = e.starts.onStart // set once, before anything runs: the rules change under a lock
-	sched := scheduler.New(scheduler.Options{
+	var sched *scheduler.Scheduler
+	lb := newBalancer(st, opts, log, func(cluster, id string) { sched.TargetChanged(cluster, id) })
+	sched = scheduler.New(scheduler.Options{
 		Store: st, Runtime: e.Runtime, ARNs: e.ARNs, Clock: opts.Clock, Logger: log.WithName("scheduler"),
 		ResyncPeriod: opts.ResyncPeriod, HealthyAfterRunning: orDefault(opts.HealthyAfterRunning, DefaultHealthyAfterRunning),
+		TargetHealth: lb, Targets: lb,
 	})
 	e.Runtime.SetObserver(sched.Observe)
 	stop := run(t, sched)
+	stopLB := runBalancer(lb)
 	handler := api.NewServer(api.Options{
 		Store: st, Engine: sched, ARNs: e.ARNs, Credentials: creds, Logger: log.WithName("api"), Strict: opts.Strict,
+		LoadBalancers: elbv2.NewAPI(st, e.ARNs, lb),
 	})
 	var h http.Handler = &wire{next: handler, faults: e.faults}
 	if opts.Throttle != nil {
@@ -127,6 +133,7 @@ func Start(t testing.TB, opts Options) *ECS {
 	e.Client = newClient(t, e.Endpoint, creds, opts.MaxAttempts)
 	t.Cleanup(func() {
 		srv.Close() // waits for the requests under way
+		stopLB()
 		stop()
 		if err := st.Close(); err != nil {
 			t.Errorf("closing the in-memory ECS's store: %v", err)

@@ -64,6 +64,8 @@ type rollCounts struct {
 	// PrimaryUnhealthy is those of PrimaryLive that failed their health checks and are to be
 	// replaced: they do not fill a slot.
 	PrimaryUnhealthy int32
+	// PrimaryHealthy is those of PrimaryLive that count as healthy (health.go's rules).
+	PrimaryHealthy int32
 	// Healthy is the tasks of every deployment that are RUNNING, wanted, and healthy if checked.
 	Healthy int32
 }
@@ -74,6 +76,17 @@ func tasksToStart(c rollCounts) int32 {
 	want := c.Desired - (c.PrimaryLive - c.PrimaryUnhealthy)
 	room := maxTasks(c.Desired, c.MaximumPercent) - c.Total
 	return max(min(want, room), 0)
+}
+
+// unhealthyStopBudget is how many of the PRIMARY deployment's unhealthy tasks may be stopped now
+// when maximumPercent left room for their replacements: one for each healthy task beyond
+// desiredCount. ECS starts the replacements first and stops the unhealthy tasks "as the
+// replacement tasks launch and become healthy" (Developer Guide, "Deploy Amazon ECS services by
+// replacing tasks"); a replacement that turns out unhealthy too counts among the unhealthy, so the
+// service is brought back to desiredCount by stopping one of them ("Amazon ECS services", task
+// health).
+func unhealthyStopBudget(c rollCounts) int32 {
+	return max(c.PrimaryHealthy+c.PrimaryUnhealthy-c.Desired, 0)
 }
 
 // healthyStopBudget is how many healthy tasks may be stopped now without going below the lower

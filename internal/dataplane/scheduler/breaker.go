@@ -31,7 +31,7 @@ func stoppedAsFailure(t *model.Task) bool {
 	case model.StopCodeTaskFailedToStart, model.StopCodeEssentialContainerExited:
 		return true
 	case model.StopCodeServiceSchedulerInitiated:
-		return t.StoppedReason != nil && *t.StoppedReason == reasonUnhealthy
+		return stoppedUnhealthy(t)
 	}
 	return false
 }

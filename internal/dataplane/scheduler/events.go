@@ -40,6 +40,10 @@ func msgUnhealthy(service, task string) string {
 	return fmt.Sprintf("(service %s) (task %s) failed container health checks.", service, task)
 }
 
+func msgUnhealthyTarget(service, task, targetGroup string) string {
+	return fmt.Sprintf("(service %s) (task %s) failed ELB health checks in (target-group %s).", service, task, targetGroup)
+}
+
 func msgThrottled(service string) string {
 	return fmt.Sprintf("(service %s) is unable to consistently start tasks successfully.", service)
 }

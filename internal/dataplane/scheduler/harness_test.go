@@ -43,9 +43,16 @@ func newHarness(t testing.TB) *harness {
 }
 
 // start runs a new Scheduler (as a new process would) on the harness's store and runtime.
-func (h *harness) start() {
+func (h *harness) start() { h.startWith(nil) }
+
+// startWith is start with options changed by opt (when not nil).
+func (h *harness) startWith(opt func(*Options)) {
 	h.t.Helper()
-	h.s = New(Options{Store: h.store, Runtime: h.rt, ARNs: testARNs, Clock: h.clock, Logger: logr.Discard(), Workers: 4})
+	opts := Options{Store: h.store, Runtime: h.rt, ARNs: testARNs, Clock: h.clock, Logger: logr.Discard(), Workers: 4}
+	if opt != nil {
+		opt(&opts)
+	}
+	h.s = New(opts)
 	h.rt.SetObserver(h.s.Observe)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)

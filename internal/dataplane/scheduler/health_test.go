@@ -17,9 +17,15 @@ import (
 // healthy, written out here rather than taken from the code under test.
 const ecsWait = 40 * time.Second
 
-type fakeTargets map[string]bool // task ARN → healthy target
+type fakeTargets map[string]string // task ARN → its target's state: healthy, unhealthy or initial
 
-func (f fakeTargets) TargetHealthy(_ *model.Service, t *model.Task) bool { return f[t.TaskArn] }
+func (f fakeTargets) TargetHealthy(_ *model.Service, t *model.Task) bool {
+	return f[t.TaskArn] == "healthy"
+}
+
+func (f fakeTargets) TargetUnhealthy(_ *model.Service, t *model.Task) bool {
+	return f[t.TaskArn] == "unhealthy"
+}
 
 func TestJudge(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 1, 0, 0, time.UTC)
@@ -43,8 +49,13 @@ func TestJudge(t *testing.T) {
 	}
 	rules := healthRules{afterRunning: ecsWait}
 	withTargets := func(healthy bool) healthRules {
-		return healthRules{afterRunning: ecsWait, targets: fakeTargets{"arn:task": healthy}}
+		state := "initial"
+		if healthy {
+			state = "healthy"
+		}
+		return healthRules{afterRunning: ecsWait, targets: fakeTargets{"arn:task": state}}
 	}
+	unhealthyTarget := healthRules{afterRunning: ecsWait, targets: fakeTargets{"arn:task": "unhealthy"}}
 	for _, tc := range []struct {
 		name  string
 		rules healthRules
@@ -67,7 +78,9 @@ func TestJudge(t *testing.T) {
 		{"being stopped", rules, stopping, checked, nil, judgement{}},
 		{"load balancer, no hook: container rules", rules, running(0, model.HealthUnknown), plain, svc(0, 1), judgement{Recheck: ecsWait}},
 		{"load balancer, healthy target replaces the 40 s", withTargets(true), running(0, model.HealthUnknown), plain, svc(0, 1), judgement{Healthy: true}},
-		{"load balancer, unhealthy target", withTargets(false), running(time.Hour, model.HealthUnknown), plain, svc(0, 1), judgement{}},
+		{"load balancer, target not healthy yet", withTargets(false), running(time.Hour, model.HealthUnknown), plain, svc(0, 1), judgement{}},
+		{"load balancer, unhealthy target within the grace period", unhealthyTarget, running(10*time.Second, model.HealthUnknown), plain, svc(60, 1), judgement{Recheck: 50 * time.Second}},
+		{"load balancer, unhealthy target after the grace period", unhealthyTarget, running(60*time.Second, model.HealthUnknown), plain, svc(60, 1), judgement{Unhealthy: true, TargetUnhealthy: true}},
 		{"load balancer and health check: both", withTargets(false), running(0, model.HealthHealthy), checked, svc(0, 1), judgement{}},
 		{"load balancer and health check, both healthy", withTargets(true), running(0, model.HealthHealthy), checked, svc(0, 1), judgement{Healthy: true}},
 		{"no load balancer: the hook is not asked", withTargets(false), running(0, model.HealthHealthy), checked, svc(0, 0), judgement{Healthy: true}},
@@ -279,8 +292,10 @@ func TestSuccessIsTheHealthyRule(t *testing.T) {
 }
 
 // TestHealthCheckGracePeriod: a task that fails its health checks within the service's
-// healthCheckGracePeriodSeconds after it started is left alone; after it, it is replaced, and its
-// replacement is started before it is stopped (maximumPercent leaves room).
+// healthCheckGracePeriodSeconds after it started is left alone; after it, it is replaced, and it is
+// stopped only once its replacement is healthy (maximumPercent leaves room; ECS: "start
+// replacement tasks first ... as the replacement tasks launch and become healthy, the unhealthy
+// tasks will gradually be stopped").
 func TestHealthCheckGracePeriod(t *testing.T) {
 	h := newHarness(t)
 	h.start()
@@ -297,10 +312,9 @@ func TestHealthCheckGracePeriod(t *testing.T) {
 	victim := serviceTaskIDs(h, "web", live)[0]
 	started := h.task(victim).Task.StartedAt.Time
 	h.rt.SetHealth(victim, "app", model.HealthUnhealthy)
-	starts := len(h.rt.Calls().Start)
 	h.rt.BeforeStop = func(id string) {
-		if id == victim && len(h.rt.Calls().Start) == starts {
-			t.Errorf("the unhealthy task is stopped before its replacement was started")
+		if c := h.ecsCensus("web"); id == victim && c.healthy < 2 {
+			t.Errorf("the unhealthy task is stopped while %d other tasks are healthy, want its replacement healthy first (2)", c.healthy)
 		}
 	}
 	for h.clock.Now().Before(started.Add(59 * time.Second)) {

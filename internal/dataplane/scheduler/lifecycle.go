@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
@@ -12,6 +13,9 @@ import (
 const (
 	reasonEssentialExited = "Essential container in task exited"
 	reasonUnhealthy       = "Task failed container health checks"
+	// reasonUnhealthyTarget is ECS's stop reason for a task whose load balancer target failed its
+	// health checks (with the target group's ARN).
+	reasonUnhealthyTarget = "Task failed ELB health checks in (target-group %s)"
 	reasonLost            = "Task stopped: its containers could not be re-attached after a restart"
 	localhost             = "127.0.0.1"
 	connectivityConnected = "CONNECTED"
@@ -298,4 +302,13 @@ func markStopped(t *model.Task, now time.Time) {
 	for i := range t.Containers {
 		t.Containers[i].LastStatus = model.TaskStatusStopped
 	}
+}
+
+// stoppedUnhealthy reports whether the task was stopped for failing its container or its load
+// balancer health checks.
+func stoppedUnhealthy(t *model.Task) bool {
+	if t.StoppedReason == nil {
+		return false
+	}
+	return *t.StoppedReason == reasonUnhealthy || strings.HasPrefix(*t.StoppedReason, "Task failed ELB health checks")
 }

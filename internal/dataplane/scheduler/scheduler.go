@@ -47,8 +47,12 @@ type Options struct {
 	// for impatient local use). A task with health checks counts once HEALTHY. See health.go.
 	HealthyAfterRunning time.Duration
 	// TargetHealth is the load balancers' verdict on tasks of services with loadBalancers (default
-	// none: the local data plane has no load balancer yet, and the container rules alone apply).
+	// none: the container rules alone apply).
 	TargetHealth TargetHealth
+	// Targets registers RUNNING service tasks in their load balancers' target groups and
+	// deregisters tasks being stopped, which then stay DEACTIVATING while they drain (default
+	// none).
+	Targets Targets
 	// Subnet is the local VPC's subnet: every task gets an address of it, reported as its ENI's
 	// privateIPv4Address (default ipam.Default()).
 	Subnet ipam.Subnet
@@ -94,6 +98,7 @@ type Scheduler struct {
 	workers   int
 	retention time.Duration
 	health    healthRules
+	targets   Targets
 	subnet    ipam.Subnet
 
 	queue workqueue.TypedRateLimitingInterface[key]
@@ -110,8 +115,8 @@ func New(opts Options) *Scheduler {
 	s := &Scheduler{
 		store: opts.Store, rt: opts.Runtime, secrets: opts.Secrets, arns: opts.ARNs, clock: opts.Clock, log: opts.Logger,
 		resync: opts.ResyncPeriod, workers: opts.Workers, retention: opts.StoppedRetention,
-		health:   healthRules{afterRunning: opts.HealthyAfterRunning, targets: opts.TargetHealth},
-		subnet:   opts.Subnet,
+		health: healthRules{afterRunning: opts.HealthyAfterRunning, targets: opts.TargetHealth},
+		subnet: opts.Subnet, targets: opts.Targets,
 		ready:    make(chan struct{}),
 		observed: map[string]runtime.TaskState{},
 		clusters: map[string]string{},

@@ -252,6 +252,9 @@ func (r *reconciler) counts() rollCounts {
 			if j.Unhealthy {
 				c.PrimaryUnhealthy++
 			}
+			if j.Healthy {
+				c.PrimaryHealthy++
+			}
 		}
 		if j.Healthy {
 			c.Healthy++
@@ -278,18 +281,29 @@ func (r *reconciler) scalingReason() string {
 
 // replaceUnhealthy stops the tasks that failed their health checks after the grace period (they
 // never count toward the lower bound, so stopping them never breaks it). As ECS documents for
-// maximumPercent, a PRIMARY task is stopped once its replacement was started (startTasks does not
-// count it as filling a slot); when maximumPercent leaves no room for a replacement, or the
-// deployment launches nothing (FAILED), unhealthy tasks are stopped one by one to make room
-// (minimumHealthyPercent). Tasks of other deployments are stopped at once: the rollout replaces
-// them.
+// maximumPercent, a PRIMARY task is stopped once its replacement was started and became healthy
+// (startTasks does not count it as filling a slot; unhealthyStopBudget); when maximumPercent
+// leaves no room for a replacement, or the deployment launches nothing (FAILED), unhealthy tasks
+// are stopped one by one to make room (minimumHealthyPercent). Tasks of other deployments are
+// stopped at once: the rollout replaces them.
 func (r *reconciler) replaceUnhealthy(frozen bool) {
 	c := r.counts()
 	primaryID := r.primary().ID
-	replaced := c.PrimaryLive-c.PrimaryUnhealthy >= c.Desired
+	budget := unhealthyStopBudget(c)
 	oneByOne := frozen || maxTasks(c.Desired, c.MaximumPercent)-c.Total <= 0
 	for _, t := range r.stopOrder(func(t *store.TaskRecord) bool { return r.judge(t).Unhealthy }) {
-		if t.DeploymentID == primaryID && !replaced && (!oneByOne || r.unhealthyStopping()) {
+		if t.DeploymentID == primaryID {
+			switch {
+			case budget > 0:
+				budget--
+			case oneByOne && !r.unhealthyStopping():
+			default:
+				continue
+			}
+		}
+		if tg := unhealthyTargetGroup(r.svc); r.judge(t).TargetUnhealthy && tg != "" {
+			addEvent(r.svc, msgUnhealthyTarget(r.svc.ServiceName, taskID(t.Task.TaskArn), tg), r.now)
+			r.stop(t, fmt.Sprintf(reasonUnhealthyTarget, tg))
 			continue
 		}
 		addEvent(r.svc, msgUnhealthy(r.svc.ServiceName, taskID(t.Task.TaskArn)), r.now)
@@ -301,8 +315,7 @@ func (r *reconciler) replaceUnhealthy(frozen bool) {
 // stopped.
 func (r *reconciler) unhealthyStopping() bool {
 	for _, t := range r.tasks {
-		if notStopped(t) && t.Task.DesiredStatus == model.TaskStatusStopped && t.Task.StoppedReason != nil &&
-			*t.Task.StoppedReason == reasonUnhealthy {
+		if notStopped(t) && t.Task.DesiredStatus == model.TaskStatusStopped && stoppedUnhealthy(&t.Task) {
 			return true
 		}
 	}
@@ -328,10 +341,11 @@ func (r *reconciler) stopOld() {
 // stopExcess stops PRIMARY tasks beyond desiredCount (a scale-in), within the lower bound.
 func (r *reconciler) stopExcess() {
 	c := r.counts()
-	excess := c.PrimaryLive - c.Desired
+	excess := c.PrimaryLive - c.PrimaryUnhealthy - c.Desired
 	budget := healthyStopBudget(c)
 	primaryID := r.primary().ID
-	for _, t := range r.stopOrder(func(t *store.TaskRecord) bool { return t.DeploymentID == primaryID }) {
+	// Unhealthy tasks fill no slot: replaceUnhealthy stops them, for their own reason.
+	for _, t := range r.stopOrder(func(t *store.TaskRecord) bool { return t.DeploymentID == primaryID && !r.judge(t).Unhealthy }) {
 		if excess <= 0 {
 			return
 		}

@@ -108,6 +108,9 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 	if recheck > 0 {
 		s.queue.AddAfter(taskKey(id), recheck)
 	}
+	if err := s.registerTargets(cluster, rec); err != nil {
+		return err
+	}
 	return s.advanceTask(ctx, cluster, id, rec)
 }
 
@@ -243,16 +246,30 @@ func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeSt
 
 // stopTask walks a task whose desiredStatus is STOPPED through DEACTIVATING and STOPPING, stops its
 // containers (no transaction is held meanwhile), then DEPROVISIONING and STOPPED, then cleans up.
+// A task registered in target groups stays DEACTIVATING while it drains (drainTargets) and is
+// queued again when the drain ends.
 func (s *Scheduler) stopTask(ctx context.Context, cluster, id string) error {
 	for _, status := range []string{model.TaskStatusDeactivating, model.TaskStatusStopping} {
 		now := s.clock.Now()
-		if _, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		rec, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
 			advance(&r.Task, status)
 			if r.Task.StoppingAt == nil {
 				r.Task.StoppingAt = timeOf(now)
 			}
-		}); err != nil {
+		})
+		if err != nil {
 			return err
+		}
+		if status != model.TaskStatusDeactivating {
+			continue
+		}
+		left, err := s.drainTargets(id, &rec.Task)
+		if err != nil {
+			return err
+		}
+		if left > 0 {
+			s.queue.AddAfter(taskKey(id), left)
+			return nil
 		}
 	}
 	if err := s.rt.Stop(ctx, id); err != nil {

@@ -1,0 +1,402 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/go-logr/logr/testr"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/elbv2"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+)
+
+// elbEnv is the API server with the local ELBv2 API and a running Balancer whose targets are
+// dialed on the host (test backends on 127.0.0.1), with SDK clients for ECS and ELBv2.
+type elbEnv struct {
+	*env
+	elb      *elb.Client
+	balancer *elbv2.Balancer
+}
+
+func newELBEnv(t *testing.T) *elbEnv {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := testr.NewWithInterface(t, testr.Options{})
+	var d net.Dialer
+	b := elbv2.NewBalancer(elbv2.Options{Store: st, Dial: d.DialContext, Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-b.Ready()
+	eng := &fakeEngine{}
+	srv := httptest.NewServer(api.NewServer(api.Options{
+		Store: st, Engine: eng, ARNs: testARNs, Credentials: testCreds, Logger: log,
+		LoadBalancers: elbv2.NewAPI(st, testARNs, b),
+	}))
+	t.Cleanup(srv.Close)
+	e := &env{t: t, url: srv.URL, store: st, engine: eng}
+	e.ecs = e.client(testCreds)
+	return &elbEnv{env: e, balancer: b, elb: elbClient(srv.URL, testCreds)}
+}
+
+func elbClient(url string, creds aws.Credentials) *elb.Client {
+	return elb.New(elb.Options{
+		Region: testARNs.Region, BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil }),
+	})
+}
+
+// freePort returns a port nothing listens on at the moment.
+func freePort(t *testing.T) int32 {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return int32(l.Addr().(*net.TCPAddr).Port)
+}
+
+// backend answers every connection with its name and closes it.
+func backend(t *testing.T, name string) int32 {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, name)
+			_ = c.Close()
+		}
+	}()
+	return int32(l.Addr().(*net.TCPAddr).Port)
+}
+
+// stack creates a network load balancer, a TCP target group checked every 5 s (healthy after 2)
+// and a listener on a free port.
+func (e *elbEnv) stack(t *testing.T, name string, port int32) (lb, tg, listener string) {
+	t.Helper()
+	ctx := context.Background()
+	lbOut := must[*elb.CreateLoadBalancerOutput](t)(e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{
+		Name: aws.String(name), Type: elbtypes.LoadBalancerTypeEnumNetwork, Subnets: []string{"subnet-1"},
+	}))
+	tgOut := must[*elb.CreateTargetGroupOutput](t)(e.elb.CreateTargetGroup(ctx, tgInput(name, 8080)))
+	lsOut := must[*elb.CreateListenerOutput](t)(e.elb.CreateListener(ctx, &elb.CreateListenerInput{
+		LoadBalancerArn: lbOut.LoadBalancers[0].LoadBalancerArn, Protocol: elbtypes.ProtocolEnumTcp, Port: aws.Int32(port),
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tgOut.TargetGroups[0].TargetGroupArn}},
+	}))
+	return *lbOut.LoadBalancers[0].LoadBalancerArn, *tgOut.TargetGroups[0].TargetGroupArn, *lsOut.Listeners[0].ListenerArn
+}
+
+func tgInput(name string, port int32) *elb.CreateTargetGroupInput {
+	return &elb.CreateTargetGroupInput{
+		Name: aws.String(name), Protocol: elbtypes.ProtocolEnumTcp, Port: aws.Int32(port), VpcId: aws.String("vpc-1"),
+		TargetType: elbtypes.TargetTypeEnumIp, HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2),
+		HealthyThresholdCount: aws.Int32(2),
+	}
+}
+
+// waitState polls DescribeTargetHealth until every target is in state (bounded: 60 polls).
+func (e *elbEnv) waitState(t *testing.T, tg string, state elbtypes.TargetHealthStateEnum, n int) []elbtypes.TargetHealthDescription {
+	t.Helper()
+	var last []elbtypes.TargetHealthDescription
+	for range 60 {
+		out := must[*elb.DescribeTargetHealthOutput](t)(e.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)}))
+		last = out.TargetHealthDescriptions
+		all := len(last) == n
+		for _, d := range last {
+			all = all && d.TargetHealth.State == state
+		}
+		if all {
+			return last
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("targets never all %s: %+v", state, last)
+	return nil
+}
+
+func read(t *testing.T, port int32) string {
+	t.Helper()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+// TestELBv2Flow: a load balancer, a target group and a listener made with the SDK; targets become
+// healthy after two checks and take the listener's connections in turn; a deregistered target
+// drains, then it is gone.
+func TestELBv2Flow(t *testing.T) {
+	e := newELBEnv(t)
+	ctx := context.Background()
+	port := freePort(t)
+	lb, tg, _ := e.stack(t, "web", port)
+	a, b := backend(t, "a"), backend(t, "b")
+	must[*elb.RegisterTargetsOutput](t)(e.elb.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(tg),
+		Targets: []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(a)}, {Id: aws.String("127.0.0.1"), Port: aws.Int32(b)}}}))
+	e.waitState(t, tg, elbtypes.TargetHealthStateEnumHealthy, 2)
+	seen := map[string]int{}
+	for range 4 {
+		seen[read(t, port)]++
+	}
+	if seen["a"] != 2 || seen["b"] != 2 {
+		t.Errorf("4 connections through the listener reached %v, want a and b twice each", seen)
+	}
+	must[*elb.ModifyTargetGroupAttributesOutput](t)(e.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{
+		TargetGroupArn: aws.String(tg), Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("1")}}}))
+	attrs := must[*elb.DescribeTargetGroupAttributesOutput](t)(e.elb.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(tg)}))
+	if len(attrs.Attributes) != 1 || *attrs.Attributes[0].Value != "1" {
+		t.Errorf("attributes %+v, want deregistration_delay.timeout_seconds=1", attrs.Attributes)
+	}
+	must[*elb.DeregisterTargetsOutput](t)(e.elb.DeregisterTargets(ctx, &elb.DeregisterTargetsInput{TargetGroupArn: aws.String(tg),
+		Targets: []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(a)}}}))
+	h := must[*elb.DescribeTargetHealthOutput](t)(e.elb.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg),
+		Targets: []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(a)}}}))
+	if got := h.TargetHealthDescriptions[0].TargetHealth; got.State != elbtypes.TargetHealthStateEnumDraining || got.Reason != elbtypes.TargetHealthReasonEnumDeregistrationInProgress {
+		t.Errorf("deregistered target: %s %s, want draining Target.DeregistrationInProgress", got.State, got.Reason)
+	}
+	for range 3 {
+		if got := read(t, port); got != "b" {
+			t.Errorf("a connection after a's deregistration reached %q, want b", got)
+		}
+	}
+	e.waitState(t, tg, elbtypes.TargetHealthStateEnumHealthy, 1)
+	lbs := must[*elb.DescribeLoadBalancersOutput](t)(e.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{lb}}))
+	if d := *lbs.LoadBalancers[0].DNSName; !strings.HasSuffix(d, ".elb.localhost") || lbs.LoadBalancers[0].Type != elbtypes.LoadBalancerTypeEnumNetwork {
+		t.Errorf("load balancer %s of type %s, want NAME-ID.elb.localhost, network", d, lbs.LoadBalancers[0].Type)
+	}
+	tgs := must[*elb.DescribeTargetGroupsOutput](t)(e.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(lb)}))
+	if len(tgs.TargetGroups) != 1 || len(tgs.TargetGroups[0].LoadBalancerArns) != 1 {
+		t.Errorf("target groups of the load balancer: %+v", tgs.TargetGroups)
+	}
+}
+
+// TestELBv2Refusals: bad input gets ELBv2's error code and a message naming the member.
+func TestELBv2Refusals(t *testing.T) {
+	e := newELBEnv(t)
+	ctx := context.Background()
+	port := freePort(t)
+	lb, tg, _ := e.stack(t, "web", port)
+	other := must[*elb.CreateLoadBalancerOutput](t)(e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("other"), Type: elbtypes.LoadBalancerTypeEnumNetwork}))
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenPort := int32(taken.Addr().(*net.TCPAddr).Port)
+	tg2 := must[*elb.CreateTargetGroupOutput](t)(e.elb.CreateTargetGroup(ctx, tgInput("second", 80)))
+	for _, tc := range []struct {
+		name  string
+		call  func() error
+		code  string
+		parts []string
+	}{
+		{"application load balancer", func() error {
+			_, err := e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("alb")})
+			return err
+		}, "ValidationError", []string{"Type", "network"}},
+		{"tags are refused by name", func() error {
+			_, err := e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("t"), Type: elbtypes.LoadBalancerTypeEnumNetwork,
+				Tags: []elbtypes.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+			return err
+		}, "ValidationError", []string{"Tags[0]"}},
+		{"bad name", func() error {
+			_, err := e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("-x"), Type: elbtypes.LoadBalancerTypeEnumNetwork})
+			return err
+		}, "ValidationError", []string{"Name"}},
+		{"same name, other settings", func() error {
+			_, err := e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("web"), Type: elbtypes.LoadBalancerTypeEnumNetwork, Scheme: elbtypes.LoadBalancerSchemeEnumInternal})
+			return err
+		}, "DuplicateLoadBalancerName", []string{"web"}},
+		{"instance targets", func() error {
+			in := tgInput("inst", 80)
+			in.TargetType = ""
+			_, err := e.elb.CreateTargetGroup(ctx, in)
+			return err
+		}, "ValidationError", []string{"TargetType", "ip"}},
+		{"HTTP target group", func() error {
+			in := tgInput("http", 80)
+			in.Protocol = elbtypes.ProtocolEnumHttp
+			_, err := e.elb.CreateTargetGroup(ctx, in)
+			return err
+		}, "UnsupportedProtocol", []string{"Protocol"}},
+		{"health check timeout not below the interval", func() error {
+			in := tgInput("slow", 80)
+			in.HealthCheckTimeoutSeconds = aws.Int32(5)
+			_, err := e.elb.CreateTargetGroup(ctx, in)
+			return err
+		}, "ValidationError", []string{"HealthCheckTimeoutSeconds"}},
+		{"bad matcher", func() error {
+			in := tgInput("m", 80)
+			in.HealthCheckProtocol = elbtypes.ProtocolEnumHttp
+			in.Matcher = &elbtypes.Matcher{HttpCode: aws.String("abc")}
+			_, err := e.elb.CreateTargetGroup(ctx, in)
+			return err
+		}, "ValidationError", []string{"Matcher.HttpCode"}},
+		{"target group name taken", func() error {
+			_, err := e.elb.CreateTargetGroup(ctx, tgInput("web", 9090))
+			return err
+		}, "DuplicateTargetGroupName", []string{"web"}},
+		{"unknown target group", func() error {
+			_, err := e.elb.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg + "x")})
+			return err
+		}, "TargetGroupNotFound", nil},
+		{"unknown attribute", func() error {
+			_, err := e.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(tg),
+				Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("stickiness.enabled"), Value: aws.String("true")}}})
+			return err
+		}, "ValidationError", []string{"Attributes[0].Key", "stickiness.enabled"}},
+		{"deregistering an unregistered target", func() error {
+			_, err := e.elb.DeregisterTargets(ctx, &elb.DeregisterTargetsInput{TargetGroupArn: aws.String(tg), Targets: []elbtypes.TargetDescription{{Id: aws.String("10.0.0.9")}}})
+			return err
+		}, "InvalidTarget", []string{"10.0.0.9:8080"}},
+		{"a target that is no address", func() error {
+			_, err := e.elb.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(tg), Targets: []elbtypes.TargetDescription{{Id: aws.String("i-123")}}})
+			return err
+		}, "InvalidTarget", []string{"Targets[0].Id"}},
+		{"availability zone of a target", func() error {
+			_, err := e.elb.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(tg), Targets: []elbtypes.TargetDescription{{Id: aws.String("10.0.0.9"), AvailabilityZone: aws.String("all")}}})
+			return err
+		}, "ValidationError", []string{"Targets[0].AvailabilityZone"}},
+		{"port held by another process", func() error {
+			_, err := e.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: other.LoadBalancers[0].LoadBalancerArn, Protocol: elbtypes.ProtocolEnumTcp,
+				Port: aws.Int32(takenPort), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tg2.TargetGroups[0].TargetGroupArn}}})
+			return err
+		}, "InvalidConfigurationRequest", []string{"Port", "127.0.0.1"}},
+		{"port of another load balancer", func() error {
+			_, err := e.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: other.LoadBalancers[0].LoadBalancerArn, Protocol: elbtypes.ProtocolEnumTcp,
+				Port: aws.Int32(port), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tg2.TargetGroups[0].TargetGroupArn}}})
+			return err
+		}, "InvalidConfigurationRequest", []string{"Port"}},
+		{"target group of another load balancer", func() error {
+			_, err := e.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: other.LoadBalancers[0].LoadBalancerArn, Protocol: elbtypes.ProtocolEnumTcp,
+				Port: aws.Int32(freePort(t)), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tg)}}})
+			return err
+		}, "TargetGroupAssociationLimit", []string{tg}},
+		{"listener on the same port again", func() error {
+			_, err := e.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(lb), Protocol: elbtypes.ProtocolEnumTcp,
+				Port: aws.Int32(port), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tg2.TargetGroups[0].TargetGroupArn}}})
+			return err
+		}, "DuplicateListener", nil},
+		{"HTTP listener", func() error {
+			_, err := e.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(lb), Protocol: elbtypes.ProtocolEnumHttp,
+				Port: aws.Int32(freePort(t)), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tg2.TargetGroups[0].TargetGroupArn}}})
+			return err
+		}, "UnsupportedProtocol", []string{"Protocol"}},
+		{"target group in use", func() error {
+			_, err := e.elb.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: aws.String(tg)})
+			return err
+		}, "ResourceInUse", nil},
+		{"an action the local load balancer does not serve", func() error {
+			_, err := e.elb.DescribeSSLPolicies(ctx, &elb.DescribeSSLPoliciesInput{})
+			return err
+		}, "InvalidAction", []string{"DescribeSSLPolicies"}},
+		{"signed for another service", func() error {
+			_, err := elb.New(elb.Options{Region: testARNs.Region, BaseEndpoint: aws.String(e.url), RetryMaxAttempts: 1, Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: "AKIDOTHER", SecretAccessKey: "x"}, nil
+			})}).DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{})
+			return err
+		}, "UnrecognizedClient", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantAPIError(t, tc.call(), tc.code, tc.parts...) })
+	}
+}
+
+// TestELBv2Idempotent: the same create request again returns what the first one made.
+func TestELBv2Idempotent(t *testing.T) {
+	e := newELBEnv(t)
+	ctx := context.Background()
+	port := freePort(t)
+	lb, tg, ls := e.stack(t, "web", port)
+	lb2, tg2, ls2 := e.stack(t, "web", port)
+	if lb != lb2 || tg != tg2 || ls != ls2 {
+		t.Errorf("a repeated create made new resources: %s %s %s, then %s %s %s", lb, tg, ls, lb2, tg2, ls2)
+	}
+	must[*elb.DeleteLoadBalancerOutput](t)(e.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(lb)}))
+	if _, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		t.Errorf("the listener of a deleted load balancer still accepts connections")
+	}
+	must[*elb.DeleteTargetGroupOutput](t)(e.elb.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: aws.String(tg)}))
+	_, err := e.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{tg}})
+	wantAPIError(t, err, "TargetGroupNotFound")
+}
+
+// testTargetGroupARN is the target group putTargetGroup records.
+const testTargetGroupARN = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/local/0123456789abcdef"
+
+// putTargetGroup records a target group with a listener of a load balancer straight in the
+// store (for ECS tests that need loadBalancers to name one) and returns its ARN.
+func putTargetGroup(t *testing.T, st *store.Store) string {
+	t.Helper()
+	lb := "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/net/local/0123456789abcdef"
+	err := st.Update(func(tx *store.Tx) error {
+		return errors.Join(
+			tx.PutLoadBalancer(&store.LoadBalancerRecord{ARN: lb, Name: "local", Type: "network"}),
+			tx.PutTargetGroup(&store.TargetGroupRecord{ARN: testTargetGroupARN, Name: "local", Protocol: "TCP", Port: 8080, TargetType: "ip"}),
+			tx.PutListener(&store.ListenerRecord{ARN: lb + "/listener", LoadBalancerARN: lb, Protocol: "TCP", Port: 1, TargetGroupARN: testTargetGroupARN}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testTargetGroupARN
+}
+
+// TestServiceLoadBalancers: an ECS service's loadBalancers must name a target group of the local
+// ELBv2 API that a listener uses, with ECS's errors otherwise.
+func TestServiceLoadBalancers(t *testing.T) {
+	e := newELBEnv(t)
+	ctx := context.Background()
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("web")))
+	_, tg, _ := e.stack(t, "web", freePort(t))
+	lonely := must[*elb.CreateTargetGroupOutput](t)(e.elb.CreateTargetGroup(ctx, tgInput("lonely", 8080)))
+	create := func(lb ecstypes.LoadBalancer) error {
+		lb.ContainerName, lb.ContainerPort = aws.String("app"), aws.Int32(8080)
+		_, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("api"), TaskDefinition: aws.String("web"),
+			DesiredCount: aws.Int32(1), LoadBalancers: []ecstypes.LoadBalancer{lb}})
+		return err
+	}
+	for _, tc := range []struct {
+		name  string
+		lb    ecstypes.LoadBalancer
+		parts []string
+	}{
+		{"no such target group", ecstypes.LoadBalancer{TargetGroupArn: aws.String(tg + "0")}, []string{"loadBalancers[0].targetGroupArn", "Unable to assume role and validate the specified targetGroupArn", "ELBv2 API"}},
+		{"target group without a listener", ecstypes.LoadBalancer{TargetGroupArn: lonely.TargetGroups[0].TargetGroupArn}, []string{"does not have an associated load balancer", "CreateListener"}},
+		{"classic load balancer", ecstypes.LoadBalancer{LoadBalancerName: aws.String("classic")}, []string{"loadBalancers[0].loadBalancerName", "Classic Load Balancers are not supported with Fargate"}},
+		{"no target group", ecstypes.LoadBalancer{}, []string{"loadBalancers[0].targetGroupArn", "required"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantAPIError(t, create(tc.lb), "InvalidParameterException", tc.parts...) })
+	}
+	if err := create(ecstypes.LoadBalancer{TargetGroupArn: aws.String(tg)}); err != nil {
+		t.Fatalf("a service behind a target group with a listener: %v", err)
+	}
+}

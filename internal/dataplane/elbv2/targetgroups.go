@@ -1,0 +1,319 @@
+package elbv2
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+)
+
+const (
+	protoTCP    = "TCP"
+	protoHTTP   = "HTTP"
+	targetIP    = "ip"
+	trafficPort = "traffic-port"
+	// attrDeregistrationDelay is the one target group attribute served.
+	attrDeregistrationDelay = "deregistration_delay.timeout_seconds"
+	// defaultDeregistrationDelay is ELBv2's default, in seconds.
+	defaultDeregistrationDelay = 300
+)
+
+// matcherRE is an HTTP code matcher: codes or ranges of 200–599, comma-separated.
+var matcherRE = regexp.MustCompile(`^[2-5]\d\d(-[2-5]\d\d)?(,[2-5]\d\d(-[2-5]\d\d)?)*$`)
+
+// createTargetGroup: Name, Protocol TCP, Port, VpcId, TargetType ip, the health check members,
+// IpAddressType ipv4. Defaults are a network load balancer's TCP target group's: checks every
+// 30 s, timeout 10 s (6 s for HTTP), healthy after 5 passes, unhealthy after 2 failures, HTTP
+// codes 200-399, path /.
+func (a *API) createTargetGroup(f *form) (any, error) {
+	tg, err := readTargetGroup(f)
+	if err != nil {
+		return nil, err
+	}
+	var out store.TargetGroupRecord
+	err = a.store.Update(func(tx *store.Tx) error {
+		all, err := tx.TargetGroups()
+		if err != nil {
+			return err
+		}
+		for _, g := range all {
+			if g.Name == tg.Name {
+				if g.RequestHash != tg.RequestHash {
+					return newError(CodeDuplicateTargetGroupName, "A target group with the same name '%s' exists, but with different settings", tg.Name)
+				}
+				out = *g
+				return nil
+			}
+		}
+		tg.ARN = a.arn("targetgroup/" + tg.Name + "/" + newID())
+		out = *tg
+		return tx.PutTargetGroup(tg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return targetGroupsResult{TargetGroups: []xmlTargetGroup{a.tgXML(&out)}}, nil
+}
+
+// readTargetGroup decodes and checks CreateTargetGroup's members.
+func readTargetGroup(f *form) (*store.TargetGroupRecord, error) {
+	tg := &store.TargetGroupRecord{
+		Name: f.required("Name"), Protocol: strDefault(f, "Protocol", ""), TargetType: strDefault(f, "TargetType", "instance"),
+		VpcID: strDefault(f, "VpcId", ""), IPAddressType: strDefault(f, "IpAddressType", ipv4),
+		HealthCheckProtocol: strDefault(f, "HealthCheckProtocol", protoTCP), HealthCheckPort: strDefault(f, "HealthCheckPort", trafficPort),
+		HealthCheckPath: strDefault(f, "HealthCheckPath", ""), Matcher: strDefault(f, "Matcher.HttpCode", ""),
+		DeregistrationDelaySeconds: defaultDeregistrationDelay,
+	}
+	port := f.int32("Port", 1, 65535)
+	interval := f.int32("HealthCheckIntervalSeconds", 5, 300)
+	timeout := f.int32("HealthCheckTimeoutSeconds", 2, 120)
+	healthy := f.int32("HealthyThresholdCount", 2, 10)
+	unhealthy := f.int32("UnhealthyThresholdCount", 2, 10)
+	enabled := f.bool("HealthCheckEnabled")
+	if err := finish(f, "CreateTargetGroup"); err != nil {
+		return nil, err
+	}
+	if err := checkName("Name", tg.Name); err != nil {
+		return nil, err
+	}
+	if err := checkTargetGroup(tg, port, enabled); err != nil {
+		return nil, err
+	}
+	if err := checkHealthCheck(tg); err != nil {
+		return nil, err
+	}
+	tg.Port = *port
+	tg.HealthCheckInterval = deref(interval, 30)
+	tg.HealthCheckTimeout = deref(timeout, map[bool]int32{true: 6, false: 10}[tg.HealthCheckProtocol == protoHTTP])
+	tg.HealthyThreshold, tg.UnhealthyThreshold = deref(healthy, 5), deref(unhealthy, 2)
+	if tg.HealthCheckTimeout >= tg.HealthCheckInterval {
+		return nil, validation("HealthCheckTimeoutSeconds: %d must be smaller than HealthCheckIntervalSeconds (%d)", tg.HealthCheckTimeout, tg.HealthCheckInterval)
+	}
+	tg.RequestHash = hashOf("tg", tg.Name, tg.Protocol, fmt.Sprint(tg.Port), tg.VpcID, tg.TargetType, tg.HealthCheckProtocol, tg.HealthCheckPort,
+		tg.HealthCheckPath, tg.Matcher, fmt.Sprint(tg.HealthCheckInterval, tg.HealthCheckTimeout, tg.HealthyThreshold, tg.UnhealthyThreshold))
+	return tg, nil
+}
+
+func checkTargetGroup(tg *store.TargetGroupRecord, port *int32, enabled *bool) error {
+	switch {
+	case tg.TargetType != targetIP:
+		return validation("TargetType: %s targets are not served locally; use TargetType ip (what ECS services with awsvpc tasks need)", tg.TargetType)
+	case tg.Protocol == "":
+		return validation("Protocol: required for a target group of ip targets; use TCP")
+	case tg.Protocol != protoTCP:
+		return newError(CodeUnsupportedProtocol, "Protocol: %s target groups belong to load balancers the nodeless local data plane does not serve; use TCP (with HealthCheckProtocol HTTP for HTTP checks)", tg.Protocol)
+	case port == nil:
+		return validation("Port: required for a target group of ip targets")
+	case tg.VpcID == "":
+		return validation("VpcId: required for a target group of ip targets")
+	case tg.IPAddressType != ipv4:
+		return validation("IpAddressType: %s is not served locally; use ipv4", tg.IPAddressType)
+	case enabled != nil && !*enabled:
+		return validation("HealthCheckEnabled: health checks of ip targets are always enabled and cannot be disabled")
+	}
+	return nil
+}
+
+func checkHealthCheck(tg *store.TargetGroupRecord) error {
+	switch tg.HealthCheckProtocol {
+	case protoTCP:
+		if tg.HealthCheckPath != "" || tg.Matcher != "" {
+			return validation("HealthCheckPath and Matcher: only for HealthCheckProtocol HTTP")
+		}
+	case protoHTTP:
+		if tg.HealthCheckPath == "" {
+			tg.HealthCheckPath = "/"
+		}
+		if tg.Matcher == "" {
+			tg.Matcher = "200-399"
+		}
+		if !strings.HasPrefix(tg.HealthCheckPath, "/") || len(tg.HealthCheckPath) > 1024 {
+			return validation("HealthCheckPath: %q must begin with / and have at most 1024 characters", tg.HealthCheckPath)
+		}
+		if !matcherRE.MatchString(tg.Matcher) {
+			return validation("Matcher.HttpCode: %q must be codes or ranges of 200-599, such as 200 or 200-399 or 200,202", tg.Matcher)
+		}
+	default:
+		return validation("HealthCheckProtocol: %s is not served locally; use TCP or HTTP", tg.HealthCheckProtocol)
+	}
+	if p := tg.HealthCheckPort; p != trafficPort {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return validation("HealthCheckPort: %q must be traffic-port or a port number from 1 to 65535", p)
+		}
+	}
+	return nil
+}
+
+func strDefault(f *form, name, def string) string {
+	if v, ok := f.str(name); ok {
+		return v
+	}
+	return def
+}
+
+func deref(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// tgXML is a target group as ELBv2 shows it, with the load balancers whose listeners use it.
+func (a *API) tgXML(g *store.TargetGroupRecord) xmlTargetGroup {
+	x := xmlTargetGroup{
+		TargetGroupArn: g.ARN, TargetGroupName: g.Name, Protocol: g.Protocol, Port: g.Port, VpcID: g.VpcID,
+		HealthCheckProtocol: g.HealthCheckProtocol, HealthCheckPort: g.HealthCheckPort, HealthCheckEnabled: true,
+		HealthCheckIntervalSeconds: g.HealthCheckInterval, HealthCheckTimeoutSeconds: g.HealthCheckTimeout,
+		HealthyThresholdCount: g.HealthyThreshold, UnhealthyThresholdCount: g.UnhealthyThreshold,
+		HealthCheckPath: g.HealthCheckPath, TargetType: g.TargetType, IPAddressType: g.IPAddressType,
+		LoadBalancerArns: a.balancer.loadBalancersOf(g.ARN),
+	}
+	if g.Matcher != "" {
+		x.Matcher = &xmlMatcher{HTTPCode: g.Matcher}
+	}
+	return x
+}
+
+// describeTargetGroups: LoadBalancerArn, TargetGroupArns or Names, Marker, PageSize.
+func (a *API) describeTargetGroups(f *form) (any, error) {
+	lbARN, _ := f.str("LoadBalancerArn")
+	arns, names := f.list("TargetGroupArns"), f.list("Names")
+	var all []*store.TargetGroupRecord
+	err := a.store.View(func(tx *store.Tx) error {
+		if lbARN != "" {
+			if _, err := tx.GetLoadBalancer(lbARN); errors.Is(err, store.ErrNotFound) {
+				return newError(CodeLoadBalancerNotFound, "Load balancer '%s' not found", lbARN)
+			}
+		}
+		var err error
+		all, err = tx.TargetGroups()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []xmlTargetGroup
+	for _, g := range all {
+		x := a.tgXML(g)
+		if wanted(arns, g.ARN) && wanted(names, g.Name) && (lbARN == "" || wanted(x.LoadBalancerArns, lbARN) && len(x.LoadBalancerArns) > 0) {
+			out = append(out, x)
+		}
+	}
+	pg, next := page(f, out)
+	if err := finish(f, "DescribeTargetGroups"); err != nil {
+		return nil, err
+	}
+	if (len(arns) > 0 || len(names) > 0) && len(out) < len(arns)+len(names) {
+		return nil, newError(CodeTargetGroupNotFound, "One or more target groups not found")
+	}
+	return targetGroupsResult{TargetGroups: pg, NextMarker: next}, nil
+}
+
+// deleteTargetGroup refuses a group a listener forwards to (ResourceInUse) or an ECS service names
+// in loadBalancers; deleting one that does not exist succeeds, as on ELBv2.
+func (a *API) deleteTargetGroup(f *form) (any, error) {
+	arn := f.required("TargetGroupArn")
+	if err := finish(f, "DeleteTargetGroup"); err != nil {
+		return nil, err
+	}
+	err := a.store.Update(func(tx *store.Tx) error {
+		if _, err := tx.GetTargetGroup(arn); errors.Is(err, store.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		ls, err := tx.Listeners()
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			if l.TargetGroupARN == arn {
+				return newError(CodeResourceInUse, "Target group '%s' is currently in use by a listener or a rule", arn)
+			}
+		}
+		return tx.DeleteTargetGroup(arn)
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.balancer.Sync()
+	return emptyResult{}, nil
+}
+
+// modifyTargetGroupAttributes: TargetGroupArn, Attributes (deregistration_delay.timeout_seconds,
+// 0–3600 s); any other key is refused by name.
+func (a *API) modifyTargetGroupAttributes(f *form) (any, error) {
+	arn := f.required("TargetGroupArn")
+	var delay *int32
+	for _, p := range f.members("Attributes") {
+		k, _ := f.str(p + ".Key")
+		v, _ := f.str(p + ".Value")
+		if k != attrDeregistrationDelay {
+			f.fail(validation("%s.Key: target group attribute %q is not served by the nodeless local load balancer; it serves %s", memberPath(p), k, attrDeregistrationDelay))
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3600 {
+			f.fail(validation("%s.Value: %s must be a number of seconds from 0 to 3600, not %q", memberPath(p), k, v))
+			continue
+		}
+		d := int32(n)
+		delay = &d
+	}
+	if err := finish(f, "ModifyTargetGroupAttributes"); err != nil {
+		return nil, err
+	}
+	var out *store.TargetGroupRecord
+	err := a.store.Update(func(tx *store.Tx) error {
+		g, err := getTargetGroup(tx, arn)
+		if err != nil {
+			return err
+		}
+		if delay != nil && g.DeregistrationDelaySeconds != *delay {
+			g.DeregistrationDelaySeconds = *delay
+			if err := tx.PutTargetGroup(g); err != nil {
+				return err
+			}
+		}
+		out = g
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.balancer.Sync()
+	return attributesResult{Attributes: attributes(out)}, nil
+}
+
+func (a *API) describeTargetGroupAttributes(f *form) (any, error) {
+	arn := f.required("TargetGroupArn")
+	if err := finish(f, "DescribeTargetGroupAttributes"); err != nil {
+		return nil, err
+	}
+	var out *store.TargetGroupRecord
+	err := a.store.View(func(tx *store.Tx) error {
+		var err error
+		out, err = getTargetGroup(tx, arn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return attributesResult{Attributes: attributes(out)}, nil
+}
+
+func attributes(g *store.TargetGroupRecord) []xmlAttribute {
+	return []xmlAttribute{{Key: attrDeregistrationDelay, Value: strconv.Itoa(int(g.DeregistrationDelaySeconds))}}
+}
+
+// getTargetGroup reads a target group, or TargetGroupNotFound.
+func getTargetGroup(tx *store.Tx, arn string) (*store.TargetGroupRecord, error) {
+	g, err := tx.GetTargetGroup(arn)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, newError(CodeTargetGroupNotFound, "Target groups '%s' not found", arn)
+	}
+	return g, err
+}
