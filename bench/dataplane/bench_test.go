@@ -80,6 +80,7 @@ func BenchmarkDataPlane(b *testing.B) {
 				starters[i] = sc.make(b)
 			}
 			all := make([][]sample, len(scenarios))
+			commits := env.DataPlane.Commits()
 			for i := 0; i < tasks; i++ {
 				for j, s := range starters {
 					smp, err := s.start(i)
@@ -90,10 +91,13 @@ func BenchmarkDataPlane(b *testing.B) {
 					all[j] = append(all[j], smp)
 				}
 			}
+			// Only the RunTask way writes to the store, and nothing is stopped before cleanup.
+			commits = env.DataPlane.Commits() - commits
 			cleanupAll(b, starters)
 			for j, sc := range scenarios {
 				report(b, sc.name+"-", all[j], 0)
 			}
+			b.ReportMetric(float64(commits)/tasks, "RunTask-commits-per-task")
 			ratio := float64(pct(https(all[0]), 50)) / float64(pct(https(all[2]), 50))
 			b.ReportMetric(ratio, "RunTask/containerd-http-p50-x")
 			b.ReportMetric(pairedRatio(all[0], all[2]), "RunTask/containerd-http-paired-p50-x")

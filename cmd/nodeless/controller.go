@@ -123,18 +123,18 @@ type podFlags struct {
 
 func (f *podFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.cluster, "pod-cluster", pod.DefaultCluster, "ECS cluster of the Pods' tasks (created when missing)")
-	fs.StringSliceVar(&f.subnets, "pod-subnets", nil, "awsvpc subnets of the Pods' tasks (required with AWS's own endpoint: Fargate tasks need a subnet)")
+	fs.StringSliceVar(&f.subnets, "pod-subnets", nil, "awsvpc subnets of the Pods' tasks (with AWS's own endpoint Fargate tasks need a subnet: from here, --default-subnets, or the spec.defaults of the Cluster object whose clusterName is --pod-cluster, which wins)")
 	fs.StringSliceVar(&f.securityGroups, "pod-security-groups", nil, "awsvpc security groups of the Pods' tasks (default: the VPC's default group)")
 	fs.BoolVar(&f.assignPublicIP, "pod-assign-public-ip", false, "give the Pods' tasks a public IP (subnets without a NAT gateway need it to pull images)")
 	fs.BoolVar(&f.execute, "pod-enable-execute-command", false, "run the Pods' tasks with ECS Exec enabled (kubectl exec needs it on AWS)")
 	f.logs.add(fs)
 }
 
-// options are the Pod controller's options, or an error naming the flag to give.
+// options are the Pod controller's options. Against AWS without --pod-subnets (nor
+// --default-subnets) the Pods' tasks take the subnets of the Cluster object whose clusterName is
+// --pod-cluster (spec.defaults.networkConfiguration); a Pod whose task gets none from there either
+// waits with ECS's refusal in its Events.
 func (f *podFlags) options(node nodeFlags, endpoint string) (*pod.Options, error) {
-	if len(f.subnets) == 0 && endpoint == "" {
-		return nil, errors.New("--pod-subnets: give the subnets of the Pods' Fargate tasks (or --virtual-node=false to run no Pods)")
-	}
 	first := time.Duration(0) // the Pod controller's default, for a local data plane's quick starts
 	if endpoint == "" {
 		// Fargate takes 20-60 s to start a task: polling sooner than every second buys nothing.

@@ -21,7 +21,8 @@ func TestPodFlags(t *testing.T) {
 		want     *pod.Options
 		wantErr  string
 	}{
-		{name: "AWS needs subnets", f: podFlags{cluster: "c"}, wantErr: "--pod-subnets"},
+		{name: "AWS without subnets: the Cluster object's", f: podFlags{cluster: "c"},
+			want: &pod.Options{NodeName: "nodeless", Cluster: "c", FirstPollInterval: time.Second}},
 		{name: "an ECS-compatible endpoint needs none", f: podFlags{cluster: "c"}, endpoint: "http://127.0.0.1:8944",
 			want: &pod.Options{NodeName: "nodeless", Cluster: "c"}},
 		{name: "awsvpc from the flags", f: podFlags{cluster: "c", subnets: []string{"subnet-1"}, securityGroups: []string{"sg-1"}, assignPublicIP: true, execute: true},

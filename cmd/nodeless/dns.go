@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/servicedns"
 )
@@ -44,5 +45,25 @@ func serviceDNS(cfg *rest.Config, dp *dataplane.DataPlane, logger logr.Logger) (
 		ListenPacket: func() (net.PacketConn, error) { return v.ListenPacket("udp4", addr) },
 		Listen:       func() (net.Listener, error) { return v.Listen("tcp4", addr) },
 		Logger:       logger.WithName("dns"),
+		Names:        cloudMapNames{dp.CloudMap()},
 	})
+}
+
+// cloudMapNames answers the names of the data plane's Cloud Map private DNS namespaces for the
+// DNS server (docs/adr/0016-cloud-map-locally.md).
+type cloudMapNames struct{ r *cloudmap.Registry }
+
+func (c cloudMapNames) LookupName(name string) (servicedns.NameRecords, bool) {
+	recs, ok := c.r.LookupName(name)
+	if !ok {
+		return servicedns.NameRecords{}, false
+	}
+	out := servicedns.NameRecords{
+		Zone: recs.Zone, ZoneTTL: recs.ZoneTTL, Exists: recs.Exists,
+		A: recs.A, ATTL: recs.ATTL, SRVTTL: recs.SRVTTL,
+	}
+	for _, s := range recs.SRV {
+		out.SRV = append(out.SRV, servicedns.NameSRV{Target: s.Target, Port: s.Port, Addr: s.Addr})
+	}
+	return out, true
 }

@@ -107,6 +107,9 @@ type DataPlane struct {
 
 var _ component.Component = (*DataPlane)(nil)
 
+// The scheduler assigns a new task's VPC address in RunTask's transaction.
+var _ api.TaskPreparer = (*scheduler.Scheduler)(nil)
+
 // New prepares the data plane: state dir, credentials, store, runtime, scheduler, API server, and
 // the bound listener. Nothing runs before Run. Close releases what New took if Run is never called.
 func New(opts Options) (*DataPlane, error) {
@@ -295,6 +298,10 @@ func (d *DataPlane) AgentImage() string { return d.opts.AgentImage }
 
 // Runtime is the containerd runtime (for image loading and tests).
 func (d *DataPlane) Runtime() *runtime.Containerd { return d.runtime }
+
+// Commits is how many write transactions the store has committed (the start benchmark counts them
+// per task).
+func (d *DataPlane) Commits() uint64 { return d.store.Commits() }
 
 // VPC is the local VPC every task joins.
 func (d *DataPlane) VPC() *vpc.VPC { return d.vpc }

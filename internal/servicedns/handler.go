@@ -28,8 +28,10 @@ const (
 // handler is the dns.Handler: the zone's names from the View, everything else forwarded.
 type handler struct {
 	zone zone
-	fwd  *forwarder
-	log  logr.Logger
+	// names is the second source of names (Options.Names), or nil.
+	names Names
+	fwd   *forwarder
+	log   logr.Logger
 }
 
 // ServeDNS answers one query. A query of more or less than one question is FORMERR; a class other
@@ -53,6 +55,9 @@ func (h *handler) respond(req *dns.Msg, tcp bool) *dns.Msg {
 	name := dns.CanonicalName(q.Name)
 	if q.Qclass == dns.ClassINET {
 		if a, ours := h.zone.lookup(name, q.Qtype); ours {
+			return h.authoritative(req, q, a, tcp)
+		}
+		if a, ours := h.lookupNames(name, q.Qtype); ours {
 			return h.authoritative(req, q, a, tcp)
 		}
 	}
@@ -92,6 +97,9 @@ func (h *handler) authoritative(req *dns.Msg, q dns.Question, a answer, tcp bool
 	}
 	if len(m.Answer) == 0 {
 		m.Ns = []dns.RR{h.zone.soa()}
+		if a.soa != nil {
+			m.Ns = []dns.RR{a.soa}
+		}
 	}
 	return m
 }

@@ -22,6 +22,8 @@ type answer struct {
 	// chase is the target of an ExternalName's CNAME, to be resolved by the caller for an A or
 	// AAAA question ("" otherwise).
 	chase string
+	// soa is the SOA of a negative answer of a Names zone (nil: the cluster domain's).
+	soa dns.RR
 }
 
 // zone answers the names of the cluster domain from a View, as the Kubernetes DNS specification

@@ -40,6 +40,9 @@ type Options struct {
 	ListenPacket func() (net.PacketConn, error)
 	Listen       func() (net.Listener, error)
 	Logger       logr.Logger
+	// Names is a second source of names answered authoritatively (nil: none): under `nodeless
+	// up`, the local Cloud Map's private DNS namespaces.
+	Names Names
 }
 
 // Server is the DNS server of the local VPC. It implements component.Component: Run opens the
@@ -81,9 +84,10 @@ func New(client kubernetes.Interface, opts Options) (*Server, error) {
 	return &Server{
 		opts: opts, client: client, view: view, ready: make(chan struct{}),
 		handler: &handler{
-			zone: zone{domain: dns.CanonicalName(opts.Domain), ttl: uint32(opts.TTL / time.Second), view: view},
-			fwd:  &forwarder{upstreams: opts.Upstreams, timeout: opts.ForwardTimeout},
-			log:  opts.Logger,
+			zone:  zone{domain: dns.CanonicalName(opts.Domain), ttl: uint32(opts.TTL / time.Second), view: view},
+			names: opts.Names,
+			fwd:   &forwarder{upstreams: opts.Upstreams, timeout: opts.ForwardTimeout},
+			log:   opts.Logger,
 		},
 	}, nil
 }

@@ -157,7 +157,7 @@ type ReferenceFrom struct {
 	Name string `json:"name"`
 	// Namespace is refused (see ReferenceAliases).
 	// +optional
-	Namespace string `json:"namespace,omitempty"`
+	Namespace string `json:"namespace,omitempty" alias:"refused"`
 }
 
 // ACKReference is the shape of a reference of AWS's controllers for Kubernetes to an object of
@@ -194,8 +194,8 @@ func (t *Task) NormalizeAliases() { NormalizeSpecAliases(&t.Spec) }
 // member its `alias` tag names, in the same struct, and clears it: a value of the member's own type
 // is moved as it is (name into serviceName, awsVPCConfiguration into awsvpcConfiguration), a
 // reference's from into its name. Where the member is set already it keeps its value (the
-// validation rules have made the two equal). Refused spellings are left alone: the API server
-// never stores them. An alias added to a type is normalised without more code;
+// validation rules have made the two equal). Refused members are cleared: the API server stores
+// only those that ask for ECS's default (refused_types.go), which nodeless gives anyway. An alias added to a type is normalised without more code;
 // TestEveryAliasIsNormalized checks that each one is.
 func NormalizeSpecAliases(spec any) {
 	normalizeAliases(reflect.ValueOf(spec))
@@ -214,7 +214,12 @@ func normalizeAliases(v reflect.Value) {
 	case reflect.Struct:
 		fields := structFields(v)
 		for _, f := range fields {
-			if of := f.tag.Get("alias"); of != "" && of != "refused" {
+			switch of := f.tag.Get("alias"); of {
+			case "":
+			case "refused":
+				// The rules let through only what asks for ECS's default (privileged: false).
+				f.value.SetZero()
+			default:
 				moveAlias(f.value, fields[of].value)
 			}
 		}

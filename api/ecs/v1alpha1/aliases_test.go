@@ -130,8 +130,8 @@ func aliases(t reflect.Type, prefix string, parent []int) []alias {
 }
 
 // TestEveryAliasIsNormalized: each alias of each spec, set alone, is moved by NormalizeAliases
-// into the member its tag names, which exists beside it; refused spellings are not moved (the
-// API server never stores them).
+// into the member its tag names, which exists beside it; a refused member is cleared (the API
+// server stores one only where it asks for ECS's default).
 func TestEveryAliasIsNormalized(t *testing.T) {
 	for kind, spec := range specs {
 		for _, a := range aliases(spec, "", nil) {
@@ -148,6 +148,12 @@ func TestEveryAliasIsNormalized(t *testing.T) {
 				parent := reach(obj.Elem().FieldByName("Spec"), a.parent)
 				aliasField := byJSON(parent, a.path[strings.LastIndexByte(a.path, '.')+1:])
 				if a.of == "refused" {
+					// Stored only when it asks for ECS's default (privileged: false); cleared.
+					setNonZero(aliasField)
+					obj.Interface().(interface{ NormalizeAliases() }).NormalizeAliases()
+					if !aliasField.IsZero() {
+						t.Errorf("the refused member is still set after NormalizeAliases: %v", aliasField.Interface())
+					}
 					return
 				}
 				member := byJSON(parent, a.of)
@@ -201,6 +207,19 @@ func byJSON(v reflect.Value, name string) reflect.Value {
 		}
 	})
 	return out
+}
+
+// setNonZero sets v to a value other than its zero value: a pointer to a zero value, a list of
+// one zero element, or a string.
+func setNonZero(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+	case reflect.String:
+		v.SetString("sample")
+	}
 }
 
 // sample sets the alias field v to a value and returns it.

@@ -32,14 +32,16 @@ type ServiceMembers struct {
 	// +optional
 	PlacementStrategy []PlacementStrategy `json:"placementStrategy,omitempty"`
 	// ServiceRegistries register the service's tasks in AWS Cloud Map (ECS API reference,
-	// ServiceRegistry). A change starts a new deployment. The local data plane refuses them by
-	// name (it has no Cloud Map; Kubernetes Services name tasks there).
+	// ServiceRegistry). A change starts a new deployment. On the local data plane the registry is
+	// a service of its own Cloud Map, whose names its DNS server answers
+	// (docs/adr/0016-cloud-map-locally.md).
 	// +kubebuilder:validation:MaxItems=1
 	// +optional
 	ServiceRegistries []ServiceRegistry `json:"serviceRegistries,omitempty"`
 	// ServiceConnectConfiguration of the service (ECS API reference, ServiceConnectConfiguration).
-	// A change starts a new deployment. The local data plane refuses it by name (it has no Service
-	// Connect proxy).
+	// A change starts a new deployment. The local data plane answers its client aliases with the
+	// tasks' own addresses (an alias's port must be the container port; tls, timeout,
+	// ingressPortOverride and the proxy's logs are refused by name; docs/adr/0016-cloud-map-locally.md).
 	// +optional
 	ServiceConnectConfiguration *ServiceConnectConfiguration `json:"serviceConnectConfiguration,omitempty"`
 	// DeploymentController of the service: ECS (rolling updates, the default), CODE_DEPLOY or
@@ -217,6 +219,9 @@ type ServiceConnectClientAlias struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	DnsName string `json:"dnsName,omitempty"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	ServiceConnectClientAliasRefused `json:",inline"`
 }
 
 // TimeoutConfiguration of Service Connect, in seconds (0 turns a timeout off).

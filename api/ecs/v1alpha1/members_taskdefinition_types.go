@@ -174,6 +174,9 @@ type LinuxParameters struct {
 	// reaps zombies (docker run --init).
 	// +optional
 	InitProcessEnabled *bool `json:"initProcessEnabled,omitempty"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	LinuxParametersRefused `json:",inline"`
 }
 
 // KernelCapabilities added to or dropped from a container's default capabilities, spelled without

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/config/crd"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api/ecsmodel"
 )
 
@@ -26,7 +29,9 @@ var specOf = map[string]reflect.Type{
 // CRDs do not carry, with the reason. A member of the model that is neither carried (a spec field
 // of that JSON name at the same place) nor listed here fails TestEveryECSMemberIsCarried: carry
 // it (members_*_types.go, its translation and its row in the controller's member table) or say
-// here why not.
+// here why not, and refuse it by name (refused_types.go: a field tagged alias:"refused" and a
+// rule whose message gives this reason), so that a manifest carrying it is refused rather than
+// pruned. Only the members a spec names otherwise (derivedMembers) have no field.
 var notCarried = map[string]string{
 	// Named otherwise, or derived from the object.
 	"UpdateServiceRequest.service":                        "the service is spec.serviceName (default metadata.name)",
@@ -89,16 +94,30 @@ var notCarried = map[string]string{
 	"LinuxParameters.swappiness":                "Fargate does not support swap (LinuxParameters)",
 }
 
+// derivedMembers are the members of notCarried that a spec names otherwise or nodeless derives:
+// a manifest has no reason to carry them, so they are not refused by name (a stray one is
+// pruned with the API server's usual warning).
+var derivedMembers = map[string]bool{
+	"UpdateServiceRequest.service":               true,
+	"UpdateClusterRequest.cluster":               true,
+	"UpdateClusterSettingsRequest.cluster":       true,
+	"PutClusterCapacityProvidersRequest.cluster": true,
+	"CreateServiceRequest.clientToken":           true,
+	"RunTaskRequest.clientToken":                 true,
+}
+
 // TestEveryECSMemberIsCarried walks the input of every call the CRDs stand for, in the ECS model,
 // alongside the spec type that carries it: every member is carried under ECS's own name at the
-// same place, or listed in notCarried with the reason. A member ECS adds later fails here until
-// it is decided.
+// same place, or listed in notCarried with the reason and, unless derivedMembers names it,
+// refused by name (a field of that name tagged alias:"refused"): three categories, no fourth. A
+// member ECS adds later fails here until it is decided.
 func TestEveryECSMemberIsCarried(t *testing.T) {
 	m, err := ecsmodel.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	carried, seen := map[string]bool{}, map[string]bool{}
+	refused := map[string][]string{} // member: where the specs refuse it, as op.path
 	var walk func(shape string, typ reflect.Type, via string)
 	walk = func(shape string, typ reflect.Type, via string) {
 		sh := m.Shape(shape)
@@ -113,14 +132,20 @@ func TestEveryECSMemberIsCarried(t *testing.T) {
 				key := shape + "." + name
 				seen[key] = true
 				ft, ok := jsonField(typ, name)
-				if !ok {
-					if _, listed := notCarried[key]; !listed {
+				if !ok || ft.Tag.Get("alias") == "refused" {
+					_, listed := notCarried[key]
+					switch {
+					case !listed:
 						t.Errorf("%s (%s.%s) is neither carried by %v nor listed in notCarried: carry it or say why not", key, via, name, typ)
+					case ok:
+						refused[key] = append(refused[key], via+"."+name)
+					case !derivedMembers[key]:
+						t.Errorf("%s (%s.%s) is not carried, and %v has no field refusing it by name: add one to refused_types.go, with the reason %q", key, via, name, typ, notCarried[key])
 					}
 					continue
 				}
 				carried[key] = true
-				walk(sh.Members[name], ft, via+"."+name)
+				walk(sh.Members[name], ft.Type, via+"."+name)
 			}
 		}
 	}
@@ -141,7 +166,72 @@ func TestEveryECSMemberIsCarried(t *testing.T) {
 			t.Errorf("notCarried lists %s without a reason", key)
 		}
 	}
-	t.Logf("%d members carried, %d not carried", len(carried), len(notCarried))
+	for key := range derivedMembers {
+		if _, listed := notCarried[key]; !listed {
+			t.Errorf("derivedMembers lists %s, which notCarried does not", key)
+		}
+	}
+	t.Logf("%d members carried, %d refused by name, %d derived", len(carried), len(refused), len(derivedMembers))
+	t.Run("each refusal gives the reason", func(t *testing.T) {
+		for key, where := range refused {
+			for _, at := range where {
+				if msg := refusal(t, at); !strings.Contains(msg, notCarried[key]) {
+					t.Errorf("%s: the rule refusing it says %q; want the reason of notCarried[%s], %q", at, msg, key, notCarried[key])
+				}
+			}
+		}
+	})
+}
+
+// crdOf maps the ECS calls of specOf to the CRD of the kind whose spec carries their members.
+var crdOf = map[string]string{
+	"RegisterTaskDefinition": "taskdefinitions.ecs.nodeless.dev",
+	"CreateService":          "services.ecs.nodeless.dev",
+	"UpdateService":          "services.ecs.nodeless.dev",
+	"RunTask":                "tasks.ecs.nodeless.dev",
+	"CreateCluster":          "clusters.ecs.nodeless.dev",
+	"UpdateCluster":          "clusters.ecs.nodeless.dev",
+}
+
+// refusal is the message of the validation rule of the generated CRD that refuses the member at
+// (op.path.to.member, lists as []), found on the schema of the member's parent by its fieldPath.
+func refusal(t *testing.T, at string) string {
+	t.Helper()
+	op, path, _ := strings.Cut(at, ".")
+	crds, err := crd.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema *apiextensionsv1.JSONSchemaProps
+	for _, c := range crds {
+		if c.Name == crdOf[op] {
+			s := c.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
+			schema = &s
+		}
+	}
+	if schema == nil {
+		t.Fatalf("%s: no CRD for %s", at, op)
+	}
+	steps := strings.Split(path, ".")
+	for _, step := range steps[:len(steps)-1] {
+		name, list := strings.CutSuffix(step, "[]")
+		s, ok := schema.Properties[name]
+		if !ok {
+			t.Fatalf("%s: the CRD has no %s", at, name)
+		}
+		if list {
+			s = *s.Items.Schema
+		}
+		schema = &s
+	}
+	member := steps[len(steps)-1]
+	for _, r := range schema.XValidations {
+		if r.FieldPath == "."+member && r.Reason != nil && *r.Reason == apiextensionsv1.FieldValueForbidden {
+			return r.Message
+		}
+	}
+	t.Errorf("%s: no rule refuses it (reason FieldValueForbidden, fieldPath .%s)", at, member)
+	return ""
 }
 
 func deref(t reflect.Type) reflect.Type {
@@ -158,10 +248,10 @@ func elemOf(t reflect.Type) reflect.Type {
 	return t.Elem()
 }
 
-// jsonField is the type of t's field of JSON name name, looking into embedded inline structs.
-func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
+// jsonField is t's field of JSON name name, looking into embedded inline structs.
+func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
 	if t == nil || t.Kind() != reflect.Struct {
-		return nil, false
+		return reflect.StructField{}, false
 	}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -173,10 +263,10 @@ func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
 			continue
 		}
 		if tag == name && f.IsExported() {
-			return f.Type, true
+			return f, true
 		}
 	}
-	return nil, false
+	return reflect.StructField{}, false
 }
 
 func mapsKeys[V any](m map[string]V) func(func(string) bool) {

@@ -85,6 +85,9 @@ type ServiceSpec struct {
 
 	// The members of members_service_types.go.
 	ServiceMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	ServiceSpecRefused `json:",inline"`
 }
 
 // DeploymentConfiguration bounds a rolling deployment.
@@ -106,6 +109,9 @@ type DeploymentConfiguration struct {
 	// name with enable true.
 	// +optional
 	Alarms *DeploymentAlarms `json:"alarms,omitempty"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	DeploymentConfigurationRefused `json:",inline"`
 }
 
 // DeploymentCircuitBreaker stops (and optionally rolls back) a failing deployment.
@@ -151,6 +157,9 @@ type LoadBalancer struct {
 
 	// The spellings of AWS's ECS controller for Kubernetes (aliases.go).
 	LoadBalancerAliases `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	LoadBalancerRefused `json:",inline"`
 }
 
 // DeploymentRolloutState is the rollout state of a deployment, as ECS spells it.

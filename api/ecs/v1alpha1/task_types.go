@@ -61,6 +61,9 @@ type TaskSpec struct {
 
 	// The members of members_service_types.go.
 	TaskMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	TaskSpecRefused `json:",inline"`
 }
 
 // TaskOverride changes the task definition for this task only.
@@ -74,6 +77,9 @@ type TaskOverride struct {
 
 	// The members of members_task_types.go.
 	TaskOverrideMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	TaskOverrideRefused `json:",inline"`
 }
 
 // ContainerOverride changes one container for this task only.
@@ -86,6 +92,9 @@ type ContainerOverride struct {
 
 	// The members of members_task_types.go.
 	ContainerOverrideMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	ContainerOverrideRefused `json:",inline"`
 }
 
 // ContainerStatus mirrors one container of the task.

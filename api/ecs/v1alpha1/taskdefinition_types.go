@@ -82,6 +82,9 @@ type TaskDefinitionSpec struct {
 
 	// The members of members_taskdefinition_types.go.
 	TaskDefinitionMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	TaskDefinitionSpecRefused `json:",inline"`
 }
 
 // ContainerDefinition is one container of a task definition.
@@ -151,6 +154,9 @@ type ContainerDefinition struct {
 
 	// The members of members_taskdefinition_types.go.
 	ContainerMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	ContainerDefinitionRefused `json:",inline"`
 }
 
 // Secret is an environment variable whose value comes from Secrets Manager or SSM.
@@ -162,9 +168,17 @@ type Secret struct {
 }
 
 // PortMapping exposes a container port.
+//
+// containerPort is required; a rule rather than the schema says so, so that a mapping written
+// with ECS's containerPortRange instead (which nodeless does not carry) is refused naming
+// containerPortRange, not for lacking containerPort.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.containerPort) || has(self.containerPortRange)",fieldPath=.containerPort,reason=FieldValueRequired,message="containerPort is required"
 type PortMapping struct {
+	// ContainerPort the container listens on; required.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
+	// +optional
 	ContainerPort int32 `json:"containerPort"`
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=65535
@@ -178,6 +192,9 @@ type PortMapping struct {
 	// +kubebuilder:validation:Enum=http;http2;grpc
 	// +optional
 	AppProtocol string `json:"appProtocol,omitempty"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	PortMappingRefused `json:",inline"`
 }
 
 // HealthCheck is a container health check command.
@@ -244,6 +261,9 @@ type Volume struct {
 
 	// The members of members_taskdefinition_types.go.
 	VolumeMembers `json:",inline"`
+
+	// The members nodeless refuses by name (refused_types.go).
+	VolumeRefused `json:",inline"`
 }
 
 // HostVolumeProperties of a bind-mount volume.
@@ -301,6 +321,15 @@ type TaskDefinitionStatus struct {
 	// +kubebuilder:validation:MaxItems=50
 	// +optional
 	AppliedTags []Tag `json:"appliedTags,omitempty"`
+	// ClusterRevisions are the revisions registered for the clusters whose Cluster object's
+	// spec.defaults complete this spec differently from the controller's flags (an
+	// executionRoleArn or logGroup the spec leaves out), one per Cluster used by a Service or Task
+	// referencing this object. Those Services and Tasks run their cluster's revision; the others
+	// run taskDefinitionArn. ClusterDefaults says why.
+	// +listType=map
+	// +listMapKey=cluster
+	// +optional
+	ClusterRevisions []TaskDefinitionClusterRevision `json:"clusterRevisions,omitempty"`
 }
 
 // TaskDefinition is an ECS task definition family; each spec change but tags registers a new revision.

@@ -18,6 +18,10 @@ const (
 	TagOwner = "nodeless.dev/owner-uid"
 	// TagSpecHash holds the hash of the spec a task definition revision was registered from.
 	TagSpecHash = "nodeless.dev/spec-hash"
+	// TagCluster marks a TaskDefinition's revision registered for one cluster's defaults
+	// (status.clusterRevisions), naming the Cluster object: it is not the object's newest
+	// revision, whatever its number (revision.NewestOwn).
+	TagCluster = "nodeless.dev/cluster-defaults"
 )
 
 // OwnerTag is the TagOwner tag naming obj as the owner.

@@ -40,7 +40,7 @@ func (r *Reconciler) Finalize(ctx context.Context, pod *corev1.Pod) *reconciler.
 	}
 	tr := st.tr
 	if tr == nil {
-		tr, _ = r.translation(st, pod)
+		tr, _ = r.translation(ctx, st, pod)
 	}
 	if task == nil || isStopped(task) {
 		if task != nil {

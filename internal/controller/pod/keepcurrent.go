@@ -49,7 +49,7 @@ func (r *Reconciler) keepCurrent(ctx context.Context, pod *corev1.Pod, st *podSt
 
 // refresh writes the volumes' current files.
 func (r *Reconciler) refresh(ctx context.Context, pod *corev1.Pod, st *podState, tr *translate.Translation, task *ecstypes.Task) error {
-	out, err := podstart.Refresh(ctx, pod, tr, r.deps(pod))
+	out, err := podstart.Refresh(ctx, pod, tr, r.deps(pod, st))
 	var waiting *podstart.Waiting
 	if errors.As(err, &waiting) {
 		// As the kubelet: a volume whose object went away keeps its files.

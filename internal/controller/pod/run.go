@@ -42,7 +42,7 @@ func (r *Reconciler) runTask(ctx context.Context, pod *corev1.Pod, st *podState,
 	if registered {
 		ctrl.LoggerFrom(ctx).Info("registered task definition revision", "arn", arn)
 	}
-	in := r.runInput(pod, start, cluster, arn, run)
+	in := r.runInput(pod, r.options(st), start, cluster, arn, run)
 	key := client.ObjectKeyFromObject(pod)
 	begin := r.now()
 	out, err := r.ecs.RunTask(ctx, in)
@@ -96,21 +96,22 @@ func refreshAt(now, expiry time.Time) time.Time {
 }
 
 // runInput is RunTask's request for the Pod's run: start's, in the Pods' cluster, for the
-// revision arn, with the run's clientToken, Fargate and the awsvpc configuration of Options.
-func (r *Reconciler) runInput(pod *corev1.Pod, start *podstart.Start, cluster, arn string, run int) *ecs.RunTaskInput {
+// revision arn, with the run's clientToken, Fargate and the awsvpc configuration of opts (the
+// Pod's: the controller's, completed by the Cluster object's defaults).
+func (r *Reconciler) runInput(pod *corev1.Pod, opts *Options, start *podstart.Start, cluster, arn string, run int) *ecs.RunTaskInput {
 	in := *start.RunTask
 	in.Cluster = aws.String(cluster)
 	in.TaskDefinition = aws.String(arn)
 	in.ClientToken = aws.String(translate.ClientToken(pod.UID, run))
 	in.LaunchType = ecstypes.LaunchTypeFargate
 	in.PlatformVersion = ecscall.OptString(r.opts.PlatformVersion)
-	if len(r.opts.Subnets) > 0 {
+	if len(opts.Subnets) > 0 {
 		assign := ecstypes.AssignPublicIpDisabled
-		if r.opts.AssignPublicIP {
+		if opts.AssignPublicIP {
 			assign = ecstypes.AssignPublicIpEnabled
 		}
 		in.NetworkConfiguration = &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-			Subnets: r.opts.Subnets, SecurityGroups: r.opts.SecurityGroups, AssignPublicIp: assign,
+			Subnets: opts.Subnets, SecurityGroups: opts.SecurityGroups, AssignPublicIp: assign,
 		}}
 	}
 	return &in

@@ -30,9 +30,11 @@ type podState struct {
 	ip      string // the current task's address
 	live    bool   // the current task is not known to be STOPPED
 
-	// gen and tr are the translation of the Pod's generation gen.
-	gen int64
-	tr  *translate.Translation
+	// gen and tr are the translation of the Pod's generation gen, opts the Options it was made
+	// with (the controller's, completed by the Cluster object's defaults).
+	gen  int64
+	tr   *translate.Translation
+	opts *Options
 	// family is the task definition family of the Pod's revisions.
 	family string
 

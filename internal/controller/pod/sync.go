@@ -31,7 +31,7 @@ func (r *Reconciler) Sync(ctx context.Context, pod *corev1.Pod) *reconciler.Prob
 	if !hasRec && terminal(pod) {
 		return nil // rejected, or finished before this controller knew it
 	}
-	tr, err := r.translation(st, pod)
+	tr, err := r.translation(ctx, st, pod)
 	var refused *translate.RefusedError
 	switch {
 	case errors.As(err, &refused) && !hasRec:
@@ -54,17 +54,31 @@ func terminal(pod *corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
-// translation is the Pod's translation, made once per generation.
-func (r *Reconciler) translation(st *podState, pod *corev1.Pod) (*translate.Translation, error) {
+// translation is the Pod's translation, made once per generation with the Options its task
+// starts with (effectiveOptions: the controller's, completed by the Cluster object's defaults).
+func (r *Reconciler) translation(ctx context.Context, st *podState, pod *corev1.Pod) (*translate.Translation, error) {
 	if st.tr != nil && st.gen == pod.Generation {
 		return st.tr, nil
 	}
-	tr, err := translate.Translate(pod, r.opts.translate())
+	opts, err := r.effectiveOptions(ctx, pod, st)
 	if err != nil {
 		return nil, err
 	}
-	st.tr, st.gen, st.family = tr, pod.Generation, tr.Revision.Family
+	tr, err := translate.Translate(pod, opts.translate())
+	if err != nil {
+		return nil, err
+	}
+	st.tr, st.gen, st.family, st.opts = tr, pod.Generation, tr.Revision.Family, &opts
 	return tr, nil
+}
+
+// options are the Options of the Pod's task: those of its translation, the controller's before
+// there is one.
+func (r *Reconciler) options(st *podState) *Options {
+	if st.opts != nil {
+		return st.opts
+	}
+	return &r.opts
 }
 
 // reject fails the Pod as the kubelet fails a Pod it cannot admit: phase Failed, the first
@@ -102,7 +116,7 @@ func (r *Reconciler) launch(ctx context.Context, pod *corev1.Pod, st *podState, 
 	if p != nil {
 		return r.startFailed(pod, st, tr, p)
 	}
-	start, err := podstart.Resolve(ctx, pod, tr, r.deps(pod))
+	start, err := podstart.Resolve(ctx, pod, tr, r.deps(pod, st))
 	var waiting *podstart.Waiting
 	var refused *translate.RefusedError
 	switch {
@@ -122,8 +136,8 @@ func (r *Reconciler) launch(ctx context.Context, pod *corev1.Pod, st *podState, 
 }
 
 // deps are podstart's dependencies for pod.
-func (r *Reconciler) deps(pod *corev1.Pod) podstart.Deps {
-	d := podstart.Deps{Reader: r.client, Mirror: r.opts.Mirror, AgentImage: r.opts.AgentImage, Tokens: r.tokens, Options: r.opts.translate()}
+func (r *Reconciler) deps(pod *corev1.Pod, st *podState) podstart.Deps {
+	d := podstart.Deps{Reader: r.client, Mirror: r.opts.Mirror, AgentImage: r.opts.AgentImage, Tokens: r.tokens, Options: r.options(st).translate()}
 	if pod.Status.PodIP != "" {
 		d.PodIPs = []string{pod.Status.PodIP}
 	}

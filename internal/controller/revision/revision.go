@@ -27,6 +27,10 @@ func (r *Revision) ARN() string { return aws.ToString(r.Definition.TaskDefinitio
 // Hash is the spec hash the revision was registered from ("" when it carries none).
 func (r *Revision) Hash() string { return ecscall.TagValue(r.Tags, ecscall.TagSpecHash) }
 
+// Cluster is the Cluster object whose defaults the revision was registered for ("": none, the
+// object's own revision).
+func (r *Revision) Cluster() string { return ecscall.TagValue(r.Tags, ecscall.TagCluster) }
+
 // Match says which ACTIVE revisions of a family may be reused (see the package doc).
 type Match int
 
@@ -35,6 +39,10 @@ const (
 	Newest Match = iota
 	// AnyActive reuses any ACTIVE revision of the family.
 	AnyActive
+	// NewestOwn reuses only the family's newest ACTIVE revision that is not a cluster's
+	// (tagged ecscall.TagCluster): a TaskDefinition's own newest revision, though the revisions
+	// of its clusters' defaults may have been registered after it.
+	NewestOwn
 )
 
 // maxScan bounds how many older ACTIVE revisions Find describes when the newest does not carry
@@ -74,6 +82,9 @@ func Find(ctx context.Context, api ecsapi.API, family, hash string, match Match)
 	if err != nil || latest == nil {
 		return nil, err
 	}
+	if match == NewestOwn && latest.Cluster() != "" {
+		return findNewestOwn(ctx, api, family, hash, latest)
+	}
 	if latest.Hash() == hash {
 		return latest, nil
 	}
@@ -100,6 +111,36 @@ func Find(ctx context.Context, api ecsapi.API, family, hash string, match Match)
 		if rev != nil && rev.Hash() == hash {
 			return rev, nil
 		}
+	}
+	return nil, nil
+}
+
+// findNewestOwn is Find with NewestOwn where the newest revision, latest, is a cluster's: it
+// describes the older ACTIVE revisions, newest first, up to maxScan, and returns the first that
+// is not a cluster's when it carries hash.
+func findNewestOwn(ctx context.Context, api ecsapi.API, family, hash string, latest *Revision) (*Revision, error) {
+	arns, err := List(ctx, api, family)
+	if err != nil {
+		return nil, err
+	}
+	for i, arn := range arns {
+		if arn == latest.ARN() {
+			continue
+		}
+		if i > maxScan {
+			break
+		}
+		rev, err := Describe(ctx, api, arn)
+		if err != nil {
+			return nil, err
+		}
+		if rev == nil || rev.Cluster() != "" {
+			continue
+		}
+		if rev.Hash() == hash {
+			return rev, nil
+		}
+		return nil, nil
 	}
 	return nil, nil
 }

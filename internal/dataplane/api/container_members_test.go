@@ -77,7 +77,7 @@ func TestRefusedMembersSayWhy(t *testing.T) {
 	wantAPIError(t, err, "InvalidParameterException", "containerDefinitions[1].firelensConfiguration: not supported", "FireLens")
 	_, err = e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("sd"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0),
 		ServiceRegistries: []ecstypes.ServiceRegistry{{RegistryArn: aws.String("arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1")}}})
-	wantAPIError(t, err, "InvalidParameterException", "serviceRegistries: not supported", "Cloud Map")
+	wantAPIError(t, err, "InvalidParameterException", "serviceRegistries[0].registryArn", "is not a Cloud Map service of the local data plane")
 	_, err = e.ecs.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("web"), PlacementStrategy: []ecstypes.PlacementStrategy{{Type: ecstypes.PlacementStrategyTypeSpread}}})
 	wantAPIError(t, err, "InvalidParameterException", "placementStrategy: not supported", "Fargate")
 }

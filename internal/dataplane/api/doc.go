@@ -15,4 +15,9 @@
 // are checked against the ECS model (package ecsmodel): unknown members, wrong types, missing
 // required members and unknown enum values are refused, and so are members ECS knows but the local
 // data plane cannot honour — nothing a client sends is silently dropped.
+//
+// Beside ECS, the same address serves the data plane's Secrets Manager (X-Amz-Target
+// secretsmanager.<Operation>, secretsmanager.go) and its Cloud Map (X-Amz-Target
+// Route53AutoNaming_v20170314.<Operation>, cloudmap.go; package cloudmap), each signed for its own
+// SigV4 service name.
 package api

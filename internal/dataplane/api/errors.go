@@ -37,6 +37,8 @@ type apiError struct {
 	Status  int
 	// ResourceIDs is set on ConflictException (the task ARNs already bound to the clientToken).
 	ResourceIDs []string
+	// Members are other members of the error body (Cloud Map's NamespaceId, ServiceId, ...).
+	Members map[string]string
 }
 
 func (e *apiError) Error() string { return e.Type + ": " + e.Message }

@@ -127,12 +127,11 @@ var memberRules = map[string]memberRule{
 	"PortMapping.containerPort":                  eff("the container's port", "TestHTTPPortAnswers", "TestUDPPortMapping"),
 	"PortMapping.hostPort":                       eff("must equal containerPort in awsvpc mode (refused otherwise)", "TestTaskDefinitions", "TestTaskDefinitionValidation"),
 	"PortMapping.protocol":                       eff("tcp or udp", "TestUDPPortMapping", "TestTaskDefinitions"),
-	"PortMapping.name": approx("Service Connect names a port; there is no Service Connect locally: stored and shown, " +
-		"a service's serviceConnectConfiguration is refused by name"),
-	"PortMapping.appProtocol":     approx("Service Connect's protocol hint; there is no Service Connect locally: stored and shown"),
-	"ContainerDefinition.secrets": eff("environment variables from Secrets Manager, resolved at start", "TestSecretsReachTasks", "TestContainerSpecsSecrets"),
-	"Secret.name":                 eff("the variable's name", "TestContainerSpecsSecrets"),
-	"Secret.valueFrom":            eff("the secret (ARN, name, JSON key) its value comes from", "TestContainerSecrets", "TestSecretsReachTasks"),
+	"PortMapping.name":                           eff("the port a service's serviceConnectConfiguration.services[].portName publishes", "TestServiceConnectChecked"),
+	"PortMapping.appProtocol":                    approx("Service Connect's protocol hint; there is no Service Connect locally: stored and shown"),
+	"ContainerDefinition.secrets":                eff("environment variables from Secrets Manager, resolved at start", "TestSecretsReachTasks", "TestContainerSpecsSecrets"),
+	"Secret.name":                                eff("the variable's name", "TestContainerSpecsSecrets"),
+	"Secret.valueFrom":                           eff("the secret (ARN, name, JSON key) its value comes from", "TestContainerSecrets", "TestSecretsReachTasks"),
 	"ContainerDefinition.restartPolicy": approx("validated as ECS bounds it, stored and shown; no in-task restart locally: an essential " +
 		"container's exit stops the task and its service (or the virtual node) starts another (ADR 0005, Restarts)"),
 	"ContainerRestartPolicy.enabled":              approx("see ContainerDefinition.restartPolicy"),
@@ -252,6 +251,27 @@ var memberRules = map[string]memberRule{
 	"DescribeServicesRequest.services":                   eff("the services described (at most 10); missing ones are failures", "TestServiceLifecycle"),
 	"ListServicesRequest.launchType":                     eff("FARGATE lists every service; EC2 and EXTERNAL refused by name", "TestMemberEffects"),
 	"ListServicesRequest.schedulingStrategy":             eff("REPLICA lists every service, DAEMON none", "TestMemberEffects"),
+
+	// serviceRegistries: the local Cloud Map (docs/adr/0016-cloud-map-locally.md).
+	"CreateServiceRequest.serviceRegistries": eff("its RUNNING (and healthy) tasks are instances of the local Cloud Map service, answered by the VPC's DNS",
+		"TestServiceRegistriesChecked", "TestServiceRegistriesRegisterTasks"),
+	"ServiceRegistry.registryArn":            eff("the local Cloud Map service the tasks join (refused when there is none)", "TestServiceRegistriesChecked"),
+	"ServiceRegistry.port":                   eff("AWS_INSTANCE_PORT of the tasks' instances (SRV records)", "TestServiceRegistriesChecked", "TestServiceRegistriesRegisterTasks"),
+	"ServiceRegistry.containerName":          eff("checked to name a container with containerPort among its portMappings", "TestServiceRegistriesChecked"),
+	"ServiceRegistry.containerPort":          eff("AWS_INSTANCE_PORT of the tasks' instances (SRV records)", "TestServiceRegistriesChecked"),
+	"UpdateServiceRequest.serviceRegistries": eff("a new deployment registered in the new registry", "TestServiceRegistriesChecked"),
+	// Service Connect: names answered with the tasks' own addresses (docs/adr/0016-cloud-map-locally.md).
+	"CreateServiceRequest.serviceConnectConfiguration": eff("the deployment's Service Connect: Cloud Map services and client aliases the VPC's DNS answers",
+		"TestServiceConnectChecked", "TestServiceConnectRegistersTasks"),
+	"ServiceConnectConfiguration.enabled":              eff("false: no names; true: the services below", "TestServiceConnectChecked"),
+	"ServiceConnectConfiguration.namespace":            eff("the local Cloud Map namespace (name or ARN; reported as its ARN)", "TestServiceConnectChecked"),
+	"ServiceConnectConfiguration.services":             eff("one Cloud Map service each, the tasks registered in it", "TestServiceConnectChecked", "TestServiceConnectRegistersTasks"),
+	"ServiceConnectService.portName":                   eff("the named port mapping whose containerPort the tasks serve on", "TestServiceConnectChecked"),
+	"ServiceConnectService.discoveryName":              eff("the Cloud Map service's name (default portName)", "TestServiceConnectRegistersTasks"),
+	"ServiceConnectService.clientAliases":              eff("DNS names answered with the healthy tasks' addresses", "TestServiceConnectChecked", "TestServiceConnectRegistersTasks"),
+	"ServiceConnectClientAlias.port":                   eff("must be the containerPort of portName (no proxy locally)", "TestServiceConnectChecked"),
+	"ServiceConnectClientAlias.dnsName":                eff("the name answered (default discoveryName.namespace)", "TestServiceConnectChecked"),
+	"UpdateServiceRequest.serviceConnectConfiguration": eff("a new deployment with it; aliases given up are freed", "TestServiceConnectChecked"),
 
 	// Tags.
 	"TagResourceRequest.resourceArn":         eff("the cluster, revision, service or task tagged", "TestTags", "TestTagRules"),

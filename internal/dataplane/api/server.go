@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api/ecsmodel"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/elbv2"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/secretstore"
@@ -87,6 +88,8 @@ type Server struct {
 	// secrets serves the Secrets Manager operations (smOps).
 	secrets *secretstore.Store
 	smOps   map[string]operation
+	// cloudMap serves the Cloud Map operations (cloudmap.go).
+	cloudMap map[string]operation
 	// exec serves ECS Exec: the executor and the sessions ExecuteCommand opened.
 	exec *execState
 	// strict is Options.Strict.
@@ -119,6 +122,7 @@ func newServer(opts Options) *Server {
 		s.secrets = secretstore.New(opts.Store, opts.ARNs, s.clock)
 	}
 	s.smOps = s.secretsOperations()
+	s.cloudMap = cloudMapOperations(cloudmap.New(opts.Store, opts.ARNs, s.clock))
 	s.exec = newExecState(opts.Executor)
 	return s
 }
@@ -192,6 +196,9 @@ func splitTarget(target string) (service, op string) {
 	if op, ok := strings.CutPrefix(target, SecretsManagerTargetPrefix); ok {
 		return serviceSecretsManager, op
 	}
+	if op, ok := strings.CutPrefix(target, CloudMapTargetPrefix); ok {
+		return serviceCloudMap, op
+	}
 	return serviceECS, strings.TrimPrefix(target, TargetPrefix)
 }
 
@@ -211,6 +218,9 @@ func (s *Server) serve(r *http.Request, service, op string) (any, error) {
 			"the ECS API is served by POST / with an X-Amz-Target header; got %s %s", r.Method, r.URL.Path)
 	}
 	target := r.Header.Get("X-Amz-Target")
+	if service == serviceCloudMap {
+		return s.serveCloudMap(r.Context(), target, op, body)
+	}
 	if service == serviceSecretsManager {
 		fn, ok := s.smOps[op]
 		if !ok {
@@ -239,12 +249,15 @@ func (s *Server) writeError(w http.ResponseWriter, log logr.Logger, service, op 
 	}
 	// Secrets Manager spells the member "Message", ECS "message" (SDKs read either).
 	msgKey := "message"
-	if service == serviceSecretsManager {
+	if service != serviceECS { // Cloud Map spells it "Message" too
 		msgKey = "Message"
 	}
 	body := map[string]any{"__type": ae.Type, msgKey: ae.Message}
 	if len(ae.ResourceIDs) > 0 {
 		body["resourceIds"] = ae.ResourceIDs
+	}
+	for k, v := range ae.Members {
+		body[k] = v
 	}
 	w.Header().Set("X-Amzn-ErrorType", ae.Type)
 	writeJSON(w, ae.Status, body)

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
@@ -23,6 +24,7 @@ type createServiceInput struct {
 	DeploymentController          *model.DeploymentController    `json:"deploymentController"`
 	NetworkConfiguration          *model.NetworkConfiguration    `json:"networkConfiguration"`
 	LoadBalancers                 []model.LoadBalancer           `json:"loadBalancers"`
+	ServiceRegistries             []model.ServiceRegistry        `json:"serviceRegistries"` // cloudmap_ecs.go
 	HealthCheckGracePeriodSeconds *int32                         `json:"healthCheckGracePeriodSeconds"`
 	SchedulingStrategy            *string                        `json:"schedulingStrategy"`
 	Tags                          []model.Tag                    `json:"tags"`
@@ -31,6 +33,9 @@ type createServiceInput struct {
 	EnableExecuteCommand          *bool                          `json:"enableExecuteCommand"`
 	// CapacityProviderStrategy: see capacity.go.
 	CapacityProviderStrategy []model.CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
+
+	// ServiceConnectConfiguration: servicesconnect.go.
+	ServiceConnectConfiguration *model.ServiceConnectConfiguration `json:"serviceConnectConfiguration"`
 }
 
 type serviceOutput struct {
@@ -46,6 +51,7 @@ type updateServiceInput struct {
 	ForceNewDeployment            bool                           `json:"forceNewDeployment"`
 	NetworkConfiguration          *model.NetworkConfiguration    `json:"networkConfiguration"`
 	LoadBalancers                 []model.LoadBalancer           `json:"loadBalancers"`
+	ServiceRegistries             []model.ServiceRegistry        `json:"serviceRegistries"` // cloudmap_ecs.go
 	PlatformVersion               *string                        `json:"platformVersion"`
 	HealthCheckGracePeriodSeconds *int32                         `json:"healthCheckGracePeriodSeconds"`
 	EnableECSManagedTags          *bool                          `json:"enableECSManagedTags"`
@@ -53,6 +59,9 @@ type updateServiceInput struct {
 	EnableExecuteCommand          *bool                          `json:"enableExecuteCommand"`
 	// CapacityProviderStrategy changes in place (see capacity.go).
 	CapacityProviderStrategy []model.CapacityProviderStrategyItem `json:"capacityProviderStrategy"`
+
+	// ServiceConnectConfiguration: servicesconnect.go.
+	ServiceConnectConfiguration *model.ServiceConnectConfiguration `json:"serviceConnectConfiguration"`
 }
 
 type deleteServiceInput struct {
@@ -218,7 +227,15 @@ func (s *Server) createServiceTx(tx *store.Tx, cluster string, in *createService
 	if err := checkLoadBalancers(tx, in.LoadBalancers, &td.TaskDefinition); err != nil {
 		return model.Service{}, false, err
 	}
+	if err := checkServiceRegistries(tx, in.ServiceRegistries, &td.TaskDefinition); err != nil {
+		return model.Service{}, false, err
+	}
+	scc, scr, err := s.applyServiceConnect(tx, s.arns.Service(cluster, in.ServiceName), in.ServiceConnectConfiguration, &td.TaskDefinition)
+	if err != nil {
+		return model.Service{}, false, err
+	}
 	svc := s.newService(cluster, in, td.TaskDefinition.TaskDefinitionArn)
+	svc.Deployments[0].ServiceConnectConfiguration, svc.Deployments[0].ServiceConnectResources = scc, scr
 	svc.CapacityProviderStrategy, svc.LaunchType = strategy, launchTypeFor(strategy)
 	svc.Deployments[0].CapacityProviderStrategy, svc.Deployments[0].LaunchType = strategy, svc.LaunchType
 	if err := tx.PutService(cluster, &store.ServiceRecord{Service: svc}); err != nil {
@@ -295,7 +312,7 @@ func (s *Server) newService(cluster string, in *createServiceInput, tdArn string
 		DeploymentConfiguration: mergeDeploymentConfiguration(nil, in.DeploymentConfiguration),
 		Deployments:             []model.Deployment{s.newDeployment(tdArn, *in.DesiredCount, in.PlatformVersion, in.NetworkConfiguration)},
 		Events:                  []model.ServiceEvent{}, CreatedAt: now, LoadBalancers: nonNil(in.LoadBalancers),
-		ServiceRegistries: []any{}, NetworkConfiguration: in.NetworkConfiguration, SchedulingStrategy: "REPLICA",
+		ServiceRegistries: nonNil(in.ServiceRegistries), NetworkConfiguration: in.NetworkConfiguration, SchedulingStrategy: "REPLICA",
 		DeploymentController:          &model.DeploymentController{Type: "ECS"},
 		HealthCheckGracePeriodSeconds: in.HealthCheckGracePeriodSeconds,
 		EnableECSManagedTags:          deref(in.EnableECSManagedTags, false),
@@ -388,6 +405,14 @@ func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateService
 	redeploy := in.ForceNewDeployment || tdArn != svc.TaskDefinition || !reflect.DeepEqual(nc, svc.NetworkConfiguration) ||
 		!reflect.DeepEqual(lbs, svc.LoadBalancers) || deref(pv, "") != deref(svc.PlatformVersion, "")
 	svc.LoadBalancers = lbs
+	if redeploy, err = s.updateRegistries(tx, svc, in, tdArn, redeploy); err != nil {
+		return err
+	}
+	connect, err := s.updateServiceConnect(tx, svc, in, tdArn)
+	if err != nil {
+		return err
+	}
+	redeploy = redeploy || connect.changed
 	if in.DesiredCount != nil {
 		svc.DesiredCount = *in.DesiredCount
 	}
@@ -405,6 +430,7 @@ func (s *Server) applyUpdate(tx *store.Tx, svc *model.Service, in *updateService
 			}
 		}
 		svc.Deployments = append([]model.Deployment{s.newDeployment(tdArn, svc.DesiredCount, svc.PlatformVersion, nc)}, svc.Deployments...)
+		svc.Deployments[0].ServiceConnectConfiguration, svc.Deployments[0].ServiceConnectResources = connect.config, connect.resources
 		return nil
 	}
 	for i := range svc.Deployments {
@@ -476,6 +502,9 @@ func (s *Server) deleteService(_ context.Context, in *deleteServiceInput) (*serv
 			return invalidParameter("desiredCount: The service cannot be stopped while it is scaled above 0: set desiredCount to 0 with UpdateService first, or pass force to delete it now")
 		}
 		markDraining(&rec.Service)
+		if err := cloudmap.SetAliases(tx, rec.Service.ServiceArn, nil); err != nil { // servicesconnect.go
+			return err
+		}
 		changed = true
 		out = rec.Service
 		return tx.PutService(cluster, rec)

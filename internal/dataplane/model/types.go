@@ -394,6 +394,9 @@ type Deployment struct {
 	RolloutStateReason   *string               `json:"rolloutStateReason,omitempty"`
 	// CapacityProviderStrategy its tasks are placed by (none: launchType FARGATE).
 	CapacityProviderStrategy []CapacityProviderStrategyItem `json:"capacityProviderStrategy,omitempty"`
+	// ServiceConnectConfiguration and ServiceConnectResources: see registries.go.
+	ServiceConnectConfiguration *ServiceConnectConfiguration    `json:"serviceConnectConfiguration,omitempty"`
+	ServiceConnectResources     []ServiceConnectServiceResource `json:"serviceConnectResources,omitempty"`
 }
 
 // ServiceEvent is a message the service scheduler records about a service (newest first, bounded).
@@ -421,7 +424,7 @@ type Service struct {
 	CreatedAt                     *Time                    `json:"createdAt,omitempty"`
 	CreatedBy                     *string                  `json:"createdBy,omitempty"`
 	LoadBalancers                 []LoadBalancer           `json:"loadBalancers"`
-	ServiceRegistries             []any                    `json:"serviceRegistries"`
+	ServiceRegistries             []ServiceRegistry        `json:"serviceRegistries"`
 	NetworkConfiguration          *NetworkConfiguration    `json:"networkConfiguration,omitempty"`
 	SchedulingStrategy            string                   `json:"schedulingStrategy,omitempty"`
 	DeploymentController          *DeploymentController    `json:"deploymentController,omitempty"`

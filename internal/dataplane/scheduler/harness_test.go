@@ -10,6 +10,7 @@ import (
 	"github.com/go-logr/logr"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/fakeruntime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
@@ -28,6 +29,10 @@ type harness struct {
 	s      *Scheduler
 	cancel context.CancelFunc
 	done   chan error
+	// subnet is the VPC's subnet of the schedulers that start runs (the default when zero).
+	subnet ipam.Subnet
+	// startHold replaces the schedulers' defaultStartHold when set.
+	startHold time.Duration
 }
 
 func newHarness(t testing.TB) *harness {
@@ -48,11 +53,14 @@ func (h *harness) start() { h.startWith(nil) }
 // startWith is start with options changed by opt (when not nil).
 func (h *harness) startWith(opt func(*Options)) {
 	h.t.Helper()
-	opts := Options{Store: h.store, Runtime: h.rt, ARNs: testARNs, Clock: h.clock, Logger: logr.Discard(), Workers: 4}
+	opts := Options{Store: h.store, Runtime: h.rt, ARNs: testARNs, Clock: h.clock, Logger: logr.Discard(), Workers: 4, Subnet: h.subnet}
 	if opt != nil {
 		opt(&opts)
 	}
 	h.s = New(opts)
+	if h.startHold > 0 {
+		h.s.startHold = h.startHold
+	}
 	h.rt.SetObserver(h.s.Observe)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
@@ -141,14 +149,27 @@ func taskDef(family string, rev int32, checked bool) *model.TaskDefinition {
 	}
 }
 
-// runTask stores a PROVISIONING standalone task as RunTask does and tells the scheduler.
+// runTask stores a PROVISIONING standalone task as RunTask does (with its VPC address, in the same
+// transaction: PrepareTask) and tells the scheduler.
 func (h *harness) runTask(family string, rev int32) string {
+	h.t.Helper()
+	return h.storeTask(family, rev, true)
+}
+
+// storeTask is runTask, without the address when prepare is false (as an older data plane's
+// RunTask stored a task).
+func (h *harness) storeTask(family string, rev int32, prepare bool) string {
 	h.t.Helper()
 	id := model.NewTaskID()
 	t := model.NewTask(testARNs, model.NewTaskInput{
 		Cluster: testCluster, ID: id, Definition: taskDef(family, rev, true), CreatedAt: h.clock.Now(),
 	})
-	h.update(func(tx *store.Tx) error { return tx.PutTask(testCluster, id, &store.TaskRecord{Task: t}) })
+	h.update(func(tx *store.Tx) error {
+		if err := tx.PutTask(testCluster, id, &store.TaskRecord{Task: t}); err != nil || !prepare {
+			return err
+		}
+		return h.s.PrepareTask(tx, testCluster, id)
+	})
 	h.s.TaskCreated(testCluster, id)
 	return id
 }

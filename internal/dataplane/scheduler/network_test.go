@@ -1,12 +1,14 @@
 package scheduler
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
@@ -111,5 +113,60 @@ func TestRecoveryReleasesStaleAddresses(t *testing.T) {
 	h.settle()
 	if diff := cmp.Diff([]string{ip + "=" + a}, h.addresses()); diff != "" {
 		t.Errorf("held addresses after recovery (-want +got):\n%s", diff)
+	}
+}
+
+// TestAddressIsStoredWithTheTask: RunTask's transaction holds the task's address (PrepareTask), and
+// the runtime starts the task with that address (TestStartIsStoredInOneTransaction counts the
+// commits: none of its own for the address); a task stored without one (an older data plane's
+// RunTask) gets one when it starts.
+func TestAddressIsStoredWithTheTask(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	a := h.runTask("web", 1)
+	held := h.addresses()
+	if len(held) != 1 || !strings.HasSuffix(held[0], "="+a) {
+		t.Fatalf("held addresses right after RunTask's transaction %v, want one of %s", held, a)
+	}
+	h.settle()
+	ft, _ := h.rt.Task(a)
+	if ft.Spec.Network == nil || ft.Spec.Network.Address.Addr().String()+"="+a != held[0] {
+		t.Errorf("runtime spec network %+v, want the address stored with the task (%s)", ft.Spec.Network, held[0])
+	}
+
+	b := h.storeTask("web", 1, false)
+	h.settle()
+	ip := h.task(b).Task.PrivateIPv4()
+	if diff := cmp.Diff([]string{held[0], ip + "=" + b}, h.addresses()); diff != "" || !strings.HasPrefix(ip, "10.244.") {
+		t.Errorf("a task stored without an address got %q; held addresses (-want +got):\n%s", ip, diff)
+	}
+}
+
+// TestFullSubnetFailsTheTaskAtItsStart: with every address held, RunTask's transaction stores the
+// task without one (PrepareTask does not refuse it) and its start fails it, saying what to do.
+func TestFullSubnetFailsTheTaskAtItsStart(t *testing.T) {
+	h := newHarness(t)
+	subnet, err := ipam.ParseSubnet("10.9.0.0/28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.subnet = subnet
+	h.start()
+	// After the start: its recovery releases addresses whose owners are not tasks.
+	h.update(func(tx *store.Tx) error {
+		for i := range 13 {
+			if _, err := subnet.Allocate(tx, fmt.Sprintf("other%d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	id := h.runTask("web", 1)
+	h.settle()
+	task := h.task(id).Task
+	got := []string{task.LastStatus, deref(task.StopCode)}
+	if diff := cmp.Diff([]string{model.TaskStatusStopped, model.StopCodeTaskFailedToStart}, got); diff != "" ||
+		!strings.Contains(deref(task.StoppedReason), "ResourceInitializationError: no address") {
+		t.Errorf("task in a full subnet (-want +got):\n%s; stoppedReason %q", diff, deref(task.StoppedReason))
 	}
 }

@@ -108,6 +108,12 @@ type Scheduler struct {
 	observed map[string]runtime.TaskState // latest runtime state not yet applied, by task ID
 	clusters map[string]string            // task ID → cluster name
 	busy     int                          // workers handling a key (for tests)
+	// events counts what the runtime and the API told the scheduler (Observe, TaskCreated,
+	// TaskStopRequested, ServiceChanged); wake is closed and replaced on each (holdStart).
+	events uint64
+	wake   chan struct{}
+	// startHold bounds holdStart (defaultStartHold; tests make it long, so that only events end it).
+	startHold time.Duration
 }
 
 // New returns a Scheduler; Run starts it.
@@ -120,6 +126,9 @@ func New(opts Options) *Scheduler {
 		ready:    make(chan struct{}),
 		observed: map[string]runtime.TaskState{},
 		clusters: map[string]string{},
+		wake:     make(chan struct{}),
+
+		startHold: defaultStartHold,
 	}
 	if s.clock == nil {
 		s.clock = clock.RealClock{}
@@ -194,6 +203,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 func (s *Scheduler) Observe(taskID string, st runtime.TaskState) {
 	s.mu.Lock()
 	s.observed[taskID] = st
+	s.eventLocked()
 	s.mu.Unlock()
 	s.queue.Add(taskKey(taskID))
 }
@@ -212,13 +222,24 @@ func (s *Scheduler) TaskStopRequested(cluster, taskID string) {
 
 // ServiceChanged queues a service the API created, updated or deleted.
 func (s *Scheduler) ServiceChanged(cluster, service string) {
+	s.mu.Lock()
+	s.eventLocked()
+	s.mu.Unlock()
 	s.queue.Add(serviceKey(cluster, service))
 }
 
 func (s *Scheduler) remember(taskID, cluster string) {
 	s.mu.Lock()
 	s.clusters[taskID] = cluster
+	s.eventLocked()
 	s.mu.Unlock()
+}
+
+// eventLocked counts an event and wakes holdStart. s.mu is held.
+func (s *Scheduler) eventLocked() {
+	s.events++
+	close(s.wake)
+	s.wake = make(chan struct{})
 }
 
 // takeObservation returns and forgets the latest unapplied runtime state of a task.

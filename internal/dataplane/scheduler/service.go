@@ -44,7 +44,15 @@ func (s *Scheduler) syncService(_ context.Context, cluster, name string) error {
 				"started", r.started, "stopped", r.stopped, "desired", c.Desired, "total", c.Total,
 				"healthy", c.Healthy, "primaryLive", c.PrimaryLive)
 		}
-		return r.write(tx)
+		if err := r.write(tx); err != nil {
+			return err
+		}
+		for _, t := range r.created {
+			if err := s.PrepareTask(tx, cluster, taskID(t.Task.TaskArn)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("reconciling service %s/%s: %w", cluster, name, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,9 +33,23 @@ func (s *Scheduler) updateTask(cluster, id string, fn taskMutation) (*store.Task
 // (store.Batch, group commit), so fn may run more than once, each time on a freshly read record: it
 // must only change r and write through tx.
 func (s *Scheduler) updateTaskTx(cluster, id string, fn func(*store.Tx, *store.TaskRecord, *model.TaskDefinition) error) (*store.TaskRecord, bool, error) {
+	return s.mutateTask(cluster, id, false, fn)
+}
+
+// errWouldWrite ends mutateTask's read transaction: the mutation changes the record.
+var errWouldWrite = errors.New("the mutation changes the task")
+
+// mutateTask is updateTaskTx; with readFirst, fn runs first in a read transaction, and the write
+// transaction follows only when fn changes the record (or fails: it may have tried to write through
+// the read-only tx). For a pass that usually changes nothing — the first one of a new task, before
+// its start; resyncs; health rechecks — this keeps it out of the queue for bbolt's single writer: with
+// 50 tasks started at once, each new task's first pass waited for a group commit before
+// runtime.Start (bench/README.md, "Faster starts, third pass"). A write between the two transactions
+// is no concern: the write transaction runs fn again on the record it reads.
+func (s *Scheduler) mutateTask(cluster, id string, readFirst bool, fn func(*store.Tx, *store.TaskRecord, *model.TaskDefinition) error) (*store.TaskRecord, bool, error) {
 	var out *store.TaskRecord
 	var changed bool
-	err := s.store.Batch(func(tx *store.Tx) error {
+	apply := func(tx *store.Tx, dry bool) error {
 		out, changed = nil, false
 		r, err := tx.GetTask(cluster, id)
 		if err != nil {
@@ -58,8 +73,21 @@ func (s *Scheduler) updateTaskTx(cluster, id string, fn func(*store.Tx, *store.T
 		if afterRec, _ := json.Marshal(r); bytes.Equal(beforeRec, afterRec) {
 			return nil
 		}
+		if dry {
+			return errWouldWrite
+		}
 		return tx.PutTask(cluster, id, r)
-	})
+	}
+	err := errWouldWrite
+	if readFirst {
+		err = s.store.View(func(tx *store.Tx) error { return apply(tx, true) })
+		if isNotFound(err) {
+			return nil, false, fmt.Errorf("updating task %s/%s: %w", cluster, id, err)
+		}
+	}
+	if err != nil {
+		err = s.store.Batch(func(tx *store.Tx) error { return apply(tx, false) })
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("updating task %s/%s: %w", cluster, id, err)
 	}
@@ -81,15 +109,20 @@ func (s *Scheduler) syncTask(ctx context.Context, id string) error {
 	now := s.clock.Now()
 	var succeeded bool
 	var recheck time.Duration
-	rec, changed, err := s.updateTaskTx(cluster, id, func(tx *store.Tx, r *store.TaskRecord, def *model.TaskDefinition) error {
+	// Without an observation the pass usually changes nothing: read first (mutateTask).
+	rec, changed, err := s.mutateTask(cluster, id, !hasObs, func(tx *store.Tx, r *store.TaskRecord, def *model.TaskDefinition) error {
 		succeeded, recheck = false, 0
 		if hasObs {
 			applyObservation(&r.Task, def, obs, now)
 		}
+		svc := serviceOf(tx, cluster, r)
+		if err := s.syncRegistrations(tx, cluster, r, def, svc); err != nil {
+			return err
+		}
 		if r.Scheduler.EverHealthy {
 			return nil
 		}
-		j := s.health.judge(&r.Task, def, serviceOf(tx, cluster, r), now)
+		j := s.health.judge(&r.Task, def, svc, now)
 		r.Scheduler.EverHealthy, recheck, succeeded = j.Healthy, j.Recheck, j.Healthy
 		return nil
 	})
@@ -188,8 +221,10 @@ func (s *Scheduler) startTask(ctx context.Context, cluster, id string, r *store.
 	spec, err := s.taskSpec(cluster, r, true)
 	if err == nil {
 		var handle store.TaskRuntimeState
+		before := s.eventCount()
 		handle, err = s.rt.Start(ctx, spec)
 		if err == nil {
+			s.holdStart(ctx, id, before+1)
 			return s.recordStarted(cluster, id, handle, spec.Network)
 		}
 	}
@@ -205,6 +240,72 @@ func (s *Scheduler) startTask(ctx context.Context, cluster, id string, r *store.
 	}
 	s.queue.Add(taskKey(id))
 	return nil
+}
+
+// defaultStartHold bounds how long holdStart waits for the report that follows a start's first one.
+const defaultStartHold = 500 * time.Millisecond
+
+// holdStart waits, before the start of task id is stored, for the runtime's next report of it (its
+// containers RUNNING, usually: about 100 ms after Start on this data plane), so that recordStarted
+// stores the handle, PENDING and RUNNING in one commit instead of two — the PENDING commit's
+// fsyncs went to the disk while containerd created the container and slowed it down
+// (bench/README.md, "Faster starts, third pass"). It waits only while the scheduler has nothing
+// else to do: it returns at once unless the first report came during Start (quiet is the event
+// count then: one more than before Start) and says the task is still starting, and it returns
+// on any event (a report of any task, a task created or asked to stop, a service changed), when
+// work is queued, after s.startHold, or when ctx is done. Until the commit, what is durable is what
+// was before Start (a PROVISIONING task with its address): a crash meanwhile starts the task again
+// with the idempotent Start, as a crash just before the commit always did (ADR 0002).
+func (s *Scheduler) holdStart(ctx context.Context, id string, quiet uint64) {
+	s.mu.Lock()
+	first, ok := s.observed[id]
+	s.mu.Unlock()
+	if !ok || !stillStarting(first) {
+		return
+	}
+	timer := time.NewTimer(s.startHold)
+	defer timer.Stop()
+	// Work that becomes due later (AddAfter: health rechecks, backoffs) comes without an event.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		events, wake := s.events, s.wake
+		s.mu.Unlock()
+		if events != quiet || s.queue.Len() > 0 {
+			return
+		}
+		select {
+		case <-wake:
+			return
+		case <-tick.C:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// stillStarting reports whether a runtime report says the task is starting: no failure, and every
+// container PENDING.
+func stillStarting(st runtime.TaskState) bool {
+	if st.StartFailure != "" || len(st.Containers) == 0 {
+		return false
+	}
+	for _, c := range st.Containers {
+		if c.Status != model.TaskStatusPending {
+			return false
+		}
+	}
+	return true
+}
+
+// eventCount is the number of events so far (holdStart).
+func (s *Scheduler) eventCount() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.events
 }
 
 // recordStarted stores, in one transaction, the runtime's handle, the task's attached ENI, the move
@@ -251,11 +352,12 @@ func (s *Scheduler) recordStarted(cluster, id string, handle store.TaskRuntimeSt
 func (s *Scheduler) stopTask(ctx context.Context, cluster, id string) error {
 	for _, status := range []string{model.TaskStatusDeactivating, model.TaskStatusStopping} {
 		now := s.clock.Now()
-		rec, _, err := s.updateTask(cluster, id, func(r *store.TaskRecord, _ *model.TaskDefinition) {
+		rec, _, err := s.updateTaskTx(cluster, id, func(tx *store.Tx, r *store.TaskRecord, _ *model.TaskDefinition) error {
 			advance(&r.Task, status)
 			if r.Task.StoppingAt == nil {
 				r.Task.StoppingAt = timeOf(now)
 			}
+			return deregister(tx, r) // Cloud Map, before the containers are signalled (registries.go)
 		})
 		if err != nil {
 			return err

@@ -92,6 +92,18 @@ spec:
       awsvpcConfiguration: {assignPublicIP: ENABLED, subnets: [subnet-0a1b2c]}`,
 			want: ecsv1alpha1.ClusterSpec{Defaults: &ecsv1alpha1.ClusterDefaults{NetworkConfiguration: &ecsv1alpha1.NetworkConfiguration{
 				AwsvpcConfiguration: &ecsv1alpha1.AwsVpcConfiguration{AssignPublicIp: "ENABLED", Subnets: []string{"subnet-0a1b2c"}}}}}},
+		{name: "cluster defaults executionRoleARN", yaml: `
+kind: Cluster
+metadata: {name: shop-exec}
+spec:
+  defaults: {executionRoleARN: "arn:aws:iam::111122223333:role/exec", logGroup: /shop}`,
+			want: ecsv1alpha1.ClusterSpec{Defaults: &ecsv1alpha1.ClusterDefaults{ExecutionRoleArn: "arn:aws:iam::111122223333:role/exec", LogGroup: "/shop"}}},
+		{name: "cluster defaults executionRoleARN and executionRoleArn differ", yaml: `
+kind: Cluster
+metadata: {name: shop-exec-two}
+spec:
+  defaults: {executionRoleARN: "arn:aws:iam::111122223333:role/a", executionRoleArn: "arn:aws:iam::111122223333:role/b"}`,
+			refusedBy: []string{"spec.defaults.executionRoleARN", "set only executionRoleArn"}},
 		{name: "cluster defaults subnetRefs and securityGroupRefs", yaml: `
 kind: Cluster
 metadata: {name: shop-refs}
@@ -328,6 +340,137 @@ kind: Service
 metadata: {name: shop-empty-ref}
 spec: {taskDefinition: shop, clusterRef: {}}`,
 			refusedBy: []string{"spec.clusterRef", "name is required"}},
+
+		// The ECS members nodeless does not carry (api/ecs/v1alpha1/refused_types.go), as ACK and
+		// ECS's own JSON spell them: refused by name with the reason, never pruned.
+		{name: "task definition members nodeless does not carry", yaml: `
+kind: TaskDefinition
+metadata: {name: shop-ipc}
+spec:
+  ipcMode: host
+  inferenceAccelerators: [{deviceName: eia, deviceType: eia2.medium}]
+  enableFaultInjection: true
+  containerDefinitions: [{name: site, image: nginx}]`,
+			refusedBy: []string{"spec.ipcMode", "Fargate does not support ipcMode", "spec.inferenceAccelerators", "Elastic Inference is retired",
+				"spec.enableFaultInjection", "Forbidden", "remove it"}},
+		{name: "container members nodeless does not carry", yaml: `
+kind: TaskDefinition
+metadata: {name: shop-links}
+spec:
+  containerDefinitions:
+  - name: site
+    image: nginx
+    links: [db]
+    hostname: site
+    disableNetworking: true
+    dnsServers: [10.0.0.2]
+    dnsSearchDomains: [corp.example]
+    extraHosts: [{hostname: db, ipAddress: 10.0.0.9}]
+    dockerSecurityOptions: [no-new-privileges]
+    privileged: true
+    credentialSpecs: ["credentialspec:arn:aws:s3:::bucket/spec.json"]
+    resourceRequirements: [{type: GPU, value: "1"}]
+    volumesFrom: [{sourceContainer: data, readOnly: true}]
+    versionConsistency: disabled`,
+			refusedBy: []string{"spec.containerDefinitions[0].links", "reach each other on localhost", "spec.containerDefinitions[0].hostname",
+				"spec.containerDefinitions[0].disableNetworking", "spec.containerDefinitions[0].dnsServers", "spec.containerDefinitions[0].dnsSearchDomains",
+				"spec.containerDefinitions[0].extraHosts", "spec.containerDefinitions[0].dockerSecurityOptions", "spec.containerDefinitions[0].privileged",
+				"linuxParameters.capabilities.add", "spec.containerDefinitions[0].credentialSpecs", "spec.containerDefinitions[0].resourceRequirements",
+				"GPUs are out of scope", "spec.containerDefinitions[0].volumesFrom", "share a task volume through mountPoints",
+				"spec.containerDefinitions[0].versionConsistency", "is not carried by nodeless"}},
+		{name: "container linuxParameters and port ranges nodeless does not carry", yaml: `
+kind: TaskDefinition
+metadata: {name: shop-tmpfs}
+spec:
+  containerDefinitions:
+  - name: site
+    image: nginx
+    portMappings: [{containerPort: 80}, {containerPortRange: "8000-8010"}]
+    linuxParameters:
+      initProcessEnabled: true
+      devices: [{hostPath: /dev/fuse}]
+      sharedMemorySize: 64
+      tmpfs: [{containerPath: /tmp, size: 64}]
+      maxSwap: 0
+      swappiness: 60`,
+			refusedBy: []string{"spec.containerDefinitions[0].portMappings[1].containerPortRange", "map each port with containerPort",
+				"spec.containerDefinitions[0].linuxParameters.devices", "host devices", "spec.containerDefinitions[0].linuxParameters.sharedMemorySize",
+				"spec.containerDefinitions[0].linuxParameters.tmpfs", "spec.containerDefinitions[0].linuxParameters.maxSwap",
+				"spec.containerDefinitions[0].linuxParameters.swappiness", "Fargate does not support swap"}},
+		{name: "volumes nodeless does not carry", yaml: `
+kind: TaskDefinition
+metadata: {name: shop-docker-volume}
+spec:
+  volumes:
+  - name: data
+    configuredAtLaunch: true
+    dockerVolumeConfiguration: {scope: shared, autoprovision: true, driver: local}
+    fsxWindowsFileServerVolumeConfiguration: {fileSystemID: fs-0a1b, rootDirectory: share}
+    s3filesVolumeConfiguration: {bucket: shop}
+  containerDefinitions: [{name: site, image: nginx}]`,
+			refusedBy: []string{"spec.volumes[0].configuredAtLaunch", "EBS volumes attached at launch", "spec.volumes[0].dockerVolumeConfiguration",
+				"Docker volumes are EC2 only", "spec.volumes[0].fsxWindowsFileServerVolumeConfiguration", "Windows containers",
+				"spec.volumes[0].s3filesVolumeConfiguration"}},
+		{name: "flags nodeless does not carry, set to ECS's default", yaml: `
+kind: TaskDefinition
+metadata: {name: shop-unprivileged}
+spec:
+  enableFaultInjection: false
+  containerDefinitions: [{name: site, image: nginx, privileged: false, disableNetworking: false}]`,
+			want: ecsv1alpha1.TaskDefinitionSpec{ContainerDefinitions: []ecsv1alpha1.ContainerDefinition{{Name: "site", Image: "nginx"}}}},
+		{name: "service members nodeless does not carry", yaml: `
+kind: Service
+metadata: {name: shop-ebs}
+spec:
+  taskDefinition: shop
+  role: arn:aws:iam::111122223333:role/ecsServiceRole
+  forceNewDeployment: true
+  availabilityZoneRebalancing: ENABLED
+  volumeConfigurations:
+  - name: data
+    managedEBSVolume: {roleARN: "arn:aws:iam::111122223333:role/ebs", sizeInGiB: 10, snapshotID: snap-0a1b}
+  vpcLatticeConfigurations: [{roleArn: "arn:aws:iam::111122223333:role/lattice", targetGroupArn: arn:tg, portName: http}]`,
+			refusedBy: []string{"spec.role", "service-linked role", "spec.forceNewDeployment", "not declarative", "spec.availabilityZoneRebalancing",
+				"spec.volumeConfigurations", "EBS volumes attached at launch", "spec.vpcLatticeConfigurations", "VPC Lattice"}},
+		{name: "service deployment members nodeless does not carry", yaml: `
+kind: Service
+metadata: {name: shop-blue-green}
+spec:
+  taskDefinition: shop
+  deploymentConfiguration:
+    maximumPercent: 200
+    strategy: BLUE_GREEN
+    bakeTimeInMinutes: 5
+    lifecycleHooks: [{hookTargetArn: "arn:aws:lambda:us-east-1:111122223333:function:hook", lifecycleStages: [PRE_SCALE_UP]}]
+    canaryConfiguration: {canaryPercent: 10, canaryBakeTimeInMinutes: 5}
+    linearConfiguration: {stepPercent: 10, stepBakeTimeInMinutes: 5}
+  loadBalancers:
+  - containerName: site
+    containerPort: 80
+    targetGroupArn: arn:tg
+    advancedConfiguration: {alternateTargetGroupArn: arn:tg2, productionListenerRule: arn:rule}
+  serviceConnectConfiguration:
+    enabled: true
+    services:
+    - portName: http
+      clientAliases: [{port: 80, testTrafficRules: {header: {name: x-canary}}}]`,
+			refusedBy: []string{"spec.deploymentConfiguration.strategy", "blue/green", "spec.deploymentConfiguration.bakeTimeInMinutes",
+				"spec.deploymentConfiguration.lifecycleHooks", "spec.deploymentConfiguration.canaryConfiguration",
+				"spec.deploymentConfiguration.linearConfiguration", "spec.loadBalancers[0].advancedConfiguration", "alternate target group",
+				"spec.serviceConnectConfiguration.services[0].clientAliases[0].testTrafficRules", "test traffic"}},
+		{name: "task members nodeless does not carry", yaml: `
+kind: Task
+metadata: {name: migrate-many}
+spec:
+  taskDefinition: shop
+  count: 3
+  referenceId: deploy-1
+  volumeConfigurations: [{name: data, managedEBSVolume: {sizeInGiB: 10}}]
+  overrides:
+    inferenceAcceleratorOverrides: [{deviceName: eia, deviceType: eia2.medium}]
+    containerOverrides: [{name: site, resourceRequirements: [{type: GPU, value: "1"}]}]`,
+			refusedBy: []string{"spec.count", "create one Task per task", "spec.referenceId", "spec.volumeConfigurations",
+				"spec.overrides.inferenceAcceleratorOverrides", "spec.overrides.containerOverrides[0].resourceRequirements"}},
 
 		{name: "task with references and network configuration", yaml: `
 kind: Task

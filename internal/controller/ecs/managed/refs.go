@@ -49,8 +49,12 @@ func ResolveCluster(ctx context.Context, c client.Reader, namespace, cluster str
 }
 
 // ResolveTaskDefinition returns the task definition (family, family:revision or ARN) that
-// taskDefinition/taskDefinitionRef designate; for a reference, the ARN of its newest revision.
-func ResolveTaskDefinition(ctx context.Context, c client.Reader, namespace, td string, ref *ecsv1alpha1.LocalObjectReference) (string, *reconciler.Problem) {
+// taskDefinition/taskDefinitionRef designate, for a Service or Task running in the cluster that
+// cluster/clusterRef designate; for a reference, the ARN of its newest revision, or of its revision
+// for that cluster when the Cluster object's spec.defaults complete it (resolveForCluster). A
+// task definition named by family or ARN is ECS's as it is: Cluster defaults do not apply to it.
+func ResolveTaskDefinition(ctx context.Context, c client.Reader, s LaunchSpec, td string, ref *ecsv1alpha1.LocalObjectReference) (string, *reconciler.Problem) {
+	namespace := s.Namespace
 	if ref == nil {
 		return td, nil
 	}
@@ -66,5 +70,5 @@ func ResolveTaskDefinition(ctx context.Context, c client.Reader, namespace, td s
 	if obj.Status.TaskDefinitionArn == "" {
 		return "", reconciler.Waiting(ReasonTaskDefNotReady, fmt.Sprintf("waiting for TaskDefinition %q to register its first revision", ref.Name))
 	}
-	return obj.Status.TaskDefinitionArn, nil
+	return resolveForCluster(ctx, c, obj, namespace, s.Cluster, s.ClusterRef)
 }

@@ -129,14 +129,15 @@ func (r *Reconciler) Sync(ctx context.Context, svc *ecsv1alpha1.Service) *reconc
 	if p != nil {
 		return p
 	}
-	td, p := managed.ResolveTaskDefinition(ctx, r.Client, svc.Namespace, svc.Spec.TaskDefinition, svc.Spec.TaskDefinitionRef)
+	ls := managed.LaunchSpec{
+		Namespace: svc.Namespace, Cluster: svc.Spec.Cluster, ClusterRef: svc.Spec.ClusterRef, LaunchType: svc.Spec.LaunchType,
+		PlatformVersion: svc.Spec.PlatformVersion, NetworkConfiguration: svc.Spec.NetworkConfiguration,
+	}
+	td, p := managed.ResolveTaskDefinition(ctx, r.Client, ls, svc.Spec.TaskDefinition, svc.Spec.TaskDefinitionRef)
 	if p != nil {
 		return p
 	}
-	nc, p := managed.LaunchNetwork(ctx, r.Client, managed.LaunchSpec{
-		Namespace: svc.Namespace, Cluster: svc.Spec.Cluster, ClusterRef: svc.Spec.ClusterRef, LaunchType: svc.Spec.LaunchType,
-		PlatformVersion: svc.Spec.PlatformVersion, NetworkConfiguration: svc.Spec.NetworkConfiguration,
-	}, r.Options.Defaults)
+	nc, p := managed.LaunchNetwork(ctx, r.Client, ls, r.Options.Defaults)
 	if p != nil {
 		return managed.RecordRefusal(r.Recorder, svc, p)
 	}

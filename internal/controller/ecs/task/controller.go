@@ -178,17 +178,18 @@ func (r *Reconciler) run(ctx context.Context, t *ecsv1alpha1.Task) *reconciler.P
 	if p != nil {
 		return p
 	}
-	td, p := managed.ResolveTaskDefinition(ctx, r.Client, t.Namespace, t.Spec.TaskDefinition, t.Spec.TaskDefinitionRef)
+	ls := managed.LaunchSpec{
+		Namespace: t.Namespace, Cluster: t.Spec.Cluster, ClusterRef: t.Spec.ClusterRef, LaunchType: t.Spec.LaunchType,
+		PlatformVersion: t.Spec.PlatformVersion, NetworkConfiguration: t.Spec.NetworkConfiguration,
+	}
+	td, p := managed.ResolveTaskDefinition(ctx, r.Client, ls, t.Spec.TaskDefinition, t.Spec.TaskDefinitionRef)
 	if p != nil {
 		return p
 	}
 	if managed.IsReadOnly(t, r.Options) {
 		return reconciler.Waiting(managed.ReasonReadOnly, "the task has not been started and the object is read-only")
 	}
-	nc, p := managed.LaunchNetwork(ctx, r.Client, managed.LaunchSpec{
-		Namespace: t.Namespace, Cluster: t.Spec.Cluster, ClusterRef: t.Spec.ClusterRef, LaunchType: t.Spec.LaunchType,
-		PlatformVersion: t.Spec.PlatformVersion, NetworkConfiguration: t.Spec.NetworkConfiguration,
-	}, r.Options.Defaults)
+	nc, p := managed.LaunchNetwork(ctx, r.Client, ls, r.Options.Defaults)
 	if p != nil {
 		return managed.RecordRefusal(r.Recorder, t, p)
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
@@ -61,6 +62,10 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
 		For(&ecsv1alpha1.TaskDefinition{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
 		Watches(&ecsv1alpha1.Service{}, handler.EnqueueRequestsFromMapFunc(serviceToTaskDefinition)).
+		Watches(&ecsv1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(taskToTaskDefinition)).
+		// Only a spec change (its defaults) matters, not the counts its status mirrors.
+		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.clusterToTaskDefinitions),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(rec)
 }
 
@@ -109,15 +114,18 @@ func (r *Reconciler) Sync(ctx context.Context, td *ecsv1alpha1.TaskDefinition) *
 			return p
 		}
 	}
+	if p := r.clusterRevisions(ctx, td, hash); p != nil {
+		return p
+	}
 	return r.collect(ctx, td)
 }
 
 // ensureRevision makes the newest ACTIVE revision of the family the one registered from hash
-// (revision.Ensure, Newest): it re-attaches to a revision carrying the hash (registered before a
+// (revision.Ensure, NewestOwn: the revisions of its clusters' defaults do not count): it re-attaches to a revision carrying the hash (registered before a
 // crash or by a previous incarnation of the object) and registers exactly one new revision
 // otherwise.
 func (r *Reconciler) ensureRevision(ctx context.Context, td, eff *ecsv1alpha1.TaskDefinition, hash string) *reconciler.Problem {
-	rev, registered, err := revision.Ensure(ctx, r.ECS, RegisterInput(eff, hash), hash, revision.Newest)
+	rev, registered, err := revision.Ensure(ctx, r.ECS, RegisterInput(eff, hash), hash, revision.NewestOwn)
 	if err != nil {
 		return revision.Problem(err)
 	}
@@ -136,14 +144,7 @@ func rec(td *ecsv1alpha1.TaskDefinition, def *ecstypes.TaskDefinition, hash stri
 	td.Status.Revision = def.Revision
 	td.Status.TaskDefinitionArn = arn
 	td.Status.SpecHash = hash
-	for _, r := range td.Status.ActiveRevisions {
-		if r.TaskDefinitionArn == arn {
-			return
-		}
-	}
-	td.Status.ActiveRevisions = append(td.Status.ActiveRevisions, ecsv1alpha1.TaskDefinitionRevision{
-		Revision: def.Revision, TaskDefinitionArn: arn, SpecHash: hash,
-	})
+	addActive(td, def.Revision, arn, hash)
 }
 
 // Finalize deregisters every revision the object registered (policy delete, not read-only);
@@ -184,6 +185,14 @@ func (r *Reconciler) collect(ctx context.Context, td *ecsv1alpha1.TaskDefinition
 	inUse, err := lister(ctx, td)
 	if err != nil {
 		return reconciler.AsProblem(err)
+	}
+	// The newest revision, and each cluster's, are kept wherever they sit in the list.
+	if inUse == nil {
+		inUse = map[string]bool{}
+	}
+	inUse[td.Status.TaskDefinitionArn] = true
+	for _, cr := range td.Status.ClusterRevisions {
+		inUse[cr.TaskDefinitionArn] = true
 	}
 	old, newest := active[:len(active)-keep], active[len(active)-keep:]
 	var remaining []ecsv1alpha1.TaskDefinitionRevision
