@@ -16,8 +16,11 @@
 //
 // Every connection is dialed to the endpoint from inside the VPC (Options.Dial), so the
 // application sees it come from the VPC's gateway address (10.244.0.1 by default), not from the
-// client: client addresses are not preserved (an ELBv2 network load balancer with IP targets and
-// client IP preservation off behaves the same). SCTP ports are not balanced.
+// client (an ELBv2 network load balancer with IP targets and client IP preservation off behaves the
+// same). A Service annotated with ProxyProtocolAnnotation "*" gets the client's address in a PROXY
+// protocol v2 header on each TCP connection of its LoadBalancer listener (Pool.HandleProxyProtocol),
+// as an NLB target group with proxy_protocol_v2.enabled sends it; values it cannot honour are
+// refused by name (ParseProxyProtocol, InvalidAnnotation). SCTP ports are not balanced.
 //
 // Pool holds the balancing and draining rules (see its doc). Proxy.Drained lets the Pod controller
 // hold a deleted Pod's SIGTERM until no load balancer gives it new connections

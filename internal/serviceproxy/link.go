@@ -19,11 +19,10 @@ type closeWriter interface{ CloseWrite() error }
 // closes its sending side still gets the whole answer), then closes both connections. Between two
 // *net.TCPConn, io.Copy splices in the kernel.
 func (l *link) pipe() {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); copyHalf(l.up, l.client) }()
-	go func() { defer wg.Done(); copyHalf(l.client, l.up) }()
-	wg.Wait()
+	up := make(chan struct{})
+	go func() { defer close(up); copyHalf(l.up, l.client) }()
+	copyHalf(l.client, l.up) // the answers, on the caller's goroutine: one goroutine less per connection
+	<-up
 	_ = l.Close()
 }
 

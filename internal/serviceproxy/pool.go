@@ -295,7 +295,16 @@ func (p *Pool) Stats() Stats {
 // Handle serves one client connection: it dials an eligible endpoint (trying the next one when a
 // dial fails) and copies bytes both ways until both sides finished, or the endpoint's drain
 // ended. It closes client in every case. It blocks; ctx bounds the dials.
-func (p *Pool) Handle(ctx context.Context, client net.Conn) {
+func (p *Pool) Handle(ctx context.Context, client net.Conn) { p.handle(ctx, client, false) }
+
+// HandleProxyProtocol is Handle, and first sends the endpoint a PROXY protocol v2 header with
+// client's address as the source and the address it connected to as the destination (what an
+// ELBv2 target group with proxy_protocol_v2.enabled sends its targets; see ProxyProtocolAnnotation).
+func (p *Pool) HandleProxyProtocol(ctx context.Context, client net.Conn) {
+	p.handle(ctx, client, true)
+}
+
+func (p *Pool) handle(ctx context.Context, client net.Conn, header bool) {
 	tried := map[netip.AddrPort]bool{}
 	for attempt := 0; attempt < maxDialAttempts; attempt++ {
 		p.mu.Lock()
@@ -313,6 +322,13 @@ func (p *Pool) Handle(ctx context.Context, client net.Conn) {
 		if err != nil {
 			p.log.V(1).Info("dialing endpoint failed; trying the next", "service", p.name, "endpoint", addr.String(), "error", err.Error())
 			continue
+		}
+		if header {
+			if err := writeProxyHeader(up, client); err != nil {
+				p.log.V(1).Info("sending the PROXY header failed; trying the next endpoint", "service", p.name, "endpoint", addr.String(), "error", err.Error())
+				_ = up.Close()
+				continue
+			}
 		}
 		l := &link{client: client, up: up}
 		if !p.attach(addr, l) {

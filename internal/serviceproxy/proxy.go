@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -117,6 +118,9 @@ var _ component.Component = (*Proxy)(nil)
 type serviceState struct {
 	pools     map[portKey]*Pool
 	listeners map[listenerKey]*listener
+	// proxyProtocol: the LoadBalancer listeners send each endpoint a PROXY protocol v2 header
+	// (ParseProxyProtocol); read at every accepted connection, so a change applies to new ones.
+	proxyProtocol atomic.Bool
 }
 
 // portNumber is a Service port's number and protocol (as status.loadBalancer reports ports).
@@ -371,7 +375,7 @@ func (p *Proxy) sync(ctx context.Context, key types.NamespacedName) error {
 		return err
 	}
 	for _, e := range portErrors {
-		if e != "" {
+		if e != "" && e != InvalidAnnotation { // an annotation to fix is not retried: its change syncs again
 			return fmt.Errorf("listening for Service %s: %s", key, e)
 		}
 	}
@@ -388,8 +392,17 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 		p.state[key] = st
 	}
 	p.mu.Unlock()
-	delay := p.deregistrationDelay(svc)
+	delay, delayErr := p.deregistrationDelay(svc)
 	ports := servedPorts(svc)
+	pp, ppErr := ParseProxyProtocol(svc.Annotations)
+	st.proxyProtocol.Store(pp)
+	// Annotations the load balancer cannot honour are refused by name: a LoadBalancer's listeners
+	// stay closed (applyListeners); any other Service, which keeps serving, gets the Warning Event
+	// (its drains use the default delay meanwhile).
+	invalid := joinErrors(ppErr, delayErr)
+	if delayErr != nil && !isLoadBalancer(svc) {
+		p.recorder.Eventf(svc, corev1.EventTypeWarning, ReasonInvalidAnnotation, "using the default deregistration delay %s: %v", p.opts.DeregistrationDelay, delayErr)
+	}
 	p.mu.Lock()
 	for _, sp := range ports {
 		k := portKey{name: sp.Name, protocol: sp.Protocol}
@@ -408,7 +421,22 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 		}
 	}
 	p.mu.Unlock()
-	return p.applyListeners(ctx, st, svc, ports)
+	return p.applyListeners(ctx, st, svc, ports, invalid)
+}
+
+// joinErrors joins the errors that are not nil into one, "; "-separated (an Event's message is one
+// line); nil when all are nil.
+func joinErrors(errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // endpoints are the port's endpoints from the slices; for the kubernetes Service without any, the
@@ -430,9 +458,20 @@ func (p *Proxy) endpoints(key types.NamespacedName, sp corev1.ServicePort, slice
 var kubernetesService = types.NamespacedName{Namespace: metav1.NamespaceDefault, Name: "kubernetes"}
 
 // applyListeners opens the listeners svc wants and closes the others (their connections go on).
-func (p *Proxy) applyListeners(ctx context.Context, st *serviceState, svc *corev1.Service, ports []corev1.ServicePort) map[portNumber]string {
+// With invalid (an annotation of the LoadBalancer it cannot honour) the LoadBalancer listeners stay
+// closed, their ports say InvalidAnnotation and a Warning Event says what to change.
+func (p *Proxy) applyListeners(ctx context.Context, st *serviceState, svc *corev1.Service, ports []corev1.ServicePort, invalid error) map[portNumber]string {
 	want := p.wantListeners(svc, ports)
 	errs := map[portNumber]string{}
+	if invalid != nil && isLoadBalancer(svc) {
+		for k, sp := range want {
+			if k.kind == kindLoadBalancer {
+				delete(want, k)
+				errs[portNumber{sp.Port, sp.Protocol}] = InvalidAnnotation
+			}
+		}
+		p.recorder.Eventf(svc, corev1.EventTypeWarning, ReasonInvalidAnnotation, "not listening on %s for this LoadBalancer: %v", p.opts.Address, invalid)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k, l := range st.listeners {
@@ -457,10 +496,14 @@ func (p *Proxy) applyListeners(ctx context.Context, st *serviceState, svc *corev
 		}
 		st.listeners[k] = l
 		pool := st.pools[k.port]
+		var header *atomic.Bool
+		if k.kind == kindLoadBalancer {
+			header = &st.proxyProtocol
+		}
 		if l.pc != nil {
 			go pool.ServeUDP(p.runCtx, l.pc)
 		} else {
-			go p.serve(l.l, pool)
+			go p.serve(l.l, pool, header)
 		}
 	}
 	return errs
@@ -485,8 +528,10 @@ func (p *Proxy) listen(ctx context.Context, k listenerKey) (*listener, error) {
 	return &l, nil
 }
 
-// serve accepts on l until it is closed and hands every connection to pool.
-func (p *Proxy) serve(l net.Listener, pool *Pool) {
+// serve accepts on l until it is closed and hands every connection to pool; with a PROXY
+// protocol v2 header first while header (the Service's setting, nil for listeners that never send
+// one) is true.
+func (p *Proxy) serve(l net.Listener, pool *Pool, header *atomic.Bool) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -495,6 +540,10 @@ func (p *Proxy) serve(l net.Listener, pool *Pool) {
 			}
 			p.log.Info("accepting a connection failed", "address", l.Addr().String(), "error", err.Error())
 			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if header != nil && header.Load() {
+			go pool.HandleProxyProtocol(p.runCtx, c)
 			continue
 		}
 		go pool.Handle(p.runCtx, c)

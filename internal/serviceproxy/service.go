@@ -117,16 +117,17 @@ func listenError(err error) string {
 }
 
 // deregistrationDelay is the Service's delay: TargetGroupAttributesAnnotation's, else the
-// default. A value that is not 0..3600 seconds is logged and the default used.
-func (p *Proxy) deregistrationDelay(svc *corev1.Service) time.Duration {
+// default. A value that is not 0..3600 seconds gives the default and an error naming the
+// annotation (the caller refuses it by name, see apply).
+func (p *Proxy) deregistrationDelay(svc *corev1.Service) (time.Duration, error) {
 	d, err := ParseDeregistrationDelay(svc.Annotations[TargetGroupAttributesAnnotation])
 	if err != nil {
-		p.log.Info("ignoring the Service's deregistration delay", "service", svc.Namespace+"/"+svc.Name, "annotation", TargetGroupAttributesAnnotation, "error", err.Error())
+		return p.opts.DeregistrationDelay, fmt.Errorf("metadata.annotations[%s]: %w", TargetGroupAttributesAnnotation, err)
 	}
-	if err != nil || d < 0 {
-		return p.opts.DeregistrationDelay
+	if d < 0 {
+		return p.opts.DeregistrationDelay, nil
 	}
-	return d
+	return d, nil
 }
 
 // ParseDeregistrationDelay reads deregistration_delay.timeout_seconds from the value of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/ecscall"
 	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/elbv2api"
+	"github.com/nodeless-dev/nodeless/internal/serviceproxy"
 )
 
 // syncLoadBalancer converges svc's network load balancer: the load balancer (found by its
@@ -222,33 +224,57 @@ func (r *Reconciler) ensureTargetGroup(ctx context.Context, svc *corev1.Service,
 		return fromAWS("describing target group "+l.TargetGroupName, elbv2api.KindOf(err), err)
 	}
 	st.tgArns[l.TargetGroupName] = arn
-	return r.ensureDelay(ctx, st, arn, l.TargetGroupName, spec, created)
+	return r.ensureAttributes(ctx, st, arn, l, spec, created)
 }
 
 // deregistrationDelay is the target group attribute of the deregistration delay.
 const deregistrationDelay = "deregistration_delay.timeout_seconds"
 
-// ensureDelay sets the deregistration delay of the target group arn unless it has it already
-// (a target group just created is not read first).
-func (r *Reconciler) ensureDelay(ctx context.Context, st *svcState, arn, name string, spec LoadBalancerSpec, created bool) *reconciler.Problem {
-	delay := strconv.Itoa(int(spec.DeregisterWait.Seconds()))
+// targetGroupAttributes are the attributes the target group of l has: the deregistration delay,
+// and for a TCP listener whether it sends PROXY protocol v2 headers (UDP and TCP_UDP target groups
+// are not given the attribute: DesiredLoadBalancer refuses TCP_UDP with PROXY protocol).
+func targetGroupAttributes(l ListenerSpec, spec LoadBalancerSpec) map[string]string {
+	attrs := map[string]string{deregistrationDelay: strconv.Itoa(int(spec.DeregisterWait.Seconds()))}
+	if l.Protocol == elbv2types.ProtocolEnumTcp {
+		attrs[serviceproxy.ProxyProtocolV2Key] = strconv.FormatBool(spec.ProxyProtocol)
+	}
+	return attrs
+}
+
+// ensureAttributes sets the attributes of the target group arn that differ from
+// targetGroupAttributes (a target group just created is not read first; its defaults are taken as
+// differing, except PROXY protocol off, ELBv2's default).
+func (r *Reconciler) ensureAttributes(ctx context.Context, st *svcState, arn string, l ListenerSpec, spec LoadBalancerSpec, created bool) *reconciler.Problem {
+	want := targetGroupAttributes(l, spec)
+	if created && want[serviceproxy.ProxyProtocolV2Key] == "false" {
+		delete(want, serviceproxy.ProxyProtocolV2Key)
+	}
 	if !created {
 		out, err := r.aws.ELBv2.DescribeTargetGroupAttributes(ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
 		if err != nil {
-			return fromAWS("reading the attributes of target group "+name, elbv2api.KindOf(err), err)
+			return fromAWS("reading the attributes of target group "+l.TargetGroupName, elbv2api.KindOf(err), err)
 		}
+		have := map[string]string{}
 		for _, a := range out.Attributes {
-			if aws.ToString(a.Key) == deregistrationDelay && aws.ToString(a.Value) == delay {
-				return nil
+			have[aws.ToString(a.Key)] = aws.ToString(a.Value)
+		}
+		for k, v := range want {
+			// An attribute ELBv2 does not report has its default; PROXY protocol's is off.
+			if h, ok := have[k]; h == v || (!ok && k == serviceproxy.ProxyProtocolV2Key && v == "false") {
+				delete(want, k)
 			}
 		}
 	}
-	_, err := r.aws.ELBv2.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{
-		TargetGroupArn: aws.String(arn),
-		Attributes:     []elbv2types.TargetGroupAttribute{{Key: aws.String(deregistrationDelay), Value: aws.String(delay)}},
-	})
+	if len(want) == 0 {
+		return nil
+	}
+	attrs := make([]elbv2types.TargetGroupAttribute, 0, len(want))
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		attrs = append(attrs, elbv2types.TargetGroupAttribute{Key: aws.String(k), Value: aws.String(want[k])})
+	}
+	_, err := r.aws.ELBv2.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(arn), Attributes: attrs})
 	if err != nil {
-		return fromAWS("setting the deregistration delay of target group "+name, elbv2api.KindOf(err), err)
+		return fromAWS("setting the attributes of target group "+l.TargetGroupName, elbv2api.KindOf(err), err)
 	}
 	st.wrote = true
 	return nil

@@ -358,6 +358,7 @@ func TestLoadBalancerServiceOnMoto(t *testing.T) {
 	svc := e.service("web", corev1.ServiceTypeLoadBalancer, map[string]string{
 		awsservice.SchemeAnnotation:                awsservice.SchemeInternetFacing,
 		awsservice.TargetGroupAttributesAnnotation: "deregistration_delay.timeout_seconds=10",
+		awsservice.ProxyProtocolAnnotation:         "*",
 	}, corev1.ServicePort{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP})
 
 	testwait.For(t, wait, 100*time.Millisecond, "the load balancer's DNS name in the status", func() (bool, string) {
@@ -375,6 +376,12 @@ func TestLoadBalancerServiceOnMoto(t *testing.T) {
 	testwait.For(t, wait, 100*time.Millisecond, "the targets to follow the endpoints", func() (bool, string) {
 		ts := e.targets(aws.ToString(tg.TargetGroupArn))
 		return slices.Equal(ts, []string{"10.0.1.11:8080"}), strings.Join(ts, ",")
+	})
+	// Cloud Map follows in the same sync, after the targets: wait for it too, or the restarted
+	// reconciler below counts the running controller's last writes as its own.
+	testwait.For(t, wait, 100*time.Millisecond, "Cloud Map to follow the endpoints", func() (bool, string) {
+		d := e.discovery()["web."+e.ns]
+		return slices.Equal(d, []string{"10.0.1.11=10.0.1.11"}), strings.Join(d, ",")
 	})
 
 	e.syncFresh("web")
@@ -397,6 +404,16 @@ func TestLoadBalancerServiceOnMoto(t *testing.T) {
 	if tgs := e.targetGroups(); len(tgs) != 2 {
 		t.Errorf("%d target groups for two ports, want 2", len(tgs))
 	}
+
+	// Without the PROXY protocol annotation the target groups stop sending the header.
+	e.update(svc, func(svc *corev1.Service) { delete(svc.Annotations, awsservice.ProxyProtocolAnnotation) })
+	testwait.For(t, wait, 100*time.Millisecond, "proxy_protocol_v2.enabled false on both target groups", func() (bool, string) {
+		var got []string
+		for _, g := range e.targetGroups() {
+			got = append(got, e.attribute(aws.ToString(g.TargetGroupArn), "proxy_protocol_v2.enabled"))
+		}
+		return slices.Equal(got, []string{"false", "false"}), strings.Join(got, ",")
+	})
 
 	// No longer a LoadBalancer: the load balancer and its target groups go, the name stays.
 	e.update(svc, func(svc *corev1.Service) {
@@ -462,6 +479,9 @@ func (e *motoEnv) checkCreated() (elbv2types.LoadBalancer, elbv2types.TargetGrou
 	}
 	if v := attr(attrs.Attributes, "deregistration_delay.timeout_seconds"); v != "10" {
 		t.Errorf("deregistration delay %q, want 10", v)
+	}
+	if v := attr(attrs.Attributes, "proxy_protocol_v2.enabled"); v != "true" {
+		t.Errorf("proxy_protocol_v2.enabled %q, want true (the Service's PROXY protocol annotation)", v)
 	}
 	ls, err := e.elb.DescribeListeners(e.ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: lb.LoadBalancerArn})
 	if err != nil {
@@ -541,4 +561,14 @@ func attr(as []elbv2types.TargetGroupAttribute, key string) string {
 		}
 	}
 	return ""
+}
+
+// attribute is the value of the attribute key of the target group arn ("" when not reported).
+func (e *motoEnv) attribute(arn, key string) string {
+	e.t.Helper()
+	out, err := e.elb.DescribeTargetGroupAttributes(e.ctx, &elbv2.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(arn)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return attr(out.Attributes, key)
 }

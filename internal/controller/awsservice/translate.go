@@ -22,9 +22,14 @@ import (
 const (
 	// SchemeAnnotation: "internal" (the default) or "internet-facing".
 	SchemeAnnotation = "service.beta.kubernetes.io/aws-load-balancer-scheme"
-	// TargetGroupAttributesAnnotation: "deregistration_delay.timeout_seconds=N" (the one
-	// attribute read; the local proxy reads the same, ADR 0011).
+	// TargetGroupAttributesAnnotation: "deregistration_delay.timeout_seconds=N" and
+	// "proxy_protocol_v2.enabled=true|false" (the attributes read; the local proxy reads the same,
+	// ADR 0011).
 	TargetGroupAttributesAnnotation = serviceproxy.TargetGroupAttributesAnnotation
+	// ProxyProtocolAnnotation "*": the target groups of TCP listeners send their targets a PROXY
+	// protocol v2 header (proxy_protocol_v2.enabled); the local proxy's LoadBalancer listener does
+	// the same.
+	ProxyProtocolAnnotation = serviceproxy.ProxyProtocolAnnotation
 	// DiscoveryAnnotation "false" keeps a Service out of Cloud Map.
 	DiscoveryAnnotation = "nodeless.dev/service-discovery"
 )
@@ -176,11 +181,15 @@ type LoadBalancerSpec struct {
 	Scheme         elbv2types.LoadBalancerSchemeEnum
 	Listeners      []ListenerSpec
 	DeregisterWait time.Duration
+	// ProxyProtocol: the TCP target groups have proxy_protocol_v2.enabled (UDP ones never: ELBv2
+	// carries the client's address of a UDP flow itself).
+	ProxyProtocol bool
 }
 
 // DesiredLoadBalancer is the network load balancer of svc. The error names the field or
 // annotation to fix: an unknown scheme, an SCTP port, a port given for TCP and UDP with two
-// target ports, a malformed deregistration delay.
+// target ports, a malformed deregistration delay, a PROXY protocol setting other than "*" or on a
+// TCP_UDP listener.
 func DesiredLoadBalancer(svc *corev1.Service, cluster string, defaultDelay time.Duration) (LoadBalancerSpec, error) {
 	spec := LoadBalancerSpec{DeregisterWait: defaultDelay}
 	switch s := svc.Annotations[SchemeAnnotation]; s {
@@ -201,6 +210,11 @@ func DesiredLoadBalancer(svc *corev1.Service, cluster string, defaultDelay time.
 			spec.DeregisterWait = d
 		}
 	}
+	pp, err := serviceproxy.ParseProxyProtocol(svc.Annotations)
+	if err != nil {
+		return spec, err
+	}
+	spec.ProxyProtocol = pp
 	byPort := map[int32]int{}
 	for i, sp := range svc.Spec.Ports {
 		proto, err := listenerProtocol(sp.Protocol)
@@ -223,6 +237,10 @@ func DesiredLoadBalancer(svc *corev1.Service, cluster string, defaultDelay time.
 		spec.Listeners = append(spec.Listeners, l)
 	}
 	for i := range spec.Listeners {
+		if spec.ProxyProtocol && spec.Listeners[i].Protocol == elbv2types.ProtocolEnumTcpUdp {
+			return spec, fmt.Errorf("metadata.annotations[%s]: port %d is given for TCP and UDP (one TCP_UDP target group), and PROXY protocol v2 is sent on TCP connections only: give the UDP port another port number, or remove the annotation",
+				ProxyProtocolAnnotation, spec.Listeners[i].Port)
+		}
 		spec.Listeners[i].TargetGroupName = targetGroupName(svc, cluster, spec.Listeners[i])
 	}
 	return spec, nil

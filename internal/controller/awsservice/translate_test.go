@@ -135,6 +135,14 @@ func TestDesiredLoadBalancerRefusals(t *testing.T) {
 			"spec.ports[1]: port 53 is also given for TCP with another target port"},
 		{"bad delay", lbService(map[string]string{TargetGroupAttributesAnnotation: "deregistration_delay.timeout_seconds=forever"}, corev1.ServicePort{Port: 80}),
 			"deregistration_delay.timeout_seconds=\"forever\": want whole seconds from 0 to 3600"},
+		{"PROXY protocol other than *", lbService(map[string]string{ProxyProtocolAnnotation: "true"}, corev1.ServicePort{Port: 80}),
+			`metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-proxy-protocol]: "true" is not supported: the only value is "*"`},
+		{"PROXY protocol attribute not a boolean", lbService(map[string]string{TargetGroupAttributesAnnotation: "proxy_protocol_v2.enabled=on"}, corev1.ServicePort{Port: 80}),
+			`metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-target-group-attributes]: proxy_protocol_v2.enabled="on": want true or false`},
+		{"PROXY protocol on a TCP_UDP listener", lbService(map[string]string{ProxyProtocolAnnotation: "*"},
+			corev1.ServicePort{Name: "a", Port: 53, TargetPort: intstr.FromInt32(53), Protocol: corev1.ProtocolTCP},
+			corev1.ServicePort{Name: "b", Port: 53, TargetPort: intstr.FromInt32(53), Protocol: corev1.ProtocolUDP}),
+			"metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-proxy-protocol]: port 53 is given for TCP and UDP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,5 +186,34 @@ func TestReadyTargetsAndDiff(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"10.0.0.1", "10.0.0.2", "10.0.0.4", "10.0.0.5"}, ReadyIPs(eps)); diff != "" {
 		t.Errorf("ReadyIPs -want +got:\n%s", diff)
+	}
+}
+
+func TestTargetGroupAttributes(t *testing.T) {
+	tests := []struct {
+		name        string
+		annotations map[string]string
+		protocol    corev1.Protocol
+		want        map[string]string
+	}{
+		{"TCP, no annotation: PROXY protocol off", nil, corev1.ProtocolTCP,
+			map[string]string{"deregistration_delay.timeout_seconds": "30", "proxy_protocol_v2.enabled": "false"}},
+		{"TCP, proxy-protocol *", map[string]string{ProxyProtocolAnnotation: "*"}, corev1.ProtocolTCP,
+			map[string]string{"deregistration_delay.timeout_seconds": "30", "proxy_protocol_v2.enabled": "true"}},
+		{"TCP, the target group attribute", map[string]string{TargetGroupAttributesAnnotation: "proxy_protocol_v2.enabled=true,deregistration_delay.timeout_seconds=5"}, corev1.ProtocolTCP,
+			map[string]string{"deregistration_delay.timeout_seconds": "5", "proxy_protocol_v2.enabled": "true"}},
+		{"UDP: never the PROXY protocol attribute", map[string]string{ProxyProtocolAnnotation: "*"}, corev1.ProtocolUDP,
+			map[string]string{"deregistration_delay.timeout_seconds": "30"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec, err := DesiredLoadBalancer(lbService(tt.annotations, corev1.ServicePort{Port: 80, Protocol: tt.protocol}), "c", 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, targetGroupAttributes(spec.Listeners[0], spec)); diff != "" {
+				t.Errorf("targetGroupAttributes -want +got:\n%s", diff)
+			}
+		})
 	}
 }

@@ -9,7 +9,9 @@
 // HTTP endpoints: / (hostname), /healthz (200, or 500 once -unhealthy-after has passed),
 // /env?name=N (the variable's value), /file?path=P (the file's content), /args (the arguments),
 // /fetch?url=U (GET U from inside the container and return its body), /remote (the client's address
-// as the server sees it, host:port). With -udp-echo it also answers every UDP datagram with "echo:"
+// as the server sees it, host:port; with -proxy-protocol the source of the connection's PROXY
+// protocol header when it began with one, as a server behind an AWS network load balancer with
+// proxy protocol v2 reads it). With -udp-echo it also answers every UDP datagram with "echo:"
 // and the datagram, and the datagram "remote" with "remote:" and the sender's address.
 // /lookup and /sethealth: see lookupHandlers. With -tick it prints a numbered line every interval; with -cat it echoes stdin (exec tests).
 package main
@@ -28,6 +30,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	proxyproto "github.com/pires/go-proxyproto"
 )
 
 type config struct {
@@ -46,6 +50,7 @@ type config struct {
 	udpEcho        string
 	tick           time.Duration
 	cat            bool
+	proxyProtocol  bool
 }
 
 func main() {
@@ -73,6 +78,7 @@ func parseFlags() config {
 	fs.StringVar(&c.udpEcho, "udp-echo", "", "address to echo UDP datagrams on (e.g. :5353)")
 	fs.DurationVar(&c.tick, "tick", 0, `print "tick N" to stdout every this long (N counts from 1)`)
 	fs.BoolVar(&c.cat, "cat", false, `print "tty=true" or "tty=false" (is stdin a terminal), copy stdin to stdout, exit at its end`)
+	fs.BoolVar(&c.proxyProtocol, "proxy-protocol", false, "accept a PROXY protocol (v1 or v2) header at the start of each HTTP connection (optional: connections without one are served as they come)")
 	_ = fs.Parse(os.Args[1:])
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "exit" {
@@ -197,7 +203,15 @@ func serve(addr string, c config) {
 	mux.HandleFunc("/remote", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.RemoteAddr) })
 	podHandlers(mux)
 	lookupHandlers(mux)
-	if err := http.ListenAndServe(addr, mux); err != nil {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "serve:", err)
+		os.Exit(3)
+	}
+	if c.proxyProtocol {
+		l = &proxyproto.Listener{Listener: l, ConnPolicy: func(proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) { return proxyproto.USE, nil }}
+	}
+	if err := http.Serve(l, mux); err != nil {
 		fmt.Fprintln(os.Stderr, "serve:", err)
 		os.Exit(3)
 	}
