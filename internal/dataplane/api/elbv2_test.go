@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	proxyproto "github.com/pires/go-proxyproto"
 	"io"
+	"maps"
 	"net"
 	"net/http/httptest"
 	"path/filepath"
@@ -174,8 +176,12 @@ func TestELBv2Flow(t *testing.T) {
 	must[*elb.ModifyTargetGroupAttributesOutput](t)(e.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{
 		TargetGroupArn: aws.String(tg), Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("1")}}}))
 	attrs := must[*elb.DescribeTargetGroupAttributesOutput](t)(e.elb.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(tg)}))
-	if len(attrs.Attributes) != 1 || *attrs.Attributes[0].Value != "1" {
-		t.Errorf("attributes %+v, want deregistration_delay.timeout_seconds=1", attrs.Attributes)
+	got := map[string]string{}
+	for _, a := range attrs.Attributes {
+		got[aws.ToString(a.Key)] = aws.ToString(a.Value)
+	}
+	if want := map[string]string{"deregistration_delay.timeout_seconds": "1", "proxy_protocol_v2.enabled": "false"}; !maps.Equal(got, want) {
+		t.Errorf("attributes %v, want %v", got, want)
 	}
 	must[*elb.DeregisterTargetsOutput](t)(e.elb.DeregisterTargets(ctx, &elb.DeregisterTargetsInput{TargetGroupArn: aws.String(tg),
 		Targets: []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(a)}}}))
@@ -198,6 +204,81 @@ func TestELBv2Flow(t *testing.T) {
 	if len(tgs.TargetGroups) != 1 || len(tgs.TargetGroups[0].LoadBalancerArns) != 1 {
 		t.Errorf("target groups of the load balancer: %+v", tgs.TargetGroups)
 	}
+}
+
+// TestELBv2ProxyProtocol: with the target group attribute proxy_protocol_v2.enabled, each
+// connection through the listener reaches the target with a PROXY protocol v2 header carrying the
+// client's address (what an NLB sends); turned off again, none. A value other than true or false
+// is refused naming the member.
+func TestELBv2ProxyProtocol(t *testing.T) {
+	e := newELBEnv(t)
+	ctx := context.Background()
+	port := freePort(t)
+	_, tg, _ := e.stack(t, "pp", port)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			raw, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c := proxyproto.NewConn(raw, proxyproto.WithPolicy(proxyproto.USE))
+			_, _ = io.WriteString(c, c.RemoteAddr().String())
+			_ = c.Close()
+		}
+	}()
+	backendPort := int32(l.Addr().(*net.TCPAddr).Port)
+	must[*elb.RegisterTargetsOutput](t)(e.elb.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(tg),
+		Targets: []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(backendPort)}}}))
+	e.waitState(t, tg, elbtypes.TargetHealthStateEnumHealthy, 1)
+	setPP := func(v string) error {
+		_, err := e.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(tg),
+			Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("proxy_protocol_v2.enabled"), Value: aws.String(v)}}})
+		return err
+	}
+	// throughListener dials the listener and returns the address the target saw and the
+	// client's own.
+	throughListener := func() (seen, client string) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// A first byte lets the target tell at once that no header came (else it waits for one).
+		if _, err := io.WriteString(c, "x"); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(c)
+		return string(b), c.LocalAddr().String()
+	}
+	if seen, client := throughListener(); seen == client {
+		t.Errorf("without the attribute the target saw the client's address %s, want the balancer's", client)
+	}
+	if err := setPP("true"); err != nil {
+		t.Fatal(err)
+	}
+	attrs := must[*elb.DescribeTargetGroupAttributesOutput](t)(e.elb.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: aws.String(tg)}))
+	found := false
+	for _, a := range attrs.Attributes {
+		found = found || (aws.ToString(a.Key) == "proxy_protocol_v2.enabled" && aws.ToString(a.Value) == "true")
+	}
+	if !found {
+		t.Errorf("attributes %+v, want proxy_protocol_v2.enabled=true", attrs.Attributes)
+	}
+	if seen, client := throughListener(); seen != client {
+		t.Errorf("with proxy_protocol_v2.enabled the target saw %s, want the client's address %s", seen, client)
+	}
+	if err := setPP("false"); err != nil {
+		t.Fatal(err)
+	}
+	if seen, client := throughListener(); seen == client {
+		t.Errorf("with proxy_protocol_v2.enabled=false the target still saw the client's address %s", client)
+	}
+	wantAPIError(t, setPP("yes"), "ValidationError", "proxy_protocol_v2.enabled", "true or false")
 }
 
 // TestELBv2Refusals: bad input gets ELBv2's error code and a message naming the member.

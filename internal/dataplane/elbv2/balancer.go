@@ -57,6 +57,7 @@ type Balancer struct {
 	ctx       context.Context // set by Run
 	listeners map[string]*boundListener
 	pools     map[string]*serviceproxy.Pool
+	proxyV2   map[string]bool // target group ARN → proxy_protocol_v2.enabled
 	checkers  map[string]*checker
 	states    map[string]string   // "TGARN|IP:PORT" → state
 	inUse     map[string][]string // target group ARN → load balancer ARNs
@@ -76,7 +77,7 @@ func NewBalancer(opts Options) *Balancer {
 	b := &Balancer{
 		store: opts.Store, dial: opts.Dial, address: opts.Address, subnet: opts.Subnet, log: opts.Logger,
 		clock: opts.Clock, changed: opts.Changed, ready: make(chan struct{}),
-		listeners: map[string]*boundListener{}, pools: map[string]*serviceproxy.Pool{},
+		listeners: map[string]*boundListener{}, pools: map[string]*serviceproxy.Pool{}, proxyV2: map[string]bool{},
 		checkers: map[string]*checker{}, states: map[string]string{}, inUse: map[string][]string{},
 		listenErr: map[string]string{},
 	}
@@ -206,20 +207,25 @@ func (b *Balancer) serveLocked(l *boundListener) {
 				}
 				return
 			}
-			p := b.pool(tg)
-			if p == nil {
+			p, proxyV2 := b.pool(tg)
+			switch {
+			case p == nil:
 				_ = c.Close()
-				continue
+			case proxyV2:
+				go p.HandleProxyProtocol(ctx, c)
+			default:
+				go p.Handle(ctx, c)
 			}
-			go p.Handle(ctx, c)
 		}
 	}()
 }
 
-func (b *Balancer) pool(tgARN string) *serviceproxy.Pool {
+// pool is the target group's pool, and whether its connections start with a PROXY protocol v2
+// header (proxy_protocol_v2.enabled).
+func (b *Balancer) pool(tgARN string) (*serviceproxy.Pool, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.pools[tgARN]
+	return b.pools[tgARN], b.proxyV2[tgARN]
 }
 
 // snapshot is what sync reads from the store.
@@ -393,12 +399,14 @@ func (b *Balancer) syncPools(snap *snapshot) {
 			b.pools[arn] = p
 		}
 		p.SetDeregistrationDelay(time.Duration(g.DeregistrationDelaySeconds) * time.Second)
+		b.proxyV2[arn] = g.ProxyProtocolV2
 		p.Update(byGroup[arn])
 	}
 	for arn, p := range b.pools {
 		if _, ok := b.inUse[arn]; !ok || snap.groups[arn] == nil {
 			p.Close()
 			delete(b.pools, arn)
+			delete(b.proxyV2, arn)
 		}
 	}
 }

@@ -8,7 +8,8 @@
 //     browsers, curl and systemd-resolved answer with 127.0.0.1 (RFC 6761).
 //   - CreateTargetGroup (TargetType ip, Protocol TCP, health checks over TCP or HTTP),
 //     DescribeTargetGroups, DeleteTargetGroup, Describe/ModifyTargetGroupAttributes
-//     (deregistration_delay.timeout_seconds).
+//     (deregistration_delay.timeout_seconds; proxy_protocol_v2.enabled sends each target a PROXY
+//     protocol v2 header with the client's address).
 //   - CreateListener (Protocol TCP, one forward action): a TCP listener on 127.0.0.1:Port that
 //     balances connections over the target group's healthy targets with serviceproxy.Pool (the
 //     same balancer and drain as Kubernetes LoadBalancer Services); DescribeListeners,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/serviceproxy"
 )
 
 const (
@@ -244,15 +245,26 @@ func (a *API) deleteTargetGroup(f *form) (any, error) {
 }
 
 // modifyTargetGroupAttributes: TargetGroupArn, Attributes (deregistration_delay.timeout_seconds,
-// 0–3600 s); any other key is refused by name.
+// 0–3600 s; proxy_protocol_v2.enabled, true or false); any other key is refused by name.
 func (a *API) modifyTargetGroupAttributes(f *form) (any, error) {
 	arn := f.required("TargetGroupArn")
 	var delay *int32
+	var proxyV2 *bool
 	for _, p := range f.members("Attributes") {
 		k, _ := f.str(p + ".Key")
 		v, _ := f.str(p + ".Value")
+		if k == serviceproxy.ProxyProtocolV2Key {
+			b, err := strconv.ParseBool(v)
+			if err != nil || (v != "true" && v != "false") {
+				f.fail(validation("%s.Value: %s must be true or false, not %q", memberPath(p), k, v))
+				continue
+			}
+			proxyV2 = &b
+			continue
+		}
 		if k != attrDeregistrationDelay {
-			f.fail(validation("%s.Key: target group attribute %q is not served by the nodeless local load balancer; it serves %s", memberPath(p), k, attrDeregistrationDelay))
+			f.fail(validation("%s.Key: target group attribute %q is not served by the nodeless local load balancer; it serves %s and %s",
+				memberPath(p), k, attrDeregistrationDelay, serviceproxy.ProxyProtocolV2Key))
 			continue
 		}
 		n, err := strconv.Atoi(v)
@@ -272,8 +284,14 @@ func (a *API) modifyTargetGroupAttributes(f *form) (any, error) {
 		if err != nil {
 			return err
 		}
+		changed := false
 		if delay != nil && g.DeregistrationDelaySeconds != *delay {
-			g.DeregistrationDelaySeconds = *delay
+			g.DeregistrationDelaySeconds, changed = *delay, true
+		}
+		if proxyV2 != nil && g.ProxyProtocolV2 != *proxyV2 {
+			g.ProxyProtocolV2, changed = *proxyV2, true
+		}
+		if changed {
 			if err := tx.PutTargetGroup(g); err != nil {
 				return err
 			}
@@ -306,7 +324,10 @@ func (a *API) describeTargetGroupAttributes(f *form) (any, error) {
 }
 
 func attributes(g *store.TargetGroupRecord) []xmlAttribute {
-	return []xmlAttribute{{Key: attrDeregistrationDelay, Value: strconv.Itoa(int(g.DeregistrationDelaySeconds))}}
+	return []xmlAttribute{
+		{Key: attrDeregistrationDelay, Value: strconv.Itoa(int(g.DeregistrationDelaySeconds))},
+		{Key: serviceproxy.ProxyProtocolV2Key, Value: strconv.FormatBool(g.ProxyProtocolV2)},
+	}
 }
 
 // getTargetGroup reads a target group, or TargetGroupNotFound.

@@ -56,8 +56,11 @@ type TargetGroupRecord struct {
 	UnhealthyThreshold  int32  `json:"unhealthyThresholdCount"`
 	Matcher             string `json:"matcher,omitempty"`
 	// DeregistrationDelaySeconds is the attribute deregistration_delay.timeout_seconds.
-	DeregistrationDelaySeconds int32  `json:"deregistrationDelaySeconds"`
-	RequestHash                string `json:"requestHash"`
+	DeregistrationDelaySeconds int32 `json:"deregistrationDelaySeconds"`
+	// ProxyProtocolV2 is the attribute proxy_protocol_v2.enabled: each connection to a target
+	// starts with a PROXY protocol v2 header carrying the client's address.
+	ProxyProtocolV2 bool   `json:"proxyProtocolV2,omitempty"`
+	RequestHash     string `json:"requestHash"`
 }
 
 // ListenerRecord is a listener of a load balancer: 127.0.0.1:Port forwards to TargetGroupARN.
