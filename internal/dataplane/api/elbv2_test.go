@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	proxyproto "github.com/pires/go-proxyproto"
 	"io"
 	"maps"
 	"net"
@@ -20,6 +19,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/go-logr/logr/testr"
+	proxyproto "github.com/pires/go-proxyproto"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/elbv2"
