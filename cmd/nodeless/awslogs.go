@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -34,7 +33,7 @@ type podLogFlags struct {
 }
 
 func (f *podLogFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&f.executionRoleArn, "pod-execution-role-arn", "", "task execution role of the Pods' task definitions (executionRoleArn): lets ECS pull private images, read secrets and write logs; required with --pod-log-driver=awslogs")
+	fs.StringVar(&f.executionRoleArn, "pod-execution-role-arn", "", "task execution role of the Pods' task definitions (executionRoleArn): lets ECS pull private images, read secrets and write logs; with --pod-log-driver=awslogs, this or the Cluster object's spec.defaults.executionRoleArn is required")
 	fs.StringVar(&f.driver, "pod-log-driver", "", "where the Pods' containers' output goes: awslogs (CloudWatch Logs, read back by kubectl logs) or none (default: awslogs against AWS itself, none with --ecs-endpoint)")
 	fs.StringVar(&f.group, "pod-log-group", "", "CloudWatch Logs group of the Pods' containers (default /nodeless/<pod-cluster>); streams are <namespace>/<container>/<task ID>")
 	fs.StringVar(&f.region, "pod-log-region", "", "region of --pod-log-group (default: the controller's region)")
@@ -59,10 +58,9 @@ func (f *podLogFlags) apply(ctx context.Context, opts *pod.Options, ecsOpts ecsa
 	default:
 		return fmt.Errorf("--pod-log-driver must be %s or %s, not %q", logDriverAWSLogs, logDriverNone, f.driver)
 	}
-	if f.executionRoleArn == "" {
-		return errors.New("--pod-execution-role-arn: the Pods' tasks send their output to CloudWatch Logs (awslogs), and Fargate needs a task execution role " +
-			"allowed logs:CreateLogStream and logs:PutLogEvents to write it (AWS's managed AmazonECSTaskExecutionRolePolicy has them); give its ARN, or --pod-log-driver=none")
-	}
+	// Without --pod-execution-role-arn the role may come from the Cluster object's
+	// spec.defaults.executionRoleArn; a Pod whose task would have none waits with a Warning Event
+	// (pod.ReasonNoExecutionRole) naming both.
 	l := &translate.AWSLogs{Group: f.group, Region: f.region, CreateGroup: f.createGroup}
 	if l.Group == "" {
 		l.Group = "/nodeless/" + opts.Cluster

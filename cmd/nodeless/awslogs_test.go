@@ -20,7 +20,7 @@ import (
 const role = "arn:aws:iam::123456789012:role/nodeless-task-execution"
 
 // TestPodLogFlags: the --pod-log-* and --pod-execution-role-arn flags become the Pods' task
-// execution role and awslogs configuration; awslogs without a role is refused naming the flag.
+// execution role and awslogs configuration; awslogs without a role is left to the Cluster object.
 func TestPodLogFlags(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-west-1")
 	tests := []struct {
@@ -31,7 +31,8 @@ func TestPodLogFlags(t *testing.T) {
 		want     *translate.AWSLogs
 		wantErr  string
 	}{
-		{name: "AWS: awslogs by default, needs the role", wantErr: "--pod-execution-role-arn"},
+		// The role may come from the Cluster object (pod.ReasonNoExecutionRole otherwise).
+		{name: "AWS: awslogs by default, role left to the Cluster object", want: &translate.AWSLogs{Group: "/nodeless/prod", Region: "eu-west-1"}},
 		{name: "AWS: awslogs by default", args: []string{"--pod-execution-role-arn", role}, wantRole: role,
 			want: &translate.AWSLogs{Group: "/nodeless/prod", Region: "eu-west-1"}},
 		{name: "AWS: every option", args: []string{"--pod-execution-role-arn", role, "--pod-log-group", "team-a", "--pod-log-region", "us-west-2", "--pod-log-create-group"},
@@ -40,7 +41,8 @@ func TestPodLogFlags(t *testing.T) {
 		{name: "endpoint: none by default", endpoint: "http://127.0.0.1:4566", args: []string{"--pod-execution-role-arn", role}, wantRole: role},
 		{name: "endpoint: awslogs asked for", endpoint: "http://127.0.0.1:4566", args: []string{"--pod-log-driver", "awslogs", "--pod-execution-role-arn", role},
 			wantRole: role, want: &translate.AWSLogs{Group: "/nodeless/prod", Region: "eu-west-1"}},
-		{name: "endpoint: awslogs without a role", endpoint: "http://127.0.0.1:4566", args: []string{"--pod-log-driver", "awslogs"}, wantErr: "--pod-execution-role-arn"},
+		{name: "endpoint: awslogs without a role", endpoint: "http://127.0.0.1:4566", args: []string{"--pod-log-driver", "awslogs"},
+			want: &translate.AWSLogs{Group: "/nodeless/prod", Region: "eu-west-1"}},
 		{name: "unknown driver", args: []string{"--pod-log-driver", "json-file"}, wantErr: "--pod-log-driver must be awslogs or none"},
 	}
 	for _, tt := range tests {
@@ -68,8 +70,13 @@ func TestPodLogFlags(t *testing.T) {
 			if d := cmp.Diff(tt.want, opts.Logs); d != "" {
 				t.Errorf("logs (-want +got):\n%s", d)
 			}
-			// What the flags make, the Pod controller accepts.
-			if _, err := translate.Translate(rsPodForFlags(), translate.Options{ExecutionRoleArn: opts.ExecutionRoleArn, Logs: opts.Logs}); err != nil {
+			// What the flags make, the Pod controller accepts (with the Cluster object's role
+			// where the flags give none).
+			execRole := opts.ExecutionRoleArn
+			if execRole == "" && opts.Logs != nil {
+				execRole = "arn:aws:iam::123456789012:role/from-the-cluster-object"
+			}
+			if _, err := translate.Translate(rsPodForFlags(), translate.Options{ExecutionRoleArn: execRole, Logs: opts.Logs}); err != nil {
 				t.Errorf("translating with these options: %v", err)
 			}
 		})

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
+	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 	"github.com/nodeless-dev/nodeless/internal/fargate"
 )
 
@@ -21,7 +23,27 @@ const (
 	// ReasonClusterDefaultsAmbiguous: several Cluster objects name the Pods' ECS cluster; the
 	// Pod takes the defaults of none of them (the message names them).
 	ReasonClusterDefaultsAmbiguous = "ClusterDefaultsAmbiguous"
+	// ReasonNoExecutionRole: the Pods log with awslogs, but neither the controller
+	// (--pod-execution-role-arn) nor the Cluster object's spec.defaults.executionRoleArn gives
+	// the task execution role Fargate needs to write the logs; the Pod waits for one.
+	ReasonNoExecutionRole = "NoExecutionRole"
 )
+
+// noRoleRetry is how often a Pod waiting for an execution role (ReasonNoExecutionRole) looks at
+// the Cluster objects again.
+const noRoleRetry = 10 * time.Second
+
+// needsExecutionRole is the Problem of a Pod whose task would log with awslogs without a task
+// execution role (Fargate refuses such a task definition), nil when it has one or logs locally.
+func (o Options) needsExecutionRole() *reconciler.Problem {
+	if o.Logs == nil || o.ExecutionRoleArn != "" {
+		return nil
+	}
+	return &reconciler.Problem{Reason: ReasonNoExecutionRole, RequeueAfter: noRoleRetry, Message: fmt.Sprintf(
+		"the containers log to CloudWatch Logs (awslogs, group %s) and Fargate writes them with a task execution role allowed "+
+			"logs:CreateLogStream and logs:PutLogEvents: set spec.defaults.executionRoleArn on the Cluster object of ECS cluster %s, "+
+			"or start the controller with --pod-execution-role-arn (or --pod-log-driver=none)", o.Logs.Group, o.Cluster)}
+}
 
 // clusterDefaults are the spec.defaults of the Cluster object, in any namespace, whose ECS
 // cluster is the one the Pods' tasks run in (Options.Cluster by name, or its ARN): where its

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -46,4 +47,41 @@ func TestWithClusterDefaults(t *testing.T) {
 	if flags.Logs.Group != "/nodeless/pods" {
 		t.Errorf("the controller's own Logs changed: %+v", flags.Logs)
 	}
+}
+
+// TestNeedsExecutionRole: a Pod whose task logs with awslogs waits for a task execution role,
+// from the flags or the Cluster object, with a message naming both.
+func TestNeedsExecutionRole(t *testing.T) {
+	logs := &translate.AWSLogs{Group: "/nodeless/prod", Region: "eu-west-1"}
+	for _, tt := range []struct {
+		name string
+		o    Options
+		want bool
+	}{
+		{"local log files", Options{}, false},
+		{"awslogs with the flags' role", Options{Logs: logs, ExecutionRoleArn: "role-flag"}, false},
+		{"awslogs with the Cluster's role", Options{Logs: logs}.withClusterDefaultsOnly(fargate.Defaults{ExecutionRoleArn: "role-cl"}), false},
+		{"awslogs without a role", Options{Cluster: "prod", Logs: logs}, true},
+	} {
+		p := tt.o.needsExecutionRole()
+		if (p != nil) != tt.want {
+			t.Errorf("%s: %v, want a problem: %v", tt.name, p, tt.want)
+			continue
+		}
+		if p != nil {
+			for _, part := range []string{"spec.defaults.executionRoleArn", "ECS cluster prod", "--pod-execution-role-arn", "/nodeless/prod"} {
+				if !strings.Contains(p.Message, part) {
+					t.Errorf("%s: message %q does not say %q", tt.name, p.Message, part)
+				}
+			}
+			if p.Reason != ReasonNoExecutionRole || p.RequeueAfter <= 0 {
+				t.Errorf("%s: reason %s, retry after %s; want %s and a retry", tt.name, p.Reason, p.RequeueAfter, ReasonNoExecutionRole)
+			}
+		}
+	}
+}
+
+func (o Options) withClusterDefaultsOnly(d fargate.Defaults) Options {
+	o, _ = o.withClusterDefaults(d)
+	return o
 }

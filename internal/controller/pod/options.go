@@ -170,7 +170,12 @@ func (o Options) validate() error {
 	if o.Mirror == nil {
 		return errors.New("pod controller: Options.Mirror is required (a *secretsapi.Mirror)")
 	}
-	_, err := translate.Translate(&corev1.Pod{}, o.translate())
+	to := o.translate()
+	if to.Logs != nil && to.ExecutionRoleArn == "" {
+		// The role may come from the Cluster object (needsExecutionRole); check the rest.
+		to.ExecutionRoleArn = "arn:aws:iam::000000000000:role/checked-per-pod"
+	}
+	_, err := translate.Translate(&corev1.Pod{}, to)
 	var bad *translate.RefusedError
 	if err != nil && !errors.As(err, &bad) {
 		return err

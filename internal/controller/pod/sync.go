@@ -64,6 +64,10 @@ func (r *Reconciler) translation(ctx context.Context, st *podState, pod *corev1.
 	if err != nil {
 		return nil, err
 	}
+	if p := opts.needsExecutionRole(); p != nil {
+		r.emit(pod, st, podEvent{corev1.EventTypeWarning, p.Reason, p.Message, "no-execution-role"})
+		return nil, p
+	}
 	tr, err := translate.Translate(pod, opts.translate())
 	if err != nil {
 		return nil, err

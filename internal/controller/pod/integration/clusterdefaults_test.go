@@ -12,6 +12,7 @@ import (
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
 // TestClusterObjectDefaults: under `nodeless controller`, where a Cluster object names the ECS
@@ -68,5 +69,40 @@ func TestClusterObjectDefaults(t *testing.T) {
 		if strings.Contains(ev, "securityGroups") {
 			t.Errorf("event %q: the Cluster names no security groups, the flag's stay", ev)
 		}
+	}
+}
+
+// TestPodWaitsForAnExecutionRole: Pods that log with awslogs need a task execution role; without
+// --pod-execution-role-arn a Pod waits, Pending, with a Warning Event naming the Cluster object's
+// spec.defaults.executionRoleArn and the flag, and runs with the role once a Cluster object gives
+// it.
+func TestPodWaitsForAnExecutionRole(t *testing.T) {
+	const clusterRole = "arn:aws:iam::000000000000:role/cluster-exec"
+	e := start(t, func(_ *env, o *pod.Options) {
+		o.ExecutionRoleArn = ""
+		o.Logs = &translate.AWSLogs{Group: "/nodeless/pods", Region: "us-east-1"}
+	})
+	e.create(e.newPod("web"))
+	e.eventually(30*time.Second, "a NoExecutionRole event", func() (bool, string) {
+		for _, ev := range e.events("web") {
+			if strings.HasPrefix(ev, "Warning "+pod.ReasonNoExecutionRole+":") && strings.Contains(ev, "spec.defaults.executionRoleArn") {
+				return true, ev
+			}
+		}
+		return false, strings.Join(e.events("web"), "; ")
+	})
+	if n := e.tasksStarted(e.get("web")); n != 0 {
+		t.Fatalf("%d tasks started for a Pod without an execution role, want none", n)
+	}
+	cl := &ecsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "pods", Namespace: e.ns}, Spec: ecsv1alpha1.ClusterSpec{
+		ClusterName: pod.DefaultCluster, Defaults: &ecsv1alpha1.ClusterDefaults{ExecutionRoleArn: clusterRole},
+	}}
+	if err := e.c.Create(e.ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	got := e.waitPod("web", time.Minute, "Running", running)
+	task := e.task(taskOf(got))
+	if role := aws.ToString(e.taskDefinition(aws.ToString(task.TaskDefinitionArn)).ExecutionRoleArn); role != clusterRole {
+		t.Errorf("the task definition's executionRoleArn is %q, want the Cluster's %q", role, clusterRole)
 	}
 }
