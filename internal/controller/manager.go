@@ -444,8 +444,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	return nil
 }
 
-// indexReferences indexes Services and Tasks by the Cluster and TaskDefinition they reference, so
-// that a change of either wakes exactly the objects that depend on it.
+// indexReferences indexes Services and Tasks by the Cluster and TaskDefinition they reference, and
+// by the ECS cluster they name, so that a change of either wakes exactly the objects that depend
+// on it.
 func indexReferences(ctx context.Context, mgr manager.Manager) error {
 	refs := map[string]func(client.Object) *ecsv1alpha1.LocalObjectReference{
 		managed.IndexClusterRef: func(o client.Object) *ecsv1alpha1.LocalObjectReference {
@@ -468,6 +469,18 @@ func indexReferences(ctx context.Context, mgr manager.Manager) error {
 		},
 	}
 	for _, obj := range []client.Object{&ecsv1alpha1.Service{}, &ecsv1alpha1.Task{}} {
+		err := mgr.GetFieldIndexer().IndexField(ctx, obj, managed.IndexClusterName, func(o client.Object) []string {
+			switch v := o.(type) {
+			case *ecsv1alpha1.Service:
+				return managed.ClusterNameIndex(v.Spec.Cluster, v.Spec.ClusterRef)
+			case *ecsv1alpha1.Task:
+				return managed.ClusterNameIndex(v.Spec.Cluster, v.Spec.ClusterRef)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("indexing %T by %s: %w", obj, managed.IndexClusterName, err)
+		}
 		for field, ref := range refs {
 			err := mgr.GetFieldIndexer().IndexField(ctx, obj, field, func(o client.Object) []string {
 				if r := ref(o); r != nil {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -142,4 +143,47 @@ func eniSubnet(atts []ecstypes.Attachment) string {
 		}
 	}
 	return ""
+}
+
+// TestClusterDefaultsWakeServicesNamingTheCluster: a Service that names its ECS cluster in
+// spec.cluster (not clusterRef) takes that cluster's Cluster object's spec.defaults, and a change
+// of those defaults reaches ECS at once (the Cluster wakes it through the spec.cluster index; the
+// controllers' periodic resync is far away).
+func TestClusterDefaultsWakeServicesNamingTheCluster(t *testing.T) {
+	const otherSubnet = "subnet-0123456789abcdef1"
+	c, env := kube(t)
+	e := ecsmem.Start(t, ecsmem.Options{Strict: true})
+	api := ecsapi.NewCounting(e.Client)
+	controllertest.Run(t, controller.Config{
+		RestConfig: env.Config, ECS: api, Limits: controller.NoRateLimit(),
+		Controllers: managed.Options{
+			PollInterval: 300 * time.Millisecond, StablePollInterval: 2 * time.Second,
+			Defaults: fargate.Defaults{SecurityGroups: []string{flagGroup}},
+		},
+		SyncPeriod: time.Hour, Namespaces: []string{env.Namespace}, AllowRestart: true,
+	})
+	f := &faultEnv{scenario: &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background(), image: testImage}, ecs: e, cfg: env.Config}
+	ns := env.Namespace
+	cl, td, svc := newObjects(ns, testImage)
+	cl.Spec.Defaults = &ecsv1alpha1.ClusterDefaults{NetworkConfiguration: &ecsv1alpha1.NetworkConfiguration{
+		AwsvpcConfiguration: &ecsv1alpha1.AwsVpcConfiguration{Subnets: []string{clusterSubnet}}}}
+	svc.Spec.ClusterRef, svc.Spec.Cluster, svc.Spec.DesiredCount = nil, cl.ECSName(), aws.Int32(1)
+	f.create(cl, td, svc)
+	f.hasCondition(svc, func() []metav1.Condition { return svc.Status.Conditions }, ecsv1alpha1.ConditionReady, metav1.ConditionTrue, managed.ReasonRolloutComplete)
+
+	if err := c.Get(f.ctx, client.ObjectKeyFromObject(cl), cl); err != nil {
+		t.Fatal(err)
+	}
+	cl.Spec.Defaults.NetworkConfiguration.AwsvpcConfiguration.Subnets = []string{otherSubnet}
+	if err := c.Update(f.ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the service's subnets follow the Cluster's defaults", func() (bool, string) {
+		out, err := e.Client.DescribeServices(f.ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ns), Services: []string{"web"}})
+		if err != nil || len(out.Services) != 1 || out.Services[0].NetworkConfiguration == nil {
+			return false, fmt.Sprint(err, out)
+		}
+		got := out.Services[0].NetworkConfiguration.AwsvpcConfiguration.Subnets
+		return strings.Join(got, ",") == otherSubnet, fmt.Sprint("subnets ", got)
+	})
 }

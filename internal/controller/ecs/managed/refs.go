@@ -17,7 +17,38 @@ import (
 const (
 	IndexClusterRef        = "spec.clusterRef.name"
 	IndexTaskDefinitionRef = "spec.taskDefinitionRef.name"
+	// IndexClusterName indexes the Services and Tasks that name their ECS cluster in
+	// spec.cluster (by name or ARN; DefaultCluster when neither cluster nor clusterRef is set),
+	// so that a change of that cluster's Cluster object (its spec.defaults apply to them) wakes
+	// them too (ClusterIndexValues).
+	IndexClusterName = "spec.cluster"
 )
+
+// ClusterNameIndex is the IndexClusterName value of a Service or Task spec: the ECS cluster it
+// names, nil when it references a Cluster object (clusterRef).
+func ClusterNameIndex(cluster string, ref *ecsv1alpha1.LocalObjectReference) []string {
+	if ref != nil {
+		return nil
+	}
+	if cluster == "" {
+		cluster = DefaultCluster
+	}
+	return []string{cluster}
+}
+
+// ClusterIndexValues are the IndexClusterName values of the Services and Tasks that use the
+// Cluster object obj by naming its ECS cluster: its ECS name, and its ARN once known.
+func ClusterIndexValues(obj client.Object) []string {
+	cl, ok := obj.(*ecsv1alpha1.Cluster)
+	if !ok {
+		return nil
+	}
+	out := []string{cl.ECSName()}
+	if cl.Status.ClusterArn != "" {
+		out = append(out, cl.Status.ClusterArn)
+	}
+	return out
+}
 
 // DefaultCluster is the ECS cluster used when neither cluster nor clusterRef is set.
 const DefaultCluster = "default"

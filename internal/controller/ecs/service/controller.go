@@ -86,7 +86,7 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
 		For(&ecsv1alpha1.Service{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
 		Watches(&ecsv1alpha1.TaskDefinition{}, handler.EnqueueRequestsFromMapFunc(r.referencing(managed.IndexTaskDefinitionRef))).
-		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.referencing(managed.IndexClusterRef))).
+		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.usingCluster)).
 		WatchesRawSource(r.Poller.Source()).
 		Complete(rec)
 	if err != nil {
@@ -109,6 +109,30 @@ func (r *Reconciler) referencing(index string) handler.MapFunc {
 		}
 		return reqs
 	}
+}
+
+// usingCluster maps a Cluster to the Services that use it: by clusterRef, or by naming its ECS
+// cluster in spec.cluster (its spec.defaults apply to both).
+func (r *Reconciler) usingCluster(ctx context.Context, obj client.Object) []reconcile.Request {
+	reqs := r.referencing(managed.IndexClusterRef)(ctx, obj)
+	seen := map[reconcile.Request]bool{}
+	for _, q := range reqs {
+		seen[q] = true
+	}
+	for _, v := range managed.ClusterIndexValues(obj) {
+		var list ecsv1alpha1.ServiceList
+		if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{managed.IndexClusterName: v}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing services naming the cluster", "cluster", v)
+			continue
+		}
+		for i := range list.Items {
+			if q := (reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}); !seen[q] {
+				seen[q] = true
+				reqs = append(reqs, q)
+			}
+		}
+	}
+	return reqs
 }
 
 // Readiness derives Ready from what ECS reports (Readiness of the status).

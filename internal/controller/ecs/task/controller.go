@@ -86,7 +86,7 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
 		For(&ecsv1alpha1.Task{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
 		Watches(&ecsv1alpha1.TaskDefinition{}, handler.EnqueueRequestsFromMapFunc(r.waiting(managed.IndexTaskDefinitionRef))).
-		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.waiting(managed.IndexClusterRef))).
+		Watches(&ecsv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.waitingOnCluster)).
 		WatchesRawSource(r.Poller.Source()).
 		Complete(rec)
 	if err != nil {
@@ -111,6 +111,31 @@ func (r *Reconciler) waiting(index string) handler.MapFunc {
 		}
 		return reqs
 	}
+}
+
+// waitingOnCluster maps a Cluster to the Tasks not started yet that use it: by clusterRef, or by
+// naming its ECS cluster in spec.cluster (its spec.defaults apply to both).
+func (r *Reconciler) waitingOnCluster(ctx context.Context, obj client.Object) []reconcile.Request {
+	reqs := r.waiting(managed.IndexClusterRef)(ctx, obj)
+	seen := map[reconcile.Request]bool{}
+	for _, q := range reqs {
+		seen[q] = true
+	}
+	for _, v := range managed.ClusterIndexValues(obj) {
+		var list ecsv1alpha1.TaskList
+		if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{managed.IndexClusterName: v}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing tasks naming the cluster", "cluster", v)
+			continue
+		}
+		for i := range list.Items {
+			q := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+			if list.Items[i].Status.TaskArn == "" && !seen[q] {
+				seen[q] = true
+				reqs = append(reqs, q)
+			}
+		}
+	}
+	return reqs
 }
 
 // Readiness derives Ready from the task's lifecycle (Readiness of the status).
