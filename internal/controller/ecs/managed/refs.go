@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -34,6 +35,40 @@ func ClusterNameIndex(cluster string, ref *ecsv1alpha1.LocalObjectReference) []s
 		cluster = DefaultCluster
 	}
 	return []string{cluster}
+}
+
+// UsersOfCluster returns the objects of list's kind (a ServiceList or TaskList) in the namespace of
+// the Cluster object obj that use it: by spec.clusterRef (IndexClusterRef) or by naming its ECS
+// cluster in spec.cluster (IndexClusterName, ClusterIndexValues). Each object appears once.
+func UsersOfCluster(ctx context.Context, c client.Reader, obj client.Object, list client.ObjectList) ([]client.Object, error) {
+	fields := []client.MatchingFields{{IndexClusterRef: obj.GetName()}}
+	for _, v := range ClusterIndexValues(obj) {
+		fields = append(fields, client.MatchingFields{IndexClusterName: v})
+	}
+	seen := map[types.NamespacedName]bool{}
+	var out []client.Object
+	for _, f := range fields {
+		l, ok := list.DeepCopyObject().(client.ObjectList)
+		if !ok {
+			return nil, fmt.Errorf("%T is not a list", list)
+		}
+		if err := c.List(ctx, l, client.InNamespace(obj.GetNamespace()), f); err != nil {
+			return nil, fmt.Errorf("listing the users of Cluster %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+		}
+		items, err := apimeta.ExtractList(l)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			o, ok := it.(client.Object)
+			if !ok || seen[client.ObjectKeyFromObject(o)] {
+				continue
+			}
+			seen[client.ObjectKeyFromObject(o)] = true
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // ClusterIndexValues are the IndexClusterName values of the Services and Tasks that use the

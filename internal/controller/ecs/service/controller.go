@@ -114,23 +114,13 @@ func (r *Reconciler) referencing(index string) handler.MapFunc {
 // usingCluster maps a Cluster to the Services that use it: by clusterRef, or by naming its ECS
 // cluster in spec.cluster (its spec.defaults apply to both).
 func (r *Reconciler) usingCluster(ctx context.Context, obj client.Object) []reconcile.Request {
-	reqs := r.referencing(managed.IndexClusterRef)(ctx, obj)
-	seen := map[reconcile.Request]bool{}
-	for _, q := range reqs {
-		seen[q] = true
+	users, err := managed.UsersOfCluster(ctx, r.Client, obj, &ecsv1alpha1.ServiceList{})
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing the services of a cluster")
 	}
-	for _, v := range managed.ClusterIndexValues(obj) {
-		var list ecsv1alpha1.ServiceList
-		if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{managed.IndexClusterName: v}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing services naming the cluster", "cluster", v)
-			continue
-		}
-		for i := range list.Items {
-			if q := (reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}); !seen[q] {
-				seen[q] = true
-				reqs = append(reqs, q)
-			}
-		}
+	reqs := make([]reconcile.Request, 0, len(users))
+	for _, u := range users {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(u)})
 	}
 	return reqs
 }

@@ -116,23 +116,14 @@ func (r *Reconciler) waiting(index string) handler.MapFunc {
 // waitingOnCluster maps a Cluster to the Tasks not started yet that use it: by clusterRef, or by
 // naming its ECS cluster in spec.cluster (its spec.defaults apply to both).
 func (r *Reconciler) waitingOnCluster(ctx context.Context, obj client.Object) []reconcile.Request {
-	reqs := r.waiting(managed.IndexClusterRef)(ctx, obj)
-	seen := map[reconcile.Request]bool{}
-	for _, q := range reqs {
-		seen[q] = true
+	users, err := managed.UsersOfCluster(ctx, r.Client, obj, &ecsv1alpha1.TaskList{})
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing the tasks of a cluster")
 	}
-	for _, v := range managed.ClusterIndexValues(obj) {
-		var list ecsv1alpha1.TaskList
-		if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{managed.IndexClusterName: v}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing tasks naming the cluster", "cluster", v)
-			continue
-		}
-		for i := range list.Items {
-			q := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
-			if list.Items[i].Status.TaskArn == "" && !seen[q] {
-				seen[q] = true
-				reqs = append(reqs, q)
-			}
+	var reqs []reconcile.Request
+	for _, u := range users {
+		if t, ok := u.(*ecsv1alpha1.Task); ok && t.Status.TaskArn == "" {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(t)})
 		}
 	}
 	return reqs
