@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,7 +50,13 @@ const describeEvery = 10 * time.Millisecond
 
 // sample is one task's latencies from the start call; startedAt is the RunTask way's task startedAt
 // (when the data plane stored RUNNING, in ms), without the lag of polling for it.
-type sample struct{ running, http, startedAt time.Duration }
+type sample struct {
+	running, http, startedAt time.Duration
+	// throttled is how often the kernel throttled the container's CPU (the task's cpu as a CFS
+	// quota) from its creation until it answered: nr_throttled of its cgroup's cpu.stat (-1:
+	// unknown).
+	throttled int
+}
 
 // starter starts task i and returns its latencies; cleanup removes everything it started.
 type starter interface {
@@ -61,6 +68,7 @@ func BenchmarkDataPlane(b *testing.B) {
 	env := dataplanetest.Start(b)
 	env.LoadTestImage(b)
 	rt := startRuntime(b)
+	sameDaemons(b, env.StateDir, rt.stateDir)
 
 	scenarios := []struct {
 		name string
@@ -181,6 +189,13 @@ func report(b *testing.B, prefix string, all []sample, total time.Duration) {
 	b.ReportMetric(ms(pct(running, 99)), prefix+"running-p99-ms")
 	b.ReportMetric(ms(pct(answer, 50)), prefix+"http-p50-ms")
 	b.ReportMetric(ms(pct(answer, 99)), prefix+"http-p99-ms")
+	throttled := 0
+	for _, s := range all {
+		if s.throttled > 0 {
+			throttled++
+		}
+	}
+	b.ReportMetric(float64(throttled)/float64(max(1, len(all))), prefix+"cpu-throttled-share")
 	if started := startedAts(all); len(started) > 0 {
 		b.ReportMetric(ms(pct(started, 50)), prefix+"startedAt-p50-ms")
 	}
@@ -322,6 +337,7 @@ func (s *apiStarter) start(_ int) (sample, error) {
 		return smp, err
 	}
 	smp.http = time.Since(begin)
+	smp.throttled = throttledCount(runtime.ContainerID(arn[strings.LastIndexByte(arn, '/')+1:], "web"))
 	return smp, nil
 }
 
@@ -416,6 +432,7 @@ func (s *apiStarter) cleanup(b *testing.B) {
 type benchRuntime struct {
 	rt         *runtime.Containerd
 	runc, root string
+	stateDir   string
 	mu         sync.Mutex
 	waiters    map[string]chan struct{}
 }
@@ -430,7 +447,7 @@ func startRuntime(b *testing.B) *benchRuntime {
 	if err != nil {
 		b.Fatal(err)
 	}
-	br.rt, br.runc, br.root = rt, "/usr/sbin/runc", dir+"/containerd/runc"
+	br.rt, br.runc, br.root, br.stateDir = rt, "/usr/sbin/runc", dir+"/containerd/runc", dir
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- rt.Run(ctx) }()
@@ -505,6 +522,7 @@ func (s *runtimeStarter) start(i int) (sample, error) {
 		return smp, err
 	}
 	smp.http = time.Since(begin)
+	smp.throttled = throttledCount(runtime.ContainerID(id, "web"))
 	return smp, nil
 }
 
@@ -567,6 +585,7 @@ func (s *bareStarter) start(i int) (sample, error) {
 		return smp, err
 	}
 	smp.http = time.Since(begin)
+	smp.throttled = throttledCount(id)
 	return smp, nil
 }
 
@@ -619,4 +638,55 @@ func unmountAll(dir string) {
 	for i := len(mounts) - 1; i >= 0; i-- {
 		_ = unix.Unmount(mounts[i], unix.MNT_DETACH)
 	}
+}
+
+// sameDaemons fails the benchmark unless the RunTask way's containerd (the data plane's own, under
+// stateDirA) and the daemon the other two ways share (under stateDirB) run the same executable
+// with the same configuration but for their directories: the ways are compared, not the daemons.
+func sameDaemons(b *testing.B, stateDirA, stateDirB string) {
+	b.Helper()
+	describe := func(stateDir string) (exe, config string) {
+		dir := runtime.ContainerdDir(stateDir)
+		raw, err := os.ReadFile(filepath.Join(dir, "config.toml"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		pid, err := os.ReadFile(filepath.Join(dir, "containerd.pid"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		exe, err = os.Readlink("/proc/" + strings.TrimSpace(string(pid)) + "/exe")
+		if err != nil {
+			b.Fatal(err)
+		}
+		return exe, strings.ReplaceAll(string(raw), dir, "DIR")
+	}
+	exeA, configA := describe(stateDirA)
+	exeB, configB := describe(stateDirB)
+	if exeA != exeB || configA != configB {
+		b.Fatalf("the two containerd daemons differ: %s with\n%s\nagainst %s with\n%s", exeA, configA, exeB, configB)
+	}
+}
+
+// throttledCount is nr_throttled of the container's CPU cgroup (containerd's default cgroup path,
+// /<namespace>/<container ID>; cgroup v1 or v2), or -1 when it cannot be read.
+func throttledCount(containerID string) int {
+	for _, path := range []string{
+		filepath.Join("/sys/fs/cgroup/cpu", runtime.Namespace, containerID, "cpu.stat"),
+		filepath.Join("/sys/fs/cgroup", runtime.Namespace, containerID, "cpu.stat"),
+	} {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(raw), "\n") {
+			if v, ok := strings.CutPrefix(line, "nr_throttled "); ok {
+				n, err := strconv.Atoi(v)
+				if err == nil {
+					return n
+				}
+			}
+		}
+	}
+	return -1
 }

@@ -50,6 +50,9 @@ func (t *task) runContainer(c *ctr) {
 	}
 	var proc containerd.Task
 	err = t.retryUnavailable(func() (err error) {
+		if c.created {
+			return nil // created just now by this process: it has no task yet
+		}
 		proc, err = loadTask(t.ctx, cont)
 		return err
 	})
@@ -150,29 +153,36 @@ func (t *task) finishUnstarted(c *ctr, reason string) bool {
 	return true
 }
 
-// prepare finds the container, or pulls its image and creates it.
+// prepare finds the container, or pulls its image and creates it. An attached task's container
+// is looked up first (missing, it is lost); a started one's is created at once, and found when
+// creating it says it exists (an earlier Start created it): most starts are first starts, and
+// the lookup was a round trip to containerd on each one's way to RUNNING.
 func (t *task) prepare(c *ctr) (containerd.Container, error) {
-	client := t.c.client
-	cont, err := client.LoadContainer(t.ctx, c.id)
-	if err == nil {
+	if t.attached {
+		cont, err := t.c.client.LoadContainer(t.ctx, c.id)
+		if errdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: container %s not found in containerd", errLost, c.id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("CannotStartContainerError: loading container: %w", err)
+		}
 		t.recordDigest(c, cont)
 		return cont, nil
 	}
-	if !errdefs.IsNotFound(err) {
-		return nil, fmt.Errorf("CannotStartContainerError: loading container: %w", err)
-	}
-	if t.attached {
-		return nil, fmt.Errorf("%w: container %s not found in containerd", errLost, c.id)
-	}
 	img, err := t.c.ensureImage(t.startCtx, c.spec.Image, c.spec.Auth)
 	if err != nil {
+		// A container an earlier Start created runs without its image (removed since).
+		if cont, lerr := t.c.client.LoadContainer(t.ctx, c.id); lerr == nil {
+			t.recordDigest(c, cont)
+			return cont, nil
+		}
 		return nil, err
 	}
 	// Reported with the next change (RUNNING): one observation less per container on the way up.
 	t.mu.Lock()
 	c.state.ImageDigest = img.Target().Digest.String()
 	t.mu.Unlock()
-	cont, err = t.create(c, img)
+	cont, err := t.create(c, img)
 	if err != nil {
 		return nil, fmt.Errorf("CannotCreateContainerError: %w", err)
 	}
@@ -217,6 +227,7 @@ func (t *task) create(c *ctr, img containerd.Image) (containerd.Container, error
 	cont, err := newContainer()
 	if errdefs.IsAlreadyExists(err) {
 		if existing, lerr := t.c.client.LoadContainer(ctx, c.id); lerr == nil {
+			t.recordDigest(c, existing) // an earlier Start created it, maybe from an image since retagged
 			return existing, nil
 		}
 		// A snapshot left by an interrupted earlier create: remove it and try once more.
