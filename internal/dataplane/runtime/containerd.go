@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/containerd"
@@ -94,6 +95,9 @@ type Containerd struct {
 	oom   map[string]bool // containerd IDs that the kernel OOM-killed
 	// unpacked holds the digests of images known to be unpacked for the snapshotter.
 	unpacked map[string]bool
+
+	// shimSearches counts the searches for forgotten shims (killForgottenShims), for tests.
+	shimSearches atomic.Uint64
 
 	// localMu serialises making local images; localDigests records what each holds.
 	localMu      sync.Mutex

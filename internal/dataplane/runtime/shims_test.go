@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/procwatch"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
 // fakeShimEnv makes the test binary act as a shim (TestFakeShim): it starts a child (as a shim
@@ -196,4 +197,85 @@ func exitString(code *int32) string {
 		return "none"
 	}
 	return strconv.Itoa(int(*code))
+}
+
+// TestRemoveSearchesOnlyWhenInDoubt counts the searches for forgotten shims: none when the
+// daemon that started a container's shim deletes its task in the same process; one per container
+// when containerd was restarted since the container was created (it may have forgotten a shim it
+// was starting), or when an earlier process created it (it may have been killed while creating
+// or deleting the task). And no shim of the removed containers runs afterwards.
+func TestRemoveSearchesOnlyWhenInDoubt(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	ctx := context.Background()
+	run := func() (TaskSpec, store.TaskRuntimeState) {
+		spec := taskSpec(container("web", withPort(8080)))
+		st, err := e.rt.Start(ctx, spec) // removed below, by this runtime or the next one
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
+		return spec, st
+	}
+	remove := func(rt *Containerd, spec TaskSpec, st store.TaskRuntimeState) uint64 {
+		t.Helper()
+		before := rt.shimSearches.Load()
+		if err := rt.Stop(ctx, spec.TaskID); err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Remove(ctx, spec.TaskID, st); err != nil {
+			t.Fatal(err)
+		}
+		// A shim the daemon shut down exits on its own, soon after.
+		pids := shimsOf(rt.Address(), st.ContainerIDs["web"])
+		for deadline := time.Now().Add(10 * time.Second); len(pids) > 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			pids = shimsOf(rt.Address(), st.ContainerIDs["web"])
+		}
+		if len(pids) > 0 {
+			t.Errorf("shims %v of %s still run 10 s after Remove", pids, st.ContainerIDs["web"])
+		}
+		return rt.shimSearches.Load() - before
+	}
+
+	spec, st := run()
+	if n := remove(e.rt, spec, st); n != 0 {
+		t.Errorf("removing a task the same daemon ran in this process: %d searches, want 0", n)
+	}
+
+	spec, st = run()
+	gen := e.rt.sup.Generation()
+	raw, err := os.ReadFile(filepath.Join(ContainerdDir(e.stateDir), "containerd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(raw))
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); e.rt.sup.Generation() == gen; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("containerd not restarted")
+		}
+	}
+	if n := remove(e.rt, spec, st); n != 1 {
+		t.Errorf("removing a task after a containerd restart: %d searches, want 1", n)
+	}
+
+	spec, st = run()
+	e.stop()
+	e2 := newEnv(t, e.stateDir)
+	if n := remove(e2.rt, spec, st); n != 1 {
+		t.Errorf("removing a task an earlier process started: %d searches, want 1", n)
+	}
+}
+
+// shimsOf lists the live runc shims of container id of the daemon at address.
+func shimsOf(address, id string) []int {
+	var out []int
+	for _, pid := range allPids() {
+		if isShimOf(pid, address, id) && !procwatch.Zombie(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }

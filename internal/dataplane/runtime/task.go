@@ -61,6 +61,12 @@ type ctr struct {
 	id       string
 	state    ContainerState
 	created  bool          // this process created it in containerd (not an earlier one)
+	// daemon is the containerd generation (containerdproc.Supervisor.Generation) read before this
+	// process created the container; shimUnsure is set when a creation or start of its task
+	// failed, which may leave a shim behind. Remove searches for forgotten shims unless the same
+	// daemon saw the container's whole life in this process (witnessed).
+	daemon     uint64
+	shimUnsure bool
 	started  bool          // its process was started at least once
 	starting bool          // its process exists or is being created: only its own goroutine ends it
 	done     bool          // terminal: exited, or will never start
@@ -433,16 +439,20 @@ func (c *Containerd) Remove(ctx context.Context, taskID string, state store.Task
 	t := c.tasks[taskID]
 	delete(c.tasks, taskID)
 	c.mu.Unlock()
+	since := map[string]uint64{} // see witnessed
 	if t != nil {
 		t.detach()
-		t.waitGoroutines(10 * time.Second)
+		ended := t.waitGoroutines(10 * time.Second)
 		for _, ct := range t.ctrs {
 			ids[ct.id] = true
+			if ended {
+				since[ct.id] = c.witnessed(ct)
+			}
 		}
 	}
 	var errs []error
 	for _, id := range sortedKeys(ids) {
-		if err := c.deleteContainer(ctx, id); err != nil {
+		if err := c.deleteContainer(ctx, id, since[id]); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -470,13 +480,16 @@ func (c *Containerd) Remove(ctx context.Context, taskID string, state store.Task
 	return nil
 }
 
-func (t *task) waitGoroutines(limit time.Duration) {
+// waitGoroutines waits up to limit for the task's goroutines to end, and reports whether they did.
+func (t *task) waitGoroutines(limit time.Duration) bool {
 	done := make(chan struct{})
 	go func() { t.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		return true
 	case <-time.After(limit):
 		t.log.Info("task goroutines still running after removal")
+		return false
 	}
 }
 

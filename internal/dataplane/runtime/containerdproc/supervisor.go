@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,7 +43,16 @@ type Supervisor struct {
 	opts      Options
 	ready     chan struct{}
 	readyOnce sync.Once
+	// generation counts the daemons started or adopted (Generation).
+	generation atomic.Uint64
 }
+
+// Generation counts the daemons this supervisor started or adopted so far; it grows before a new
+// daemon is started or adopted, so a call that a daemon answered was answered by the same daemon
+// as an earlier one when the generation read before the earlier call is still the current one.
+// The runtime uses it to know that the daemon which started a container's shim is the one that
+// deleted it (killForgottenShims).
+func (s *Supervisor) Generation() uint64 { return s.generation.Load() }
 
 // maxRestarts is how many restarts in a row may fail before Run gives up.
 const maxRestarts = 5
@@ -162,6 +172,7 @@ func (d *daemon) killed() bool {
 }
 
 func (s *Supervisor) startOrAdopt(ctx context.Context, cfg string) (*daemon, error) {
+	s.generation.Add(1)
 	d := s.adopt(cfg)
 	if d == nil {
 		var err error

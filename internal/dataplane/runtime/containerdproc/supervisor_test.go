@@ -88,11 +88,14 @@ func pidOf(t *testing.T, dir string) int {
 }
 
 // A second supervisor adopts the running daemon; when it stops that daemon, the first one (still
-// supervising) starts a new one.
+// supervising) starts a new one, and counts it in its Generation before it runs.
 func TestAdoptAndRestart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "containerd")
 	first := start(t, dir)
 	pid1 := pidOf(t, dir)
+	if g := first.s.Generation(); g != 1 {
+		t.Errorf("Generation after the first start = %d, want 1", g)
+	}
 
 	second := start(t, dir)
 	if pid := pidOf(t, dir); pid != pid1 {
@@ -105,6 +108,9 @@ func TestAdoptAndRestart(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(dir, pidFile)); err == nil {
 			if pid, _ := strconv.Atoi(string(b)); pid != 0 && pid != pid1 {
 				if _, err := os.Stat(first.s.Address()); err == nil {
+					if g := first.s.Generation(); g < 2 {
+						t.Errorf("Generation after the restart = %d, want 2 or more", g)
+					}
 					return
 				}
 			}
