@@ -61,16 +61,17 @@ type ctr struct {
 	id       string
 	state    ContainerState
 	created  bool          // this process created it in containerd (not an earlier one)
+	started  bool          // its process was started at least once
+	starting bool          // its process exists or is being created: only its own goroutine ends it
+	done     bool          // terminal: exited, or will never start
+	exited   chan struct{} // closed when done
+
 	// daemon is the containerd generation (containerdproc.Supervisor.Generation) read before this
 	// process created the container; shimUnsure is set when a creation or start of its task
 	// failed, which may leave a shim behind. Remove searches for forgotten shims unless the same
 	// daemon saw the container's whole life in this process (witnessed).
 	daemon     uint64
 	shimUnsure bool
-	started  bool          // its process was started at least once
-	starting bool          // its process exists or is being created: only its own goroutine ends it
-	done     bool          // terminal: exited, or will never start
-	exited   chan struct{} // closed when done
 }
 
 // Start implements Runtime.
