@@ -102,6 +102,7 @@ func BenchmarkDataPlane(b *testing.B) {
 			// Only the RunTask way writes to the store, and nothing is stopped before cleanup.
 			commits = env.DataPlane.Commits() - commits
 			cleanupAll(b, starters)
+			settle(b, env.StateDir)
 			for j, sc := range scenarios {
 				report(b, sc.name+"-", all[j], 0)
 			}
@@ -128,6 +129,7 @@ func BenchmarkDataPlane(b *testing.B) {
 					if err != nil {
 						b.Fatalf("%s: %v", scenarios[j].name, err)
 					}
+					settle(b, env.StateDir)
 					totals[j] = append(totals[j], total)
 					all[j] = append(all[j], smp...)
 				}
@@ -154,6 +156,37 @@ func startAtOnce(b *testing.B, s starter) ([]sample, time.Duration, error) {
 	total := time.Since(begin)
 	s.cleanup(b)
 	return all, total, errors.Join(errs...)
+}
+
+// settleTime is how long the machine is left alone after a way's removals, before the next way
+// starts its tasks: the kernel tears network namespaces (and the VPC's veth pairs) down in the
+// background after the last reference goes.
+const settleTime = 2 * time.Second
+
+// settle waits until the data plane of stateDir has removed every task's network namespace (its
+// removals run after StopTask answered and the task was STOPPED: the RunTask way's cleanup does not
+// wait for them, and they used to overlap the next way's starts), then settleTime more.
+func settle(b *testing.B, stateDir string) {
+	b.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		entries, err := os.ReadDir(filepath.Join(stateDir, "netns"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		left := 0
+		for _, e := range entries {
+			if e.Name() != "vpc" {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("the data plane still holds %d task network namespaces a minute after its tasks stopped", left)
+		}
+	}
+	time.Sleep(settleTime)
 }
 
 func mean(ds []time.Duration) time.Duration {
