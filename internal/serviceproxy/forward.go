@@ -29,6 +29,26 @@ const (
 // (Pool.SetForwarding overrides it per Pool): "splice" (the default) or "kernel".
 const ForwardingEnv = "NODELESS_LB_FORWARDING"
 
+// ForwardingAnnotation sets the Forwarding of a Service's TCP ports on the local load balancer,
+// "splice" or "kernel", instead of ForwardingEnv's (for trying one Service, and for benchmarks that
+// compare both in one run). nodeless's own: nothing on AWS reads it.
+const ForwardingAnnotation = "nodeless.dev/load-balancer-forwarding"
+
+// serviceForwarding is the Forwarding of a Service's pools: ForwardingAnnotation's, else
+// ForwardingEnv's. An invalid annotation is an error naming it (the process default applies).
+func serviceForwarding(annotations map[string]string) (Forwarding, error) {
+	def, _ := defaultForwarding()
+	v, ok := annotations[ForwardingAnnotation]
+	if !ok {
+		return def, nil
+	}
+	f, err := ParseForwarding(v)
+	if err != nil {
+		return def, fmt.Errorf("metadata.annotations[%s]: %q: want splice or kernel", ForwardingAnnotation, v)
+	}
+	return f, nil
+}
+
 // String is the name ParseForwarding takes.
 func (f Forwarding) String() string {
 	if f == ForwardKernel {

@@ -281,3 +281,26 @@ func waitPoolEmpty(t *testing.T, pool *Pool) {
 		return len(s.Connections) == 0, fmt.Sprintf("%v", s.Connections)
 	})
 }
+
+func TestServiceForwarding(t *testing.T) {
+	def, _ := defaultForwarding()
+	tests := []struct {
+		name        string
+		annotations map[string]string
+		want        Forwarding
+		wantErr     bool
+	}{
+		{name: "none: the process default", want: def},
+		{name: "kernel", annotations: map[string]string{ForwardingAnnotation: "kernel"}, want: ForwardKernel},
+		{name: "splice", annotations: map[string]string{ForwardingAnnotation: " splice "}, want: ForwardSplice},
+		{name: "invalid: the default and an error", annotations: map[string]string{ForwardingAnnotation: "ebpf"}, want: def, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := serviceForwarding(tt.annotations)
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("serviceForwarding(%v) = %v, %v; want %v, error %v", tt.annotations, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
