@@ -201,12 +201,17 @@ type loadStats struct {
 	lat     []time.Duration
 	errs    int
 	elapsed time.Duration
+	// firstErr is one of the errors, for the log.
+	firstErr error
 }
 
 func (s *loadStats) add(o *loadStats) {
 	s.lat = append(s.lat, o.lat...)
 	s.errs += o.errs
 	s.elapsed += o.elapsed
+	if s.firstErr == nil {
+		s.firstErr = o.firstErr
+	}
 }
 
 func (s *loadStats) rps() float64 { return float64(len(s.lat)) / s.elapsed.Seconds() }
@@ -230,6 +235,11 @@ func runLoad(p lbPath, workers int, d time.Duration) *loadStats {
 					lat = append(lat, l)
 				case ctx.Err() == nil:
 					errs++
+					if errs == 1 {
+						mu.Lock()
+						all.firstErr = err
+						mu.Unlock()
+					}
 				}
 			}
 			mu.Lock()
@@ -251,6 +261,9 @@ func report(b *testing.B, results map[string]*loadStats) {
 			name := path + "/" + mode
 			s := results[name]
 			b.Logf("%-20s %8.0f req/s  p50 %8s  p99 %8s  errors %d  (%d requests)", name, s.rps(), pct(s.lat, 50), pct(s.lat, 99), s.errs, len(s.lat))
+			if s.firstErr != nil {
+				b.Logf("%-20s first error: %v", name, s.firstErr)
+			}
 		}
 	}
 	for _, mode := range []string{"new", "keepalive"} {

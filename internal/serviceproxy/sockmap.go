@@ -225,9 +225,9 @@ func (f *sockmapForwarder) start(client, up net.Conn) (*kernelLink, bool) {
 	return l, true
 }
 
-// enter dups both sockets and puts them in the maps: targets first, then verdict (client first).
-// Any error leaves nothing redirected yet, except when the endpoint's socket could not enter
-// verdict after the client's did (it closed in between): then the link is ended as a failed one.
+// enter dups both sockets and puts them in the maps: targets first, then verdict (endpoint
+// first). Any error leaves nothing redirected and the connections in order for userspace (see
+// unwind for the one case where some bytes were redirected already).
 func (l *kernelLink) enter(client, up net.Conn) error {
 	for i, c := range []net.Conn{client, up} {
 		fd, err := dupConn(c)
@@ -252,17 +252,69 @@ func (l *kernelLink) enter(client, up net.Conn) error {
 			return fmt.Errorf("sockhash update: %w", err)
 		}
 	}
-	if err := l.f.verdict.Update(l.cookie[0], uint64(l.fd[0]), ebpf.UpdateNoExist); err != nil {
+	// verdict: the endpoint's socket first, so that where the client speaks first (HTTP) nothing
+	// is redirected before both are in.
+	if err := l.f.verdict.Update(l.cookie[1], uint64(l.fd[1]), ebpf.UpdateNoExist); err != nil {
 		return fmt.Errorf("sockhash update: %w", err)
 	}
-	if err := l.f.verdict.Update(l.cookie[1], uint64(l.fd[1]), ebpf.UpdateNoExist); err != nil {
-		// The client's bytes may already be on their way to up: nothing can take over safely.
-		_ = client.Close()
-		_ = up.Close()
+	if err := l.f.verdict.Update(l.cookie[0], uint64(l.fd[0]), ebpf.UpdateNoExist); err != nil {
+		// The client's socket stopped being established in between (its FIN or a reset): the
+		// endpoint's bytes may be on their way to it already.
+		l.unwind(client, up)
 		return fmt.Errorf("sockhash update: %w", err)
 	}
 	return nil
 }
+
+// unwind stops redirecting the endpoint's bytes and waits until those it redirected went out on
+// the client's socket, so that userspace can take over without reordering them; when that does
+// not happen within about a second (the client does not read), it closes both connections.
+func (l *kernelLink) unwind(client, up net.Conn) {
+	_ = l.f.verdict.Delete(l.cookie[1])
+	for wait := 100 * time.Microsecond; ; wait *= 2 {
+		out, err := l.redirectedOut()
+		if err == nil && out {
+			return
+		}
+		if err != nil || wait > time.Second {
+			_ = client.Close()
+			_ = up.Close()
+			return
+		}
+		time.Sleep(wait)
+	}
+}
+
+// redirectedOut says whether every byte the endpoint's socket received and did not keep in its
+// receive queue (SIOCINQ) was written on the client's socket. bytes_received counts a FIN.
+func (l *kernelLink) redirectedOut() (bool, error) {
+	ti, err := unix.GetsockoptTCPInfo(l.fd[1], unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return false, fmt.Errorf("TCP_INFO: %w", err)
+	}
+	inq, err := unix.IoctlGetInt(l.fd[1], unix.SIOCINQ)
+	if err != nil {
+		return false, fmt.Errorf("SIOCINQ: %w", err)
+	}
+	w, err := written(l.fd[0])
+	if err != nil {
+		return false, err
+	}
+	var fin uint64
+	switch ti.State {
+	case tcpCloseWait, tcpLastAck, tcpClosing, tcpTimeWait:
+		fin = 1
+	}
+	return w-l.base[0]+uint64(inq)+fin >= ti.Bytes_received, nil
+}
+
+// TCP states after a FIN was received (include/net/tcp_states.h).
+const (
+	tcpTimeWait  = 6
+	tcpCloseWait = 8
+	tcpLastAck   = 9
+	tcpClosing   = 11
+)
 
 // leave undoes a failed enter: it deletes what entered the maps and closes the dups.
 func (l *kernelLink) leave() {

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/nodeless-dev/nodeless/internal/testwait"
 )
@@ -303,4 +305,78 @@ func TestServiceForwarding(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKernelUnwind: when the client's socket cannot enter the verdict map after the endpoint's did
+// (the client's FIN came in between), the endpoint's bytes already redirected go out first, and
+// userspace carries on with the rest in order.
+func TestKernelUnwind(t *testing.T) {
+	f, err := kernelForwarder()
+	if err != nil {
+		t.Skipf("in-kernel forwarding unavailable here: %v", err)
+	}
+	sl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sl.Close() })
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pl.Close() })
+	client, err := net.Dial("tcp", pl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Close() }()
+	a, err := pl.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := net.Dial("tcp", sl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sl.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	part1, part2 := pattern(1<<20, 1), pattern(1<<20, 2)
+	l := &kernelLink{f: f, fd: [2]int{-1, -1}}
+	for i, c := range []net.Conn{a, b} {
+		if l.fd[i], err = dupConn(c); err != nil {
+			t.Fatal(err)
+		}
+		if l.cookie[i], err = unix.GetsockoptUint64(l.fd[i], unix.SOL_SOCKET, unix.SO_COOKIE); err != nil {
+			t.Fatal(err)
+		}
+		if l.base[i], err = written(l.fd[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range l.fd {
+		if err := f.targets.Update(l.cookie[i], uint64(l.fd[1-i]), ebpf.UpdateNoExist); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.verdict.Update(l.cookie[1], uint64(l.fd[1]), ebpf.UpdateNoExist); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() { all, _ := io.ReadAll(client); got <- all }()
+	if _, err := srv.Write(part1); err != nil { // redirected by the kernel to the client
+		t.Fatal(err)
+	}
+	l.unwind(a, b)
+	l.leave()
+	go (&link{client: a, up: b}).pipe()
+	if _, err := srv.Write(part2); err != nil { // copied in userspace
+		t.Fatal(err)
+	}
+	_ = srv.Close()
+	if !bytes.Equal(<-got, append(part1, part2...)) {
+		t.Errorf("the client did not get the endpoint's bytes in order")
+	}
+	waitNoLinks(t, f)
 }
