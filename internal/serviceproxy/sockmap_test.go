@@ -1,7 +1,9 @@
 package serviceproxy
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -378,5 +380,51 @@ func TestKernelUnwind(t *testing.T) {
 	if !bytes.Equal(<-got, append(part1, part2...)) {
 		t.Errorf("the client did not get the endpoint's bytes in order")
 	}
+	waitNoLinks(t, f)
+}
+
+// TestKernelProxyProtocol: with the kernel forwarding, the PROXY v2 header still comes first, before
+// bytes the client sent before its connection entered the maps, and only once.
+func TestKernelProxyProtocol(t *testing.T) {
+	backend := startAddrBackend(t)
+	pool, f := kernelPool(t, backend.Addr().String())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close(); pool.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go pool.HandleProxyProtocol(context.Background(), c)
+		}
+	}()
+	c, err := net.DialTimeout("tcp", l.Addr().String(), waitTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	_ = c.SetDeadline(time.Now().Add(waitTimeout))
+	r := bufio.NewReader(c)
+	want := fmt.Sprintf("header %s %s\n", c.LocalAddr(), l.Addr())
+	for i := range 2 {
+		if _, err := fmt.Fprintln(c, "hello"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("answer %d (-want +got):\n%s", i, diff)
+		}
+		if i == 0 {
+			waitEntries(t, f, 4)
+		}
+	}
+	_ = c.Close()
 	waitNoLinks(t, f)
 }
