@@ -43,6 +43,7 @@ func cloudMapAPI(r *cloudmap.Registry) *jsonAPI {
 		"DiscoverInstances":                jsonOp(a, r.DiscoverInstances),
 		"UpdateInstanceCustomHealthStatus": jsonOp(a, r.UpdateInstanceCustomHealthStatus),
 		"GetOperation":                     jsonOp(a, r.GetOperation),
+		"ListOperations":                   jsonOp(a, r.ListOperations),
 	}
 	return a
 }

@@ -259,12 +259,6 @@ func strDefault(f *form, name, def string) string {
 	return def
 }
 
-func deref(p *int32, def int32) int32 {
-	if p == nil {
-		return def
-	}
-	return *p
-}
 
 // tgXML is a target group as ELBv2 shows it, with the load balancers whose listeners use it.
 func (a *API) tgXML(g *store.TargetGroupRecord) xmlTargetGroup {
