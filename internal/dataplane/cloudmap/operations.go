@@ -49,10 +49,10 @@ func indexOperation(tx *store.Tx, id string) error {
 func (r *Registry) recordOperation(tx *store.Tx, typ string, targets map[string]string) (string, error) {
 	now := r.now()
 	op := &Operation{ID: newID("", 32) + "-" + newID("", 8), Type: typ, Status: opSuccess, CreateDate: now, UpdateDate: now, Targets: targets}
-	if err := tx.CloudMapPut(opKey(op.ID), op); err != nil {
+	if err := indexOperations(tx); err != nil { // before the new one is stored: it gets one key
 		return "", err
 	}
-	if err := indexOperations(tx); err != nil {
+	if err := tx.CloudMapPut(opKey(op.ID), op); err != nil {
 		return "", err
 	}
 	if err := indexOperation(tx, op.ID); err != nil {

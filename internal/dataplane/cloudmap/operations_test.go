@@ -62,6 +62,9 @@ func TestOperationsBounded(t *testing.T) {
 	in := &cloudmap.CreatePrivateDNSNamespaceInput{Name: "shop.local", Vpc: "vpc-1", CreatorRequestID: "first"}
 	created := must[*cloudmap.OperationOutput](t)(r.CreatePrivateDNSNamespace(in)).OperationID
 	nsID := must[*cloudmap.GetOperationOutput](t)(r.GetOperation(&cloudmap.GetOperationInput{OperationID: created})).Operation.Targets["NAMESPACE"]
+	if ops, index := operationKeys(t, st); ops != 3 || index != 3 {
+		t.Errorf("after the first write: %d operations and %d index keys, want 3 and 3 (the 2 old ones indexed once)", ops, index)
+	}
 	svc := must[*cloudmap.ServiceOutput](t)(r.CreateService(&cloudmap.CreateServiceInput{Name: "web", NamespaceID: nsID,
 		DNSConfig: &cloudmap.DNSConfig{DNSRecords: []cloudmap.DNSRecord{{Type: "A", TTL: ptr[int64](10)}}}})).Service
 	var ids []string

@@ -22,7 +22,7 @@ type Registry struct {
 	store *store.Store
 	// maxOperations is how many operations are kept (MaxOperations; tests lower it).
 	maxOperations int
-	region string
+	region        string
 	// account is the account ID of the ARNs (the data plane's).
 	account string
 	clock   clock.PassiveClock

@@ -359,11 +359,13 @@ func (b *Balancer) syncListeners(snap *snapshot) {
 	for _, rec := range snap.listeners {
 		want[rec.ARN] = true
 		b.inUse[rec.TargetGroupARN] = append(b.inUse[rec.TargetGroupARN], rec.LoadBalancerARN)
-		if l, ok := b.listeners[rec.ARN]; ok && l.rec.Port == rec.Port {
+		l, ok := b.listeners[rec.ARN]
+		if ok && l.rec.Port == rec.Port {
 			l.rec = *rec // ModifyListener may have changed its target group
 			b.serveLocked(l)
 			continue
-		} else if ok {
+		}
+		if ok {
 			_ = l.ln.Close() // its port changed in the store: listen on the new one
 			delete(b.listeners, rec.ARN)
 		}
@@ -376,7 +378,7 @@ func (b *Balancer) syncListeners(snap *snapshot) {
 			continue
 		}
 		delete(b.listenErr, rec.ARN)
-		l := &boundListener{rec: *rec, ln: ln}
+		l = &boundListener{rec: *rec, ln: ln}
 		b.listeners[rec.ARN] = l
 		b.serveLocked(l)
 		b.log.Info("load balancer listener listening", "listener", rec.ARN, "address", ln.Addr().String())

@@ -36,10 +36,12 @@ func (b *Balancer) syncCheckers(snap *snapshot) {
 			}
 			key := g.ARN + "|" + t.Key()
 			want[key] = true
-			if c, ok := b.checkers[key]; ok && sameHealthCheck(&c.group, g) {
+			old, ok := b.checkers[key]
+			if ok && sameHealthCheck(&old.group, g) {
 				continue
-			} else if ok {
-				c.stop() // ModifyTargetGroup changed the check: start again with the new settings
+			}
+			if ok {
+				old.stop() // ModifyTargetGroup changed the check: start again with the new settings
 			}
 			ctx, cancel := context.WithCancel(b.ctx)
 			c := &checker{group: *g, target: *t, cancel: cancel}

@@ -97,7 +97,7 @@ func TestModifyTargetGroupRules(t *testing.T) {
 	defer stop()
 	_, tg, _ := stack(t, a, "web", freePort(t))
 	type hc struct {
-		Protocol, Port, Path, Matcher           string
+		Protocol, Port, Path, Matcher         string
 		Interval, Timeout, Healthy, Unhealthy int32
 	}
 	modify := func(members ...string) (hc, error) {

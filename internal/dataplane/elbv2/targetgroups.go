@@ -65,9 +65,9 @@ func (a *API) createTargetGroup(f *form) (any, error) {
 // healthCheck is the health check members of a CreateTargetGroup or ModifyTargetGroup request,
 // nil where not given.
 type healthCheck struct {
-	protocol, port, path, matcher           *string
+	protocol, port, path, matcher         *string
 	interval, timeout, healthy, unhealthy *int32
-	enabled                                 *bool
+	enabled                               *bool
 }
 
 // readHealthCheck decodes the health check members, with ELBv2's ranges for a network load
@@ -258,7 +258,6 @@ func strDefault(f *form, name, def string) string {
 	}
 	return def
 }
-
 
 // tgXML is a target group as ELBv2 shows it, with the load balancers whose listeners use it.
 func (a *API) tgXML(g *store.TargetGroupRecord) xmlTargetGroup {
