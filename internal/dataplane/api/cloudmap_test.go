@@ -49,6 +49,18 @@ var noHostPrefix = servicediscovery.WithAPIOptions(func(stack *middleware.Stack)
 		}), middleware.After)
 })
 
+// dnsService creates the service name of namespace nsID with a record of each type given (TTL
+// 5 s) and returns it.
+func dnsService(t *testing.T, sd *servicediscovery.Client, nsID, name string, types ...sdtypes.RecordType) *sdtypes.Service {
+	t.Helper()
+	var records []sdtypes.DnsRecord
+	for _, typ := range types {
+		records = append(records, sdtypes.DnsRecord{Type: typ, TTL: aws.Int64(5)})
+	}
+	return must[*servicediscovery.CreateServiceOutput](t)(sd.CreateService(context.Background(), &servicediscovery.CreateServiceInput{
+		Name: aws.String(name), NamespaceId: aws.String(nsID), DnsConfig: &sdtypes.DnsConfig{DnsRecords: records}})).Service
+}
+
 func privateNamespace(t *testing.T, sd *servicediscovery.Client, name string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -272,8 +284,7 @@ func TestServiceRegistriesChecked(t *testing.T) {
 	sd := cloudMapClient(e.url)
 	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("web")))
 	nsID := privateNamespace(t, sd, "local")
-	srv := must[*servicediscovery.CreateServiceOutput](t)(sd.CreateService(ctx, &servicediscovery.CreateServiceInput{Name: aws.String("web"), NamespaceId: aws.String(nsID),
-		DnsConfig: &sdtypes.DnsConfig{DnsRecords: []sdtypes.DnsRecord{{Type: sdtypes.RecordTypeA, TTL: aws.Int64(5)}, {Type: sdtypes.RecordTypeSrv, TTL: aws.Int64(5)}}}})).Service
+	srv := dnsService(t, sd, nsID, "web", sdtypes.RecordTypeA, sdtypes.RecordTypeSrv)
 	create := func(name string, regs ...ecstypes.ServiceRegistry) error {
 		_, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String(name), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0), ServiceRegistries: regs})
 		return err
@@ -421,10 +432,7 @@ func TestCloudMapOperations(t *testing.T) {
 	e := newEnv(t)
 	sd := cloudMapClient(e.url)
 	nsID := privateNamespace(t, sd, "shop.local")
-	svc := must[*servicediscovery.CreateServiceOutput](t)(sd.CreateService(ctx, &servicediscovery.CreateServiceInput{
-		Name: aws.String("web"), NamespaceId: aws.String(nsID),
-		DnsConfig: &sdtypes.DnsConfig{DnsRecords: []sdtypes.DnsRecord{{Type: sdtypes.RecordTypeA, TTL: aws.Int64(10)}}},
-	})).Service
+	svc := dnsService(t, sd, nsID, "web", sdtypes.RecordTypeA)
 	register := func(id string) string {
 		t.Helper()
 		return aws.ToString(must[*servicediscovery.RegisterInstanceOutput](t)(sd.RegisterInstance(ctx, &servicediscovery.RegisterInstanceInput{

@@ -78,8 +78,9 @@ func freePort(t *testing.T) int32 {
 	return int32(l.Addr().(*net.TCPAddr).Port)
 }
 
-// backend answers every connection with its name and closes it.
-func backend(t *testing.T, name string) int32 {
+// serveTCP serves every connection to a new port of 127.0.0.1 with handle (in a goroutine of its
+// own) until the test ends, and returns the port.
+func serveTCP(t *testing.T, handle func(net.Conn)) int32 {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -92,11 +93,16 @@ func backend(t *testing.T, name string) int32 {
 			if err != nil {
 				return
 			}
-			_, _ = io.WriteString(c, name)
-			_ = c.Close()
+			go func() { handle(c); _ = c.Close() }()
 		}
 	}()
 	return int32(l.Addr().(*net.TCPAddr).Port)
+}
+
+// backend answers every connection with its name and closes it.
+func backend(t *testing.T, name string) int32 {
+	t.Helper()
+	return serveTCP(t, func(c net.Conn) { _, _ = io.WriteString(c, name) })
 }
 
 // stack creates a network load balancer, a TCP target group checked every 5 s (healthy after 2)
@@ -485,21 +491,7 @@ func TestServiceLoadBalancers(t *testing.T) {
 // echoBackend echoes every connection's bytes back until the client closes it.
 func echoBackend(t *testing.T) int32 {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
-		}
-	}()
-	return int32(l.Addr().(*net.TCPAddr).Port)
+	return serveTCP(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
 }
 
 // echo writes msg on c and reads it back.

@@ -103,6 +103,40 @@ func (a *API) remover(action, member string, del func(tx *store.Tx, arn string) 
 	}
 }
 
+// update runs change on the record arn names — read with get, which returns the action's
+// not-found error — and stores it with put, in one store transaction; then the balancer syncs
+// (the Modify* actions). It returns the record as stored.
+func update[T any](a *API, arn string, get func(*store.Tx, string) (*T, error), put func(*store.Tx, *T) error, change func(*T) error) (*T, error) {
+	var out *T
+	err := a.store.Update(func(tx *store.Tx) error {
+		r, err := get(tx, arn)
+		if err != nil {
+			return err
+		}
+		if err := change(r); err != nil {
+			return err
+		}
+		out = r
+		return put(tx, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.balancer.Sync()
+	return out, nil
+}
+
+// view reads the record arn names with get, which returns the action's not-found error.
+func view[T any](a *API, arn string, get func(*store.Tx, string) (*T, error)) (*T, error) {
+	var out *T
+	err := a.store.View(func(tx *store.Tx) error {
+		var err error
+		out, err = get(tx, arn)
+		return err
+	})
+	return out, err
+}
+
 // finish returns the first read error or a member no read consumed, before anything is written.
 func finish(f *form, action string) error { return f.leftover(action) }
 

@@ -56,20 +56,14 @@ func (a *API) modifyLoadBalancerAttributes(f *form) (any, error) {
 	if err := finish(f, "ModifyLoadBalancerAttributes"); err != nil {
 		return nil, err
 	}
-	var out *store.LoadBalancerRecord
-	err := a.store.Update(func(tx *store.Tx) error {
-		lb, err := getLoadBalancer(tx, arn)
-		if err != nil {
-			return err
-		}
+	out, err := update(a, arn, getLoadBalancer, (*store.Tx).PutLoadBalancer, func(lb *store.LoadBalancerRecord) error {
 		if protect != nil {
 			lb.DeletionProtection = *protect
 		}
 		if crossZone != nil {
 			lb.CrossZone = *crossZone
 		}
-		out = lb
-		return tx.PutLoadBalancer(lb)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -83,12 +77,7 @@ func (a *API) describeLoadBalancerAttributes(f *form) (any, error) {
 	if err := finish(f, "DescribeLoadBalancerAttributes"); err != nil {
 		return nil, err
 	}
-	var out *store.LoadBalancerRecord
-	err := a.store.View(func(tx *store.Tx) error {
-		var err error
-		out, err = getLoadBalancer(tx, arn)
-		return err
-	})
+	out, err := view(a, arn, getLoadBalancer)
 	if err != nil {
 		return nil, err
 	}

@@ -67,14 +67,16 @@ func openStore(t *testing.T) *store.Store {
 	return st
 }
 
+// freePort is a port of 127.0.0.1 nothing listens on at the moment: one the balancer's own bind
+// got from the system, closed again.
 func freePort(t *testing.T) int32 {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&Balancer{address: "127.0.0.1"}).bind(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return int32(l.Addr().(*net.TCPAddr).Port)
+	defer ln.Close()
+	return int32(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // stack creates load balancer name, a TCP target group name (checks every 5 s, 2 passes or
@@ -349,7 +351,7 @@ func TestTagsAndAttributes(t *testing.T) {
 	err = st.View(func(tx *store.Tx) error {
 		for _, arn := range []string{lb, tg} {
 			if tags, err := tx.ELBTags(arn); err != nil || len(tags) > 0 {
-				return fmt.Errorf("tags of deleted %s: %v, %v", arn, tags, err)
+				return fmt.Errorf("tags of deleted %s: %v, %w", arn, tags, err)
 			}
 		}
 		return nil

@@ -130,32 +130,9 @@ func (a *API) addTags(f *form) (any, error) {
 	if len(tags) == 0 {
 		f.fail(validation("Tags: give at least one tag (Key and optionally Value)"))
 	}
-	if err := finish(f, "AddTags"); err != nil {
-		return nil, err
-	}
-	err := a.store.Update(func(tx *store.Tx) error {
-		for _, arn := range arns {
-			if err := checkTagged(tx, arn); err != nil {
-				return err
-			}
-			cur, err := tx.ELBTags(arn)
-			if err != nil {
-				return err
-			}
-			merged, err := mergeTags(arn, cur, tags)
-			if err != nil {
-				return err
-			}
-			if err := tx.PutELBTags(arn, merged); err != nil {
-				return err
-			}
-		}
-		return nil
+	return a.retag(f, "AddTags", arns, func(arn string, cur []store.ELBTag) ([]store.ELBTag, error) {
+		return mergeTags(arn, cur, tags)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return emptyResult{}, nil
 }
 
 // removeTags: ResourceArns, TagKeys (at least one). A key a resource does not have is no error.
@@ -165,7 +142,15 @@ func (a *API) removeTags(f *form) (any, error) {
 	if len(keys) == 0 {
 		f.fail(validation("TagKeys: give at least one tag key to remove"))
 	}
-	if err := finish(f, "RemoveTags"); err != nil {
+	return a.retag(f, "RemoveTags", arns, func(_ string, cur []store.ELBTag) ([]store.ELBTag, error) {
+		return slices.DeleteFunc(cur, func(t store.ELBTag) bool { return slices.Contains(keys, t.Key) }), nil
+	})
+}
+
+// retag finishes the request of action, then replaces the tags of every resource of arns (each
+// must exist) with what change makes of them, in one store transaction: all or nothing.
+func (a *API) retag(f *form, action string, arns []string, change func(arn string, cur []store.ELBTag) ([]store.ELBTag, error)) (any, error) {
+	if err := finish(f, action); err != nil {
 		return nil, err
 	}
 	err := a.store.Update(func(tx *store.Tx) error {
@@ -177,8 +162,11 @@ func (a *API) removeTags(f *form) (any, error) {
 			if err != nil {
 				return err
 			}
-			kept := slices.DeleteFunc(cur, func(t store.ELBTag) bool { return slices.Contains(keys, t.Key) })
-			if err := tx.PutELBTags(arn, kept); err != nil {
+			next, err := change(arn, cur)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutELBTags(arn, next); err != nil {
 				return err
 			}
 		}

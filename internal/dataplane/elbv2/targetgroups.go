@@ -231,24 +231,17 @@ func (a *API) modifyTargetGroup(f *form) (any, error) {
 	if err := checkEnabled(hc.enabled); err != nil {
 		return nil, err
 	}
-	var out *store.TargetGroupRecord
-	err := a.store.Update(func(tx *store.Tx) error {
-		g, err := getTargetGroup(tx, arn)
-		if err != nil {
-			return err
-		}
+	out, err := update(a, arn, getTargetGroup, (*store.Tx).PutTargetGroup, func(g *store.TargetGroupRecord) error {
 		hc.apply(g)
 		if err := checkHealthCheck(g); err != nil {
 			return err
 		}
 		g.RequestHash = targetGroupHash(g)
-		out = g
-		return tx.PutTargetGroup(g)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.balancer.Sync()
 	return targetGroupsResult{TargetGroups: []xmlTargetGroup{a.tgXML(out)}}, nil
 }
 
@@ -318,14 +311,10 @@ func deleteTargetGroup(tx *store.Tx, arn string) error {
 	} else if err != nil {
 		return err
 	}
-	ls, err := tx.Listeners()
-	if err != nil {
+	if l, err := tx.ListenerOf(arn); err != nil {
 		return err
-	}
-	for _, l := range ls {
-		if l.TargetGroupARN == arn {
-			return newError(CodeResourceInUse, "Target group '%s' is currently in use by a listener or a rule", arn)
-		}
+	} else if l != nil {
+		return newError(CodeResourceInUse, "Target group '%s' is currently in use by a listener or a rule (%s)", arn, l.ARN)
 	}
 	return tx.DeleteTargetGroup(arn)
 }
@@ -359,31 +348,18 @@ func (a *API) modifyTargetGroupAttributes(f *form) (any, error) {
 	if err := finish(f, "ModifyTargetGroupAttributes"); err != nil {
 		return nil, err
 	}
-	var out *store.TargetGroupRecord
-	err := a.store.Update(func(tx *store.Tx) error {
-		g, err := getTargetGroup(tx, arn)
-		if err != nil {
-			return err
+	out, err := update(a, arn, getTargetGroup, (*store.Tx).PutTargetGroup, func(g *store.TargetGroupRecord) error {
+		if delay != nil {
+			g.DeregistrationDelaySeconds = *delay
 		}
-		changed := false
-		if delay != nil && g.DeregistrationDelaySeconds != *delay {
-			g.DeregistrationDelaySeconds, changed = *delay, true
+		if proxyV2 != nil {
+			g.ProxyProtocolV2 = *proxyV2
 		}
-		if proxyV2 != nil && g.ProxyProtocolV2 != *proxyV2 {
-			g.ProxyProtocolV2, changed = *proxyV2, true
-		}
-		if changed {
-			if err := tx.PutTargetGroup(g); err != nil {
-				return err
-			}
-		}
-		out = g
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.balancer.Sync()
 	return attributesResult{Attributes: attributes(out)}, nil
 }
 
@@ -392,12 +368,7 @@ func (a *API) describeTargetGroupAttributes(f *form) (any, error) {
 	if err := finish(f, "DescribeTargetGroupAttributes"); err != nil {
 		return nil, err
 	}
-	var out *store.TargetGroupRecord
-	err := a.store.View(func(tx *store.Tx) error {
-		var err error
-		out, err = getTargetGroup(tx, arn)
-		return err
-	})
+	out, err := view(a, arn, getTargetGroup)
 	if err != nil {
 		return nil, err
 	}

@@ -241,6 +241,20 @@ func (tx *Tx) Listeners() ([]*ListenerRecord, error) {
 	return elbList[ListenerRecord](tx, elbListenerPrefix)
 }
 
+// ListenerOf returns a listener that forwards to the target group tgARN, nil when none does.
+func (tx *Tx) ListenerOf(tgARN string) (*ListenerRecord, error) {
+	ls, err := tx.Listeners()
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range ls {
+		if l.TargetGroupARN == tgARN {
+			return l, nil
+		}
+	}
+	return nil, nil
+}
+
 func targetKey(tgARN, key string) string { return elbTargetPrefix + tgARN + "|" + key }
 
 // GetTarget returns the target "IP:PORT" of a target group, or ErrNotFound.

@@ -122,10 +122,8 @@ func (c *cluster) waitServiceNames(t *testing.T, ns, asker, host string) {
 // scaling changes the answers; a stopping task leaves them while its container still runs (it
 // waits 10 s after SIGTERM); registrations and names survive a kill -9 of nodeless.
 func TestCloudMapNames(t *testing.T) {
-	c := startCluster(t)
-	c.loadImages(t)
+	c, sd, _ := startNames(t)
 	ctx := t.Context()
-	sd := c.cloudMap(t)
 	const cl = "cloudmap"
 	must := func(_ any, err error) {
 		t.Helper()
@@ -225,13 +223,27 @@ func TestCloudMapNames(t *testing.T) {
 	must(c.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cl), Task: run.Tasks[0].TaskArn}))
 }
 
-// cloudMapManifest is an ECS Cluster, TaskDefinition and Service of the ecs.nodeless.dev CRDs whose
-// Service registers in the Cloud Map service registryArn (with the spelling of AWS's ECS
-// controller for Kubernetes, registryARN), and a Kubernetes Pod that looks names up.
-func cloudMapManifest(image, registryArn string) string {
+// askerManifest is a Kubernetes Pod asker (label app=asker) of image that looks names up.
+func askerManifest(image string) string {
+	return `---
+apiVersion: v1
+kind: Pod
+metadata: {name: asker, labels: {app: asker}}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: ` + image + `
+    args: ["-listen", ":8080"]
+`
+}
+
+// clusterAndTaskDefinition is an ECS Cluster cluster and a TaskDefinition api of the
+// ecs.nodeless.dev CRDs: one essential container of image listening on 8080, with portMapping.
+func clusterAndTaskDefinition(cluster, image, portMapping string) string {
 	return `apiVersion: ecs.nodeless.dev/v1alpha1
 kind: Cluster
-metadata: {name: names}
+metadata: {name: ` + cluster + `}
 spec: {}
 ---
 apiVersion: ecs.nodeless.dev/v1alpha1
@@ -247,8 +259,24 @@ spec:
     image: ` + image + `
     essential: true
     command: ["-listen", ":8080"]
-    portMappings: [{containerPort: 8080}]
----
+    portMappings: [` + portMapping + `]
+`
+}
+
+// startNames starts a cluster with the test images loaded and returns it, the data plane's Cloud
+// Map and the test's namespace.
+func startNames(t *testing.T) (*cluster, *servicediscovery.Client, string) {
+	t.Helper()
+	c := startCluster(t)
+	c.loadImages(t)
+	return c, c.cloudMap(t), c.env.Namespace
+}
+
+// cloudMapManifest is an ECS Cluster, TaskDefinition and Service of the ecs.nodeless.dev CRDs whose
+// Service registers in the Cloud Map service registryArn (with the spelling of AWS's ECS
+// controller for Kubernetes, registryARN), and a Kubernetes Pod that looks names up.
+func cloudMapManifest(image, registryArn string) string {
+	return clusterAndTaskDefinition("names", image, "{containerPort: 8080}") + `---
 apiVersion: ecs.nodeless.dev/v1alpha1
 kind: Service
 metadata: {name: api}
@@ -257,27 +285,14 @@ spec:
   taskDefinitionRef: {name: api}
   desiredCount: 2
   serviceRegistries: [{registryARN: "` + registryArn + `"}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: asker, labels: {app: asker}}
-spec:
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: web
-    image: ` + image + `
-    args: ["-listen", ":8080"]
-`
+` + askerManifest(image)
 }
 
 // TestCloudMapNamesFromManifest: the same names for an ECS Service applied as a manifest of the
 // ecs.nodeless.dev CRDs (controller → CreateService with serviceRegistries), asked by a Pod.
 func TestCloudMapNamesFromManifest(t *testing.T) {
-	c := startCluster(t)
-	c.loadImages(t)
+	c, sd, ns := startNames(t)
 	ctx := t.Context()
-	sd := c.cloudMap(t)
-	ns := c.env.Namespace
 	cm := cloudMapService(t, sd, "corp", "api", sdtypes.RecordTypeA)
 	c.apply(t, ns, cloudMapManifest(webV1, aws.ToString(cm.Arn)))
 	asker := c.readyPods(t, ns, "app=asker", 1)[0].Status.PodIP
@@ -292,26 +307,7 @@ func TestCloudMapNamesFromManifest(t *testing.T) {
 // serviceConnectManifest is an ECS Service of the ecs.nodeless.dev CRDs publishing its named port
 // http through Service Connect in namespace shop as api.shop:8080, and a Pod that asks.
 func serviceConnectManifest(image string) string {
-	return `apiVersion: ecs.nodeless.dev/v1alpha1
-kind: Cluster
-metadata: {name: connect}
-spec: {}
----
-apiVersion: ecs.nodeless.dev/v1alpha1
-kind: TaskDefinition
-metadata: {name: api}
-spec:
-  cpu: "256"
-  memory: "512"
-  networkMode: awsvpc
-  requiresCompatibilities: [FARGATE]
-  containerDefinitions:
-  - name: api
-    image: ` + image + `
-    essential: true
-    command: ["-listen", ":8080"]
-    portMappings: [{containerPort: 8080, name: http}]
----
+	return clusterAndTaskDefinition("connect", image, "{containerPort: 8080, name: http}") + `---
 apiVersion: ecs.nodeless.dev/v1alpha1
 kind: Service
 metadata: {name: api}
@@ -325,28 +321,15 @@ spec:
     services:
     - portName: http
       clientAliases: [{port: 8080, dnsName: api.shop}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: asker, labels: {app: asker}}
-spec:
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: web
-    image: ` + image + `
-    args: ["-listen", ":8080"]
-`
+` + askerManifest(image)
 }
 
 // TestServiceConnectNames (issue 9, item 2, Service Connect): an ECS Service applied as a manifest
 // with serviceConnectConfiguration; a client reaches its client alias api.shop:8080, answered with
 // the Service's RUNNING tasks' addresses; deleting the Service removes the name.
 func TestServiceConnectNames(t *testing.T) {
-	c := startCluster(t)
-	c.loadImages(t)
+	c, sd, ns := startNames(t)
 	ctx := t.Context()
-	sd := c.cloudMap(t)
-	ns := c.env.Namespace
 	if _, err := sd.CreateHttpNamespace(ctx, &servicediscovery.CreateHttpNamespaceInput{Name: aws.String("shop")}); err != nil {
 		t.Fatal(err)
 	}
