@@ -223,12 +223,13 @@ func TestCloudMapNames(t *testing.T) {
 	must(c.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cl), Task: run.Tasks[0].TaskArn}))
 }
 
-// askerManifest is a Kubernetes Pod asker (label app=asker) of image that looks names up.
-func askerManifest(image string) string {
+// clientPodManifest is a Kubernetes Pod name (label app=name) of image that looks names up and
+// fetches URLs (/lookup, /fetch).
+func clientPodManifest(name, image string) string {
 	return `---
 apiVersion: v1
 kind: Pod
-metadata: {name: asker, labels: {app: asker}}
+metadata: {name: ` + name + `, labels: {app: ` + name + `}}
 spec:
   terminationGracePeriodSeconds: 2
   containers:
@@ -285,7 +286,7 @@ spec:
   taskDefinitionRef: {name: api}
   desiredCount: 2
   serviceRegistries: [{registryARN: "` + registryArn + `"}]
-` + askerManifest(image)
+` + clientPodManifest("asker", image)
 }
 
 // TestCloudMapNamesFromManifest: the same names for an ECS Service applied as a manifest of the
@@ -321,7 +322,7 @@ spec:
     services:
     - portName: http
       clientAliases: [{port: 8080, dnsName: api.shop}]
-` + askerManifest(image)
+` + clientPodManifest("asker", image)
 }
 
 // TestServiceConnectNames (issue 9, item 2, Service Connect): an ECS Service applied as a manifest
