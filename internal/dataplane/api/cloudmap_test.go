@@ -330,7 +330,7 @@ func TestServiceConnectChecked(t *testing.T) {
 		member, say string
 	}{
 		{0, "web.shop", "clientAliases[0].port", "1 to 65535"},
-		{70000, "web.shop", "clientAliases[0].port", "1 to 65535"},
+		{70000, "web.shop", "clientAliases[0].port", "65535"}, // the ECS model's range, checked first
 		{80, "-web.shop", "clientAliases[0].dnsName", "not starting with a hyphen"},
 		{80, "web/shop", "clientAliases[0].dnsName", "letters, digits"},
 		{80, strings.Repeat("w", 128), "clientAliases[0].dnsName", "1 to 127"},
