@@ -31,8 +31,8 @@ type partsFlags struct {
 	vpcCIDR          string
 	// serviceConnectCIDR: see dataplane.Options.ServiceConnectCIDR.
 	serviceConnectCIDR string
-	agentBinary      string
-	node             nodeFlags
+	agentBinary        string
+	node               nodeFlags
 	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
 	healthyAfterRunning time.Duration
 	serviceProxy        serviceProxyFlags

@@ -197,7 +197,7 @@ func adoptAliasRange(st *store.Store, cidr string, subnet ipam.Subnet) (aliasRan
 	r := aliasRanges{}
 	var err error
 	if r.current, err = cloudmap.ParseAliasRange(cidr, subnet.Prefix()); err != nil {
-		return r, fmt.Errorf("Service Connect range (--service-connect-cidr): %w", err)
+		return r, fmt.Errorf("service connect range (--service-connect-cidr): %w", err)
 	}
 	err = st.Update(func(tx *store.Tx) error {
 		var err error

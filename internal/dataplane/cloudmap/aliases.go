@@ -1,6 +1,7 @@
 package cloudmap
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -287,18 +288,20 @@ func nextFreeVIP(prefix netip.Prefix, used map[netip.Addr]bool, last netip.Addr)
 // addresses).
 func hostCount(prefix netip.Prefix) int { return 1<<(32-prefix.Bits()) - 2 }
 
-func offset(from, to netip.Addr) int {
-	a, b := from.As4(), to.As4()
-	return int(be32(b) - be32(a))
-}
+// offset is how many addresses to lies after from.
+func offset(from, to netip.Addr) int { return int(toUint(to) - toUint(from)) }
 
+// nth is the address i after from.
 func nth(from netip.Addr, i int) netip.Addr {
-	b := from.As4()
-	v := be32(b) + uint32(i)
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], toUint(from)+uint32(i))
+	return netip.AddrFrom4(b)
 }
 
-func be32(b [4]byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+func toUint(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
 
 // AliasListener is one listener the Service Connect proxy keeps: an alias's VIP and one of its
 // ports, forwarding to the healthy instances of a Cloud Map service.

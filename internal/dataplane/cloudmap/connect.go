@@ -61,4 +61,3 @@ func (r *Registry) ConnectService(tx *store.Tx, ns *Namespace, name, owner strin
 	s = r.newService(in, ns)
 	return s, tx.CloudMapPut(svcKey(s.ID), s)
 }
-

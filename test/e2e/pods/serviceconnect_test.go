@@ -108,43 +108,8 @@ func TestServiceConnectProxy(t *testing.T) {
 	}
 	must(c.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String(cl), ServiceName: aws.String("web"), TaskDefinition: aws.String("sc-web"),
 		DesiredCount: aws.Int32(2), ServiceConnectConfiguration: connect("web.shop", 80)}))
-	client := c.connectClient(t, cl)
-
-	// lookup is the client's answer for name: its one address, or the error (404: no such name).
-	lookup := func(name string) (string, error) { return c.podGet(client, "/lookup?host="+name) }
-	// through fetches / through alias (name:port) from the client, on a new connection each time.
-	through := func(alias string) (string, error) { return c.podGet(client, "/fetch?url=http://"+alias+"/") }
-	// reachBoth waits for n RUNNING tasks and for the alias to reach each of them.
-	reachBoth := func(what, alias string, n int) (ips []string, hosts map[string]string) {
-		t.Helper()
-		eventually(t, what, func() (bool, string) {
-			_, ips = c.serviceTaskIPs(t, cl, "web")
-			if len(ips) != n {
-				return false, fmt.Sprintf("%d RUNNING tasks", len(ips))
-			}
-			hosts = map[string]string{}
-			for _, ip := range ips {
-				h, err := c.podGet(ip, "/")
-				if err != nil {
-					return false, fmt.Sprintf("task %s: %v", ip, err)
-				}
-				hosts[h] = ip
-			}
-			seen := map[string]bool{}
-			for i := 0; i < 8*n && len(seen) < n; i++ {
-				body, err := through(alias)
-				if err != nil {
-					return false, fmt.Sprintf("through %s: %v", alias, err)
-				}
-				if hosts[body] == "" {
-					return false, fmt.Sprintf("through %s: %q is none of the RUNNING tasks %v", alias, body, hosts)
-				}
-				seen[body] = true
-			}
-			return len(seen) == n, fmt.Sprintf("through %s reached %v of %v", alias, seen, hosts)
-		})
-		return ips, hosts
-	}
+	sc := &connectCheck{c: c, t: t, cl: cl, client: c.connectClient(t, cl)}
+	lookup, reachBoth := sc.lookup, sc.reachBoth
 	var vip string
 	eventually(t, "web.shop answering one address of the Service Connect range", func() (bool, string) {
 		got, err := lookup("web.shop")
@@ -158,25 +123,7 @@ func TestServiceConnectProxy(t *testing.T) {
 	}
 
 	// Scale in: the stopped task takes no new connection while it still runs.
-	must(c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cl), Service: aws.String("web"), DesiredCount: aws.Int32(3)}))
-	before, _ := reachBoth("web.shop:80 reaching 3 tasks after scaling out", "web.shop:80", 3)
-	must(c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cl), Service: aws.String("web"), DesiredCount: aws.Int32(2)}))
-	var goneHost string
-	eventually(t, "one task deregistered by the scale-in", func() (bool, string) {
-		_, ips := c.serviceTaskIPs(t, cl, "web")
-		gone := slices.DeleteFunc(slices.Clone(before), func(ip string) bool { return slices.Contains(ips, ip) })
-		if len(gone) != 1 || !c.deregistered(t, gone[0]) {
-			return false, fmt.Sprintf("RUNNING %v of %v", ips, before)
-		}
-		h, err := c.podGet(gone[0], "/")
-		goneHost = h
-		return err == nil, fmt.Sprintf("the stopping task %s: %q, %v (it waits 10 s after SIGTERM)", gone[0], h, err)
-	})
-	for range 12 {
-		if body, err := through("web.shop:80"); err != nil || body == goneHost {
-			t.Fatalf("a connection through web.shop:80 after the scale-in: %q, %v; the stopping task is %q", body, err, goneHost)
-		}
-	}
+	sc.scaleIn()
 
 	c.env.Kill(t)
 	c.env.Restart(t)
@@ -219,6 +166,85 @@ func TestServiceConnectProxy(t *testing.T) {
 		l, _ := c.vpcListeners(t)
 		return len(l) == 0, fmt.Sprint(l)
 	})
+}
+
+// connectCheck is TestServiceConnectProxy's client task in cluster cl, and what it asks.
+type connectCheck struct {
+	c          *cluster
+	t          *testing.T
+	cl, client string
+}
+
+// lookup is the client's answer for name: its one address, or the error (404: no such name).
+func (s *connectCheck) lookup(name string) (string, error) {
+	return s.c.podGet(s.client, "/lookup?host="+name)
+}
+
+// through fetches / through alias (name:port) from the client, on a new connection each time.
+func (s *connectCheck) through(alias string) (string, error) {
+	return s.c.podGet(s.client, "/fetch?url=http://"+alias+"/")
+}
+
+// reachBoth waits for n RUNNING tasks of the service web and for alias to reach each of them; it
+// returns their addresses.
+func (s *connectCheck) reachBoth(what, alias string, n int) []string {
+	s.t.Helper()
+	var ips []string
+	eventually(s.t, what, func() (bool, string) {
+		_, ips = s.c.serviceTaskIPs(s.t, s.cl, "web")
+		if len(ips) != n {
+			return false, fmt.Sprintf("%d RUNNING tasks", len(ips))
+		}
+		hosts := map[string]string{}
+		for _, ip := range ips {
+			h, err := s.c.podGet(ip, "/")
+			if err != nil {
+				return false, fmt.Sprintf("task %s: %v", ip, err)
+			}
+			hosts[h] = ip
+		}
+		seen := map[string]bool{}
+		for i := 0; i < 8*n && len(seen) < n; i++ {
+			body, err := s.through(alias)
+			if err != nil || hosts[body] == "" {
+				return false, fmt.Sprintf("through %s: %q, %v; the RUNNING tasks are %v", alias, body, err, hosts)
+			}
+			seen[body] = true
+		}
+		return len(seen) == n, fmt.Sprintf("through %s reached %v of %v", alias, seen, hosts)
+	})
+	return ips
+}
+
+// scaleIn scales web from 2 to 3 to 2 tasks and checks that the task scaled in, deregistered and
+// still running its 10 s after SIGTERM, takes no new connection through web.shop:80.
+func (s *connectCheck) scaleIn() {
+	t, c, ctx := s.t, s.c, s.t.Context()
+	t.Helper()
+	scale := func(n int32) {
+		if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(s.cl), Service: aws.String("web"), DesiredCount: aws.Int32(n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scale(3)
+	before := s.reachBoth("web.shop:80 reaching 3 tasks after scaling out", "web.shop:80", 3)
+	scale(2)
+	var goneHost string
+	eventually(t, "one task deregistered by the scale-in", func() (bool, string) {
+		_, ips := c.serviceTaskIPs(t, s.cl, "web")
+		gone := slices.DeleteFunc(slices.Clone(before), func(ip string) bool { return slices.Contains(ips, ip) })
+		if len(gone) != 1 || !c.deregistered(t, gone[0]) {
+			return false, fmt.Sprintf("RUNNING %v of %v", ips, before)
+		}
+		h, err := c.podGet(gone[0], "/")
+		goneHost = h
+		return err == nil, fmt.Sprintf("the stopping task %s: %q, %v (it waits 10 s after SIGTERM)", gone[0], h, err)
+	})
+	for range 12 {
+		if body, err := s.through("web.shop:80"); err != nil || body == goneHost {
+			t.Fatalf("a connection through web.shop:80 after the scale-in: %q, %v; the stopping task is %q", body, err, goneHost)
+		}
+	}
 }
 
 // connectClient runs a standalone task of sc-web in cluster cl and returns its address once it is
