@@ -111,6 +111,13 @@ func envInt(name string, def int) int {
 	return def
 }
 
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
 // manyTasks runs n baseline tasks at once (n RunTask calls in parallel), polls them with one
 // DescribeTasks per 100 every 50 ms until all are RUNNING, then stops them all. It returns the
 // wall time from the first RunTask and each task's time to RUNNING from its own RunTask.

@@ -291,7 +291,8 @@ func (s *scenario) deleteAndRetain(td *ecsv1alpha1.TaskDefinition, svc *ecsv1alp
 // TestLifecycleMoto runs the scenario against moto_server.
 func TestLifecycleMoto(t *testing.T) {
 	c, env := kube(t)
-	api := ecsapi.NewCounting(ecstest.Client(t, ecstest.StartMoto(t)))
-	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background(), image: "nginx:1"}
+	sdk, wire := ecstest.WireClient(t, ecstest.StartMoto(t))
+	api := ecsapi.NewCounting(sdk)
+	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, wire: wire, ctx: context.Background(), image: "nginx:1"}
 	s.run(func() func() { return runControllers(t, env, api) })
 }

@@ -64,7 +64,7 @@ func TestClusterObjectDefaults(t *testing.T) {
 		t.Errorf("the task's ENI is in subnet %q, want the Cluster's %s", subnet, clusterSubnet)
 	}
 	want := "Normal ClusterDefaults: The task takes subnets, executionRoleArn from the spec.defaults of Cluster " + e.ns + "/pods"
-	e.eventually(10*time.Second, "event "+want, func() (bool, string) { return e.hasEvent("web", want) })
+	e.eventually(eventTimeout, "event "+want, func() (bool, string) { return e.hasEvent("web", want) })
 	for _, ev := range e.events("web") {
 		if strings.Contains(ev, "securityGroups") {
 			t.Errorf("event %q: the Cluster names no security groups, the flag's stay", ev)

@@ -181,7 +181,7 @@ func TestRunTaskFaults(t *testing.T) {
 		if got.Status.Phase != corev1.PodPending {
 			t.Errorf("%s: %s", tc.pod, describe(got))
 		}
-		e.eventually(10*time.Second, tc.pod+": "+tc.event, func() (bool, string) { return e.hasEvent(tc.pod, tc.event) })
+		e.eventually(eventTimeout, tc.pod+": "+tc.event, func() (bool, string) { return e.hasEvent(tc.pod, tc.event) })
 	}
 	e.waitPod("full", time.Minute, "Running once ECS has room", running)
 	e.waitPod("busy", time.Minute, "Running once ECS is not throttling", running)
@@ -218,10 +218,10 @@ func TestTaskStartFaults(t *testing.T) {
 	if got := h.waitingReasons("pull", "app"); !containsInOrder(got, want) {
 		t.Errorf("waiting reasons %v, want %v in order", got, want)
 	}
-	e.eventually(10*time.Second, "the Failed event", func() (bool, string) {
+	e.eventually(eventTimeout, "the Failed event", func() (bool, string) {
 		return e.hasEvent("pull", `Warning Failed: Failed to pull image "`+image+`": `)
 	})
-	e.eventually(10*time.Second, "the BackOff event", func() (bool, string) {
+	e.eventually(eventTimeout, "the BackOff event", func() (bool, string) {
 		return e.hasEvent("pull", `Normal BackOff: Back-off pulling image "`+image+`"`)
 	})
 }

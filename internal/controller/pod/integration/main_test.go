@@ -167,6 +167,11 @@ func (e *env) waitPod(name string, timeout time.Duration, what string, cond func
 }
 
 // eventually polls cond every 100ms until it holds or timeout passes.
+// eventTimeout bounds the wait for an Event the controller records: the recorder sends Events
+// asynchronously, and on a loaded 2-core CI machine that can take seconds. It only ends a test
+// that would hang; nothing is timed against it.
+const eventTimeout = 30 * time.Second
+
 func (e *env) eventually(timeout time.Duration, what string, cond func() (bool, string)) {
 	e.t.Helper()
 	testwait.For(e.t, timeout, 100*time.Millisecond, what, cond)

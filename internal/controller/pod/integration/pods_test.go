@@ -49,7 +49,7 @@ func TestRunning(t *testing.T) {
 		t.Errorf("Controller.Task(previous) of a first run: %v, want a NoTaskError", err)
 	}
 	for _, want := range []string{`Normal Pulling: Pulling image "` + image + `"`, "Normal Created: Created container: app", "Normal Started: Started container app"} {
-		e.eventually(10*time.Second, "event "+want, func() (bool, string) { return e.hasEvent("web", want) })
+		e.eventually(eventTimeout, "event "+want, func() (bool, string) { return e.hasEvent("web", want) })
 	}
 	if n := e.ecs.Served(ecsapi.OpRunTask); n != 1 {
 		t.Errorf("RunTask served %d times, want 1", n)
@@ -87,7 +87,7 @@ func TestRejected(t *testing.T) {
 		t.Errorf("reason %q, message %q; want VolumeTypeNotSupported (the first problem) naming both fields", got.Status.Reason, got.Status.Message)
 	}
 	for _, want := range []string{"Warning HostNamespaceNotSupported: spec.hostNetwork: ", "Warning VolumeTypeNotSupported: spec.volumes[0].hostPath: "} {
-		e.eventually(10*time.Second, "event "+want, func() (bool, string) { return e.hasEvent("host", want) })
+		e.eventually(eventTimeout, "event "+want, func() (bool, string) { return e.hasEvent("host", want) })
 	}
 	if n := e.ecs.Requests(ecsapi.OpRunTask) + e.ecs.Requests(ecsapi.OpRegisterTaskDefinition); n != 0 {
 		t.Errorf("%d RunTask/RegisterTaskDefinition requests for a rejected pod", n)
@@ -109,7 +109,7 @@ func TestMissingSecret(t *testing.T) {
 	if got.Status.Phase != corev1.PodPending || got.Status.ContainerStatuses[0].State.Waiting.Message != `secret "db" not found` {
 		t.Errorf("pending pod: %s / %q", describe(got), got.Status.ContainerStatuses[0].State.Waiting.Message)
 	}
-	e.eventually(10*time.Second, "the Failed event", func() (bool, string) {
+	e.eventually(eventTimeout, "the Failed event", func() (bool, string) {
 		return e.hasEvent("db", `Warning Failed: Error: secret "db" not found`)
 	})
 	if n := e.ecs.Requests(ecsapi.OpRunTask); n != 0 {

@@ -176,7 +176,7 @@ func TestProbes(t *testing.T) {
 	if d := host.sent(); len(d) != 1 || d[0] != "app terminated" {
 		t.Errorf("signals %v, want one SIGTERM", d)
 	}
-	e.eventually(10*time.Second, "the Unhealthy event of the liveness probe", func() (bool, string) {
+	e.eventually(eventTimeout, "the Unhealthy event of the liveness probe", func() (bool, string) {
 		return e.hasEvent("web", "Warning Unhealthy: Liveness probe failed: ")
 	})
 	for _, ev := range e.events("web") {
