@@ -108,6 +108,9 @@ func TestServiceConnectProxy(t *testing.T) {
 	}
 	must(c.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String(cl), ServiceName: aws.String("web"), TaskDefinition: aws.String("sc-web"),
 		DesiredCount: aws.Int32(2), ServiceConnectConfiguration: connect("web.shop", 80)}))
+	t.Cleanup(func() { // when the test ends early: the cluster's clean-up waits for every task to stop
+		_, _ = c.ecs.DeleteService(context.Background(), &ecs.DeleteServiceInput{Cluster: aws.String(cl), Service: aws.String("web"), Force: aws.Bool(true)})
+	})
 	sc := &connectCheck{c: c, t: t, cl: cl, client: c.connectClient(t, cl)}
 	lookup, reachBoth := sc.lookup, sc.reachBoth
 	var vip string
@@ -180,9 +183,10 @@ func (s *connectCheck) lookup(name string) (string, error) {
 	return s.c.podGet(s.client, "/lookup?host="+name)
 }
 
-// through fetches / through alias (name:port) from the client, on a new connection each time.
+// through fetches / through alias (name:port) from the client, on a new connection each time (the
+// client's HTTP client would otherwise keep one connection, and so one task, for every fetch).
 func (s *connectCheck) through(alias string) (string, error) {
-	return s.c.podGet(s.client, "/fetch?url=http://"+alias+"/")
+	return s.c.podGet(s.client, "/fetch?close=true&url=http://"+alias+"/")
 }
 
 // reachBoth waits for n RUNNING tasks of the service web and for alias to reach each of them; it
