@@ -6,11 +6,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -26,20 +32,23 @@ var aliasRange = netip.MustParsePrefix(cloudmap.DefaultAliasCIDR)
 
 // vpcListeners are the TCP listeners inside the VPC's namespace on an address of aliasRange
 // ("IP:port", sorted), and whether the range's local route is there; nothing when the namespace
-// is gone. It looks from inside the namespace (nsenter), as a task's packets would find them.
+// is gone. It looks from inside the namespace, as a task's packets would find them.
 func (c *cluster) vpcListeners(t *testing.T) (listeners []string, routed bool) {
 	t.Helper()
-	ns := vpc.NamespacePath(c.env.StateDir)
-	if !vpc.IsNamespace(ns) {
+	path := vpc.NamespacePath(c.env.StateDir)
+	if !vpc.IsNamespace(path) {
 		return nil, false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "nsenter", "--net="+ns, "cat", "/proc/net/tcp").CombinedOutput()
+	ns, err := netns.GetFromPath(path)
 	if err != nil {
-		t.Fatalf("reading the VPC's TCP sockets: %v\n%s", err, out)
+		t.Fatalf("opening the VPC's namespace: %v", err)
 	}
-	for _, line := range strings.Split(string(out), "\n")[1:] {
+	defer ns.Close()
+	table, err := inNetNamespace(ns, func() ([]byte, error) { return os.ReadFile("/proc/thread-self/net/tcp") })
+	if err != nil {
+		t.Fatalf("reading the VPC's TCP sockets: %v", err)
+	}
+	for _, line := range strings.Split(string(table), "\n")[1:] {
 		f := strings.Fields(line)
 		if len(f) < 4 || f[3] != "0A" { // LISTEN
 			continue
@@ -49,11 +58,42 @@ func (c *cluster) vpcListeners(t *testing.T) (listeners []string, routed bool) {
 		}
 	}
 	slices.Sort(listeners)
-	routes, err := exec.CommandContext(ctx, "nsenter", "--net="+ns, "ip", "route", "show", "table", "local").CombinedOutput()
+	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
-		t.Fatalf("reading the VPC's local routes: %v\n%s", err, routes)
+		t.Fatalf("netlink in the VPC's namespace: %v", err)
 	}
-	return listeners, strings.Contains(string(routes), "local "+aliasRange.String()+" ")
+	defer h.Close()
+	routes, err := h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_LOCAL}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		t.Fatalf("listing the VPC's local routes: %v", err)
+	}
+	for _, r := range routes {
+		if r.Dst != nil && r.Dst.String() == aliasRange.String() && r.Type == unix.RTN_LOCAL {
+			routed = true
+		}
+	}
+	return listeners, routed
+}
+
+// inNetNamespace runs fn on a thread of its own that joined ns; the thread is never reused (the
+// goroutine ends locked to it).
+func inNetNamespace(ns netns.NsHandle, fn func() ([]byte, error)) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread goes with the goroutine
+		if err := netns.Set(ns); err != nil {
+			done <- result{err: err}
+			return
+		}
+		b, err := fn()
+		done <- result{b, err}
+	}()
+	r := <-done
+	return r.b, r.err
 }
 
 // procAddr parses a /proc/net/tcp address, "0101000A:0050" (IPv4 in host order, little endian
