@@ -153,8 +153,9 @@ func (l *requestLoop) finish() (sent, failed int64, failures []string) {
 // TestDataPlaneLoadBalancer: a network load balancer, a target group and a listener made with the
 // ELBv2 SDK on the data plane's endpoint; an ECS service with loadBalancers registers its tasks,
 // and requests through 127.0.0.1:listenerPort reach both; a rolling update behind it drops no
-// request of a sequential loop while DescribeTargetHealth shows the old targets draining; after
-// kill -9 and a restart the listener answers again with the same targets, nothing duplicated.
+// request of a sequential loop while DescribeTargetHealth shows the old targets draining;
+// ModifyListener moves the listener to another port; after kill -9 and a restart the listener
+// answers again on its new port (not the old one) with the same targets, nothing duplicated.
 func TestDataPlaneLoadBalancer(t *testing.T) {
 	bin := requireBinary(t)
 	ctx := context.Background()
@@ -227,16 +228,21 @@ func TestDataPlaneLoadBalancer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	old := port
+	port = moveListener(ctx, t, lbc)
 
 	p.Kill9(t)
 	t.Log("killed -9")
 	p = dataplanetest.StartProcess(t, bin, stateDir, addr, 2)
 	c = clientFor(ctx, t, stateDir, addr, p)
 	lbc = elbClient(c)
-	waitFor(ctx, t, "the listener answers after the restart", func(ctx context.Context) (bool, string, error) {
+	waitFor(ctx, t, "the listener answers on its new port after the restart", func(ctx context.Context) (bool, string, error) {
 		body, err := get(ctx, port)
 		return err == nil, fmt.Sprintf("GET: %q %v", body, err), nil
 	})
+	if body, err := get(ctx, old); err == nil {
+		t.Errorf("after the restart the listener's old port %d still answers: %q", old, body)
+	}
 	after, err := targets(ctx, lbc, tg)
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +251,31 @@ func TestDataPlaneLoadBalancer(t *testing.T) {
 		t.Errorf("targets changed across kill -9: before %v, after %v", before, after)
 	}
 	checkCounts(ctx, t, lbc)
+}
+
+// moveListener moves the one listener to another port with ModifyListener and returns it: the new
+// port answers at once, the old one is closed.
+func moveListener(ctx context.Context, t *testing.T, c *elb.Client) int32 {
+	t.Helper()
+	lbs, err := c.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{})
+	if err != nil || len(lbs.LoadBalancers) != 1 {
+		t.Fatalf("DescribeLoadBalancers: %v, %v", lbs, err)
+	}
+	ls, err := c.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: lbs.LoadBalancers[0].LoadBalancerArn})
+	if err != nil || len(ls.Listeners) != 1 {
+		t.Fatalf("DescribeListeners: %v, %v", ls, err)
+	}
+	old, port := aws.ToInt32(ls.Listeners[0].Port), freeListenerPort(t)
+	if _, err := c.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: ls.Listeners[0].ListenerArn, Port: aws.Int32(port)}); err != nil {
+		t.Fatalf("ModifyListener to port %d: %v", port, err)
+	}
+	if _, err := get(ctx, port); err != nil {
+		t.Fatalf("a request through the listener's new port %d: %v", port, err)
+	}
+	if body, err := get(ctx, old); err == nil {
+		t.Errorf("the listener's old port %d still answers: %q", old, body)
+	}
+	return port
 }
 
 // checkCounts: exactly one load balancer, target group and listener.

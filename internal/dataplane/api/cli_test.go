@@ -3,10 +3,14 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,12 +74,7 @@ func (c *cli) exec(args ...string) ([]byte, []byte, error) {
 }
 
 func TestAWSCLISmoke(t *testing.T) {
-	if _, err := os.Stat(awsCLI); err != nil {
-		t.Skipf("skipping: the AWS CLI v2 is not at %s (apt-get install awscli): %v", awsCLI, err)
-	}
-	if testing.Short() {
-		t.Skip("skipping the AWS CLI smoke test in -short mode")
-	}
+	requireCLI(t)
 	dir := t.TempDir()
 	credsFile := filepath.Join(dir, "credentials")
 	creds, err := credentials.LoadOrCreate(credsFile)
@@ -93,10 +92,7 @@ func TestAWSCLISmoke(t *testing.T) {
 	defer st.Close()
 	srv := httptest.NewServer(api.NewServer(api.Options{Store: st, Engine: &fakeEngine{}, ARNs: testARNs, Credentials: creds, Logger: testr.New(t)}))
 	defer srv.Close()
-	c := &cli{t: t, endpoint: srv.URL, env: []string{
-		"PATH=/usr/bin:/bin", "HOME=" + dir, "AWS_SHARED_CREDENTIALS_FILE=" + credsFile, "AWS_CONFIG_FILE=" + emptyConfig,
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",
-	}}
+	c := &cli{t: t, endpoint: srv.URL, env: cliEnv(dir, credsFile, emptyConfig)}
 
 	c.run("create-cluster", "--cluster-name", "smoke")
 	td := c.run("register-task-definition", "--family", "web", "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE",
@@ -164,6 +160,88 @@ func TestAWSCLISmoke(t *testing.T) {
 	bad.env = slicesWithout(bad.env, "AWS_SHARED_CREDENTIALS_FILE=")
 	if msg := bad.failNoProfile("list-clusters"); !strings.Contains(msg, "UnrecognizedClientException") {
 		t.Errorf("wrong credentials: %s", msg)
+	}
+}
+
+// cliEnv is the environment the CLI runs in: the credentials file given, an empty config file, no
+// pager, no instance metadata.
+func cliEnv(home, credsFile, configFile string) []string {
+	return []string{
+		"PATH=/usr/bin:/bin", "HOME=" + home, "AWS_SHARED_CREDENTIALS_FILE=" + credsFile, "AWS_CONFIG_FILE=" + configFile,
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",
+	}
+}
+
+// requireCLI skips the test without the AWS CLI v2 at awsCLI, or in -short mode.
+func requireCLI(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(awsCLI); err != nil {
+		t.Skipf("skipping: the AWS CLI v2 is not at %s (apt-get install awscli): %v", awsCLI, err)
+	}
+	if testing.Short() {
+		t.Skip("skipping the AWS CLI test in -short mode")
+	}
+}
+
+// TestAWSCLIELBv2 (wire, the AWS CLI): the ELBv2 commands users run on what they created —
+// modify-listener, modify-target-group, add-tags / describe-tags / remove-tags (and --tags on
+// creates), describe/modify-load-balancer-attributes — against the data plane's endpoint; a
+// refusal reaches the CLI with ELBv2's code.
+func TestAWSCLIELBv2(t *testing.T) {
+	requireCLI(t)
+	e := newELBEnv(t)
+	dir := t.TempDir()
+	credsFile, config := filepath.Join(dir, "credentials"), filepath.Join(dir, "config")
+	ini := fmt.Sprintf("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", credentials.Profile, testCreds.AccessKeyID, testCreds.SecretAccessKey)
+	if err := errors.Join(os.WriteFile(credsFile, []byte(ini), 0o600), os.WriteFile(config, nil, 0o600)); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{t: t, endpoint: e.url, service: "elbv2", env: cliEnv(dir, credsFile, config)}
+	p1, p2 := freePort(t), freePort(t)
+
+	lb := dig(t, c.run("create-load-balancer", "--name", "web", "--type", "network", "--tags", "Key=team,Value=shop"), "LoadBalancers").([]any)[0].(map[string]any)["LoadBalancerArn"].(string)
+	tg := dig(t, c.run("create-target-group", "--name", "web", "--protocol", "TCP", "--port", "8080", "--vpc-id", "vpc-local", "--target-type", "ip"),
+		"TargetGroups").([]any)[0].(map[string]any)["TargetGroupArn"].(string)
+	ls := dig(t, c.run("create-listener", "--load-balancer-arn", lb, "--protocol", "TCP", "--port", fmt.Sprint(p1),
+		"--default-actions", "Type=forward,TargetGroupArn="+tg), "Listeners").([]any)[0].(map[string]any)["ListenerArn"].(string)
+
+	moved := dig(t, c.run("modify-listener", "--listener-arn", ls, "--port", fmt.Sprint(p2)), "Listeners").([]any)[0].(map[string]any)
+	if got := moved["Port"]; got != float64(p2) {
+		t.Errorf("modify-listener answered port %v, want %d", got, p2)
+	}
+	if conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p2)); err != nil {
+		t.Errorf("the listener's new port %d: %v", p2, err)
+	} else {
+		conn.Close()
+	}
+	hc := dig(t, c.run("modify-target-group", "--target-group-arn", tg, "--health-check-protocol", "HTTP", "--health-check-path", "/healthz",
+		"--matcher", "HttpCode=200"), "TargetGroups").([]any)[0].(map[string]any)
+	if hc["HealthCheckProtocol"] != "HTTP" || hc["HealthCheckPath"] != "/healthz" {
+		t.Errorf("modify-target-group answered %v", hc)
+	}
+
+	c.run("add-tags", "--resource-arns", lb, tg, "--tags", "Key=env,Value=dev")
+	c.run("remove-tags", "--resource-arns", lb, "--tag-keys", "team")
+	var got []string
+	for _, d := range dig(t, c.run("describe-tags", "--resource-arns", lb, tg), "TagDescriptions").([]any) {
+		for _, tag := range d.(map[string]any)["Tags"].([]any) {
+			got = append(got, fmt.Sprint(tag.(map[string]any)["Key"], "=", tag.(map[string]any)["Value"]))
+		}
+	}
+	if want := []string{"env=dev", "env=dev"}; !slices.Equal(got, want) {
+		t.Errorf("describe-tags: %v, want %v", got, want)
+	}
+
+	c.run("modify-load-balancer-attributes", "--load-balancer-arn", lb, "--attributes", "Key=deletion_protection.enabled,Value=true")
+	attrs := map[string]any{}
+	for _, a := range dig(t, c.run("describe-load-balancer-attributes", "--load-balancer-arn", lb), "Attributes").([]any) {
+		attrs[a.(map[string]any)["Key"].(string)] = a.(map[string]any)["Value"]
+	}
+	if attrs["deletion_protection.enabled"] != "true" {
+		t.Errorf("describe-load-balancer-attributes: %v", attrs)
+	}
+	if msg := c.fail("delete-load-balancer", "--load-balancer-arn", lb); !strings.Contains(msg, "OperationNotPermitted") {
+		t.Errorf("delete-load-balancer with deletion protection: %s", msg)
 	}
 }
 

@@ -3,11 +3,13 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -21,6 +23,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
@@ -45,6 +48,18 @@ var noHostPrefix = servicediscovery.WithAPIOptions(func(stack *middleware.Stack)
 			return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
 		}), middleware.After)
 })
+
+// dnsService creates the service name of namespace nsID with a record of each type given (TTL
+// 5 s) and returns it.
+func dnsService(t *testing.T, sd *servicediscovery.Client, nsID, name string, types ...sdtypes.RecordType) *sdtypes.Service {
+	t.Helper()
+	var records []sdtypes.DnsRecord
+	for _, typ := range types {
+		records = append(records, sdtypes.DnsRecord{Type: typ, TTL: aws.Int64(5)})
+	}
+	return must[*servicediscovery.CreateServiceOutput](t)(sd.CreateService(context.Background(), &servicediscovery.CreateServiceInput{
+		Name: aws.String(name), NamespaceId: aws.String(nsID), DnsConfig: &sdtypes.DnsConfig{DnsRecords: records}})).Service
+}
 
 func privateNamespace(t *testing.T, sd *servicediscovery.Client, name string) string {
 	t.Helper()
@@ -269,8 +284,7 @@ func TestServiceRegistriesChecked(t *testing.T) {
 	sd := cloudMapClient(e.url)
 	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, web("web")))
 	nsID := privateNamespace(t, sd, "local")
-	srv := must[*servicediscovery.CreateServiceOutput](t)(sd.CreateService(ctx, &servicediscovery.CreateServiceInput{Name: aws.String("web"), NamespaceId: aws.String(nsID),
-		DnsConfig: &sdtypes.DnsConfig{DnsRecords: []sdtypes.DnsRecord{{Type: sdtypes.RecordTypeA, TTL: aws.Int64(5)}, {Type: sdtypes.RecordTypeSrv, TTL: aws.Int64(5)}}}})).Service
+	srv := dnsService(t, sd, nsID, "web", sdtypes.RecordTypeA, sdtypes.RecordTypeSrv)
 	create := func(name string, regs ...ecstypes.ServiceRegistry) error {
 		_, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String(name), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0), ServiceRegistries: regs})
 		return err
@@ -436,5 +450,72 @@ func TestServiceConnectDefaults(t *testing.T) {
 	}
 	if n := len(must[*servicediscovery.ListNamespacesOutput](t)(sd.ListNamespaces(ctx, &servicediscovery.ListNamespacesInput{})).Namespaces); n != 1 {
 		t.Errorf("%d namespaces after the defaults were removed, want the namespace kept (1)", n)
+	}
+}
+
+// TestCloudMapOperations (wire, aws-sdk-go-v2): ListOperations lists the operations with Cloud
+// Map's filters; the registry keeps only the newest cloudmap.MaxOperations (an older one is
+// OperationNotFound, and ListOperations pages through exactly the bound).
+func TestCloudMapOperations(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	sd := cloudMapClient(e.url)
+	nsID := privateNamespace(t, sd, "shop.local")
+	svc := dnsService(t, sd, nsID, "web", sdtypes.RecordTypeA)
+	register := func(id string) string {
+		t.Helper()
+		return aws.ToString(must[*servicediscovery.RegisterInstanceOutput](t)(sd.RegisterInstance(ctx, &servicediscovery.RegisterInstanceInput{
+			ServiceId: svc.Id, InstanceId: aws.String(id), Attributes: map[string]string{"AWS_INSTANCE_IPV4": "10.0.0.1"}})).OperationId)
+	}
+	first := register("i-1")
+	second := register("i-2")
+	list := func(filters ...sdtypes.OperationFilter) []string {
+		t.Helper()
+		var ids []string
+		p := servicediscovery.NewListOperationsPaginator(sd, &servicediscovery.ListOperationsInput{Filters: filters})
+		for p.HasMorePages() {
+			for _, op := range must[*servicediscovery.ListOperationsOutput](t)(p.NextPage(ctx)).Operations {
+				ids = append(ids, aws.ToString(op.Id))
+			}
+		}
+		return ids
+	}
+	now := time.Now().Unix()
+	for _, tc := range []struct {
+		name    string
+		filters []sdtypes.OperationFilter
+		want    int
+	}{
+		{"all", nil, 3},
+		{"registrations", []sdtypes.OperationFilter{{Name: sdtypes.OperationFilterNameType, Values: []string{"REGISTER_INSTANCE"}}}, 2},
+		{"of the namespace", []sdtypes.OperationFilter{{Name: sdtypes.OperationFilterNameNamespaceId, Values: []string{nsID}}}, 3},
+		{"of the service, succeeded", []sdtypes.OperationFilter{{Name: sdtypes.OperationFilterNameServiceId, Values: []string{aws.ToString(svc.Id)}},
+			{Name: sdtypes.OperationFilterNameStatus, Condition: sdtypes.FilterConditionIn, Values: []string{"SUCCESS", "FAIL"}}}, 2},
+		{"updated in the last minute", []sdtypes.OperationFilter{{Name: sdtypes.OperationFilterNameUpdateDate, Condition: sdtypes.FilterConditionBetween,
+			Values: []string{fmt.Sprint(now - 60), fmt.Sprint(now + 60)}}}, 3},
+		{"updated an hour ago", []sdtypes.OperationFilter{{Name: sdtypes.OperationFilterNameUpdateDate, Condition: sdtypes.FilterConditionBetween,
+			Values: []string{fmt.Sprint(now - 7200), fmt.Sprint(now - 3600)}}}, 0},
+	} {
+		if got := list(tc.filters...); len(got) != tc.want {
+			t.Errorf("ListOperations %s: %d operations (%v), want %d", tc.name, len(got), got, tc.want)
+		}
+	}
+	_, err := sd.ListOperations(ctx, &servicediscovery.ListOperationsInput{Filters: []sdtypes.OperationFilter{
+		{Name: sdtypes.OperationFilterNameNamespaceId, Condition: sdtypes.FilterConditionIn, Values: []string{nsID}}}})
+	wantAPIError(t, err, "InvalidInput", "Filters[0].Condition", "NAMESPACE_ID takes EQ")
+
+	// Past the bound the oldest operations go first: 3 + 999 = 1002 made, the namespace's and the
+	// first registration's are gone; one more and the second registration's goes too.
+	for range cloudmap.MaxOperations - 1 {
+		register("i-3")
+	}
+	_, err = sd.GetOperation(ctx, &servicediscovery.GetOperationInput{OperationId: aws.String(first)})
+	wantAPIError(t, err, "OperationNotFound", first, fmt.Sprint(cloudmap.MaxOperations))
+	must[*servicediscovery.GetOperationOutput](t)(sd.GetOperation(ctx, &servicediscovery.GetOperationInput{OperationId: aws.String(second)}))
+	last := register("i-4")
+	_, err = sd.GetOperation(ctx, &servicediscovery.GetOperationInput{OperationId: aws.String(second)})
+	wantAPIError(t, err, "OperationNotFound", second)
+	if got := list(); len(got) != cloudmap.MaxOperations || got[len(got)-1] != last {
+		t.Errorf("ListOperations after %d more registrations: %d operations, want %d ending with the last", cloudmap.MaxOperations, len(got), cloudmap.MaxOperations)
 	}
 }

@@ -78,8 +78,9 @@ func freePort(t *testing.T) int32 {
 	return int32(l.Addr().(*net.TCPAddr).Port)
 }
 
-// backend answers every connection with its name and closes it.
-func backend(t *testing.T, name string) int32 {
+// serveTCP serves every connection to a new port of 127.0.0.1 with handle (in a goroutine of its
+// own) until the test ends, and returns the port.
+func serveTCP(t *testing.T, handle func(net.Conn)) int32 {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -92,11 +93,16 @@ func backend(t *testing.T, name string) int32 {
 			if err != nil {
 				return
 			}
-			_, _ = io.WriteString(c, name)
-			_ = c.Close()
+			go func() { handle(c); _ = c.Close() }()
 		}
 	}()
 	return int32(l.Addr().(*net.TCPAddr).Port)
+}
+
+// backend answers every connection with its name and closes it.
+func backend(t *testing.T, name string) int32 {
+	t.Helper()
+	return serveTCP(t, func(c net.Conn) { _, _ = io.WriteString(c, name) })
 }
 
 // stack creates a network load balancer, a TCP target group checked every 5 s (healthy after 2)
@@ -305,11 +311,11 @@ func TestELBv2Refusals(t *testing.T) {
 			_, err := e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("alb")})
 			return err
 		}, "ValidationError", []string{"Type", "network"}},
-		{"tags are refused by name", func() error {
+		{"members not served are refused by name", func() error {
 			_, err := e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("t"), Type: elbtypes.LoadBalancerTypeEnumNetwork,
-				Tags: []elbtypes.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+				SubnetMappings: []elbtypes.SubnetMapping{{SubnetId: aws.String("subnet-1"), AllocationId: aws.String("eipalloc-1")}}})
 			return err
-		}, "ValidationError", []string{"Tags[0]"}},
+		}, "ValidationError", []string{"SubnetMappings[0].AllocationId"}},
 		{"bad name", func() error {
 			_, err := e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("-x"), Type: elbtypes.LoadBalancerTypeEnumNetwork})
 			return err
@@ -480,4 +486,160 @@ func TestServiceLoadBalancers(t *testing.T) {
 	if err := create(ecstypes.LoadBalancer{TargetGroupArn: aws.String(tg)}); err != nil {
 		t.Fatalf("a service behind a target group with a listener: %v", err)
 	}
+}
+
+// echoBackend echoes every connection's bytes back until the client closes it.
+func echoBackend(t *testing.T) int32 {
+	t.Helper()
+	return serveTCP(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
+}
+
+// echo writes msg on c and reads it back.
+func echo(c net.Conn, msg string) (string, error) {
+	if _, err := io.WriteString(c, msg); err != nil {
+		return "", err
+	}
+	b := make([]byte, len(msg))
+	_, err := io.ReadFull(c, b)
+	return string(b), err
+}
+
+// TestELBv2ModifyListener (wire, aws-sdk-go-v2): ModifyListener moves a listener to another port
+// — a connection open through the old port goes on, the old port closes, the new one serves, the
+// load balancer's other listener is untouched — and to another target group, which takes the new
+// connections once its target is healthy. A port in use is refused and changes nothing.
+func TestELBv2ModifyListener(t *testing.T) {
+	e := newELBEnv(t)
+	ctx := context.Background()
+	p1, p2, p3 := freePort(t), freePort(t), freePort(t)
+	lb, tg, ls := e.stack(t, "web", p1)
+	must[*elb.RegisterTargetsOutput](t)(e.elb.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(tg),
+		Targets: []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(echoBackend(t))}}}))
+	e.waitState(t, tg, elbtypes.TargetHealthStateEnumHealthy, 1)
+	must[*elb.CreateListenerOutput](t)(e.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(lb), Protocol: elbtypes.ProtocolEnumTcp,
+		Port: aws.Int32(p2), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tg)}}}))
+	open, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	if got, err := echo(open, "before"); got != "before" {
+		t.Fatalf("through the listener before the change: %q, %v", got, err)
+	}
+
+	out := must[*elb.ModifyListenerOutput](t)(e.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(ls), Port: aws.Int32(p3)}))
+	if got := aws.ToInt32(out.Listeners[0].Port); got != p3 {
+		t.Errorf("ModifyListener answered port %d, want %d", got, p3)
+	}
+	if got, err := echo(open, "after"); got != "after" {
+		t.Errorf("the connection open through the old port after the change: %q, %v; want it to go on", got, err)
+	}
+	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p1)); err == nil {
+		c.Close()
+		t.Errorf("the old port %d still accepts connections", p1)
+	}
+	for _, p := range []int32{p2, p3} {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			t.Fatalf("port %d after the change: %v", p, err)
+		}
+		if got, err := echo(c, "new"); got != "new" {
+			t.Errorf("through port %d after the change: %q, %v", p, got, err)
+		}
+		c.Close()
+	}
+
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	_, err = e.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(ls), Port: aws.Int32(int32(taken.Addr().(*net.TCPAddr).Port))})
+	wantAPIError(t, err, "InvalidConfigurationRequest", "Port", "127.0.0.1")
+	_, err = e.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(ls), Port: aws.Int32(p2)})
+	wantAPIError(t, err, "DuplicateListener")
+	_, err = e.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(ls), SslPolicy: aws.String("ELBSecurityPolicy-2016-08")})
+	wantAPIError(t, err, "ValidationError", "SslPolicy")
+	_, err = e.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(ls),
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tg + "0")}}})
+	wantAPIError(t, err, "TargetGroupNotFound")
+
+	tg2 := *must[*elb.CreateTargetGroupOutput](t)(e.elb.CreateTargetGroup(ctx, tgInput("second", 80))).TargetGroups[0].TargetGroupArn
+	must[*elb.RegisterTargetsOutput](t)(e.elb.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(tg2),
+		Targets: []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(backend(t, "second"))}}}))
+	must[*elb.ModifyListenerOutput](t)(e.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(ls),
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tg2)}}}))
+	e.waitState(t, tg2, elbtypes.TargetHealthStateEnumHealthy, 1)
+	if got := read(t, p3); got != "second" {
+		t.Errorf("a connection after the listener moved to the second target group reached %q, want second", got)
+	}
+	listeners := must[*elb.DescribeListenersOutput](t)(e.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{ls}})).Listeners
+	if len(listeners) != 1 || aws.ToInt32(listeners[0].Port) != p3 || aws.ToString(listeners[0].DefaultActions[0].TargetGroupArn) != tg2 {
+		t.Errorf("DescribeListeners after the changes: %+v", listeners)
+	}
+}
+
+// TestELBv2ModifyTargetGroupAndTags (wire, aws-sdk-go-v2): ModifyTargetGroup's answer and
+// DescribeTargetGroups show the new health check; tags made with CreateTargetGroup, AddTags and
+// RemoveTags read back with DescribeTags; load balancer attributes round-trip and deletion
+// protection refuses DeleteLoadBalancer. Errors reach the SDK with ELBv2's codes.
+func TestELBv2ModifyTargetGroupAndTags(t *testing.T) {
+	e := newELBEnv(t)
+	ctx := context.Background()
+	in := tgInput("web", 8080)
+	in.Tags = []elbtypes.Tag{{Key: aws.String("team"), Value: aws.String("shop")}}
+	tg := *must[*elb.CreateTargetGroupOutput](t)(e.elb.CreateTargetGroup(ctx, in)).TargetGroups[0].TargetGroupArn
+	lb := *must[*elb.CreateLoadBalancerOutput](t)(e.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{
+		Name: aws.String("web"), Type: elbtypes.LoadBalancerTypeEnumNetwork})).LoadBalancers[0].LoadBalancerArn
+
+	mod := must[*elb.ModifyTargetGroupOutput](t)(e.elb.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{TargetGroupArn: aws.String(tg),
+		HealthCheckProtocol: elbtypes.ProtocolEnumHttp, HealthCheckPath: aws.String("/healthz"), Matcher: &elbtypes.Matcher{HttpCode: aws.String("200-299")},
+		HealthCheckIntervalSeconds: aws.Int32(10), UnhealthyThresholdCount: aws.Int32(3)})).TargetGroups[0]
+	desc := must[*elb.DescribeTargetGroupsOutput](t)(e.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{tg}})).TargetGroups[0]
+	for _, g := range []elbtypes.TargetGroup{mod, desc} {
+		got := fmt.Sprintf("%s %s %s %d %d %d %d", g.HealthCheckProtocol, aws.ToString(g.HealthCheckPath), aws.ToString(g.Matcher.HttpCode),
+			aws.ToInt32(g.HealthCheckIntervalSeconds), aws.ToInt32(g.HealthCheckTimeoutSeconds), aws.ToInt32(g.HealthyThresholdCount), aws.ToInt32(g.UnhealthyThresholdCount))
+		if want := "HTTP /healthz 200-299 10 2 2 3"; got != want {
+			t.Errorf("health check after ModifyTargetGroup: %s, want %s", got, want)
+		}
+	}
+	_, err := e.elb.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{TargetGroupArn: aws.String(tg), HealthCheckTimeoutSeconds: aws.Int32(10)})
+	wantAPIError(t, err, "ValidationError", "HealthCheckTimeoutSeconds")
+
+	must[*elb.AddTagsOutput](t)(e.elb.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{tg, lb},
+		Tags: []elbtypes.Tag{{Key: aws.String("env"), Value: aws.String("dev")}}}))
+	must[*elb.RemoveTagsOutput](t)(e.elb.RemoveTags(ctx, &elb.RemoveTagsInput{ResourceArns: []string{tg}, TagKeys: []string{"team"}}))
+	tags := must[*elb.DescribeTagsOutput](t)(e.elb.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{tg, lb}}))
+	got := map[string]string{}
+	for _, d := range tags.TagDescriptions {
+		for _, tag := range d.Tags {
+			got[aws.ToString(d.ResourceArn)] += aws.ToString(tag.Key) + "=" + aws.ToString(tag.Value) + ";"
+		}
+	}
+	if want := map[string]string{tg: "env=dev;", lb: "env=dev;"}; !maps.Equal(got, want) {
+		t.Errorf("DescribeTags: %v, want %v", got, want)
+	}
+	_, err = e.elb.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{lb}, Tags: []elbtypes.Tag{{Key: aws.String("a")}, {Key: aws.String("a")}}})
+	wantAPIError(t, err, "DuplicateTagKeys", "Tags[1].Key")
+	_, err = e.elb.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{lb + "0"}})
+	wantAPIError(t, err, "LoadBalancerNotFound")
+
+	attrs := must[*elb.ModifyLoadBalancerAttributesOutput](t)(e.elb.ModifyLoadBalancerAttributes(ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(lb),
+		Attributes: []elbtypes.LoadBalancerAttribute{{Key: aws.String("deletion_protection.enabled"), Value: aws.String("true")}}}))
+	gotAttrs := map[string]string{}
+	for _, a := range attrs.Attributes {
+		gotAttrs[aws.ToString(a.Key)] = aws.ToString(a.Value)
+	}
+	if want := map[string]string{"deletion_protection.enabled": "true", "load_balancing.cross_zone.enabled": "false"}; !maps.Equal(gotAttrs, want) {
+		t.Errorf("ModifyLoadBalancerAttributes answered %v, want %v", gotAttrs, want)
+	}
+	described := must[*elb.DescribeLoadBalancerAttributesOutput](t)(e.elb.DescribeLoadBalancerAttributes(ctx, &elb.DescribeLoadBalancerAttributesInput{LoadBalancerArn: aws.String(lb)}))
+	if len(described.Attributes) != 2 {
+		t.Errorf("DescribeLoadBalancerAttributes: %+v", described.Attributes)
+	}
+	_, err = e.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(lb)})
+	wantAPIError(t, err, "OperationNotPermitted", "deletion_protection.enabled")
+	_, err = e.elb.ModifyLoadBalancerAttributes(ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(lb),
+		Attributes: []elbtypes.LoadBalancerAttribute{{Key: aws.String("access_logs.s3.enabled"), Value: aws.String("true")}}})
+	wantAPIError(t, err, "ValidationError", "Attributes[0].Key", "access_logs.s3.enabled")
 }

@@ -24,14 +24,8 @@ func checkTargetGroup(tx *store.Tx, i int, lb model.LoadBalancer) error {
 	} else if err != nil {
 		return err
 	}
-	ls, err := tx.Listeners()
-	if err != nil {
+	if l, err := tx.ListenerOf(arn); err != nil || l != nil {
 		return err
-	}
-	for _, l := range ls {
-		if l.TargetGroupARN == arn {
-			return nil
-		}
 	}
 	return invalidParameter("loadBalancers[%d].targetGroupArn: The target group with targetGroupArn %s does not have an associated load balancer. (Create a listener that forwards to it: CreateListener.)", i, arn)
 }

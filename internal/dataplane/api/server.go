@@ -85,11 +85,8 @@ type Server struct {
 	// inputs are the Go types the ECS operations decode their requests into, by operation (set by
 	// handle; the member walk of the tests reads them).
 	inputs map[string]reflect.Type
-	// secrets serves the Secrets Manager operations (smOps).
-	secrets *secretstore.Store
-	smOps   map[string]operation
-	// cloudMap serves the Cloud Map operations (cloudmap.go).
-	cloudMap map[string]operation
+	// jsonAPIs are the APIs served beside ECS (Secrets Manager, Cloud Map), by SigV4 service name.
+	jsonAPIs map[string]*jsonAPI
 	// exec serves ECS Exec: the executor and the sessions ExecuteCommand opened.
 	exec *execState
 	// strict is Options.Strict.
@@ -117,12 +114,14 @@ func newServer(opts Options) *Server {
 	s.model, _ = ecsmodel.Load() // embedded; a failure shows as ServerException on every request
 	s.inputs = map[string]reflect.Type{}
 	s.ops = s.operations()
-	s.secrets = opts.Secrets
-	if s.secrets == nil {
-		s.secrets = secretstore.New(opts.Store, opts.ARNs, s.clock)
+	secrets := opts.Secrets
+	if secrets == nil {
+		secrets = secretstore.New(opts.Store, opts.ARNs, s.clock)
 	}
-	s.smOps = s.secretsOperations()
-	s.cloudMap = cloudMapOperations(cloudmap.New(opts.Store, opts.ARNs, s.clock))
+	s.jsonAPIs = map[string]*jsonAPI{
+		serviceSecretsManager: secretsAPI(secrets),
+		serviceCloudMap:       cloudMapAPI(cloudmap.New(opts.Store, opts.ARNs, s.clock)),
+	}
 	s.exec = newExecState(opts.Executor)
 	return s
 }
@@ -218,16 +217,8 @@ func (s *Server) serve(r *http.Request, service, op string) (any, error) {
 			"the ECS API is served by POST / with an X-Amz-Target header; got %s %s", r.Method, r.URL.Path)
 	}
 	target := r.Header.Get("X-Amz-Target")
-	if service == serviceCloudMap {
-		return s.serveCloudMap(r.Context(), target, op, body)
-	}
-	if service == serviceSecretsManager {
-		fn, ok := s.smOps[op]
-		if !ok {
-			return nil, newError(errUnknownOperation,
-				"unknown operation %q: the local data plane serves the Secrets Manager operations %s", target, strings.Join(secretsOperationNames(), ", "))
-		}
-		return fn(r.Context(), body)
+	if a, ok := s.jsonAPIs[service]; ok {
+		return a.serve(r.Context(), target, op, body)
 	}
 	fn, ok := s.ops[op]
 	if !strings.HasPrefix(target, TargetPrefix) || !ok {

@@ -7,9 +7,11 @@
 // Operations served, as the AWS Cloud Map API reference (2017-03-14) defines them:
 // CreatePrivateDnsNamespace, CreateHttpNamespace, GetNamespace, ListNamespaces, DeleteNamespace,
 // CreateService, GetService, ListServices, DeleteService, RegisterInstance, DeregisterInstance,
-// GetInstance, ListInstances, DiscoverInstances, UpdateInstanceCustomHealthStatus, GetOperation.
+// GetInstance, ListInstances, DiscoverInstances, UpdateInstanceCustomHealthStatus, GetOperation,
+// ListOperations.
 // Cloud Map's asynchronous operations (namespace create/delete, instance register/deregister)
-// complete before the call returns: GetOperation reports them SUCCESS at once. Every member a
+// complete before the call returns: GetOperation reports them SUCCESS at once; the newest
+// MaxOperations (1000) are kept, older ones pruned as new ones are recorded. Every member a
 // request may carry is either honoured or refused by name (InvalidInput): Route 53 health checks
 // (HealthCheckConfig), WEIGHTED routing, AAAA and CNAME records and public namespaces are refused.
 //

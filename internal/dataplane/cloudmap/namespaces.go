@@ -126,16 +126,23 @@ func (r *Registry) insertNamespace(tx *store.Tx, ns *Namespace) (string, error) 
 }
 
 // duplicateNamespace answers a create of a name that exists: a retry (same CreatorRequestId and
-// type) gets the first create's operation again; anything else is NamespaceAlreadyExists.
+// type) gets the first create's operation again — or, once that is older than the operations kept
+// (MaxOperations), a new successful CREATE_NAMESPACE operation on the namespace; anything else is
+// NamespaceAlreadyExists.
 func (r *Registry) duplicateNamespace(tx *store.Tx, dup, ns *Namespace, opID *string) error {
 	if ns.CreatorRequestID != "" && ns.CreatorRequestID == dup.CreatorRequestID && ns.Type == dup.Type {
-		return each(tx, "op/", func(op *Operation) bool {
+		err := each(tx, "op/", func(op *Operation) bool {
 			if op.Type == opCreateNamespace && op.Targets["NAMESPACE"] == dup.ID {
 				*opID = op.ID
 				return false
 			}
 			return true
 		})
+		if err != nil || *opID != "" {
+			return err
+		}
+		*opID, err = r.recordOperation(tx, opCreateNamespace, map[string]string{"NAMESPACE": dup.ID})
+		return err
 	}
 	e := newError(CodeNamespaceAlreadyExists, "Namespace %s already exists as %s; use it, or delete it first (DeleteNamespace)", ns.Name, dup.ID)
 	e.Members = map[string]string{"NamespaceId": dup.ID, "CreatorRequestId": dup.CreatorRequestID}

@@ -19,8 +19,10 @@ import (
 // operations (package api decodes the requests strictly and encodes the answers) and the DNS
 // server's source of names (LookupName); they are safe for concurrent use.
 type Registry struct {
-	store  *store.Store
-	region string
+	store *store.Store
+	// maxOperations is how many operations are kept (MaxOperations; tests lower it).
+	maxOperations int
+	region        string
 	// account is the account ID of the ARNs (the data plane's).
 	account string
 	clock   clock.PassiveClock
@@ -31,7 +33,7 @@ func New(st *store.Store, arns model.ARNs, clk clock.PassiveClock) *Registry {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	return &Registry{store: st, region: arns.Region, account: arns.Account, clock: clk}
+	return &Registry{store: st, region: arns.Region, account: arns.Account, clock: clk, maxOperations: MaxOperations}
 }
 
 func (r *Registry) arn(kind, id string) string {
@@ -90,43 +92,6 @@ func each[T any](tx *store.Tx, prefix string, fn func(*T) bool) error {
 		}
 		return fn(v), nil
 	})
-}
-
-// recordOperation stores a finished operation of kind typ on targets and returns its ID.
-func (r *Registry) recordOperation(tx *store.Tx, typ string, targets map[string]string) (string, error) {
-	now := r.now()
-	op := &Operation{ID: newID("", 32) + "-" + newID("", 8), Type: typ, Status: opSuccess, CreateDate: now, UpdateDate: now, Targets: targets}
-	return op.ID, tx.CloudMapPut(opKey(op.ID), op)
-}
-
-// GetOperationInput is GetOperation's request.
-type GetOperationInput struct {
-	OperationID string `json:"OperationId"`
-}
-
-// GetOperationOutput is GetOperation's answer.
-type GetOperationOutput struct {
-	Operation *Operation `json:"Operation"`
-}
-
-// GetOperation returns an operation; every operation the local Cloud Map started has succeeded.
-func (r *Registry) GetOperation(in *GetOperationInput) (*GetOperationOutput, error) {
-	if in.OperationID == "" {
-		return nil, invalidInput("OperationId: required; give the OperationId a Create*Namespace, DeleteNamespace, RegisterInstance or DeregisterInstance call returned")
-	}
-	var op *Operation
-	err := r.store.View(func(tx *store.Tx) error {
-		var err error
-		op, err = get[Operation](tx, opKey(in.OperationID))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if op == nil {
-		return nil, newError(CodeOperationNotFound, "Operation not found: %s", in.OperationID)
-	}
-	return &GetOperationOutput{Operation: op}, nil
 }
 
 // page returns the slice of items after token (an item's key), at most max (default and ceiling

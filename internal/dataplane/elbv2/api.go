@@ -30,20 +30,27 @@ type API struct {
 func NewAPI(st *store.Store, arns model.ARNs, b *Balancer) *API {
 	a := &API{store: st, arns: arns, balancer: b, clock: clock.RealClock{}}
 	a.ops = map[string]func(*form) (any, error){
-		"CreateLoadBalancer":            a.createLoadBalancer,
-		"DescribeLoadBalancers":         a.describeLoadBalancers,
-		"DeleteLoadBalancer":            a.deleteLoadBalancer,
-		"CreateTargetGroup":             a.createTargetGroup,
-		"DescribeTargetGroups":          a.describeTargetGroups,
-		"DeleteTargetGroup":             a.deleteTargetGroup,
-		"ModifyTargetGroupAttributes":   a.modifyTargetGroupAttributes,
-		"DescribeTargetGroupAttributes": a.describeTargetGroupAttributes,
-		"CreateListener":                a.createListener,
-		"DescribeListeners":             a.describeListeners,
-		"DeleteListener":                a.deleteListener,
-		"RegisterTargets":               a.registerTargets,
-		"DeregisterTargets":             a.deregisterTargets,
-		"DescribeTargetHealth":          a.describeTargetHealth,
+		"CreateLoadBalancer":             a.createLoadBalancer,
+		"DescribeLoadBalancers":          a.describeLoadBalancers,
+		"DeleteLoadBalancer":             a.remover("DeleteLoadBalancer", "LoadBalancerArn", deleteLoadBalancer),
+		"DescribeLoadBalancerAttributes": a.describeLoadBalancerAttributes,
+		"ModifyLoadBalancerAttributes":   a.modifyLoadBalancerAttributes,
+		"CreateTargetGroup":              a.createTargetGroup,
+		"DescribeTargetGroups":           a.describeTargetGroups,
+		"ModifyTargetGroup":              a.modifyTargetGroup,
+		"DeleteTargetGroup":              a.remover("DeleteTargetGroup", "TargetGroupArn", deleteTargetGroup),
+		"ModifyTargetGroupAttributes":    a.modifyTargetGroupAttributes,
+		"DescribeTargetGroupAttributes":  a.describeTargetGroupAttributes,
+		"CreateListener":                 a.createListener,
+		"DescribeListeners":              a.describeListeners,
+		"ModifyListener":                 a.modifyListener,
+		"DeleteListener":                 a.remover("DeleteListener", "ListenerArn", deleteListener),
+		"RegisterTargets":                a.registerTargets,
+		"DeregisterTargets":              a.deregisterTargets,
+		"DescribeTargetHealth":           a.describeTargetHealth,
+		"AddTags":                        a.addTags,
+		"RemoveTags":                     a.removeTags,
+		"DescribeTags":                   a.describeTags,
 	}
 	return a
 }
@@ -77,6 +84,57 @@ func (a *API) Serve(values url.Values) (action string, result any, err error) {
 		return action, nil, err
 	}
 	return action, out, nil
+}
+
+// remover is a Delete* action: it reads the one ARN member, runs del on it in one store
+// transaction (del decides what a missing resource means and what is in use), then makes the
+// balancer match the store (a deleted listener's port closes at once).
+func (a *API) remover(action, member string, del func(tx *store.Tx, arn string) error) func(*form) (any, error) {
+	return func(f *form) (any, error) {
+		arn := f.required(member)
+		if err := finish(f, action); err != nil {
+			return nil, err
+		}
+		if err := a.store.Update(func(tx *store.Tx) error { return del(tx, arn) }); err != nil {
+			return nil, err
+		}
+		a.balancer.Sync()
+		return emptyResult{}, nil
+	}
+}
+
+// update runs change on the record arn names — read with get, which returns the action's
+// not-found error — and stores it with put, in one store transaction; then the balancer syncs
+// (the Modify* actions). It returns the record as stored.
+func update[T any](a *API, arn string, get func(*store.Tx, string) (*T, error), put func(*store.Tx, *T) error, change func(*T) error) (*T, error) {
+	var out *T
+	err := a.store.Update(func(tx *store.Tx) error {
+		r, err := get(tx, arn)
+		if err != nil {
+			return err
+		}
+		if err := change(r); err != nil {
+			return err
+		}
+		out = r
+		return put(tx, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.balancer.Sync()
+	return out, nil
+}
+
+// view reads the record arn names with get, which returns the action's not-found error.
+func view[T any](a *API, arn string, get func(*store.Tx, string) (*T, error)) (*T, error) {
+	var out *T
+	err := a.store.View(func(tx *store.Tx) error {
+		var err error
+		out, err = get(tx, arn)
+		return err
+	})
+	return out, err
 }
 
 // finish returns the first read error or a member no read consumed, before anything is written.

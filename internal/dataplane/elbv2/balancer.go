@@ -163,51 +163,69 @@ func (b *Balancer) loadBalancersOf(tgARN string) []string {
 	return append([]string(nil), b.inUse[tgARN]...)
 }
 
-// Listen opens the listener's socket now (CreateListener refuses a port it cannot have); Sync
-// starts serving it.
-func (b *Balancer) Listen(rec *store.ListenerRecord) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort(b.address, itoa(rec.Port)))
+// bind opens Address:port for a listener about to be stored (CreateListener, or ModifyListener
+// with a new port): a port it cannot have is refused before anything is written.
+func (b *Balancer) bind(port int32) (net.Listener, error) {
+	return net.Listen("tcp", net.JoinHostPort(b.address, itoa(port)))
+}
+
+// storeListener runs write (the store transaction that records rec) with no sync running, then,
+// when ln is not nil, serves rec on ln in place of the socket rec.ARN had (closed; connections it
+// accepted go on). A failed write closes ln and changes nothing.
+func (b *Balancer) storeListener(rec *store.ListenerRecord, ln net.Listener, write func() error) error {
+	b.syncMu.Lock()
+	err := write()
+	if err == nil && ln != nil {
+		b.adopt(rec, ln)
+	}
+	b.syncMu.Unlock()
 	if err != nil {
+		if ln != nil {
+			_ = ln.Close()
+		}
 		return err
 	}
+	b.Sync()
+	return nil
+}
+
+// adopt serves rec on ln, replacing and closing the socket rec.ARN had.
+func (b *Balancer) adopt(rec *store.ListenerRecord, ln net.Listener) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped {
 		_ = ln.Close()
-		return errors.New("the data plane is shutting down")
+		return
 	}
-	b.listeners[rec.ARN] = &boundListener{rec: *rec, ln: ln}
-	b.serveLocked(b.listeners[rec.ARN])
-	return nil
-}
-
-// Unlisten closes a listener Listen opened whose record could not be stored.
-func (b *Balancer) Unlisten(arn string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if l, ok := b.listeners[arn]; ok {
-		_ = l.ln.Close()
-		delete(b.listeners, arn)
+	old := b.listeners[rec.ARN]
+	l := &boundListener{rec: *rec, ln: ln}
+	b.listeners[rec.ARN] = l
+	delete(b.listenErr, rec.ARN)
+	b.serveLocked(l)
+	if old != nil {
+		_ = old.ln.Close()
 	}
 }
 
-// serveLocked starts the accept loop of l once Run has started. Called with mu held.
+// serveLocked starts the accept loop of l once Run has started. Called with mu held. Each
+// connection goes to the pool of the target group the listener forwards to when it is accepted
+// (ModifyListener may change it).
 func (b *Balancer) serveLocked(l *boundListener) {
 	if l.serving || b.ctx == nil {
 		return
 	}
 	l.serving = true
-	ctx, tg, ln := b.ctx, l.rec.TargetGroupARN, l.ln
+	ctx, arn, ln, port := b.ctx, l.rec.ARN, l.ln, l.rec.Port
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				if !errors.Is(err, net.ErrClosed) {
-					b.log.Error(err, "accepting a connection failed; the listener stops", "port", l.rec.Port)
+					b.log.Error(err, "accepting a connection failed; the listener stops", "port", port)
 				}
 				return
 			}
-			p, proxyV2 := b.pool(tg)
+			p, proxyV2 := b.route(arn)
 			switch {
 			case p == nil:
 				_ = c.Close()
@@ -220,12 +238,17 @@ func (b *Balancer) serveLocked(l *boundListener) {
 	}()
 }
 
-// pool is the target group's pool, and whether its connections start with a PROXY protocol v2
-// header (proxy_protocol_v2.enabled).
-func (b *Balancer) pool(tgARN string) (*serviceproxy.Pool, bool) {
+// route is the pool of the target group listener arn forwards to, and whether its connections
+// start with a PROXY protocol v2 header (proxy_protocol_v2.enabled).
+func (b *Balancer) route(arn string) (*serviceproxy.Pool, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.pools[tgARN], b.proxyV2[tgARN]
+	l, ok := b.listeners[arn]
+	if !ok {
+		return nil, false
+	}
+	tg := l.rec.TargetGroupARN
+	return b.pools[tg], b.proxyV2[tg]
 }
 
 // snapshot is what sync reads from the store.
@@ -336,9 +359,15 @@ func (b *Balancer) syncListeners(snap *snapshot) {
 	for _, rec := range snap.listeners {
 		want[rec.ARN] = true
 		b.inUse[rec.TargetGroupARN] = append(b.inUse[rec.TargetGroupARN], rec.LoadBalancerARN)
-		if l, ok := b.listeners[rec.ARN]; ok {
+		l, ok := b.listeners[rec.ARN]
+		if ok && l.rec.Port == rec.Port {
+			l.rec = *rec // ModifyListener may have changed its target group
 			b.serveLocked(l)
 			continue
+		}
+		if ok {
+			_ = l.ln.Close() // its port changed in the store: listen on the new one
+			delete(b.listeners, rec.ARN)
 		}
 		ln, err := net.Listen("tcp", net.JoinHostPort(b.address, itoa(rec.Port)))
 		if err != nil {
@@ -349,7 +378,7 @@ func (b *Balancer) syncListeners(snap *snapshot) {
 			continue
 		}
 		delete(b.listenErr, rec.ARN)
-		l := &boundListener{rec: *rec, ln: ln}
+		l = &boundListener{rec: *rec, ln: ln}
 		b.listeners[rec.ARN] = l
 		b.serveLocked(l)
 		b.log.Info("load balancer listener listening", "listener", rec.ARN, "address", ln.Addr().String())

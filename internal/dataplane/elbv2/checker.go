@@ -36,8 +36,12 @@ func (b *Balancer) syncCheckers(snap *snapshot) {
 			}
 			key := g.ARN + "|" + t.Key()
 			want[key] = true
-			if _, ok := b.checkers[key]; ok {
+			old, ok := b.checkers[key]
+			if ok && sameHealthCheck(&old.group, g) {
 				continue
+			}
+			if ok {
+				old.stop() // ModifyTargetGroup changed the check: start again with the new settings
 			}
 			ctx, cancel := context.WithCancel(b.ctx)
 			c := &checker{group: *g, target: *t, cancel: cancel}
@@ -51,6 +55,14 @@ func (b *Balancer) syncCheckers(snap *snapshot) {
 			delete(b.checkers, key)
 		}
 	}
+}
+
+// sameHealthCheck reports whether a and b check their targets the same way.
+func sameHealthCheck(a, b *store.TargetGroupRecord) bool {
+	return a.HealthCheckProtocol == b.HealthCheckProtocol && a.HealthCheckPort == b.HealthCheckPort &&
+		a.HealthCheckPath == b.HealthCheckPath && a.Matcher == b.Matcher &&
+		a.HealthCheckInterval == b.HealthCheckInterval && a.HealthCheckTimeout == b.HealthCheckTimeout &&
+		a.HealthyThreshold == b.HealthyThreshold && a.UnhealthyThreshold == b.UnhealthyThreshold
 }
 
 // runChecker checks at once, then every interval, until ctx ends.

@@ -20,6 +20,9 @@ const (
 	CodeUnsupportedProtocol         = "UnsupportedProtocol"
 	CodeIncompatibleProtocols       = "IncompatibleProtocols"
 	CodeTargetGroupAssociationLimit = "TargetGroupAssociationLimit"
+	CodeDuplicateTagKeys            = "DuplicateTagKeys"
+	CodeTooManyTags                 = "TooManyTags"
+	CodeOperationNotPermitted       = "OperationNotPermitted"
 	CodeInvalidAction               = "InvalidAction"
 	CodeMissingAction               = "MissingAction"
 )

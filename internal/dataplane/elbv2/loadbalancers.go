@@ -20,8 +20,9 @@ const (
 )
 
 // createLoadBalancer: Name, Type network, Scheme, Subnets / SubnetMappings.SubnetId,
-// SecurityGroups, IpAddressType ipv4. Idempotent for the same members; another request with an
-// existing name is DuplicateLoadBalancerName.
+// SecurityGroups, IpAddressType ipv4, Tags. Idempotent for the same members (Tags aside: a repeat
+// returns the load balancer and leaves its tags as they are); another request with an existing
+// name is DuplicateLoadBalancerName.
 func (a *API) createLoadBalancer(f *form) (any, error) {
 	name := f.required("Name")
 	typ, ok := f.str("Type")
@@ -42,6 +43,7 @@ func (a *API) createLoadBalancer(f *form) (any, error) {
 	if !ok {
 		ipType = ipv4
 	}
+	tags := readTags(f)
 	if err := finish(f, "CreateLoadBalancer"); err != nil {
 		return nil, err
 	}
@@ -83,6 +85,9 @@ func (a *API) createLoadBalancer(f *form) (any, error) {
 			DNSName: strings.ToLower(name) + "-" + id[:10] + dnsSuffix,
 			Type:    typ, Scheme: scheme, IPAddressType: ipType, VpcID: localVpcID, Subnets: subnets,
 			CreatedTime: model.Time{Time: a.clock.Now().UTC()}, RequestHash: hash,
+		}
+		if err := putNewTags(tx, out.ARN, tags); err != nil {
+			return err
 		}
 		return tx.PutLoadBalancer(&out)
 	})
@@ -138,35 +143,29 @@ func (a *API) describeLoadBalancers(f *form) (any, error) {
 	return loadBalancersResult{LoadBalancers: pg, NextMarker: next}, nil
 }
 
-// deleteLoadBalancer deletes the load balancer and its listeners (their ports close); deleting one
-// that does not exist succeeds, as on ELBv2.
-func (a *API) deleteLoadBalancer(f *form) (any, error) {
-	arn := f.required("LoadBalancerArn")
-	if err := finish(f, "DeleteLoadBalancer"); err != nil {
-		return nil, err
+// deleteLoadBalancer deletes the load balancer, its listeners (their ports close) and its tags;
+// deleting one that does not exist succeeds, as on ELBv2. With deletion_protection.enabled it is
+// refused (OperationNotPermitted).
+func deleteLoadBalancer(tx *store.Tx, arn string) error {
+	lb, err := tx.GetLoadBalancer(arn)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
 	}
-	err := a.store.Update(func(tx *store.Tx) error {
-		if _, err := tx.GetLoadBalancer(arn); errors.Is(err, store.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		ls, err := tx.Listeners()
-		if err != nil {
-			return err
-		}
-		for _, l := range ls {
-			if l.LoadBalancerARN == arn {
-				if err := tx.DeleteListener(l.ARN); err != nil {
-					return err
-				}
+	if lb.DeletionProtection {
+		return newError(CodeOperationNotPermitted, "Load balancer '%s' cannot be deleted because deletion protection is enabled; set the attribute %s to false first (ModifyLoadBalancerAttributes)", arn, attrDeletionProtection)
+	}
+	ls, err := tx.Listeners()
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		if l.LoadBalancerARN == arn {
+			if err := tx.DeleteListener(l.ARN); err != nil {
+				return err
 			}
 		}
-		return tx.DeleteLoadBalancer(arn)
-	})
-	if err != nil {
-		return nil, err
 	}
-	a.balancer.Sync()
-	return emptyResult{}, nil
+	return tx.DeleteLoadBalancer(arn)
 }

@@ -60,9 +60,7 @@ func TestRestart(t *testing.T) {
 	}
 	defer st.Close()
 	a, stop := running(t, st)
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
+	port := freePort(t)
 	lb := call(t, a, "Action=CreateLoadBalancer&Name=web&Type=network").(loadBalancersResult).LoadBalancers[0].LoadBalancerArn
 	tg := call(t, a, "Action=CreateTargetGroup&Name=web&Protocol=TCP&Port=80&VpcId=v&TargetType=ip").(targetGroupsResult).TargetGroups[0].TargetGroupArn
 	call(t, a, fmt.Sprintf("Action=CreateListener&LoadBalancerArn=%s&Protocol=TCP&Port=%d&DefaultActions.member.1.Type=forward&DefaultActions.member.1.TargetGroupArn=%s",

@@ -26,11 +26,11 @@ const (
 var matcherRE = regexp.MustCompile(`^[2-5]\d\d(-[2-5]\d\d)?(,[2-5]\d\d(-[2-5]\d\d)?)*$`)
 
 // createTargetGroup: Name, Protocol TCP, Port, VpcId, TargetType ip, the health check members,
-// IpAddressType ipv4. Defaults are a network load balancer's TCP target group's: checks every
+// IpAddressType ipv4, Tags. Defaults are a network load balancer's TCP target group's: checks every
 // 30 s, timeout 10 s (6 s for HTTP), healthy after 5 passes, unhealthy after 2 failures, HTTP
-// codes 200-399, path /.
+// codes 200-399, path /. The same request again returns the group (its tags left as they are).
 func (a *API) createTargetGroup(f *form) (any, error) {
-	tg, err := readTargetGroup(f)
+	tg, tags, err := readTargetGroup(f)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +51,9 @@ func (a *API) createTargetGroup(f *form) (any, error) {
 		}
 		tg.ARN = a.arn("targetgroup/" + tg.Name + "/" + newID())
 		out = *tg
+		if err := putNewTags(tx, tg.ARN, tags); err != nil {
+			return err
+		}
 		return tx.PutTargetGroup(tg)
 	})
 	if err != nil {
@@ -59,43 +62,95 @@ func (a *API) createTargetGroup(f *form) (any, error) {
 	return targetGroupsResult{TargetGroups: []xmlTargetGroup{a.tgXML(&out)}}, nil
 }
 
+// healthCheck is the health check members of a CreateTargetGroup or ModifyTargetGroup request,
+// nil where not given.
+type healthCheck struct {
+	protocol, port, path, matcher         *string
+	interval, timeout, healthy, unhealthy *int32
+	enabled                               *bool
+}
+
+// readHealthCheck decodes the health check members, with ELBv2's ranges for a network load
+// balancer's target group: interval 5–300 s, timeout 2–120 s, thresholds 2–10.
+func readHealthCheck(f *form) healthCheck {
+	opt := func(name string) *string {
+		if v, ok := f.str(name); ok {
+			return &v
+		}
+		return nil
+	}
+	return healthCheck{
+		protocol: opt("HealthCheckProtocol"), port: opt("HealthCheckPort"), path: opt("HealthCheckPath"), matcher: opt("Matcher.HttpCode"),
+		interval: f.int32("HealthCheckIntervalSeconds", 5, 300), timeout: f.int32("HealthCheckTimeoutSeconds", 2, 120),
+		healthy: f.int32("HealthyThresholdCount", 2, 10), unhealthy: f.int32("UnhealthyThresholdCount", 2, 10),
+		enabled: f.bool("HealthCheckEnabled"),
+	}
+}
+
+// apply sets the members given on tg. A change of protocol to TCP drops the path and matcher
+// (HTTP-only; given with TCP they are refused by check), a change to HTTP gets the defaults / and
+// 200-399 unless given.
+func (h healthCheck) apply(tg *store.TargetGroupRecord) {
+	if h.protocol != nil && *h.protocol != tg.HealthCheckProtocol {
+		tg.HealthCheckProtocol, tg.HealthCheckPath, tg.Matcher = *h.protocol, "", ""
+	}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&tg.HealthCheckPort, h.port)
+	set(&tg.HealthCheckPath, h.path)
+	set(&tg.Matcher, h.matcher)
+	setN := func(dst *int32, v *int32) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setN(&tg.HealthCheckInterval, h.interval)
+	setN(&tg.HealthCheckTimeout, h.timeout)
+	setN(&tg.HealthyThreshold, h.healthy)
+	setN(&tg.UnhealthyThreshold, h.unhealthy)
+}
+
 // readTargetGroup decodes and checks CreateTargetGroup's members.
-func readTargetGroup(f *form) (*store.TargetGroupRecord, error) {
+func readTargetGroup(f *form) (*store.TargetGroupRecord, []store.ELBTag, error) {
 	tg := &store.TargetGroupRecord{
 		Name: f.required("Name"), Protocol: strDefault(f, "Protocol", ""), TargetType: strDefault(f, "TargetType", "instance"),
 		VpcID: strDefault(f, "VpcId", ""), IPAddressType: strDefault(f, "IpAddressType", ipv4),
-		HealthCheckProtocol: strDefault(f, "HealthCheckProtocol", protoTCP), HealthCheckPort: strDefault(f, "HealthCheckPort", trafficPort),
-		HealthCheckPath: strDefault(f, "HealthCheckPath", ""), Matcher: strDefault(f, "Matcher.HttpCode", ""),
+		HealthCheckProtocol: protoTCP, HealthCheckPort: trafficPort,
+		HealthCheckInterval: 30, HealthyThreshold: 5, UnhealthyThreshold: 2,
 		DeregistrationDelaySeconds: defaultDeregistrationDelay,
 	}
 	port := f.int32("Port", 1, 65535)
-	interval := f.int32("HealthCheckIntervalSeconds", 5, 300)
-	timeout := f.int32("HealthCheckTimeoutSeconds", 2, 120)
-	healthy := f.int32("HealthyThresholdCount", 2, 10)
-	unhealthy := f.int32("UnhealthyThresholdCount", 2, 10)
-	enabled := f.bool("HealthCheckEnabled")
+	hc := readHealthCheck(f)
+	tags := readTags(f)
 	if err := finish(f, "CreateTargetGroup"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkName("Name", tg.Name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := checkTargetGroup(tg, port, enabled); err != nil {
-		return nil, err
-	}
-	if err := checkHealthCheck(tg); err != nil {
-		return nil, err
+	if err := checkTargetGroup(tg, port, hc.enabled); err != nil {
+		return nil, nil, err
 	}
 	tg.Port = *port
-	tg.HealthCheckInterval = deref(interval, 30)
-	tg.HealthCheckTimeout = deref(timeout, map[bool]int32{true: 6, false: 10}[tg.HealthCheckProtocol == protoHTTP])
-	tg.HealthyThreshold, tg.UnhealthyThreshold = deref(healthy, 5), deref(unhealthy, 2)
-	if tg.HealthCheckTimeout >= tg.HealthCheckInterval {
-		return nil, validation("HealthCheckTimeoutSeconds: %d must be smaller than HealthCheckIntervalSeconds (%d)", tg.HealthCheckTimeout, tg.HealthCheckInterval)
+	hc.apply(tg)
+	if hc.timeout == nil {
+		tg.HealthCheckTimeout = map[bool]int32{true: 6, false: 10}[tg.HealthCheckProtocol == protoHTTP]
 	}
-	tg.RequestHash = hashOf("tg", tg.Name, tg.Protocol, fmt.Sprint(tg.Port), tg.VpcID, tg.TargetType, tg.HealthCheckProtocol, tg.HealthCheckPort,
+	if err := checkHealthCheck(tg); err != nil {
+		return nil, nil, err
+	}
+	tg.RequestHash = targetGroupHash(tg)
+	return tg, tags, nil
+}
+
+// targetGroupHash is the hash of a target group's settings: a CreateTargetGroup with the same
+// ones returns it.
+func targetGroupHash(tg *store.TargetGroupRecord) string {
+	return hashOf("tg", tg.Name, tg.Protocol, fmt.Sprint(tg.Port), tg.VpcID, tg.TargetType, tg.HealthCheckProtocol, tg.HealthCheckPort,
 		tg.HealthCheckPath, tg.Matcher, fmt.Sprint(tg.HealthCheckInterval, tg.HealthCheckTimeout, tg.HealthyThreshold, tg.UnhealthyThreshold))
-	return tg, nil
 }
 
 func checkTargetGroup(tg *store.TargetGroupRecord, port *int32, enabled *bool) error {
@@ -112,12 +167,22 @@ func checkTargetGroup(tg *store.TargetGroupRecord, port *int32, enabled *bool) e
 		return validation("VpcId: required for a target group of ip targets")
 	case tg.IPAddressType != ipv4:
 		return validation("IpAddressType: %s is not served locally; use ipv4", tg.IPAddressType)
-	case enabled != nil && !*enabled:
+	}
+	return checkEnabled(enabled)
+}
+
+// checkEnabled refuses HealthCheckEnabled false: ELBv2 always checks ip targets.
+func checkEnabled(enabled *bool) error {
+	if enabled != nil && !*enabled {
 		return validation("HealthCheckEnabled: health checks of ip targets are always enabled and cannot be disabled")
 	}
 	return nil
 }
 
+// checkHealthCheck applies ELBv2's rules to a target group's health check (defaults of HTTP
+// checks filled in): TCP or HTTP; path (beginning with /, at most 1024 characters) and matcher
+// (codes or ranges of 200–599, a TCP target group's range) only for HTTP; a port of 1–65535 or
+// traffic-port; a timeout below the interval.
 func checkHealthCheck(tg *store.TargetGroupRecord) error {
 	switch tg.HealthCheckProtocol {
 	case protoTCP:
@@ -145,7 +210,39 @@ func checkHealthCheck(tg *store.TargetGroupRecord) error {
 			return validation("HealthCheckPort: %q must be traffic-port or a port number from 1 to 65535", p)
 		}
 	}
+	if tg.HealthCheckTimeout >= tg.HealthCheckInterval {
+		return validation("HealthCheckTimeoutSeconds: %d must be smaller than HealthCheckIntervalSeconds (%d)", tg.HealthCheckTimeout, tg.HealthCheckInterval)
+	}
 	return nil
+}
+
+// modifyTargetGroup: TargetGroupArn and the health check members (HealthCheckProtocol TCP or HTTP,
+// HealthCheckPort, HealthCheckPath, HealthCheckIntervalSeconds, HealthCheckTimeoutSeconds,
+// HealthyThresholdCount, UnhealthyThresholdCount, Matcher.HttpCode, HealthCheckEnabled true). The
+// members not given keep their values; the result must pass CreateTargetGroup's rules. The
+// targets' health checks start again with the new settings (their last state kept until the new
+// counts say otherwise). The answer is the target group as changed.
+func (a *API) modifyTargetGroup(f *form) (any, error) {
+	arn := f.required("TargetGroupArn")
+	hc := readHealthCheck(f)
+	if err := finish(f, "ModifyTargetGroup"); err != nil {
+		return nil, err
+	}
+	if err := checkEnabled(hc.enabled); err != nil {
+		return nil, err
+	}
+	out, err := update(a, arn, getTargetGroup, (*store.Tx).PutTargetGroup, func(g *store.TargetGroupRecord) error {
+		hc.apply(g)
+		if err := checkHealthCheck(g); err != nil {
+			return err
+		}
+		g.RequestHash = targetGroupHash(g)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return targetGroupsResult{TargetGroups: []xmlTargetGroup{a.tgXML(out)}}, nil
 }
 
 func strDefault(f *form, name, def string) string {
@@ -153,13 +250,6 @@ func strDefault(f *form, name, def string) string {
 		return v
 	}
 	return def
-}
-
-func deref(p *int32, def int32) int32 {
-	if p == nil {
-		return def
-	}
-	return *p
 }
 
 // tgXML is a target group as ELBv2 shows it, with the load balancers whose listeners use it.
@@ -185,8 +275,8 @@ func (a *API) describeTargetGroups(f *form) (any, error) {
 	var all []*store.TargetGroupRecord
 	err := a.store.View(func(tx *store.Tx) error {
 		if lbARN != "" {
-			if _, err := tx.GetLoadBalancer(lbARN); errors.Is(err, store.ErrNotFound) {
-				return newError(CodeLoadBalancerNotFound, "Load balancer '%s' not found", lbARN)
+			if _, err := getLoadBalancer(tx, lbARN); err != nil {
+				return err
 			}
 		}
 		var err error
@@ -213,35 +303,20 @@ func (a *API) describeTargetGroups(f *form) (any, error) {
 	return targetGroupsResult{TargetGroups: pg, NextMarker: next}, nil
 }
 
-// deleteTargetGroup refuses a group a listener forwards to (ResourceInUse) or an ECS service names
-// in loadBalancers; deleting one that does not exist succeeds, as on ELBv2.
-func (a *API) deleteTargetGroup(f *form) (any, error) {
-	arn := f.required("TargetGroupArn")
-	if err := finish(f, "DeleteTargetGroup"); err != nil {
-		return nil, err
+// deleteTargetGroup deletes the group, its targets and its tags; it refuses a group a listener
+// forwards to (ResourceInUse). Deleting one that does not exist succeeds, as on ELBv2.
+func deleteTargetGroup(tx *store.Tx, arn string) error {
+	if _, err := tx.GetTargetGroup(arn); errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
 	}
-	err := a.store.Update(func(tx *store.Tx) error {
-		if _, err := tx.GetTargetGroup(arn); errors.Is(err, store.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		ls, err := tx.Listeners()
-		if err != nil {
-			return err
-		}
-		for _, l := range ls {
-			if l.TargetGroupARN == arn {
-				return newError(CodeResourceInUse, "Target group '%s' is currently in use by a listener or a rule", arn)
-			}
-		}
-		return tx.DeleteTargetGroup(arn)
-	})
-	if err != nil {
-		return nil, err
+	if l, err := tx.ListenerOf(arn); err != nil {
+		return err
+	} else if l != nil {
+		return newError(CodeResourceInUse, "Target group '%s' is currently in use by a listener or a rule (%s)", arn, l.ARN)
 	}
-	a.balancer.Sync()
-	return emptyResult{}, nil
+	return tx.DeleteTargetGroup(arn)
 }
 
 // modifyTargetGroupAttributes: TargetGroupArn, Attributes (deregistration_delay.timeout_seconds,
@@ -254,12 +329,7 @@ func (a *API) modifyTargetGroupAttributes(f *form) (any, error) {
 		k, _ := f.str(p + ".Key")
 		v, _ := f.str(p + ".Value")
 		if k == serviceproxy.ProxyProtocolV2Key {
-			b, err := strconv.ParseBool(v)
-			if err != nil || (v != "true" && v != "false") {
-				f.fail(validation("%s.Value: %s must be true or false, not %q", memberPath(p), k, v))
-				continue
-			}
-			proxyV2 = &b
+			proxyV2 = readBoolAttribute(f, p, k, v)
 			continue
 		}
 		if k != attrDeregistrationDelay {
@@ -278,31 +348,18 @@ func (a *API) modifyTargetGroupAttributes(f *form) (any, error) {
 	if err := finish(f, "ModifyTargetGroupAttributes"); err != nil {
 		return nil, err
 	}
-	var out *store.TargetGroupRecord
-	err := a.store.Update(func(tx *store.Tx) error {
-		g, err := getTargetGroup(tx, arn)
-		if err != nil {
-			return err
+	out, err := update(a, arn, getTargetGroup, (*store.Tx).PutTargetGroup, func(g *store.TargetGroupRecord) error {
+		if delay != nil {
+			g.DeregistrationDelaySeconds = *delay
 		}
-		changed := false
-		if delay != nil && g.DeregistrationDelaySeconds != *delay {
-			g.DeregistrationDelaySeconds, changed = *delay, true
+		if proxyV2 != nil {
+			g.ProxyProtocolV2 = *proxyV2
 		}
-		if proxyV2 != nil && g.ProxyProtocolV2 != *proxyV2 {
-			g.ProxyProtocolV2, changed = *proxyV2, true
-		}
-		if changed {
-			if err := tx.PutTargetGroup(g); err != nil {
-				return err
-			}
-		}
-		out = g
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.balancer.Sync()
 	return attributesResult{Attributes: attributes(out)}, nil
 }
 
@@ -311,12 +368,7 @@ func (a *API) describeTargetGroupAttributes(f *form) (any, error) {
 	if err := finish(f, "DescribeTargetGroupAttributes"); err != nil {
 		return nil, err
 	}
-	var out *store.TargetGroupRecord
-	err := a.store.View(func(tx *store.Tx) error {
-		var err error
-		out, err = getTargetGroup(tx, arn)
-		return err
-	})
+	out, err := view(a, arn, getTargetGroup)
 	if err != nil {
 		return nil, err
 	}

@@ -81,6 +81,14 @@ func (a *API) registerTargets(f *form) (any, error) {
 			return nil, newError(CodeInvalidTarget, "The IP address %s is outside the local VPC (%s); register task addresses", t.ip, a.balancer.subnet)
 		}
 	}
+	return a.eachTarget(arn, targets, func(tx *store.Tx, g *store.TargetGroupRecord, t target, now time.Time) error {
+		return registerTarget(tx, g, t.ip.String(), t.portOr(g), "", "", now)
+	})
+}
+
+// eachTarget runs fn on every target of a request to target group arn in one store transaction
+// (all or nothing), then makes the balancer match the store.
+func (a *API) eachTarget(arn string, targets []target, fn func(tx *store.Tx, g *store.TargetGroupRecord, t target, now time.Time) error) (any, error) {
 	now := a.clock.Now()
 	err := a.store.Update(func(tx *store.Tx) error {
 		g, err := getTargetGroup(tx, arn)
@@ -88,7 +96,7 @@ func (a *API) registerTargets(f *form) (any, error) {
 			return err
 		}
 		for _, t := range targets {
-			if err := registerTarget(tx, g, t.ip.String(), t.portOr(g), "", "", now); err != nil {
+			if err := fn(tx, g, t, now); err != nil {
 				return err
 			}
 		}
@@ -125,31 +133,16 @@ func (a *API) deregisterTargets(f *form) (any, error) {
 	if err := finish(f, "DeregisterTargets"); err != nil {
 		return nil, err
 	}
-	now := a.clock.Now()
-	err := a.store.Update(func(tx *store.Tx) error {
-		g, err := getTargetGroup(tx, arn)
+	return a.eachTarget(arn, targets, func(tx *store.Tx, g *store.TargetGroupRecord, t target, now time.Time) error {
+		cur, err := tx.GetTarget(g.ARN, t.key(g))
+		if errors.Is(err, store.ErrNotFound) {
+			return newError(CodeInvalidTarget, "The following targets are not registered in target group '%s': '%s'", arn, t.key(g))
+		}
 		if err != nil {
 			return err
 		}
-		for _, t := range targets {
-			cur, err := tx.GetTarget(g.ARN, t.key(g))
-			if errors.Is(err, store.ErrNotFound) {
-				return newError(CodeInvalidTarget, "The following targets are not registered in target group '%s': '%s'", arn, t.key(g))
-			}
-			if err != nil {
-				return err
-			}
-			if err := a.balancer.drain(tx, g, cur, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		return a.balancer.drain(tx, g, cur, now)
 	})
-	if err != nil {
-		return nil, err
-	}
-	a.balancer.Sync()
-	return emptyResult{}, nil
 }
 
 // describeTargetHealth: TargetGroupArn, Targets (default: every registered target).

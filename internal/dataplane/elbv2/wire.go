@@ -127,6 +127,20 @@ type attributesResult struct {
 	Attributes []xmlAttribute `xml:"Attributes>member"`
 }
 
+type xmlTag struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+type xmlTagDescription struct {
+	ResourceArn string   `xml:"ResourceArn"`
+	Tags        []xmlTag `xml:"Tags>member"`
+}
+
+type tagsResult struct {
+	TagDescriptions []xmlTagDescription `xml:"TagDescriptions>member"`
+}
+
 type emptyResult struct{}
 
 // EncodeResult is the XML answer to action: <ActionResponse><ActionResult>...</ActionResult>

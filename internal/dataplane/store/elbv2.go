@@ -1,13 +1,15 @@
 package store
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 )
 
 // The local ELBv2 API's records (package elbv2 owns their meaning), in a bucket of their own keyed
-// "lb/ARN", "tg/ARN", "ls/ARN" and "tgt/TARGETGROUPARN|IP:PORT". The bucket is created by the first
+// "lb/ARN", "tg/ARN", "ls/ARN", "tgt/TARGETGROUPARN|IP:PORT" and "tag/ARN" (the tags of a load
+// balancer, target group or listener, deleted with it). The bucket is created by the first
 // write, so a state dir from before the ELBv2 API opens unchanged and the store's bucket list is
 // left alone.
 var bucketELBv2 = []byte("elbv2")
@@ -17,6 +19,7 @@ const (
 	elbTargetGroupPrefix  = "tg/"
 	elbListenerPrefix     = "ls/"
 	elbTargetPrefix       = "tgt/"
+	elbTagPrefix          = "tag/"
 )
 
 // LoadBalancerRecord is a local network load balancer.
@@ -31,6 +34,11 @@ type LoadBalancerRecord struct {
 	VpcID         string     `json:"vpcId"`
 	Subnets       []string   `json:"subnets,omitempty"`
 	CreatedTime   model.Time `json:"createdTime"`
+	// DeletionProtection is the attribute deletion_protection.enabled: DeleteLoadBalancer is
+	// refused while it is true.
+	DeletionProtection bool `json:"deletionProtection,omitempty"`
+	// CrossZone is the attribute load_balancing.cross_zone.enabled (recorded; one zone locally).
+	CrossZone bool `json:"crossZone,omitempty"`
 	// RequestHash is the hash of the CreateLoadBalancer request that made it: the same request
 	// again returns it, another one with its name is DuplicateLoadBalancerName.
 	RequestHash string `json:"requestHash"`
@@ -133,6 +141,41 @@ func elbList[T any](tx *Tx, prefix string) ([]*T, error) {
 	return out, err
 }
 
+// elbDelTagged removes the record prefix+arn and the resource's tags.
+func elbDelTagged(tx *Tx, prefix, arn string) error {
+	if err := elbDel(tx, elbTagPrefix+arn); err != nil {
+		return err
+	}
+	return elbDel(tx, prefix+arn)
+}
+
+// ELBTag is a tag of a load balancer, target group or listener (ELBv2's Tag: Key, Value).
+type ELBTag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// ELBTags returns the tags of the resource arn in the order they were first added (none when it
+// has none).
+func (tx *Tx) ELBTags(arn string) ([]ELBTag, error) {
+	tags, err := elbGet[[]ELBTag](tx, elbTagPrefix+arn)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return *tags, nil
+}
+
+// PutELBTags replaces the tags of the resource arn (an empty list removes them).
+func (tx *Tx) PutELBTags(arn string, tags []ELBTag) error {
+	if len(tags) == 0 {
+		return elbDel(tx, elbTagPrefix+arn)
+	}
+	return elbPut(tx, elbTagPrefix+arn, tags)
+}
+
 // GetLoadBalancer returns the load balancer arn, or ErrNotFound.
 func (tx *Tx) GetLoadBalancer(arn string) (*LoadBalancerRecord, error) {
 	return elbGet[LoadBalancerRecord](tx, elbLoadBalancerPrefix+arn)
@@ -143,8 +186,10 @@ func (tx *Tx) PutLoadBalancer(r *LoadBalancerRecord) error {
 	return elbPut(tx, elbLoadBalancerPrefix+r.ARN, r)
 }
 
-// DeleteLoadBalancer removes a load balancer (not its listeners).
-func (tx *Tx) DeleteLoadBalancer(arn string) error { return elbDel(tx, elbLoadBalancerPrefix+arn) }
+// DeleteLoadBalancer removes a load balancer and its tags (not its listeners).
+func (tx *Tx) DeleteLoadBalancer(arn string) error {
+	return elbDelTagged(tx, elbLoadBalancerPrefix, arn)
+}
 
 // LoadBalancers returns every load balancer, ordered by ARN.
 func (tx *Tx) LoadBalancers() ([]*LoadBalancerRecord, error) {
@@ -161,7 +206,7 @@ func (tx *Tx) PutTargetGroup(r *TargetGroupRecord) error {
 	return elbPut(tx, elbTargetGroupPrefix+r.ARN, r)
 }
 
-// DeleteTargetGroup removes a target group and its targets.
+// DeleteTargetGroup removes a target group, its targets and its tags.
 func (tx *Tx) DeleteTargetGroup(arn string) error {
 	targets, err := tx.Targets(arn)
 	if err != nil {
@@ -172,7 +217,7 @@ func (tx *Tx) DeleteTargetGroup(arn string) error {
 			return err
 		}
 	}
-	return elbDel(tx, elbTargetGroupPrefix+arn)
+	return elbDelTagged(tx, elbTargetGroupPrefix, arn)
 }
 
 // TargetGroups returns every target group, ordered by ARN.
@@ -188,12 +233,26 @@ func (tx *Tx) GetListener(arn string) (*ListenerRecord, error) {
 // PutListener creates or replaces a listener.
 func (tx *Tx) PutListener(r *ListenerRecord) error { return elbPut(tx, elbListenerPrefix+r.ARN, r) }
 
-// DeleteListener removes a listener.
-func (tx *Tx) DeleteListener(arn string) error { return elbDel(tx, elbListenerPrefix+arn) }
+// DeleteListener removes a listener and its tags.
+func (tx *Tx) DeleteListener(arn string) error { return elbDelTagged(tx, elbListenerPrefix, arn) }
 
 // Listeners returns every listener, ordered by ARN.
 func (tx *Tx) Listeners() ([]*ListenerRecord, error) {
 	return elbList[ListenerRecord](tx, elbListenerPrefix)
+}
+
+// ListenerOf returns a listener that forwards to the target group tgARN, nil when none does.
+func (tx *Tx) ListenerOf(tgARN string) (*ListenerRecord, error) {
+	ls, err := tx.Listeners()
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range ls {
+		if l.TargetGroupARN == tgARN {
+			return l, nil
+		}
+	}
+	return nil, nil
 }
 
 func targetKey(tgARN, key string) string { return elbTargetPrefix + tgARN + "|" + key }

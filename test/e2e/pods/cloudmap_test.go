@@ -73,16 +73,58 @@ func taskIP(tk ecstypes.Task) string {
 	return ""
 }
 
+// cloudMapService creates the private DNS namespace namespace and in it the Cloud Map service
+// name with a DNS record of each type given (TTL 1 s), as a user does with the SDK.
+func cloudMapService(t *testing.T, sd *servicediscovery.Client, namespace, name string, records ...sdtypes.RecordType) *sdtypes.Service {
+	t.Helper()
+	ctx := t.Context()
+	op, err := sd.CreatePrivateDnsNamespace(ctx, &servicediscovery.CreatePrivateDnsNamespaceInput{Name: aws.String(namespace), Vpc: aws.String("vpc-local")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sd.GetOperation(ctx, &servicediscovery.GetOperationInput{OperationId: op.OperationId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dns []sdtypes.DnsRecord
+	for _, r := range records {
+		dns = append(dns, sdtypes.DnsRecord{Type: r, TTL: aws.Int64(1)})
+	}
+	cm, err := sd.CreateService(ctx, &servicediscovery.CreateServiceInput{Name: aws.String(name), NamespaceId: aws.String(got.Operation.Targets["NAMESPACE"]),
+		DnsConfig: &sdtypes.DnsConfig{DnsRecords: dns}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cm.Service
+}
+
+// waitServiceNames waits until host, looked up by the Pod at asker, answers exactly the addresses
+// of the 2 RUNNING tasks of the ecs.nodeless.dev Service api in namespace ns.
+func (c *cluster) waitServiceNames(t *testing.T, ns, asker, host string) {
+	t.Helper()
+	eventually(t, host+" answering the ECS Service's 2 RUNNING tasks", func() (bool, string) {
+		arn, err := c.kubectlOutput("-n", ns, "get", "services.ecs.nodeless.dev", "api", "-o", "jsonpath={.status.serviceArn}")
+		if err != nil || arn == "" {
+			return false, fmt.Sprintf("no serviceArn yet (%v)", err)
+		}
+		parts := strings.Split(arn, "/")
+		_, ips := c.serviceTaskIPs(t, parts[len(parts)-2], parts[len(parts)-1])
+		if len(ips) != 2 {
+			return false, fmt.Sprintf("%d RUNNING tasks", len(ips))
+		}
+		got, err := c.podGet(asker, "/lookup?host="+host)
+		return err == nil && got == strings.Join(ips, "\n"), fmt.Sprintf("%q (%v), want %q", got, err, ips)
+	})
+}
+
 // TestCloudMapNames (issue 9, item 2, ECS-native): a private DNS namespace and a Cloud Map service
 // made with the SDK; an ECS service with serviceRegistries registers its RUNNING tasks; a client
 // task resolves NAME.NAMESPACE (A and SRV) to them through the VPC's DNS server and connects;
 // scaling changes the answers; a stopping task leaves them while its container still runs (it
 // waits 10 s after SIGTERM); registrations and names survive a kill -9 of nodeless.
 func TestCloudMapNames(t *testing.T) {
-	c := startCluster(t)
-	c.loadImages(t)
+	c, sd, _ := startNames(t)
 	ctx := t.Context()
-	sd := c.cloudMap(t)
 	const cl = "cloudmap"
 	must := func(_ any, err error) {
 		t.Helper()
@@ -91,19 +133,7 @@ func TestCloudMapNames(t *testing.T) {
 		}
 	}
 
-	op, err := sd.CreatePrivateDnsNamespace(ctx, &servicediscovery.CreatePrivateDnsNamespaceInput{Name: aws.String("shop.local"), Vpc: aws.String("vpc-local")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := sd.GetOperation(ctx, &servicediscovery.GetOperationInput{OperationId: op.OperationId})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm, err := sd.CreateService(ctx, &servicediscovery.CreateServiceInput{Name: aws.String("web"), NamespaceId: aws.String(got.Operation.Targets["NAMESPACE"]),
-		DnsConfig: &sdtypes.DnsConfig{DnsRecords: []sdtypes.DnsRecord{{Type: sdtypes.RecordTypeA, TTL: aws.Int64(1)}, {Type: sdtypes.RecordTypeSrv, TTL: aws.Int64(1)}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cm := cloudMapService(t, sd, "shop.local", "web", sdtypes.RecordTypeA, sdtypes.RecordTypeSrv)
 
 	must(c.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cl)}))
 	must(c.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
@@ -114,7 +144,7 @@ func TestCloudMapNames(t *testing.T) {
 			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(podPort)}}}},
 	}))
 	must(c.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String(cl), ServiceName: aws.String("web"), TaskDefinition: aws.String("cm-web"),
-		DesiredCount: aws.Int32(2), ServiceRegistries: []ecstypes.ServiceRegistry{{RegistryArn: cm.Service.Arn, ContainerName: aws.String("web"), ContainerPort: aws.Int32(podPort)}}}))
+		DesiredCount: aws.Int32(2), ServiceRegistries: []ecstypes.ServiceRegistry{{RegistryArn: cm.Arn, ContainerName: aws.String("web"), ContainerPort: aws.Int32(podPort)}}}))
 	run, err := c.ecs.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cl), TaskDefinition: aws.String("cm-web")})
 	if err != nil || len(run.Tasks) != 1 {
 		t.Fatalf("RunTask of the client: %v", err)
@@ -182,7 +212,7 @@ func TestCloudMapNames(t *testing.T) {
 
 	c.env.Kill(t)
 	c.env.Restart(t)
-	list, err := sd.ListInstances(ctx, &servicediscovery.ListInstancesInput{ServiceId: cm.Service.Id})
+	list, err := sd.ListInstances(ctx, &servicediscovery.ListInstancesInput{ServiceId: cm.Id})
 	if err != nil || len(list.Instances) != 2 {
 		t.Errorf("instances after kill -9 and restart: %v, %v; want 2", list, err)
 	}
@@ -194,42 +224,13 @@ func TestCloudMapNames(t *testing.T) {
 	must(c.ecs.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cl), Task: run.Tasks[0].TaskArn}))
 }
 
-// cloudMapManifest is an ECS Cluster, TaskDefinition and Service of the ecs.nodeless.dev CRDs whose
-// Service registers in the Cloud Map service registryArn (with the spelling of AWS's ECS
-// controller for Kubernetes, registryARN), and a Kubernetes Pod that looks names up.
-func cloudMapManifest(image, registryArn string) string {
-	return `apiVersion: ecs.nodeless.dev/v1alpha1
-kind: Cluster
-metadata: {name: names}
-spec: {}
----
-apiVersion: ecs.nodeless.dev/v1alpha1
-kind: TaskDefinition
-metadata: {name: api}
-spec:
-  cpu: "256"
-  memory: "512"
-  networkMode: awsvpc
-  requiresCompatibilities: [FARGATE]
-  containerDefinitions:
-  - name: api
-    image: ` + image + `
-    essential: true
-    command: ["-listen", ":8080"]
-    portMappings: [{containerPort: 8080}]
----
-apiVersion: ecs.nodeless.dev/v1alpha1
-kind: Service
-metadata: {name: api}
-spec:
-  clusterRef: {name: names}
-  taskDefinitionRef: {name: api}
-  desiredCount: 2
-  serviceRegistries: [{registryARN: "` + registryArn + `"}]
----
+// clientPodManifest is a Kubernetes Pod name (label app=name) of image that looks names up and
+// fetches URLs (/lookup, /fetch).
+func clientPodManifest(name, image string) string {
+	return `---
 apiVersion: v1
 kind: Pod
-metadata: {name: asker, labels: {app: asker}}
+metadata: {name: ` + name + `, labels: {app: ` + name + `}}
 spec:
   terminationGracePeriodSeconds: 2
   containers:
@@ -239,55 +240,12 @@ spec:
 `
 }
 
-// TestCloudMapNamesFromManifest: the same names for an ECS Service applied as a manifest of the
-// ecs.nodeless.dev CRDs (controller → CreateService with serviceRegistries), asked by a Pod.
-func TestCloudMapNamesFromManifest(t *testing.T) {
-	c := startCluster(t)
-	c.loadImages(t)
-	ctx := t.Context()
-	sd := c.cloudMap(t)
-	ns := c.env.Namespace
-	op, err := sd.CreatePrivateDnsNamespace(ctx, &servicediscovery.CreatePrivateDnsNamespaceInput{Name: aws.String("corp"), Vpc: aws.String("vpc-local")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := sd.GetOperation(ctx, &servicediscovery.GetOperationInput{OperationId: op.OperationId})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cm, err := sd.CreateService(ctx, &servicediscovery.CreateServiceInput{Name: aws.String("api"), NamespaceId: aws.String(got.Operation.Targets["NAMESPACE"]),
-		DnsConfig: &sdtypes.DnsConfig{DnsRecords: []sdtypes.DnsRecord{{Type: sdtypes.RecordTypeA, TTL: aws.Int64(1)}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.apply(t, ns, cloudMapManifest(webV1, aws.ToString(cm.Service.Arn)))
-	asker := c.readyPods(t, ns, "app=asker", 1)[0].Status.PodIP
-	eventually(t, "api.corp answering the ECS Service's 2 RUNNING tasks", func() (bool, string) {
-		arn, err := c.kubectlOutput("-n", ns, "get", "services.ecs.nodeless.dev", "api", "-o", "jsonpath={.status.serviceArn}")
-		if err != nil || arn == "" {
-			return false, fmt.Sprintf("no serviceArn yet (%v)", err)
-		}
-		parts := strings.Split(arn, "/")
-		_, ips := c.serviceTaskIPs(t, parts[len(parts)-2], parts[len(parts)-1])
-		if len(ips) != 2 {
-			return false, fmt.Sprintf("%d RUNNING tasks", len(ips))
-		}
-		host, err := c.podGet(asker, "/lookup?host=api.corp.")
-		return err == nil && host == strings.Join(ips, "\n"), fmt.Sprintf("%q (%v), want %q", host, err, ips)
-	})
-	c.kubectl(t, "-n", ns, "delete", "services.ecs.nodeless.dev", "api", "--wait=true", "--timeout="+kubectlWait)
-	eventually(t, "no instance once the ECS Service is deleted", func() (bool, string) {
-		list, err := sd.ListInstances(ctx, &servicediscovery.ListInstancesInput{ServiceId: cm.Service.Id})
-		return err == nil && len(list.Instances) == 0, fmt.Sprintf("%v, %v", list, err)
-	})
-}
-
-// serviceConnectManifest is an ECS Service of the ecs.nodeless.dev CRDs publishing its named port
-// http (8080) through Service Connect in namespace shop as api.shop:80, and a Pod that asks.
-func serviceConnectManifest(image string) string {
+// clusterAndTaskDefinition is an ECS Cluster cluster and a TaskDefinition api of the
+// ecs.nodeless.dev CRDs: one essential container of image listening on 8080, with portMapping.
+func clusterAndTaskDefinition(cluster, image, portMapping string) string {
 	return `apiVersion: ecs.nodeless.dev/v1alpha1
 kind: Cluster
-metadata: {name: connect}
+metadata: {name: ` + cluster + `}
 spec: {}
 ---
 apiVersion: ecs.nodeless.dev/v1alpha1
@@ -303,8 +261,55 @@ spec:
     image: ` + image + `
     essential: true
     command: ["-listen", ":8080"]
-    portMappings: [{containerPort: 8080, name: http}]
----
+    portMappings: [` + portMapping + `]
+`
+}
+
+// startNames starts a cluster with the test images loaded and returns it, the data plane's Cloud
+// Map and the test's namespace.
+func startNames(t *testing.T) (*cluster, *servicediscovery.Client, string) {
+	t.Helper()
+	c := startCluster(t)
+	c.loadImages(t)
+	return c, c.cloudMap(t), c.env.Namespace
+}
+
+// cloudMapManifest is an ECS Cluster, TaskDefinition and Service of the ecs.nodeless.dev CRDs whose
+// Service registers in the Cloud Map service registryArn (with the spelling of AWS's ECS
+// controller for Kubernetes, registryARN), and a Kubernetes Pod that looks names up.
+func cloudMapManifest(image, registryArn string) string {
+	return clusterAndTaskDefinition("names", image, "{containerPort: 8080}") + `---
+apiVersion: ecs.nodeless.dev/v1alpha1
+kind: Service
+metadata: {name: api}
+spec:
+  clusterRef: {name: names}
+  taskDefinitionRef: {name: api}
+  desiredCount: 2
+  serviceRegistries: [{registryARN: "` + registryArn + `"}]
+` + clientPodManifest("asker", image)
+}
+
+// TestCloudMapNamesFromManifest: the same names for an ECS Service applied as a manifest of the
+// ecs.nodeless.dev CRDs (controller → CreateService with serviceRegistries), asked by a Pod.
+func TestCloudMapNamesFromManifest(t *testing.T) {
+	c, sd, ns := startNames(t)
+	ctx := t.Context()
+	cm := cloudMapService(t, sd, "corp", "api", sdtypes.RecordTypeA)
+	c.apply(t, ns, cloudMapManifest(webV1, aws.ToString(cm.Arn)))
+	asker := c.readyPods(t, ns, "app=asker", 1)[0].Status.PodIP
+	c.waitServiceNames(t, ns, asker, "api.corp.")
+	c.kubectl(t, "-n", ns, "delete", "services.ecs.nodeless.dev", "api", "--wait=true", "--timeout="+kubectlWait)
+	eventually(t, "no instance once the ECS Service is deleted", func() (bool, string) {
+		list, err := sd.ListInstances(ctx, &servicediscovery.ListInstancesInput{ServiceId: cm.Id})
+		return err == nil && len(list.Instances) == 0, fmt.Sprintf("%v, %v", list, err)
+	})
+}
+
+// serviceConnectManifest is an ECS Service of the ecs.nodeless.dev CRDs publishing its named port
+// http (8080) through Service Connect in namespace shop as api.shop:80, and a Pod that asks.
+func serviceConnectManifest(image string) string {
+	return clusterAndTaskDefinition("connect", image, "{containerPort: 8080, name: http}") + `---
 apiVersion: ecs.nodeless.dev/v1alpha1
 kind: Service
 metadata: {name: api}
@@ -318,17 +323,7 @@ spec:
     services:
     - portName: http
       clientAliases: [{port: 80, dnsName: api.shop}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: asker, labels: {app: asker}}
-spec:
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: web
-    image: ` + image + `
-    args: ["-listen", ":8080"]
-`
+` + clientPodManifest("asker", image)
 }
 
 // TestServiceConnectNames (issue 9, item 2, Service Connect): an ECS Service applied as a manifest
@@ -336,11 +331,8 @@ spec:
 // virtual address of the Service Connect range where the data plane's proxy forwards to the
 // Service's RUNNING tasks on 8080; deleting the Service removes the name.
 func TestServiceConnectNames(t *testing.T) {
-	c := startCluster(t)
-	c.loadImages(t)
+	c, sd, ns := startNames(t)
 	ctx := t.Context()
-	sd := c.cloudMap(t)
-	ns := c.env.Namespace
 	if _, err := sd.CreateHttpNamespace(ctx, &servicediscovery.CreateHttpNamespaceInput{Name: aws.String("shop")}); err != nil {
 		t.Fatal(err)
 	}

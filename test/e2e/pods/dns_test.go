@@ -75,17 +75,7 @@ spec:
         image: ` + image + `
         args: ["-listen", ":8080"]
         ports: [{name: http, containerPort: 8080}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: frontend, labels: {app: frontend}}
-spec:
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: web
-    image: ` + image + `
-    args: ["-listen", ":8080"]
-`
+` + clientPodManifest("frontend", image)
 }
 
 // TestServiceNames (issue 9, item 2): a frontend Pod resolves a ClusterIP Service by its three
