@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
-	"github.com/nodeless-dev/nodeless/internal/serviceproxy"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
 )
 
@@ -37,14 +36,11 @@ const (
 //     does for every connection);
 //   - lb: a client on the host's loopback dials the LoadBalancer Service at 127.0.0.1:port;
 //   - clusterip: a socket made in the VPC's namespace dials the Service's ClusterIP:port (where a
-//     task's connection to the ClusterIP goes);
-//   - lbk and clusteripk: the same through a second Service of the same Pod whose load balancer
-//     forwards in the kernel (serviceproxy.ForwardingAnnotation "kernel": BPF sockmap), while the
-//     first one's says "splice" (userspace), so both are compared in one run.
+//     task's connection to the ClusterIP goes).
 //
 // Each path runs with a new connection per request ("new") and with kept-alive connections
 // ("keepalive"). The ratios lb/direct are reported as metrics; bench/README.md "Load balancing
-// (issue 9 item 3)" and "Load balancing, in-kernel forwarding" have the numbers.
+// (issue 9 item 3)" has the numbers.
 func BenchmarkLoadBalancer(b *testing.B) {
 	bn := start(b)
 	ctx := context.Background()
@@ -62,11 +58,19 @@ func BenchmarkLoadBalancer(b *testing.B) {
 	if _, err := bn.kube.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	splice := bn.lbService(b, "lb", port, serviceproxy.ForwardSplice)
-	kport := freePort(b)
-	kernel := bn.lbService(b, "lbk", kport, serviceproxy.ForwardKernel)
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "lb"},
+		Spec: corev1.ServiceSpec{
+			Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "lb"},
+			Ports: []corev1.ServicePort{{Port: int32(port), TargetPort: intstr.FromInt32(testimage.Port)}},
+		},
+	}
+	created, err := bn.kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	podIP := bn.waitPodIP(b, ns, "app=lb")
-	paths := bn.lbPaths(podIP, port, splice.Spec.ClusterIP, kport, kernel.Spec.ClusterIP)
+	paths := bn.lbPaths(podIP, port, created.Spec.ClusterIP)
 	for _, p := range paths {
 		bn.waitPath(b, p)
 	}
@@ -86,24 +90,6 @@ func BenchmarkLoadBalancer(b *testing.B) {
 	bn.deleteDeployment(b, "lb")
 }
 
-// lbService makes a LoadBalancer Service name of the Pod at port whose load balancer forwards
-// with f.
-func (bn *bench) lbService(b *testing.B, name string, port int, f serviceproxy.Forwarding) *corev1.Service {
-	b.Helper()
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{serviceproxy.ForwardingAnnotation: f.String()}},
-		Spec: corev1.ServiceSpec{
-			Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": "lb"},
-			Ports: []corev1.ServicePort{{Port: int32(port), TargetPort: intstr.FromInt32(testimage.Port)}},
-		},
-	}
-	created, err := bn.kube.CoreV1().Services(bn.env.Namespace).Create(context.Background(), svc, metav1.CreateOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return created
-}
-
 // lbPath is one way to reach the Pod.
 type lbPath struct {
 	name   string
@@ -111,7 +97,7 @@ type lbPath struct {
 	client *http.Client
 }
 
-func (bn *bench) lbPaths(podIP string, port int, clusterIP string, kport int, kclusterIP string) []lbPath {
+func (bn *bench) lbPaths(podIP string, port int, clusterIP string) []lbPath {
 	nsPath := vpc.NamespacePath(bn.env.StateDir)
 	inVPC := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return vpc.DialInNamespace(ctx, nsPath, network, addr, nil)
@@ -125,8 +111,6 @@ func (bn *bench) lbPaths(podIP string, port int, clusterIP string, kport int, kc
 	direct := "http://" + net.JoinHostPort(podIP, strconv.Itoa(testimage.Port)) + "/"
 	lb := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + "/"
 	cip := "http://" + net.JoinHostPort(clusterIP, strconv.Itoa(port)) + "/"
-	lbk := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(kport)) + "/"
-	cipk := "http://" + net.JoinHostPort(kclusterIP, strconv.Itoa(kport)) + "/"
 	var out []lbPath
 	for _, ka := range []bool{false, true} {
 		mode := "new"
@@ -137,8 +121,6 @@ func (bn *bench) lbPaths(podIP string, port int, clusterIP string, kport int, kc
 			lbPath{name: "direct/" + mode, url: direct, client: client(inVPC, ka)},
 			lbPath{name: "lb/" + mode, url: lb, client: client(host.DialContext, ka)},
 			lbPath{name: "clusterip/" + mode, url: cip, client: client(inVPC, ka)},
-			lbPath{name: "lbk/" + mode, url: lbk, client: client(host.DialContext, ka)},
-			lbPath{name: "clusteripk/" + mode, url: cipk, client: client(inVPC, ka)},
 		)
 	}
 	return out
@@ -201,17 +183,12 @@ type loadStats struct {
 	lat     []time.Duration
 	errs    int
 	elapsed time.Duration
-	// firstErr is one of the errors, for the log.
-	firstErr error
 }
 
 func (s *loadStats) add(o *loadStats) {
 	s.lat = append(s.lat, o.lat...)
 	s.errs += o.errs
 	s.elapsed += o.elapsed
-	if s.firstErr == nil {
-		s.firstErr = o.firstErr
-	}
 }
 
 func (s *loadStats) rps() float64 { return float64(len(s.lat)) / s.elapsed.Seconds() }
@@ -235,11 +212,6 @@ func runLoad(p lbPath, workers int, d time.Duration) *loadStats {
 					lat = append(lat, l)
 				case ctx.Err() == nil:
 					errs++
-					if errs == 1 {
-						mu.Lock()
-						all.firstErr = err
-						mu.Unlock()
-					}
 				}
 			}
 			mu.Lock()
@@ -256,28 +228,17 @@ func runLoad(p lbPath, workers int, d time.Duration) *loadStats {
 // report logs every path and reports the lb/direct ratios and the p99 the load balancer adds.
 func report(b *testing.B, results map[string]*loadStats) {
 	b.Helper()
-	for _, mode := range []string{"new", "keepalive"} {
-		for _, path := range []string{"direct", "lb", "clusterip", "lbk", "clusteripk"} {
-			name := path + "/" + mode
-			s := results[name]
-			b.Logf("%-20s %8.0f req/s  p50 %8s  p99 %8s  errors %d  (%d requests)", name, s.rps(), pct(s.lat, 50), pct(s.lat, 99), s.errs, len(s.lat))
-			if s.firstErr != nil {
-				b.Logf("%-20s first error: %v", name, s.firstErr)
-			}
-		}
+	for _, name := range []string{"direct/new", "lb/new", "clusterip/new", "direct/keepalive", "lb/keepalive", "clusterip/keepalive"} {
+		s := results[name]
+		b.Logf("%-20s %8.0f req/s  p50 %8s  p99 %8s  errors %d  (%d requests)", name, s.rps(), pct(s.lat, 50), pct(s.lat, 99), s.errs, len(s.lat))
 	}
 	for _, mode := range []string{"new", "keepalive"} {
-		direct := results["direct/"+mode]
-		errs := 0
-		for _, path := range []string{"lb", "clusterip", "lbk", "clusteripk"} {
-			s := results[path+"/"+mode]
-			b.ReportMetric(s.rps()/direct.rps(), path+"/direct-rps-"+mode)
-			b.ReportMetric(float64(pct(s.lat, 50)-pct(direct.lat, 50))/float64(time.Millisecond), path+"-added-p50-ms-"+mode)
-			b.ReportMetric(float64(pct(s.lat, 99)-pct(direct.lat, 99))/float64(time.Millisecond), path+"-added-p99-ms-"+mode)
-			errs += s.errs
-		}
-		if errs+direct.errs > 0 {
-			b.Errorf("%s: errors: direct %d, through the load balancers %d", mode, direct.errs, errs)
+		direct, lb, cip := results["direct/"+mode], results["lb/"+mode], results["clusterip/"+mode]
+		b.ReportMetric(lb.rps()/direct.rps(), "lb/direct-rps-"+mode)
+		b.ReportMetric(cip.rps()/direct.rps(), "clusterip/direct-rps-"+mode)
+		b.ReportMetric(float64(pct(lb.lat, 99)-pct(direct.lat, 99))/float64(time.Millisecond), "lb-added-p99-ms-"+mode)
+		if lb.errs+direct.errs+cip.errs > 0 {
+			b.Errorf("%s: errors: direct %d, lb %d, clusterip %d", mode, direct.errs, lb.errs, cip.errs)
 		}
 	}
 }

@@ -15,32 +15,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/testr"
+	"github.com/go-logr/logr"
 	proxyproto "github.com/pires/go-proxyproto"
 
 	"github.com/nodeless-dev/nodeless/internal/serviceproxy"
 )
 
 // BenchmarkPool loads GET / on an in-process HTTP server straight ("direct"), through a Pool
-// ("lb"), through a Pool sending PROXY protocol v2 headers ("lbpp", Pool.HandleProxyProtocol),
-// and through a Pool forwarding in the kernel ("lbk", serviceproxy.ForwardKernel: BPF sockmap;
-// needs root, else it falls back to splice and says so in the log), each with new connections and
-// kept-alive ones, and reports lb/direct and lbk/direct throughput, CPU per request and the latency
-// each Pool adds. "lb" and "lbpp" splice in userspace whatever NODELESS_LB_FORWARDING says. The server reads an optional PROXY header on every
+// ("lb") and through a Pool sending PROXY protocol v2 headers ("lbpp", Pool.HandleProxyProtocol),
+// each with new connections and kept-alive ones, and reports lb/direct throughput, CPU per
+// request and the latency the Pool adds. The server reads an optional PROXY header on every
 // connection (as a server behind an annotated Service does), so the three paths reach the same
 // server code.
 func BenchmarkPool(b *testing.B) {
 	backend := startServer(b)
-	lb := startPool(b, backend, false, serviceproxy.ForwardSplice)
-	lbpp := startPool(b, backend, true, serviceproxy.ForwardSplice)
-	lbk := startPool(b, backend, false, serviceproxy.ForwardKernel)
+	lb := startPool(b, backend, false)
+	lbpp := startPool(b, backend, true)
 	paths := []path{}
 	for _, ka := range []bool{false, true} {
 		mode := "new"
 		if ka {
 			mode = "keepalive"
 		}
-		paths = append(paths, newPath("direct/"+mode, backend, ka), newPath("lb/"+mode, lb, ka), newPath("lbpp/"+mode, lbpp, ka), newPath("lbk/"+mode, lbk, ka))
+		paths = append(paths, newPath("direct/"+mode, backend, ka), newPath("lb/"+mode, lb, ka), newPath("lbpp/"+mode, lbpp, ka))
 	}
 	for _, p := range paths {
 		if _, err := p.get(context.Background()); err != nil {
@@ -65,12 +62,7 @@ func BenchmarkPool(b *testing.B) {
 		b.Logf("%-16s %8.0f req/s  p50 %9s  p99 %9s  CPU/request %7s  errors %d  (%d requests)", p.name, s.rps(), pct(s.lat, 50), pct(s.lat, 99), s.cpuPerRequest(), s.errs, len(s.lat))
 	}
 	for _, mode := range []string{"new", "keepalive"} {
-		direct, lb, lbpp, lbk := results["direct/"+mode], results["lb/"+mode], results["lbpp/"+mode], results["lbk/"+mode]
-		b.ReportMetric(lbk.rps()/direct.rps(), "lbk/direct-rps-"+mode)
-		b.ReportMetric(lbk.rps()/lb.rps(), "lbk/lb-rps-"+mode)
-		b.ReportMetric(float64(lbk.cpuPerRequest())/float64(direct.cpuPerRequest()), "lbk/direct-cpu-per-req-"+mode)
-		b.ReportMetric(float64(pct(lbk.lat, 50)-pct(direct.lat, 50))/float64(time.Millisecond), "lbk-added-p50-ms-"+mode)
-		b.ReportMetric(float64(pct(lbk.lat, 99)-pct(direct.lat, 99))/float64(time.Millisecond), "lbk-added-p99-ms-"+mode)
+		direct, lb, lbpp := results["direct/"+mode], results["lb/"+mode], results["lbpp/"+mode]
 		b.ReportMetric(lbpp.rps()/direct.rps(), "lbpp/direct-rps-"+mode)
 		b.ReportMetric(float64(lbpp.cpuPerRequest()-lb.cpuPerRequest())/float64(time.Microsecond), "pp-added-cpu-us-per-req-"+mode)
 		b.ReportMetric(lb.rps()/direct.rps(), "lb/direct-rps-"+mode)
@@ -78,8 +70,8 @@ func BenchmarkPool(b *testing.B) {
 		b.ReportMetric(float64(pct(lb.lat, 99)-pct(direct.lat, 99))/float64(time.Millisecond), "added-p99-ms-"+mode)
 		b.ReportMetric(float64(lb.cpuPerRequest())/float64(direct.cpuPerRequest()), "lb/direct-cpu-per-req-"+mode)
 		b.ReportMetric(float64(lb.cpuPerRequest()-direct.cpuPerRequest())/float64(time.Microsecond), "added-cpu-us-per-req-"+mode)
-		if direct.errs+lb.errs+lbpp.errs+lbk.errs > 0 {
-			b.Errorf("%s: errors: direct %d, lb %d, lbpp %d, lbk %d", mode, direct.errs, lb.errs, lbpp.errs, lbk.errs)
+		if direct.errs+lb.errs+lbpp.errs > 0 {
+			b.Errorf("%s: errors: direct %d, lb %d, lbpp %d", mode, direct.errs, lb.errs, lbpp.errs)
 		}
 	}
 }
@@ -102,12 +94,11 @@ func startServer(b *testing.B) string {
 }
 
 // startPool is a Pool of the one endpoint backend behind a listener on 127.0.0.1, as the proxy
-// serves a LoadBalancer Service (with PROXY protocol headers when header), forwarding with f.
-func startPool(b *testing.B, backend string, header bool, f serviceproxy.Forwarding) string {
+// serves a LoadBalancer Service (with PROXY protocol headers when header).
+func startPool(b *testing.B, backend string, header bool) string {
 	b.Helper()
 	var d net.Dialer
-	pool := serviceproxy.NewPool("bench/lb:http", d.DialContext, time.Second, testr.NewWithInterface(b, testr.Options{}))
-	pool.SetForwarding(f)
+	pool := serviceproxy.NewPool("bench/lb:http", d.DialContext, time.Second, logr.Discard())
 	pool.Update([]serviceproxy.Endpoint{{Address: netip.MustParseAddrPort(backend), Ready: true, Serving: true}})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

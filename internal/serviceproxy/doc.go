@@ -22,13 +22,6 @@
 // as an NLB target group with proxy_protocol_v2.enabled sends it; values it cannot honour are
 // refused by name (ParseProxyProtocol, InvalidAnnotation). SCTP ports are not balanced.
 //
-// A Pool moves a TCP connection's bytes in userspace (ForwardSplice, the default: io.Copy, which
-// splices) or, where the kernel and the privileges allow, inside the kernel with a BPF sockmap
-// (ForwardKernel: see sockmapForwarder); ForwardingEnv sets it for the process, the Service
-// annotation ForwardingAnnotation per Service, Pool.SetForwarding per Pool. On this project's
-// 2-core machine the kernel path measured slower (bench/README.md "Load balancing, in-kernel
-// forwarding"), so it stays off unless asked for.
-//
 // Pool holds the balancing and draining rules (see its doc). Proxy.Drained lets the Pod controller
 // hold a deleted Pod's SIGTERM until no load balancer gives it new connections
 // (docs/adr/0011-load-balancing.md).

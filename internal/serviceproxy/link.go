@@ -10,31 +10,6 @@ import (
 type link struct {
 	client, up net.Conn
 	once       sync.Once
-
-	mu     sync.Mutex
-	closed bool
-	// k forwards the bytes in the kernel once it took the connection (ForwardKernel).
-	k *kernelLink
-}
-
-// forward moves the bytes both ways until both directions ended, in the kernel when kf is set
-// and takes the connection, else in userspace (pipe).
-func (l *link) forward(kf *sockmapForwarder) {
-	if kf != nil {
-		l.mu.Lock()
-		var k *kernelLink
-		taken := false
-		if !l.closed {
-			k, taken = kf.start(l.client, l.up)
-			l.k = k
-		}
-		l.mu.Unlock()
-		if taken {
-			<-k.done
-			return
-		}
-	}
-	l.pipe()
 }
 
 // closeWriter is a connection whose sending half can be closed alone (*net.TCPConn).
@@ -65,13 +40,6 @@ func copyHalf(dst, src net.Conn) {
 
 // Close ends both connections at once (a drain that ran out of time, or the pipe's end).
 func (l *link) Close() error {
-	l.mu.Lock()
-	l.closed = true
-	k := l.k
-	l.mu.Unlock()
-	if k != nil {
-		return k.Close()
-	}
 	l.once.Do(func() {
 		_ = l.client.Close()
 		_ = l.up.Close()

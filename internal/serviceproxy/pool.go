@@ -60,8 +60,6 @@ type Pool struct {
 	eligible []*member // in address order
 	next     int
 	closed   bool
-	// forwarding of the connections handled from now on (SetForwarding).
-	forwarding Forwarding
 }
 
 // member is one endpoint of the pool and the connections open to it.
@@ -79,14 +77,8 @@ type member struct {
 
 // NewPool returns an empty pool named name (for logs: "namespace/service:port") whose endpoints
 // keep their connections for delay after they stop taking new ones.
-//
-// Its forwarding is ForwardingEnv's (splice unless set; see SetForwarding).
 func NewPool(name string, dial DialFunc, delay time.Duration, log logr.Logger) *Pool {
-	f, err := defaultForwarding()
-	if err != nil {
-		forwardingEnvLog.Do(func() { log.Info("ignoring the environment: forwarding in userspace (splice)", "error", err.Error()) })
-	}
-	return &Pool{name: name, dial: dial, delay: delay, log: log, members: map[netip.AddrPort]*member{}, forwarding: f}
+	return &Pool{name: name, dial: dial, delay: delay, log: log, members: map[netip.AddrPort]*member{}}
 }
 
 // SetDeregistrationDelay changes the delay for endpoints that stop taking connections from now on.
@@ -343,7 +335,7 @@ func (p *Pool) handle(ctx context.Context, client net.Conn, header bool) {
 			_ = up.Close()
 			continue
 		}
-		l.forward(p.forwarder())
+		l.pipe()
 		p.detach(addr, l)
 		return
 	}

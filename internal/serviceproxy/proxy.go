@@ -403,10 +403,6 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 	if delayErr != nil && !isLoadBalancer(svc) {
 		p.recorder.Eventf(svc, corev1.EventTypeWarning, ReasonInvalidAnnotation, "using the default deregistration delay %s: %v", p.opts.DeregistrationDelay, delayErr)
 	}
-	fwd, fwdErr := serviceForwarding(svc.Annotations)
-	if fwdErr != nil {
-		p.recorder.Eventf(svc, corev1.EventTypeWarning, ReasonInvalidAnnotation, "forwarding with %s: %v", fwd, fwdErr)
-	}
 	p.mu.Lock()
 	for _, sp := range ports {
 		k := portKey{name: sp.Name, protocol: sp.Protocol}
@@ -416,7 +412,6 @@ func (p *Proxy) apply(ctx context.Context, key types.NamespacedName, svc *corev1
 			st.pools[k] = pool
 		}
 		pool.SetDeregistrationDelay(delay)
-		pool.SetForwarding(fwd)
 		pool.Update(p.endpoints(key, sp, slices))
 	}
 	for k, pool := range st.pools {
