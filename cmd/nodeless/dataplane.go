@@ -12,6 +12,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
@@ -26,7 +27,9 @@ type dataplaneFlags struct {
 	region   string
 	account  string
 	vpcCIDR  string
-	jsonLog  bool
+	// serviceConnectCIDR: see dataplane.Options.ServiceConnectCIDR.
+	serviceConnectCIDR string
+	jsonLog            bool
 	// agentBinary is the nodeless-agent executable (default: beside this executable).
 	agentBinary string
 	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
@@ -62,6 +65,7 @@ and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 	fs.StringVar(&f.region, "region", dataplane.DefaultRegion, "region in ARNs; clients must sign requests for it")
 	fs.StringVar(&f.account, "account", dataplane.DefaultAccount, "account ID in ARNs")
 	fs.StringVar(&f.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every task its address (changeable only while no task runs)")
+	addServiceConnectCIDRFlag(fs, &f.serviceConnectCIDR)
 	fs.BoolVar(&f.jsonLog, "json-log", false, "log JSON instead of text to stderr")
 	fs.StringVar(&f.agentBinary, "agent-binary", "", "the nodeless-agent executable the data plane makes the files agent's image from (default: beside this executable)")
 	addHealthyAfterRunningFlag(fs, &f.healthyAfterRunning)
@@ -69,6 +73,13 @@ and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 		"ThrottlingException when a bucket is empty), to see a client's backoff before AWS does")
 	addFargateStrictFlag(fs, &f.fargateStrict)
 	return cmd
+}
+
+// addServiceConnectCIDRFlag adds --service-connect-cidr, shared by dataplane and up.
+func addServiceConnectCIDRFlag(fs *pflag.FlagSet, cidr *string) {
+	fs.StringVar(cidr, "service-connect-cidr", cloudmap.DefaultAliasCIDR,
+		"IPv4 range of the virtual addresses of Service Connect client aliases, served inside the local VPC only "+
+			"(outside the VPC's subnet and, under up, the Service range "+controlplane.ServiceCIDR+")")
 }
 
 // addFargateStrictFlag adds --fargate-strict, shared by dataplane and up.
@@ -95,6 +106,7 @@ func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 		Logger:     newLogger(!f.jsonLog),
 		AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
 		HealthyAfterRunning: f.healthyAfterRunning, FargateStrict: f.fargateStrict,
+		ServiceConnectCIDR: f.serviceConnectCIDR,
 	}
 	if f.throttling {
 		limits := ecsapi.DefaultLimits()

@@ -13,7 +13,7 @@ import (
 func TestDataplaneFlags(t *testing.T) {
 	cmd := newDataplaneCmd()
 	for name, want := range map[string]string{"address": "127.0.0.1:8944", "region": "us-east-1", "account": "000000000000",
-		"vpc-cidr": "10.244.0.0/16"} {
+		"vpc-cidr": "10.244.0.0/16", "service-connect-cidr": "10.0.1.0/24"} {
 		if got := cmd.Flags().Lookup(name).DefValue; got != want {
 			t.Errorf("--%s defaults to %q, want %q", name, got, want)
 		}
@@ -56,5 +56,20 @@ func TestDataplaneUsage(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestServiceConnectCIDRRefused: a Service Connect range overlapping the VPC's subnet is refused by
+// the data plane, one overlapping the Service range by up; both name the flag.
+func TestServiceConnectCIDRRefused(t *testing.T) {
+	_, err := dataplane.New(dataplane.Options{StateDir: t.TempDir(), Address: "127.0.0.1:0", ServiceConnectCIDR: "10.244.7.0/24"})
+	if err == nil || !strings.Contains(err.Error(), "--service-connect-cidr") || !strings.Contains(err.Error(), "VPC's subnet") {
+		t.Errorf("a Service Connect range inside the VPC's subnet: %v", err)
+	}
+	if err := checkServiceConnectCIDR("10.0.0.128/25"); err == nil || !strings.Contains(err.Error(), "--service-connect-cidr") || !strings.Contains(err.Error(), "Service range") {
+		t.Errorf("a Service Connect range inside the Service range: %v", err)
+	}
+	if err := checkServiceConnectCIDR("10.0.1.0/24"); err != nil {
+		t.Errorf("the default range: %v", err)
 	}
 }

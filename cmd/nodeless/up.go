@@ -49,6 +49,7 @@ data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, 
 	fs.StringVar(&f.parts.agentBinary, "agent-binary", "", "the nodeless-agent executable the data plane makes the files agent's image from (default: beside this executable)")
 	fs.StringVar(&f.parts.region, "region", dataplane.DefaultRegion, "region of the local data plane's ARNs; ECS clients sign for it")
 	fs.StringVar(&f.parts.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every Pod (task) its address (changeable only while no task runs)")
+	addServiceConnectCIDRFlag(fs, &f.parts.serviceConnectCIDR)
 	addHealthyAfterRunningFlag(fs, &f.parts.healthyAfterRunning)
 	addFargateStrictFlag(fs, &f.parts.fargateStrict)
 	f.parts.serviceProxy.add(fs)

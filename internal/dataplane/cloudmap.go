@@ -4,6 +4,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/connectproxy"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 )
 
@@ -13,3 +14,7 @@ import (
 func (d *DataPlane) CloudMap() *cloudmap.Registry {
 	return cloudmap.New(d.store, model.ARNs{Region: d.opts.Region, Account: d.opts.Account}, clock.RealClock{})
 }
+
+// ServiceConnect is the data plane's Service Connect proxy: the listeners of the client aliases'
+// virtual addresses inside the VPC.
+func (d *DataPlane) ServiceConnect() *connectproxy.Proxy { return d.connect }

@@ -22,6 +22,8 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/agentimage"
 	"github.com/nodeless-dev/nodeless/internal/component"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/api"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/connectproxy"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/credentials"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/elbv2"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
@@ -86,6 +88,12 @@ type Options struct {
 	// FargateStrict applies Fargate's rules where the data plane could do without them (api.Options.Strict):
 	// awsvpc tasks and services need networkConfiguration, as on ECS.
 	FargateStrict bool
+	// ServiceConnectCIDR is the IPv4 range the virtual addresses of Service Connect client
+	// aliases come from (default cloudmap.DefaultAliasCIDR, 10.0.1.0/24): made local to the VPC's
+	// namespace, where the Service Connect proxy listens (package connectproxy). It must not
+	// overlap the VPC's subnet; under `nodeless up`, nor the Service range. Aliases holding
+	// addresses outside a new range get new ones at start.
+	ServiceConnectCIDR string
 }
 
 // DataPlane is the running local data plane. It implements component.Component.
@@ -98,6 +106,7 @@ type DataPlane struct {
 	runtime   *runtime.Containerd
 	scheduler *scheduler.Scheduler
 	balancer  *elbv2.Balancer
+	connect   *connectproxy.Proxy
 	listener  net.Listener
 	server    *http.Server
 	conns     *unusedConns
@@ -140,7 +149,12 @@ func New(opts Options) (*DataPlane, error) {
 		_ = d.store.Close()
 		return nil, err
 	}
-	if err := d.wire(subnet); err != nil {
+	aliases, err := adoptAliasRange(d.store, opts.ServiceConnectCIDR, subnet)
+	if err != nil {
+		_ = d.store.Close()
+		return nil, err
+	}
+	if err := d.wire(subnet, aliases); err != nil {
 		_ = d.store.Close()
 		return nil, err
 	}
@@ -167,11 +181,35 @@ func withDefaults(o Options) Options {
 	if o.AgentImage == "" {
 		o.AgentImage = agentimage.LocalRef("dev")
 	}
+	if o.ServiceConnectCIDR == "" {
+		o.ServiceConnectCIDR = cloudmap.DefaultAliasCIDR
+	}
 	return o
 }
 
-// wire builds the VPC, the runtime, the scheduler and the API server around the store.
-func (d *DataPlane) wire(subnet ipam.Subnet) error {
+// aliasRanges are the Service Connect alias range to serve and the one served before (invalid
+// when none was, or the same).
+type aliasRanges struct{ current, previous netip.Prefix }
+
+// adoptAliasRange checks the Service Connect alias range cidr against the VPC's subnet and makes
+// it the store's (aliases holding addresses outside it get new ones).
+func adoptAliasRange(st *store.Store, cidr string, subnet ipam.Subnet) (aliasRanges, error) {
+	r := aliasRanges{}
+	var err error
+	if r.current, err = cloudmap.ParseAliasRange(cidr, subnet.Prefix()); err != nil {
+		return r, fmt.Errorf("service connect range (--service-connect-cidr): %w", err)
+	}
+	err = st.Update(func(tx *store.Tx) error {
+		var err error
+		r.previous, err = cloudmap.AdoptAliasRange(tx, r.current)
+		return err
+	})
+	return r, err
+}
+
+// wire builds the VPC, the runtime, the scheduler, the Service Connect proxy and the API server
+// around the store.
+func (d *DataPlane) wire(subnet ipam.Subnet, aliases aliasRanges) error {
 	arns := model.ARNs{Region: d.opts.Region, Account: d.opts.Account}
 	v, err := vpc.New(vpc.Options{
 		StateDir: d.opts.StateDir, Subnet: subnet, Slirp4netnsBin: d.opts.Slirp4netnsBin, Logger: d.log.WithName("vpc"),
@@ -211,6 +249,11 @@ func (d *DataPlane) wire(subnet ipam.Subnet) error {
 		Store: d.store, Engine: sched, ARNs: arns, Secrets: secrets, Credentials: d.creds, Logger: d.log.WithName("api"),
 		Clock: clock.RealClock{}, Strict: d.opts.FargateStrict, LoadBalancers: elbv2.NewAPI(d.store, arns, d.balancer),
 	})
+	d.connect, err = connectproxy.New(connectproxy.Options{Store: d.store, VPC: v, Dial: v.Dial,
+		Range: aliases.current, Previous: aliases.previous, Logger: d.log.WithName("serviceconnect")})
+	if err != nil {
+		return err
+	}
 	d.vpc, d.runtime, d.scheduler = v, rt, sched
 	d.conns = &unusedConns{}
 	h := handler
@@ -344,6 +387,12 @@ func (d *DataPlane) run(ctx context.Context) error {
 			return nil
 		}
 		return named("load balancer", d.balancer.Run(gctx))
+	})
+	g.Go(func() error {
+		if !waitReady(gctx, d.vpc) {
+			return nil
+		}
+		return named("service connect proxy", d.connect.Run(gctx))
 	})
 	g.Go(func() error { return d.serve(gctx) })
 	return g.Wait()

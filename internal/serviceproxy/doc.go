@@ -22,7 +22,10 @@
 // as an NLB target group with proxy_protocol_v2.enabled sends it; values it cannot honour are
 // refused by name (ParseProxyProtocol, InvalidAnnotation). SCTP ports are not balanced.
 //
-// Pool holds the balancing and draining rules (see its doc). Proxy.Drained lets the Pod controller
+// Pool holds the balancing and draining rules (see its doc) and is also what the local data
+// plane's other balancers are built from: the local ELBv2's listeners (one Pool per target group,
+// internal/dataplane/elbv2) and the Service Connect client aliases (one Pool per alias port,
+// internal/dataplane/connectproxy). Proxy.Drained lets the Pod controller
 // hold a deleted Pod's SIGTERM until no load balancer gives it new connections
 // (docs/adr/0011-load-balancing.md).
 package serviceproxy

@@ -39,9 +39,10 @@ type ServiceMembers struct {
 	// +optional
 	ServiceRegistries []ServiceRegistry `json:"serviceRegistries,omitempty"`
 	// ServiceConnectConfiguration of the service (ECS API reference, ServiceConnectConfiguration).
-	// A change starts a new deployment. The local data plane answers its client aliases with the
-	// tasks' own addresses (an alias's port must be the container port; tls, timeout,
-	// ingressPortOverride and the proxy's logs are refused by name; docs/adr/0016-cloud-map-locally.md).
+	// A change starts a new deployment. The local data plane gives each client alias a virtual
+	// address where its proxy forwards the alias's port to a healthy task's container port (tls,
+	// timeout, ingressPortOverride and the proxy's logs are refused by name;
+	// docs/adr/0016-cloud-map-locally.md).
 	// +optional
 	ServiceConnectConfiguration *ServiceConnectConfiguration `json:"serviceConnectConfiguration,omitempty"`
 	// DeploymentController of the service: ECS (rolling updates, the default), CODE_DEPLOY or

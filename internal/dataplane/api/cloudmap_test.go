@@ -312,7 +312,8 @@ func TestServiceRegistriesChecked(t *testing.T) {
 }
 
 // TestServiceConnectChecked: serviceConnectConfiguration names a namespace of the local Cloud Map
-// and a named port of the task definition; a client alias's port must be that container port;
+// and a named TCP port of the task definition; a client alias's port is any port (the proxy maps
+// it to the container port), its dnsName a DNS name, each name and port given once;
 // what the local data plane cannot honour is refused by name; the deployment reports the
 // configuration (namespace as ARN) and the Cloud Map service it registers in.
 func TestServiceConnectChecked(t *testing.T) {
@@ -335,14 +336,42 @@ func TestServiceConnectChecked(t *testing.T) {
 	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.namespace", "nope")
 	_, err = create("b", sc("shop", "grpc", 8080))
 	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].portName", "grpc")
-	_, err = create("c", sc("shop", "http", 80))
-	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].clientAliases[0].port", "8080")
+	// An alias's port is where the proxy listens: 1 to 65535, any of them (it may differ from the
+	// container port); its dnsName is ECS's DNS name; a name and port is given once.
+	for _, bad := range []struct {
+		port        int32
+		dnsName     string
+		member, say string
+	}{
+		{0, "web.shop", "clientAliases[0].port", "1 to 65535"},
+		{70000, "web.shop", "clientAliases[0].port", "65535"}, // the ECS model's range, checked first
+		{80, "-web.shop", "clientAliases[0].dnsName", "not starting with a hyphen"},
+		{80, "web/shop", "clientAliases[0].dnsName", "letters, digits"},
+		{80, strings.Repeat("w", 128), "clientAliases[0].dnsName", "1 to 127"},
+	} {
+		c := sc("shop", "http", bad.port)
+		c.Services[0].ClientAliases[0].DnsName = aws.String(bad.dnsName)
+		_, err = create("c", c)
+		wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0]."+bad.member, bad.say)
+	}
+	twice := sc("shop", "http", 80)
+	twice.Services[0].ClientAliases = append(twice.Services[0].ClientAliases, ecstypes.ServiceConnectClientAlias{Port: aws.Int32(80), DnsName: aws.String("WEB.shop.")})
+	_, err = create("c", twice)
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].clientAliases[1]", "web.shop port 80 is also serviceConnectConfiguration.services[0].clientAliases[0]")
+	udp := web("udp")
+	udp.ContainerDefinitions[0].PortMappings[0].Name = aws.String("dns")
+	udp.ContainerDefinitions[0].PortMappings[0].Protocol = ecstypes.TransportProtocolUdp
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, udp))
+	_, err = e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("c"), TaskDefinition: aws.String("udp"), DesiredCount: aws.Int32(0),
+		ServiceConnectConfiguration: sc("shop", "dns", 53)})
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].portName", "TCP")
 	tls := sc("shop", "http", 8080)
 	tls.Services[0].Tls = &ecstypes.ServiceConnectTlsConfiguration{IssuerCertificateAuthority: &ecstypes.ServiceConnectTlsCertificateAuthority{AwsPcaAuthorityArn: aws.String("arn:aws:acm-pca:us-east-1:1:certificate-authority/x")}}
 	_, err = create("d", tls)
 	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].tls", "not supported")
 
-	out := must[*ecs.CreateServiceOutput](t)(create("ok", sc("shop", "http", 8080)))
+	// Port 80 to the container's 8080: the proxy maps one to the other.
+	out := must[*ecs.CreateServiceOutput](t)(create("ok", sc("shop", "http", 80)))
 	dep := out.Service.Deployments[0]
 	if aws.ToString(dep.ServiceConnectConfiguration.Namespace) != "arn:aws:servicediscovery:us-east-1:000000000000:namespace/"+nsID ||
 		len(dep.ServiceConnectResources) != 1 || aws.ToString(dep.ServiceConnectResources[0].DiscoveryName) != "http" {

@@ -263,17 +263,18 @@ var memberRules = map[string]memberRule{
 	"ServiceRegistry.containerName":          eff("checked to name a container with containerPort among its portMappings", "TestServiceRegistriesChecked"),
 	"ServiceRegistry.containerPort":          eff("AWS_INSTANCE_PORT of the tasks' instances (SRV records)", "TestServiceRegistriesChecked"),
 	"UpdateServiceRequest.serviceRegistries": eff("a new deployment registered in the new registry", "TestServiceRegistriesChecked"),
-	// Service Connect: names answered with the tasks' own addresses (docs/adr/0016-cloud-map-locally.md).
+	// Service Connect: each client alias a virtual address of its own, a proxy there forwarding to the
+	// healthy tasks (docs/adr/0016-cloud-map-locally.md).
 	"CreateServiceRequest.serviceConnectConfiguration": eff("the deployment's Service Connect: Cloud Map services and client aliases the VPC's DNS answers",
 		"TestServiceConnectChecked", "TestServiceConnectRegistersTasks"),
 	"ServiceConnectConfiguration.enabled":              eff("false: no names; true: the services below", "TestServiceConnectChecked"),
 	"ServiceConnectConfiguration.namespace":            eff("the local Cloud Map namespace (name or ARN; reported as its ARN)", "TestServiceConnectChecked"),
 	"ServiceConnectConfiguration.services":             eff("one Cloud Map service each, the tasks registered in it", "TestServiceConnectChecked", "TestServiceConnectRegistersTasks"),
-	"ServiceConnectService.portName":                   eff("the named port mapping whose containerPort the tasks serve on", "TestServiceConnectChecked"),
+	"ServiceConnectService.portName":                   eff("the named TCP port mapping whose containerPort the proxy forwards to", "TestServiceConnectChecked"),
 	"ServiceConnectService.discoveryName":              eff("the Cloud Map service's name (default portName)", "TestServiceConnectRegistersTasks"),
-	"ServiceConnectService.clientAliases":              eff("DNS names answered with the healthy tasks' addresses", "TestServiceConnectChecked", "TestServiceConnectRegistersTasks"),
-	"ServiceConnectClientAlias.port":                   eff("must be the containerPort of portName (no proxy locally)", "TestServiceConnectChecked"),
-	"ServiceConnectClientAlias.dnsName":                eff("the name answered (default discoveryName.namespace)", "TestServiceConnectChecked"),
+	"ServiceConnectService.clientAliases":              eff("DNS names answered with a virtual address where the proxy balances over the healthy tasks", "TestServiceConnectChecked", "TestServiceConnectRegistersTasks"),
+	"ServiceConnectClientAlias.port":                   eff("where the proxy listens on the alias's virtual address (1-65535; may differ from the containerPort)", "TestServiceConnectChecked"),
+	"ServiceConnectClientAlias.dnsName":                eff("the name answered with the alias's virtual address (default discoveryName.namespace)", "TestServiceConnectChecked"),
 	"UpdateServiceRequest.serviceConnectConfiguration": eff("a new deployment with it; aliases given up are freed", "TestServiceConnectChecked"),
 
 	// Tags.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -14,16 +15,22 @@ import (
 // Service Connect on the local data plane (docs/adr/0016-cloud-map-locally.md): each of a
 // service's serviceConnectConfiguration.services is a Cloud Map service of the namespace, named by
 // its discoveryName, in which the scheduler registers the service's tasks; each client alias is a
-// DNS name the VPC's DNS server answers with those tasks' addresses. There is no proxy between
-// client and task, so an alias's port must be the container port its portName names.
+// DNS name the VPC's DNS server answers with a virtual address of the alias's own, where the data
+// plane's Service Connect proxy listens on the alias's port and forwards each connection to a
+// healthy task at the containerPort of portName (package connectproxy), as ECS's proxy does.
 
 // discoveryNameRE is a Service Connect discoveryName: a DNS label.
 var discoveryNameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,62})$`)
 
+// aliasDNSNameRE is a client alias's dnsName as ECS takes it: up to 127 letters, digits,
+// underscores, hyphens and periods, not starting with a hyphen (ECS API reference,
+// ServiceConnectClientAlias; a trailing dot is allowed and ignored).
+var aliasDNSNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.][a-zA-Z0-9_.-]{0,126}$`)
+
 // connectService is one checked Service Connect service.
 type connectService struct {
 	discoveryName string
-	aliases       []cloudmap.Alias
+	aliases       []cloudmap.ClientAlias
 }
 
 // applyServiceConnect checks a service's serviceConnectConfiguration (owner: the service's ARN)
@@ -68,7 +75,7 @@ func (s *Server) applyServiceConnect(tx *store.Tx, cluster, owner string, sc *mo
 	}
 	reg := cloudmap.New(s.store, s.arns, s.clock)
 	var res []model.ServiceConnectServiceResource
-	var aliases []cloudmap.Alias
+	var aliases []cloudmap.ClientAlias
 	for _, c := range checked {
 		svc, err := reg.ConnectService(tx, ns, c.discoveryName, owner)
 		if err != nil {
@@ -80,49 +87,82 @@ func (s *Server) applyServiceConnect(tx *store.Tx, cluster, owner string, sc *mo
 			aliases = append(aliases, a)
 		}
 	}
-	return &out, res, cloudmap.SetAliases(tx, owner, aliases)
+	if err := cloudmap.SetAliases(tx, owner, aliases); err != nil {
+		if errors.Is(err, cloudmap.ErrAliasRangeFull) {
+			return nil, nil, newError(errLimitExceeded, "%s", err.Error())
+		}
+		return nil, nil, err
+	}
+	return &out, res, nil
 }
 
 func checkConnectServices(tx *store.Tx, owner string, ns *cloudmap.Namespace, services []model.ServiceConnectService, td *model.TaskDefinition) ([]connectService, error) {
 	var out []connectService
+	given := map[string]string{} // "name:port" → the member that gave it
 	for i, cs := range services {
 		member := fmt.Sprintf("serviceConnectConfiguration.services[%d]", i)
-		port, ok := namedPort(td, deref(cs.PortName, ""))
+		pm, ok := namedPortMapping(td, deref(cs.PortName, ""))
 		if !ok {
 			return nil, invalidParameter("%s.portName: %q names no portMappings[].name of %s; name the port mapping in the task definition", member, deref(cs.PortName, ""), td.TaskDefinitionArn)
+		}
+		if p := deref(pm.Protocol, "tcp"); !strings.EqualFold(p, "tcp") {
+			return nil, invalidParameter("%s.portName: port mapping %s is %s; Service Connect proxies TCP connections only: name a tcp port mapping", member, *cs.PortName, p)
 		}
 		c := connectService{discoveryName: deref(cs.DiscoveryName, *cs.PortName)}
 		if !discoveryNameRE.MatchString(c.discoveryName) {
 			return nil, invalidParameter("%s.discoveryName: %q must be a DNS label of 1 to 64 letters, digits, hyphens and underscores", member, c.discoveryName)
 		}
 		for j, ca := range cs.ClientAliases {
-			am := fmt.Sprintf("%s.clientAliases[%d]", member, j)
-			if ca.Port == nil || *ca.Port != port {
-				return nil, invalidParameter("%s.port: must be %d, the containerPort of portName %s: the local data plane answers Service Connect names with the tasks' own addresses (no proxy maps one port to another; docs/adr/0016-cloud-map-locally.md)", am, port, *cs.PortName)
-			}
-			name := strings.ToLower(strings.TrimSuffix(deref(ca.DNSName, c.discoveryName+"."+ns.Name), "."))
-			if other, err := cloudmap.AliasOwner(tx, name); err != nil {
+			a, err := checkClientAlias(tx, owner, fmt.Sprintf("%s.clientAliases[%d]", member, j), ca, c.discoveryName+"."+ns.Name)
+			if err != nil {
 				return nil, err
-			} else if other != "" && other != owner {
-				return nil, invalidParameter("%s.dnsName: %s is already a client alias of %s; choose another name", am, name, other)
 			}
-			c.aliases = append(c.aliases, cloudmap.Alias{Name: name, Port: port})
+			key := fmt.Sprintf("%s:%d", a.Name, a.Port)
+			if other, dup := given[key]; dup {
+				return nil, invalidParameter("%s: %s port %d is also %s; each name and port may be given once (ECS: unique within the namespace)", a.Member, a.Name, a.Port, other)
+			}
+			given[key] = a.Member
+			c.aliases = append(c.aliases, a)
 		}
 		out = append(out, c)
 	}
 	return out, nil
 }
 
-// namedPort is the containerPort of the port mapping named name.
-func namedPort(td *model.TaskDefinition, name string) (int32, bool) {
+// checkClientAlias checks one client alias (member names it): its port (1 to 65535: the proxy
+// listens on it; it may differ from the containerPort of portName), its dnsName (default
+// defaultName, discoveryName.NAMESPACE) and that no other ECS service has the name.
+func checkClientAlias(tx *store.Tx, owner, member string, ca model.ServiceConnectClientAlias, defaultName string) (cloudmap.ClientAlias, error) {
+	if ca.Port == nil || *ca.Port < 1 || *ca.Port > 65535 {
+		got := "none"
+		if ca.Port != nil {
+			got = fmt.Sprint(*ca.Port)
+		}
+		return cloudmap.ClientAlias{}, invalidParameter("%s.port: must be a port from 1 to 65535 that clients connect to (got %s); it may differ from the containerPort of portName", member, got)
+	}
+	raw := deref(ca.DNSName, defaultName)
+	if !aliasDNSNameRE.MatchString(strings.TrimSuffix(raw, ".")) {
+		return cloudmap.ClientAlias{}, invalidParameter("%s.dnsName: %q must be 1 to 127 letters, digits, underscores, hyphens and periods, not starting with a hyphen", member, raw)
+	}
+	name := strings.ToLower(strings.TrimSuffix(raw, "."))
+	if other, err := cloudmap.AliasOwner(tx, name); err != nil {
+		return cloudmap.ClientAlias{}, err
+	} else if other != "" && other != owner {
+		return cloudmap.ClientAlias{}, invalidParameter("%s.dnsName: %s is already a client alias of %s; choose another name", member, name, other)
+	}
+	return cloudmap.ClientAlias{Name: name, Port: *ca.Port, Member: member}, nil
+}
+
+// namedPortMapping is the port mapping named name that has a containerPort.
+func namedPortMapping(td *model.TaskDefinition, name string) (model.PortMapping, bool) {
 	for _, cd := range td.ContainerDefinitions {
 		for _, pm := range cd.PortMappings {
 			if name != "" && pm.Name != nil && *pm.Name == name && pm.ContainerPort != nil {
-				return *pm.ContainerPort, true
+				return pm, true
 			}
 		}
 	}
-	return 0, false
+	return model.PortMapping{}, false
 }
 
 // connectUpdate is what an update does to a service's Service Connect: the configuration and

@@ -10,9 +10,9 @@ import (
 // keyed by the member's name (the last part of its path), for the members users most often bring
 // from Fargate; the refusal names the member either way (ecsmodel.CheckInput).
 var unsupportedWhy = map[string]string{
-	"tls":                    "Service Connect locally answers client aliases with the tasks' own addresses; there is no proxy to terminate TLS",
-	"ingressPortOverride":    "Service Connect locally answers client aliases with the tasks' own addresses; there is no proxy to listen on another port",
-	"accessLogConfiguration": "Service Connect locally has no proxy to log accesses",
+	"tls":                    "the local Service Connect proxy carries plain TCP; it does not terminate TLS",
+	"ingressPortOverride":    "the local Service Connect proxy runs in the VPC, not beside the server task, so it has no ingress listener to move",
+	"accessLogConfiguration": "the local Service Connect proxy writes no access logs",
 	"configuration":          "ECS Exec's KMS key and CloudWatch or S3 logging, and managed storage keys, have no local counterpart",
 	"placementConstraints":   "Fargate does not support task placement constraints",
 	"placementStrategy":      "Fargate does not support task placement strategies",

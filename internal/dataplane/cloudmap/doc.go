@@ -23,6 +23,12 @@
 // health checks pass, and deregistered when it leaves RUNNING — in the transaction that moves it
 // to DEACTIVATING, before its containers are signalled.
 //
+// Service Connect (connect.go, aliases.go): an ECS service's Service Connect services are Cloud
+// Map services its tasks are registered in the same way; each client alias name gets a virtual
+// address of the alias range (DefaultAliasCIDR unless configured), stored with the alias, which
+// the DNS server answers and the data plane's Service Connect proxy (package connectproxy) listens
+// on, forwarding each port to the healthy instances at their AWS_INSTANCE_PORT.
+//
 // Every write is one store transaction: a restart (even kill -9) loses and duplicates nothing,
 // and creates carrying a CreatorRequestId are idempotent by it, as Cloud Map's are.
 package cloudmap

@@ -188,7 +188,7 @@ func TestServiceConnectRegistersTasks(t *testing.T) {
 	}))
 	out := must[*ecs.CreateServiceOutput](t)(e.Client.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(2),
 		ServiceConnectConfiguration: &ecstypes.ServiceConnectConfiguration{Enabled: true, Namespace: aws.String("shop"), Services: []ecstypes.ServiceConnectService{{
-			PortName: aws.String("http"), DiscoveryName: aws.String("web-http"), ClientAliases: []ecstypes.ServiceConnectClientAlias{{Port: aws.Int32(8080), DnsName: aws.String("web")}}}}}}))
+			PortName: aws.String("http"), DiscoveryName: aws.String("web-http"), ClientAliases: []ecstypes.ServiceConnectClientAlias{{Port: aws.Int32(80), DnsName: aws.String("web")}}}}}}))
 	res := out.Service.Deployments[0].ServiceConnectResources
 	if len(res) != 1 || aws.ToString(res[0].DiscoveryName) != "web-http" {
 		t.Fatalf("serviceConnectResources %+v", res)

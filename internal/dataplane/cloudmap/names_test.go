@@ -41,9 +41,10 @@ func TestLookupName(t *testing.T) {
 	reg(web.ID, "t1", "10.244.0.7", "8080", "")
 	reg(web.ID, "t2", "10.244.0.8", "8080", "UNHEALTHY")
 	reg(db.ID, "Primary", "10.244.0.9", "5432", "")
-	// A Service Connect client alias of the web service.
+	// A Service Connect client alias of the web service: answered with its virtual address, the
+	// first of the default range.
 	if err := st.Update(func(tx *store.Tx) error {
-		return cloudmap.SetAliases(tx, "arn:aws:ecs:us-east-1:000000000000:service/default/web", []cloudmap.Alias{{Name: "Web", ServiceID: web.ID, Port: 8080}})
+		return cloudmap.SetAliases(tx, "arn:aws:ecs:us-east-1:000000000000:service/default/web", []cloudmap.ClientAlias{{Name: "Web", ServiceID: web.ID, Port: 80}})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestLookupName(t *testing.T) {
 			SRV: []cloudmap.SRV{{Target: "primary.db.shop.local.", Port: 5432, Addr: a9}}, SRVTTL: 30 * time.Second}, true},
 		{"primary.db.shop.local.", cloudmap.Records{Zone: "shop.local.", ZoneTTL: 15 * time.Second, Exists: true, A: []netip.Addr{a9}, ATTL: 30 * time.Second, SRVTTL: 30 * time.Second}, true},
 		{"t2.web.shop.local.", zone(false), true}, // unhealthy: not answered
-		{"web.", cloudmap.Records{Zone: "web.", ZoneTTL: 5 * time.Second, Exists: true, A: []netip.Addr{a7}, ATTL: 5 * time.Second}, true},
+		{"web.", cloudmap.Records{Zone: "web.", ZoneTTL: 5 * time.Second, Exists: true, A: []netip.Addr{netip.MustParseAddr("10.0.1.1")}, ATTL: 5 * time.Second}, true},
 		{"shop.local.", zone(true), true},
 		{"other.shop.local.", zone(false), true},
 		{"api.", cloudmap.Records{}, false}, // an HTTP namespace has no names

@@ -48,6 +48,18 @@ var reserved = []struct {
 	{netip.MustParsePrefix(UplinkCIDR), "the VPC's uplink (slirp4netns) uses it inside the VPC's namespace"},
 }
 
+// Reserved reports the range p overlaps among those no address nodeless serves may come from
+// (loopback, link-local, multicast, the uplink's network), with the reason, for the checks of
+// other ranges of the VPC (the Service Connect alias range).
+func Reserved(p netip.Prefix) (netip.Prefix, string, bool) {
+	for _, r := range reserved {
+		if p.Overlaps(r.prefix) {
+			return r.prefix, r.why, true
+		}
+	}
+	return netip.Prefix{}, "", false
+}
+
 // Subnet is the VPC's subnet. The zero Subnet is not valid; use ParseSubnet or Default.
 type Subnet struct {
 	prefix netip.Prefix

@@ -2,6 +2,7 @@ package vpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -43,6 +44,34 @@ func (v *VPC) ServeAddresses(ctx context.Context, prefix netip.Prefix) error {
 	}
 	if err := h.RouteReplace(route); err != nil {
 		return fmt.Errorf("serving %s in the VPC: adding the local route: %w", prefix, err)
+	}
+	return nil
+}
+
+// StopServingAddresses removes the local route ServeAddresses added for prefix, so that its
+// addresses are no longer local to the VPC's namespace (a range the data plane served before and
+// serves no more: the Service Connect alias range changed). Removing a route that is not there is
+// not an error. It waits for Ready (bounded by ctx).
+func (v *VPC) StopServingAddresses(ctx context.Context, prefix netip.Prefix) error {
+	prefix = prefix.Masked()
+	if err := v.waitReady(ctx); err != nil {
+		return fmt.Errorf("no longer serving %s in the VPC: %w", prefix, err)
+	}
+	h, closeH, err := handleAt(v.nsPath)
+	if err != nil {
+		return err
+	}
+	defer closeH()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("no longer serving %s in the VPC: finding lo: %w", prefix, err)
+	}
+	route := &netlink.Route{
+		LinkIndex: lo.Attrs().Index, Dst: ipNet(prefix), Type: unix.RTN_LOCAL,
+		Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST, Protocol: unix.RTPROT_STATIC,
+	}
+	if err := h.RouteDel(route); err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("no longer serving %s in the VPC: removing the local route: %w", prefix, err)
 	}
 	return nil
 }

@@ -14,7 +14,8 @@ import (
 
 // TestServeAddresses: an address of a prefix made local to the VPC's namespace (a Service's
 // ClusterIP) is reachable from a task through its default route, the listener in the namespace sees
-// the task's own address, and the host's network is as it was.
+// the task's own address; StopServingAddresses takes the prefix back; the host's network is as it
+// was.
 func TestServeAddresses(t *testing.T) {
 	requireRoot(t)
 	before := hostState(t)
@@ -53,6 +54,14 @@ func TestServeAddresses(t *testing.T) {
 	_ = pc.Close()
 	if _, err := r.v.ListenInVPC(ctx, "tcp4", "10.97.0.7:8080"); err == nil {
 		t.Error("listening on an address that is not local to the VPC's namespace succeeded")
+	}
+	for range 2 { // removing a route that is gone is not an error
+		if err := r.v.StopServingAddresses(ctx, netip.MustParsePrefix("10.96.0.0/24")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.v.ListenInVPC(ctx, "tcp4", "10.96.0.8:8080"); err == nil {
+		t.Error("listening on an address of a range no longer served succeeded")
 	}
 	_ = srv.Close()
 	if err := RemoveNamespace(a.ns); err != nil {

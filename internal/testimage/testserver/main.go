@@ -8,7 +8,8 @@
 //
 // HTTP endpoints: / (hostname), /healthz (200, or 500 once -unhealthy-after has passed),
 // /env?name=N (the variable's value), /file?path=P (the file's content), /args (the arguments),
-// /fetch?url=U (GET U from inside the container and return its body), /remote (the client's address
+// /fetch?url=U (GET U from inside the container and return its body; with &close=true on a
+// connection of its own, closed after the answer, so that a load balancer sees every fetch), /remote (the client's address
 // as the server sees it, host:port; with -proxy-protocol the source of the connection's PROXY
 // protocol header when it began with one, as a server behind an AWS network load balancer with
 // proxy protocol v2 reads it). With -udp-echo it also answers every UDP datagram with "echo:"
@@ -225,6 +226,7 @@ func fetch(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	req.Close = r.URL.Query().Get("close") == "true"
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)

@@ -3,6 +3,7 @@ package pods_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -306,7 +307,7 @@ func TestCloudMapNamesFromManifest(t *testing.T) {
 }
 
 // serviceConnectManifest is an ECS Service of the ecs.nodeless.dev CRDs publishing its named port
-// http through Service Connect in namespace shop as api.shop:8080, and a Pod that asks.
+// http (8080) through Service Connect in namespace shop as api.shop:80, and a Pod that asks.
 func serviceConnectManifest(image string) string {
 	return clusterAndTaskDefinition("connect", image, "{containerPort: 8080, name: http}") + `---
 apiVersion: ecs.nodeless.dev/v1alpha1
@@ -321,13 +322,14 @@ spec:
     namespace: shop
     services:
     - portName: http
-      clientAliases: [{port: 8080, dnsName: api.shop}]
+      clientAliases: [{port: 80, dnsName: api.shop}]
 ` + clientPodManifest("asker", image)
 }
 
 // TestServiceConnectNames (issue 9, item 2, Service Connect): an ECS Service applied as a manifest
-// with serviceConnectConfiguration; a client reaches its client alias api.shop:8080, answered with
-// the Service's RUNNING tasks' addresses; deleting the Service removes the name.
+// with serviceConnectConfiguration; a client reaches its client alias api.shop:80, answered with a
+// virtual address of the Service Connect range where the data plane's proxy forwards to the
+// Service's RUNNING tasks on 8080; deleting the Service removes the name.
 func TestServiceConnectNames(t *testing.T) {
 	c, sd, ns := startNames(t)
 	ctx := t.Context()
@@ -336,11 +338,24 @@ func TestServiceConnectNames(t *testing.T) {
 	}
 	c.apply(t, ns, serviceConnectManifest(webV1))
 	asker := c.readyPods(t, ns, "app=asker", 1)[0].Status.PodIP
-	c.waitServiceNames(t, ns, asker, "api.shop.")
-	body, err := c.podGet(asker, "/fetch?url=http://api.shop:8080/args")
-	if err != nil || !strings.Contains(body, "-listen") {
-		t.Errorf("the client reaching api.shop:8080: %q, %v", body, err)
-	}
+	eventually(t, "api.shop answering a virtual address, the ECS Service's 2 tasks behind it", func() (bool, string) {
+		arn, err := c.kubectlOutput("-n", ns, "get", "services.ecs.nodeless.dev", "api", "-o", "jsonpath={.status.serviceArn}")
+		if err != nil || arn == "" {
+			return false, fmt.Sprintf("no serviceArn yet (%v)", err)
+		}
+		parts := strings.Split(arn, "/")
+		_, ips := c.serviceTaskIPs(t, parts[len(parts)-2], parts[len(parts)-1])
+		if len(ips) != 2 {
+			return false, fmt.Sprintf("%d RUNNING tasks", len(ips))
+		}
+		host, err := c.podGet(asker, "/lookup?host=api.shop.")
+		vip, perr := netip.ParseAddr(host)
+		if err != nil || perr != nil || !aliasRange.Contains(vip) {
+			return false, fmt.Sprintf("%q (%v), want one address of %s", host, err, aliasRange)
+		}
+		body, err := c.podGet(asker, "/fetch?url=http://api.shop:80/args")
+		return err == nil && strings.Contains(body, "-listen"), fmt.Sprintf("the client reaching api.shop:80: %q, %v", body, err)
+	})
 	c.kubectl(t, "-n", ns, "delete", "services.ecs.nodeless.dev", "api", "--wait=true", "--timeout="+kubectlWait)
 	eventually(t, "api.shop gone with the ECS Service", func() (bool, string) {
 		got, err := c.podGet(asker, "/lookup?host=api.shop.")
