@@ -26,26 +26,12 @@ func (v *VPC) ServeAddresses(ctx context.Context, prefix netip.Prefix) error {
 	if prefix.Overlaps(v.opts.Subnet.Prefix()) {
 		return fmt.Errorf("serving %s in the VPC: it overlaps the VPC's subnet %s; choose a service CIDR outside it", prefix, v.opts.Subnet)
 	}
-	if err := v.waitReady(ctx); err != nil {
-		return fmt.Errorf("serving %s in the VPC: %w", prefix, err)
-	}
-	h, closeH, err := handleAt(v.nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeH()
-	lo, err := h.LinkByName("lo")
-	if err != nil {
-		return fmt.Errorf("serving %s in the VPC: finding lo: %w", prefix, err)
-	}
-	route := &netlink.Route{
-		LinkIndex: lo.Attrs().Index, Dst: ipNet(prefix), Type: unix.RTN_LOCAL,
-		Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST, Protocol: unix.RTPROT_STATIC,
-	}
-	if err := h.RouteReplace(route); err != nil {
-		return fmt.Errorf("serving %s in the VPC: adding the local route: %w", prefix, err)
-	}
-	return nil
+	return v.withLocalRoute(ctx, prefix, "serving %s in the VPC", func(h *netlink.Handle, route *netlink.Route) error {
+		if err := h.RouteReplace(route); err != nil {
+			return fmt.Errorf("adding the local route: %w", err)
+		}
+		return nil
+	})
 }
 
 // StopServingAddresses removes the local route ServeAddresses added for prefix, so that its
@@ -54,8 +40,20 @@ func (v *VPC) ServeAddresses(ctx context.Context, prefix netip.Prefix) error {
 // not an error. It waits for Ready (bounded by ctx).
 func (v *VPC) StopServingAddresses(ctx context.Context, prefix netip.Prefix) error {
 	prefix = prefix.Masked()
+	return v.withLocalRoute(ctx, prefix, "no longer serving %s in the VPC", func(h *netlink.Handle, route *netlink.Route) error {
+		if err := h.RouteDel(route); err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("removing the local route: %w", err)
+		}
+		return nil
+	})
+}
+
+// withLocalRoute waits for Ready (bounded by ctx) and calls change with a handle in the VPC's
+// namespace and the route that makes prefix local there (type local on lo, table local). Errors
+// are prefixed with what (a format with one %s, the prefix).
+func (v *VPC) withLocalRoute(ctx context.Context, prefix netip.Prefix, what string, change func(*netlink.Handle, *netlink.Route) error) error {
 	if err := v.waitReady(ctx); err != nil {
-		return fmt.Errorf("no longer serving %s in the VPC: %w", prefix, err)
+		return fmt.Errorf(what+": %w", prefix, err)
 	}
 	h, closeH, err := handleAt(v.nsPath)
 	if err != nil {
@@ -64,14 +62,14 @@ func (v *VPC) StopServingAddresses(ctx context.Context, prefix netip.Prefix) err
 	defer closeH()
 	lo, err := h.LinkByName("lo")
 	if err != nil {
-		return fmt.Errorf("no longer serving %s in the VPC: finding lo: %w", prefix, err)
+		return fmt.Errorf(what+": finding lo: %w", prefix, err)
 	}
 	route := &netlink.Route{
 		LinkIndex: lo.Attrs().Index, Dst: ipNet(prefix), Type: unix.RTN_LOCAL,
 		Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST, Protocol: unix.RTPROT_STATIC,
 	}
-	if err := h.RouteDel(route); err != nil && !errors.Is(err, unix.ESRCH) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("no longer serving %s in the VPC: removing the local route: %w", prefix, err)
+	if err := change(h, route); err != nil {
+		return fmt.Errorf(what+": %w", prefix, err)
 	}
 	return nil
 }
