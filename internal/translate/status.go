@@ -151,10 +151,18 @@ func (s *statusBuilder) stopped() bool {
 	return false
 }
 
+// stoppedForGood reports whether the task's lastStatus is STOPPED.
+func (s *statusBuilder) stoppedForGood() bool {
+	return s.task != nil && aws.ToString(s.task.LastStatus) == "STOPPED"
+}
+
 // phase follows the kubelet's getPhase: Pending until a regular container runs (init containers
 // and image pulls included), Running while one runs or the node will run the Pod again after one
 // did, and once the task stopped for good Succeeded when every regular container exited 0,
-// Failed otherwise.
+// Failed otherwise. Stopped for good is lastStatus STOPPED without Node.Restarting: a task still
+// stopping (DEACTIVATING, STOPPING, DEPROVISIONING) is not final, since the node decides whether
+// the Pod runs again only once it is STOPPED (a Pod whose image could not be pulled must stay
+// Pending meanwhile; a phase once Succeeded or Failed never changes again).
 func (s *statusBuilder) phase(st *corev1.PodStatus) corev1.PodPhase {
 	if s.in.Node.DeadlineExceeded {
 		return corev1.PodFailed
@@ -165,7 +173,7 @@ func (s *statusBuilder) phase(st *corev1.PodStatus) corev1.PodPhase {
 			ran = true
 		}
 	}
-	if !s.stopped() || s.in.Node.Restarting {
+	if !s.stoppedForGood() || s.in.Node.Restarting {
 		if ran {
 			return corev1.PodRunning
 		}

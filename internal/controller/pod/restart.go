@@ -122,12 +122,16 @@ func podContainers(pod *corev1.Pod) []*corev1.Container {
 	return out
 }
 
-// ran reports whether a container of task started (it has an exit code or runs).
+// ran reports whether a container of task started: it runs, or it exited (it has an exit code).
+// A runtimeId alone is no proof: the local data plane names a container before it pulls its
+// image, so a container whose image could not be pulled (a task stopped with TaskFailedToStart)
+// has one and never ran. Only a container that ran is restarted by the next run: restartCount
+// counts container restarts, as the kubelet counts them, not attempts to pull an image.
 func ran(task *ecstypes.Task, name string) bool {
 	i := slices.IndexFunc(task.Containers, func(c ecstypes.Container) bool { return aws.ToString(c.Name) == name })
 	if i < 0 {
 		return false
 	}
 	c := task.Containers[i]
-	return c.ExitCode != nil || aws.ToString(c.LastStatus) == "RUNNING" || aws.ToString(c.RuntimeId) != ""
+	return c.ExitCode != nil || aws.ToString(c.LastStatus) == statusRunning
 }

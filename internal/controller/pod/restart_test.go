@@ -72,3 +72,27 @@ func TestDecide(t *testing.T) {
 		}
 	}
 }
+
+// TestRan: only a container that ran (it runs, or it has an exit code) is restarted by the next
+// run and counted in restartCount; one with a runtimeId whose image could not be pulled never ran.
+func TestRan(t *testing.T) {
+	const pull = "CannotPullContainerError: example.com/app: not found"
+	for name, tc := range map[string]struct {
+		c    ecstypes.Container
+		want bool
+	}{
+		"exited":  {exited("app", 1), true},
+		"exit 0":  {exited("app", 0), true},
+		"running": {ecstypes.Container{Name: aws.String("app"), LastStatus: aws.String("RUNNING"), RuntimeId: aws.String("rt-app")}, true},
+		"image not pulled, named by the runtime": {ecstypes.Container{Name: aws.String("app"), LastStatus: aws.String("STOPPED"),
+			RuntimeId: aws.String("rt-app"), Reason: aws.String(pull)}, false},
+		"image not pulled": {ecstypes.Container{Name: aws.String("app"), LastStatus: aws.String("STOPPED"), Reason: aws.String(pull)}, false},
+		"pending, named":   {ecstypes.Container{Name: aws.String("app"), LastStatus: aws.String("PENDING"), RuntimeId: aws.String("rt-app")}, false},
+		"not in the task":  {ecstypes.Container{Name: aws.String("other"), LastStatus: aws.String("RUNNING")}, false},
+	} {
+		task := stoppedTask(ecstypes.TaskStopCodeTaskFailedToStart, pull, tc.c)
+		if got := ran(task, "app"); got != tc.want {
+			t.Errorf("%s: ran %v, want %v", name, got, tc.want)
+		}
+	}
+}
