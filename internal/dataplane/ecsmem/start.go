@@ -16,7 +16,8 @@ type StartFault struct {
 	Times int
 	// FailReason, when set, makes the task fail to start with it as stoppedReason (and as every
 	// container's reason): the task goes to STOPPED with stopCode TaskFailedToStart, as when ECS
-	// cannot pull an image ("CannotPullContainerError: ..."). When empty the task never starts:
+	// cannot pull an image ("CannotPullContainerError: "). The containers have a runtimeId and no
+	// exit code, as on the local data plane, whose runtime names a container before it pulls. When empty the task never starts:
 	// its containers stay PENDING and so does the task, as with an image pull that never ends.
 	FailReason string
 }
@@ -97,6 +98,7 @@ func (s *startFaults) onStart(spec runtime.TaskSpec) runtime.TaskState {
 		for c := range st.Containers {
 			st.Containers[c].Status = model.TaskStatusStopped
 			st.Containers[c].Reason = i.f.FailReason
+			st.Containers[c].RuntimeID = spec.TaskID + "-" + st.Containers[c].Name
 		}
 		return st
 	}

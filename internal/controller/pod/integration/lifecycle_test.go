@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,6 +194,15 @@ func TestRunTaskFaults(t *testing.T) {
 // Failed Event, then ImagePullBackOff, and is run again.
 func TestTaskStartFaults(t *testing.T) {
 	e := start(t, nil)
+	// While hold is set, a task's stop waits in STOPPING (before the runtime stops it) until the
+	// controller has described tasks a few more times, as the real runtime takes a while to stop a
+	// task and tear down its network: a status the controller writes meanwhile must not be final.
+	var hold atomic.Bool
+	e.ecs.Runtime.BeforeStop = func(string) {
+		if hold.Load() {
+			e.holdWhileDescribed(3, 10*time.Second)
+		}
+	}
 	never := e.ecs.InjectStart(ecsmem.NeverStart(podFamily("stuck"), 1))
 	p := e.create(e.newPod("stuck"))
 	e.waitPod("stuck", time.Minute, "a task recorded", func(p *corev1.Pod) bool { return taskOf(p) != "" })
@@ -224,6 +235,66 @@ func TestTaskStartFaults(t *testing.T) {
 	e.eventually(eventTimeout, "the BackOff event", func() (bool, string) {
 		return e.hasEvent("pull", `Normal BackOff: Back-off pulling image "`+image+`"`)
 	})
+	h.notStartedUntilRunning(t, "pull", "app")
+
+	// A ReplicaSet's Pod (restartPolicy Always) whose image cannot be pulled three times: Pending
+	// with ErrImagePull and ImagePullBackOff, restartCount 0, never Failed (a Failed Pod would
+	// make its ReplicaSet create another), then Running once the pull succeeds.
+	hold.Store(true)
+	defer hold.Store(false)
+	rs := e.replicaSet("7c6d5b4a3", image)
+	e.ecs.InjectStart(ecsmem.FailToStart(func(s runtime.TaskSpec) bool { return strings.HasSuffix(s.Definition.Family, "_deploy_web") }, 3, reason))
+	e.create(e.ownedPod(rs, "web-7c6d5b4a3-a"))
+	e.waitPod("web-7c6d5b4a3-a", 2*time.Minute, "Running (or finished) after the pull failures", func(p *corev1.Pod) bool {
+		return running(p) || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded
+	})
+	if got := h.waitingReasons("web-7c6d5b4a3-a", "app"); !containsInOrder(got, want[1:]) {
+		t.Errorf("ReplicaSet's Pod: waiting reasons %v, want %v in order", got, want[1:])
+	}
+	h.notStartedUntilRunning(t, "web-7c6d5b4a3-a", "app")
+}
+
+// holdWhileDescribed returns once the controllers have called DescribeTasks n more times, or
+// after limit (it only widens a window; what is asserted is the Pod's status meanwhile).
+func (e *env) holdWhileDescribed(n int, limit time.Duration) {
+	until := e.api.Count(ecsapi.OpDescribeTasks) + n
+	deadline := time.Now().Add(limit)
+	for e.api.Count(ecsapi.OpDescribeTasks) < until && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// notStartedUntilRunning checks every status of pod seen so far: phase Pending until it is
+// Running (never Succeeded or Failed), Running only once container runs, and container's restartCount 0 throughout, as a
+// container whose image could not be pulled never started (it is not restarted by the next
+// pull).
+func (h *history) notStartedUntilRunning(t *testing.T, pod, container string) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	phase := corev1.PodPending
+	for i, st := range h.seen[pod] {
+		if st.Phase == "" {
+			continue // before the node's first status write
+		}
+		if st.Phase != phase && !(phase == corev1.PodPending && st.Phase == corev1.PodRunning) {
+			t.Errorf("%s: status %d of %d has phase %s after %s (reason %q), want Pending until Running",
+				pod, i+1, len(h.seen[pod]), st.Phase, phase, st.Reason)
+		}
+		phase = st.Phase
+		for _, cs := range st.ContainerStatuses {
+			if cs.Name == container && st.Phase == corev1.PodRunning && cs.State.Running == nil {
+				t.Errorf("%s: status %d of %d: phase Running while the container does not run (%s)", pod, i+1, len(h.seen[pod]), stateOf(cs.State))
+			}
+			if cs.Name == container && cs.RestartCount != 0 {
+				t.Errorf("%s: status %d of %d (phase %s): restartCount %d, want 0 (the container never ran before)",
+					pod, i+1, len(h.seen[pod]), st.Phase, cs.RestartCount)
+			}
+		}
+	}
+	if phase != corev1.PodRunning {
+		t.Errorf("%s: last phase seen %s, want Running", pod, phase)
+	}
 }
 
 // podFamily matches the tasks of the bare Pod name (family NAMESPACE_pod_NAME).
@@ -275,4 +346,17 @@ func TestRevisionsCollected(t *testing.T) {
 	if s := e.taskDefinition(curRev).Status; s != ecstypes.TaskDefinitionStatusActive {
 		t.Errorf("revision %s in use is %s", curRev, s)
 	}
+}
+
+// stateOf names a container state for messages: "waiting ImagePullBackOff", "terminated 1", "running".
+func stateOf(s corev1.ContainerState) string {
+	switch {
+	case s.Waiting != nil:
+		return "waiting " + s.Waiting.Reason
+	case s.Terminated != nil:
+		return "terminated " + strconv.Itoa(int(s.Terminated.ExitCode))
+	case s.Running != nil:
+		return "running"
+	}
+	return "no state"
 }
