@@ -277,7 +277,7 @@ func (h *history) notStartedUntilRunning(t *testing.T, pod, container string) {
 		if st.Phase == "" {
 			continue // before the node's first status write
 		}
-		if st.Phase != phase && !(phase == corev1.PodPending && st.Phase == corev1.PodRunning) {
+		if st.Phase != phase && (phase != corev1.PodPending || st.Phase != corev1.PodRunning) {
 			t.Errorf("%s: status %d of %d has phase %s after %s (reason %q), want Pending until Running",
 				pod, i+1, len(h.seen[pod]), st.Phase, phase, st.Reason)
 		}
