@@ -106,8 +106,10 @@ func Down(ctx context.Context, opts DownOptions) (*DownReport, error) {
 }
 
 // stateDirMarkers are entries of which a nodeless state dir has at least one: Down refuses a
-// directory with none, so a mistyped --state-dir (say, /) is never purged.
-var stateDirMarkers = []string{"state.db", "containerd", "etcd", "kubeconfig", "netns"}
+// directory with none, so a mistyped --state-dir (say, /) is never purged. logs/nodeless.log is
+// the first thing `nodeless up` writes, so the state dir of an up that stopped at its checks (a
+// port in use, a bad flag) can be purged too.
+var stateDirMarkers = []string{"state.db", "containerd", "etcd", "kubeconfig", "netns", "logs/nodeless.log"}
 
 func checkStateDir(stateDir string) (string, error) {
 	if stateDir == "" {

@@ -121,6 +121,28 @@ func TestDownRefusesWhatIsNotAStateDir(t *testing.T) {
 	}
 }
 
+// TestDownPurgesTheStateDirOfAFailedUp: an up that stopped at its checks left only its lock, its
+// log and its pki; down --purge removes that directory.
+func TestDownPurgesTheStateDirOfAFailedUp(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	for _, d := range []string{"logs", "pki"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"lock", "logs/nodeless.log"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := dataplane.Down(context.Background(), dataplane.DownOptions{StateDir: dir, Purge: true}); err != nil {
+		t.Fatalf("down --purge of a failed up's state dir: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("state dir still there after down --purge: %v", err)
+	}
+}
+
 // leftovers lists the processes whose command line names dir or whose root is under it, and the
 // mounts under dir.
 func leftovers(t *testing.T, dir string) []string {

@@ -212,8 +212,9 @@ type ServiceConnectService struct {
 
 // ServiceConnectClientAlias is a name and port clients connect to.
 type ServiceConnectClientAlias struct {
-	// Port the proxy listens on in every task of the namespace.
-	// +kubebuilder:validation:Minimum=0
+	// Port the proxy listens on in every task of the namespace, from 1 to 65535 (ECS refuses 0,
+	// as the local data plane does: no client can connect to port 0).
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	Port int32 `json:"port"`
 	// DnsName clients use (default discoveryName.namespace).

@@ -348,6 +348,10 @@ func TestServiceConnectChecked(t *testing.T) {
 		{80, "-web.shop", "clientAliases[0].dnsName", "not starting with a hyphen"},
 		{80, "web/shop", "clientAliases[0].dnsName", "letters, digits"},
 		{80, strings.Repeat("w", 128), "clientAliases[0].dnsName", "1 to 127"},
+		{80, "a..b", "clientAliases[0].dnsName", "empty label"},
+		{80, "10.0.1.1", "clientAliases[0].dnsName", "is an IP address"},
+		{80, "localhost", "clientAliases[0].dnsName", "loopback"},
+		{80, "kubernetes.default.svc.cluster.local", "clientAliases[0].dnsName", "Kubernetes cluster domain"},
 	} {
 		c := sc("shop", "http", bad.port)
 		c.Services[0].ClientAliases[0].DnsName = aws.String(bad.dnsName)

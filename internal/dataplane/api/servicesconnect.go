@@ -141,8 +141,12 @@ func checkClientAlias(tx *store.Tx, owner, member string, ca model.ServiceConnec
 		return cloudmap.ClientAlias{}, invalidParameter("%s.port: must be a port from 1 to 65535 that clients connect to (got %s); it may differ from the containerPort of portName", member, got)
 	}
 	raw := deref(ca.DNSName, defaultName)
-	if !aliasDNSNameRE.MatchString(strings.TrimSuffix(raw, ".")) {
-		return cloudmap.ClientAlias{}, invalidParameter("%s.dnsName: %q must be 1 to 127 letters, digits, underscores, hyphens and periods, not starting with a hyphen", member, raw)
+	if err := checkAliasDNSName(raw); err != nil {
+		given := ""
+		if ca.DNSName == nil {
+			given = " (not given: the default, discoveryName.namespace)"
+		}
+		return cloudmap.ClientAlias{}, invalidParameter("%s.dnsName: %q%s %s", member, raw, given, err)
 	}
 	name := strings.ToLower(strings.TrimSuffix(raw, "."))
 	if other, err := cloudmap.AliasOwner(tx, name); err != nil {
@@ -151,6 +155,47 @@ func checkClientAlias(tx *store.Tx, owner, member string, ca model.ServiceConnec
 		return cloudmap.ClientAlias{}, invalidParameter("%s.dnsName: %s is already a client alias of %s; choose another name", member, name, other)
 	}
 	return cloudmap.ClientAlias{Name: name, Port: *ca.Port, Member: member}, nil
+}
+
+// checkAliasDNSName checks a client alias's dnsName (a trailing dot ignored) and says, as the end
+// of a sentence beginning with the name, why it is refused and what to give instead:
+//   - ECS's rule (aliasDNSNameRE: up to 127 characters; this also keeps the name within RFC 1123's
+//     253 octets);
+//   - RFC 1123 §2.1 labels: no empty label ("a..b", a leading period), at most 63 octets each, not
+//     beginning or ending with a hyphen; and a name whose last label is all digits ("10.0.1.1",
+//     "10.0.1") is an address to resolvers, which never ask DNS for it;
+//   - "localhost" and names under it, which resolvers answer as loopback themselves (RFC 6761 §6.3);
+//   - names in the Kubernetes cluster domain (cloudmap.ClusterDomain), which the VPC's DNS server
+//     answers from Kubernetes Services (docs/adr/0010-service-names.md), never from an alias.
+//
+// Each would be accepted and then never resolve to the alias's address.
+func checkAliasDNSName(raw string) error {
+	name := strings.TrimSuffix(raw, ".")
+	if !aliasDNSNameRE.MatchString(name) {
+		return errors.New("must be 1 to 127 letters, digits, underscores, hyphens and periods, not starting with a hyphen")
+	}
+	labels := strings.Split(name, ".")
+	for _, l := range labels {
+		switch {
+		case l == "":
+			return errors.New("has an empty label (a leading period or two in a row); give labels separated by single periods, such as web.local")
+		case len(l) > 63:
+			return fmt.Errorf("has a label of %d characters (%.10s…); a DNS label has at most 63 (RFC 1123): shorten it", len(l), l)
+		case strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-"):
+			return fmt.Errorf("has the label %q, which begins or ends with a hyphen (RFC 1123 forbids it): move or remove the hyphen", l)
+		}
+	}
+	lower := strings.ToLower(name)
+	switch {
+	case strings.Trim(labels[len(labels)-1], "0123456789") == "":
+		return errors.New("is an IP address (or its last label is all digits, which resolvers read as one), not a DNS name; clients would never ask DNS for it: give a name such as web.local")
+	case lower == "localhost" || strings.HasSuffix(lower, ".localhost"):
+		return errors.New("is localhost or a name under it, which resolvers answer as loopback without asking DNS (RFC 6761): give another name, such as web.local")
+	case cloudmap.InClusterDomain(lower):
+		return fmt.Errorf("is in the Kubernetes cluster domain %s, whose names the VPC's DNS server answers from Kubernetes Services, never from a client alias: "+
+			"give a name outside it, such as one in the Cloud Map namespace", cloudmap.ClusterDomain)
+	}
+	return nil
 }
 
 // namedPortMapping is the port mapping named name that has a containerPort.

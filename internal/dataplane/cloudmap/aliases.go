@@ -147,7 +147,7 @@ func AdoptAliasRange(tx *store.Tx, prefix netip.Prefix) (netip.Prefix, error) {
 			a.Ports = append(a.Ports, AliasPort{Port: a.Port, ServiceID: a.ServiceID})
 			a.ServiceID, a.Port = "", 0
 		}
-		if err := assignVIP(tx, a, prefix, all, ""); err != nil {
+		if err := assignVIP(tx, a, prefix, all, "", 0); err != nil {
 			return prev, fmt.Errorf("service connect range (--service-connect-cidr) %s: %w", prefix, err)
 		}
 	}
@@ -218,7 +218,7 @@ func SetAliases(tx *store.Tx, owner string, aliases []ClientAlias) error {
 			}
 			continue
 		}
-		if err := assignVIP(tx, a, prefix, kept, member[name]); err != nil {
+		if err := assignVIP(tx, a, prefix, kept, member[name], len(order)); err != nil {
 			return err
 		}
 		kept = append(kept, a)
@@ -241,7 +241,9 @@ func putAlias(tx *store.Tx, a *Alias) error {
 }
 
 // assignVIP gives a the next free address of prefix (none of others holds it) and stores it.
-func assignVIP(tx *store.Tx, a *Alias, prefix netip.Prefix, others []*Alias, member string) error {
+// member names the request's member that gave a (may be "") and asks is how many names the
+// request asks for (0 at start, AdoptAliasRange; for the error when the range is full).
+func assignVIP(tx *store.Tx, a *Alias, prefix netip.Prefix, others []*Alias, member string, asks int) error {
 	used := map[netip.Addr]bool{}
 	for _, o := range others {
 		if vip, err := netip.ParseAddr(o.VIP); err == nil && o.Name != a.Name {
@@ -251,19 +253,38 @@ func assignVIP(tx *store.Tx, a *Alias, prefix netip.Prefix, others []*Alias, mem
 	last, _ := netip.ParseAddr(tx.Setting(settingAliasLast))
 	vip, ok := nextFreeVIP(prefix, used, last)
 	if !ok {
-		where := "client alias " + a.Name
-		if member != "" {
-			where = member + ".dnsName: " + a.Name
-		}
-		return fmt.Errorf("%s: all %d addresses of the Service Connect range %s are held by other client aliases: %w; "+
-			"remove aliases other services no longer need, or start the data plane with a larger --service-connect-cidr",
-			where, hostCount(prefix), prefix, ErrAliasRangeFull)
+		return rangeFull(a, prefix, others, member, asks)
 	}
 	a.VIP = vip.String()
 	if err := tx.PutSetting(settingAliasLast, a.VIP); err != nil {
 		return err
 	}
 	return putAlias(tx, a)
+}
+
+// rangeFull is the error (wrapping ErrAliasRangeFull) when no address of prefix is free for a:
+// how many addresses the range has, how many names the request asks for (asks; 0 at start) and
+// how many the other owners' aliases hold, and what to do.
+func rangeFull(a *Alias, prefix netip.Prefix, others []*Alias, member string, asks int) error {
+	if asks == 0 {
+		return fmt.Errorf("client alias %s: the Service Connect range %s has %d addresses, one per client alias name, fewer than the %d names stored: %w; "+
+			"start the data plane with a larger --service-connect-cidr, or delete services' client aliases no longer needed",
+			a.Name, prefix, hostCount(prefix), len(others), ErrAliasRangeFull)
+	}
+	where := "client alias " + a.Name
+	if member != "" {
+		where = member + ".dnsName: " + a.Name
+	}
+	held := 0
+	for _, o := range others {
+		if o.Owner != a.Owner && o.VIP != "" {
+			held++
+		}
+	}
+	return fmt.Errorf("%s: the Service Connect range %s has %d addresses, one per client alias name; this request asks for %d names "+
+		"and other services' client aliases hold %d: %w; give fewer client alias names (ports of one name share its address), "+
+		"or start the data plane with a larger --service-connect-cidr",
+		where, prefix, hostCount(prefix), asks, held, ErrAliasRangeFull)
 }
 
 // nextFreeVIP is the first address of prefix after last (wrapping around; from the start when

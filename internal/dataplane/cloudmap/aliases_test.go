@@ -29,9 +29,9 @@ func TestParseAliasRange(t *testing.T) {
 		{"10.0.1.1/24", "use the network address 10.0.1.0/24"},
 		{"10.244.3.0/24", "overlaps the VPC's subnet 10.244.0.0/16"},
 		{"10.0.0.0/8", "overlaps the VPC's subnet"},
-		{"127.1.0.0/16", "loopback"},
-		{"10.0.2.0/24", "uplink"},
-		{"169.254.1.0/24", "link-local"},
+		{"127.1.0.0/16", "overlaps 127.0.0.0/8, which is loopback;"},
+		{"10.0.2.0/24", "overlaps 10.0.2.0/24, which the VPC's uplink (slirp4netns) uses inside the VPC's namespace;"},
+		{"169.254.1.0/24", "which is link-local;"},
 	}
 	for _, tc := range tests {
 		got, err := ParseAliasRange(tc.cidr, vpc)
@@ -167,7 +167,7 @@ func TestSetAliases(t *testing.T) {
 		{"a full range is refused naming the member", api, []ClientAlias{
 			{Name: "api.shop", Port: 80, ServiceID: "srv-api"}, {Name: "a1", Port: 1, ServiceID: "s"}, {Name: "a2", Port: 1, ServiceID: "s"},
 			{Name: "a3", Port: 1, ServiceID: "s"}, {Name: "a4", Port: 1, ServiceID: "s", Member: "serviceConnectConfiguration.services[0].clientAliases[4]"},
-		}, nil, "serviceConnectConfiguration.services[0].clientAliases[4].dnsName: a4: all 6 addresses of the Service Connect range 10.0.1.0/29"},
+		}, nil, "serviceConnectConfiguration.services[0].clientAliases[4].dnsName: a4: the Service Connect range 10.0.1.0/29 has 6 addresses, one per client alias name; this request asks for 5 names and other services' client aliases hold 2"},
 		{"deleting the service frees its names", web, nil, map[string]Alias{
 			"api.shop": {Name: "api.shop", Owner: api, VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api"}}},
 		}, ""},

@@ -6,9 +6,17 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
-// clusterDomain is the Kubernetes cluster domain the VPC's DNS server answers from the Kubernetes
-// Services (servicedns.DefaultDomain): a private DNS namespace may not be in it.
-const clusterDomain = "cluster.local"
+// ClusterDomain is the Kubernetes cluster domain the VPC's DNS server answers from the Kubernetes
+// Services (servicedns.DefaultDomain; not configurable): a private DNS namespace, or a Service
+// Connect client alias, may not be in it (InClusterDomain).
+const ClusterDomain = "cluster.local"
+
+// InClusterDomain reports whether name (any case, a trailing dot ignored) is ClusterDomain or a
+// name under it.
+func InClusterDomain(name string) bool {
+	n := strings.ToLower(strings.TrimSuffix(name, "."))
+	return n == ClusterDomain || strings.HasSuffix(n, "."+ClusterDomain)
+}
 
 // PrivateDNSPropertiesMutable is CreatePrivateDnsNamespace's Properties.
 type PrivateDNSPropertiesMutable struct {
@@ -48,8 +56,8 @@ func (r *Registry) CreatePrivateDNSNamespace(in *CreatePrivateDNSNamespaceInput)
 	if err := checkDNSName("Name", in.Name, 253); err != nil {
 		return nil, err
 	}
-	if n := strings.ToLower(strings.TrimSuffix(in.Name, ".")); n == clusterDomain || strings.HasSuffix(n, "."+clusterDomain) {
-		return nil, invalidInput("Name: %s is in %s, whose names are the Kubernetes Services' under nodeless up (docs/adr/0010-service-names.md) and would never be answered from Cloud Map; choose another name", in.Name, clusterDomain)
+	if InClusterDomain(in.Name) {
+		return nil, invalidInput("Name: %s is in %s, whose names are the Kubernetes Services' under nodeless up (docs/adr/0010-service-names.md) and would never be answered from Cloud Map; choose another name", in.Name, ClusterDomain)
 	}
 	if in.Vpc == "" {
 		return nil, invalidInput("Vpc: required; give the ID of the VPC the namespace's names are answered in (any value locally: there is one local VPC)")

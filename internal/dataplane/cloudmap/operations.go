@@ -203,11 +203,31 @@ func (r *Registry) ListOperations(in *ListOperationsInput) (*ListOperationsOutpu
 	return out, nil
 }
 
+// operationEnums are the values a STATUS or TYPE filter may give (Cloud Map API reference:
+// OperationSummary.Status and Operation.Type, Valid Values; the OperationFilter page spells
+// SUCCESS "SUCCEED", which no operation ever has). The reference says nothing of case: the local
+// Cloud Map takes them exactly as spelt there (upper case) and refuses any other spelling, so that
+// a filter never silently matches nothing.
+var operationEnums = map[string][]string{
+	"STATUS": {"SUBMITTED", "PENDING", opSuccess, "FAIL"},
+	"TYPE":   {opCreateNamespace, opDeleteNamespace, "UPDATE_NAMESPACE", "UPDATE_SERVICE", opRegisterInstance, opDeregisterInstance},
+}
+
 // operationFilter is the conjunction of ListOperations' filters, each checked by Cloud Map's rules
-// (OperationFilter: which condition each name takes).
+// (OperationFilter: which condition each name takes; STATUS and TYPE values from operationEnums);
+// a name given in two filters is refused (InvalidInput naming it), since which of them would
+// apply is not documented.
 func operationFilter(filters []Filter, namespaceOf map[string]string) (func(*Operation) bool, error) {
 	var checks []func(*Operation) bool
+	seen := map[string]int{}
 	for i, f := range filters {
+		if j, dup := seen[f.Name]; dup {
+			return nil, invalidInput("Filters[%d].Name: %s is also Filters[%d].Name; give each filter name once (with IN for several %s values)", i, f.Name, j, f.Name)
+		}
+		seen[f.Name] = i
+		if err := checkOperationValues(i, f); err != nil {
+			return nil, err
+		}
 		check, err := operationCheck(i, f, namespaceOf)
 		if err != nil {
 			return nil, err
@@ -222,6 +242,22 @@ func operationFilter(filters []Filter, namespaceOf map[string]string) (func(*Ope
 		}
 		return true
 	}, nil
+}
+
+// checkOperationValues refuses a STATUS or TYPE filter's value outside operationEnums, listing
+// the valid ones.
+func checkOperationValues(i int, f Filter) error {
+	valid, ok := operationEnums[f.Name]
+	if !ok {
+		return nil
+	}
+	for j, v := range f.Values {
+		if !slices.Contains(valid, v) {
+			return invalidInput("Filters[%d].Values[%d]: %q is not an operation %s; give one of %s (upper case, as Cloud Map spells them)",
+				i, j, v, strings.ToLower(f.Name), strings.Join(valid, ", "))
+		}
+	}
+	return nil
 }
 
 func operationCheck(i int, f Filter, namespaceOf map[string]string) (func(*Operation) bool, error) {

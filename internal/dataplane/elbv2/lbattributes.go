@@ -30,8 +30,20 @@ func readBoolAttribute(f *form, p, k, v string) *bool {
 	return &b
 }
 
+// repeatedAttribute reports (and fails f with a ValidationError naming the key and both members)
+// whether key k of attribute member p was given before in the request (seen: key → member path).
+// A key is given once: ELBv2 would apply one of the values, and which one is not documented.
+func repeatedAttribute(f *form, seen map[string]string, p, k string) bool {
+	if first, ok := seen[k]; ok {
+		f.fail(validation("%s.Key: attribute %q is also given as %s; give each key once in a request", memberPath(p), k, first))
+		return true
+	}
+	seen[k] = memberPath(p)
+	return false
+}
+
 // modifyLoadBalancerAttributes: LoadBalancerArn, Attributes (deletion_protection.enabled and
-// load_balancing.cross_zone.enabled, true or false); any other key is refused by name. The answer
+// load_balancing.cross_zone.enabled, true or false), each key once; any other key is refused by name. The answer
 // is every attribute served, as changed.
 func (a *API) modifyLoadBalancerAttributes(f *form) (any, error) {
 	arn := f.required("LoadBalancerArn")
@@ -40,9 +52,13 @@ func (a *API) modifyLoadBalancerAttributes(f *form) (any, error) {
 	if len(members) == 0 {
 		f.fail(validation("Attributes: give at least one attribute (Key and Value); served: %s, %s", attrDeletionProtection, attrCrossZone))
 	}
+	seen := map[string]string{}
 	for _, p := range members {
 		k, _ := f.str(p + ".Key")
 		v, _ := f.str(p + ".Value")
+		if repeatedAttribute(f, seen, p, k) {
+			continue
+		}
 		switch k {
 		case attrDeletionProtection:
 			protect = readBoolAttribute(f, p, k, v)

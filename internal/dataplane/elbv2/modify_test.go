@@ -144,7 +144,10 @@ func TestModifyTargetGroupRules(t *testing.T) {
 		parts   []string
 	}{
 		{"path with a TCP check", []string{"HealthCheckPath", "/x"}, CodeValidation, []string{"HealthCheckPath", "HTTP"}},
-		{"timeout not below the interval", []string{"HealthCheckTimeoutSeconds", "10"}, CodeValidation, []string{"HealthCheckTimeoutSeconds", "HealthCheckIntervalSeconds"}},
+		{"timeout not below the interval", []string{"HealthCheckTimeoutSeconds", "10"}, CodeValidation,
+			[]string{"HealthCheckTimeoutSeconds: 10 must be smaller than HealthCheckIntervalSeconds (10 (the target group's current value, not given));", "--health-check-timeout-seconds", "a longer HealthCheckIntervalSeconds"}},
+		{"interval not above the timeout", []string{"HealthCheckTimeoutSeconds", "6", "HealthCheckIntervalSeconds", "5"}, CodeValidation,
+			[]string{"HealthCheckTimeoutSeconds: 6 must be smaller than HealthCheckIntervalSeconds (5);"}},
 		{"interval out of range", []string{"HealthCheckIntervalSeconds", "301"}, CodeValidation, []string{"healthCheckIntervalSeconds", "between 5 and 300"}},
 		{"threshold out of range", []string{"HealthyThresholdCount", "11"}, CodeValidation, []string{"healthyThresholdCount", "between 2 and 10"}},
 		{"HTTPS checks", []string{"HealthCheckProtocol", "HTTPS"}, CodeValidation, []string{"HealthCheckProtocol", "TCP or HTTP"}},
@@ -165,6 +168,34 @@ func TestModifyTargetGroupRules(t *testing.T) {
 	_, err = serve(a, "Action", "CreateTargetGroup", "Name", "web", "Protocol", "TCP", "Port", "80", "VpcId", "v", "TargetType", "ip",
 		"HealthCheckIntervalSeconds", "5", "HealthCheckTimeoutSeconds", "2", "HealthyThresholdCount", "2", "UnhealthyThresholdCount", "2")
 	wantError(t, err, CodeDuplicateTargetGroupName, "web")
+}
+
+// TestCreateTargetGroupTimeoutRule: a timeout not below the interval is refused saying which
+// value the request gave and which is the default (HTTP checks time out after 6 s, TCP after
+// 10 s, the interval is 30 s), and what to do.
+func TestCreateTargetGroupTimeoutRule(t *testing.T) {
+	a, stop := running(t, openStore(t))
+	defer stop()
+	for _, tc := range []struct {
+		name    string
+		members []string
+		want    string
+	}{
+		{"HTTP default timeout", []string{"HealthCheckProtocol", "HTTP", "HealthCheckIntervalSeconds", "5"},
+			"HealthCheckTimeoutSeconds: 6 (the default for HealthCheckProtocol HTTP, not given) must be smaller than HealthCheckIntervalSeconds (5);"},
+		{"TCP default timeout", []string{"HealthCheckIntervalSeconds", "10"},
+			"HealthCheckTimeoutSeconds: 10 (the default for HealthCheckProtocol TCP, not given) must be smaller than HealthCheckIntervalSeconds (10);"},
+		{"default interval", []string{"HealthCheckTimeoutSeconds", "30"},
+			"HealthCheckTimeoutSeconds: 30 must be smaller than HealthCheckIntervalSeconds (30 (the default, not given));"},
+		{"both given", []string{"HealthCheckIntervalSeconds", "5", "HealthCheckTimeoutSeconds", "5"},
+			"HealthCheckTimeoutSeconds: 5 must be smaller than HealthCheckIntervalSeconds (5);"},
+	} {
+		_, err := serve(a, append([]string{"Action", "CreateTargetGroup", "Name", "web", "Protocol", "TCP", "Port", "80", "VpcId", "v", "TargetType", "ip"}, tc.members...)...)
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, err, CodeValidation, tc.want, "give HealthCheckTimeoutSeconds (--health-check-timeout-seconds) below the interval",
+				"or a longer HealthCheckIntervalSeconds (--health-check-interval-seconds)")
+		})
+	}
 }
 
 // TestModifyTargetGroupRestartsChecks: a target healthy under a TCP check becomes unhealthy once
@@ -318,6 +349,12 @@ func TestTagsAndAttributes(t *testing.T) {
 		{"tags on create checked", []string{"Action", "CreateLoadBalancer", "Name", "x", "Type", "network", "Tags.member.1.Value", "v"}, CodeValidation, []string{"Tags[0].Key"}},
 		{"unknown attribute", []string{"Action", "ModifyLoadBalancerAttributes", "LoadBalancerArn", lb, "Attributes.member.1.Key", "access_logs.s3.enabled", "Attributes.member.1.Value", "true"},
 			CodeValidation, []string{"Attributes[0].Key", "access_logs.s3.enabled", attrDeletionProtection}},
+		{"a load balancer attribute twice", []string{"Action", "ModifyLoadBalancerAttributes", "LoadBalancerArn", lb, "Attributes.member.1.Key", attrDeletionProtection, "Attributes.member.1.Value", "true",
+			"Attributes.member.2.Key", attrCrossZone, "Attributes.member.2.Value", "true", "Attributes.member.3.Key", attrDeletionProtection, "Attributes.member.3.Value", "false"},
+			CodeValidation, []string{"Attributes[2].Key: attribute \"" + attrDeletionProtection + "\" is also given as Attributes[0]; give each key once"}},
+		{"a target group attribute twice", []string{"Action", "ModifyTargetGroupAttributes", "TargetGroupArn", tg, "Attributes.member.1.Key", attrDeregistrationDelay, "Attributes.member.1.Value", "0",
+			"Attributes.member.2.Key", attrDeregistrationDelay, "Attributes.member.2.Value", "30"},
+			CodeValidation, []string{"Attributes[1].Key: attribute \"" + attrDeregistrationDelay + "\" is also given as Attributes[0]"}},
 		{"attribute not a bool", []string{"Action", "ModifyLoadBalancerAttributes", "LoadBalancerArn", lb, "Attributes.member.1.Key", attrDeletionProtection, "Attributes.member.1.Value", "yes"},
 			CodeValidation, []string{"Attributes[0].Value", "true or false"}},
 		{"attributes of no load balancer", []string{"Action", "DescribeLoadBalancerAttributes", "LoadBalancerArn", lb + "0"}, CodeLoadBalancerNotFound, nil},

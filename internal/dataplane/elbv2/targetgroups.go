@@ -142,6 +142,9 @@ func readTargetGroup(f *form) (*store.TargetGroupRecord, []store.ELBTag, error) 
 	if err := checkHealthCheck(tg); err != nil {
 		return nil, nil, err
 	}
+	if err := checkTimeout(tg, hc, defaultUnset); err != nil {
+		return nil, nil, err
+	}
 	tg.RequestHash = targetGroupHash(tg)
 	return tg, tags, nil
 }
@@ -182,7 +185,7 @@ func checkEnabled(enabled *bool) error {
 // checkHealthCheck applies ELBv2's rules to a target group's health check (defaults of HTTP
 // checks filled in): TCP or HTTP; path (beginning with /, at most 1024 characters) and matcher
 // (codes or ranges of 200–599, a TCP target group's range) only for HTTP; a port of 1–65535 or
-// traffic-port; a timeout below the interval.
+// traffic-port. The timeout's rule is checkTimeout's.
 func checkHealthCheck(tg *store.TargetGroupRecord) error {
 	switch tg.HealthCheckProtocol {
 	case protoTCP:
@@ -210,11 +213,37 @@ func checkHealthCheck(tg *store.TargetGroupRecord) error {
 			return validation("HealthCheckPort: %q must be traffic-port or a port number from 1 to 65535", p)
 		}
 	}
-	if tg.HealthCheckTimeout >= tg.HealthCheckInterval {
-		return validation("HealthCheckTimeoutSeconds: %d must be smaller than HealthCheckIntervalSeconds (%d)", tg.HealthCheckTimeout, tg.HealthCheckInterval)
-	}
 	return nil
 }
+
+// checkTimeout refuses a health check timeout not below its interval (ELBv2's rule). The error
+// says which of the two the request gave (hc) and where the other came from (unset: "the
+// default" on CreateTargetGroup, "the target group's current value" on ModifyTargetGroup), and
+// what to do.
+func checkTimeout(tg *store.TargetGroupRecord, hc healthCheck, unset string) error {
+	if tg.HealthCheckTimeout < tg.HealthCheckInterval {
+		return nil
+	}
+	origin := func(v int32, given *int32, def string) string {
+		if given != nil {
+			return fmt.Sprint(v)
+		}
+		return fmt.Sprintf("%d (%s, not given)", v, def)
+	}
+	timeoutDef := unset
+	if unset == defaultUnset {
+		timeoutDef = "the default for HealthCheckProtocol " + tg.HealthCheckProtocol
+	}
+	return validation("HealthCheckTimeoutSeconds: %s must be smaller than HealthCheckIntervalSeconds (%s); give HealthCheckTimeoutSeconds "+
+		"(--health-check-timeout-seconds) below the interval, or a longer HealthCheckIntervalSeconds (--health-check-interval-seconds)",
+		origin(tg.HealthCheckTimeout, hc.timeout, timeoutDef), origin(tg.HealthCheckInterval, hc.interval, unset))
+}
+
+// Where checkTimeout says a value not given came from.
+const (
+	defaultUnset = "the default"
+	currentUnset = "the target group's current value"
+)
 
 // modifyTargetGroup: TargetGroupArn and the health check members (HealthCheckProtocol TCP or HTTP,
 // HealthCheckPort, HealthCheckPath, HealthCheckIntervalSeconds, HealthCheckTimeoutSeconds,
@@ -234,6 +263,9 @@ func (a *API) modifyTargetGroup(f *form) (any, error) {
 	out, err := update(a, arn, getTargetGroup, (*store.Tx).PutTargetGroup, func(g *store.TargetGroupRecord) error {
 		hc.apply(g)
 		if err := checkHealthCheck(g); err != nil {
+			return err
+		}
+		if err := checkTimeout(g, hc, currentUnset); err != nil {
 			return err
 		}
 		g.RequestHash = targetGroupHash(g)
@@ -320,14 +352,19 @@ func deleteTargetGroup(tx *store.Tx, arn string) error {
 }
 
 // modifyTargetGroupAttributes: TargetGroupArn, Attributes (deregistration_delay.timeout_seconds,
-// 0–3600 s; proxy_protocol_v2.enabled, true or false); any other key is refused by name.
+// 0–3600 s; proxy_protocol_v2.enabled, true or false), each key once; any other key is refused by
+// name.
 func (a *API) modifyTargetGroupAttributes(f *form) (any, error) {
 	arn := f.required("TargetGroupArn")
 	var delay *int32
 	var proxyV2 *bool
+	seen := map[string]string{}
 	for _, p := range f.members("Attributes") {
 		k, _ := f.str(p + ".Key")
 		v, _ := f.str(p + ".Value")
+		if repeatedAttribute(f, seen, p, k) {
+			continue
+		}
 		if k == serviceproxy.ProxyProtocolV2Key {
 			proxyV2 = readBoolAttribute(f, p, k, v)
 			continue

@@ -36,16 +36,17 @@ const (
 // ErrExhausted is returned by Allocate when every address of the subnet is held.
 var ErrExhausted = errors.New("no free address")
 
-// reserved are ranges a subnet must not overlap, with the reason.
+// reserved are ranges a subnet must not overlap, with the reason: a relative clause that reads
+// after "which" ("overlaps 127.0.0.0/8, which is loopback").
 var reserved = []struct {
 	prefix netip.Prefix
 	why    string
 }{
-	{netip.MustParsePrefix("0.0.0.0/8"), "it is the unspecified network"},
-	{netip.MustParsePrefix("127.0.0.0/8"), "it is loopback"},
-	{netip.MustParsePrefix("169.254.0.0/16"), "it is link-local"},
-	{netip.MustParsePrefix("224.0.0.0/3"), "it is multicast or reserved"},
-	{netip.MustParsePrefix(UplinkCIDR), "the VPC's uplink (slirp4netns) uses it inside the VPC's namespace"},
+	{netip.MustParsePrefix("0.0.0.0/8"), "is the unspecified network"},
+	{netip.MustParsePrefix("127.0.0.0/8"), "is loopback"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "is link-local"},
+	{netip.MustParsePrefix("224.0.0.0/3"), "is multicast or reserved"},
+	{netip.MustParsePrefix(UplinkCIDR), "the VPC's uplink (slirp4netns) uses inside the VPC's namespace"},
 }
 
 // Reserved reports the range p overlaps among those no address nodeless serves may come from
