@@ -221,23 +221,10 @@ func TestELBv2ProxyProtocol(t *testing.T) {
 	ctx := context.Background()
 	port := freePort(t)
 	_, tg, _ := e.stack(t, "pp", port)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			raw, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c := proxyproto.NewConn(raw, proxyproto.WithPolicy(proxyproto.USE))
-			_, _ = io.WriteString(c, c.RemoteAddr().String())
-			_ = c.Close()
-		}
-	}()
-	backendPort := int32(l.Addr().(*net.TCPAddr).Port)
+	backendPort := serveTCP(t, func(raw net.Conn) {
+		c := proxyproto.NewConn(raw, proxyproto.WithPolicy(proxyproto.USE))
+		_, _ = io.WriteString(c, c.RemoteAddr().String())
+	})
 	must[*elb.RegisterTargetsOutput](t)(e.elb.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: aws.String(tg),
 		Targets: []elbtypes.TargetDescription{{Id: aws.String("127.0.0.1"), Port: aws.Int32(backendPort)}}}))
 	e.waitState(t, tg, elbtypes.TargetHealthStateEnumHealthy, 1)
