@@ -58,21 +58,30 @@ func (w *Wire) wrote(op string) {
 	w.calls[op]++
 }
 
-// roundTrip counts req once it is written in full, then returns base's answer.
-func (w *Wire) roundTrip(base http.RoundTripper, req *http.Request) (*http.Response, error) {
-	target := req.Header.Get("X-Amz-Target")
-	op := target[strings.LastIndexByte(target, '.')+1:]
-	trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
-		if info.Err == nil && op != "" {
-			w.wrote(op)
-		}
-	}}
-	return base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+// NewWire returns a Wire with no counts; Counted puts it between an SDK client and the connection.
+func NewWire() *Wire { return &Wire{calls: map[string]int{}} }
+
+// Counted returns base (an SDK client's HTTPClient, ecs.Options.HTTPClient) with the requests it
+// writes in full counted by w, e.g. for a client built elsewhere:
+//
+//	wire := ecstest.NewWire()
+//	sdk := ecs.New(c.Options(), func(o *ecs.Options) { o.HTTPClient = wire.Counted(o.HTTPClient) })
+func (w *Wire) Counted(base ecs.HTTPClient) ecs.HTTPClient {
+	return doerFunc(func(req *http.Request) (*http.Response, error) {
+		target := req.Header.Get("X-Amz-Target")
+		op := target[strings.LastIndexByte(target, '.')+1:]
+		trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil && op != "" {
+				w.wrote(op)
+			}
+		}}
+		return base.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	})
 }
 
-type roundTripperFunc func(*http.Request) (*http.Response, error)
+type doerFunc func(*http.Request) (*http.Response, error)
 
-func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func (f doerFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
 
 // WireClient is Client with the requests it writes counted by the returned Wire.
 func WireClient(t testing.TB, endpoint string) (ecsapi.API, *Wire) {
@@ -83,12 +92,11 @@ func WireClient(t testing.TB, endpoint string) (ecsapi.API, *Wire) {
 	if err != nil {
 		t.Fatalf("building ECS client: %v", err)
 	}
-	w := &Wire{calls: map[string]int{}}
+	w := NewWire()
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(base.CloseIdleConnections)
-	hc := &http.Client{Transport: roundTripperFunc(func(r *http.Request) (*http.Response, error) { return w.roundTrip(base, r) })}
 	return ecs.NewFromConfig(cfg, func(o *ecs.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
-		o.HTTPClient = hc
+		o.HTTPClient = w.Counted(&http.Client{Transport: base})
 	}), w
 }
