@@ -46,7 +46,7 @@ func TestFargateDefaultsInMemory(t *testing.T) {
 			PollInterval: 300 * time.Millisecond, StablePollInterval: 2 * time.Second,
 			Defaults: fargate.Defaults{SecurityGroups: []string{flagGroup}},
 		},
-		SyncPeriod: time.Second, Namespaces: []string{env.Namespace},
+		SyncPeriod: time.Second, Namespaces: []string{env.Namespace}, AllowRestart: true,
 	})
 	f := &faultEnv{scenario: &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background(), image: testImage}, ecs: e, cfg: env.Config}
 	ns := env.Namespace
