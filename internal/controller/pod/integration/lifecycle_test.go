@@ -153,9 +153,9 @@ func TestDeletion(t *testing.T) {
 	if n := e.ecs.Served(ecsapi.OpStopTask); n != 1 {
 		t.Errorf("StopTask served %d times, want 1", n)
 	}
-	if ok, evs := e.hasEvent("web", "Normal Killing: Stopping container app"); !ok {
-		t.Errorf("no Killing event: %s", evs)
-	}
+	e.eventually(eventTimeout, "the Killing event", func() (bool, string) {
+		return e.hasEvent("web", "Normal Killing: Stopping container app")
+	})
 }
 
 // TestRunTaskFaults: RunTask's failures and throttling show in the Pod's status (the containers
@@ -215,9 +215,9 @@ func TestTaskStartFaults(t *testing.T) {
 	if n := e.tasksStarted(p); n != 1 {
 		t.Errorf("%d tasks for a task that never starts, want 1", n)
 	}
-	if ok, evs := e.hasEvent("stuck", `Normal Pulling: Pulling image "`+image+`"`); !ok {
-		t.Errorf("no Pulling event: %s", evs)
-	}
+	e.eventually(eventTimeout, "the Pulling event", func() (bool, string) {
+		return e.hasEvent("stuck", `Normal Pulling: Pulling image "`+image+`"`)
+	})
 	never.Remove()
 
 	const reason = "CannotPullContainerError: pull access denied for nodeless.local/app, repository does not exist"
