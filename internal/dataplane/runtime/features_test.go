@@ -120,14 +120,17 @@ func TestHealthCheckHealthyThenUnhealthy(t *testing.T) {
 func TestStopTimeoutEscalatesToSIGKILL(t *testing.T) {
 	e := newEnv(t, "")
 	e.loadImage()
-	stubborn := container("stubborn", withCommand("-listen", ":8080", "-ignore-sigterm"))
+	stubborn := container("stubborn", withPort(8080), withCommand("-listen", ":8080", "-ignore-sigterm"))
 	stubborn.StopTimeout = ptr(int32(2))
-	polite := container("polite", withCommand("-listen", ":8081", "-term-exit", "0"))
+	polite := container("polite", withPort(8081), withCommand("-listen", ":8081", "-term-exit", "0"))
 	polite.StopTimeout = ptr(int32(20))
 	spec := taskSpec(stubborn, polite)
-	e.start(spec)
+	started := e.start(spec)
 	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", func(s TaskState) bool { return running("stubborn")(s) && running("polite")(s) })
-	time.Sleep(300 * time.Millisecond) // let the programs install their signal handlers
+	// The programs install their signal handlers before they listen: once both answer, a SIGTERM
+	// finds them in place.
+	get(t, started.HostPorts["8080/tcp"], "/")
+	get(t, started.HostPorts["8081/tcp"], "/")
 	begin := time.Now()
 	if err := e.rt.Stop(context.Background(), spec.TaskID); err != nil {
 		t.Fatal(err)
