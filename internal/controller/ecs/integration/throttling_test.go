@@ -20,10 +20,18 @@ import (
 // throttle) and no client-side limiter, so that ECS answers ThrottlingException, 200 Services of
 // one TaskDefinition are created, then each is scaled from 1 to 2: every one converges (ECS's
 // desiredCount is the spec's), with one ECS service each and one revision in all.
+//
+// The service-write bucket (CreateService, UpdateService, DeleteService) refills at ECS's 5 per
+// second but holds 1 token instead of ECS's burst of 50, as when other clients of the account have
+// taken the burst: with the full burst, only controllers that write faster than 5 per second reach
+// the bucket at all, and on a loaded machine they do not (nothing was throttled, and the test
+// proved nothing). With one token, two writes within 200 ms are throttled, which the Service
+// controller's 4 concurrent workers make even on a loaded machine.
 func TestThrottlingLosesNoUpdate(t *testing.T) {
 	const n = 200
 	c, env := kube(t)
 	limits := ecsapi.DefaultLimits()
+	limits.Buckets["service-write"] = ecsapi.Bucket{Burst: 1, PerSecond: limits.Buckets["service-write"].PerSecond}
 	e := ecsmem.Start(t, ecsmem.Options{Throttle: &limits})
 	api := ecsapi.NewCounting(e.Client)
 	runControllers(t, env, api)
@@ -74,8 +82,10 @@ func TestThrottlingLosesNoUpdate(t *testing.T) {
 
 	throttled := e.Throttled()
 	t.Logf("throttled requests by operation: %v; calls %v", throttled, api.Calls())
-	if throttled[ecsapi.OpCreateService]+throttled[ecsapi.OpUpdateService] == 0 {
-		t.Error("no CreateService or UpdateService was throttled: the test did not reach ECS's buckets")
+	for _, op := range []string{ecsapi.OpCreateService, ecsapi.OpUpdateService} {
+		if throttled[op] == 0 {
+			t.Errorf("no %s was throttled: the test did not reach ECS's buckets", op)
+		}
 	}
 	for op, want := range map[string]int{ecsapi.OpCreateService: n, ecsapi.OpRegisterTaskDefinition: 1} {
 		if got := e.Served(op); got != want {
