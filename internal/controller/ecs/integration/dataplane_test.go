@@ -17,16 +17,19 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi/ecstest"
 )
 
 // TestLifecycleDataPlane runs the scenario against the local data plane with real containers:
-// Services must become Ready and roll out for real.
+// Services must become Ready and roll out for real. Its call counts are those written to the
+// data plane (ecstest.Wire), as for moto and the in-memory ECS.
 func TestLifecycleDataPlane(t *testing.T) {
 	c, env := kube(t)
 	dp := dataplanetest.Start(t)
 	image := dp.LoadTestImage(t)
-	api := ecsapi.NewCounting(dp.ECS)
-	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, ctx: context.Background(), image: image, wantReady: true}
+	wire := ecstest.NewWire()
+	api := ecsapi.NewCounting(ecs.New(dp.ECS.Options(), func(o *ecs.Options) { o.HTTPClient = wire.Counted(o.HTTPClient) }))
+	s := &scenario{t: t, c: c, ns: env.Namespace, api: api, wire: wire, ctx: context.Background(), image: image, wantReady: true}
 	s.beforeDelete = func() { s.checkEventsOnce("web") }
 	s.run(func() func() { return runControllers(t, env, api) })
 }
