@@ -34,9 +34,12 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 	cfg := managed.Config(mgr,
 		func(c *ecsv1alpha1.Cluster) *ecsv1alpha1.ClusterStatus { return &c.Status },
 		func(s *ecsv1alpha1.ClusterStatus) *ecsv1alpha1.CommonStatus { return &s.CommonStatus })
-	// A cluster's counts change without any event Kubernetes sees, and clusters have no poller:
-	// clusters are few, one DescribeClusters a StablePollInterval each.
-	cfg.Resync = opts.StablePollInterval
+	// A cluster's counts change without any event Kubernetes sees (its services' and Pods' tasks
+	// start and stop in ECS), and clusters have no poller: they are read again every PollInterval,
+	// as the poller reads a changing service, so SERVICES and RUNNING follow the services within
+	// one poll. Clusters are few: one DescribeClusters a PollInterval each, and no status write
+	// when nothing changed.
+	cfg.Resync = opts.PollInterval
 	rec, err := reconciler.New(r, cfg)
 	if err != nil {
 		return fmt.Errorf("building the Cluster reconciler: %w", err)
@@ -167,9 +170,9 @@ func mirror(st *ecsv1alpha1.ClusterStatus, c *ecstypes.Cluster) {
 	st.ClusterArn = aws.ToString(c.ClusterArn)
 	st.ClusterName = aws.ToString(c.ClusterName)
 	st.Status = aws.ToString(c.Status)
-	st.RunningTasksCount = c.RunningTasksCount
-	st.PendingTasksCount = c.PendingTasksCount
-	st.ActiveServicesCount = c.ActiveServicesCount
+	st.RunningTasksCount = aws.Int32(c.RunningTasksCount)
+	st.PendingTasksCount = aws.Int32(c.PendingTasksCount)
+	st.ActiveServicesCount = aws.Int32(c.ActiveServicesCount)
 }
 
 // Finalize deletes the ECS cluster (policy delete, not read-only, created or adopted); ECS
