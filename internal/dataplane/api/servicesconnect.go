@@ -131,7 +131,8 @@ func checkConnectServices(tx *store.Tx, owner string, ns *cloudmap.Namespace, se
 
 // checkClientAlias checks one client alias (member names it): its port (1 to 65535: the proxy
 // listens on it; it may differ from the containerPort of portName), its dnsName (default
-// defaultName, discoveryName.NAMESPACE) and that no other ECS service has the name.
+// defaultName, discoveryName.NAMESPACE) and that no other ECS service gave the name with this
+// port (another may give it with other ports: the name's one address listens on each).
 func checkClientAlias(tx *store.Tx, owner, member string, ca model.ServiceConnectClientAlias, defaultName string) (cloudmap.ClientAlias, error) {
 	if ca.Port == nil || *ca.Port < 1 || *ca.Port > 65535 {
 		got := "none"
@@ -149,10 +150,11 @@ func checkClientAlias(tx *store.Tx, owner, member string, ca model.ServiceConnec
 		return cloudmap.ClientAlias{}, invalidParameter("%s.dnsName: %q%s %s", member, raw, given, err)
 	}
 	name := strings.ToLower(strings.TrimSuffix(raw, "."))
-	if other, err := cloudmap.AliasOwner(tx, name); err != nil {
+	if other, err := cloudmap.AliasPortOwner(tx, name, *ca.Port); err != nil {
 		return cloudmap.ClientAlias{}, err
 	} else if other != "" && other != owner {
-		return cloudmap.ClientAlias{}, invalidParameter("%s.dnsName: %s is already a client alias of %s; choose another name", member, name, other)
+		return cloudmap.ClientAlias{}, invalidParameter("%s: %s port %d is already a client alias of %s (ECS: each name and port is unique within the namespace); "+
+			"choose another port for the name (services may share a name on different ports) or another dnsName", member, name, *ca.Port, other)
 	}
 	return cloudmap.ClientAlias{Name: name, Port: *ca.Port, Member: member}, nil
 }
