@@ -193,10 +193,12 @@ type ServiceConnectService struct {
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_-]*$`
 	PortName string `json:"portName"`
-	// DiscoveryName of the Cloud Map service (default portName): up to 64 letters, digits,
-	// underscores and hyphens, not starting with a hyphen (ECS API reference,
-	// ServiceConnectService.discoveryName).
-	// +kubebuilder:validation:MaxLength=64
+	// DiscoveryName of the Cloud Map service (default portName): letters, digits, underscores and
+	// hyphens, not starting with a hyphen (ECS API reference, ServiceConnectService.discoveryName),
+	// up to 63: ECS documents 64, but it names a Cloud Map service, whose name is a DNS label of
+	// at most 63 (Cloud Map API reference, CreateService Name; the local data plane's Cloud Map
+	// holds to it), so a 64th character would fail at the ECS call.
+	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_-]*$`
 	// +optional
 	DiscoveryName string `json:"discoveryName,omitempty"`

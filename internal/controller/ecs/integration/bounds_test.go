@@ -72,10 +72,13 @@ func TestECSBoundsInTheSchema(t *testing.T) {
 		{"ingressPortOverride 0", connect("ingress-0", ecsv1alpha1.ServiceConnectService{PortName: "http", IngressPortOverride: aws.Int32(0)}),
 			[]string{"spec.serviceConnectConfiguration.services[0].ingressPortOverride", "greater than or equal to 1"}},
 		{"ingressPortOverride 65535", connect("ingress-max", ecsv1alpha1.ServiceConnectService{PortName: "http", IngressPortOverride: aws.Int32(65535)}), nil},
-		// ServiceConnectService.portName and discoveryName: up to 64, not starting with a hyphen.
+		// ServiceConnectService.portName (up to 64) and discoveryName (up to 63, a DNS label of
+		// Cloud Map), not starting with a hyphen.
 		{"portName with a leading hyphen", connect("portname-hyphen", ecsv1alpha1.ServiceConnectService{PortName: "-http"}),
 			[]string{"spec.serviceConnectConfiguration.services[0].portName", "should match"}},
-		{"discoveryName of 64", connect("discovery-64", ecsv1alpha1.ServiceConnectService{PortName: "http", DiscoveryName: strings.Repeat("d", 64)}), nil},
+		{"discoveryName of 63", connect("discovery-63", ecsv1alpha1.ServiceConnectService{PortName: "http", DiscoveryName: "_" + strings.Repeat("d", 62)}), nil},
+		{"discoveryName of 64", connect("discovery-64", ecsv1alpha1.ServiceConnectService{PortName: "http", DiscoveryName: strings.Repeat("d", 64)}),
+			[]string{"spec.serviceConnectConfiguration.services[0].discoveryName", "63"}},
 		{"discoveryName with a period", connect("discovery-period", ecsv1alpha1.ServiceConnectService{PortName: "http", DiscoveryName: "web.shop"}),
 			[]string{"spec.serviceConnectConfiguration.services[0].discoveryName", "should match"}},
 		// ServiceRegistry.port and containerPort: ports of an SRV record.
