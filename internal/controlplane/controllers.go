@@ -74,7 +74,7 @@ var controllerChoices = []controllerChoice{
 	// TaintNodesByCondition admission plugin puts on a new node, is not needed: the plugin is off
 	// (apiServerArgs).
 	{"node-lifecycle-controller", false, "node-bound: marks the Pods of a node whose lease it did not see renewed NotReady and taints the node NoExecute for eviction; the virtual node's lease lives in this process, so a stall of the process would evict Pods whose tasks run (see the comment above)"},
-	{"taint-eviction-controller", true, "evicts Pods from a node a user taints NoExecute (kubectl taint node nodeless ...), honouring tolerationSeconds, as on any cluster; node-lifecycle, which taints nodes on its own, is off"},
+	{"taint-eviction-controller", true, "evicts Pods from a node a user taints NoExecute (kubectl taint node nodeless ...), honouring tolerationSeconds, as on any cluster; node-lifecycle, which taints nodes on its own, is off. Run beside kube-controller-manager on informers of its own (ControllerManager.runTaintEviction): it needs the Pod index by node that only node-lifecycle adds"},
 	{"node-ipam-controller", false, "node-bound: Pod CIDRs per node; the local VPC gives every task its address (ADR 0008)"},
 	{"ttl-controller", false, "node-bound: sets the TTL of kubelets' ConfigMap and Secret caches on nodes; no kubelet"},
 	{"certificatesigningrequest-approving-controller", false, "approves only kubelet client-certificate CSRs (node bootstrap and rotation); no kubelet"},

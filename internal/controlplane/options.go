@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -129,7 +130,8 @@ const featureGates = "UnknownVersionInteroperabilityProxy=false"
 func managerArgs(cfg Config, p *PKI) []string {
 	return []string{
 		"--kubeconfig=" + managerKubeconfig(cfg.StateDir),
-		"--controllers=" + strings.Join(cfg.Controllers, ","),
+		// taint-eviction-controller runs beside it instead (ControllerManager.runTaintEviction).
+		"--controllers=" + strings.Join(slices.DeleteFunc(slices.Clone(cfg.Controllers), isTaintEviction), ","),
 		"--leader-elect=false",
 		// No serving port: nothing scrapes it, and it would be one more port to collide.
 		"--secure-port=0",

@@ -129,12 +129,17 @@ func TestSchedulerOptions(t *testing.T) {
 	}
 }
 
-// TestControllerManagerOptions: the controllers of DefaultControllers(), and the CSR signer for
+// TestControllerManagerOptions: the controllers of DefaultControllers() but
+// taint-eviction-controller (run beside it, runTaintEviction), and the CSR signer for
 // kube-apiserver-client certificates only.
 func TestControllerManagerOptions(t *testing.T) {
 	_, p, opts := testOptions(t)
 	m := opts.manager
-	if diff := cmp.Diff(DefaultControllers(), m.Generic.Controllers); diff != "" {
+	controllers := slices.DeleteFunc(DefaultControllers(), isTaintEviction)
+	if len(controllers) == len(DefaultControllers()) {
+		t.Error("taint-eviction-controller is not among DefaultControllers()")
+	}
+	if diff := cmp.Diff(controllers, m.Generic.Controllers); diff != "" {
 		t.Errorf("--controllers (-want +got):\n%s", diff)
 	}
 	csr := m.CSRSigningController

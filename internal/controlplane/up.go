@@ -207,7 +207,7 @@ func prepare(cfg Config) (*prepared, error) {
 		admin:     admin,
 		etcd:      NewEtcd(cfg, p, LogPath(cfg.StateDir)),
 		apiServer: newAPIServer(opts.apiServer, admin),
-		manager:   newControllerManager(opts.manager, cfg.Controllers, admin),
+		manager:   newControllerManager(opts.manager, cfg.Controllers, admin, managerKubeconfig(cfg.StateDir)),
 		scheduler: newScheduler(opts.scheduler),
 		renewer:   newCertRenewer(p),
 	}, nil

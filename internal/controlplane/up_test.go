@@ -287,3 +287,44 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() (bool, 
 	}
 	t.Fatalf("no %s after %s (last error: %v)", what, waitTimeout, lastErr)
 }
+
+// TestTaintEvictionEvictsFromATaintedNode: taint-eviction-controller runs as on any cluster: a
+// NoExecute taint put on a node evicts (deletes) the Pods bound to it that do not tolerate it and
+// keeps the one that does (kubectl taint node nodeless key=value:NoExecute). It finds a node's
+// Pods through the informer index node-lifecycle-controller adds upstream, which `nodeless up`
+// does not run.
+func TestTaintEvictionEvictsFromATaintedNode(t *testing.T) {
+	env := testenv.Start(t)
+	c := client(t, env)
+	ctx := t.Context()
+	node := registerNode(ctx, t, c, "evict-"+env.Namespace, nil)
+	intolerant := podOn(ctx, t, c, env.Namespace, "intolerant", node)
+	taint := corev1.Taint{Key: "nodeless.dev/test-evict", Value: env.Namespace, Effect: corev1.TaintEffectNoExecute}
+	tolerant := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "tolerant"},
+		Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "app", Image: "app"}},
+			Tolerations: []corev1.Toleration{{Key: taint.Key, Operator: corev1.TolerationOpExists, Effect: taint.Effect}}},
+	}
+	if _, err := c.CoreV1().Pods(env.Namespace).Create(ctx, tolerant, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Spec.Taints = append(n.Spec.Taints, taint)
+	if _, err := c.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "the intolerant Pod evicted", func() (bool, error) {
+		p, err := c.CoreV1().Pods(env.Namespace).Get(ctx, intolerant, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || (err == nil && p.DeletionTimestamp != nil) {
+			return true, nil
+		}
+		return false, err
+	})
+	p, err := c.CoreV1().Pods(env.Namespace).Get(ctx, tolerant.Name, metav1.GetOptions{})
+	if err != nil || p.DeletionTimestamp != nil {
+		t.Errorf("the Pod that tolerates the taint: %v, deletionTimestamp %v; want it kept", err, p.GetDeletionTimestamp())
+	}
+}

@@ -11,7 +11,10 @@
 //  1. gets the object; NotFound means it is gone: Steps.Forget drops what the kind remembers of it;
 //  2. when the object is being deleted and carries the finalizer: Steps.Finalize; only when that
 //     succeeds is the finalizer removed (and Forget called). A failed Finalize writes Ready False
-//     (reason Deleting) and Synced False (the Problem's reason) and is retried as the Problem says;
+//     (reason Deleting) and Synced False (the Problem's reason) and is retried as the Problem says.
+//     Finalize runs once per successful deletion: a stale cached copy of an object whose
+//     finalizer this Reconciler removed already (the cache has not seen the removal; a resync or
+//     a related object's event reconciles it) is left alone until its delete event arrives;
 //  3. otherwise adds the finalizer (once; before anything external is created, so nothing leaks);
 //     a kind configured with Release instead (Pods) holds no finalizer: the API server keeps its
 //     objects through their deletion until the controller completes it, so step 2 runs for every

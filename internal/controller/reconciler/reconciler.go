@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -85,7 +86,20 @@ type Config[T client.Object, S any] struct {
 type Reconciler[T client.Object, S any] struct {
 	steps Steps[T]
 	cfg   Config[T, S]
+
+	// finalized remembers the objects (by UID) whose finalizer this Reconciler removed, or whose
+	// deletion it completed, for finalizedMemory: until the cache sees the object go, it still
+	// holds the object with the finalizer, and a reconcile of that stale copy (a resync, a watch
+	// of a related kind) must not run Finalize a second time (a second StopTask, a second
+	// DeleteService).
+	mu        sync.Mutex
+	finalized map[types.UID]time.Time
 }
+
+// finalizedMemory is how long a finalized object is remembered: far longer than an informer's
+// lag behind the API server (milliseconds; seconds under load). An object the cache still holds
+// after that is finalized again, which Finalize's idempotency makes harmless.
+const finalizedMemory = 5 * time.Minute
 
 var _ reconcile.Reconciler = (*Reconciler[*metav1.PartialObjectMetadata, metav1.ObjectMeta])(nil)
 
@@ -110,7 +124,7 @@ func New[T client.Object, S any](steps Steps[T], cfg Config[T, S]) (*Reconciler[
 	if cfg.Reader == nil {
 		cfg.Reader = cfg.Client
 	}
-	return &Reconciler[T, S]{steps: steps, cfg: cfg}, nil
+	return &Reconciler[T, S]{steps: steps, cfg: cfg, finalized: map[types.UID]time.Time{}}, nil
 }
 
 // Reconcile runs the loop once for req.
@@ -163,6 +177,10 @@ func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, erro
 		r.steps.Forget(key)
 		return ctrl.Result{}, nil
 	}
+	if r.wasFinalized(obj.GetUID()) {
+		// The cache has not seen our removal (or Release) yet: its delete event comes next.
+		return ctrl.Result{}, nil
+	}
 	r.prepare(obj)
 	orig := deepCopy(obj)
 	if p := r.steps.Finalize(ctx, obj); p != nil {
@@ -182,8 +200,31 @@ func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, erro
 	} else if err := r.removeFinalizer(ctx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.rememberFinalized(obj.GetUID())
 	r.steps.Forget(key)
 	return ctrl.Result{}, nil
+}
+
+// rememberFinalized records that uid's finalization completed, and drops the records older than
+// finalizedMemory (so the map holds at most the deletions of the last finalizedMemory).
+func (r *Reconciler[T, S]) rememberFinalized(uid types.UID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	for u, at := range r.finalized {
+		if now.Sub(at) > finalizedMemory {
+			delete(r.finalized, u)
+		}
+	}
+	r.finalized[uid] = now
+}
+
+// wasFinalized reports whether uid's finalization completed within finalizedMemory.
+func (r *Reconciler[T, S]) wasFinalized(uid types.UID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.finalized[uid]
+	return ok && time.Since(at) <= finalizedMemory
 }
 
 // ConflictRequeue is how soon an object whose status patch met a conflict is reconciled again:

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/nodeless-dev/nodeless/internal/controller/reconciler"
 )
@@ -178,5 +179,19 @@ func TestPodRelease(t *testing.T) {
 	}
 	if st.finalizes != 2 || len(st.forgotten) != 1 {
 		t.Errorf("finalizes %d, forgotten %v; want 2 and the pod", st.finalizes, st.forgotten)
+	}
+
+	// The cache has not seen the deletion yet: a reconcile of the copy it still holds neither
+	// finalizes (a second StopTask) nor releases again.
+	e.get = func(_ client.ObjectKey, obj client.Object) error {
+		pod.DeepCopyInto(obj.(*corev1.Pod))
+		return nil
+	}
+	defer func() { e.get = nil }()
+	if res, err := e.reconcile(r, pod); err != nil || res != (reconcile.Result{}) {
+		t.Errorf("reconcile of the stale copy = %+v, %v; want done", res, err)
+	}
+	if st.finalizes != 2 {
+		t.Errorf("finalizes %d after a reconcile of the stale copy, want still 2", st.finalizes)
 	}
 }

@@ -319,6 +319,44 @@ func TestDeletion(t *testing.T) {
 	}
 }
 
+// TestFinalizedOnceDespiteAStaleCache: once Finalize succeeded and the finalizer is gone, a
+// reconcile of the copy a lagging cache still holds (deletionTimestamp and our finalizer) does not
+// finalize again; an object created again under the same name (a new UID) is finalized as usual.
+func TestFinalizedOnceDespiteAStaleCache(t *testing.T) {
+	e := start(t)
+	st := &steps{status: "ACTIVE", exists: true}
+	r := e.reconcilerFor(st, 0)
+	for round := range 2 {
+		c := e.cluster("stale")
+		if _, err := e.reconcile(r, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.direct.Delete(e.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		e.fetch(c) // as the cache holds it: being deleted, our finalizer on
+		if _, err := e.reconcile(r, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.direct.Get(e.ctx, client.ObjectKeyFromObject(c), &ecsv1alpha1.Cluster{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("round %d: the object is still there after Finalize: %v", round, err)
+		}
+		e.get = func(_ client.ObjectKey, obj client.Object) error {
+			c.DeepCopyInto(obj.(*ecsv1alpha1.Cluster))
+			return nil
+		}
+		for range 2 {
+			if res, err := e.reconcile(r, c); err != nil || res != (ctrl.Result{}) {
+				t.Errorf("round %d: reconcile of the stale copy = %+v, %v; want done", round, res, err)
+			}
+		}
+		e.get = nil
+		if st.finalizes != round+1 {
+			t.Errorf("round %d: finalizes %d, want %d (once per object)", round, st.finalizes, round+1)
+		}
+	}
+}
+
 // TestNotFoundForgets: a request for an object that is gone makes the kind forget it.
 func TestNotFoundForgets(t *testing.T) {
 	e := start(t)
