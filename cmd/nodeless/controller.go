@@ -181,7 +181,7 @@ serves /healthz, /readyz and /metrics. SIGTERM stops reconciling, waits up to
 	fs.IntVar(&f.keepRevisions, "keep-revisions", managed.DefaultKeepRevisions, "task definition revisions kept registered per TaskDefinition")
 	fs.IntVar(&f.workers, "workers", managed.DefaultWorkers, "objects of one kind reconciled at once")
 	fs.BoolVar(&f.readOnly, "read-only", false, "observe ECS and mirror status, never write to ECS")
-	fs.DurationVar(&f.pollInterval, "poll-interval", managed.DefaultPollInterval, "how often services and tasks that are changing, and clusters (their counts), are described")
+	fs.DurationVar(&f.pollInterval, "poll-interval", managed.DefaultPollInterval, "how often services and tasks that are changing are described")
 	fs.DurationVar(&f.stableInterval, "stable-poll-interval", managed.DefaultStablePollInterval, "how often services and tasks at rest are described")
 	fs.DurationVar(&f.syncPeriod, "sync-period", controller.DefaultSyncPeriod, "how often every object is reconciled again (no ECS call at steady state)")
 	fs.BoolVar(&f.noRateLimit, "no-rate-limit", false, "disable the client-side rate limiter shaped on ECS's token buckets")

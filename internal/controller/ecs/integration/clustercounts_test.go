@@ -17,10 +17,11 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller"
 	"github.com/nodeless-dev/nodeless/internal/controller/controllertest"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
+	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 )
 
 // TestClusterColumnsFollowServices: `kubectl get ecsc` shows SERVICES and RUNNING as ECS counts
-// them, read again every poll interval (not only every stable poll interval, here an hour away),
+// them, read again as its services change (not only every stable poll interval, here an hour away),
 // and shows 0 as 0 when the service scales to zero.
 func TestClusterColumnsFollowServices(t *testing.T) {
 	c, env := kube(t)
@@ -51,6 +52,18 @@ func TestClusterColumnsFollowServices(t *testing.T) {
 		cols := clusterColumns(t, env.Config, env.Namespace, cl.Name)
 		return cols["Services"] == "1" && cols["Running"] == "0", fmt.Sprint(cols)
 	})
+	// At rest (the service's counts settled, the stable poll an hour away) the cluster is not
+	// read again: over fifteen poll intervals at most the one read the service's last status
+	// change may still have queued (not one a poll interval).
+	eventually(t, 60*time.Second, "the service's status settled at 0", func() (bool, string) {
+		f.get(svc)
+		return svc.Status.RunningCount == 0 && svc.Status.PendingCount == 0, fmt.Sprintf("%+v", svc.Status)
+	})
+	e.Wire().Reset()
+	time.Sleep(4500 * time.Millisecond)
+	if n := e.Wire().Calls()[ecsapi.OpDescribeClusters]; n > 1 {
+		t.Errorf("DescribeClusters at rest: %d in 15 poll intervals, want at most 1", n)
+	}
 	got := &ecsv1alpha1.Cluster{}
 	got.Name, got.Namespace = cl.Name, cl.Namespace
 	f.get(got)

@@ -25,10 +25,10 @@ type Options struct {
 	// ones are deregistered once no Service rollout uses them.
 	KeepRevisions int
 	// PollInterval is how often the poller describes services and tasks that are changing
-	// (rollout in progress, tasks starting or stopping), and how often a Cluster's counts are
-	// read again.
+	// (rollout in progress, tasks starting or stopping).
 	PollInterval time.Duration
-	// StablePollInterval is how often it describes those at rest.
+	// StablePollInterval is how often it describes those at rest, and how often a Cluster's
+	// counts are read again (a status change of its Services and Tasks reads them at once).
 	StablePollInterval time.Duration
 	// ReadOnly makes every controller observe ECS and mirror status without writing to ECS.
 	ReadOnly bool
