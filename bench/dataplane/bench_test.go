@@ -41,12 +41,22 @@ const tasks = 50
 // once on two cores.
 var pollEvery = 2 * time.Millisecond
 
-// describeEvery is how often the RunTask way's one poller calls DescribeTasks. Every 2 ms, its
-// CPU (SigV4 on both sides, JSON, a read transaction) slowed the container's start itself at load
-// 20 on two cores: runc create+start took 106 ms p50 against 83 ms for the Runtime way in the same
-// run, and 97 against 97 ms when describing every 10 ms. The lag it adds (5 ms on average) is
-// the client's; RunTask-startedAt-p50-ms is the data plane's own time to RUNNING, without it.
-const describeEvery = 10 * time.Millisecond
+// describeEvery is how often the RunTask way's one poller calls DescribeTasks (default 10 ms;
+// NODELESS_BENCH_DESCRIBE_EVERY, a Go duration, changes it). Every 2 ms, its CPU (SigV4 on both
+// sides, JSON, a read transaction) slowed the container's start itself at load 20 on two cores:
+// runc create+start took 106 ms p50 against 83 ms for the Runtime way in the same run, and 97
+// against 97 ms when describing every 10 ms. The lag it adds (half the period on average) is the
+// client's: RunTask-startedAt-p50-ms is the data plane's own time to RUNNING, without it, and
+// RunTask-discovery-p50-ms the lag itself.
+var describeEvery = envDuration("NODELESS_BENCH_DESCRIBE_EVERY", 10*time.Millisecond)
+
+// envDuration is the Go duration in the environment variable name, or def.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
 
 // sample is one task's latencies from the start call; startedAt is the RunTask way's task startedAt
 // (when the data plane stored RUNNING, in ms), without the lag of polling for it.
@@ -231,6 +241,7 @@ func report(b *testing.B, prefix string, all []sample, total time.Duration) {
 	b.ReportMetric(float64(throttled)/float64(max(1, len(all))), prefix+"cpu-throttled-share")
 	if started := startedAts(all); len(started) > 0 {
 		b.ReportMetric(ms(pct(started, 50)), prefix+"startedAt-p50-ms")
+		b.ReportMetric(ms(pct(discoveries(all), 50)), prefix+"discovery-p50-ms")
 	}
 	if total > 0 {
 		b.ReportMetric(ms(total), prefix+"all-answered-ms")
@@ -260,6 +271,18 @@ func startedAts(all []sample) []time.Duration {
 	for _, s := range all {
 		if s.startedAt > 0 {
 			out = append(out, s.startedAt)
+		}
+	}
+	return out
+}
+
+// discoveries are, per task with a startedAt, the time from the data plane's startedAt until the
+// client's DescribeTasks said RUNNING: the RUNNING commit, the poll's lag and the round trip.
+func discoveries(all []sample) []time.Duration {
+	var out []time.Duration
+	for _, s := range all {
+		if s.startedAt > 0 {
+			out = append(out, s.running-s.startedAt)
 		}
 	}
 	return out
@@ -295,9 +318,14 @@ func waitHTTP(port int32) error {
 // to 100 per DescribeTasks, every describeEvery, as a client watching many tasks would (per-task
 // pollers made the benchmark measure its own 50 SigV4 clients on two cores).
 type apiStarter struct {
-	env  *dataplanetest.Env
-	mu   sync.Mutex
-	arns []string
+	// client makes the measured calls (RunTask, the poller's DescribeTasks): a plain SDK client,
+	// as a user's program has (plainClient); env.ECS, which checks every response against the ECS
+	// model, registers the definition and describes every task once RUNNING and once STOPPED
+	// (cleanup), so the responses are still checked, off the measured path.
+	client *ecs.Client
+	env    *dataplanetest.Env
+	mu     sync.Mutex
+	arns   []string
 	// watched are the tasks the poller describes, by ARN.
 	watched map[string]*watch
 	wake    chan struct{}
@@ -329,14 +357,14 @@ func newAPIStarter(b *testing.B, env *dataplanetest.Env) *apiStarter {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &apiStarter{env: env, watched: map[string]*watch{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &apiStarter{client: plainClient(env), env: env, watched: map[string]*watch{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.poll()
 	return s
 }
 
 func (s *apiStarter) start(_ int) (sample, error) {
 	begin := time.Now()
-	out, err := s.env.ECS.RunTask(context.Background(), &ecs.RunTaskInput{TaskDefinition: aws.String("bench")})
+	out, err := s.client.RunTask(context.Background(), &ecs.RunTaskInput{TaskDefinition: aws.String("bench")})
 	if err != nil || len(out.Tasks) != 1 {
 		return sample{}, fmt.Errorf("RunTask: %w (%+v)", err, out)
 	}
@@ -374,9 +402,13 @@ func (s *apiStarter) start(_ int) (sample, error) {
 	return smp, nil
 }
 
-// poll describes the watched tasks every describeEvery while there are any.
+// poll describes the watched tasks every describeEvery while there are any: at a fixed rate (a
+// ticker), so that the period is describeEvery and not describeEvery plus the time a
+// DescribeTasks takes, as it was up to the fourth pass.
 func (s *apiStarter) poll() {
 	defer close(s.done)
+	tick := time.NewTicker(describeEvery)
+	defer tick.Stop()
 	for {
 		s.mu.Lock()
 		arns := make([]string, 0, len(s.watched))
@@ -396,7 +428,7 @@ func (s *apiStarter) poll() {
 			s.describe(arns[i:min(len(arns), i+100)])
 		}
 		select {
-		case <-time.After(describeEvery):
+		case <-tick.C:
 		case <-s.stop:
 			return
 		}
@@ -405,7 +437,7 @@ func (s *apiStarter) poll() {
 
 // describe describes up to 100 watched tasks and tells their watches what it found.
 func (s *apiStarter) describe(arns []string) {
-	d, err := s.env.ECS.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Tasks: arns})
+	d, err := s.client.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Tasks: arns})
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -445,6 +477,13 @@ func (s *apiStarter) cleanup(b *testing.B) {
 	close(s.stop)
 	<-s.done
 	ctx := context.Background()
+	// The measured calls' responses were not checked against the ECS model (plainClient): check
+	// every task's RUNNING description here, and its STOPPED one below.
+	for i := 0; i < len(s.arns); i += 100 {
+		if _, err := s.env.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: s.arns[i:min(len(s.arns), i+100)]}); err != nil {
+			b.Errorf("DescribeTasks: %v", err)
+		}
+	}
 	for _, arn := range s.arns {
 		if _, err := s.env.ECS.StopTask(ctx, &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
 			b.Errorf("StopTask: %v", err)
@@ -722,4 +761,16 @@ func throttledCount(containerID string) int {
 		}
 	}
 	return -1
+}
+
+// plainClient is an ECS client of env's data plane as a user's program has one: the SDK's defaults,
+// without the check of every response against the ECS model that env.ECS makes for the tests
+// (dataplanetest.ConformanceTransport; 5 % of the benchmark process's CPU in the fourth pass,
+// on the cores the containers start on).
+func plainClient(env *dataplanetest.Env) *ecs.Client {
+	return ecs.New(ecs.Options{
+		Region:       env.Region,
+		BaseEndpoint: aws.String(env.Endpoint),
+		Credentials:  aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return env.Credentials, nil }),
+	})
 }

@@ -16,6 +16,11 @@ import (
 // readyPollInterval is how often the components' readiness is polled while they start.
 const readyPollInterval = 50 * time.Millisecond
 
+// startGraceOnStop is how long a kube-apiserver told to stop while it starts may still take to
+// finish starting (its post-start hooks) before it is stopped anyway; below stopTimeout, so the
+// stop itself still fits in the supervisor's bound.
+const startGraceOnStop = 10 * time.Second
+
 // APIServer is the real kube-apiserver (with its aggregator and apiextensions server), run
 // in-process on 127.0.0.1.
 type APIServer struct {
@@ -36,6 +41,14 @@ func (a *APIServer) Ready() <-chan struct{} { return a.ready }
 
 // Run implements component.Component. ctx is our own context, not the one from
 // genericapiserver.SetupSignalContext: nodeless's main owns the signals.
+//
+// A stop (ctx ends) while the server starts reaches it only once it is ready, or startGraceOnStop
+// later: kube-apiserver runs its post-start hooks on the server's context, and a hook that returns
+// an error — as most do when that context ends — makes it exit the whole process with
+// klog.Fatalf (k8s.io/apiserver's runPostStartHook), exit status 255 and every goroutine's stack,
+// where a Ctrl-C during `nodeless up` should stop quietly. Once ready, every hook has returned
+// (each is a /readyz check until it has), so nothing of the kind is left to fail. A hook that fails
+// for a reason of its own still exits the process as upstream means it to: nothing is intercepted.
 func (a *APIServer) Run(ctx context.Context) error {
 	completed, err := a.opts.Complete(ctx)
 	if err != nil {
@@ -48,10 +61,15 @@ func (a *APIServer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kube-apiserver client: %w", err)
 	}
+	started := make(chan struct{})
+	runCtx, cancelRun := holdUntilStarted(ctx, started, startGraceOnStop)
+	defer cancelRun()
 	done := make(chan error, 1)
-	go func() { done <- apiserverapp.Run(ctx, completed) }()
+	go func() { done <- apiserverapp.Run(runCtx, completed) }()
 
-	if err := waitReady(ctx, done, readyz(client)); err != nil {
+	err = waitReady(runCtx, done, readyz(client))
+	close(started)
+	if err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
 	close(a.ready)
@@ -62,6 +80,29 @@ func (a *APIServer) Run(ctx context.Context) error {
 		return errors.New("kube-apiserver stopped unexpectedly")
 	}
 	return nil
+}
+
+// holdUntilStarted returns a context for a server that must not be stopped half-way through its
+// start: it ends once ctx has ended and either started is closed (the server is ready, or gave up
+// starting) or grace has passed since ctx ended; cancel ends it at once. Its values are ctx's.
+func holdUntilStarted(ctx context.Context, started <-chan struct{}, grace time.Duration) (context.Context, context.CancelFunc) {
+	held, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-held.Done():
+			return
+		}
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-started:
+		case <-t.C:
+		case <-held.Done():
+		}
+		cancel()
+	}()
+	return held, cancel
 }
 
 // readyz reports whether the API server answers /readyz with ok.

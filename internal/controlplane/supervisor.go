@@ -13,6 +13,11 @@ import (
 // startTimeout bounds how long one component may take to become ready.
 const startTimeout = 2 * time.Minute
 
+// errInterrupted is wrapped by start and step when ctx ended before the component was ready: the
+// user stopped `nodeless up` while it started, which is no failure (Up stops what runs and
+// returns nil, as for a stop once ready).
+var errInterrupted = errors.New("interrupted")
+
 // supervisor starts components one after the other and stops them in reverse order.
 //
 // It is not a plain errgroup on purpose: an errgroup cancels every component at once, but the
@@ -68,7 +73,7 @@ func (s *supervisor) start(ctx context.Context, c component.Component) error {
 		s.reported = err
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("interrupted while starting %s", c.Name())
+		return fmt.Errorf("%w while starting %s", errInterrupted, c.Name())
 	case <-time.After(startTimeout):
 		return fmt.Errorf("%s not ready after %s", c.Name(), startTimeout)
 	}
@@ -79,7 +84,7 @@ func (s *supervisor) step(ctx context.Context, name string, fn func() error) err
 	begin := time.Now()
 	if err := fn(); err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted while starting %s", name)
+			return fmt.Errorf("%w while starting %s", errInterrupted, name)
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}

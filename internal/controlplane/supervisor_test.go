@@ -148,3 +148,34 @@ func TestSupervisorComponentReturningNilEarlyIsAFailure(t *testing.T) {
 type quitter struct{ *fake }
 
 func (q *quitter) Run(context.Context) error { return nil }
+
+// TestSupervisorStopWhileStarting: a stop asked for while a component starts (ctx ends before it
+// is ready) is an interruption (errInterrupted, which Up takes for a clean stop), not a failure,
+// and the component is stopped.
+func TestSupervisorStopWhileStarting(t *testing.T) {
+	s := newSupervisor(&bytes.Buffer{})
+	log := &eventLog{}
+	slow := &neverReady{fake: newFake("slow", log)}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.start(ctx, slow)
+	if !errors.Is(err, errInterrupted) || !strings.Contains(err.Error(), "while starting slow") {
+		t.Errorf("start: %v, want errInterrupted naming slow", err)
+	}
+	if err := s.stopAll(); err != nil {
+		t.Errorf("stopAll after an interrupted start: %v", err)
+	}
+	if diff := cmp.Diff([]string{"start slow", "stop slow"}, log.get()); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// neverReady runs until told to stop without ever being ready.
+type neverReady struct{ *fake }
+
+func (n *neverReady) Run(ctx context.Context) error {
+	n.log.add("start " + n.name)
+	<-ctx.Done()
+	n.log.add("stop " + n.name)
+	return nil
+}

@@ -69,7 +69,8 @@ var ErrAlreadyStarted = errors.New("a control plane already ran in this process;
 // kube-controller-manager, kube-scheduler, the certificate renewal, then o.Extras once DaemonSets
 // are refused. It prints progress to o.Progress, writes the admin kubeconfig to
 // KubeconfigPath(o.StateDir), and on return has stopped every component it started, in reverse
-// order. It returns nil after a clean stop caused by ctx.
+// order. It returns nil after a clean stop caused by ctx, also when ctx ends while the components
+// start (it prints which one it was starting).
 func Up(ctx context.Context, o UpOptions) error {
 	if upStarted.Load() {
 		return ErrAlreadyStarted
@@ -116,6 +117,10 @@ func Up(ctx context.Context, o UpOptions) error {
 			o.OnReady(rest.CopyConfig(cp.admin))
 		}
 		err = s.wait(ctx)
+	}
+	if errors.Is(err, errInterrupted) && ctx.Err() != nil { // stopped while starting: no failure
+		fmt.Fprintln(o.Progress, err.Error())
+		err = nil
 	}
 	if err = errors.Join(err, s.stopAll()); err != nil {
 		return fmt.Errorf("%w (logs: %s)", err, LogPath(o.StateDir))

@@ -56,12 +56,16 @@ type ClusterStatus struct {
 	// Status reported by ECS: ACTIVE, PROVISIONING, DEPROVISIONING, FAILED, INACTIVE.
 	// +optional
 	Status string `json:"status,omitempty"`
+	// RunningTasksCount, PendingTasksCount and ActiveServicesCount are ECS's counts of the
+	// cluster (ECS API reference, Cluster), read again every poll interval (--poll-interval,
+	// default 5 s). Unset until the cluster is first described; 0 is shown as 0 (kubectl's
+	// SERVICES and RUNNING columns).
 	// +optional
-	RunningTasksCount int32 `json:"runningTasksCount,omitempty"`
+	RunningTasksCount *int32 `json:"runningTasksCount,omitempty"`
 	// +optional
-	PendingTasksCount int32 `json:"pendingTasksCount,omitempty"`
+	PendingTasksCount *int32 `json:"pendingTasksCount,omitempty"`
 	// +optional
-	ActiveServicesCount int32 `json:"activeServicesCount,omitempty"`
+	ActiveServicesCount *int32 `json:"activeServicesCount,omitempty"`
 	// AppliedTags are the spec's tags as last applied to the ECS cluster; a tag removed from the
 	// spec is removed from the cluster only when it is listed here.
 	// +kubebuilder:validation:MaxItems=50

@@ -147,16 +147,18 @@ type ServiceRegistry struct {
 	// +kubebuilder:validation:MaxLength=2048
 	// +optional
 	RegistryArn string `json:"registryArn,omitempty"`
-	// Port for SRV records in awsvpc mode.
-	// +kubebuilder:validation:Minimum=0
+	// Port for SRV records in awsvpc mode, 1 to 65535 (an SRV record cannot name port 0; the local
+	// data plane refuses it too).
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	// +optional
 	Port *int32 `json:"port,omitempty"`
-	// ContainerName and containerPort for SRV records in bridge or host mode.
+	// ContainerName and containerPort for SRV records in bridge or host mode; containerPort is a
+	// portMappings[].containerPort of that container, so 1 to 65535 as those are.
 	// +kubebuilder:validation:MaxLength=255
 	// +optional
 	ContainerName string `json:"containerName,omitempty"`
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	// +optional
 	ContainerPort *int32 `json:"containerPort,omitempty"`
@@ -185,20 +187,30 @@ type ServiceConnectConfiguration struct {
 
 // ServiceConnectService is one endpoint a service offers through Service Connect.
 type ServiceConnectService struct {
-	// PortName names a portMappings[].name of the task definition.
+	// PortName names a portMappings[].name of the task definition: 1 to 64 letters, digits,
+	// underscores and hyphens, not starting with a hyphen (ECS API reference, PortMapping.name).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_-]*$`
 	PortName string `json:"portName"`
-	// DiscoveryName of the Cloud Map service (default portName), up to 64 characters.
-	// +kubebuilder:validation:MaxLength=64
+	// DiscoveryName of the Cloud Map service (default portName): letters, digits, underscores and
+	// hyphens, not starting with a hyphen (ECS API reference, ServiceConnectService.discoveryName),
+	// up to 63: ECS documents 64, but it names a Cloud Map service, whose name is a DNS label of
+	// at most 63 (Cloud Map API reference, CreateService Name; the local data plane's Cloud Map
+	// holds to it), so a 64th character would fail at the ECS call.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_-]*$`
 	// +optional
 	DiscoveryName string `json:"discoveryName,omitempty"`
 	// ClientAliases: the name and port clients use; ECS allows one.
 	// +kubebuilder:validation:MaxItems=1
 	// +optional
 	ClientAliases []ServiceConnectClientAlias `json:"clientAliases,omitempty"`
-	// IngressPortOverride: the port the proxy listens on instead of the named port's.
-	// +kubebuilder:validation:Minimum=0
+	// IngressPortOverride: the port the proxy listens on instead of the named port's, 1 to 65535
+	// (ECS API reference, ServiceConnectService.ingressPortOverride: a port for the proxy to
+	// listen on, which port 0 is not, though the model's PortNumber shape admits 0). The local
+	// data plane refuses the member by name (its proxy has no ingress listener to move).
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	// +optional
 	IngressPortOverride *int32 `json:"ingressPortOverride,omitempty"`
@@ -217,8 +229,13 @@ type ServiceConnectClientAlias struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	Port int32 `json:"port"`
-	// DnsName clients use (default discoveryName.namespace).
-	// +kubebuilder:validation:MaxLength=253
+	// DnsName clients use (default discoveryName.namespace): up to 127 letters, digits,
+	// underscores, hyphens and periods, not starting with a hyphen (ECS API reference,
+	// ServiceConnectClientAlias.dnsName; ECS documents lowercase, the local data plane takes any
+	// case and answers the name case-insensitively).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=127
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_.][a-zA-Z0-9_.-]*$`
 	// +optional
 	DnsName string `json:"dnsName,omitempty"`
 

@@ -47,8 +47,10 @@ type TaskSpec struct {
 	// +kubebuilder:validation:MaxLength=255
 	// +optional
 	Group string `json:"group,omitempty"`
-	// StartedBy is recorded on the task.
+	// StartedBy is recorded on the task: up to 128 letters, digits, hyphens, slashes and
+	// underscores (ECS API reference, RunTask startedBy).
 	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_/-]+$`
 	// +optional
 	StartedBy string `json:"startedBy,omitempty"`
 	// Tags of the task: set by RunTask, changed in place afterwards (TagResource / UntagResource).

@@ -93,8 +93,12 @@ type ContainerDefinition struct {
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
 	Name string `json:"name"`
+	// Image: repository-url/image:tag, up to 255 letters, digits, hyphens, underscores, colons,
+	// periods, slashes and number signs, optionally followed by @sha256:<64 hex digits> (ECS API
+	// reference, ContainerDefinition.image).
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:MaxLength=327
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_:./#-]{1,255}(@sha256:[A-Fa-f0-9]{64})?$`
 	Image string `json:"image"`
 	// Cpu units reserved for the container.
 	// +kubebuilder:validation:Minimum=0
@@ -187,6 +191,11 @@ type PortMapping struct {
 	// +kubebuilder:validation:Enum=tcp;udp
 	// +optional
 	Protocol string `json:"protocol,omitempty"`
+	// Name of the port mapping, which serviceConnectConfiguration.services[].portName names: up
+	// to 64 letters, digits, underscores and hyphens, not starting with a hyphen (ECS API
+	// reference, PortMapping.name).
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_][a-zA-Z0-9_-]*$`
 	// +optional
 	Name string `json:"name,omitempty"`
 	// +kubebuilder:validation:Enum=http;http2;grpc
@@ -253,8 +262,10 @@ type LogConfiguration struct {
 
 // Volume is a task volume; without host it is an ephemeral volume of the task.
 type Volume struct {
+	// Name: up to 255 letters, digits, underscores and hyphens (ECS API reference, Volume.name).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9_-]+$`
 	Name string `json:"name"`
 	// +optional
 	Host *HostVolumeProperties `json:"host,omitempty"`

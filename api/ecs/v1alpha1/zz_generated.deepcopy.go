@@ -362,6 +362,21 @@ func (in *ClusterSpecAliases) DeepCopy() *ClusterSpecAliases {
 func (in *ClusterStatus) DeepCopyInto(out *ClusterStatus) {
 	*out = *in
 	in.CommonStatus.DeepCopyInto(&out.CommonStatus)
+	if in.RunningTasksCount != nil {
+		in, out := &in.RunningTasksCount, &out.RunningTasksCount
+		*out = new(int32)
+		**out = **in
+	}
+	if in.PendingTasksCount != nil {
+		in, out := &in.PendingTasksCount, &out.PendingTasksCount
+		*out = new(int32)
+		**out = **in
+	}
+	if in.ActiveServicesCount != nil {
+		in, out := &in.ActiveServicesCount, &out.ActiveServicesCount
+		*out = new(int32)
+		**out = **in
+	}
 	if in.AppliedTags != nil {
 		in, out := &in.AppliedTags, &out.AppliedTags
 		*out = make([]Tag, len(*in))

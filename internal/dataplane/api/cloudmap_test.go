@@ -385,9 +385,9 @@ func TestServiceConnectChecked(t *testing.T) {
 	if len(list.Services) != 1 || aws.ToString(list.Services[0].Arn) != aws.ToString(dep.ServiceConnectResources[0].DiscoveryArn) {
 		t.Errorf("Cloud Map services: %+v", list.Services)
 	}
-	// Another service may not take the alias.
-	_, err = create("other", sc("shop", "http", 8080))
-	wantAPIError(t, err, "InvalidParameterException", "dnsName", "web.shop", "already a client alias")
+	// Another service may not take the alias's name and port.
+	_, err = create("other", sc("shop", "http", 80))
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].clientAliases[0]", "web.shop port 80", "already a client alias", "another port")
 	// UpdateService with another alias is a new deployment carrying it.
 	up := sc("shop", "http", 8080)
 	up.Services[0].ClientAliases[0].DnsName = aws.String("web2.shop")
@@ -395,8 +395,66 @@ func TestServiceConnectChecked(t *testing.T) {
 	if len(upd.Service.Deployments) != 2 || aws.ToString(upd.Service.Deployments[0].ServiceConnectConfiguration.Services[0].ClientAliases[0].DnsName) != "web2.shop" {
 		t.Errorf("UpdateService serviceConnectConfiguration: %+v", upd.Service.Deployments)
 	}
-	if _, err := create("other", sc("shop", "http", 8080)); err != nil {
+	if _, err := create("other", sc("shop", "http", 80)); err != nil {
 		t.Errorf("the alias the update gave up is free again: %v", err)
+	}
+}
+
+// TestServiceConnectAliasSharedAcrossPorts: two ECS services may give one client alias name on
+// different ports (ECS: each name and port unique within the namespace): the name has one
+// address, listening on each port for its own service's Cloud Map service, and keeps it while
+// either service still gives the name; the same name and port from a second service is refused,
+// naming the member and what to change.
+func TestServiceConnectAliasSharedAcrossPorts(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	sd := cloudMapClient(e.url)
+	td := web("web")
+	td.ContainerDefinitions[0].PortMappings[0].Name = aws.String("http")
+	must[*ecs.RegisterTaskDefinitionOutput](t)(e.ecs.RegisterTaskDefinition(ctx, td))
+	must[*servicediscovery.CreateHttpNamespaceOutput](t)(sd.CreateHttpNamespace(ctx, &servicediscovery.CreateHttpNamespaceInput{Name: aws.String("shop")}))
+	alias := func(discoveryName string, port int32) *ecstypes.ServiceConnectConfiguration {
+		return &ecstypes.ServiceConnectConfiguration{Enabled: true, Namespace: aws.String("shop"), Services: []ecstypes.ServiceConnectService{{
+			PortName: aws.String("http"), DiscoveryName: aws.String(discoveryName),
+			ClientAliases: []ecstypes.ServiceConnectClientAlias{{Port: aws.Int32(port), DnsName: aws.String("api.shop")}}}}}
+	}
+	create := func(name string, c *ecstypes.ServiceConnectConfiguration) (*ecs.CreateServiceOutput, error) {
+		return e.ecs.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String(name), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0), ServiceConnectConfiguration: c})
+	}
+	// listeners are the alias's listeners as "VIP:port → Cloud Map service name".
+	listeners := func() []string {
+		t.Helper()
+		var ls []cloudmap.AliasListener
+		if err := e.store.View(func(tx *store.Tx) error {
+			var err error
+			ls, err = cloudmap.AliasListeners(tx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range ls {
+			svc := must[*servicediscovery.GetServiceOutput](t)(sd.GetService(ctx, &servicediscovery.GetServiceInput{Id: aws.String(l.ServiceID)}))
+			out = append(out, fmt.Sprintf("%s %s → %s", l.Name, l.Address, aws.ToString(svc.Service.Name)))
+		}
+		return out
+	}
+	must[*ecs.CreateServiceOutput](t)(create("api", alias("api", 80)))
+	must[*ecs.CreateServiceOutput](t)(create("metrics", alias("metrics", 9090)))
+	want := []string{"api.shop 10.0.1.1:80 → api", "api.shop 10.0.1.1:9090 → metrics"}
+	if diff := cmp.Diff(want, listeners()); diff != "" {
+		t.Errorf("listeners of a name two services share (-want +got):\n%s", diff)
+	}
+	_, err := create("other", alias("other", 9090))
+	wantAPIError(t, err, "InvalidParameterException", "serviceConnectConfiguration.services[0].clientAliases[0]", "api.shop port 9090",
+		"already a client alias of", "service/default/metrics", "another port")
+	must[*ecs.DeleteServiceOutput](t)(e.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Service: aws.String("api")}))
+	if diff := cmp.Diff([]string{"api.shop 10.0.1.1:9090 → metrics"}, listeners()); diff != "" {
+		t.Errorf("listeners once the first service is deleted (-want +got):\n%s", diff)
+	}
+	must[*ecs.CreateServiceOutput](t)(create("other", alias("other", 80)))
+	if diff := cmp.Diff([]string{"api.shop 10.0.1.1:80 → other", "api.shop 10.0.1.1:9090 → metrics"}, listeners()); diff != "" {
+		t.Errorf("listeners once another service takes the freed port (-want +got):\n%s", diff)
 	}
 }
 

@@ -41,23 +41,30 @@ func newELBEnv(t *testing.T) *elbEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	e, stop := startELBEnv(t, st)
+	t.Cleanup(stop)
+	return e
+}
+
+// startELBEnv starts an elbEnv over st; stop ends its server and balancer, as a data plane that
+// stops (a new one may start over st).
+func startELBEnv(t *testing.T, st *store.Store) (*elbEnv, func()) {
+	t.Helper()
 	log := testr.NewWithInterface(t, testr.Options{})
 	var d net.Dialer
 	b := elbv2.NewBalancer(elbv2.Options{Store: st, Dial: d.DialContext, Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
 	<-b.Ready()
 	eng := &fakeEngine{}
 	srv := httptest.NewServer(api.NewServer(api.Options{
 		Store: st, Engine: eng, ARNs: testARNs, Credentials: testCreds, Logger: log,
 		LoadBalancers: elbv2.NewAPI(st, testARNs, b),
 	}))
-	t.Cleanup(srv.Close)
 	e := &env{t: t, url: srv.URL, store: st, engine: eng}
 	e.ecs = e.client(testCreds)
-	return &elbEnv{env: e, balancer: b, elb: elbClient(srv.URL, testCreds)}
+	return &elbEnv{env: e, balancer: b, elb: elbClient(srv.URL, testCreds)}, func() { srv.Close(); cancel(); <-done }
 }
 
 func elbClient(url string, creds aws.Credentials) *elb.Client {
@@ -629,4 +636,46 @@ func TestELBv2ModifyTargetGroupAndTags(t *testing.T) {
 	_, err = e.elb.ModifyLoadBalancerAttributes(ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(lb),
 		Attributes: []elbtypes.LoadBalancerAttribute{{Key: aws.String("access_logs.s3.enabled"), Value: aws.String("true")}}})
 	wantAPIError(t, err, "ValidationError", "Attributes[0].Key", "access_logs.s3.enabled")
+}
+
+// TestELBv2ImpairedAfterARestart: a listener whose port another process took while the data
+// plane was down makes DescribeLoadBalancers answer State active_impaired, its Reason naming the
+// port and the bind error (ELBv2 API reference, LoadBalancerState), until the port is free again
+// and the balancer's next sync listens on it: then active, with no reason.
+func TestELBv2ImpairedAfterARestart(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, stop := startELBEnv(t, st)
+	port := freePort(t)
+	lb, _, _ := e.stack(t, "web", port)
+	stop()
+	taken, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	e, stop = startELBEnv(t, st)
+	defer stop()
+	state := func() elbtypes.LoadBalancerState {
+		out := must[*elb.DescribeLoadBalancersOutput](t)(e.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{lb}}))
+		return *out.LoadBalancers[0].State
+	}
+	got := state()
+	if got.Code != elbtypes.LoadBalancerStateEnumActiveImpaired {
+		t.Errorf("State.Code %s with the listener's port taken, want active_impaired", got.Code)
+	}
+	for _, part := range []string{fmt.Sprintf("port %d", port), "address already in use"} {
+		if !strings.Contains(aws.ToString(got.Reason), part) {
+			t.Errorf("State.Reason %q does not say %q", aws.ToString(got.Reason), part)
+		}
+	}
+	_ = taken.Close()
+	e.balancer.Sync() // what the balancer does every second on its own
+	if got := state(); got.Code != elbtypes.LoadBalancerStateEnumActive || got.Reason != nil {
+		t.Errorf("State %s (%q) once the port is free, want active with no reason", got.Code, aws.ToString(got.Reason))
+	}
 }

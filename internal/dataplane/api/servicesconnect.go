@@ -19,8 +19,10 @@ import (
 // plane's Service Connect proxy listens on the alias's port and forwards each connection to a
 // healthy task at the containerPort of portName (package connectproxy), as ECS's proxy does.
 
-// discoveryNameRE is a Service Connect discoveryName: a DNS label.
-var discoveryNameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,62})$`)
+// discoveryNameRE is a Service Connect discoveryName: letters, digits, underscores and hyphens,
+// not starting with a hyphen (ECS API reference, ServiceConnectService.discoveryName), and a DNS
+// label of at most 63 characters, since it names a Cloud Map service (ECS documents 64).
+var discoveryNameRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}$`)
 
 // aliasDNSNameRE is a client alias's dnsName as ECS takes it: up to 127 letters, digits,
 // underscores, hyphens and periods, not starting with a hyphen (ECS API reference,
@@ -110,7 +112,7 @@ func checkConnectServices(tx *store.Tx, owner string, ns *cloudmap.Namespace, se
 		}
 		c := connectService{discoveryName: deref(cs.DiscoveryName, *cs.PortName)}
 		if !discoveryNameRE.MatchString(c.discoveryName) {
-			return nil, invalidParameter("%s.discoveryName: %q must be a DNS label of 1 to 64 letters, digits, hyphens and underscores", member, c.discoveryName)
+			return nil, invalidParameter("%s.discoveryName: %q must be 1 to 63 letters, digits, hyphens and underscores, not starting with a hyphen (a DNS label: it names a Cloud Map service)", member, c.discoveryName)
 		}
 		for j, ca := range cs.ClientAliases {
 			a, err := checkClientAlias(tx, owner, fmt.Sprintf("%s.clientAliases[%d]", member, j), ca, c.discoveryName+"."+ns.Name)
@@ -131,7 +133,8 @@ func checkConnectServices(tx *store.Tx, owner string, ns *cloudmap.Namespace, se
 
 // checkClientAlias checks one client alias (member names it): its port (1 to 65535: the proxy
 // listens on it; it may differ from the containerPort of portName), its dnsName (default
-// defaultName, discoveryName.NAMESPACE) and that no other ECS service has the name.
+// defaultName, discoveryName.NAMESPACE) and that no other ECS service gave the name with this
+// port (another may give it with other ports: the name's one address listens on each).
 func checkClientAlias(tx *store.Tx, owner, member string, ca model.ServiceConnectClientAlias, defaultName string) (cloudmap.ClientAlias, error) {
 	if ca.Port == nil || *ca.Port < 1 || *ca.Port > 65535 {
 		got := "none"
@@ -149,10 +152,11 @@ func checkClientAlias(tx *store.Tx, owner, member string, ca model.ServiceConnec
 		return cloudmap.ClientAlias{}, invalidParameter("%s.dnsName: %q%s %s", member, raw, given, err)
 	}
 	name := strings.ToLower(strings.TrimSuffix(raw, "."))
-	if other, err := cloudmap.AliasOwner(tx, name); err != nil {
+	if other, err := cloudmap.AliasPortOwner(tx, name, *ca.Port); err != nil {
 		return cloudmap.ClientAlias{}, err
 	} else if other != "" && other != owner {
-		return cloudmap.ClientAlias{}, invalidParameter("%s.dnsName: %s is already a client alias of %s; choose another name", member, name, other)
+		return cloudmap.ClientAlias{}, invalidParameter("%s: %s port %d is already a client alias of %s (ECS: each name and port is unique within the namespace); "+
+			"choose another port for the name (services may share a name on different ports) or another dnsName", member, name, *ca.Port, other)
 	}
 	return cloudmap.ClientAlias{Name: name, Port: *ca.Port, Member: member}, nil
 }

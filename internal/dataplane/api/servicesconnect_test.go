@@ -81,3 +81,17 @@ func TestClientAliasDNSName(t *testing.T) {
 		})
 	}
 }
+
+// TestDiscoveryName: a discoveryName is ECS's (letters, digits, underscores, hyphens, not starting
+// with a hyphen) and a DNS label of at most 63, as the Cloud Map service it names needs; the
+// Service CRD holds to the same bounds.
+func TestDiscoveryName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"web": true, "_grpc": true, "web_1-a": true, strings.Repeat("d", 63): true,
+		"": false, "-web": false, "web.shop": false, "web shop": false, strings.Repeat("d", 64): false,
+	} {
+		if got := discoveryNameRE.MatchString(name); got != want {
+			t.Errorf("discoveryName %q accepted: %v, want %v", name, got, want)
+		}
+	}
+}

@@ -49,18 +49,23 @@ const (
 var ErrAliasRangeFull = errors.New("no free virtual address for a client alias")
 
 // Alias is a Service Connect client alias name as the store keeps it (key alias/<name>): its
-// virtual address and the ports listening there.
+// virtual address and the ports listening there. Several ECS services may give one name, each
+// its own ports (ECS: each name and port is unique within the namespace); the name has one
+// address, which it keeps while any service still gives it.
 type Alias struct {
 	// Name is the DNS name, lower case, without the trailing dot.
 	Name string `json:"name"`
-	// Owner is the ARN of the ECS service whose Service Connect configuration made the alias.
-	Owner string `json:"owner"`
+	// Owner is the ARN of the ECS service that owned every port of a record written before each
+	// port had an owner of its own; storedAliases moves it into those ports. Never written.
+	Owner string `json:"owner,omitempty"`
 	// VIP is the alias's virtual address (dotted IPv4, from the alias range).
 	VIP string `json:"vip,omitempty"`
-	// Ports are the alias's ports (clientAliases[].port), each served by one Cloud Map service.
+	// Ports are the alias's ports (clientAliases[].port), each served by one Cloud Map service and
+	// given by one ECS service, in port order.
 	Ports []AliasPort `json:"ports,omitempty"`
 	// ServiceID and Port are the single port of an alias stored before aliases had virtual
-	// addresses; AdoptAliasRange rewrites such a record into Ports and a VIP. Never written.
+	// addresses; storedAliases reads such a record into Ports, and AdoptAliasRange stores it so
+	// with a VIP. Never written.
 	ServiceID string `json:"serviceId,omitempty"`
 	Port      int32  `json:"port,omitempty"`
 }
@@ -72,6 +77,8 @@ type AliasPort struct {
 	// ServiceID is the Cloud Map service whose healthy instances take the connections, at their
 	// AWS_INSTANCE_PORT.
 	ServiceID string `json:"serviceId"`
+	// Owner is the ARN of the ECS service whose Service Connect configuration gave the port.
+	Owner string `json:"owner,omitempty"`
 }
 
 // ClientAlias is one of an ECS service's client aliases as SetAliases takes them.
@@ -140,12 +147,8 @@ func AdoptAliasRange(tx *store.Tx, prefix netip.Prefix) (netip.Prefix, error) {
 		return prev, err
 	}
 	for _, a := range all {
-		if vip, err := netip.ParseAddr(a.VIP); err == nil && prefix.Contains(vip) && a.ServiceID == "" {
+		if vip, err := netip.ParseAddr(a.VIP); err == nil && prefix.Contains(vip) {
 			continue
-		}
-		if a.ServiceID != "" { // the one port of a record written before VIPs
-			a.Ports = append(a.Ports, AliasPort{Port: a.Port, ServiceID: a.ServiceID})
-			a.ServiceID, a.Port = "", 0
 		}
 		if err := assignVIP(tx, a, prefix, all, "", 0); err != nil {
 			return prev, fmt.Errorf("service connect range (--service-connect-cidr) %s: %w", prefix, err)
@@ -154,65 +157,79 @@ func AdoptAliasRange(tx *store.Tx, prefix netip.Prefix) (netip.Prefix, error) {
 	return prev, nil
 }
 
-// storedAliases are every alias record, in name order.
+// storedAliases are every alias record, in name order, each port with its owner (ownPorts).
 func storedAliases(tx *store.Tx) ([]*Alias, error) {
 	var out []*Alias
-	err := each(tx, "alias/", func(a *Alias) bool { out = append(out, a); return true })
+	err := each(tx, "alias/", func(a *Alias) bool { ownPorts(a); out = append(out, a); return true })
 	return out, err
 }
 
-// AliasOwner is the owner of the alias name ("" when there is none).
-func AliasOwner(tx *store.Tx, name string) (string, error) {
+// ownPorts reads a record as this version writes it: the one port of a record from before VIPs
+// moves into Ports, and the ports of a record from before ports had owners get its Owner.
+func ownPorts(a *Alias) {
+	if a.ServiceID != "" {
+		a.Ports = append(a.Ports, AliasPort{Port: a.Port, ServiceID: a.ServiceID})
+		a.ServiceID, a.Port = "", 0
+	}
+	for i := range a.Ports {
+		if a.Ports[i].Owner == "" {
+			a.Ports[i].Owner = a.Owner
+		}
+	}
+	a.Owner = ""
+}
+
+// AliasPortOwner is the ECS service (ARN) that gave the alias name with port ("" when none did):
+// another service may give the name with other ports, not with this one.
+func AliasPortOwner(tx *store.Tx, name string, port int32) (string, error) {
 	a, err := get[Alias](tx, aliasKey(aliasName(name)))
 	if err != nil || a == nil {
 		return "", err
 	}
-	return a.Owner, nil
+	ownPorts(a)
+	for _, p := range a.Ports {
+		if p.Port == port {
+			return p.Owner, nil
+		}
+	}
+	return "", nil
 }
 
-// SetAliases makes aliases the client aliases of owner: a name owner had and still wants keeps its
-// VIP (its ports become those asked for), a new name gets the next free address of the alias
-// range, and the names owner no longer wants are removed, freeing their addresses. The caller
-// checked that no other owner has one of the names (AliasOwner) and that no name and port is
-// given twice. It fails with ErrAliasRangeFull (wrapped, naming the alias's member) when the range
-// has no free address left.
+// SetAliases makes aliases the client aliases of owner: owner's ports of every name are replaced
+// by those asked for; a name that keeps any port (owner's or another service's) keeps its VIP, a
+// new name gets the next free address of the alias range, and a name left with no port is
+// removed, freeing its address. The caller checked that no other owner gave one of the names with
+// the same port (AliasPortOwner) and that no name and port is given twice. It fails with
+// ErrAliasRangeFull (wrapped, naming the alias's member) when the range has no free address left.
 func SetAliases(tx *store.Tx, owner string, aliases []ClientAlias) error {
 	all, err := storedAliases(tx)
 	if err != nil {
 		return err
 	}
-	want := map[string]*Alias{}
+	want := map[string][]AliasPort{}
 	var order []string
 	member := map[string]string{}
 	for _, ca := range aliases {
 		name := aliasName(ca.Name)
-		a := want[name]
-		if a == nil {
-			a = &Alias{Name: name, Owner: owner}
-			want[name], member[name] = a, ca.Member
+		if _, ok := want[name]; !ok {
+			member[name] = ca.Member
 			order = append(order, name)
 		}
-		a.Ports = append(a.Ports, AliasPort{Port: ca.Port, ServiceID: ca.ServiceID})
+		want[name] = append(want[name], AliasPort{Port: ca.Port, ServiceID: ca.ServiceID, Owner: owner})
 	}
-	kept := all[:0:0]
-	for _, a := range all {
-		if a.Owner == owner && want[a.Name] == nil {
-			if err := tx.CloudMapDelete(aliasKey(a.Name)); err != nil {
-				return err
-			}
-			continue
-		}
-		kept = append(kept, a)
+	kept, err := dropPortsOf(tx, all, owner, want)
+	if err != nil {
+		return err
 	}
 	prefix := aliasRange(tx)
 	for _, name := range order {
-		a := want[name]
-		if cur := findAlias(kept, name); cur != nil && cur.VIP != "" {
-			if vip, err := netip.ParseAddr(cur.VIP); err == nil && prefix.Contains(vip) {
-				a.VIP = cur.VIP
-			}
+		a := findAlias(kept, name)
+		if a == nil {
+			a = &Alias{Name: name}
+			kept = append(kept, a)
 		}
-		if a.VIP != "" {
+		a.Ports = append(a.Ports, want[name]...)
+		if vip, err := netip.ParseAddr(a.VIP); err == nil && prefix.Contains(vip) {
 			if err := putAlias(tx, a); err != nil {
 				return err
 			}
@@ -221,9 +238,37 @@ func SetAliases(tx *store.Tx, owner string, aliases []ClientAlias) error {
 		if err := assignVIP(tx, a, prefix, kept, member[name], len(order)); err != nil {
 			return err
 		}
-		kept = append(kept, a)
 	}
 	return nil
+}
+
+// dropPortsOf removes owner's ports from every alias of all and returns the aliases left: a name
+// with other services' ports is stored without owner's; a name with none left is deleted unless
+// want (owner's names) has it.
+func dropPortsOf(tx *store.Tx, all []*Alias, owner string, want map[string][]AliasPort) ([]*Alias, error) {
+	kept := all[:0:0]
+	for _, a := range all {
+		others := slices.DeleteFunc(slices.Clone(a.Ports), func(p AliasPort) bool { return p.Owner == owner })
+		if len(others) == len(a.Ports) {
+			kept = append(kept, a)
+			continue
+		}
+		a.Ports = others
+		_, wanted := want[a.Name]
+		switch {
+		case len(others) == 0 && !wanted:
+			if err := tx.CloudMapDelete(aliasKey(a.Name)); err != nil {
+				return nil, err
+			}
+			continue
+		case !wanted:
+			if err := putAlias(tx, a); err != nil {
+				return nil, err
+			}
+		}
+		kept = append(kept, a)
+	}
+	return kept, nil
 }
 
 func findAlias(all []*Alias, name string) *Alias {
@@ -277,7 +322,7 @@ func rangeFull(a *Alias, prefix netip.Prefix, others []*Alias, member string, as
 	}
 	held := 0
 	for _, o := range others {
-		if o.Owner != a.Owner && o.VIP != "" {
+		if o.Name != a.Name && o.VIP != "" && slices.ContainsFunc(o.Ports, func(p AliasPort) bool { return !slices.Contains(ownersOf(a), p.Owner) }) {
 			held++
 		}
 	}
@@ -285,6 +330,15 @@ func rangeFull(a *Alias, prefix netip.Prefix, others []*Alias, member string, as
 		"and other services' client aliases hold %d: %w; give fewer client alias names (ports of one name share its address), "+
 		"or start the data plane with a larger --service-connect-cidr",
 		where, prefix, hostCount(prefix), asks, held, ErrAliasRangeFull)
+}
+
+// ownersOf are the owners of a's ports.
+func ownersOf(a *Alias) []string {
+	var out []string
+	for _, p := range a.Ports {
+		out = append(out, p.Owner)
+	}
+	return out
 }
 
 // nextFreeVIP is the first address of prefix after last (wrapping around; from the start when

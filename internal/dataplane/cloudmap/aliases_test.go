@@ -111,9 +111,10 @@ func aliasesByName(t *testing.T, st *store.Store) map[string]Alias {
 }
 
 // TestSetAliases: a name gets the next free VIP of the range and keeps it across updates of its
-// ports; names given up are removed; one name may have several ports; a full range is refused
-// naming the member; another range adopted at start re-addresses the aliases outside it, and a
-// record written before VIPs gets one.
+// ports; names given up are removed; one name may have several ports, from one service or from
+// several (each keeps its own ports through the others' updates, and the name its address while
+// any service gives it); a full range is refused naming the member; another range adopted at
+// start re-addresses the aliases outside it, and a record written before VIPs gets one.
 func TestSetAliases(t *testing.T) {
 	st := openStore(t)
 	const web, api = "arn:aws:ecs:us-east-1:0:service/c/web", "arn:aws:ecs:us-east-1:0:service/c/api"
@@ -145,32 +146,48 @@ func TestSetAliases(t *testing.T) {
 			{Name: "Web.Shop.", Port: 80, ServiceID: "srv-http"}, {Name: "web.shop", Port: 9090, ServiceID: "srv-metrics"},
 			{Name: "web-admin.shop", Port: 8443, ServiceID: "srv-http"},
 		}, map[string]Alias{
-			"web.shop":       {Name: "web.shop", Owner: web, VIP: "10.0.1.1", Ports: []AliasPort{{80, "srv-http"}, {9090, "srv-metrics"}}},
-			"web-admin.shop": {Name: "web-admin.shop", Owner: web, VIP: "10.0.1.2", Ports: []AliasPort{{8443, "srv-http"}}},
+			"web.shop":       {Name: "web.shop", VIP: "10.0.1.1", Ports: []AliasPort{{80, "srv-http", web}, {9090, "srv-metrics", web}}},
+			"web-admin.shop": {Name: "web-admin.shop", VIP: "10.0.1.2", Ports: []AliasPort{{8443, "srv-http", web}}},
 		}, ""},
 		{"another owner's name", api, []ClientAlias{{Name: "api.shop", Port: 80, ServiceID: "srv-api"}}, map[string]Alias{
-			"web.shop":       {Name: "web.shop", Owner: web, VIP: "10.0.1.1", Ports: []AliasPort{{80, "srv-http"}, {9090, "srv-metrics"}}},
-			"web-admin.shop": {Name: "web-admin.shop", Owner: web, VIP: "10.0.1.2", Ports: []AliasPort{{8443, "srv-http"}}},
-			"api.shop":       {Name: "api.shop", Owner: api, VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api"}}},
+			"web.shop":       {Name: "web.shop", VIP: "10.0.1.1", Ports: []AliasPort{{80, "srv-http", web}, {9090, "srv-metrics", web}}},
+			"web-admin.shop": {Name: "web-admin.shop", VIP: "10.0.1.2", Ports: []AliasPort{{8443, "srv-http", web}}},
+			"api.shop":       {Name: "api.shop", VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api", api}}},
 		}, ""},
 		{"an update keeps the VIP, changes the port, frees the name given up", web, []ClientAlias{{Name: "web.shop", Port: 8080, ServiceID: "srv-http"}}, map[string]Alias{
-			"web.shop": {Name: "web.shop", Owner: web, VIP: "10.0.1.1", Ports: []AliasPort{{8080, "srv-http"}}},
-			"api.shop": {Name: "api.shop", Owner: api, VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api"}}},
+			"web.shop": {Name: "web.shop", VIP: "10.0.1.1", Ports: []AliasPort{{8080, "srv-http", web}}},
+			"api.shop": {Name: "api.shop", VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api", api}}},
 		}, ""},
 		{"a new name takes the next address, not the one just freed", web, []ClientAlias{
 			{Name: "web.shop", Port: 8080, ServiceID: "srv-http"}, {Name: "www.shop", Port: 80, ServiceID: "srv-http"},
 		}, map[string]Alias{
-			"web.shop": {Name: "web.shop", Owner: web, VIP: "10.0.1.1", Ports: []AliasPort{{8080, "srv-http"}}},
-			"www.shop": {Name: "www.shop", Owner: web, VIP: "10.0.1.4", Ports: []AliasPort{{80, "srv-http"}}},
-			"api.shop": {Name: "api.shop", Owner: api, VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api"}}},
+			"web.shop": {Name: "web.shop", VIP: "10.0.1.1", Ports: []AliasPort{{8080, "srv-http", web}}},
+			"www.shop": {Name: "www.shop", VIP: "10.0.1.4", Ports: []AliasPort{{80, "srv-http", web}}},
+			"api.shop": {Name: "api.shop", VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api", api}}},
+		}, ""},
+		{"another owner shares a name on another port, at its address", api, []ClientAlias{
+			{Name: "api.shop", Port: 80, ServiceID: "srv-api"}, {Name: "web.shop", Port: 9090, ServiceID: "srv-api"},
+		}, map[string]Alias{
+			"web.shop": {Name: "web.shop", VIP: "10.0.1.1", Ports: []AliasPort{{8080, "srv-http", web}, {9090, "srv-api", api}}},
+			"www.shop": {Name: "www.shop", VIP: "10.0.1.4", Ports: []AliasPort{{80, "srv-http", web}}},
+			"api.shop": {Name: "api.shop", VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api", api}}},
+		}, ""},
+		{"an owner's update keeps the other owner's port", web, []ClientAlias{
+			{Name: "web.shop", Port: 8081, ServiceID: "srv-http"}, {Name: "www.shop", Port: 80, ServiceID: "srv-http"},
+		}, map[string]Alias{
+			"web.shop": {Name: "web.shop", VIP: "10.0.1.1", Ports: []AliasPort{{8081, "srv-http", web}, {9090, "srv-api", api}}},
+			"www.shop": {Name: "www.shop", VIP: "10.0.1.4", Ports: []AliasPort{{80, "srv-http", web}}},
+			"api.shop": {Name: "api.shop", VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api", api}}},
 		}, ""},
 		{"a full range is refused naming the member", api, []ClientAlias{
 			{Name: "api.shop", Port: 80, ServiceID: "srv-api"}, {Name: "a1", Port: 1, ServiceID: "s"}, {Name: "a2", Port: 1, ServiceID: "s"},
 			{Name: "a3", Port: 1, ServiceID: "s"}, {Name: "a4", Port: 1, ServiceID: "s", Member: "serviceConnectConfiguration.services[0].clientAliases[4]"},
 		}, nil, "serviceConnectConfiguration.services[0].clientAliases[4].dnsName: a4: the Service Connect range 10.0.1.0/29 has 6 addresses, one per client alias name; this request asks for 5 names and other services' client aliases hold 2"},
-		{"deleting the service frees its names", web, nil, map[string]Alias{
-			"api.shop": {Name: "api.shop", Owner: api, VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api"}}},
+		{"deleting a service frees its names and ports; a name another service still gives keeps its address", web, nil, map[string]Alias{
+			"web.shop": {Name: "web.shop", VIP: "10.0.1.1", Ports: []AliasPort{{9090, "srv-api", api}}},
+			"api.shop": {Name: "api.shop", VIP: "10.0.1.3", Ports: []AliasPort{{80, "srv-api", api}}},
 		}, ""},
+		{"deleting the other frees the name", api, nil, map[string]Alias{}, ""},
 	}
 	for _, s := range steps {
 		err := set(s.owner, s.aliases...)
@@ -197,7 +214,7 @@ func TestSetAliases(t *testing.T) {
 	if prev := adopt("10.0.1.0/29"); prev.String() != "10.0.1.0/29" {
 		t.Errorf("previous range %s, want 10.0.1.0/29", prev)
 	}
-	if got := aliasesByName(t, st)["old.shop"]; got.VIP != "10.0.1.5" || got.ServiceID != "" || len(got.Ports) != 1 || got.Ports[0] != (AliasPort{8080, "srv-old"}) {
+	if got := aliasesByName(t, st)["old.shop"]; got.VIP != "10.0.1.5" || got.ServiceID != "" || len(got.Ports) != 1 || got.Ports[0] != (AliasPort{8080, "srv-old", web}) {
 		t.Errorf("an alias stored before VIPs after the start: %+v, want VIP 10.0.1.5 and its one port", got)
 	}
 	if prev := adopt("192.168.50.0/24"); prev.String() != "10.0.1.0/29" {
@@ -216,7 +233,7 @@ func TestSetAliases(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(listeners) != 2 {
-		t.Errorf("listeners %+v, want api.shop:80 and old.shop:8080", listeners)
+	if len(listeners) != 1 || listeners[0].Name != "old.shop" || listeners[0].Address.Port() != 8080 {
+		t.Errorf("listeners %+v, want old.shop:8080", listeners)
 	}
 }

@@ -27,7 +27,8 @@
 // Map services its tasks are registered in the same way; each client alias name gets a virtual
 // address of the alias range (DefaultAliasCIDR unless configured), stored with the alias, which
 // the DNS server answers and the data plane's Service Connect proxy (package connectproxy) listens
-// on, forwarding each port to the healthy instances at their AWS_INSTANCE_PORT.
+// on, forwarding each port to the healthy instances at their AWS_INSTANCE_PORT. Several ECS
+// services may give one name, each with ports of its own (a name and port is one service's).
 //
 // Every write is one store transaction: a restart (even kill -9) loses and duplicates nothing,
 // and creates carrying a CreatorRequestId are idempotent by it, as Cloud Map's are.

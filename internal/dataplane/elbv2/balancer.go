@@ -1,11 +1,15 @@
 package elbv2
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,10 +63,18 @@ type Balancer struct {
 	pools     map[string]*serviceproxy.Pool
 	proxyV2   map[string]bool // target group ARN → proxy_protocol_v2.enabled
 	checkers  map[string]*checker
-	states    map[string]string   // "TGARN|IP:PORT" → state
-	inUse     map[string][]string // target group ARN → load balancer ARNs
-	listenErr map[string]string   // listener ARN → last error logged
-	stopped   bool                // Run ended: Sync and Listen do nothing more
+	states    map[string]string        // "TGARN|IP:PORT" → state
+	inUse     map[string][]string      // target group ARN → load balancer ARNs
+	listenErr map[string]listenFailure // listener ARN → why it does not listen (tried again every resync)
+	stopped   bool                     // Run ended: Sync and Listen do nothing more
+}
+
+// listenFailure is why a recorded listener does not listen: its load balancer, its port and the
+// error of the last attempt to listen on it.
+type listenFailure struct {
+	loadBalancerARN string
+	port            int32
+	err             string
 }
 
 // boundListener is a listener's socket and the target group it forwards to.
@@ -79,7 +91,7 @@ func NewBalancer(opts Options) *Balancer {
 		clock: opts.Clock, changed: opts.Changed, ready: make(chan struct{}),
 		listeners: map[string]*boundListener{}, pools: map[string]*serviceproxy.Pool{}, proxyV2: map[string]bool{},
 		checkers: map[string]*checker{}, states: map[string]string{}, inUse: map[string][]string{},
-		listenErr: map[string]string{},
+		listenErr: map[string]listenFailure{},
 	}
 	if b.address == "" {
 		b.address = "127.0.0.1"
@@ -351,8 +363,9 @@ func drainLeft(g *store.TargetGroupRecord, t *store.TargetRecord, now time.Time)
 }
 
 // syncListeners binds the recorded listeners not bound yet (after a restart; a port taken by
-// someone else is logged once per error and tried again at the next sync) and closes the others.
-// Called with mu held.
+// someone else is logged once per error, reported by Impaired and tried again at the next sync,
+// every resyncPeriod, until it binds or the listener changes) and closes the others. Called with
+// mu held.
 func (b *Balancer) syncListeners(snap *snapshot) {
 	b.inUse = map[string][]string{}
 	want := map[string]bool{}
@@ -369,11 +382,12 @@ func (b *Balancer) syncListeners(snap *snapshot) {
 			_ = l.ln.Close() // its port changed in the store: listen on the new one
 			delete(b.listeners, rec.ARN)
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(b.address, itoa(rec.Port)))
+		ln, err := b.bind(rec.Port)
 		if err != nil {
-			if b.listenErr[rec.ARN] != err.Error() {
+			f := listenFailure{loadBalancerARN: rec.LoadBalancerARN, port: rec.Port, err: err.Error()}
+			if b.listenErr[rec.ARN] != f {
 				b.log.Error(err, "a load balancer's listener cannot listen; retrying", "listener", rec.ARN, "port", rec.Port)
-				b.listenErr[rec.ARN] = err.Error()
+				b.listenErr[rec.ARN] = f
 			}
 			continue
 		}
@@ -389,6 +403,34 @@ func (b *Balancer) syncListeners(snap *snapshot) {
 			delete(b.listeners, arn)
 		}
 	}
+	for arn := range b.listenErr {
+		if !want[arn] {
+			delete(b.listenErr, arn)
+		}
+	}
+}
+
+// Impaired says why load balancer lbARN is active_impaired: one sentence per listener of it
+// that does not listen (its port taken by another process after a restart, say), naming the
+// port and the error of the last attempt, sorted by port; "" when every listener listens. The
+// balancer tries each such listener again every resyncPeriod (1 s), so the load balancer is
+// active again, with no call, once the port is free; ModifyListener to another port also ends it.
+func (b *Balancer) Impaired(lbARN string) string {
+	b.mu.Lock()
+	var fs []listenFailure
+	for _, f := range b.listenErr {
+		if f.loadBalancerARN == lbARN {
+			fs = append(fs, f)
+		}
+	}
+	b.mu.Unlock()
+	slices.SortFunc(fs, func(x, y listenFailure) int { return cmp.Compare(x.port, y.port) })
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("the listener on port %d cannot listen (%s); it is tried again every %s: "+
+			"stop what holds %s:%d or move the listener to a free Port with ModifyListener", f.port, f.err, resyncPeriod, b.address, f.port))
+	}
+	return strings.Join(out, "; ")
 }
 
 // syncPools gives each target group a listener uses a pool of its targets: healthy ones take new

@@ -30,7 +30,9 @@
 // Every request member either takes effect or is refused with a ValidationError naming it
 // (a member the local data plane does not decode is never ignored). Everything lives in the data
 // plane's bbolt store (package store, bucket elbv2): a restart loses nothing, and the listeners
-// listen again.
+// listen again. A listener whose port another process took meanwhile is tried again every second;
+// until it listens, its load balancer's State is active_impaired with a Reason naming the port and
+// the bind error (Balancer.Impaired), then active again.
 //
 // For the ECS service scheduler, Balancer implements scheduler.TargetHealth and
 // scheduler.Targets: it registers a service's RUNNING tasks at privateIPv4Address:containerPort,

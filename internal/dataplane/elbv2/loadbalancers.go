@@ -94,10 +94,26 @@ func (a *API) createLoadBalancer(f *form) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadBalancersResult{LoadBalancers: []xmlLoadBalancer{lbXML(&out)}}, nil
+	return loadBalancersResult{LoadBalancers: []xmlLoadBalancer{lbXML(&out, a.lbState(out.ARN))}}, nil
 }
 
-func lbXML(r *store.LoadBalancerRecord) xmlLoadBalancer {
+// Load balancer states (ELBv2 API reference, LoadBalancerState): the local load balancer is
+// active once created, and active_impaired while one of its listeners cannot listen
+// (Balancer.Impaired gives the reason); it is never provisioning or failed.
+const (
+	lbStateActive   = "active"
+	lbStateImpaired = "active_impaired"
+)
+
+// lbState is load balancer arn's LoadBalancerState as the balancer finds it now.
+func (a *API) lbState(arn string) xmlLBState {
+	if reason := a.balancer.Impaired(arn); reason != "" {
+		return xmlLBState{Code: lbStateImpaired, Reason: reason}
+	}
+	return xmlLBState{Code: lbStateActive}
+}
+
+func lbXML(r *store.LoadBalancerRecord, state xmlLBState) xmlLoadBalancer {
 	azs := []xmlAZ{{ZoneName: localZone}}
 	if len(r.Subnets) > 0 {
 		azs = azs[:0]
@@ -108,7 +124,7 @@ func lbXML(r *store.LoadBalancerRecord) xmlLoadBalancer {
 	return xmlLoadBalancer{
 		LoadBalancerArn: r.ARN, DNSName: r.DNSName, CanonicalHostedZoneID: canonicalZoneLocal,
 		CreatedTime: xmlTime{r.CreatedTime.Time}, LoadBalancerName: r.Name, Scheme: r.Scheme, VpcID: r.VpcID,
-		State: xmlLBState{Code: "active"}, Type: r.Type, AvailabilityZones: azs, IPAddressType: r.IPAddressType,
+		State: state, Type: r.Type, AvailabilityZones: azs, IPAddressType: r.IPAddressType,
 	}
 }
 
@@ -130,7 +146,7 @@ func (a *API) describeLoadBalancers(f *form) (any, error) {
 	var out []xmlLoadBalancer
 	for _, lb := range all {
 		if wanted(arns, lb.ARN) && wanted(names, lb.Name) {
-			out = append(out, lbXML(lb))
+			out = append(out, lbXML(lb, a.lbState(lb.ARN)))
 		}
 	}
 	pg, next := page(f, out)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-logr/logr/testr"
@@ -90,5 +91,66 @@ func TestRestart(t *testing.T) {
 	ls := call(t, a, "Action=DescribeListeners&LoadBalancerArn="+url.QueryEscape(lb)).(listenersResult)
 	if len(ls.Listeners) != 1 {
 		t.Errorf("%d listeners after a restart, want 1", len(ls.Listeners))
+	}
+}
+
+// lbState is the State DescribeLoadBalancers answers for load balancer arn.
+func lbState(t *testing.T, a *API, arn string) xmlLBState {
+	t.Helper()
+	out := call(t, a, "Action=DescribeLoadBalancers&LoadBalancerArns.member.1="+url.QueryEscape(arn)).(loadBalancersResult)
+	if len(out.LoadBalancers) != 1 {
+		t.Fatalf("DescribeLoadBalancers answered %d load balancers, want 1", len(out.LoadBalancers))
+	}
+	return out.LoadBalancers[0].State
+}
+
+// TestRestartWithAPortTaken: a listener whose port another process took while the data plane
+// was down cannot listen after the restart; DescribeLoadBalancers says so (active_impaired, the
+// reason naming the port and the bind error) instead of active, and the load balancer is active
+// again once the port is free (the balancer's next sync) or once ModifyListener moves the
+// listener to a free port.
+func TestRestartWithAPortTaken(t *testing.T) {
+	for _, way := range []string{"port freed", "ModifyListener"} {
+		t.Run(way, func(t *testing.T) {
+			st, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			a, stop := running(t, st)
+			port := freePort(t)
+			lb, _, ls := stack(t, a, "web", port)
+			if got := lbState(t, a, lb); got != (xmlLBState{Code: lbStateActive}) {
+				t.Fatalf("state before the restart %+v, want active", got)
+			}
+			stop()
+			taken, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer taken.Close()
+
+			a, stop = running(t, st)
+			defer stop()
+			got := lbState(t, a, lb)
+			if got.Code != lbStateImpaired {
+				t.Errorf("state with the listener's port taken: %+v, want %s", got, lbStateImpaired)
+			}
+			for _, part := range []string{fmt.Sprintf("port %d", port), "address already in use", "ModifyListener"} {
+				if !strings.Contains(got.Reason, part) {
+					t.Errorf("reason %q does not say %q", got.Reason, part)
+				}
+			}
+
+			if way == "port freed" {
+				_ = taken.Close()
+				a.balancer.Sync() // what the balancer does every resyncPeriod
+			} else {
+				call(t, a, fmt.Sprintf("Action=ModifyListener&ListenerArn=%s&Port=%d", url.QueryEscape(ls), freePort(t)))
+			}
+			if got := lbState(t, a, lb); got != (xmlLBState{Code: lbStateActive}) {
+				t.Errorf("state after %s: %+v, want active with no reason", way, got)
+			}
+		})
 	}
 }

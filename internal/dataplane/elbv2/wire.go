@@ -28,7 +28,8 @@ type xmlAZ struct {
 }
 
 type xmlLBState struct {
-	Code string `xml:"Code"`
+	Code   string `xml:"Code"`
+	Reason string `xml:"Reason,omitempty"`
 }
 
 type xmlLoadBalancer struct {

@@ -201,6 +201,10 @@ func (t *task) recordDigest(c *ctr, cont containerd.Container) {
 
 func (t *task) create(c *ctr, img containerd.Image) (containerd.Container, error) {
 	ctx := t.startCtx
+	img, err := t.c.knownConfig(ctx, img)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := img.Spec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading image config of %s: %w", img.Name(), err)

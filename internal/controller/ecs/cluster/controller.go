@@ -10,7 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
 	"github.com/nodeless-dev/nodeless/internal/controller/ecs/managed"
@@ -34,18 +39,79 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 	cfg := managed.Config(mgr,
 		func(c *ecsv1alpha1.Cluster) *ecsv1alpha1.ClusterStatus { return &c.Status },
 		func(s *ecsv1alpha1.ClusterStatus) *ecsv1alpha1.CommonStatus { return &s.CommonStatus })
-	// A cluster's counts change without any event Kubernetes sees, and clusters have no poller:
-	// clusters are few, one DescribeClusters a StablePollInterval each.
+	// A cluster's counts (SERVICES, RUNNING, PENDING) change as its services and tasks do. Those
+	// of the Services and Tasks in Kubernetes are seen as their status changes (their poller
+	// describes them every PollInterval while they change): such a change reads the cluster
+	// again, so the columns follow them within one poll, with no DescribeClusters at rest. The
+	// rest (tasks of Pods, of services nodeless does not manage) are read again every
+	// StablePollInterval. Clusters have no poller of their own: they are few.
 	cfg.Resync = opts.StablePollInterval
 	rec, err := reconciler.New(r, cfg)
 	if err != nil {
 		return fmt.Errorf("building the Cluster reconciler: %w", err)
 	}
+	clusters := referencedClusters(mgr.GetClient())
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ecs-cluster").
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
 		For(&ecsv1alpha1.Cluster{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
+		Watches(&ecsv1alpha1.Service{}, handler.EnqueueRequestsFromMapFunc(clusters),
+			builder.WithPredicates(countedChange(func(s *ecsv1alpha1.Service) [3]any {
+				return [3]any{s.Status.Status, s.Status.RunningCount, s.Status.PendingCount}
+			}))).
+		Watches(&ecsv1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(clusters),
+			builder.WithPredicates(countedChange(func(t *ecsv1alpha1.Task) [3]any {
+				return [3]any{t.Status.LastStatus, t.Status.TaskArn, nil}
+			}))).
 		Complete(rec)
+}
+
+// countedChange passes the creation and deletion of an object of type T, and the updates that
+// change what counts returns (the members of its status a cluster's counts follow).
+func countedChange[T client.Object](counts func(T) [3]any) predicate.Funcs {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, okOld := e.ObjectOld.(T)
+			n, okNew := e.ObjectNew.(T)
+			return okOld && okNew && counts(o) != counts(n)
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// referencedClusters maps a Service or Task to the Cluster it runs in: its clusterRef, or the
+// Clusters of its namespace whose ECS name or ARN its cluster member names.
+func referencedClusters(c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var ref *ecsv1alpha1.LocalObjectReference
+		var cluster string
+		switch o := obj.(type) {
+		case *ecsv1alpha1.Service:
+			ref, cluster = o.Spec.ClusterRef, o.Spec.Cluster
+		case *ecsv1alpha1.Task:
+			ref, cluster = o.Spec.ClusterRef, o.Spec.Cluster
+		default:
+			return nil
+		}
+		if ref != nil {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: ref.Name}}}
+		}
+		if cluster == "" {
+			return nil
+		}
+		var list ecsv1alpha1.ClusterList
+		if err := c.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+			return nil // the stable resync reads the cluster anyway
+		}
+		var out []reconcile.Request
+		for i := range list.Items {
+			cl := &list.Items[i]
+			if cluster == cl.ECSName() || (cl.Status.ClusterArn != "" && cluster == cl.Status.ClusterArn) {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(cl)})
+			}
+		}
+		return out
+	}
 }
 
 func (r *Reconciler) name(c *ecsv1alpha1.Cluster) string {
@@ -167,9 +233,9 @@ func mirror(st *ecsv1alpha1.ClusterStatus, c *ecstypes.Cluster) {
 	st.ClusterArn = aws.ToString(c.ClusterArn)
 	st.ClusterName = aws.ToString(c.ClusterName)
 	st.Status = aws.ToString(c.Status)
-	st.RunningTasksCount = c.RunningTasksCount
-	st.PendingTasksCount = c.PendingTasksCount
-	st.ActiveServicesCount = c.ActiveServicesCount
+	st.RunningTasksCount = aws.Int32(c.RunningTasksCount)
+	st.PendingTasksCount = aws.Int32(c.PendingTasksCount)
+	st.ActiveServicesCount = aws.Int32(c.ActiveServicesCount)
 }
 
 // Finalize deletes the ECS cluster (policy delete, not read-only, created or adopted); ECS

@@ -28,7 +28,7 @@ type Options struct {
 	// (rollout in progress, tasks starting or stopping).
 	PollInterval time.Duration
 	// StablePollInterval is how often it describes those at rest, and how often a Cluster's
-	// counts are read again.
+	// counts are read again (a status change of its Services and Tasks reads them at once).
 	StablePollInterval time.Duration
 	// ReadOnly makes every controller observe ECS and mirror status without writing to ECS.
 	ReadOnly bool
