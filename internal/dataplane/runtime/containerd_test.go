@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,24 @@ func requireContainerd(t *testing.T) {
 
 // newEnv starts a runtime on stateDir ("" for a new temporary one).
 func newEnv(t *testing.T, stateDir string) *env { return newEnvWith(t, stateDir, nil) }
+
+// killContainerd kills the env's containerd with SIGKILL (its pid from containerd.pid) and
+// returns that pid; the supervisor starts a new one.
+func (e *env) killContainerd() int {
+	e.t.Helper()
+	raw, err := os.ReadFile(filepath.Join(ContainerdDir(e.stateDir), "containerd.pid"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(string(raw))
+	if err != nil {
+		e.t.Fatalf("containerd.pid %q: %v", raw, err)
+	}
+	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+		e.t.Fatal(err)
+	}
+	return pid
+}
 
 // newEnvWith starts a runtime on stateDir ("" for a new temporary one) whose tasks may join v.
 func newEnvWith(t *testing.T, stateDir string, v *vpc.VPC) *env {

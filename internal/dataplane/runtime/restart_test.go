@@ -151,14 +151,7 @@ func TestContainerdCrashIsNotAnExit(t *testing.T) {
 	st := e.start(spec)
 	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
 	pidFile := filepath.Join(ContainerdDir(e.stateDir), "containerd.pid")
-	raw, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(string(raw))
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	pid := e.killContainerd()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		raw, _ := os.ReadFile(pidFile)
@@ -192,14 +185,7 @@ func TestContainerdCrashIsNotAnExit(t *testing.T) {
 func TestStartWhileContainerdRestarts(t *testing.T) {
 	e := newEnv(t, "")
 	e.loadImage()
-	raw, err := os.ReadFile(filepath.Join(ContainerdDir(e.stateDir), "containerd.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(string(raw))
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	e.killContainerd()
 	spec := taskSpec(container("web", withPort(8080)))
 	st := e.start(spec)
 	got := e.waitState(spec.TaskID, 40*time.Second, "RUNNING or failed", func(s TaskState) bool {

@@ -175,14 +175,7 @@ func TestStopWhileContainerdRestarts(t *testing.T) {
 	spec := taskSpec(def)
 	e.start(spec)
 	e.waitState(spec.TaskID, 20*time.Second, "RUNNING", running("web"))
-	raw, err := os.ReadFile(filepath.Join(ContainerdDir(e.stateDir), "containerd.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(string(raw))
-	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	e.killContainerd()
 	if err := e.rt.Stop(context.Background(), spec.TaskID); err != nil {
 		t.Fatal(err)
 	}
@@ -244,14 +237,7 @@ func TestRemoveSearchesOnlyWhenInDoubt(t *testing.T) {
 
 	spec, st = run()
 	gen := e.rt.sup.Generation()
-	raw, err := os.ReadFile(filepath.Join(ContainerdDir(e.stateDir), "containerd.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(string(raw))
-	if err := unix.Kill(pid, unix.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	e.killContainerd()
 	for deadline := time.Now().Add(30 * time.Second); e.rt.sup.Generation() == gen; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("containerd not restarted")
