@@ -98,19 +98,30 @@ func cloudMapService(t *testing.T, sd *servicediscovery.Client, namespace, name 
 	return cm.Service
 }
 
+// ecsServiceTaskIPs returns the addresses of the RUNNING tasks of the ecs.nodeless.dev Service
+// name in namespace ns once there are want of them; otherwise nil and what is missing.
+func (c *cluster) ecsServiceTaskIPs(t *testing.T, ns, name string, want int) ([]string, string) {
+	t.Helper()
+	arn, err := c.kubectlOutput("-n", ns, "get", "services.ecs.nodeless.dev", name, "-o", "jsonpath={.status.serviceArn}")
+	if err != nil || arn == "" {
+		return nil, fmt.Sprintf("no serviceArn yet (%v)", err)
+	}
+	parts := strings.Split(arn, "/")
+	_, ips := c.serviceTaskIPs(t, parts[len(parts)-2], parts[len(parts)-1])
+	if len(ips) != want {
+		return nil, fmt.Sprintf("%d RUNNING tasks, want %d", len(ips), want)
+	}
+	return ips, ""
+}
+
 // waitServiceNames waits until host, looked up by the Pod at asker, answers exactly the addresses
 // of the 2 RUNNING tasks of the ecs.nodeless.dev Service api in namespace ns.
 func (c *cluster) waitServiceNames(t *testing.T, ns, asker, host string) {
 	t.Helper()
 	eventually(t, host+" answering the ECS Service's 2 RUNNING tasks", func() (bool, string) {
-		arn, err := c.kubectlOutput("-n", ns, "get", "services.ecs.nodeless.dev", "api", "-o", "jsonpath={.status.serviceArn}")
-		if err != nil || arn == "" {
-			return false, fmt.Sprintf("no serviceArn yet (%v)", err)
-		}
-		parts := strings.Split(arn, "/")
-		_, ips := c.serviceTaskIPs(t, parts[len(parts)-2], parts[len(parts)-1])
-		if len(ips) != 2 {
-			return false, fmt.Sprintf("%d RUNNING tasks", len(ips))
+		ips, why := c.ecsServiceTaskIPs(t, ns, "api", 2)
+		if ips == nil {
+			return false, why
 		}
 		got, err := c.podGet(asker, "/lookup?host="+host)
 		return err == nil && got == strings.Join(ips, "\n"), fmt.Sprintf("%q (%v), want %q", got, err, ips)
@@ -339,14 +350,9 @@ func TestServiceConnectNames(t *testing.T) {
 	c.apply(t, ns, serviceConnectManifest(webV1))
 	asker := c.readyPods(t, ns, "app=asker", 1)[0].Status.PodIP
 	eventually(t, "api.shop answering a virtual address, the ECS Service's 2 tasks behind it", func() (bool, string) {
-		arn, err := c.kubectlOutput("-n", ns, "get", "services.ecs.nodeless.dev", "api", "-o", "jsonpath={.status.serviceArn}")
-		if err != nil || arn == "" {
-			return false, fmt.Sprintf("no serviceArn yet (%v)", err)
-		}
-		parts := strings.Split(arn, "/")
-		_, ips := c.serviceTaskIPs(t, parts[len(parts)-2], parts[len(parts)-1])
-		if len(ips) != 2 {
-			return false, fmt.Sprintf("%d RUNNING tasks", len(ips))
+		ips, why := c.ecsServiceTaskIPs(t, ns, "api", 2)
+		if ips == nil {
+			return false, why
 		}
 		host, err := c.podGet(asker, "/lookup?host=api.shop.")
 		vip, perr := netip.ParseAddr(host)
