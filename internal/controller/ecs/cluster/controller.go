@@ -56,19 +56,25 @@ func Register(mgr ctrl.Manager, api ecsapi.API, opts managed.Options) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Workers}).
 		For(&ecsv1alpha1.Cluster{}, builder.WithPredicates(reconciler.SpecOrAnnotationsChanged())).
 		Watches(&ecsv1alpha1.Service{}, handler.EnqueueRequestsFromMapFunc(clusters),
-			builder.WithPredicates(countedChange(func(s *ecsv1alpha1.Service) [3]any {
-				return [3]any{s.Status.Status, s.Status.RunningCount, s.Status.PendingCount}
+			builder.WithPredicates(countedChange(func(s *ecsv1alpha1.Service) serviceCounts {
+				return serviceCounts{s.Status.Status, s.Status.RunningCount, s.Status.PendingCount}
 			}))).
 		Watches(&ecsv1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(clusters),
-			builder.WithPredicates(countedChange(func(t *ecsv1alpha1.Task) [3]any {
-				return [3]any{t.Status.LastStatus, t.Status.TaskArn, nil}
+			builder.WithPredicates(countedChange(func(t *ecsv1alpha1.Task) [2]string {
+				return [2]string{t.Status.LastStatus, t.Status.TaskArn}
 			}))).
 		Complete(rec)
 }
 
+// serviceCounts are the members of a Service's status its cluster's counts follow.
+type serviceCounts struct {
+	status           string
+	running, pending int32
+}
+
 // countedChange passes the creation and deletion of an object of type T, and the updates that
 // change what counts returns (the members of its status a cluster's counts follow).
-func countedChange[T client.Object](counts func(T) [3]any) predicate.Funcs {
+func countedChange[T client.Object, K comparable](counts func(T) K) predicate.Funcs {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			o, okOld := e.ObjectOld.(T)
