@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
@@ -101,11 +102,14 @@ func TestClusterTaskDefinitionDefaults(t *testing.T) {
 	}
 
 	// Cluster b's role changes: one revision registered, Service b rolls to it, a and c stay.
-	if err := c.Get(f.ctx, client.ObjectKeyFromObject(clB), clB); err != nil {
-		t.Fatal(err)
-	}
-	clB.Spec.Defaults.ExecutionRoleArn = roleB2
-	if err := c.Update(f.ctx, clB); err != nil {
+	// The controller writes the Cluster's status meanwhile (its counts follow the services).
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(f.ctx, client.ObjectKeyFromObject(clB), clB); err != nil {
+			return err
+		}
+		clB.Spec.Defaults.ExecutionRoleArn = roleB2
+		return c.Update(f.ctx, clB)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	want["b"] = [2]string{roleB2, "/flag"}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
@@ -171,11 +172,14 @@ func TestClusterDefaultsWakeServicesNamingTheCluster(t *testing.T) {
 	f.create(cl, td, svc)
 	f.hasCondition(svc, func() []metav1.Condition { return svc.Status.Conditions }, ecsv1alpha1.ConditionReady, metav1.ConditionTrue, managed.ReasonRolloutComplete)
 
-	if err := c.Get(f.ctx, client.ObjectKeyFromObject(cl), cl); err != nil {
-		t.Fatal(err)
-	}
-	cl.Spec.Defaults.NetworkConfiguration.AwsvpcConfiguration.Subnets = []string{otherSubnet}
-	if err := c.Update(f.ctx, cl); err != nil {
+	// The controller writes the Cluster's status meanwhile (its counts follow the services).
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(f.ctx, client.ObjectKeyFromObject(cl), cl); err != nil {
+			return err
+		}
+		cl.Spec.Defaults.NetworkConfiguration.AwsvpcConfiguration.Subnets = []string{otherSubnet}
+		return c.Update(f.ctx, cl)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, "the service's subnets follow the Cluster's defaults", func() (bool, string) {

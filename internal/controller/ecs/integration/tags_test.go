@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ecsv1alpha1 "github.com/nodeless-dev/nodeless/api/ecs/v1alpha1"
@@ -164,18 +165,23 @@ func (s *scenario) createOnlyRefused(svc *ecsv1alpha1.Service) {
 
 func (s *scenario) setTags(obj client.Object, tags []ecsv1alpha1.Tag) {
 	s.t.Helper()
-	s.get(obj)
-	switch o := obj.(type) {
-	case *ecsv1alpha1.Cluster:
-		o.Spec.Tags = tags
-	case *ecsv1alpha1.TaskDefinition:
-		o.Spec.Tags = tags
-	case *ecsv1alpha1.Service:
-		o.Spec.Tags = tags
-	case *ecsv1alpha1.Task:
-		o.Spec.Tags = tags
-	}
-	if err := s.c.Update(s.ctx, obj); err != nil {
+	// The controllers write the object's status meanwhile (a Cluster's counts follow its
+	// services): read again and retry on a conflict, as kubectl edit would.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s.get(obj)
+		switch o := obj.(type) {
+		case *ecsv1alpha1.Cluster:
+			o.Spec.Tags = tags
+		case *ecsv1alpha1.TaskDefinition:
+			o.Spec.Tags = tags
+		case *ecsv1alpha1.Service:
+			o.Spec.Tags = tags
+		case *ecsv1alpha1.Task:
+			o.Spec.Tags = tags
+		}
+		return s.c.Update(s.ctx, obj)
+	})
+	if err != nil {
 		s.t.Fatalf("tagging %s: %v", obj.GetName(), err)
 	}
 }
