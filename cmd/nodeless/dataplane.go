@@ -67,7 +67,7 @@ and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 	fs.StringVar(&f.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every task its address (changeable only while no task runs)")
 	addServiceConnectCIDRFlag(fs, &f.serviceConnectCIDR)
 	fs.BoolVar(&f.jsonLog, "json-log", false, "log JSON instead of text to stderr")
-	fs.StringVar(&f.agentBinary, "agent-binary", "", "the nodeless-agent executable the data plane makes the files agent's image from (default: beside this executable)")
+	fs.StringVar(&f.agentBinary, "agent-binary", "", "the nodeless-agent executable: the containers' logging binary and the files agent's image (default: beside this executable)")
 	addHealthyAfterRunningFlag(fs, &f.healthyAfterRunning)
 	fs.BoolVar(&f.throttling, "emulate-throttling", false, "throttle the ECS API as ECS does (its documented token buckets per operation; "+
 		"ThrottlingException when a bucket is empty), to see a client's backoff before AWS does")

@@ -264,11 +264,12 @@ func (d *DataPlane) wire(subnet ipam.Subnet, aliases aliasRanges) error {
 	return nil
 }
 
-// listen binds the API's address, with a clear message when the port is taken.
 // logBinary is the containers' logging binary (runtime.ContainerdOptions.LogBinary): the
 // nodeless-agent (AgentBinary, or the one beside the executable), whose CRI-format logs give
-// `kubectl logs` its --timestamps and --since. Without it (a build without the agent) the logs
-// are raw, and the data plane says so once.
+// `kubectl logs` its --timestamps and --since. Without it (a build without the agent) the shim
+// writes raw logs, which lose what a container writes to stderr after its stdout closes
+// (containerd 1.x's shim closes the file the two share when stdout ends), and the data plane
+// says so once.
 func (d *DataPlane) logBinary() string {
 	bin := d.opts.AgentBinary
 	if bin == "" {
@@ -279,12 +280,13 @@ func (d *DataPlane) logBinary() string {
 		_, err = os.Stat(abs)
 	}
 	if err != nil {
-		d.log.Info("no nodeless-agent to write container logs with: logs have no timestamps", "agentBinary", bin, "error", err.Error())
+		d.log.Info("no nodeless-agent to write container logs with: logs have no timestamps and may lose the end of stderr; build it with make build or pass --agent-binary", "agentBinary", bin, "error", err.Error())
 		return ""
 	}
 	return abs
 }
 
+// listen binds the API's address, with a clear message when the port is taken.
 func listen(address string) (net.Listener, error) {
 	l, err := net.Listen("tcp", address)
 	if errors.Is(err, syscall.EADDRINUSE) {

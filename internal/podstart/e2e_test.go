@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/nodeless-dev/nodeless/internal/agentimage"
+	"github.com/nodeless-dev/nodeless/internal/agentimage/agenttest"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
@@ -27,18 +28,6 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/testimage"
 	"github.com/nodeless-dev/nodeless/internal/translate"
 )
-
-// buildAgent compiles cmd/nodeless-agent as make build does (static) into a temporary directory.
-func buildAgent(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), agentimage.BinaryName)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "github.com/nodeless-dev/nodeless/cmd/nodeless-agent")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the agent: %v\n%s", err, b)
-	}
-	return out
-}
 
 // TestRealContainers: on the real data plane with containerd, a container sees its Secret, its
 // ConfigMap and its derived variables, and the files the real nodeless-files init container wrote
@@ -50,7 +39,7 @@ func TestRealContainers(t *testing.T) {
 	}
 	ctx := context.Background()
 	ref := agentimage.LocalRef("e2e")
-	env := dataplanetest.StartWith(t, dataplane.Options{AgentBinary: buildAgent(t), AgentImage: ref})
+	env := dataplanetest.StartWith(t, dataplane.Options{AgentBinary: agenttest.Build(t), AgentImage: ref})
 	f, err := os.Open(testimage.Tarball(t, ""))
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +29,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/nodeless-dev/nodeless/internal/agentimage"
+	"github.com/nodeless-dev/nodeless/internal/agentimage/agenttest"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
@@ -58,7 +57,7 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	dp := dataplanetest.StartWith(t, dataplane.Options{AgentBinary: buildAgent(t)})
+	dp := dataplanetest.StartWith(t, dataplane.Options{AgentBinary: agenttest.Build(t)})
 	dp.LoadTestImage(t)
 	env := testenv.Start(t)
 	client, err := kubernetes.NewForConfig(env.Config)
@@ -110,18 +109,6 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// buildAgent compiles cmd/nodeless-agent as make build does: the data plane's logging binary.
-func buildAgent(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), agentimage.BinaryName)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "github.com/nodeless-dev/nodeless/cmd/nodeless-agent")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building nodeless-agent: %v\n%s", err, b)
-	}
-	return out
 }
 
 // runPod runs a task of the test image with args as its command and creates its Pod, bound to

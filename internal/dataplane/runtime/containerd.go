@@ -57,7 +57,8 @@ type ContainerdOptions struct {
 	// for each container process (containerd's binary:// logging) and it writes the process's
 	// stdout and stderr to PATH (LogPath) in the CRI log format, with a time per line (package
 	// crilog; the nodeless-agent is one). Empty: the shim appends the raw output to PATH
-	// (cio.LogFile), without times.
+	// (cio.LogFile), without times, and may lose stderr written after stdout closed (containerd
+	// 1.x's shim closes the file the two streams share when stdout ends).
 	LogBinary string
 	// LocalImages are the images the runtime makes instead of pulling, by full reference
 	// (docker.io/library/... form, as containerd names images): the nodeless agent's.

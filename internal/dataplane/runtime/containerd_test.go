@@ -77,13 +77,21 @@ func (e *env) killContainerd() int {
 // newEnvWith starts a runtime on stateDir ("" for a new temporary one) whose tasks may join v.
 func newEnvWith(t *testing.T, stateDir string, v *vpc.VPC) *env {
 	t.Helper()
+	return newEnvOptions(t, stateDir, ContainerdOptions{VPC: v})
+}
+
+// newEnvOptions starts a runtime with opts on stateDir ("" for a new temporary one); StateDir,
+// Observer and Logger are the env's.
+func newEnvOptions(t *testing.T, stateDir string, opts ContainerdOptions) *env {
+	t.Helper()
 	requireContainerd(t)
 	if stateDir == "" {
 		stateDir = t.TempDir()
 		t.Cleanup(func() { unmountUnder(t, stateDir) })
 	}
 	e := &env{t: t, stateDir: stateDir, states: map[string][]TaskState{}, wake: make(chan struct{}), done: make(chan error, 1)}
-	rt, err := NewContainerd(ContainerdOptions{StateDir: stateDir, Observer: e.observe, Logger: testr.New(t), VPC: v})
+	opts.StateDir, opts.Observer, opts.Logger = stateDir, e.observe, testr.New(t)
+	rt, err := NewContainerd(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/containerd/containerd"
 
+	"github.com/nodeless-dev/nodeless/internal/agentimage/agenttest"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
@@ -213,23 +214,49 @@ func TestCgroupLimitsAndOOM(t *testing.T) {
 	}
 }
 
+// TestLogsLandInFile: with the nodeless-agent as the logging binary, as the data plane runs it,
+// both streams of a container that exits at once land in its log, each line in the CRI format
+// with its stream.
 func TestLogsLandInFile(t *testing.T) {
-	e := newEnv(t, "")
+	e := newEnvOptions(t, "", ContainerdOptions{LogBinary: agenttest.Build(t)})
 	e.loadImage()
 	def := container("talker", withCommand("-stdout", "to stdout", "-stderr", "to stderr", "-exit", "0"))
 	def.Essential = ptr(false)
 	spec := taskSpec(def, container("web"))
 	e.start(spec)
 	e.waitState(spec.TaskID, 20*time.Second, "talker STOPPED", stopped("talker"))
-	// The shim copies the output to the file on its own; it may land just after the exit is seen.
+	// The logging binary copies on its own; the lines may land just after the exit is seen.
 	var b []byte
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		b, _ = os.ReadFile(LogPath(e.stateDir, spec.TaskID, "talker"))
-		if strings.Contains(string(b), "to stdout") && strings.Contains(string(b), "to stderr") {
+		if strings.Contains(string(b), " stdout F to stdout\n") && strings.Contains(string(b), " stderr F to stderr\n") {
 			return
 		}
 	}
-	t.Fatalf("log = %q", b)
+	t.Fatalf("log = %q, want a stdout and a stderr line in the CRI format", b)
+}
+
+// TestRawLogsWithoutAgent: without a logging binary the shim appends the raw output to the log
+// (cio.LogFile). Only stdout is asserted: containerd 1.x's shim (1.6.20 in Debian) shares one
+// file between the two streams and closes it when stdout ends, so a stderr line not yet copied
+// then is lost ("error copying stderr" in containerd's log); this is why the data plane runs the
+// agent as its logging binary.
+func TestRawLogsWithoutAgent(t *testing.T) {
+	e := newEnv(t, "")
+	e.loadImage()
+	def := container("talker", withCommand("-stdout", "to stdout", "-exit", "0"))
+	def.Essential = ptr(false)
+	spec := taskSpec(def, container("web"))
+	e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "talker STOPPED", stopped("talker"))
+	var b []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		b, _ = os.ReadFile(LogPath(e.stateDir, spec.TaskID, "talker"))
+		if string(b) == "to stdout\n" {
+			return
+		}
+	}
+	t.Fatalf("log = %q, want %q", b, "to stdout\n")
 }
 
 func TestAttachAfterRestartKeepsContainer(t *testing.T) {

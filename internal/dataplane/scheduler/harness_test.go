@@ -196,6 +196,11 @@ type serviceOpts struct {
 	desired, min, max int32
 	breaker           *model.DeploymentCircuitBreaker
 	strategy          []model.CapacityProviderStrategyItem
+	// loadBalancers and grace are the service's loadBalancers and healthCheckGracePeriodSeconds,
+	// set at creation as CreateService sets them (added later, a task may already be RUNNING
+	// unregistered).
+	loadBalancers []model.LoadBalancer
+	grace         *int32
 }
 
 // createService stores a service as CreateService does and tells the scheduler.
@@ -213,6 +218,7 @@ func (h *harness) createService(name, family string, rev int32, o serviceOpts) {
 		DeploymentConfiguration: &model.DeploymentConfiguration{
 			MinimumHealthyPercent: ptr(o.min), MaximumPercent: ptr(o.max), DeploymentCircuitBreaker: o.breaker,
 		},
+		LoadBalancers: o.loadBalancers, HealthCheckGracePeriodSeconds: o.grace,
 	}
 	h.update(func(tx *store.Tx) error { return tx.PutService(testCluster, &store.ServiceRecord{Service: svc}) })
 	h.s.ServiceChanged(testCluster, name)

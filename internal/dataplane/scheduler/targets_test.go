@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
 )
 
 // fakeBalancer is a load balancer as the scheduler sees it: it records registrations, says healthy
@@ -102,15 +101,11 @@ func behindTargetGroup(h *harness, delay time.Duration, grace int32) (*fakeBalan
 	h.t.Helper()
 	lb := &fakeBalancer{now: h.clock.Now, delay: delay, healthy: map[string]bool{}, unhealthy: map[string]bool{}, drainFrom: map[string]time.Time{}}
 	h.startWith(func(o *Options) { o.TargetHealth, o.Targets = lb, lb })
-	h.createService("web", "plain", 1, serviceOpts{desired: 1, min: 100, max: 200})
-	h.update(func(tx *store.Tx) error {
-		r, err := tx.GetService(testCluster, "web")
-		if err != nil {
-			return err
-		}
-		r.Service.LoadBalancers = []model.LoadBalancer{{TargetGroupArn: ptr("arn:tg"), ContainerName: ptr("app"), ContainerPort: ptr(int32(8080))}}
-		r.Service.HealthCheckGracePeriodSeconds = ptr(grace)
-		return tx.PutService(testCluster, r)
+	// The load balancer is there from the start, as CreateService stores it: the task registers
+	// when it reaches RUNNING.
+	h.createService("web", "plain", 1, serviceOpts{
+		desired: 1, min: 100, max: 200, grace: ptr(grace),
+		loadBalancers: []model.LoadBalancer{{TargetGroupArn: ptr("arn:tg"), ContainerName: ptr("app"), ContainerPort: ptr(int32(8080))}},
 	})
 	var id string
 	h.eventually("the service's task is registered", func() bool {
