@@ -28,9 +28,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/store"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
 )
 
@@ -86,6 +88,7 @@ func BenchmarkDataPlane(b *testing.B) {
 	}{
 		{"RunTask", func(b *testing.B) starter { return newAPIStarter(b, env) }},
 		{"Runtime", func(b *testing.B) starter { return &runtimeStarter{rt: rt} }},
+		{"RuntimeVPC", func(b *testing.B) starter { return &runtimeStarter{rt: rt, vpc: true} }},
 		{"containerd", func(b *testing.B) starter { return &bareStarter{client: rt.rt.Client(), runc: rt.runc, root: rt.root} }},
 	}
 	// Sequential: the three ways take turns task by task, so that they see the same machine load
@@ -117,9 +120,13 @@ func BenchmarkDataPlane(b *testing.B) {
 				report(b, sc.name+"-", all[j], 0)
 			}
 			b.ReportMetric(float64(commits)/tasks, "RunTask-commits-per-task")
-			ratio := float64(pct(https(all[0]), 50)) / float64(pct(https(all[2]), 50))
+			bare := len(scenarios) - 1
+			ratio := float64(pct(https(all[0]), 50)) / float64(pct(https(all[bare]), 50))
 			b.ReportMetric(ratio, "RunTask/containerd-http-p50-x")
-			b.ReportMetric(pairedRatio(all[0], all[2]), "RunTask/containerd-http-paired-p50-x")
+			b.ReportMetric(pairedRatio(all[0], all[bare]), "RunTask/containerd-http-paired-p50-x")
+			b.ReportMetric(pairedRatio(all[1], all[bare]), "Runtime/containerd-http-paired-p50-x")
+			b.ReportMetric(pairedRatio(all[2], all[1]), "RuntimeVPC/Runtime-http-paired-p50-x")
+			b.ReportMetric(pairedRatio(all[0], all[2]), "RunTask/RuntimeVPC-http-paired-p50-x")
 		}
 	})
 	// 50 at once: the three ways take turns round by round, forward then backward, so that each
@@ -148,7 +155,11 @@ func BenchmarkDataPlane(b *testing.B) {
 		for j, sc := range scenarios {
 			report(b, sc.name+"-", all[j], mean(totals[j]))
 		}
-		b.ReportMetric(float64(mean(totals[0]))/float64(mean(totals[2])), "RunTask/containerd-all-answered-x")
+		bare := len(scenarios) - 1
+		b.ReportMetric(float64(mean(totals[0]))/float64(mean(totals[bare])), "RunTask/containerd-all-answered-x")
+		b.ReportMetric(float64(mean(totals[1]))/float64(mean(totals[bare])), "Runtime/containerd-all-answered-x")
+		b.ReportMetric(float64(mean(totals[2]))/float64(mean(totals[1])), "RuntimeVPC/Runtime-all-answered-x")
+		b.ReportMetric(float64(mean(totals[0]))/float64(mean(totals[2])), "RunTask/RuntimeVPC-all-answered-x")
 	})
 }
 
@@ -503,6 +514,8 @@ func (s *apiStarter) cleanup(b *testing.B) {
 
 type benchRuntime struct {
 	rt         *runtime.Containerd
+	vpc        *vpc.VPC
+	lastAddr   atomic.Uint32 // the last address given to a RuntimeVPC task, from the subnet's gateway on
 	runc, root string
 	stateDir   string
 	mu         sync.Mutex
@@ -515,21 +528,30 @@ func startRuntime(b *testing.B) *benchRuntime {
 		b.Fatal(err)
 	}
 	br := &benchRuntime{waiters: map[string]chan struct{}{}}
-	rt, err := runtime.NewContainerd(runtime.ContainerdOptions{StateDir: dir, Observer: br.observe, Logger: logr.Discard()})
+	// The runtime has a VPC of its own, as the data plane's runtime does; the Runtime way's tasks
+	// do not join it (no TaskSpec.Network: a namespace with lo only), the RuntimeVPC way's do.
+	v, err := vpc.New(vpc.Options{StateDir: dir, Logger: logr.Discard()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	br.rt, br.runc, br.root, br.stateDir = rt, "/usr/sbin/runc", dir+"/containerd/runc", dir
+	rt, err := runtime.NewContainerd(runtime.ContainerdOptions{StateDir: dir, Observer: br.observe, VPC: v, Logger: logr.Discard()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	br.rt, br.vpc, br.runc, br.root, br.stateDir = rt, v, "/usr/sbin/runc", dir+"/containerd/runc", dir
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- rt.Run(ctx) }()
+	go func() { done <- v.Run(ctx) }()
 	b.Cleanup(func() {
 		cancel()
+		<-done
 		<-done
 		unmountAll(dir)
 		_ = os.RemoveAll(dir)
 	})
 	<-rt.Ready()
+	<-v.Ready()
 	f, err := os.Open(testimage.Tarball(b, ""))
 	if err != nil {
 		b.Fatal(err)
@@ -553,8 +575,21 @@ func (br *benchRuntime) observe(taskID string, st runtime.TaskState) {
 	}
 }
 
+// nextInterface is a VPC interface with the next address of the runtime's subnet (the benchmark
+// starts far fewer tasks than the default subnet holds, so addresses are not reused).
+func (br *benchRuntime) nextInterface() *vpc.Interface {
+	sub := br.vpc.Subnet()
+	addr := sub.Gateway()
+	for range br.lastAddr.Add(1) {
+		addr = addr.Next()
+	}
+	return &vpc.Interface{Address: sub.WithBits(addr), Gateway: sub.Gateway(), MAC: ipam.MAC(addr)}
+}
+
 type runtimeStarter struct {
-	rt     *benchRuntime
+	rt *benchRuntime
+	// vpc joins each task to the runtime's VPC (a veth pair, an address), as the data plane does.
+	vpc    bool
 	mu     sync.Mutex
 	states map[string]store.TaskRuntimeState
 }
@@ -568,6 +603,9 @@ func (s *runtimeStarter) start(i int) (sample, error) {
 			PortMappings: []model.PortMapping{{ContainerPort: aws.Int32(testimage.Port)}},
 		}},
 	}}
+	if s.vpc {
+		spec.Network = s.rt.nextInterface()
+	}
 	ch := make(chan struct{})
 	s.rt.mu.Lock()
 	s.rt.waiters[id] = ch
