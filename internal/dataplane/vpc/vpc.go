@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -138,7 +139,7 @@ func (v *VPC) removeIfUnused() error {
 	return nil
 }
 
-// attached counts the veths in the VPC's namespace: one per attached task.
+// attached counts the veths in the VPC's namespace: one per attached task (spares' do not count).
 func (v *VPC) attached() (int, error) {
 	if !IsNamespace(v.nsPath) {
 		return 0, nil
@@ -154,7 +155,7 @@ func (v *VPC) attached() (int, error) {
 	}
 	n := 0
 	for _, l := range links {
-		if l.Type() == "veth" {
+		if l.Type() == "veth" && !strings.HasPrefix(l.Attrs().Name, spareVethPrefix) {
 			n++
 		}
 	}
