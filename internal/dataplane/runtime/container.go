@@ -32,6 +32,7 @@ const oomReason = "OutOfMemoryError: Container killed due to memory usage"
 // dependencies, start it, then watch it until it exits or the task stops.
 func (t *task) runContainer(c *ctr) {
 	defer t.wg.Done()
+	defer t.passedStart(c)
 	var cont containerd.Container
 	err := t.retryUnavailable(func() (err error) {
 		cont, err = t.prepare(c)
@@ -87,6 +88,7 @@ func (t *task) runContainer(c *ctr) {
 			return
 		}
 	}
+	t.passedStart(c)
 	t.supervise(c, cont, proc)
 }
 

@@ -63,6 +63,10 @@ type ContainerdOptions struct {
 	// LocalImages are the images the runtime makes instead of pulling, by full reference
 	// (docker.io/library/... form, as containerd names images): the nodeless agent's.
 	LocalImages map[string]LocalImage
+	// SpareNamespaces is how many ready task namespaces, joined to the VPC, the runtime keeps for
+	// the next starts (vpc.Spares), made while no task starts; 0: none (each start makes its own).
+	// Needs VPC.
+	SpareNamespaces int
 }
 
 // Containerd runs tasks as OCI containers on a private containerd with runc. It implements Runtime
@@ -103,6 +107,12 @@ type Containerd struct {
 
 	// shimSearches counts the searches for forgotten shims (killForgottenShims), for tests.
 	shimSearches atomic.Uint64
+
+	// spares is the pool of ready task namespaces (nil without one); starting counts the starts
+	// under way (beginStart), startEnded wakes the pool's refill when one ends.
+	spares     *vpc.Spares
+	starting   atomic.Int32
+	startEnded chan struct{}
 
 	// localMu serialises making local images; localDigests records what each holds.
 	localMu      sync.Mutex
@@ -154,6 +164,10 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 		unpacked:     map[string]bool{},
 		configs:      map[digest.Digest]ocispec.Descriptor{},
 		localDigests: map[string]string{},
+		startEnded:   make(chan struct{}, 1),
+	}
+	if opts.VPC != nil && opts.SpareNamespaces > 0 {
+		c.spares = vpc.NewSpares(dir, opts.VPC, opts.SpareNamespaces)
 	}
 	return c, nil
 }
@@ -195,6 +209,9 @@ func (c *Containerd) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.sup.Run(gctx) })
 	g.Go(func() error { return c.serve(gctx) })
+	if c.spares != nil {
+		g.Go(func() error { c.refillSpares(gctx); return nil })
+	}
 	return g.Wait()
 }
 

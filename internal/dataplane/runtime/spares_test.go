@@ -1,0 +1,121 @@
+package runtime
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// spareNames lists the spare namespaces under stateDir.
+func spareNames(t *testing.T, stateDir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(stateDir, "netns"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "spare-") {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// waitSpares waits until stateDir holds n spares other than those in not, and returns them.
+func waitSpares(t *testing.T, stateDir string, n int, not []string) []string {
+	t.Helper()
+	skip := map[string]bool{}
+	for _, s := range not {
+		skip[s] = true
+	}
+	var got []string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got = spareNames(t, stateDir)
+		fresh := 0
+		for _, s := range got {
+			if !skip[s] {
+				fresh++
+			}
+		}
+		if len(got) == n && fresh >= n-len(not) {
+			return got
+		}
+	}
+	t.Fatalf("spares %v, want %d (not counting %v)", got, n, not)
+	return nil
+}
+
+// TestStartTakesASpare: with SpareNamespaces the runtime makes spares once the VPC is ready, a
+// task on the VPC starts in one (its network as without a pool: address, files, reachable by
+// Dial), the pool refills once the start is over, Remove leaves only spares, and the runtime's stop
+// removes those too.
+func TestStartTakesASpare(t *testing.T) {
+	stateDir := t.TempDir()
+	t.Cleanup(func() { unmountUnder(t, stateDir) })
+	v := newVPC(t, stateDir)
+	e := newEnvOptions(t, stateDir, ContainerdOptions{VPC: v, SpareNamespaces: 2})
+	e.loadImage()
+	before := waitSpares(t, stateDir, 2, nil)
+
+	a := onVPC(v, taskSpec(container("web", withCommand("-listen", ":8080"), withPort(8080))), 10)
+	st, err := e.rt.Start(context.Background(), a) // not e.start: its cleanup would Remove after the stop below
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(a.TaskID, 20*time.Second, "RUNNING", running("web"))
+	after := waitSpares(t, stateDir, 2, before[:1]) // one was taken, one made since
+	left := 0
+	for _, s := range before {
+		for _, s2 := range after {
+			if s == s2 {
+				left++
+			}
+		}
+	}
+	if left != 1 {
+		t.Errorf("spares %v before the start, %v after: want exactly one taken and one made", before, after)
+	}
+	if got := get(t, st.HostPorts["8080/tcp"], "/file?path=/etc/hosts"); !strings.Contains(got, "10.78.0.10\tip-") {
+		t.Errorf("the task's /etc/hosts does not name its address:\n%s", got)
+	}
+	var resp *http.Response
+	dialed := http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: v.Dial}}
+	resp, err = dialed.Get("http://10.78.0.10:8080/remote")
+	if err != nil {
+		t.Fatalf("GET the task through the VPC: %v", err)
+	}
+	resp.Body.Close()
+	if got := vethCount(t, v); got != 3 {
+		t.Errorf("%d veths in the VPC with one task and two spares, want 3", got)
+	}
+
+	ctx := context.Background()
+	if err := e.rt.Stop(ctx, a.TaskID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rt.Remove(ctx, a.TaskID, st); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(after, spareNames(t, stateDir)); diff != "" {
+		t.Errorf("after Remove, the spares changed (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, "netns", a.TaskID)); !os.IsNotExist(err) {
+		t.Errorf("the task's namespace is left after Remove: %v", err)
+	}
+	e.stop()
+	if got := spareNames(t, stateDir); len(got) != 0 {
+		t.Errorf("spares left after the runtime stopped: %v", got)
+	}
+	if got := vethCount(t, v); got != 0 {
+		t.Errorf("%d veths left in the VPC after the runtime stopped, want 0", got)
+	}
+}
