@@ -78,6 +78,7 @@ type ContainerdOptions struct {
 //	containerd/            the daemon's config.toml, socket, pid file, log, root, state, opt, runc/
 //	netns/<task>           the task's network namespace (bind mount), shared by its containers; its
 //	                       eth0 joins the VPC (package vpc, whose own namespace is netns/vpc)
+//	netns/spare-<hex>      a ready namespace of the pool (SpareNamespaces, vpc.Spares)
 //	tasks/<task>/          generated resolv.conf, hosts, hostname; volumes/<name> (ephemeral volumes)
 //	logs/<task>/<ctr>.log  stdout and stderr of each container, written by the shim (see LogPath)
 //

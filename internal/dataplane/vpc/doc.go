@@ -18,6 +18,10 @@
 // The VPC's namespace stays while a task is attached to it; Run removes it when it ends with none
 // (a kill -9 leaves it, and the next Run adopts it).
 //
+// Spares is a pool of ready task namespaces, already joined to the VPC by a veth pair, that a
+// task's start takes instead of making its own (StateDir/netns/spare-*; never reused across
+// processes: a new pool first removes what an earlier one left).
+//
 // Dial opens connections from inside the VPC's namespace to task addresses: probes, port
 // forwarding and load balancers of the nodeless process reach tasks this way, and tasks see the
 // connection come from the gateway address.

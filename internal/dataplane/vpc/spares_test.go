@@ -47,6 +47,43 @@ func spareState(t *testing.T, v *VPC, stateDir string) (mounts, veths []string) 
 
 func always() bool { return true }
 
+// wantSpares checks that the pool holds n spares and the state dir and the VPC exactly as many.
+func wantSpares(t *testing.T, s *Spares, v *VPC, stateDir string, n int, when string) {
+	t.Helper()
+	mounts, veths := spareState(t, v, stateDir)
+	if len(mounts) != n || len(veths) != n || s.Ready() != n {
+		t.Errorf("%s: mounts %v, veths %v, Ready %d; want %d of each", when, mounts, veths, s.Ready(), n)
+	}
+}
+
+// attachKeepsThePair attaches the task on a taken spare and checks that its eth0 stayed the spare's,
+// now with the task's MAC.
+func attachKeepsThePair(t *testing.T, v *VPC, id, ns string, ifc Interface) {
+	t.Helper()
+	th, closeT, err := handleAt(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeT()
+	before, err := th.LinkByName(TaskInterface)
+	if err != nil {
+		t.Fatalf("the taken namespace has no %s: %v", TaskInterface, err)
+	}
+	if err := v.AttachTask(id, ns, ifc); err != nil {
+		t.Fatal(err)
+	}
+	after, err := th.LinkByName(TaskInterface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Attrs().Index != after.Attrs().Index {
+		t.Errorf("AttachTask made the taken pair again (eth0 index %d → %d)", before.Attrs().Index, after.Attrs().Index)
+	}
+	if diff := cmp.Diff(ifc.MAC.String(), after.Attrs().HardwareAddr.String()); diff != "" {
+		t.Errorf("eth0's MAC (-want +got):\n%s", diff)
+	}
+}
+
 // TestSparesTakeRefillDrain walks the pool's rules: it fills to its size while quiet and not
 // otherwise; a take moves a spare to the task's path, whose pair AttachTask then keeps (same eth0,
 // same VPC end) and gives the task's address; an empty pool says so; Drain leaves nothing.
@@ -68,10 +105,7 @@ func TestSparesTakeRefillDrain(t *testing.T) {
 	if err := s.Fill(always); err != nil {
 		t.Fatal(err)
 	}
-	mounts, veths := spareState(t, r.v, dir)
-	if len(mounts) != 2 || len(veths) != 2 || s.Ready() != 2 {
-		t.Fatalf("after Fill: mounts %v, veths %v, Ready %d; want 2 of each", mounts, veths, s.Ready())
-	}
+	wantSpares(t, s, r.v, dir, 2, "after Fill")
 
 	addr := netip.MustParseAddr("10.78.0.9")
 	ifc := Interface{Address: subnet.WithBits(addr), Gateway: subnet.Gateway(), MAC: ipam.MAC(addr)}
@@ -79,36 +113,12 @@ func TestSparesTakeRefillDrain(t *testing.T) {
 	if !s.Take("task1", ns, ifc.MAC) {
 		t.Fatal("Take from a full pool found nothing")
 	}
-	th, closeT, err := handleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeT()
-	before, err := th.LinkByName(TaskInterface)
-	if err != nil {
-		t.Fatalf("the taken namespace has no %s: %v", TaskInterface, err)
-	}
-	if err := r.v.AttachTask("task1", ns, ifc); err != nil {
-		t.Fatal(err)
-	}
-	after, err := th.LinkByName(TaskInterface)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if before.Attrs().Index != after.Attrs().Index {
-		t.Errorf("AttachTask made the taken pair again (eth0 index %d → %d)", before.Attrs().Index, after.Attrs().Index)
-	}
-	if diff := cmp.Diff(ifc.MAC.String(), after.Attrs().HardwareAddr.String()); diff != "" {
-		t.Errorf("eth0's MAC (-want +got):\n%s", diff)
-	}
+	attachKeepsThePair(t, r.v, "task1", ns, ifc)
 	port := serveIn(t, ns)
 	if got := get(t, r.v.Dial, "http://10.78.0.9:"+port+"/"); !strings.HasPrefix(got, subnet.Gateway().String()+":") {
 		t.Errorf("the task on a taken spare answered %q, want a request from the gateway", got)
 	}
-	mounts, veths = spareState(t, r.v, dir)
-	if len(mounts) != 1 || len(veths) != 1 || s.Ready() != 1 {
-		t.Errorf("after Take: mounts %v, veths %v, Ready %d; want 1 of each", mounts, veths, s.Ready())
-	}
+	wantSpares(t, s, r.v, dir, 1, "after Take")
 
 	if !s.Take("task2", filepath.Join(dir, "netns", "task2"), ifc.MAC) {
 		t.Fatal("Take of the last spare found nothing")
@@ -126,10 +136,7 @@ func TestSparesTakeRefillDrain(t *testing.T) {
 	if err := s.Drain(); err != nil {
 		t.Fatal(err)
 	}
-	mounts, veths = spareState(t, r.v, dir)
-	if len(mounts) != 0 || len(veths) != 0 || s.Ready() != 0 {
-		t.Errorf("after Drain: mounts %v, veths %v, Ready %d; want none", mounts, veths, s.Ready())
-	}
+	wantSpares(t, s, r.v, dir, 0, "after Drain")
 	if !IsNamespace(ns) {
 		t.Error("Drain removed a taken namespace")
 	}
@@ -173,10 +180,7 @@ func TestSparesOfAnEarlierProcess(t *testing.T) {
 	if err := s.Sweep(); err != nil {
 		t.Fatal(err)
 	}
-	mounts, veths := spareState(t, r.v, dir)
-	if len(mounts) != 0 || len(veths) != 0 || s.Ready() != 0 {
-		t.Errorf("after Sweep: mounts %v, veths %v, Ready %d; want none", mounts, veths, s.Ready())
-	}
+	wantSpares(t, s, r.v, dir, 0, "after Sweep")
 	if !IsNamespace(cut) {
 		t.Fatal("Sweep removed the namespace of a task")
 	}
