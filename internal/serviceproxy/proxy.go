@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	utilcache "k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -104,8 +105,9 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	state map[types.NamespacedName]*serviceState
-	// withdrawn are the Pods the Pod controller is stopping (Withdraw), and when.
-	withdrawn map[types.UID]time.Time
+	// withdrawn are the Pods the Pod controller is stopping (Withdraw), each for withdrawnFor
+	// from its first Withdraw.
+	withdrawn *utilcache.Expiring
 }
 
 // withdrawnFor is how long a withdrawn Pod's UID is remembered: longer than any grace period
@@ -188,7 +190,7 @@ func New(opts Options) (*Proxy, error) {
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName](),
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "serviceproxy"}),
 		state:     map[types.NamespacedName]*serviceState{},
-		withdrawn: map[types.UID]time.Time{},
+		withdrawn: utilcache.NewExpiring(),
 		runCtx:    context.Background(),
 	}
 	p.events = record.NewBroadcaster()
@@ -322,14 +324,8 @@ func (p *Proxy) Drained(pod *corev1.Pod) bool {
 func (p *Proxy) Withdraw(uid types.UID, _ string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
-	for u, at := range p.withdrawn {
-		if now.Sub(at) > withdrawnFor {
-			delete(p.withdrawn, u)
-		}
-	}
-	if _, ok := p.withdrawn[uid]; !ok {
-		p.withdrawn[uid] = now
+	if _, ok := p.withdrawn.Get(uid); !ok {
+		p.withdrawn.Set(uid, struct{}{}, withdrawnFor)
 	}
 	for _, st := range p.state {
 		for _, pool := range st.pools {
@@ -444,7 +440,7 @@ func joinErrors(errs ...error) error {
 func (p *Proxy) endpoints(key types.NamespacedName, sp corev1.ServicePort, slices []*discoveryv1.EndpointSlice) []Endpoint {
 	eps := EndpointsFor(sp, slices)
 	for i := range eps {
-		if _, ok := p.withdrawn[eps[i].UID]; ok && eps[i].UID != "" {
+		if _, ok := p.withdrawn.Get(eps[i].UID); ok && eps[i].UID != "" {
 			eps[i].Ready, eps[i].Terminating = false, true
 		}
 	}

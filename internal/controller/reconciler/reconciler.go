@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -91,9 +91,8 @@ type Reconciler[T client.Object, S any] struct {
 	// deletion it completed, for finalizedMemory: until the cache sees the object go, it still
 	// holds the object with the finalizer, and a reconcile of that stale copy (a resync, a watch
 	// of a related kind) must not run Finalize a second time (a second StopTask, a second
-	// DeleteService).
-	mu        sync.Mutex
-	finalized map[types.UID]time.Time
+	// DeleteService). Each entry expires after finalizedMemory.
+	finalized *cache.Expiring
 }
 
 // finalizedMemory is how long a finalized object is remembered: far longer than an informer's
@@ -124,7 +123,7 @@ func New[T client.Object, S any](steps Steps[T], cfg Config[T, S]) (*Reconciler[
 	if cfg.Reader == nil {
 		cfg.Reader = cfg.Client
 	}
-	return &Reconciler[T, S]{steps: steps, cfg: cfg, finalized: map[types.UID]time.Time{}}, nil
+	return &Reconciler[T, S]{steps: steps, cfg: cfg, finalized: cache.NewExpiring()}, nil
 }
 
 // Reconcile runs the loop once for req.
@@ -205,26 +204,16 @@ func (r *Reconciler[T, S]) delete(ctx context.Context, obj T) (ctrl.Result, erro
 	return ctrl.Result{}, nil
 }
 
-// rememberFinalized records that uid's finalization completed, and drops the records older than
-// finalizedMemory (so the map holds at most the deletions of the last finalizedMemory).
+// rememberFinalized records that uid's finalization completed, for finalizedMemory (the
+// cache drops older records as it takes new ones).
 func (r *Reconciler[T, S]) rememberFinalized(uid types.UID) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now()
-	for u, at := range r.finalized {
-		if now.Sub(at) > finalizedMemory {
-			delete(r.finalized, u)
-		}
-	}
-	r.finalized[uid] = now
+	r.finalized.Set(uid, struct{}{}, finalizedMemory)
 }
 
 // wasFinalized reports whether uid's finalization completed within finalizedMemory.
 func (r *Reconciler[T, S]) wasFinalized(uid types.UID) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	at, ok := r.finalized[uid]
-	return ok && time.Since(at) <= finalizedMemory
+	_, ok := r.finalized.Get(uid)
+	return ok
 }
 
 // ConflictRequeue is how soon an object whose status patch met a conflict is reconciled again:

@@ -15,9 +15,8 @@ import (
 	apievents "github.com/containerd/containerd/api/events"
 	"github.com/containerd/typeurl/v2"
 	"github.com/go-logr/logr"
-	digest "github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/utils/lru"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/containerdproc"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
@@ -103,8 +102,9 @@ type Containerd struct {
 	oom   map[string]bool // containerd IDs that the kernel OOM-killed
 	// unpacked holds the digests of images known to be unpacked for the snapshotter.
 	unpacked map[string]bool
-	// configs holds, by image target digest, the config descriptor with its blob (knownConfig).
-	configs map[digest.Digest]ocispec.Descriptor
+	// configs holds, by image target digest, the config descriptor with its blob (knownConfig):
+	// the knownConfigs targets used last.
+	configs *lru.Cache
 
 	// shimSearches counts the searches for forgotten shims (killForgottenShims), for tests.
 	shimSearches atomic.Uint64
@@ -163,7 +163,7 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 		oom:   map[string]bool{},
 
 		unpacked:     map[string]bool{},
-		configs:      map[digest.Digest]ocispec.Descriptor{},
+		configs:      lru.New(knownConfigs),
 		localDigests: map[string]string{},
 		startEnded:   make(chan struct{}, 1),
 	}

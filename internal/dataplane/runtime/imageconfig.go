@@ -11,6 +11,9 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// knownConfigs is how many image targets' configs knownConfig keeps (a few KiB each).
+const knownConfigs = 256
+
 // knownConfig returns img with its config descriptor, its config and its layers' diffIDs served
 // from memory: the config blob is read from containerd once per image target digest (manifest or
 // index) in this process, not three times per container. Creating a container reads it for the
@@ -21,12 +24,16 @@ import (
 // digest leads to never changes; an image retagged since is a new target, looked up by ensureImage
 // as before. The descriptor carries the blob in Data, which content.ReadBlob returns without a
 // round trip once it matches the descriptor's size and digest.
+//
+// It keeps the configs of the knownConfigs targets used last, so a long-lived data plane that
+// runs many images over time does not hold every config it ever read.
 func (c *Containerd) knownConfig(ctx context.Context, img containerd.Image) (containerd.Image, error) {
 	key := img.Target().Digest
-	c.mu.Lock()
-	desc, ok := c.configs[key]
-	c.mu.Unlock()
-	if !ok {
+	var desc ocispec.Descriptor
+	cached, ok := c.configs.Get(key)
+	if ok {
+		desc = cached.(ocispec.Descriptor)
+	} else {
 		var err error
 		if desc, err = img.Config(ctx); err != nil {
 			return nil, fmt.Errorf("reading the config descriptor of %s: %w", img.Name(), err)
@@ -37,9 +44,7 @@ func (c *Containerd) knownConfig(ctx context.Context, img containerd.Image) (con
 		if int64(len(desc.Data)) != desc.Size || digest.FromBytes(desc.Data) != desc.Digest {
 			return nil, fmt.Errorf("reading the config of %s: the blob does not match its descriptor %s", img.Name(), desc.Digest)
 		}
-		c.mu.Lock()
-		c.configs[key] = desc
-		c.mu.Unlock()
+		c.configs.Add(key, desc)
 	}
 	return configImage{Image: img, config: desc}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/containerd/containerd"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"k8s.io/utils/lru"
 )
 
 // fakeImage is an image whose config the content store serves, counting the reads.
@@ -68,7 +70,7 @@ func TestKnownConfigReadsEachTargetOnce(t *testing.T) {
 	}
 	desc, raw := configBlob(t, cfg)
 	store := &fakeStore{desc: desc, blob: raw}
-	c := &Containerd{configs: map[digest.Digest]ocispec.Descriptor{}}
+	c := &Containerd{configs: lru.New(knownConfigs)}
 	ctx := context.Background()
 	img := fakeImage{name: "example.com/app:1", target: digest.FromString("manifest 1"), store: store}
 	retagged := fakeImage{name: "example.com/app:1", target: digest.FromString("manifest 2"), store: store}
@@ -127,12 +129,43 @@ func TestKnownConfigReadsEachTargetOnce(t *testing.T) {
 func TestKnownConfigRefusesABlobThatIsNotTheDescriptors(t *testing.T) {
 	desc, _ := configBlob(t, ocispec.Image{Config: ocispec.ImageConfig{Cmd: []string{"a"}}})
 	_, other := configBlob(t, ocispec.Image{Config: ocispec.ImageConfig{Cmd: []string{"b"}}})
-	c := &Containerd{configs: map[digest.Digest]ocispec.Descriptor{}}
+	c := &Containerd{configs: lru.New(knownConfigs)}
 	img := fakeImage{name: "example.com/app:1", target: digest.FromString("manifest"), store: &fakeStore{desc: desc, blob: other}}
 	if _, err := c.knownConfig(context.Background(), img); err == nil {
 		t.Fatal("knownConfig accepted a config blob that does not match its descriptor")
 	}
-	if len(c.configs) != 0 {
-		t.Errorf("knownConfig remembered a config it refused: %v", c.configs)
+	if n := c.configs.Len(); n != 0 {
+		t.Errorf("knownConfig remembered %d configs, want none: it refused the only one", n)
+	}
+}
+
+// TestKnownConfigKeepsTheLastUsed: the configs of the knownConfigs targets used last are kept; one
+// used before them is read again.
+func TestKnownConfigKeepsTheLastUsed(t *testing.T) {
+	desc, raw := configBlob(t, ocispec.Image{Config: ocispec.ImageConfig{Cmd: []string{"a"}}})
+	store := &fakeStore{desc: desc, blob: raw}
+	c := &Containerd{configs: lru.New(knownConfigs)}
+	ctx := context.Background()
+	use := func(i int) {
+		t.Helper()
+		img := fakeImage{name: fmt.Sprintf("example.com/app:%d", i), target: digest.FromString(fmt.Sprint("manifest ", i)), store: store}
+		if _, err := c.knownConfig(ctx, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range knownConfigs + 1 {
+		use(i)
+	}
+	if store.reads != knownConfigs+1 {
+		t.Fatalf("blob reads = %d, want %d (one per target)", store.reads, knownConfigs+1)
+	}
+	use(knownConfigs) // the last one used: kept
+	use(1)            // kept
+	if store.reads != knownConfigs+1 {
+		t.Errorf("blob reads = %d after using kept targets again, want %d", store.reads, knownConfigs+1)
+	}
+	use(0) // the first, pushed out by the knownConfigs after it
+	if store.reads != knownConfigs+2 {
+		t.Errorf("blob reads = %d after using the first target again, want %d", store.reads, knownConfigs+2)
 	}
 }
