@@ -57,7 +57,12 @@ the outside through NAT; a server on the host's 127.0.0.1:PORT is 10.0.2.2:PORT 
 Clusters, task definitions, services and tasks survive restarts; running containers are re-attached
 and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDataplane(cmd.Context(), cmd.OutOrStdout(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkDataplaneFlags(cmd.Flags()); err != nil {
+				return err
+			}
+			return runDataplane(cmd.Context(), cmd.OutOrStdout(), f)
+		},
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.stateDir, "state-dir", controlplane.DefaultStateDir(), "where the credentials, the database and the private containerd live ($NODELESS_STATE_DIR)")
