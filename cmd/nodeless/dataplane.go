@@ -140,7 +140,7 @@ func printDataplaneUsage(out io.Writer, d *dataplane.DataPlane) {
 nodeless data plane: ECS API at %[1]s (region %[2]s)
 credentials: %[3]s (profile %[4]s)
 
-  export AWS_SHARED_CREDENTIALS_FILE=%[3]s AWS_PROFILE=%[4]s AWS_REGION=%[2]s
+  export AWS_SHARED_CREDENTIALS_FILE=%[3]s AWS_PROFILE=%[4]s AWS_DEFAULT_REGION=%[2]s
   aws --endpoint-url %[1]s ecs list-clusters
 
   Go SDK: config.LoadDefaultConfig(ctx, config.WithSharedCredentialsFiles([]string{%[3]q}),
