@@ -219,12 +219,16 @@ type ServiceStatus struct {
 	// by the circuit breaker is not fought.
 	// +optional
 	AppliedTaskDefinition string `json:"appliedTaskDefinition,omitempty"`
+
+	// The counts below are written when 0 too (no omitempty), so that `kubectl get` shows 0 in
+	// their columns rather than nothing.
+
 	// +optional
-	DesiredCount int32 `json:"desiredCount,omitempty"`
+	DesiredCount int32 `json:"desiredCount"`
 	// +optional
-	RunningCount int32 `json:"runningCount,omitempty"`
+	RunningCount int32 `json:"runningCount"`
 	// +optional
-	PendingCount int32 `json:"pendingCount,omitempty"`
+	PendingCount int32 `json:"pendingCount"`
 	// RolloutState of the PRIMARY deployment: IN_PROGRESS while it rolls out, then COMPLETED, or
 	// FAILED (terminal: the deployment circuit breaker stopped it; the next spec or revision
 	// change rolls out again).
