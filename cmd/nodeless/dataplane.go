@@ -57,7 +57,12 @@ the outside through NAT; a server on the host's 127.0.0.1:PORT is 10.0.2.2:PORT 
 Clusters, task definitions, services and tasks survive restarts; running containers are re-attached
 and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDataplane(cmd.Context(), cmd.OutOrStdout(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkDataplaneFlags(cmd.Flags()); err != nil {
+				return err
+			}
+			return runDataplane(cmd.Context(), cmd.OutOrStdout(), f)
+		},
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.stateDir, "state-dir", controlplane.DefaultStateDir(), "where the credentials, the database and the private containerd live ($NODELESS_STATE_DIR)")
@@ -135,7 +140,7 @@ func printDataplaneUsage(out io.Writer, d *dataplane.DataPlane) {
 nodeless data plane: ECS API at %[1]s (region %[2]s)
 credentials: %[3]s (profile %[4]s)
 
-  export AWS_SHARED_CREDENTIALS_FILE=%[3]s AWS_PROFILE=%[4]s AWS_REGION=%[2]s
+  export AWS_SHARED_CREDENTIALS_FILE=%[3]s AWS_PROFILE=%[4]s AWS_DEFAULT_REGION=%[2]s
   aws --endpoint-url %[1]s ecs list-clusters
 
   Go SDK: config.LoadDefaultConfig(ctx, config.WithSharedCredentialsFiles([]string{%[3]q}),

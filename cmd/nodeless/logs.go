@@ -12,9 +12,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	internalapi "k8s.io/cri-api/pkg/apis"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/cri-client/pkg/logs"
 
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/crilog"
 )
 
 func newLogsCmd() *cobra.Command {
@@ -91,7 +95,36 @@ func logFile(stateDir, taskID, container string) (string, error) {
 	}
 }
 
+// printLog copies the log at path to out: what the container wrote, without the times, streams
+// and tags of the CRI format the nodeless-agent writes (read with the kubelet's reader, as
+// kubectl logs reads it); a log written without the agent is copied as it is. With follow it
+// keeps printing until ctx ends (^C), which is no error.
 func printLog(ctx context.Context, out io.Writer, path string, follow bool) error {
+	cri, err := crilog.IsLog(path)
+	if err != nil {
+		return fmt.Errorf("opening log: %w", err)
+	}
+	if cri {
+		err := logs.ReadLogs(ctx, path, "", &logs.LogOptions{Follow: follow}, stillRunning{}, out, out)
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("reading log: %w", err)
+		}
+		return nil
+	}
+	return printRawLog(ctx, out, path, follow)
+}
+
+// stillRunning answers the one question the kubelet's log reader asks while it follows (is the
+// container still running?) with yes: `nodeless logs -f` follows until ^C, also after the task
+// stopped, and needs no running data plane.
+type stillRunning struct{ internalapi.RuntimeService }
+
+func (stillRunning) ContainerStatus(_ context.Context, id string, _ bool) (*runtimeapi.ContainerStatusResponse, error) {
+	return &runtimeapi.ContainerStatusResponse{Status: &runtimeapi.ContainerStatus{Id: id, State: runtimeapi.ContainerState_CONTAINER_RUNNING}}, nil
+}
+
+// printRawLog copies a log written without the agent (no times) as it is.
+func printRawLog(ctx context.Context, out io.Writer, path string, follow bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("opening log: %w", err)

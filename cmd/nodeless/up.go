@@ -36,6 +36,9 @@ data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, 
 --state-dir; running up again keeps every object.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkUpFlags(cmd.Flags()); err != nil {
+				return err
+			}
 			return runUp(cmd, f)
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	containerdlog "github.com/containerd/log"
 	"go.etcd.io/etcd/client/pkg/v3/logutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -72,6 +73,14 @@ func redirectKlog(w io.Writer, verbosity int) error {
 	}
 	klog.SetOutput(w)
 	return nil
+}
+
+// redirectContainerdLog sends the log of the containerd client inside this process (the local
+// data plane's image pulls, which log "trying next host" and the like through containerd's
+// process-wide logrus logger) to w, away from the terminal. The private containerd daemon logs
+// to its own file (<state-dir>/containerd/containerd.log).
+func redirectContainerdLog(w io.Writer) {
+	containerdlog.L.Logger.SetOutput(w)
 }
 
 // etcdLogger is etcd's zap logger writing JSON lines at level warn to w (etcd's own encoding, as

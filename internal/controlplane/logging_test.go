@@ -1,12 +1,16 @@
 package controlplane
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	containerdlog "github.com/containerd/log"
 )
 
 // TestLogRotation: the log of the embedded components is rotated by size, keeps MaxFiles old files,
@@ -71,4 +75,18 @@ func tail(s string) string {
 		return s[len(s)-200:]
 	}
 	return s
+}
+
+// TestContainerdClientLogsGoToTheLog: the containerd client inside nodeless (image pulls of the
+// local data plane) logs through containerd's logrus logger, which writes to the terminal unless
+// up sends it to the log file ("trying next host" lines between up's progress lines).
+func TestContainerdClientLogsGoToTheLog(t *testing.T) {
+	before := containerdlog.L.Logger.Out
+	t.Cleanup(func() { containerdlog.L.Logger.SetOutput(before) })
+	var buf bytes.Buffer
+	redirectContainerdLog(&buf)
+	containerdlog.G(context.Background()).WithField("host", "registry-1.docker.io").Info("trying next host")
+	if !strings.Contains(buf.String(), `msg="trying next host"`) {
+		t.Errorf("the log got %q, want containerd's line", buf.String())
+	}
 }

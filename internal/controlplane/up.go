@@ -101,6 +101,7 @@ func Up(ctx context.Context, o UpOptions) error {
 	if err := redirectKlog(logs, o.LogVerbosity); err != nil {
 		return err
 	}
+	redirectContainerdLog(logs)
 
 	start := time.Now()
 	cp, err := prepare(o.Config)

@@ -219,12 +219,20 @@ type ServiceStatus struct {
 	// by the circuit breaker is not fought.
 	// +optional
 	AppliedTaskDefinition string `json:"appliedTaskDefinition,omitempty"`
+
+	// The counts below are written when 0 too (no omitempty) and default to 0 in the schema, so
+	// that `kubectl get` shows 0 in their columns rather than nothing: the status is written as a
+	// merge patch, which leaves out a count that was 0 before and is 0 still.
+
+	// +kubebuilder:default=0
 	// +optional
-	DesiredCount int32 `json:"desiredCount,omitempty"`
+	DesiredCount int32 `json:"desiredCount"`
+	// +kubebuilder:default=0
 	// +optional
-	RunningCount int32 `json:"runningCount,omitempty"`
+	RunningCount int32 `json:"runningCount"`
+	// +kubebuilder:default=0
 	// +optional
-	PendingCount int32 `json:"pendingCount,omitempty"`
+	PendingCount int32 `json:"pendingCount"`
 	// RolloutState of the PRIMARY deployment: IN_PROGRESS while it rolls out, then COMPLETED, or
 	// FAILED (terminal: the deployment circuit breaker stopped it; the next spec or revision
 	// change rolls out again).

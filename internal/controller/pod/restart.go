@@ -14,6 +14,15 @@ import (
 const (
 	ecsCannotPull   = "CannotPullContainerError"
 	ecsResourceInit = "ResourceInitializationError"
+	ecsCannotStart  = "CannotStartContainerError"
+)
+
+// ReasonStartError is a container's lastState reason when its process could not be started (a
+// command that does not exist, ...), as the kubelet on containerd reports it, with exit code
+// startErrorExitCode (the kubelet's for a container whose task could not be created).
+const (
+	ReasonStartError   = "StartError"
+	startErrorExitCode = 128
 )
 
 // stopped is what the node makes of a Pod's stopped task (ADR 0005, "Restarts").
@@ -120,6 +129,27 @@ func podContainers(pod *corev1.Pod) []*corev1.Container {
 		out = append(out, &pod.Spec.Containers[i])
 	}
 	return out
+}
+
+// startFailed is why the container name of task could not be started (ECS's
+// CannotStartContainerError: it was created, its process was not), "" when that is not why it
+// stopped. ECS may give the reason only as the task's stoppedReason.
+func startFailed(task *ecstypes.Task, name string) string {
+	i := slices.IndexFunc(task.Containers, func(c ecstypes.Container) bool { return aws.ToString(c.Name) == name })
+	if i < 0 || task.Containers[i].ExitCode != nil {
+		return ""
+	}
+	reason := aws.ToString(task.Containers[i].Reason)
+	if reason == "" && task.StopCode == ecstypes.TaskStopCodeTaskFailedToStart {
+		reason = aws.ToString(task.StoppedReason)
+	}
+	if !strings.Contains(reason, ecsCannotStart) {
+		return ""
+	}
+	if j := strings.Index(reason, ecsCannotStart); j > 0 {
+		reason = reason[j:] // "Essential container app could not start: CannotStart..." → the runtime's words
+	}
+	return reason
 }
 
 // ran reports whether a container of task started: it runs, or it exited (it has an exit code).

@@ -2,11 +2,13 @@ package pod
 
 import (
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func podWith(policy corev1.RestartPolicy, containers ...string) *corev1.Pod {
@@ -94,5 +96,53 @@ func TestRan(t *testing.T) {
 		if got := ran(task, "app"); got != tc.want {
 			t.Errorf("%s: ran %v, want %v", name, got, tc.want)
 		}
+	}
+}
+
+// TestRecordStopKeepsWhyAContainerCouldNotStart: a container whose process could not be started
+// (a command that does not exist: CannotStartContainerError) shows, as the kubelet shows it on
+// containerd, lastState terminated with reason StartError, exit code 128 and the runtime's
+// message, and the next run counts as a restart; without it the Pod only said CrashLoopBackOff
+// and nowhere why. A container whose image could not be pulled still never ran.
+func TestRecordStopKeepsWhyAContainerCouldNotStart(t *testing.T) {
+	const cannotStart = `CannotStartContainerError: creating task: OCI runtime create failed: exec: "/no/such/binary": stat /no/such/binary: no such file or directory`
+	const pull = "CannotPullContainerError: example.com/app: not found"
+	stoppedAt := time.Date(2026, 11, 30, 18, 0, 0, 0, time.UTC)
+	for name, tc := range map[string]struct {
+		task          *ecstypes.Task
+		wantLast      *corev1.ContainerStateTerminated
+		wantRestarted []string
+	}{
+		"could not start": {
+			task: stoppedTask(ecstypes.TaskStopCodeTaskFailedToStart, "Essential container app could not start: "+cannotStart,
+				ecstypes.Container{Name: aws.String("app"), LastStatus: aws.String("STOPPED"), RuntimeId: aws.String("rt-app"), Reason: aws.String(cannotStart)}),
+			wantLast: &corev1.ContainerStateTerminated{ExitCode: 128, Reason: ReasonStartError, Message: cannotStart,
+				FinishedAt: metav1.NewTime(stoppedAt), ContainerID: "containerd://rt-app"},
+			wantRestarted: []string{"app"},
+		},
+		"could not start, in the task's reason only": {
+			task: stoppedTask(ecstypes.TaskStopCodeTaskFailedToStart, cannotStart,
+				ecstypes.Container{Name: aws.String("app"), LastStatus: aws.String("STOPPED")}),
+			wantLast:      &corev1.ContainerStateTerminated{ExitCode: 128, Reason: ReasonStartError, Message: cannotStart, FinishedAt: metav1.NewTime(stoppedAt)},
+			wantRestarted: []string{"app"},
+		},
+		"image not pulled": {
+			task: stoppedTask(ecstypes.TaskStopCodeTaskFailedToStart, pull,
+				ecstypes.Container{Name: aws.String("app"), LastStatus: aws.String("STOPPED"), RuntimeId: aws.String("rt-app"), Reason: aws.String(pull)}),
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tc.task.TaskArn = aws.String("arn:aws:ecs:us-east-1:000000000000:task/nodeless/t1")
+			tc.task.StoppedAt = aws.Time(stoppedAt)
+			r := &Reconciler{now: func() time.Time { return stoppedAt.Add(time.Minute) }}
+			st := newState(podWith(corev1.RestartPolicyAlways, "app"))
+			r.recordStop(podWith(corev1.RestartPolicyAlways, "app"), st, tc.task)
+			if diff := cmp.Diff(tc.wantLast, st.container("app").LastTermination); diff != "" {
+				t.Errorf("lastState (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantRestarted, st.restarted); diff != "" {
+				t.Errorf("restarted (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -254,7 +254,7 @@ func (r *Reconciler) recordStop(pod *corev1.Pod, st *podState, task *ecstypes.Ta
 	arn := aws.ToString(task.TaskArn)
 	st.restarted = nil
 	for _, c := range podContainers(pod) {
-		if ran(task, c.Name) {
+		if ran(task, c.Name) || startFailed(task, c.Name) != "" {
 			st.restarted = append(st.restarted, c.Name)
 		}
 	}
@@ -267,9 +267,24 @@ func (r *Reconciler) recordStop(pod *corev1.Pod, st *podState, task *ecstypes.Ta
 		for _, cs := range list {
 			if t := cs.State.Terminated; t != nil && ran(task, cs.Name) {
 				st.container(cs.Name).LastTermination = t.DeepCopy()
+			} else if msg := startFailed(task, cs.Name); msg != "" {
+				st.container(cs.Name).LastTermination = startError(task, cs.Name, msg, r.now())
 			}
 		}
 	}
+}
+
+// startError is the lastState of a container whose process could not be started, as the
+// kubelet on containerd records it: StartError, exit code 128, the runtime's message.
+func startError(task *ecstypes.Task, name, msg string, now time.Time) *corev1.ContainerStateTerminated {
+	t := &corev1.ContainerStateTerminated{ExitCode: startErrorExitCode, Reason: ReasonStartError, Message: msg,
+		FinishedAt: metav1.NewTime(stoppedAt(task, now))}
+	for _, c := range task.Containers {
+		if aws.ToString(c.Name) == name && aws.ToString(c.RuntimeId) != "" {
+			t.ContainerID = "containerd://" + aws.ToString(c.RuntimeId)
+		}
+	}
+	return t
 }
 
 // backingOff shows the kubelet's waiting reasons while the Pod waits to run again.

@@ -1,25 +1,21 @@
 package localhost
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"regexp"
 
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/cri-client/pkg/logs"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/runtime/crilog"
 	"github.com/nodeless-dev/nodeless/internal/taskhost"
 )
-
-// criLine matches the start of a CRI log line: time, stream, tag.
-var criLine = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[^ ]+ (stdout|stderr) [PF] `)
 
 // Logs returns the container's log. A log in the CRI format (written through the nodeless-agent)
 // is read with the kubelet's reader and honours every option; Follow ends when the container's
@@ -41,7 +37,7 @@ func (h *Host) Logs(ctx context.Context, t taskhost.Task, container string, o ta
 // logFile is the container's log file and whether it is in the CRI format.
 func (h *Host) logFile(t taskhost.Task, container string) (string, bool, error) {
 	path := runtime.LogPath(h.stateDir, t.ID, container)
-	cri, err := isCRI(path)
+	cri, err := crilog.IsLog(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, fmt.Errorf("container %q of task %s has no log (yet): check the container's name and that it started", container, t.ID)
 	}
@@ -74,21 +70,6 @@ func criOptions(o taskhost.LogOptions) *logs.LogOptions {
 		lo.LimitBytes = &o.LimitBytes
 	}
 	return lo
-}
-
-// isCRI reports whether the log at path is in the CRI format; an empty log is (it is being
-// written by the agent, which writes nothing before the first line).
-func isCRI(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer func() { _ = f.Close() }()
-	head, err := bufio.NewReader(f).Peek(64)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return false, err
-	}
-	return len(head) == 0 || criLine.Match(head), nil
 }
 
 // rawLog serves a log without times: whole, and only without options.

@@ -16,6 +16,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -90,4 +92,38 @@ func (w *Writer) line(stream, tag string, content []byte) error {
 	buf = append(buf, '\n')
 	_, err := w.w.Write(buf)
 	return err
+}
+
+// IsLog reports whether the file at path holds a log in this format, from the start of its first
+// line: "TIME STREAM TAG " with TIME in RFC 3339, STREAM stdout or stderr and TAG P or F. An
+// empty file is (the agent writes nothing before the first line). A log written without the
+// agent (plain output) is not. Errors are the file's (fs.ErrNotExist when there is none).
+func IsLog(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = f.Close() }()
+	head, err := bufio.NewReader(f).Peek(len(TimeFormat) + len(" stdout F "))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return len(head) == 0 || isLine(string(head)), nil
+}
+
+// isLine reports whether s begins as a line of this format does.
+func isLine(s string) bool {
+	ts, rest, ok := strings.Cut(s, " ")
+	if !ok {
+		return false
+	}
+	if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+		return false
+	}
+	for _, prefix := range []string{Stdout + " P ", Stdout + " F ", Stderr + " P ", Stderr + " F "} {
+		if strings.HasPrefix(rest, prefix) {
+			return true
+		}
+	}
+	return false
 }

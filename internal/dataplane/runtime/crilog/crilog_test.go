@@ -3,7 +3,10 @@ package crilog
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +72,37 @@ func TestKubeletReadsIt(t *testing.T) {
 	}
 	if diff := cmp.Diff(ts+"two\n", stderr.String()); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+}
+
+func TestIsLog(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"agent's line", "2026-01-02T03:04:05.000000006Z stdout F a\n", true},
+		{"partial stderr line", "2026-01-02T03:04:05.000000006Z stderr P a", true},
+		{"containerd's shorter time", "2026-01-02T03:04:05Z stdout F \n", true},
+		{"empty", "", true},
+		{"plain output", "hello\n", false},
+		{"plain output with a time", "2026-01-02T03:04:05Z started\n", false},
+		{"other stream", "2026-01-02T03:04:05Z stdin F a\n", false},
+		{"other tag", "2026-01-02T03:04:05Z stdout X a\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.log")
+			if err := os.WriteFile(path, []byte(tt.in), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := IsLog(path)
+			if err != nil || got != tt.want {
+				t.Errorf("IsLog(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+	if _, err := IsLog(filepath.Join(t.TempDir(), "none")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("IsLog(missing file): err = %v, want fs.ErrNotExist", err)
 	}
 }
