@@ -85,14 +85,14 @@ func TestDataPlaneVPC(t *testing.T) {
 		t.Errorf("task a fetching the host's loopback server through the VPC got %q", got)
 	}
 	two := vpcCounts{Veths: 2, Namespaces: 3, Mounts: 3, Uplinks: 1}
-	if got := countVPC(t, stateDir); got != two {
+	if got := countVPC(t, stateDir).tasks(); got != two {
 		t.Errorf("with two tasks: %+v, want %+v", got, two)
 	}
 
 	uplink := uplinkPid(t, stateDir)
 	p.Kill9(t)
 	t.Log("killed -9")
-	if got := countVPC(t, stateDir); got != two {
+	if got := countVPC(t, stateDir).tasks(); got != two {
 		t.Errorf("after kill -9 (the VPC, its uplink and the tasks outlive the process): %+v, want %+v", got, two)
 	}
 	p = dataplanetest.StartProcess(t, bin, stateDir, addr, 2)
@@ -104,7 +104,7 @@ func TestDataPlaneVPC(t *testing.T) {
 	if got := fetchVia(t, hostPort(t, tasks[0]), "http://"+ipB+":8080/remote"); !strings.HasPrefix(got, ipA+":") {
 		t.Errorf("after the restart, task b saw task a's request come from %q", got)
 	}
-	if got := countVPC(t, stateDir); got != two {
+	if got := countVPC(t, stateDir).tasks(); got != two {
 		t.Errorf("after kill -9 and restart: %+v, want %+v", got, two)
 	}
 	if got := uplinkPid(t, stateDir); got != uplink {
@@ -120,7 +120,7 @@ func TestDataPlaneVPC(t *testing.T) {
 			return false, fmt.Sprintf("%+v", out), err
 		}
 		task := out.Tasks[0]
-		counts := countVPC(t, stateDir)
+		counts := countVPC(t, stateDir).tasks()
 		state := fmt.Sprintf("%s, ENI %s, %+v", aws.ToString(task.LastStatus), aws.ToString(task.Attachments[0].Status), counts)
 		return aws.ToString(task.LastStatus) == "STOPPED" && aws.ToString(task.Attachments[0].Status) == "DELETED" &&
 			counts == vpcCounts{Veths: 1, Namespaces: 2, Mounts: 2, Uplinks: 1}, state, nil
@@ -129,7 +129,7 @@ func TestDataPlaneVPC(t *testing.T) {
 	p.Terminate(t)
 	p = nil
 	if got := countVPC(t, stateDir); got != (vpcCounts{Veths: 1, Namespaces: 2, Mounts: 2}) {
-		t.Errorf("after a clean stop (task a's namespace stays for re-attach, slirp4netns stops): %+v", got)
+		t.Errorf("after a clean stop (task a's namespace stays for re-attach, slirp4netns stops, no spare is left): %+v", got)
 	}
 	keepLogs(t, stateDir)
 	// An in-process data plane on the same state dir: the nodeless process dials task a's address.
@@ -302,10 +302,15 @@ func serveOnLoopback(t *testing.T, body string) string {
 
 // vpcCounts is what the VPC may leave behind: veths in the VPC's namespace, network namespaces
 // under <state>/netns (the VPC's and one per task), nsfs mounts under the state dir, and
-// slirp4netns processes attached to it.
+// slirp4netns processes attached to it. The pool of spare namespaces (vpc.Spares), which a
+// running data plane refills in the background, is counted apart, in Spares (namespaces).
 type vpcCounts struct {
 	Veths, Namespaces, Mounts, Uplinks int
+	Spares                             int
 }
+
+// tasks is c without the spares, which a running data plane makes at its own pace.
+func (c vpcCounts) tasks() vpcCounts { c.Spares = 0; return c }
 
 func countVPC(t *testing.T, stateDir string) vpcCounts {
 	t.Helper()
@@ -316,7 +321,11 @@ func countVPC(t *testing.T, stateDir string) vpcCounts {
 	}
 	entries, _ := os.ReadDir(filepath.Join(stateDir, "netns"))
 	for _, e := range entries {
-		if vpc.IsNamespace(filepath.Join(stateDir, "netns", e.Name())) {
+		switch {
+		case !vpc.IsNamespace(filepath.Join(stateDir, "netns", e.Name())):
+		case vpc.IsSpareNamespace(e.Name()):
+			n.Spares++
+		default:
 			n.Namespaces++
 		}
 	}
@@ -324,7 +333,8 @@ func countVPC(t *testing.T, stateDir string) vpcCounts {
 	for _, line := range strings.Split(string(mountinfo), "\n") {
 		// Field 5 is the mount point; the filesystem type follows the " - " separator.
 		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], stateDir+"/") && strings.Contains(line, " - nsfs ") {
+		if len(f) > 4 && strings.HasPrefix(f[4], stateDir+"/") && strings.Contains(line, " - nsfs ") &&
+			!vpc.IsSpareNamespace(filepath.Base(f[4])) {
 			n.Mounts++
 		}
 	}
@@ -357,7 +367,7 @@ func vethsIn(t *testing.T, nsPath string) int {
 	}
 	n := 0
 	for _, l := range links {
-		if l.Type() == "veth" {
+		if l.Type() == "veth" && !vpc.IsSpareVeth(l.Attrs().Name) {
 			n++
 		}
 	}

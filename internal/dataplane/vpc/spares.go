@@ -25,6 +25,13 @@ const (
 	spareVethPrefix = "vsp"
 )
 
+// IsSpareNamespace reports whether name, an entry of StateDir/netns, is a spare's mount point.
+func IsSpareNamespace(name string) bool { return strings.HasPrefix(name, sparePrefix) }
+
+// IsSpareVeth reports whether name, a link in the VPC's namespace, is the VPC end of a spare's
+// veth pair.
+func IsSpareVeth(name string) bool { return strings.HasPrefix(name, spareVethPrefix) }
+
 // Spares is a pool of ready task namespaces: each is mounted at StateDir/netns/spare-<hex>, has lo
 // up and, when there is a VPC, a veth pair whose task end is eth0 (down, no address) and whose VPC
 // end is on the bridge (down). Take hands one to a task: the namespace moves to the task's path and
@@ -229,7 +236,7 @@ func (s *Spares) Sweep() error {
 	}
 	var errs []error
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), sparePrefix) && !held[e.Name()] {
+		if IsSpareNamespace(e.Name()) && !held[e.Name()] {
 			errs = append(errs, s.remove(e.Name()))
 		}
 	}
@@ -268,7 +275,7 @@ func (v *VPC) removeSpareVeths(held map[string]bool) error {
 	}
 	var errs []error
 	for _, l := range links {
-		if n := l.Attrs().Name; strings.HasPrefix(n, spareVethPrefix) && !keep[n] {
+		if n := l.Attrs().Name; IsSpareVeth(n) && !keep[n] {
 			if err := vh.LinkDel(l); err != nil && !isNotFound(err) {
 				errs = append(errs, fmt.Errorf("deleting spare veth %s: %w", n, err))
 			}

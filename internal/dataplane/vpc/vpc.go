@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/go-logr/logr"
@@ -155,7 +154,7 @@ func (v *VPC) attached() (int, error) {
 	}
 	n := 0
 	for _, l := range links {
-		if l.Type() == "veth" && !strings.HasPrefix(l.Attrs().Name, spareVethPrefix) {
+		if l.Type() == "veth" && !IsSpareVeth(l.Attrs().Name) {
 			n++
 		}
 	}
