@@ -34,6 +34,8 @@ type dataplaneFlags struct {
 	agentBinary string
 	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
 	healthyAfterRunning time.Duration
+	// spareNamespaces: --spare-namespaces (spareNamespacesOption).
+	spareNamespaces int
 	// throttling: see dataplane.Options.Throttle.
 	throttling bool
 	// fargateStrict: see dataplane.Options.FargateStrict.
@@ -74,6 +76,7 @@ and keep their addresses. Needs root (containerd, runc, slirp4netns).`,
 	fs.BoolVar(&f.jsonLog, "json-log", false, "log JSON instead of text to stderr")
 	fs.StringVar(&f.agentBinary, "agent-binary", "", "the nodeless-agent executable: the containers' logging binary and the files agent's image (default: beside this executable)")
 	addHealthyAfterRunningFlag(fs, &f.healthyAfterRunning)
+	addSpareNamespacesFlag(fs, &f.spareNamespaces)
 	fs.BoolVar(&f.throttling, "emulate-throttling", false, "throttle the ECS API as ECS does (its documented token buckets per operation; "+
 		"ThrottlingException when a bucket is empty), to see a client's backoff before AWS does")
 	addFargateStrictFlag(fs, &f.fargateStrict)
@@ -102,6 +105,22 @@ func addHealthyAfterRunningFlag(fs *pflag.FlagSet, d *time.Duration) {
 			"a shorter wait makes local rollouts faster but trusts tasks sooner")
 }
 
+// addSpareNamespacesFlag adds --spare-namespaces, shared by dataplane and up.
+func addSpareNamespacesFlag(fs *pflag.FlagSet, n *int) {
+	fs.IntVar(n, "spare-namespaces", dataplane.DefaultSpareNamespaces,
+		"how many ready task network namespaces, joined to the VPC, the data plane keeps for the next starts "+
+			"(made while no task starts; each start on the VPC takes one); 0: none, each start makes its own")
+}
+
+// spareNamespacesOption is dataplane.Options.SpareNamespaces for --spare-namespaces n, whose 0
+// means none (the option's 0 means the default).
+func spareNamespacesOption(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 	if err := dataplane.Preflight(); err != nil {
 		return err
@@ -111,7 +130,7 @@ func runDataplane(ctx context.Context, out io.Writer, f dataplaneFlags) error {
 		Logger:     newLogger(!f.jsonLog),
 		AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
 		HealthyAfterRunning: f.healthyAfterRunning, FargateStrict: f.fargateStrict,
-		ServiceConnectCIDR: f.serviceConnectCIDR,
+		ServiceConnectCIDR: f.serviceConnectCIDR, SpareNamespaces: spareNamespacesOption(f.spareNamespaces),
 	}
 	if f.throttling {
 		limits := ecsapi.DefaultLimits()

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
 	"github.com/nodeless-dev/nodeless/internal/serviceproxy"
 )
@@ -20,7 +21,7 @@ const maxDeregistrationDelay = time.Hour
 // would otherwise replace with their defaults without a word (they take a zero or negative
 // duration, size or count as "not set"). The error names each such flag and what to give.
 func checkUpFlags(fs *pflag.FlagSet) error {
-	errs := []error{checkHealthyAfterRunning(fs)}
+	errs := []error{checkHealthyAfterRunning(fs), checkSpareNamespaces(fs)}
 	if d, err := fs.GetDuration("deregistration-delay"); err == nil && (d <= 0 || d > maxDeregistrationDelay) {
 		errs = append(errs, fmt.Errorf("--deregistration-delay %s: give a duration from 1s to 1h (default %s); for no delay on one Service, "+
 			"annotate it %s: deregistration_delay.timeout_seconds=0", d, serviceproxy.DefaultDeregistrationDelay, serviceproxy.TargetGroupAttributesAnnotation))
@@ -38,7 +39,15 @@ func checkUpFlags(fs *pflag.FlagSet) error {
 
 // checkDataplaneFlags is checkUpFlags for the flags of `nodeless dataplane`.
 func checkDataplaneFlags(fs *pflag.FlagSet) error {
-	return checkHealthyAfterRunning(fs)
+	return errors.Join(checkHealthyAfterRunning(fs), checkSpareNamespaces(fs))
+}
+
+func checkSpareNamespaces(fs *pflag.FlagSet) error {
+	if n, err := fs.GetInt("spare-namespaces"); err == nil && n < 0 {
+		return fmt.Errorf("--spare-namespaces %d: give how many ready namespaces to keep, 0 for none (default %d)",
+			n, dataplane.DefaultSpareNamespaces)
+	}
+	return nil
 }
 
 func checkHealthyAfterRunning(fs *pflag.FlagSet) error {

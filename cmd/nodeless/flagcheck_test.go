@@ -22,6 +22,8 @@ func TestUpRefusesValuesThatWouldBeReplacedByDefaults(t *testing.T) {
 		{[]string{"--log-max-size", "0"}, "--log-max-size"},
 		{[]string{"--log-max-size", "-1"}, "--log-max-size"},
 		{[]string{"--log-max-files", "-3"}, "--log-max-files"},
+		{[]string{"--spare-namespaces", "0"}, ""},
+		{[]string{"--spare-namespaces", "-1"}, "--spare-namespaces"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -48,6 +50,32 @@ func TestDataplaneRefusesAHealthyAfterRunningThatWouldBeReplaced(t *testing.T) {
 		}
 		if err := checkDataplaneFlags(cmd.Flags()); (err != nil) != wantErr {
 			t.Errorf("--healthy-after-running %s: error %v, want error %v", args, err, wantErr)
+		}
+	}
+}
+
+// --spare-namespaces 0 means none, which dataplane.Options spells as a negative count (its 0 is
+// the default); a negative flag value is refused.
+func TestSpareNamespacesFlag(t *testing.T) {
+	for _, tt := range []struct {
+		flag       string
+		wantErr    bool
+		wantOption int
+	}{
+		{flag: "8", wantOption: 8},
+		{flag: "0", wantOption: -1},
+		{flag: "-2", wantErr: true},
+	} {
+		cmd := newDataplaneCmd()
+		if err := cmd.ParseFlags([]string{"--spare-namespaces", tt.flag}); err != nil {
+			t.Fatal(err)
+		}
+		if err := checkDataplaneFlags(cmd.Flags()); (err != nil) != tt.wantErr {
+			t.Errorf("--spare-namespaces %s: error %v, want error %v", tt.flag, err, tt.wantErr)
+		}
+		n, _ := cmd.Flags().GetInt("spare-namespaces")
+		if got := spareNamespacesOption(n); !tt.wantErr && got != tt.wantOption {
+			t.Errorf("--spare-namespaces %s: option %d, want %d", tt.flag, got, tt.wantOption)
 		}
 	}
 }

@@ -35,7 +35,9 @@ type partsFlags struct {
 	node               nodeFlags
 	// healthyAfterRunning: see dataplane.Options.HealthyAfterRunning.
 	healthyAfterRunning time.Duration
-	serviceProxy        serviceProxyFlags
+	// spareNamespaces: --spare-namespaces (spareNamespacesOption).
+	spareNamespaces int
+	serviceProxy    serviceProxyFlags
 	// fargateStrict: see dataplane.Options.FargateStrict and strictDefaults.
 	fargateStrict bool
 }
@@ -73,7 +75,7 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 			Logger:     logger.WithName("dataplane"),
 			AgentImage: agentimage.LocalRef(version), AgentBinary: f.agentBinary,
 			HealthyAfterRunning: f.healthyAfterRunning, Resolver: resolver, FargateStrict: f.fargateStrict,
-			ServiceConnectCIDR: f.serviceConnectCIDR,
+			ServiceConnectCIDR: f.serviceConnectCIDR, SpareNamespaces: spareNamespacesOption(f.spareNamespaces),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("local data plane: %w", err)

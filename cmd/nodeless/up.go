@@ -54,6 +54,7 @@ data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, 
 	fs.StringVar(&f.parts.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every Pod (task) its address (changeable only while no task runs)")
 	addServiceConnectCIDRFlag(fs, &f.parts.serviceConnectCIDR)
 	addHealthyAfterRunningFlag(fs, &f.parts.healthyAfterRunning)
+	addSpareNamespacesFlag(fs, &f.parts.spareNamespaces)
 	addFargateStrictFlag(fs, &f.parts.fargateStrict)
 	f.parts.serviceProxy.add(fs)
 	f.parts.node.add(fs)
