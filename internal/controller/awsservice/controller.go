@@ -66,6 +66,9 @@ type Reconciler struct {
 	// the addresses the Pod controller withdrew, and when (Withdraw).
 	registered map[types.NamespacedName]map[string]bool
 	withdrawn  map[string]withdrawal
+	// syncing are the Services being synced (from sync's start to noteRegistered): a Withdraw
+	// meanwhile wakes them too, since what they register is not in registered yet.
+	syncing map[types.NamespacedName]bool
 	// wake reconciles a Service whose registered address was withdrawn.
 	wake  chan event.GenericEvent
 	now   func() time.Time
@@ -103,7 +106,7 @@ var _ reconciler.Steps[*corev1.Service] = (*Reconciler)(nil)
 func NewReconciler(c client.Client, reader client.Reader, aws Clients, recorder record.EventRecorder, opts Options) *Reconciler {
 	return &Reconciler{client: c, reader: reader, aws: aws, recorder: recorder, opts: opts.WithDefaults(),
 		state: map[types.NamespacedName]*svcState{}, registered: map[types.NamespacedName]map[string]bool{},
-		withdrawn: map[string]withdrawal{}, wake: make(chan event.GenericEvent, 256), now: time.Now}
+		withdrawn: map[string]withdrawal{}, syncing: map[types.NamespacedName]bool{}, wake: make(chan event.GenericEvent, 256), now: time.Now}
 }
 
 // Register adds the controller to mgr when opts enables anything, and returns it (nil when it
@@ -206,7 +209,9 @@ func (r *Reconciler) Sync(ctx context.Context, svc *corev1.Service) *reconciler.
 
 func (r *Reconciler) sync(ctx context.Context, svc *corev1.Service) *reconciler.Problem {
 	st := r.stateOf(svc)
-	defer r.noteRegistered(types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}, st)
+	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
+	r.beginSync(key)
+	defer r.noteRegistered(key, st)
 	var p *reconciler.Problem
 	if r.wantsLoadBalancer(svc) {
 		st.checkedLB = false // look again once it stops wanting one

@@ -16,8 +16,9 @@ const withdrawnFor = 10 * time.Minute
 // Withdraw implements pod.Withdrawer: the Pod controller calls it before it stops the task of
 // the Pod uid at ip (for a Pod being deleted, before its preStop hooks). The address leaves every
 // target group and Cloud Map service at once, without waiting for kube-controller-manager to
-// mark the endpoint terminating: the Services that registered it are reconciled without it. It
-// does not block.
+// mark the endpoint terminating: the Services that registered it are reconciled without it, and
+// so are the Services being synced at that moment (they may be registering it: registered does
+// not show it before their sync ends). It does not block.
 func (r *Reconciler) Withdraw(uid types.UID, ip string) {
 	if ip == "" {
 		return
@@ -26,19 +27,18 @@ func (r *Reconciler) Withdraw(uid types.UID, ip string) {
 	r.withdrawn[ip] = withdrawal{uid: uid, at: r.now()}
 	var keys []types.NamespacedName
 	for key, st := range r.registered {
-		if st[ip] {
+		if st[ip] || r.syncing[key] {
+			keys = append(keys, key)
+		}
+	}
+	for key := range r.syncing {
+		if r.registered[key] == nil {
 			keys = append(keys, key)
 		}
 	}
 	r.mu.Unlock()
 	for _, key := range keys {
-		svc := &corev1.Service{}
-		svc.Namespace, svc.Name = key.Namespace, key.Name
-		select {
-		case r.wake <- event.GenericEvent{Object: svc}:
-		default:
-			// The queue is full: the EndpointSlice update that follows wakes the Service anyway.
-		}
+		r.wakeService(key)
 	}
 }
 
@@ -98,8 +98,15 @@ type withdrawal struct {
 	at  time.Time
 }
 
+// beginSync records that key's Service is being synced, until noteRegistered.
+func (r *Reconciler) beginSync(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncing[key] = true
+}
+
 // noteRegistered records the addresses key's Service has registered (targets and instances), for
-// Withdraw and Drained.
+// Withdraw and Drained, and ends its sync (beginSync).
 func (r *Reconciler) noteRegistered(key types.NamespacedName, st *svcState) {
 	ips := map[string]bool{}
 	for _, ts := range st.targets {
@@ -112,9 +119,21 @@ func (r *Reconciler) noteRegistered(key types.NamespacedName, st *svcState) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	delete(r.syncing, key)
 	if len(ips) == 0 {
 		delete(r.registered, key)
 		return
 	}
 	r.registered[key] = ips
+}
+
+// wakeService queues a reconcile of key's Service without blocking; when the queue is full, the
+// EndpointSlice update that follows a withdrawal wakes the Service anyway.
+func (r *Reconciler) wakeService(key types.NamespacedName) {
+	svc := &corev1.Service{}
+	svc.Namespace, svc.Name = key.Namespace, key.Name
+	select {
+	case r.wake <- event.GenericEvent{Object: svc}:
+	default:
+	}
 }

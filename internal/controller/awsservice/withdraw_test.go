@@ -47,3 +47,27 @@ func TestWithdrawHidesOnlyThatPod(t *testing.T) {
 		t.Errorf("ready after withdrawnFor -want +got:\n%s", diff)
 	}
 }
+
+// TestWithdrawDuringASyncWakesItsService: an address withdrawn while a Service's sync is
+// registering it (registered does not show it before the sync ends) wakes that Service, so the
+// next sync takes the address out; before, nothing woke it until the next EndpointSlice event or
+// resync (seen as TestClusterIPServiceOnMoto waiting a minute under load).
+func TestWithdrawDuringASyncWakesItsService(t *testing.T) {
+	r := NewReconciler(nil, nil, Clients{}, nil, Options{})
+	key := types.NamespacedName{Namespace: "ns", Name: "web"}
+	other := types.NamespacedName{Namespace: "ns", Name: "idle"}
+	r.noteRegistered(other, &svcState{instances: []string{"10.0.0.9"}})
+	r.beginSync(key)
+	r.Withdraw("a", "10.0.0.1")
+	r.noteRegistered(key, &svcState{instances: []string{"10.0.0.1"}}) // the sync registered it all the same
+	if got := len(r.wake); got != 1 {
+		t.Fatalf("%d wake-ups, want 1 (the Service being synced, not the idle one)", got)
+	}
+	if ev := <-r.wake; ev.Object.GetName() != "web" {
+		t.Errorf("woke %s, want web", ev.Object.GetName())
+	}
+	r.Withdraw("b", "10.0.0.2") // the sync has ended: no Service holds or syncs the address
+	if got := len(r.wake); got != 0 {
+		t.Errorf("%d wake-ups after the sync ended, want 0", got)
+	}
+}
