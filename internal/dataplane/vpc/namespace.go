@@ -28,14 +28,9 @@ func EnsureNamespace(path string) error {
 	if IsNamespace(path) {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("creating netns directory: %w", err)
+	if err := mountPoint(path); err != nil {
+		return err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o444)
-	if err != nil {
-		return fmt.Errorf("creating netns mount point: %w", err)
-	}
-	_ = f.Close()
 	errc := make(chan error, 1)
 	go func() { errc <- newNamespaceAt(path) }()
 	if err := <-errc; err != nil {
@@ -137,4 +132,17 @@ func inNamespace(nsPath string, fn func() error) error {
 		goruntime.UnlockOSThread()
 	}
 	return err
+}
+
+// mountPoint creates the empty file at path (and its directory) that a namespace is bind-mounted
+// on.
+func mountPoint(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("creating netns directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o444)
+	if err != nil {
+		return fmt.Errorf("creating netns mount point: %w", err)
+	}
+	return f.Close()
 }

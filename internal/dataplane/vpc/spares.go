@@ -166,14 +166,9 @@ func (s *Spares) Take(taskID, nsPath string, mac net.HardwareAddr) bool {
 
 // bindNamespace mounts the namespace mounted at src at dst too.
 func bindNamespace(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("creating netns directory: %w", err)
+	if err := mountPoint(dst); err != nil {
+		return err
 	}
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_RDONLY, 0o444)
-	if err != nil {
-		return fmt.Errorf("creating netns mount point: %w", err)
-	}
-	_ = f.Close()
 	if err := unix.Mount(src, dst, "none", unix.MS_BIND, ""); err != nil {
 		_ = os.Remove(dst)
 		return fmt.Errorf("bind-mounting the network namespace %s at %s: %w", src, dst, err)
