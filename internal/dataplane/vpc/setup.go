@@ -75,7 +75,7 @@ func (v *VPC) ensureBridge(h *netlink.Handle) error {
 
 // setOnlyAddress makes want the only IPv4 address of link.
 func setOnlyAddress(h *netlink.Handle, link netlink.Link, want netip.Prefix) error {
-	addrs, err := h.AddrList(link, netlink.FAMILY_V4)
+	addrs, err := addrList(h, link, netlink.FAMILY_V4)
 	if err != nil {
 		return fmt.Errorf("listing addresses of %s: %w", link.Attrs().Name, err)
 	}
@@ -105,4 +105,29 @@ func enableForwarding() error {
 func isNotFound(err error) bool {
 	var nf netlink.LinkNotFoundError
 	return errors.As(err, &nf)
+}
+
+// dumpRetries bounds how often a netlink dump that a concurrent change interrupted
+// (netlink.ErrDumpInterrupted: the kernel flagged it NLM_F_DUMP_INTR, its results may be
+// inconsistent) is read again. Tasks and spare namespaces come and go in the VPC's namespace while
+// it is listed.
+const dumpRetries = 5
+
+// linkList is h.LinkList, read again while a concurrent change interrupts the dump; after
+// dumpRetries, the last error.
+func linkList(h *netlink.Handle) ([]netlink.Link, error) {
+	links, err := h.LinkList()
+	for i := 0; i < dumpRetries && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
+		links, err = h.LinkList()
+	}
+	return links, err
+}
+
+// addrList is h.AddrList, read again while a concurrent change interrupts the dump (linkList).
+func addrList(h *netlink.Handle, link netlink.Link, family int) ([]netlink.Addr, error) {
+	addrs, err := h.AddrList(link, family)
+	for i := 0; i < dumpRetries && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
+		addrs, err = h.AddrList(link, family)
+	}
+	return addrs, err
 }

@@ -264,7 +264,7 @@ func (v *VPC) removeSpareVeths(held map[string]bool) error {
 		return err
 	}
 	defer closeV()
-	links, err := vh.LinkList()
+	links, err := linkList(vh)
 	if err != nil {
 		return fmt.Errorf("listing the VPC's links: %w", err)
 	}

@@ -31,7 +31,7 @@ func spareState(t *testing.T, v *VPC, stateDir string) (mounts, veths []string) 
 		t.Fatal(err)
 	}
 	defer closeH()
-	links, err := h.LinkList()
+	links, err := linkList(h)
 	if err != nil {
 		t.Fatal(err)
 	}

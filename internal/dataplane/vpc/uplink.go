@@ -133,7 +133,7 @@ func (v *VPC) checkUplink() error {
 	if l.Attrs().Flags&net.FlagUp == 0 {
 		return fmt.Errorf("%s is down", UplinkName)
 	}
-	addrs, err := h.AddrList(l, unix.AF_INET)
+	addrs, err := addrList(h, l, unix.AF_INET)
 	if err != nil {
 		return err
 	}

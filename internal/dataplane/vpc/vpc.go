@@ -148,7 +148,7 @@ func (v *VPC) attached() (int, error) {
 		return 0, err
 	}
 	defer closeH()
-	links, err := h.LinkList()
+	links, err := linkList(h)
 	if err != nil {
 		return 0, err
 	}

@@ -187,7 +187,7 @@ func count(t *testing.T, stateDir string) leaks {
 		if err != nil {
 			t.Fatal(err)
 		}
-		links, err := h.LinkList()
+		links, err := linkList(h)
 		closeH()
 		if err != nil {
 			t.Fatal(err)
