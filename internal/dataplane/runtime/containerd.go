@@ -63,8 +63,8 @@ type ContainerdOptions struct {
 	// (docker.io/library/... form, as containerd names images): the nodeless agent's.
 	LocalImages map[string]LocalImage
 	// SpareNamespaces is how many ready task namespaces, joined to the VPC, the runtime keeps for
-	// the next starts (vpc.Spares), made while no task starts; 0: none (each start makes its own).
-	// Needs VPC.
+	// the next starts (vpc.Spares), made while no task starts (or none has moved for
+	// spareHoldLimit); 0: none (each start makes its own). Needs VPC.
 	SpareNamespaces int
 }
 
@@ -110,10 +110,13 @@ type Containerd struct {
 	shimSearches atomic.Uint64
 
 	// spares is the pool of ready task namespaces (nil without one); starting counts the starts
-	// under way (beginStart), startEnded wakes the pool's refill when one ends.
-	spares     *vpc.Spares
-	starting   atomic.Int32
-	startEnded chan struct{}
+	// under way (beginStart), startsChanged wakes the pool's refill when one begins or ends, and
+	// startMoved is when a start last began or one of its containers passed its start (Unix
+	// nanoseconds).
+	spares        *vpc.Spares
+	starting      atomic.Int32
+	startsChanged chan struct{}
+	startMoved    atomic.Int64
 
 	// localMu serialises making local images; localDigests records what each holds.
 	localMu      sync.Mutex
@@ -162,10 +165,10 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 		tasks: map[string]*task{},
 		oom:   map[string]bool{},
 
-		unpacked:     map[string]bool{},
-		configs:      lru.New(knownConfigs),
-		localDigests: map[string]string{},
-		startEnded:   make(chan struct{}, 1),
+		unpacked:      map[string]bool{},
+		configs:       lru.New(knownConfigs),
+		localDigests:  map[string]string{},
+		startsChanged: make(chan struct{}, 1),
 	}
 	if opts.VPC != nil && opts.SpareNamespaces > 0 {
 		c.spares = vpc.NewSpares(dir, opts.VPC, opts.SpareNamespaces)

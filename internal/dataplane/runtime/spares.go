@@ -10,11 +10,18 @@ import (
 // spareRetry is how long the refill waits after a failure before it tries again.
 const spareRetry = 5 * time.Second
 
+// spareHoldLimit bounds how long starts under way hold the refill back. A container that waits for
+// its dependsOn condition (an init container that runs for minutes, say) counts as starting until
+// its own process starts; once no start has begun and no container has passed its start for this
+// long, the pool refills anyway. A variable for tests.
+var spareHoldLimit = 2 * time.Second
+
 // refillSpares keeps the pool of ready task namespaces (ContainerdOptions.SpareNamespaces) full
 // until ctx ends, then removes its spares. It first removes what an earlier process left, once the
 // VPC is ready, and fills only while no task of this runtime is starting (from Start until each of
-// its containers' processes was started or given up), so that the kernel work of a spare never
-// competes with a start; every start that ends wakes it.
+// its containers' processes was started or given up), so that the kernel work of a spare does not
+// compete with a start; every start that ends wakes it. Starts that have not moved for
+// spareHoldLimit (containers waiting for their dependencies) no longer hold it back.
 func (c *Containerd) refillSpares(ctx context.Context) {
 	select {
 	case <-c.opts.VPC.Ready():
@@ -29,7 +36,7 @@ func (c *Containerd) refillSpares(ctx context.Context) {
 			c.log.Error(err, "removing the spare namespaces")
 		}
 	}()
-	quiet := func() bool { return c.starting.Load() == 0 && ctx.Err() == nil }
+	quiet := func() bool { return ctx.Err() == nil && c.startsHeld() == 0 }
 	for {
 		wait := time.Duration(0)
 		if err := c.spares.Fill(quiet); err != nil {
@@ -39,12 +46,35 @@ func (c *Containerd) refillSpares(ctx context.Context) {
 		if wait > 0 && !sleepCtx(ctx, wait) {
 			return
 		}
+		// Starts that hold the refill back: look again when their hold runs out, unless the starts
+		// change first (a spare may be taken meanwhile).
+		var held <-chan time.Time
+		var timer *time.Timer
+		if d := c.startsHeld(); d > 0 {
+			timer = time.NewTimer(d)
+			held = timer.C
+		}
 		select {
 		case <-ctx.Done():
+		case <-c.startsChanged:
+		case <-held:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
 			return
-		case <-c.startEnded:
 		}
 	}
+}
+
+// startsHeld is how much longer the starts under way hold the refill back: 0 when none is under
+// way or none has moved for spareHoldLimit.
+func (c *Containerd) startsHeld() time.Duration {
+	if c.starting.Load() == 0 {
+		return 0
+	}
+	return max(0, spareHoldLimit-time.Since(time.Unix(0, c.startMoved.Load())))
 }
 
 // takeSpare moves a spare namespace, joined to the VPC, to the task's path when there is a pool,
@@ -57,14 +87,24 @@ func (t *task) takeSpare() {
 	t.c.spares.Take(t.id, t.nsPath, t.spec.Network.MAC)
 }
 
-// beginStart counts a start until endStart: the refill waits for none to be under way.
-func (c *Containerd) beginStart() { c.starting.Add(1) }
+// beginStart counts a start until endStart: the refill waits for none to be under way, and is woken
+// to time the start's hold (startsHeld).
+func (c *Containerd) beginStart() {
+	c.startMoved.Store(time.Now().UnixNano())
+	c.starting.Add(1)
+	c.wakeRefill()
+}
 
 // endStart ends what beginStart counted and wakes the refill.
 func (c *Containerd) endStart() {
 	c.starting.Add(-1)
+	c.wakeRefill()
+}
+
+// wakeRefill wakes the pool's refill, if it waits, to look at the starts again.
+func (c *Containerd) wakeRefill() {
 	select {
-	case c.startEnded <- struct{}{}:
+	case c.startsChanged <- struct{}{}:
 	default:
 	}
 }
@@ -76,6 +116,7 @@ func (t *task) passedStart(c *ctr) {
 		return
 	}
 	c.passOnce.Do(func() {
+		t.c.startMoved.Store(time.Now().UnixNano())
 		if t.startsLeft.Add(-1) == 0 {
 			t.c.endStart()
 		}

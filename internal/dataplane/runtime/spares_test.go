@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 )
 
 // spareNames lists the spare namespaces under stateDir.
@@ -117,5 +119,40 @@ func TestStartTakesASpare(t *testing.T) {
 	}
 	if got := vethCount(t, v); got != 0 {
 		t.Errorf("%d veths left in the VPC after the runtime stopped, want 0", got)
+	}
+}
+
+// TestRefillNotHeldByAWaitingDependency: a container waiting for its dependsOn condition counts as
+// starting, but holds the refill back only for spareHoldLimit: the pool is full again while the
+// dependent container still waits, and the task's start is unchanged (it runs once init succeeds).
+func TestRefillNotHeldByAWaitingDependency(t *testing.T) {
+	defer func(d time.Duration) { spareHoldLimit = d }(spareHoldLimit)
+	spareHoldLimit = 300 * time.Millisecond
+	stateDir := t.TempDir()
+	t.Cleanup(func() { unmountUnder(t, stateDir) })
+	v := newVPC(t, stateDir)
+	e := newEnvOptions(t, stateDir, ContainerdOptions{VPC: v, SpareNamespaces: 2})
+	e.loadImage()
+	before := waitSpares(t, stateDir, 2, nil)
+
+	initC := container("init", withCommand("-sleep", "60s", "-exit", "0"))
+	initC.Essential = ptr(false)
+	app := container("app", withPort(8080))
+	app.DependsOn = []model.ContainerDependency{{ContainerName: "init", Condition: model.DependsOnSuccess}}
+	spec := onVPC(v, taskSpec(initC, app), 10)
+	e.start(spec)
+	e.waitState(spec.TaskID, 20*time.Second, "init RUNNING", running("init"))
+	// The start still holds one container back (app waits for init's exit, 60 s away): the pool
+	// is full again long before (waitSpares gives up after 30 s).
+	waitSpares(t, stateDir, 2, before[:1])
+	if got := e.rt.starting.Load(); got != 1 {
+		t.Errorf("%d starts under way while app waits for init, want 1", got)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.states[spec.TaskID] {
+		if running("app")(s) {
+			t.Fatalf("app ran while init was still running: %+v", s)
+		}
 	}
 }
