@@ -18,13 +18,14 @@ func (v *VPC) setup() error {
 	if err := EnsureNamespace(v.nsPath); err != nil {
 		return fmt.Errorf("creating the VPC's network namespace: %w", err)
 	}
-	h, closeH, err := handleAt(v.nsPath)
+	err := withHandle(v.nsPath, func(h *netlink.Handle) error {
+		if err := v.ensureBridge(h); err != nil {
+			return fmt.Errorf("setting up the VPC's bridge %s: %w", BridgeName, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	defer closeH()
-	if err := v.ensureBridge(h); err != nil {
-		return fmt.Errorf("setting up the VPC's bridge %s: %w", BridgeName, err)
 	}
 	if err := inNamespace(v.nsPath, enableForwarding); err != nil {
 		return fmt.Errorf("enabling IPv4 forwarding in the VPC's namespace: %w", err)
@@ -35,7 +36,21 @@ func (v *VPC) setup() error {
 	return nil
 }
 
-// handleAt returns a netlink handle whose requests act on the namespace at path, and what closes it.
+// withHandle calls fn with a netlink handle whose requests act on the network namespace at path,
+// and closes the handle once fn returns. It returns fn's error as it is, or, without calling fn, an
+// error naming path when the namespace or netlink cannot be opened. A missing namespace is such an
+// error: callers for whom it means "nothing to do" check IsNamespace first.
+func withHandle(path string, fn func(*netlink.Handle) error) error {
+	h, closeH, err := handleAt(path)
+	if err != nil {
+		return err
+	}
+	defer closeH()
+	return fn(h)
+}
+
+// handleAt returns a netlink handle whose requests act on the namespace at path, and what closes it;
+// withHandle is the usual way to use one.
 func handleAt(path string) (*netlink.Handle, func(), error) {
 	ns, err := netns.GetFromPath(path)
 	if err != nil {
