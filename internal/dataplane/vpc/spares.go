@@ -255,7 +255,7 @@ func (v *VPC) removeSpareVeths(held map[string]bool) error {
 		keep[spareVethName(n)] = true
 	}
 	return withHandle(v.nsPath, func(vh *netlink.Handle) error {
-		links, err := linkList(vh)
+		links, err := RetryDump(vh.LinkList)
 		if err != nil {
 			return fmt.Errorf("listing the VPC's links: %w", err)
 		}

@@ -29,7 +29,7 @@ func spareState(t *testing.T, v *VPC, stateDir string) (mounts, veths []string) 
 		}
 	}
 	err = withHandle(v.nsPath, func(h *netlink.Handle) error {
-		links, err := linkList(h)
+		links, err := RetryDump(h.LinkList)
 		if err != nil {
 			return err
 		}

@@ -146,7 +146,7 @@ func (v *VPC) attached() (int, error) {
 	}
 	n := 0
 	err := withHandle(v.nsPath, func(h *netlink.Handle) error {
-		links, err := linkList(h)
+		links, err := RetryDump(h.LinkList)
 		if err != nil {
 			return err
 		}

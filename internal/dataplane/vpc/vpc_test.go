@@ -184,7 +184,7 @@ func count(t *testing.T, stateDir string) leaks {
 	var l leaks
 	if IsNamespace(NamespacePath(stateDir)) {
 		err := withHandle(NamespacePath(stateDir), func(h *netlink.Handle) error {
-			links, err := linkList(h)
+			links, err := RetryDump(h.LinkList)
 			if err != nil {
 				return err
 			}
