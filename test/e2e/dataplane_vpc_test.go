@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -363,11 +362,8 @@ func vethsIn(t *testing.T, nsPath string) int {
 	}
 	defer h.Close()
 	// The data plane refills its spare namespaces meanwhile: a dump a change interrupted is read
-	// again (bounded), as the vpc package does.
-	links, err := h.LinkList()
-	for i := 0; i < 5 && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		links, err = h.LinkList()
-	}
+	// again (bounded).
+	links, err := vpc.RetryDump(h.LinkList)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,18 +39,16 @@ func (v *VPC) AttachTask(taskID, nsPath string, ifc Interface) error {
 	if taskID == "" || !ifc.Address.IsValid() || !ifc.Gateway.IsValid() || len(ifc.MAC) != 6 {
 		return fmt.Errorf("attaching task %q to the VPC: incomplete interface %+v", taskID, ifc)
 	}
-	vh, closeV, err := handleAt(v.nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeV()
-	th, closeT, err := handleAt(nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeT()
+	return withHandle(v.nsPath, func(vh *netlink.Handle) error {
+		return withHandle(nsPath, func(th *netlink.Handle) error { return v.attach(vh, th, taskID, nsPath, ifc) })
+	})
+}
+
+// attach is AttachTask with handles in the VPC's namespace (vh) and the task's (th).
+func (v *VPC) attach(vh, th *netlink.Handle, taskID, nsPath string, ifc Interface) error {
 	host, eth0 := v.existingPair(vh, th, taskID, ifc)
 	if host == nil {
+		var err error
 		if host, eth0, err = v.createPair(vh, th, taskID, nsPath, ifc); err != nil {
 			return fmt.Errorf("attaching task %s to the VPC: %w", taskID, err)
 		}
@@ -137,20 +135,17 @@ func (v *VPC) DetachTask(taskID string) error {
 	if !IsNamespace(v.nsPath) {
 		return nil // no VPC, so nothing attached to it
 	}
-	vh, closeV, err := handleAt(v.nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeV()
-	l, err := vh.LinkByName(vethName(taskID))
-	if isNotFound(err) {
+	return withHandle(v.nsPath, func(vh *netlink.Handle) error {
+		l, err := vh.LinkByName(vethName(taskID))
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("detaching task %s from the VPC: %w", taskID, err)
+		}
+		if err := vh.LinkDel(l); err != nil {
+			return fmt.Errorf("detaching task %s from the VPC: deleting %s: %w", taskID, l.Attrs().Name, err)
+		}
 		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("detaching task %s from the VPC: %w", taskID, err)
-	}
-	if err := vh.LinkDel(l); err != nil {
-		return fmt.Errorf("detaching task %s from the VPC: deleting %s: %w", taskID, l.Attrs().Name, err)
-	}
-	return nil
+	})
 }

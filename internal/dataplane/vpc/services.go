@@ -55,23 +55,20 @@ func (v *VPC) withLocalRoute(ctx context.Context, prefix netip.Prefix, what stri
 	if err := v.waitReady(ctx); err != nil {
 		return fmt.Errorf(what+": %w", prefix, err)
 	}
-	h, closeH, err := handleAt(v.nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeH()
-	lo, err := h.LinkByName("lo")
-	if err != nil {
-		return fmt.Errorf(what+": finding lo: %w", prefix, err)
-	}
-	route := &netlink.Route{
-		LinkIndex: lo.Attrs().Index, Dst: ipNet(prefix), Type: unix.RTN_LOCAL,
-		Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST, Protocol: unix.RTPROT_STATIC,
-	}
-	if err := change(h, route); err != nil {
-		return fmt.Errorf(what+": %w", prefix, err)
-	}
-	return nil
+	return withHandle(v.nsPath, func(h *netlink.Handle) error {
+		lo, err := h.LinkByName("lo")
+		if err != nil {
+			return fmt.Errorf(what+": finding lo: %w", prefix, err)
+		}
+		route := &netlink.Route{
+			LinkIndex: lo.Attrs().Index, Dst: ipNet(prefix), Type: unix.RTN_LOCAL,
+			Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST, Protocol: unix.RTPROT_STATIC,
+		}
+		if err := change(h, route); err != nil {
+			return fmt.Errorf(what+": %w", prefix, err)
+		}
+		return nil
+	})
 }
 
 // ListenInVPC opens a TCP listener (network "tcp" or "tcp4") on address ("IP:port") from a socket

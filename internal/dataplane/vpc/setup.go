@@ -18,13 +18,14 @@ func (v *VPC) setup() error {
 	if err := EnsureNamespace(v.nsPath); err != nil {
 		return fmt.Errorf("creating the VPC's network namespace: %w", err)
 	}
-	h, closeH, err := handleAt(v.nsPath)
+	err := withHandle(v.nsPath, func(h *netlink.Handle) error {
+		if err := v.ensureBridge(h); err != nil {
+			return fmt.Errorf("setting up the VPC's bridge %s: %w", BridgeName, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	defer closeH()
-	if err := v.ensureBridge(h); err != nil {
-		return fmt.Errorf("setting up the VPC's bridge %s: %w", BridgeName, err)
 	}
 	if err := inNamespace(v.nsPath, enableForwarding); err != nil {
 		return fmt.Errorf("enabling IPv4 forwarding in the VPC's namespace: %w", err)
@@ -35,7 +36,21 @@ func (v *VPC) setup() error {
 	return nil
 }
 
-// handleAt returns a netlink handle whose requests act on the namespace at path, and what closes it.
+// withHandle calls fn with a netlink handle whose requests act on the network namespace at path,
+// and closes the handle once fn returns. It returns fn's error as it is, or, without calling fn, an
+// error naming path when the namespace or netlink cannot be opened. A missing namespace is such an
+// error: callers for whom it means "nothing to do" check IsNamespace first.
+func withHandle(path string, fn func(*netlink.Handle) error) error {
+	h, closeH, err := handleAt(path)
+	if err != nil {
+		return err
+	}
+	defer closeH()
+	return fn(h)
+}
+
+// handleAt returns a netlink handle whose requests act on the namespace at path, and what closes it;
+// withHandle is the usual way to use one.
 func handleAt(path string) (*netlink.Handle, func(), error) {
 	ns, err := netns.GetFromPath(path)
 	if err != nil {
@@ -107,27 +122,25 @@ func isNotFound(err error) bool {
 	return errors.As(err, &nf)
 }
 
-// dumpRetries bounds how often a netlink dump that a concurrent change interrupted
-// (netlink.ErrDumpInterrupted: the kernel flagged it NLM_F_DUMP_INTR, its results may be
-// inconsistent) is read again. Tasks and spare namespaces come and go in the VPC's namespace while
-// it is listed.
+// dumpRetries bounds how often RetryDump calls a dump again.
 const dumpRetries = 5
 
-// linkList is h.LinkList, read again while a concurrent change interrupts the dump; after
-// dumpRetries, the last error.
-func linkList(h *netlink.Handle) ([]netlink.Link, error) {
-	links, err := h.LinkList()
+// RetryDump returns what dump, one netlink dump request such as (*netlink.Handle).LinkList,
+// returns, calling it again while it fails with netlink.ErrDumpInterrupted: the kernel flagged the
+// dump NLM_F_DUMP_INTR because the table changed while it was read, so its results may be
+// incomplete or inconsistent (tasks and spare namespaces come and go in the VPC's namespace while
+// it is listed). At most 5 retries (dumpRetries): after them, the last call's results and
+// ErrDumpInterrupted (errors.Is); any other error at once, with its call's results.
+func RetryDump[T any](dump func() ([]T, error)) ([]T, error) {
+	items, err := dump()
 	for i := 0; i < dumpRetries && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		links, err = h.LinkList()
+		items, err = dump()
 	}
-	return links, err
+	return items, err
 }
 
-// addrList is h.AddrList, read again while a concurrent change interrupts the dump (linkList).
+// addrList is h.AddrList(link, family) read again while a concurrent change interrupts it
+// (RetryDump).
 func addrList(h *netlink.Handle, link netlink.Link, family int) ([]netlink.Addr, error) {
-	addrs, err := h.AddrList(link, family)
-	for i := 0; i < dumpRetries && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
-		addrs, err = h.AddrList(link, family)
-	}
-	return addrs, err
+	return RetryDump(func() ([]netlink.Addr, error) { return h.AddrList(link, family) })
 }

@@ -113,27 +113,24 @@ func spareVethName(spare string) string {
 // addSparePair creates a veth pair whose peer is eth0 in the namespace at nsPath and whose VPC end,
 // name, is on the bridge; both ends stay down.
 func (v *VPC) addSparePair(name, nsPath string) error {
-	vh, closeV, err := handleAt(v.nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeV()
-	br, err := vh.LinkByName(BridgeName)
-	if err != nil {
-		return fmt.Errorf("finding the bridge %s: %w", BridgeName, err)
-	}
-	taskNs, err := netns.GetFromPath(nsPath)
-	if err != nil {
-		return fmt.Errorf("opening network namespace %s: %w", nsPath, err)
-	}
-	defer func() { _ = taskNs.Close() }()
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU, attrs.MasterIndex = name, taskMTU, br.Attrs().Index
-	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: TaskInterface, PeerNamespace: netlink.NsFd(taskNs), PeerMTU: taskMTU}
-	if err := vh.LinkAdd(veth); err != nil {
-		return fmt.Errorf("creating veth pair %s/%s: %w", name, TaskInterface, err)
-	}
-	return nil
+	return withHandle(v.nsPath, func(vh *netlink.Handle) error {
+		br, err := vh.LinkByName(BridgeName)
+		if err != nil {
+			return fmt.Errorf("finding the bridge %s: %w", BridgeName, err)
+		}
+		taskNs, err := netns.GetFromPath(nsPath)
+		if err != nil {
+			return fmt.Errorf("opening network namespace %s: %w", nsPath, err)
+		}
+		defer func() { _ = taskNs.Close() }()
+		attrs := netlink.NewLinkAttrs()
+		attrs.Name, attrs.MTU, attrs.MasterIndex = name, taskMTU, br.Attrs().Index
+		veth := &netlink.Veth{LinkAttrs: attrs, PeerName: TaskInterface, PeerNamespace: netlink.NsFd(taskNs), PeerMTU: taskMTU}
+		if err := vh.LinkAdd(veth); err != nil {
+			return fmt.Errorf("creating veth pair %s/%s: %w", name, TaskInterface, err)
+		}
+		return nil
+	})
 }
 
 // Take moves a spare to nsPath for the task taskID: the namespace is mounted there (and no longer
@@ -179,31 +176,29 @@ func bindNamespace(src, dst string) error {
 // renameSparePair gives a taken spare's pair the task's names: eth0 gets mac, the VPC end (down,
 // which renaming needs) becomes name.
 func (v *VPC) renameSparePair(spare, name, nsPath string, mac net.HardwareAddr) error {
-	th, closeT, err := handleAt(nsPath)
+	err := withHandle(nsPath, func(th *netlink.Handle) error {
+		eth0, err := th.LinkByName(TaskInterface)
+		if err != nil {
+			return err
+		}
+		if err := th.LinkSetHardwareAddr(eth0, mac); err != nil {
+			return fmt.Errorf("setting %s's MAC: %w", TaskInterface, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	defer closeT()
-	eth0, err := th.LinkByName(TaskInterface)
-	if err != nil {
-		return err
-	}
-	if err := th.LinkSetHardwareAddr(eth0, mac); err != nil {
-		return fmt.Errorf("setting %s's MAC: %w", TaskInterface, err)
-	}
-	vh, closeV, err := handleAt(v.nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeV()
-	host, err := vh.LinkByName(spare)
-	if err != nil {
-		return err
-	}
-	if err := vh.LinkSetName(host, name); err != nil {
-		return fmt.Errorf("renaming %s to %s: %w", spare, name, err)
-	}
-	return nil
+	return withHandle(v.nsPath, func(vh *netlink.Handle) error {
+		host, err := vh.LinkByName(spare)
+		if err != nil {
+			return err
+		}
+		if err := vh.LinkSetName(host, name); err != nil {
+			return fmt.Errorf("renaming %s to %s: %w", spare, name, err)
+		}
+		return nil
+	})
 }
 
 // Drain removes every spare (the pool's and any other under the state dir), for the runtime's
@@ -259,24 +254,21 @@ func (v *VPC) removeSpareVeths(held map[string]bool) error {
 	for n := range held {
 		keep[spareVethName(n)] = true
 	}
-	vh, closeV, err := handleAt(v.nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeV()
-	links, err := linkList(vh)
-	if err != nil {
-		return fmt.Errorf("listing the VPC's links: %w", err)
-	}
-	var errs []error
-	for _, l := range links {
-		if n := l.Attrs().Name; IsSpareVeth(n) && !keep[n] {
-			if err := vh.LinkDel(l); err != nil && !isNotFound(err) {
-				errs = append(errs, fmt.Errorf("deleting spare veth %s: %w", n, err))
+	return withHandle(v.nsPath, func(vh *netlink.Handle) error {
+		links, err := RetryDump(vh.LinkList)
+		if err != nil {
+			return fmt.Errorf("listing the VPC's links: %w", err)
+		}
+		var errs []error
+		for _, l := range links {
+			if n := l.Attrs().Name; IsSpareVeth(n) && !keep[n] {
+				if err := vh.LinkDel(l); err != nil && !isNotFound(err) {
+					errs = append(errs, fmt.Errorf("deleting spare veth %s: %w", n, err))
+				}
 			}
 		}
-	}
-	return errors.Join(errs...)
+		return errors.Join(errs...)
+	})
 }
 
 // deleteLink deletes the link name in the VPC's namespace; a missing one is not an error.
@@ -284,20 +276,17 @@ func (v *VPC) deleteLink(name string) error {
 	if !IsNamespace(v.nsPath) {
 		return nil
 	}
-	vh, closeV, err := handleAt(v.nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeV()
-	l, err := vh.LinkByName(name)
-	if isNotFound(err) {
+	return withHandle(v.nsPath, func(vh *netlink.Handle) error {
+		l, err := vh.LinkByName(name)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := vh.LinkDel(l); err != nil && !isNotFound(err) {
+			return fmt.Errorf("deleting %s: %w", name, err)
+		}
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := vh.LinkDel(l); err != nil && !isNotFound(err) {
-		return fmt.Errorf("deleting %s: %w", name, err)
-	}
-	return nil
+	})
 }

@@ -1,6 +1,7 @@
 package vpc
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/vishvananda/netlink"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 )
@@ -26,19 +28,20 @@ func spareState(t *testing.T, v *VPC, stateDir string) (mounts, veths []string) 
 			mounts = append(mounts, e.Name())
 		}
 	}
-	h, closeH, err := handleAt(v.nsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeH()
-	links, err := linkList(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range links {
-		if strings.HasPrefix(l.Attrs().Name, spareVethPrefix) {
-			veths = append(veths, l.Attrs().Name)
+	err = withHandle(v.nsPath, func(h *netlink.Handle) error {
+		links, err := RetryDump(h.LinkList)
+		if err != nil {
+			return err
 		}
+		for _, l := range links {
+			if strings.HasPrefix(l.Attrs().Name, spareVethPrefix) {
+				veths = append(veths, l.Attrs().Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	sort.Strings(mounts)
 	sort.Strings(veths)
@@ -46,6 +49,40 @@ func spareState(t *testing.T, v *VPC, stateDir string) (mounts, veths []string) 
 }
 
 func always() bool { return true }
+
+// sparesVPC skips the test unless it runs as root with slirp4netns, and starts a VPC on cidr in a
+// fresh state dir; when the test ends, the VPC stops and every mount under the state dir goes.
+func sparesVPC(t *testing.T, cidr string) (stateDir string, subnet ipam.Subnet, r *running) {
+	t.Helper()
+	requireRoot(t)
+	stateDir = t.TempDir()
+	t.Cleanup(func() { unmountAll(t, stateDir) })
+	subnet, err := ipam.ParseSubnet(cidr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = startVPC(t, stateDir, subnet)
+	t.Cleanup(func() { r.stop(t) })
+	return stateDir, subnet, r
+}
+
+// taskInterface is the interface of the task with address addr in subnet, as the scheduler assigns
+// it.
+func taskInterface(subnet ipam.Subnet, addr string) Interface {
+	a := netip.MustParseAddr(addr)
+	return Interface{Address: subnet.WithBits(a), Gateway: subnet.Gateway(), MAC: ipam.MAC(a)}
+}
+
+// removeTask detaches the task id from the VPC and removes its namespace under stateDir.
+func removeTask(t *testing.T, v *VPC, stateDir, id string) {
+	t.Helper()
+	if err := v.DetachTask(id); err != nil {
+		t.Error(err)
+	}
+	if err := RemoveNamespace(filepath.Join(stateDir, "netns", id)); err != nil {
+		t.Error(err)
+	}
+}
 
 // wantSpares checks that the pool holds n spares and the state dir and the VPC exactly as many.
 func wantSpares(t *testing.T, s *Spares, v *VPC, stateDir string, n int, when string) {
@@ -60,19 +97,18 @@ func wantSpares(t *testing.T, s *Spares, v *VPC, stateDir string, n int, when st
 // now with the task's MAC.
 func attachKeepsThePair(t *testing.T, v *VPC, id, ns string, ifc Interface) {
 	t.Helper()
-	th, closeT, err := handleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeT()
-	before, err := th.LinkByName(TaskInterface)
-	if err != nil {
-		t.Fatalf("the taken namespace has no %s: %v", TaskInterface, err)
-	}
-	if err := v.AttachTask(id, ns, ifc); err != nil {
-		t.Fatal(err)
-	}
-	after, err := th.LinkByName(TaskInterface)
+	var before, after netlink.Link
+	err := withHandle(ns, func(th *netlink.Handle) error {
+		var err error
+		if before, err = th.LinkByName(TaskInterface); err != nil {
+			return fmt.Errorf("the taken namespace has no %s: %w", TaskInterface, err)
+		}
+		if err := v.AttachTask(id, ns, ifc); err != nil {
+			return err
+		}
+		after, err = th.LinkByName(TaskInterface)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,12 +124,7 @@ func attachKeepsThePair(t *testing.T, v *VPC, id, ns string, ifc Interface) {
 // otherwise; a take moves a spare to the task's path, whose pair AttachTask then keeps (same eth0,
 // same VPC end) and gives the task's address; an empty pool says so; Drain leaves nothing.
 func TestSparesTakeRefillDrain(t *testing.T) {
-	requireRoot(t)
-	dir := t.TempDir()
-	defer unmountAll(t, dir)
-	subnet, _ := ipam.ParseSubnet("10.78.0.0/16")
-	r := startVPC(t, dir, subnet)
-	defer r.stop(t)
+	dir, subnet, r := sparesVPC(t, "10.78.0.0/16")
 	s := NewSpares(dir, r.v, 2)
 
 	if err := s.Fill(func() bool { return false }); err != nil {
@@ -107,8 +138,7 @@ func TestSparesTakeRefillDrain(t *testing.T) {
 	}
 	wantSpares(t, s, r.v, dir, 2, "after Fill")
 
-	addr := netip.MustParseAddr("10.78.0.9")
-	ifc := Interface{Address: subnet.WithBits(addr), Gateway: subnet.Gateway(), MAC: ipam.MAC(addr)}
+	ifc := taskInterface(subnet, "10.78.0.9")
 	ns := filepath.Join(dir, "netns", "task1")
 	if !s.Take("task1", ns, ifc.MAC) {
 		t.Fatal("Take from a full pool found nothing")
@@ -141,12 +171,7 @@ func TestSparesTakeRefillDrain(t *testing.T) {
 		t.Error("Drain removed a taken namespace")
 	}
 	for _, id := range []string{"task1", "task2"} {
-		if err := r.v.DetachTask(id); err != nil {
-			t.Error(err)
-		}
-		if err := RemoveNamespace(filepath.Join(dir, "netns", id)); err != nil {
-			t.Error(err)
-		}
+		removeTask(t, r.v, dir, id)
 	}
 }
 
@@ -156,12 +181,7 @@ func TestSparesTakeRefillDrain(t *testing.T) {
 // namespace to two tasks) and leaves tasks' namespaces alone, and the VPC does not count spares as
 // attached tasks.
 func TestSparesOfAnEarlierProcess(t *testing.T) {
-	requireRoot(t)
-	dir := t.TempDir()
-	defer unmountAll(t, dir)
-	subnet, _ := ipam.ParseSubnet("10.79.0.0/16")
-	r := startVPC(t, dir, subnet)
-	defer r.stop(t)
+	dir, subnet, r := sparesVPC(t, "10.79.0.0/16")
 	old := NewSpares(dir, r.v, 3)
 	if err := old.Fill(always); err != nil {
 		t.Fatal(err)
@@ -185,19 +205,12 @@ func TestSparesOfAnEarlierProcess(t *testing.T) {
 		t.Fatal("Sweep removed the namespace of a task")
 	}
 	// The cut-off task's start runs again: AttachTask makes its pair anew.
-	addr := netip.MustParseAddr("10.79.0.7")
-	ifc := Interface{Address: subnet.WithBits(addr), Gateway: subnet.Gateway(), MAC: ipam.MAC(addr)}
-	if err := r.v.AttachTask("cut", cut, ifc); err != nil {
+	if err := r.v.AttachTask("cut", cut, taskInterface(subnet, "10.79.0.7")); err != nil {
 		t.Fatal(err)
 	}
 	port := serveIn(t, cut)
 	if got := get(t, r.v.Dial, "http://10.79.0.7:"+port+"/"); got == "" {
 		t.Error("the task whose take was cut off does not answer")
 	}
-	if err := r.v.DetachTask("cut"); err != nil {
-		t.Error(err)
-	}
-	if err := RemoveNamespace(cut); err != nil {
-		t.Error(err)
-	}
+	removeTask(t, r.v, dir, "cut")
 }

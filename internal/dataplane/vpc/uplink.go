@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/procwatch"
@@ -121,28 +122,25 @@ func isUplinkProcess(pid int, nsPath string) bool {
 
 // checkUplink verifies that the tap is up in the VPC's namespace with slirp4netns's address.
 func (v *VPC) checkUplink() error {
-	h, closeH, err := handleAt(v.nsPath)
-	if err != nil {
-		return err
-	}
-	defer closeH()
-	l, err := h.LinkByName(UplinkName)
-	if err != nil {
-		return fmt.Errorf("%s: %w", UplinkName, err)
-	}
-	if l.Attrs().Flags&net.FlagUp == 0 {
-		return fmt.Errorf("%s is down", UplinkName)
-	}
-	addrs, err := addrList(h, l, unix.AF_INET)
-	if err != nil {
-		return err
-	}
-	for _, a := range addrs {
-		if a.IP.Equal(uplinkAddress.AsSlice()) {
-			return nil
+	return withHandle(v.nsPath, func(h *netlink.Handle) error {
+		l, err := h.LinkByName(UplinkName)
+		if err != nil {
+			return fmt.Errorf("%s: %w", UplinkName, err)
 		}
-	}
-	return fmt.Errorf("%s lacks its address %s", UplinkName, uplinkAddress)
+		if l.Attrs().Flags&net.FlagUp == 0 {
+			return fmt.Errorf("%s is down", UplinkName)
+		}
+		addrs, err := addrList(h, l, unix.AF_INET)
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			if a.IP.Equal(uplinkAddress.AsSlice()) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%s lacks its address %s", UplinkName, uplinkAddress)
+	})
 }
 
 // startUplink starts slirp4netns on the VPC's namespace in its own process group (a Ctrl-C to

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
+	"github.com/vishvananda/netlink"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 )
@@ -143,20 +144,21 @@ func (v *VPC) attached() (int, error) {
 	if !IsNamespace(v.nsPath) {
 		return 0, nil
 	}
-	h, closeH, err := handleAt(v.nsPath)
-	if err != nil {
-		return 0, err
-	}
-	defer closeH()
-	links, err := linkList(h)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, l := range links {
-		if l.Type() == "veth" && !IsSpareVeth(l.Attrs().Name) {
-			n++
+	err := withHandle(v.nsPath, func(h *netlink.Handle) error {
+		links, err := RetryDump(h.LinkList)
+		if err != nil {
+			return err
 		}
+		for _, l := range links {
+			if l.Type() == "veth" && !IsSpareVeth(l.Attrs().Name) {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	return n, nil
 }

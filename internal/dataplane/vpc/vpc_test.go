@@ -183,19 +183,20 @@ func count(t *testing.T, stateDir string) leaks {
 	t.Helper()
 	var l leaks
 	if IsNamespace(NamespacePath(stateDir)) {
-		h, closeH, err := handleAt(NamespacePath(stateDir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		links, err := linkList(h)
-		closeH()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range links {
-			if k.Type() == "veth" {
-				l.Veths++
+		err := withHandle(NamespacePath(stateDir), func(h *netlink.Handle) error {
+			links, err := RetryDump(h.LinkList)
+			if err != nil {
+				return err
 			}
+			for _, k := range links {
+				if k.Type() == "veth" {
+					l.Veths++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 	mountinfo, _ := os.ReadFile("/proc/self/mountinfo")
