@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -26,7 +27,7 @@ const maxDeregistrationDelay = time.Hour
 // runs (the local VPC's ranges, the virtual node's capacity). The error names each such flag,
 // its value and what to give.
 func checkUpFlags(fs *pflag.FlagSet) error {
-	errs := []error{checkHealthyAfterRunning(fs), checkSpareNamespaces(fs), checkNetworkFlags(fs, true), checkNodeFlags(fs)}
+	errs := []error{checkRegion(fs), checkHealthyAfterRunning(fs), checkSpareNamespaces(fs), checkNetworkFlags(fs, true), checkNodeFlags(fs)}
 	if d, err := fs.GetDuration("deregistration-delay"); err == nil && (d <= 0 || d > maxDeregistrationDelay) {
 		errs = append(errs, fmt.Errorf("--deregistration-delay %s: give a duration from 1s to 1h (default %s); for no delay on one Service, "+
 			"annotate it %s: deregistration_delay.timeout_seconds=0", d, serviceproxy.DefaultDeregistrationDelay, serviceproxy.TargetGroupAttributesAnnotation))
@@ -44,7 +45,28 @@ func checkUpFlags(fs *pflag.FlagSet) error {
 
 // checkDataplaneFlags is checkUpFlags for the flags of `nodeless dataplane`.
 func checkDataplaneFlags(fs *pflag.FlagSet) error {
-	return errors.Join(checkHealthyAfterRunning(fs), checkSpareNamespaces(fs), checkNetworkFlags(fs, false))
+	return errors.Join(checkRegion(fs), checkHealthyAfterRunning(fs), checkSpareNamespaces(fs), checkNetworkFlags(fs, false))
+}
+
+// regionName is the shape of an AWS Region's name: lower-case letters, digits and hyphens, as
+// partition or area, then direction, then number, each part after the first joined by a hyphen:
+// us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1, eusc-de-east-1. It is what
+// the regionRegex of every partition in the AWS SDK's endpoint metadata has in common
+// (partitions.json of github.com/aws/aws-sdk-go-v2/internal/endpoints/awsrulesfn, such as aws's
+// `^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$` and aws-us-gov's `^us\-gov\-\w+\-\d+$`),
+// in lower case as Region names are written. No list of Regions is kept: a new one is accepted
+// the day it opens.
+var regionName = regexp.MustCompile(`^[a-z]+(-[a-z0-9]+)+-[0-9]+$`)
+
+// checkRegion refuses a --region that is not shaped like an AWS Region's name (regionName): it
+// goes into every ARN the data plane makes, and ECS clients sign their requests for it.
+func checkRegion(fs *pflag.FlagSet) error {
+	r, err := fs.GetString("region")
+	if err != nil || regionName.MatchString(r) {
+		return nil
+	}
+	return fmt.Errorf("--region %q: give an AWS Region name, such as %s, eu-central-2 or us-gov-west-1 "+
+		"(lower-case letters and digits in hyphen-joined parts, ending in a number)", r, dataplane.DefaultRegion)
 }
 
 // checkNetworkFlags checks --vpc-cidr and --service-connect-cidr with the parsers dataplane.New

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -146,5 +147,58 @@ func TestUpAndDataplaneRefuseBadRangesAndCapacityUpFront(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// --region is refused up front unless it is shaped like an AWS Region's name (regionName); the
+// error names the flag and the value and gives an example.
+func TestRegionShape(t *testing.T) {
+	tests := []struct {
+		region string
+		ok     bool
+	}{
+		{"us-east-1", true},
+		{"eu-central-2", true},
+		{"ap-southeast-5", true},
+		{"us-gov-west-1", true},
+		{"cn-north-1", true},
+		{"us-isob-east-1", true},
+		{"eusc-de-east-1", true},
+		{"", false},
+		{"US-EAST-1", false},
+		{"us-east", false},
+		{"useast1", false},
+		{"us-east-1a", false}, // an Availability Zone
+		{"us_east_1", false},
+		{"us-east-1 ", false},
+		{"-us-east-1", false},
+		{"us--east-1", false},
+		{"arn:aws:ecs:us-east-1", false},
+	}
+	for _, tt := range tests {
+		for name, c := range map[string]struct {
+			cmd   func() *cobra.Command
+			check func(*pflag.FlagSet) error
+		}{"up": {newUpCmd, checkUpFlags}, "dataplane": {newDataplaneCmd, checkDataplaneFlags}} {
+			t.Run(name+" "+tt.region, func(t *testing.T) {
+				cmd := c.cmd()
+				if err := cmd.ParseFlags([]string{"--region", tt.region}); err != nil {
+					t.Fatal(err)
+				}
+				err := c.check(cmd.Flags())
+				switch {
+				case tt.ok && err != nil:
+					t.Errorf("error %v, want none", err)
+				case !tt.ok && err == nil:
+					t.Error("no error, want one")
+				case !tt.ok:
+					for _, w := range []string{"--region", strconv.Quote(tt.region), "such as us-east-1"} {
+						if !strings.Contains(err.Error(), w) {
+							t.Errorf("error %q, want it to say %s", err, w)
+						}
+					}
+				}
+			})
+		}
 	}
 }
