@@ -41,7 +41,10 @@ func TestRoutesAnswers(t *testing.T) {
 		wantBody string
 	}{
 		{"/containerLogs/ns/web/app", http.StatusBadRequest, "kubectl logs is not available here: this node was started without a CloudWatch Logs reader"},
-		{"/containerLogs/ns/web/app?previous=true", http.StatusBadRequest, "pod ns/web has no previous task: the Pod was never re-run"},
+		// The kubelet's text for a container without an earlier run, naming the container asked for.
+		{"/containerLogs/ns/web/app?previous=true", http.StatusBadRequest, `previous terminated container "app" in pod "web" not found: the Pod was never re-run`},
+		{"/containerLogs/ns/web/sidecar?previous=true", http.StatusBadRequest, `previous terminated container "sidecar" in pod "web" not found`},
+		{"/containerLogs/ns/other/app?previous=true", http.StatusNotFound, "pod ns/other is not on this node"},
 		{"/containerLogs/ns/other/app", http.StatusNotFound, "pod ns/other is not on this node"},
 	}
 	for _, tt := range tests {
