@@ -3,12 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"regexp"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/scheduler"
 	"github.com/nodeless-dev/nodeless/internal/serviceproxy"
 )
@@ -19,9 +23,11 @@ const maxDeregistrationDelay = time.Hour
 
 // checkUpFlags refuses, before anything starts, the values of up's flags that the components
 // would otherwise replace with their defaults without a word (they take a zero or negative
-// duration, size or count as "not set"). The error names each such flag and what to give.
+// duration, size or count as "not set"), and those they would refuse only once the API server
+// runs (the local VPC's ranges, the virtual node's capacity). The error names each such flag,
+// its value and what to give.
 func checkUpFlags(fs *pflag.FlagSet) error {
-	errs := []error{checkHealthyAfterRunning(fs), checkSpareNamespaces(fs)}
+	errs := []error{checkRegion(fs), checkHealthyAfterRunning(fs), checkSpareNamespaces(fs), checkNetworkFlags(fs, true), checkNodeFlags(fs)}
 	if d, err := fs.GetDuration("deregistration-delay"); err == nil && (d <= 0 || d > maxDeregistrationDelay) {
 		errs = append(errs, fmt.Errorf("--deregistration-delay %s: give a duration from 1s to 1h (default %s); for no delay on one Service, "+
 			"annotate it %s: deregistration_delay.timeout_seconds=0", d, serviceproxy.DefaultDeregistrationDelay, serviceproxy.TargetGroupAttributesAnnotation))
@@ -39,7 +45,61 @@ func checkUpFlags(fs *pflag.FlagSet) error {
 
 // checkDataplaneFlags is checkUpFlags for the flags of `nodeless dataplane`.
 func checkDataplaneFlags(fs *pflag.FlagSet) error {
-	return errors.Join(checkHealthyAfterRunning(fs), checkSpareNamespaces(fs))
+	return errors.Join(checkRegion(fs), checkHealthyAfterRunning(fs), checkSpareNamespaces(fs), checkNetworkFlags(fs, false))
+}
+
+// regionName is the shape of an AWS Region's name: lower-case letters, digits and hyphens, as
+// partition or area, then direction, then number, each part after the first joined by a hyphen:
+// us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1, eusc-de-east-1. It is what
+// the regionRegex of every partition in the AWS SDK's endpoint metadata has in common
+// (partitions.json of github.com/aws/aws-sdk-go-v2/internal/endpoints/awsrulesfn, such as aws's
+// `^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$` and aws-us-gov's `^us\-gov\-\w+\-\d+$`),
+// in lower case as Region names are written. No list of Regions is kept: a new one is accepted
+// the day it opens.
+var regionName = regexp.MustCompile(`^[a-z]+(-[a-z0-9]+)+-[0-9]+$`)
+
+// checkRegion refuses a --region that is not shaped like an AWS Region's name (regionName): it
+// goes into every ARN the data plane makes, and ECS clients sign their requests for it.
+func checkRegion(fs *pflag.FlagSet) error {
+	r, err := fs.GetString("region")
+	if err != nil || regionName.MatchString(r) {
+		return nil
+	}
+	return fmt.Errorf("--region %q: give an AWS Region name, such as %s, eu-central-2 or us-gov-west-1 "+
+		"(lower-case letters and digits in hyphen-joined parts, ending in a number)", r, dataplane.DefaultRegion)
+}
+
+// checkNetworkFlags checks --vpc-cidr and --service-connect-cidr with the parsers dataplane.New
+// applies to them (ipam.ParseSubnet; cloudmap.ParseAliasRange, against the VPC's subnet), and
+// under up (withServiceRange) the Service range too (checkServiceConnectCIDR), so that a bad
+// range is refused before the state dir, the API server or containerd are touched.
+func checkNetworkFlags(fs *pflag.FlagSet, withServiceRange bool) error {
+	var errs []error
+	vpcCIDR, _ := fs.GetString("vpc-cidr")
+	subnet, err := ipam.ParseSubnet(vpcCIDR)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--vpc-cidr: %w", err))
+	}
+	aliases, _ := fs.GetString("service-connect-cidr")
+	// A bad --vpc-cidr leaves subnet zero: the alias range is then checked on its own.
+	if _, err := cloudmap.ParseAliasRange(aliases, subnet.Prefix()); err != nil {
+		errs = append(errs, fmt.Errorf("--service-connect-cidr: %w", err))
+	} else if withServiceRange {
+		errs = append(errs, checkServiceConnectCIDR(aliases))
+	}
+	return errors.Join(errs...)
+}
+
+// checkNodeFlags checks the virtual node's capacity flags (--node-pods, --node-cpu, --node-memory,
+// --node-ephemeral-storage) with the parser the node uses (nodeFlags.capacity).
+func checkNodeFlags(fs *pflag.FlagSet) error {
+	var f nodeFlags
+	f.pods, _ = fs.GetString("node-pods")
+	f.cpu, _ = fs.GetString("node-cpu")
+	f.memory, _ = fs.GetString("node-memory")
+	f.ephemeralStorage, _ = fs.GetString("node-ephemeral-storage")
+	_, err := f.capacity()
+	return err
 }
 
 func checkSpareNamespaces(fs *pflag.FlagSet) error {
@@ -54,6 +114,21 @@ func checkHealthyAfterRunning(fs *pflag.FlagSet) error {
 	if d, err := fs.GetDuration("healthy-after-running"); err == nil && d <= 0 {
 		return fmt.Errorf("--healthy-after-running %s: give a positive duration (ECS waits %s; 1s makes local rollouts fast)",
 			d, scheduler.DefaultHealthyAfterRunning)
+	}
+	return nil
+}
+
+// checkServiceConnectCIDR refuses a Service Connect alias range (--service-connect-cidr) that
+// overlaps the Service range of `up` (the ClusterIPs'): both are made local to the VPC's namespace,
+// and an address of both would be two listeners' at once. The data plane checks the rest
+// (checkNetworkFlags applies both before up starts anything).
+func checkServiceConnectCIDR(cidr string) error {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return fmt.Errorf("--service-connect-cidr: %q is not a CIDR block; use one such as %s", cidr, cloudmap.DefaultAliasCIDR)
+	}
+	if svc := netip.MustParsePrefix(controlplane.ServiceCIDR); p.Overlaps(svc) {
+		return fmt.Errorf("--service-connect-cidr: %s overlaps the Service range %s (ClusterIPs); use a range outside it such as %s", cidr, svc, cloudmap.DefaultAliasCIDR)
 	}
 	return nil
 }

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Values the components would silently replace with their defaults (a zero or negative
@@ -76,6 +80,125 @@ func TestSpareNamespacesFlag(t *testing.T) {
 		n, _ := cmd.Flags().GetInt("spare-namespaces")
 		if got := spareNamespacesOption(n); !tt.wantErr && got != tt.wantOption {
 			t.Errorf("--spare-namespaces %s: option %d, want %d", tt.flag, got, tt.wantOption)
+		}
+	}
+}
+
+// The ranges of the local VPC and the virtual node's capacity are refused before anything starts,
+// by the parsers the data plane and the node apply later; the error names the flag, the value
+// and what to give.
+func TestUpAndDataplaneRefuseBadRangesAndCapacityUpFront(t *testing.T) {
+	up, dataplane := newUpCmd, newDataplaneCmd
+	tests := []struct {
+		name  string
+		cmd   func() *cobra.Command
+		check func(*pflag.FlagSet) error
+		args  []string
+		want  []string // substrings of the error; none for no error
+	}{
+		{"up defaults", up, checkUpFlags, nil, nil},
+		{"dataplane defaults", dataplane, checkDataplaneFlags, nil, nil},
+		{"vpc-cidr not a CIDR", up, checkUpFlags, []string{"--vpc-cidr", "10.244.0.0"}, []string{"--vpc-cidr", `"10.244.0.0"`, "such as 10.244.0.0/16"}},
+		{"vpc-cidr not a CIDR, dataplane", dataplane, checkDataplaneFlags, []string{"--vpc-cidr", "big"}, []string{"--vpc-cidr", `"big"`, "such as 10.244.0.0/16"}},
+		{"vpc-cidr IPv6", dataplane, checkDataplaneFlags, []string{"--vpc-cidr", "fd00::/64"}, []string{"--vpc-cidr", "fd00::/64", "IPv4 only"}},
+		{"vpc-cidr too small", up, checkUpFlags, []string{"--vpc-cidr", "10.50.0.0/30"}, []string{"--vpc-cidr", "10.50.0.0/30", "from /8 to /28"}},
+		{"vpc-cidr host bits", up, checkUpFlags, []string{"--vpc-cidr", "10.50.0.1/16"}, []string{"--vpc-cidr", "10.50.0.1/16", "network address 10.50.0.0/16"}},
+		{"vpc-cidr loopback", dataplane, checkDataplaneFlags, []string{"--vpc-cidr", "127.0.0.0/16"}, []string{"--vpc-cidr", "127.0.0.0/16", "loopback"}},
+		{"vpc-cidr uplink", up, checkUpFlags, []string{"--vpc-cidr", "10.0.2.0/24"}, []string{"--vpc-cidr", "10.0.2.0/24", "uplink"}},
+		{"vpc-cidr elsewhere", up, checkUpFlags, []string{"--vpc-cidr", "10.50.0.0/16"}, nil},
+		{"service-connect-cidr not a CIDR", dataplane, checkDataplaneFlags, []string{"--service-connect-cidr", "10.0.1.0"}, []string{"--service-connect-cidr", `"10.0.1.0"`, "such as 10.0.1.0/24"}},
+		{"service-connect-cidr in the VPC", up, checkUpFlags, []string{"--service-connect-cidr", "10.244.7.0/24"}, []string{"--service-connect-cidr", "10.244.7.0/24", "VPC's subnet 10.244.0.0/16"}},
+		{"service-connect-cidr in a moved VPC", dataplane, checkDataplaneFlags, []string{"--vpc-cidr", "10.50.0.0/16", "--service-connect-cidr", "10.50.1.0/24"}, []string{"--service-connect-cidr", "10.50.1.0/24", "VPC's subnet 10.50.0.0/16"}},
+		{"service-connect-cidr too small", dataplane, checkDataplaneFlags, []string{"--service-connect-cidr", "10.0.1.0/31"}, []string{"--service-connect-cidr", "10.0.1.0/31", "prefix length"}},
+		{"service-connect-cidr in the Service range", up, checkUpFlags, []string{"--service-connect-cidr", "10.0.0.128/25"}, []string{"--service-connect-cidr", "10.0.0.128/25", "Service range"}},
+		// The Service range is up's: the data plane alone has none.
+		{"service-connect-cidr in up's Service range, dataplane", dataplane, checkDataplaneFlags, []string{"--service-connect-cidr", "10.0.0.128/25"}, nil},
+		{"both ranges bad", up, checkUpFlags, []string{"--vpc-cidr", "x", "--service-connect-cidr", "y"}, []string{"--vpc-cidr", "--service-connect-cidr"}},
+		{"node-pods zero", up, checkUpFlags, []string{"--node-pods", "0"}, []string{"--node-pods", `"0"`, "positive whole number"}},
+		{"node-pods negative", up, checkUpFlags, []string{"--node-pods", "-3"}, []string{"--node-pods", `"-3"`, "positive whole number"}},
+		{"node-pods fraction", up, checkUpFlags, []string{"--node-pods", "1.5"}, []string{"--node-pods", `"1.5"`, "positive whole number"}},
+		{"node-pods word", up, checkUpFlags, []string{"--node-pods", "many"}, []string{"--node-pods", `"many"`, "positive whole number"}},
+		{"node-cpu word", up, checkUpFlags, []string{"--node-cpu", "lots"}, []string{"--node-cpu", `"lots"`, "positive Kubernetes quantity"}},
+		{"node-cpu zero", up, checkUpFlags, []string{"--node-cpu", "0"}, []string{"--node-cpu", `"0"`, "positive Kubernetes quantity"}},
+		{"node-cpu negative", up, checkUpFlags, []string{"--node-cpu", "-4"}, []string{"--node-cpu", `"-4"`, "positive Kubernetes quantity"}},
+		{"node-cpu and node-memory", up, checkUpFlags, []string{"--node-cpu", "4x", "--node-memory", "lots"}, []string{"--node-cpu", `"4x"`, "--node-memory", `"lots"`}},
+		{"node-ephemeral-storage", up, checkUpFlags, []string{"--node-ephemeral-storage", "1TB"}, []string{"--node-ephemeral-storage", `"1TB"`, "such as 64 or 256Gi"}},
+		{"node capacity given", up, checkUpFlags, []string{"--node-pods", "20", "--node-cpu", "64", "--node-memory", "256Gi", "--node-ephemeral-storage", "2Ti"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := tt.cmd()
+			if err := cmd.ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := tt.check(cmd.Flags())
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Errorf("error %v, want none", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want one saying %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q, want it to say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// --region is refused up front unless it is shaped like an AWS Region's name (regionName); the
+// error names the flag and the value and gives an example.
+func TestRegionShape(t *testing.T) {
+	tests := []struct {
+		region string
+		ok     bool
+	}{
+		{"us-east-1", true},
+		{"eu-central-2", true},
+		{"ap-southeast-5", true},
+		{"us-gov-west-1", true},
+		{"cn-north-1", true},
+		{"us-isob-east-1", true},
+		{"eusc-de-east-1", true},
+		{"", false},
+		{"US-EAST-1", false},
+		{"us-east", false},
+		{"useast1", false},
+		{"us-east-1a", false}, // an Availability Zone
+		{"us_east_1", false},
+		{"us-east-1 ", false},
+		{"-us-east-1", false},
+		{"us--east-1", false},
+		{"arn:aws:ecs:us-east-1", false},
+	}
+	for _, tt := range tests {
+		for name, c := range map[string]struct {
+			cmd   func() *cobra.Command
+			check func(*pflag.FlagSet) error
+		}{"up": {newUpCmd, checkUpFlags}, "dataplane": {newDataplaneCmd, checkDataplaneFlags}} {
+			t.Run(name+" "+tt.region, func(t *testing.T) {
+				cmd := c.cmd()
+				if err := cmd.ParseFlags([]string{"--region", tt.region}); err != nil {
+					t.Fatal(err)
+				}
+				err := c.check(cmd.Flags())
+				switch {
+				case tt.ok && err != nil:
+					t.Errorf("error %v, want none", err)
+				case !tt.ok && err == nil:
+					t.Error("no error, want one")
+				case !tt.ok:
+					for _, w := range []string{"--region", strconv.Quote(tt.region), "such as us-east-1"} {
+						if !strings.Contains(err.Error(), w) {
+							t.Errorf("error %q, want it to say %s", err, w)
+						}
+					}
+				}
+			})
 		}
 	}
 }

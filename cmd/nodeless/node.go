@@ -82,30 +82,40 @@ type nodeWiring struct {
 	ServingCert *tls.Certificate
 }
 
-// capacity is the capacity the flags override.
+// capacity is the capacity the flags override: --node-pods a positive whole number; --node-cpu,
+// --node-memory and --node-ephemeral-storage positive Kubernetes quantities, each defaulting to
+// a Fargate task's largest size times --node-pods. Errors name every bad flag, its value and
+// what to give (checkNodeFlags applies it before up starts anything).
 func (f *nodeFlags) capacity() (corev1.ResourceList, error) {
 	pods, err := strconv.ParseInt(f.pods, 10, 64)
 	if err != nil || pods <= 0 {
-		return nil, fmt.Errorf("--node-pods %q: give a positive whole number", f.pods)
+		return nil, fmt.Errorf("--node-pods %q: give a positive whole number (default %d)", f.pods, virtualnode.DefaultPods)
 	}
 	out := corev1.ResourceList{corev1.ResourcePods: *resource.NewQuantity(pods, resource.DecimalSI)}
-	per := map[corev1.ResourceName]string{corev1.ResourceCPU: "16", corev1.ResourceMemory: "120Gi", corev1.ResourceEphemeralStorage: "200Gi"}
-	given := map[corev1.ResourceName]struct{ flag, value string }{
-		corev1.ResourceCPU:              {"--node-cpu", f.cpu},
-		corev1.ResourceMemory:           {"--node-memory", f.memory},
-		corev1.ResourceEphemeralStorage: {"--node-ephemeral-storage", f.ephemeralStorage},
-	}
-	for name, g := range given {
+	var errs []error
+	for _, g := range []struct {
+		name        corev1.ResourceName
+		flag, value string
+		perPod      string
+	}{
+		{corev1.ResourceCPU, "--node-cpu", f.cpu, "16"},
+		{corev1.ResourceMemory, "--node-memory", f.memory, "120Gi"},
+		{corev1.ResourceEphemeralStorage, "--node-ephemeral-storage", f.ephemeralStorage, "200Gi"},
+	} {
 		if g.value == "" {
-			q := resource.MustParse(per[name])
-			out[name] = *resource.NewQuantity(q.Value()*pods, q.Format)
+			q := resource.MustParse(g.perPod)
+			out[g.name] = *resource.NewQuantity(q.Value()*pods, q.Format)
 			continue
 		}
 		q, err := resource.ParseQuantity(g.value)
-		if err != nil {
-			return nil, fmt.Errorf("%s %q: give a Kubernetes quantity (for example 64, 256Gi): %w", g.flag, g.value, err)
+		if err != nil || q.Sign() <= 0 {
+			errs = append(errs, fmt.Errorf("%s %q: give a positive Kubernetes quantity, such as 64 or 256Gi (default %s per Pod of --node-pods)", g.flag, g.value, g.perPod))
+			continue
 		}
-		out[name] = q
+		out[g.name] = q
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return out, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -17,7 +16,6 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/controlplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
-	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
 	"github.com/nodeless-dev/nodeless/internal/fargate"
@@ -59,7 +57,6 @@ func addNodelessParts(ctx context.Context, f partsFlags, opts *controlplane.UpOp
 		dataplane.Preflight,
 		func() error { return controlplane.CheckAddressFree(f.dataplaneAddress, "--dataplane-address") },
 		func() error { return controlplane.CheckAddressFree(f.node.kubeletAddress(), "--kubelet-port") },
-		func() error { return checkServiceConnectCIDR(f.serviceConnectCIDR) },
 	)
 	opts.Extras = func(cfg *rest.Config, stateDir string) ([]component.Component, error) {
 		// Under up, every component logs through klog, which up sends to <state-dir>/logs/nodeless.log;
@@ -140,18 +137,4 @@ func strictDefaults() fargate.Defaults {
 		Subnets:          []string{model.DefaultSubnetID},
 		ExecutionRoleArn: "arn:aws:iam::" + dataplane.DefaultAccount + ":role/nodeless-local-execution",
 	}
-}
-
-// checkServiceConnectCIDR refuses a Service Connect alias range (--service-connect-cidr) that
-// overlaps the Service range of `up` (the ClusterIPs'): both are made local to the VPC's namespace,
-// and an address of both would be two listeners' at once. The data plane checks the rest.
-func checkServiceConnectCIDR(cidr string) error {
-	p, err := netip.ParsePrefix(cidr)
-	if err != nil {
-		return fmt.Errorf("--service-connect-cidr: %q is not a CIDR block; use one such as %s", cidr, cloudmap.DefaultAliasCIDR)
-	}
-	if svc := netip.MustParsePrefix(controlplane.ServiceCIDR); p.Overlaps(svc) {
-		return fmt.Errorf("--service-connect-cidr: %s overlaps the Service range %s (ClusterIPs); use a range outside it such as %s", cidr, svc, cloudmap.DefaultAliasCIDR)
-	}
-	return nil
 }

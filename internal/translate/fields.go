@@ -176,7 +176,7 @@ func securityRules(add addFunc, refuse refuseFunc) {
 	add("PodSecurityContext", checked, "Merge (what ECS does); Strict is refused", "supplementalGroupsPolicy")
 	add("PodSecurityContext", translated, "VolumeFiles.FSGroup: group of the materialised files", "fsGroup")
 	add("PodSecurityContext", ignored, "it says when a node re-owns existing volume contents; materialised files are always written owned by fsGroup", "fsGroupChangePolicy")
-	add("PodSecurityContext", translated, "systemControls of every container", "sysctls")
+	add("PodSecurityContext", translated, "systemControls of every container; the local data plane refuses them, and the Pod waits naming this field (DataPlaneRefusal)", "sysctls")
 	add("PodSecurityContext", checked, "as the container's: RuntimeDefault only", "seccompProfile", "appArmorProfile")
 	add("PodSecurityContext", ignored, "only meaningful with SELinux labels, which are refused", "seLinuxChangePolicy")
 }

@@ -29,8 +29,9 @@ type handlers struct {
 }
 
 // task finds the Pod's task and maps the errors to the kubelet API's answers: no such Pod 404,
-// no task (yet) 400, as the kubelet answers for a container waiting to start.
-func (h *handlers) task(ctx context.Context, namespace, pod string, previous bool) (taskhost.Task, error) {
+// no task (yet) 400, as the kubelet answers for a container waiting to start; no previous task
+// 400 as the kubelet answers for container (noPreviousRun).
+func (h *handlers) task(ctx context.Context, namespace, pod, container string, previous bool) (taskhost.Task, error) {
 	t, err := h.pods.Task(ctx, namespace, pod, previous)
 	var noTask *NoTaskError
 	switch {
@@ -38,6 +39,8 @@ func (h *handlers) task(ctx context.Context, namespace, pod string, previous boo
 		return t, nil
 	case IsPodNotFound(err):
 		return t, errdefs.AsNotFound(err)
+	case errors.As(err, &noTask) && noTask.Previous:
+		return t, noPreviousRun(noTask, pod, container)
 	case errors.As(err, &noTask):
 		return t, errdefs.AsInvalidInput(err)
 	default:
@@ -55,12 +58,24 @@ func hostErr(err error) error {
 }
 
 func (h *handlers) logs(ctx context.Context, namespace, pod, container string, o api.ContainerLogOpts) (io.ReadCloser, error) {
-	t, err := h.task(ctx, namespace, pod, o.Previous)
+	t, err := h.task(ctx, namespace, pod, container, o.Previous)
 	if err != nil {
 		return nil, err
 	}
 	rc, err := h.host.Logs(ctx, t, container, logOptions(o, time.Now()))
 	return rc, hostErr(err)
+}
+
+// noPreviousRun is the kubelet's answer to `kubectl logs --previous` for a container without an
+// earlier run, 400 `previous terminated container "NAME" in pod "POD" not found` (the kubelet's
+// validateContainerLogStatus, k8s.io/kubernetes pkg/kubelet/kubelet_pods.go), followed by why
+// (e's Reason: a Pod that was never re-run has no previous task).
+func noPreviousRun(e *NoTaskError, pod, container string) error {
+	msg := fmt.Sprintf("previous terminated container %q in pod %q not found", container, pod)
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return errdefs.InvalidInput(msg)
 }
 
 // logOptions converts the kubelet API's query (virtual-kubelet's parse of PodLogOptions) to the
@@ -80,7 +95,7 @@ func logOptions(o api.ContainerLogOpts, now time.Time) taskhost.LogOptions {
 }
 
 func (h *handlers) exec(ctx context.Context, namespace, pod, container string, cmd []string, io api.AttachIO) error {
-	t, err := h.task(ctx, namespace, pod, false)
+	t, err := h.task(ctx, namespace, pod, container, false)
 	if err != nil {
 		return err
 	}
@@ -88,7 +103,7 @@ func (h *handlers) exec(ctx context.Context, namespace, pod, container string, c
 }
 
 func (h *handlers) attach(ctx context.Context, namespace, pod, container string, io api.AttachIO) error {
-	t, err := h.task(ctx, namespace, pod, false)
+	t, err := h.task(ctx, namespace, pod, container, false)
 	if err != nil {
 		return err
 	}
@@ -163,7 +178,7 @@ func streams(ctx context.Context, a api.AttachIO) taskhost.Streams {
 // private IP) until either side closes.
 func (h *handlers) portForward(ctx context.Context, namespace, pod string, port int32, stream io.ReadWriteCloser) error {
 	defer func() { _ = stream.Close() }()
-	t, err := h.task(ctx, namespace, pod, false)
+	t, err := h.task(ctx, namespace, pod, "", false)
 	if err != nil {
 		return err
 	}

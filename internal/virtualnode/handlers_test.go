@@ -41,7 +41,10 @@ func TestRoutesAnswers(t *testing.T) {
 		wantBody string
 	}{
 		{"/containerLogs/ns/web/app", http.StatusBadRequest, "kubectl logs is not available here: this node was started without a CloudWatch Logs reader"},
-		{"/containerLogs/ns/web/app?previous=true", http.StatusBadRequest, "pod ns/web has no previous task: the Pod was never re-run"},
+		// The kubelet's text for a container without an earlier run, naming the container asked for.
+		{"/containerLogs/ns/web/app?previous=true", http.StatusBadRequest, `previous terminated container "app" in pod "web" not found: the Pod was never re-run`},
+		{"/containerLogs/ns/web/sidecar?previous=true", http.StatusBadRequest, `previous terminated container "sidecar" in pod "web" not found`},
+		{"/containerLogs/ns/other/app?previous=true", http.StatusNotFound, "pod ns/other is not on this node"},
 		{"/containerLogs/ns/other/app", http.StatusNotFound, "pod ns/other is not on this node"},
 	}
 	for _, tt := range tests {
@@ -52,8 +55,8 @@ func TestRoutesAnswers(t *testing.T) {
 			}
 			defer func() { _ = resp.Body.Close() }()
 			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tt.wantCode || !strings.Contains(string(b), tt.wantBody) {
-				t.Errorf("GET %s: %d %q, want %d containing %q", tt.path, resp.StatusCode, b, tt.wantCode, tt.wantBody)
+			if resp.StatusCode != tt.wantCode || !strings.HasPrefix(string(b), tt.wantBody) {
+				t.Errorf("GET %s: %d %q, want %d starting %q", tt.path, resp.StatusCode, b, tt.wantCode, tt.wantBody)
 			}
 		})
 	}
@@ -81,3 +84,36 @@ func (nopIO) Stdin() io.Reader            { return nil }
 func (nopIO) Stdout() io.WriteCloser      { return nil }
 func (nopIO) Stderr() io.WriteCloser      { return nil }
 func (nopIO) Resize() <-chan api.TermSize { return nil }
+
+// TestLogsErrorWriter: the first write of an error answer loses virtual-kubelet's prefix; a log
+// that succeeds, or fails after it started, is written as it is, and flushes pass through.
+func TestLogsErrorWriter(t *testing.T) {
+	tests := []struct {
+		name   string
+		code   int
+		writes []string
+		want   string
+	}{
+		{"error", http.StatusBadRequest, []string{vkLogsErrorPrefix + "previous terminated container \"app\" in pod \"web\" not found"},
+			"previous terminated container \"app\" in pod \"web\" not found"},
+		{"error without the prefix", http.StatusNotFound, []string{"pod ns/web is not on this node"}, "pod ns/web is not on this node"},
+		{"a log that says it", http.StatusOK, []string{vkLogsErrorPrefix + "is a line of the log\n"}, vkLogsErrorPrefix + "is a line of the log\n"},
+		{"a log that fails later", http.StatusOK, []string{"line 1\n", vkLogsErrorPrefix + "broken pipe"}, "line 1\n" + vkLogsErrorPrefix + "broken pipe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			w := &logsErrorWriter{ResponseWriter: rec}
+			w.WriteHeader(tt.code)
+			for _, s := range tt.writes {
+				if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+					t.Fatalf("Write(%q): %d, %v", s, n, err)
+				}
+			}
+			w.Flush()
+			if rec.Code != tt.code || rec.Body.String() != tt.want || !rec.Flushed {
+				t.Errorf("answer %d %q (flushed %v), want %d %q, flushed", rec.Code, rec.Body.String(), rec.Flushed, tt.code, tt.want)
+			}
+		})
+	}
+}

@@ -156,8 +156,8 @@ func testLogs(t *testing.T, admin *rest.Config, path string) {
 	})
 	t.Run("previous", func(t *testing.T) {
 		code, body := get(t, admin, path+"?previous=true")
-		if code != http.StatusBadRequest || !strings.Contains(body, "never re-run") {
-			t.Errorf("previous=true: %d %q, want 400 saying there is no previous task", code, body)
+		if code != http.StatusBadRequest || !strings.Contains(body, `previous terminated container "app" in pod`) || !strings.Contains(body, "never re-run") {
+			t.Errorf("previous=true: %d %q, want 400 saying, as the kubelet, that there is no previous container", code, body)
 		}
 	})
 }

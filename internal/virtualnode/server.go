@@ -156,7 +156,8 @@ func webhookAuth(opts ServerOptions) (nodeutil.Auth, error) {
 }
 
 // routes are virtual-kubelet's kubelet routes (/containerLogs, /exec, /attach, /portForward,
-// /pods) and /healthz.
+// /pods), the errors of /containerLogs without virtual-kubelet's prefix (withoutLogsErrorPrefix),
+// and /healthz.
 func (s *Server) routes() http.Handler {
 	h := &handlers{pods: s.opts.Pods, host: s.opts.Host, client: s.opts.Client, node: s.opts.NodeName}
 	pods := api.PodHandler(api.PodHandlerConfig{
@@ -170,7 +171,7 @@ func (s *Server) routes() http.Handler {
 	}, false)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-	mux.Handle("/", pods)
+	mux.Handle("/", withoutLogsErrorPrefix(pods))
 	return mux
 }
 

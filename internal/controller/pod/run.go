@@ -36,7 +36,7 @@ func (r *Reconciler) runTask(ctx context.Context, pod *corev1.Pod, st *podState,
 	start *podstart.Start, run int, prev Record) *reconciler.Problem {
 	arn, registered, release, err := r.registry.Ensure(ctx, start.TaskDefinition, start.Revision.Hash)
 	if err != nil {
-		return r.startFailed(pod, st, tr, revision.Problem(err))
+		return r.startFailed(pod, st, tr, podFieldProblem(revision.Problem(err), err))
 	}
 	defer release()
 	if registered {
@@ -137,7 +137,7 @@ func (r *Reconciler) runOutcome(ctx context.Context, in *ecs.RunTaskInput, out *
 			Message: fmt.Sprintf("RunTask: clientToken %s names task %s, which ECS no longer describes", aws.ToString(in.ClientToken), arn)}
 	}
 	if err != nil {
-		return nil, ecscall.FromECS("running the Pod's task", err)
+		return nil, podFieldProblem(ecscall.FromECS("running the Pod's task", err), err)
 	}
 	if len(out.Tasks) == 0 {
 		var reasons []string
@@ -148,6 +148,21 @@ func (r *Reconciler) runOutcome(ctx context.Context, in *ecs.RunTaskInput, out *
 			Message: "ECS did not start the task: " + strings.Join(reasons, "; ")}
 	}
 	return &out.Tasks[0], nil
+}
+
+// podFieldProblem is p, the Problem of ECS's error err, unless ECS refused (InvalidParameter) a
+// member that the translation made from a Pod field (translate.DataPlaneRefusal: the local data
+// plane refuses systemControls, made from spec.securityContext.sysctls): the Pod has no such
+// member, so the Problem names the field and what to do with it, quoting ECS.
+func podFieldProblem(p *reconciler.Problem, err error) *reconciler.Problem {
+	if !ecsapi.IsInvalidParameter(err) {
+		return p
+	}
+	refused, ok := translate.DataPlaneRefusal(ecsapi.Message(err))
+	if !ok {
+		return p
+	}
+	return &reconciler.Problem{Reason: refused.Reason, Message: refused.Path + ": " + refused.Message, RequeueAfter: p.RequeueAfter}
 }
 
 var _ = ecsapi.IsNotFound

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nodeless-dev/nodeless/internal/controller/pod"
 	"github.com/nodeless-dev/nodeless/internal/ecsapi"
+	"github.com/nodeless-dev/nodeless/internal/translate"
 )
 
 // TestRunning: a Pod bound to the node runs as one task and becomes Running and Ready with the
@@ -91,6 +92,29 @@ func TestRejected(t *testing.T) {
 	}
 	if n := e.ecs.Requests(ecsapi.OpRunTask) + e.ecs.Requests(ecsapi.OpRegisterTaskDefinition); n != 0 {
 		t.Errorf("%d RunTask/RegisterTaskDefinition requests for a rejected pod", n)
+	}
+}
+
+// TestDataPlaneRefusalNamesThePodField: the local data plane refuses systemControls; the Pod whose
+// sysctls they are made from waits naming spec.securityContext.sysctls and what to do, not the
+// ECS member it does not have.
+func TestDataPlaneRefusalNamesThePodField(t *testing.T) {
+	e := start(t, nil)
+	e.create(e.newPod("tuned", func(p *corev1.Pod) {
+		p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "net.core.somaxconn", Value: "1024"}}}
+	}))
+	got := e.waitPod("tuned", 30*time.Second, "waiting FieldNotSupported", func(p *corev1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
+			p.Status.ContainerStatuses[0].State.Waiting.Reason == translate.ReasonFieldNotSupported
+	})
+	msg := got.Status.ContainerStatuses[0].State.Waiting.Message
+	if !strings.HasPrefix(msg, "spec.securityContext.sysctls: ") || !strings.Contains(msg, "remove spec.securityContext.sysctls") {
+		t.Errorf("waiting message %q, want it to name spec.securityContext.sysctls and say to remove it", msg)
+	}
+	want := "Warning FailedRunTask: spec.securityContext.sysctls: "
+	e.eventually(eventTimeout, "event "+want, func() (bool, string) { return e.hasEvent("tuned", want) })
+	if n := e.ecs.Requests(ecsapi.OpRunTask); n != 0 {
+		t.Errorf("%d RunTask requests for a task definition ECS refused", n)
 	}
 }
 
