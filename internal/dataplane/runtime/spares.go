@@ -16,12 +16,19 @@ const spareRetry = 5 * time.Second
 // long, the pool refills anyway. A variable for tests.
 var spareHoldLimit = 2 * time.Second
 
+// spareSettle is how long the refill waits after the last start ended: the application that just
+// started (its runtime's init, its first listen) and the client waiting for it run on the same
+// cores as a spare's kernel work, and a burst of starts arriving one after the other is not
+// interrupted by refills between them.
+const spareSettle = 250 * time.Millisecond
+
 // refillSpares keeps the pool of ready task namespaces (ContainerdOptions.SpareNamespaces) full
 // until ctx ends, then removes its spares. It first removes what an earlier process left, once the
 // VPC is ready, and fills only while no task of this runtime is starting (from Start until each of
-// its containers' processes was started or given up), so that the kernel work of a spare does not
-// compete with a start; every start that ends wakes it. Starts that have not moved for
-// spareHoldLimit (containers waiting for their dependencies) no longer hold it back.
+// its containers' processes was started or given up, and spareSettle after), so that the kernel
+// work of a spare does not compete with a start; every start that begins or ends wakes it. Starts
+// that have not moved for spareHoldLimit (containers waiting for their dependencies) no longer hold
+// it back.
 func (c *Containerd) refillSpares(ctx context.Context) {
 	select {
 	case <-c.opts.VPC.Ready():
@@ -68,13 +75,14 @@ func (c *Containerd) refillSpares(ctx context.Context) {
 	}
 }
 
-// startsHeld is how much longer the starts under way hold the refill back: 0 when none is under
-// way or none has moved for spareHoldLimit.
+// startsHeld is how much longer the starts hold the refill back: while some are under way, until
+// none has moved for spareHoldLimit; once none is, until spareSettle after the last one moved.
 func (c *Containerd) startsHeld() time.Duration {
-	if c.starting.Load() == 0 {
-		return 0
+	limit := spareSettle
+	if c.starting.Load() > 0 {
+		limit = spareHoldLimit
 	}
-	return max(0, spareHoldLimit-time.Since(time.Unix(0, c.startMoved.Load())))
+	return max(0, limit-time.Since(time.Unix(0, c.startMoved.Load())))
 }
 
 // takeSpare moves a spare namespace, joined to the VPC, to the task's path when there is a pool,
@@ -97,6 +105,7 @@ func (c *Containerd) beginStart() {
 
 // endStart ends what beginStart counted and wakes the refill.
 func (c *Containerd) endStart() {
+	c.startMoved.Store(time.Now().UnixNano())
 	c.starting.Add(-1)
 	c.wakeRefill()
 }
