@@ -27,6 +27,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/ipam"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
@@ -52,10 +53,35 @@ var pollEvery = 2 * time.Millisecond
 // RunTask-discovery-p50-ms the lag itself.
 var describeEvery = envDuration("NODELESS_BENCH_DESCRIBE_EVERY", 10*time.Millisecond)
 
+// roundPause is the machine's idle time after each round of the sequential scenario (every way
+// started its task i), as a user's own pace between starts leaves it (default 300 ms;
+// NODELESS_BENCH_PAUSE, a Go duration, changes it, 0s for none). The data plane's pool of ready
+// namespaces refills in idle time (runtime.spareSettle after a start); without a pause its kernel
+// work lands in the next way's start, which is not how starts one at a time meet it.
+var roundPause = envDurationOrZero("NODELESS_BENCH_PAUSE", 300*time.Millisecond)
+
+// envDurationOrZero is envDuration that also takes 0.
+func envDurationOrZero(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d >= 0 {
+		return d
+	}
+	return def
+}
+
 // envDuration is the Go duration in the environment variable name, or def.
 func envDuration(name string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
 		return d
+	}
+	return def
+}
+
+// envInt is the integer in the environment variable name, or def. NODELESS_BENCH_SPARES sets the
+// RunTask way's pool of ready task namespaces (dataplane.Options.SpareNamespaces: 0 the default,
+// negative none), to compare pool sizes in one build.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
 	}
 	return def
 }
@@ -77,7 +103,7 @@ type starter interface {
 }
 
 func BenchmarkDataPlane(b *testing.B) {
-	env := dataplanetest.Start(b)
+	env := dataplanetest.StartWith(b, dataplane.Options{SpareNamespaces: envInt("NODELESS_BENCH_SPARES", 0)})
 	env.LoadTestImage(b)
 	rt := startRuntime(b)
 	sameDaemons(b, env.StateDir, rt.stateDir)
@@ -124,6 +150,7 @@ func BenchmarkDataPlane(b *testing.B) {
 					}
 					all[j] = append(all[j], smp)
 				}
+				time.Sleep(roundPause)
 			}
 			// Only the RunTask way writes to the store, and nothing is stopped before cleanup.
 			commits = env.DataPlane.Commits() - commits
