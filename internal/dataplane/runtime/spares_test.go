@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane/model"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/vpc"
 )
 
 // spareNames lists the spare namespaces under stateDir.
@@ -56,17 +57,24 @@ func waitSpares(t *testing.T, stateDir string, n int, not []string) []string {
 	return nil
 }
 
-// TestStartTakesASpare: with SpareNamespaces the runtime makes spares once the VPC is ready, a
-// task on the VPC starts in one (its network as without a pool: address, files, reachable by
-// Dial), the pool refills once the start is over, Remove leaves only spares, and the runtime's stop
-// removes those too.
-func TestStartTakesASpare(t *testing.T) {
+// poolEnv is a runtime on a VPC with a pool of two spares, the test image loaded, and the pool
+// full: its state dir, VPC, env and the two spares' names.
+func poolEnv(t *testing.T) (string, *vpc.VPC, *env, []string) {
+	t.Helper()
 	stateDir := t.TempDir()
 	t.Cleanup(func() { unmountUnder(t, stateDir) })
 	v := newVPC(t, stateDir)
 	e := newEnvOptions(t, stateDir, ContainerdOptions{VPC: v, SpareNamespaces: 2})
 	e.loadImage()
-	before := waitSpares(t, stateDir, 2, nil)
+	return stateDir, v, e, waitSpares(t, stateDir, 2, nil)
+}
+
+// TestStartTakesASpare: with SpareNamespaces the runtime makes spares once the VPC is ready, a
+// task on the VPC starts in one (its network as without a pool: address, files, reachable by
+// Dial), the pool refills once the start is over, Remove leaves only spares, and the runtime's stop
+// removes those too.
+func TestStartTakesASpare(t *testing.T) {
+	stateDir, v, e, before := poolEnv(t)
 
 	a := onVPC(v, taskSpec(container("web", withCommand("-listen", ":8080"), withPort(8080))), 10)
 	st, err := e.rt.Start(context.Background(), a) // not e.start: its cleanup would Remove after the stop below
@@ -128,12 +136,7 @@ func TestStartTakesASpare(t *testing.T) {
 func TestRefillNotHeldByAWaitingDependency(t *testing.T) {
 	defer func(d time.Duration) { spareHoldLimit = d }(spareHoldLimit)
 	spareHoldLimit = 300 * time.Millisecond
-	stateDir := t.TempDir()
-	t.Cleanup(func() { unmountUnder(t, stateDir) })
-	v := newVPC(t, stateDir)
-	e := newEnvOptions(t, stateDir, ContainerdOptions{VPC: v, SpareNamespaces: 2})
-	e.loadImage()
-	before := waitSpares(t, stateDir, 2, nil)
+	stateDir, v, e, before := poolEnv(t)
 
 	initC := container("init", withCommand("-sleep", "60s", "-exit", "0"))
 	initC.Essential = ptr(false)
