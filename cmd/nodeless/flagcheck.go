@@ -71,7 +71,7 @@ func checkRegion(fs *pflag.FlagSet) error {
 
 // checkNetworkFlags checks --vpc-cidr and --service-connect-cidr with the parsers dataplane.New
 // applies to them (ipam.ParseSubnet; cloudmap.ParseAliasRange, against the VPC's subnet), and
-// under up (withServiceRange) the Service range too (checkServiceConnectCIDR), so that a bad
+// under up (withServiceRange) both against the Service range too (checkServiceConnectCIDR), so that a bad
 // range is refused before the state dir, the API server or containerd are touched.
 func checkNetworkFlags(fs *pflag.FlagSet, withServiceRange bool) error {
 	var errs []error
@@ -79,6 +79,11 @@ func checkNetworkFlags(fs *pflag.FlagSet, withServiceRange bool) error {
 	subnet, err := ipam.ParseSubnet(vpcCIDR)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--vpc-cidr: %w", err))
+	} else if svc := netip.MustParsePrefix(controlplane.ServiceCIDR); withServiceRange && subnet.Prefix().Overlaps(svc) {
+		// The ClusterIPs are made local to the VPC's namespace: a task's address there would be
+		// a Service's too.
+		errs = append(errs, fmt.Errorf("--vpc-cidr: %s overlaps the Service range %s (ClusterIPs); use a range outside it such as %s",
+			vpcCIDR, svc, ipam.DefaultCIDR))
 	}
 	aliases, _ := fs.GetString("service-connect-cidr")
 	// A bad --vpc-cidr leaves subnet zero: the alias range is then checked on its own.

@@ -106,6 +106,8 @@ func TestUpAndDataplaneRefuseBadRangesAndCapacityUpFront(t *testing.T) {
 		{"vpc-cidr loopback", dataplane, checkDataplaneFlags, []string{"--vpc-cidr", "127.0.0.0/16"}, []string{"--vpc-cidr", "127.0.0.0/16", "loopback"}},
 		{"vpc-cidr uplink", up, checkUpFlags, []string{"--vpc-cidr", "10.0.2.0/24"}, []string{"--vpc-cidr", "10.0.2.0/24", "uplink"}},
 		{"vpc-cidr elsewhere", up, checkUpFlags, []string{"--vpc-cidr", "10.50.0.0/16"}, nil},
+		{"vpc-cidr is the Service range", up, checkUpFlags, []string{"--vpc-cidr", "10.0.0.0/24"}, []string{"--vpc-cidr", "10.0.0.0/24", "Service range 10.0.0.0/24", "such as 10.244.0.0/16"}},
+		{"vpc-cidr in up's Service range, dataplane", dataplane, checkDataplaneFlags, []string{"--vpc-cidr", "10.0.0.0/25"}, nil},
 		{"service-connect-cidr not a CIDR", dataplane, checkDataplaneFlags, []string{"--service-connect-cidr", "10.0.1.0"}, []string{"--service-connect-cidr", `"10.0.1.0"`, "such as 10.0.1.0/24"}},
 		{"service-connect-cidr in the VPC", up, checkUpFlags, []string{"--service-connect-cidr", "10.244.7.0/24"}, []string{"--service-connect-cidr", "10.244.7.0/24", "VPC's subnet 10.244.0.0/16"}},
 		{"service-connect-cidr in a moved VPC", dataplane, checkDataplaneFlags, []string{"--vpc-cidr", "10.50.0.0/16", "--service-connect-cidr", "10.50.1.0/24"}, []string{"--service-connect-cidr", "10.50.1.0/24", "VPC's subnet 10.50.0.0/16"}},

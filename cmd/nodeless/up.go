@@ -51,7 +51,7 @@ data plane behind it, until Ctrl-C. State (certificates, etcd data, kubeconfig, 
 	fs.StringVar(&f.parts.dataplaneAddress, "dataplane-address", dataplane.DefaultAddress, "address of the local data plane's ECS API; keep it on 127.0.0.1 (it runs containers as root)")
 	fs.StringVar(&f.parts.agentBinary, "agent-binary", "", "the nodeless-agent executable: the containers' logging binary and the files agent's image (default: beside this executable)")
 	fs.StringVar(&f.parts.region, "region", dataplane.DefaultRegion, "region of the local data plane's ARNs; ECS clients sign for it")
-	fs.StringVar(&f.parts.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every Pod (task) its address (changeable only while no task runs)")
+	fs.StringVar(&f.parts.vpcCIDR, "vpc-cidr", ipam.DefaultCIDR, "IPv4 subnet of the local VPC that gives every Pod (task) its address, outside the Service range "+controlplane.ServiceCIDR+" (changeable only while no task runs)")
 	addServiceConnectCIDRFlag(fs, &f.parts.serviceConnectCIDR)
 	addHealthyAfterRunningFlag(fs, &f.parts.healthyAfterRunning)
 	addSpareNamespacesFlag(fs, &f.parts.spareNamespaces)
