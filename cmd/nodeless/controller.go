@@ -169,6 +169,9 @@ serves /healthz, /readyz and /metrics. SIGTERM stops reconciling, waits up to
 			if f.printPolicy {
 				return printIAMPolicy(cmd.OutOrStdout())
 			}
+			if err := checkControllerFlags(cmd.Flags()); err != nil {
+				return err
+			}
 			return runController(cmd, f)
 		},
 	}

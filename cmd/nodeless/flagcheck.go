@@ -58,6 +58,17 @@ func checkDataplaneFlags(fs *pflag.FlagSet) error {
 // the day it opens.
 var regionName = regexp.MustCompile(`^[a-z]+(-[a-z0-9]+)+-[0-9]+$`)
 
+// checkControllerFlags checks the flags of `nodeless controller` that its later parsers would
+// refuse only once it has connected to the cluster: an explicit --region (empty takes the AWS
+// configuration chain's) and the virtual node's capacity flags.
+func checkControllerFlags(fs *pflag.FlagSet) error {
+	var errs []error
+	if r, _ := fs.GetString("region"); r != "" {
+		errs = append(errs, checkRegion(fs))
+	}
+	return errors.Join(append(errs, checkNodeFlags(fs))...)
+}
+
 // checkRegion refuses a --region that is not shaped like an AWS Region's name (regionName): it
 // goes into every ARN the data plane makes, and ECS clients sign their requests for it.
 func checkRegion(fs *pflag.FlagSet) error {

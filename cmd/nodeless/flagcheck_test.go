@@ -84,11 +84,11 @@ func TestSpareNamespacesFlag(t *testing.T) {
 	}
 }
 
-// The ranges of the local VPC and the virtual node's capacity are refused before anything starts,
-// by the parsers the data plane and the node apply later; the error names the flag, the value
-// and what to give.
-func TestUpAndDataplaneRefuseBadRangesAndCapacityUpFront(t *testing.T) {
-	up, dataplane := newUpCmd, newDataplaneCmd
+// The ranges of the local VPC, the region and the virtual node's capacity are refused before
+// anything starts (up, dataplane, controller), by the parsers the data plane and the node apply
+// later; the error names the flag, the value and what to give.
+func TestRangesRegionAndCapacityRefusedUpFront(t *testing.T) {
+	up, dataplane, controller := newUpCmd, newDataplaneCmd, newControllerCmd
 	tests := []struct {
 		name  string
 		cmd   func() *cobra.Command
@@ -125,6 +125,10 @@ func TestUpAndDataplaneRefuseBadRangesAndCapacityUpFront(t *testing.T) {
 		{"node-cpu negative", up, checkUpFlags, []string{"--node-cpu", "-4"}, []string{"--node-cpu", `"-4"`, "positive Kubernetes quantity"}},
 		{"node-cpu and node-memory", up, checkUpFlags, []string{"--node-cpu", "4x", "--node-memory", "lots"}, []string{"--node-cpu", `"4x"`, "--node-memory", `"lots"`}},
 		{"node-ephemeral-storage", up, checkUpFlags, []string{"--node-ephemeral-storage", "1TB"}, []string{"--node-ephemeral-storage", `"1TB"`, "such as 64 or 256Gi"}},
+		{"controller defaults", controller, checkControllerFlags, nil, nil},
+		{"controller region", controller, checkControllerFlags, []string{"--region", "US_EAST_1"}, []string{"--region", `"US_EAST_1"`, "us-east-1"}},
+		{"controller node-cpu", controller, checkControllerFlags, []string{"--node-cpu", "0"}, []string{"--node-cpu", `"0"`, "positive Kubernetes quantity"}},
+		{"controller region given", controller, checkControllerFlags, []string{"--region", "eu-west-3"}, nil},
 		{"node capacity given", up, checkUpFlags, []string{"--node-pods", "20", "--node-cpu", "64", "--node-memory", "256Gi", "--node-ephemeral-storage", "2Ti"}, nil},
 	}
 	for _, tt := range tests {
