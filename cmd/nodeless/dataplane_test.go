@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
+	"github.com/nodeless-dev/nodeless/internal/dataplane/cloudmap"
 )
 
 func TestDataplaneFlags(t *testing.T) {
@@ -66,10 +68,10 @@ func TestServiceConnectCIDRRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--service-connect-cidr") || !strings.Contains(err.Error(), "VPC's subnet") {
 		t.Errorf("a Service Connect range inside the VPC's subnet: %v", err)
 	}
-	if err := checkServiceConnectCIDR("10.0.0.128/25"); err == nil || !strings.Contains(err.Error(), "--service-connect-cidr") || !strings.Contains(err.Error(), "Service range") {
+	if err := outsideServiceRange("--service-connect-cidr", netip.MustParsePrefix("10.0.0.128/25"), cloudmap.DefaultAliasCIDR); err == nil || !strings.Contains(err.Error(), "--service-connect-cidr") || !strings.Contains(err.Error(), "Service range") {
 		t.Errorf("a Service Connect range inside the Service range: %v", err)
 	}
-	if err := checkServiceConnectCIDR("10.0.1.0/24"); err != nil {
+	if err := outsideServiceRange("--service-connect-cidr", netip.MustParsePrefix("10.0.1.0/24"), cloudmap.DefaultAliasCIDR); err != nil {
 		t.Errorf("the default range: %v", err)
 	}
 }

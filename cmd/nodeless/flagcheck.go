@@ -82,26 +82,23 @@ func checkRegion(fs *pflag.FlagSet) error {
 
 // checkNetworkFlags checks --vpc-cidr and --service-connect-cidr with the parsers dataplane.New
 // applies to them (ipam.ParseSubnet; cloudmap.ParseAliasRange, against the VPC's subnet), and
-// under up (withServiceRange) both against the Service range too (checkServiceConnectCIDR), so that a bad
-// range is refused before the state dir, the API server or containerd are touched.
+// under up (withServiceRange) both against the Service range too (outsideServiceRange), so that a
+// bad range is refused before the state dir, the API server or containerd are touched.
 func checkNetworkFlags(fs *pflag.FlagSet, withServiceRange bool) error {
 	var errs []error
 	vpcCIDR, _ := fs.GetString("vpc-cidr")
 	subnet, err := ipam.ParseSubnet(vpcCIDR)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--vpc-cidr: %w", err))
-	} else if svc := netip.MustParsePrefix(controlplane.ServiceCIDR); withServiceRange && subnet.Prefix().Overlaps(svc) {
-		// The ClusterIPs are made local to the VPC's namespace: a task's address there would be
-		// a Service's too.
-		errs = append(errs, fmt.Errorf("--vpc-cidr: %s overlaps the Service range %s (ClusterIPs); use a range outside it such as %s",
-			vpcCIDR, svc, ipam.DefaultCIDR))
+	} else if withServiceRange {
+		errs = append(errs, outsideServiceRange("--vpc-cidr", subnet.Prefix(), ipam.DefaultCIDR))
 	}
 	aliases, _ := fs.GetString("service-connect-cidr")
 	// A bad --vpc-cidr leaves subnet zero: the alias range is then checked on its own.
-	if _, err := cloudmap.ParseAliasRange(aliases, subnet.Prefix()); err != nil {
+	if p, err := cloudmap.ParseAliasRange(aliases, subnet.Prefix()); err != nil {
 		errs = append(errs, fmt.Errorf("--service-connect-cidr: %w", err))
 	} else if withServiceRange {
-		errs = append(errs, checkServiceConnectCIDR(aliases))
+		errs = append(errs, outsideServiceRange("--service-connect-cidr", p, cloudmap.DefaultAliasCIDR))
 	}
 	return errors.Join(errs...)
 }
@@ -134,17 +131,13 @@ func checkHealthyAfterRunning(fs *pflag.FlagSet) error {
 	return nil
 }
 
-// checkServiceConnectCIDR refuses a Service Connect alias range (--service-connect-cidr) that
-// overlaps the Service range of `up` (the ClusterIPs'): both are made local to the VPC's namespace,
-// and an address of both would be two listeners' at once. The data plane checks the rest
-// (checkNetworkFlags applies both before up starts anything).
-func checkServiceConnectCIDR(cidr string) error {
-	p, err := netip.ParsePrefix(cidr)
-	if err != nil {
-		return fmt.Errorf("--service-connect-cidr: %q is not a CIDR block; use one such as %s", cidr, cloudmap.DefaultAliasCIDR)
-	}
+// outsideServiceRange refuses p, the range of flag, when it overlaps the Service range of `up`
+// (controlplane.ServiceCIDR, the ClusterIPs'): the ClusterIPs, the Service Connect aliases and
+// the tasks' addresses all live in the VPC's namespace, and an address of two of them would be
+// two listeners' or a listener's and a task's at once. example is a range to give instead.
+func outsideServiceRange(flag string, p netip.Prefix, example string) error {
 	if svc := netip.MustParsePrefix(controlplane.ServiceCIDR); p.Overlaps(svc) {
-		return fmt.Errorf("--service-connect-cidr: %s overlaps the Service range %s (ClusterIPs); use a range outside it such as %s", cidr, svc, cloudmap.DefaultAliasCIDR)
+		return fmt.Errorf("%s: %s overlaps the Service range %s (ClusterIPs); use a range outside it such as %s", flag, p, svc, example)
 	}
 	return nil
 }
