@@ -105,6 +105,8 @@ type Containerd struct {
 	// configs holds, by image target digest, the config descriptor with its blob (knownConfig):
 	// the knownConfigs targets used last.
 	configs *lru.Cache
+	// names is what image names lead to, while containerd's image events are followed.
+	names imageNames
 
 	// shimSearches counts the searches for forgotten shims (killForgottenShims), for tests.
 	shimSearches atomic.Uint64
@@ -232,7 +234,7 @@ func (c *Containerd) serve(ctx context.Context) error {
 	}
 	defer func() { _ = client.Close() }()
 	c.client, c.runCtx = client, ctx
-	go c.watchOOM(ctx)
+	go c.watchEvents(ctx)
 	close(c.ready)
 	<-ctx.Done()
 	c.shutdown()
@@ -262,28 +264,7 @@ func (c *Containerd) wait(ctx context.Context) error {
 	}
 }
 
-// watchOOM records the containers the kernel OOM-killed, from containerd's event stream.
-func (c *Containerd) watchOOM(ctx context.Context) {
-	for ctx.Err() == nil {
-		events, errs := c.client.Subscribe(ctx, `topic=="/tasks/oom"`)
-	loop:
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case err := <-errs:
-				if err != nil && ctx.Err() == nil {
-					c.log.V(1).Info("containerd event stream broke, resubscribing", "error", err.Error())
-				}
-				break loop
-			case e := <-events:
-				c.recordOOM(e.Event)
-			}
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
-
+// recordOOM records a container the kernel OOM-killed (a /tasks/oom event of watchEvents).
 func (c *Containerd) recordOOM(ev typeurl.Any) {
 	v, err := typeurl.UnmarshalAny(ev)
 	if err != nil {

@@ -33,6 +33,7 @@ func (c *Containerd) LoadImage(ctx context.Context, r io.Reader) ([]string, erro
 	if err := c.wait(ctx); err != nil {
 		return nil, err
 	}
+	defer c.names.changed()
 	return ImportImages(ctx, c.client, r)
 }
 
@@ -127,7 +128,7 @@ func (c *Containerd) ensureImage(ctx context.Context, image string, auth *model.
 	if li := c.opts.LocalImages[ref]; li != nil {
 		return c.ensureLocalImage(ctx, ref, li)
 	}
-	img, err := c.client.GetImage(ctx, ref)
+	img, err := c.lookupImage(ctx, ref)
 	if err == nil {
 		if err := c.ensureUnpacked(ctx, img); err != nil {
 			return nil, fmt.Errorf("CannotPullContainerError: unpacking %s: %w", ref, err)
@@ -140,6 +141,7 @@ func (c *Containerd) ensureImage(ctx context.Context, image string, auth *model.
 	pctx, cancel := context.WithTimeout(ctx, c.opts.PullTimeout)
 	defer cancel()
 	img, err = c.client.Pull(pctx, ref, pullOpts(auth)...)
+	c.names.changed()
 	if err != nil {
 		if errdefs.IsNotFound(err) {
 			return nil, fmt.Errorf("CannotPullContainerError: %s: image not found locally nor in its registry: %w", ref, err)
@@ -198,7 +200,9 @@ func (c *Containerd) ensureLocalImage(ctx context.Context, ref string, li LocalI
 	if err != nil {
 		return nil, fmt.Errorf("CannotPullContainerError: %s: %w", ref, err)
 	}
-	if _, err := ImportImages(ctx, c.client, &buf); err != nil {
+	_, err = ImportImages(ctx, c.client, &buf)
+	c.names.changed()
+	if err != nil {
 		return nil, fmt.Errorf("CannotPullContainerError: %s: %w", ref, err)
 	}
 	img, err := c.client.GetImage(ctx, ref)
