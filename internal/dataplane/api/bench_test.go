@@ -18,6 +18,10 @@ func BenchmarkAPI(b *testing.B) {
 			_, err := e.ecs.RunTask(context.Background(), &ecs.RunTaskInput{TaskDefinition: aws.String("web")})
 			return err
 		},
+		"DescribeTasks": func(e *env) error {
+			_, err := e.ecs.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Tasks: e.benchTasks})
+			return err
+		},
 		"DescribeServices": func(e *env) error {
 			_, err := e.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Services: []string{"api"}})
 			return err
@@ -54,5 +58,11 @@ func newBenchEnv(b *testing.B) *env {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// One task to describe, as the data plane benchmark's poller describes a starting one.
+	run, err := e.ecs.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("web")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.benchTasks = []string{aws.ToString(run.Tasks[0].TaskArn)}
 	return e
 }

@@ -67,6 +67,8 @@ type env struct {
 	store  *store.Store
 	engine *fakeEngine
 	ecs    *ecs.Client
+	// benchTasks are the tasks BenchmarkAPI's DescribeTasks describes.
+	benchTasks []string
 }
 
 func newEnv(t testing.TB) *env {
