@@ -173,7 +173,14 @@ func get(t *testing.T, task ecstypes.Task) {
 		t.Fatalf("network bindings %+v", b)
 	}
 	url := fmt.Sprintf("http://%s:%d/", aws.ToString(b[0].BindIP), aws.ToInt32(b[0].HostPort))
+	// RUNNING says the process started, not that it listens yet (ECS: the container's health
+	// check says that): the port proxy resets a connection the application does not take yet. Try
+	// for up to 10 s, 100 times at most.
 	resp, err := http.Get(url)
+	for i := 0; err != nil && i < 100; i++ {
+		time.Sleep(100 * time.Millisecond)
+		resp, err = http.Get(url)
+	}
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
