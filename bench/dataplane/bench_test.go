@@ -53,11 +53,14 @@ var pollEvery = 2 * time.Millisecond
 // RunTask-discovery-p50-ms the lag itself.
 var describeEvery = envDuration("NODELESS_BENCH_DESCRIBE_EVERY", 10*time.Millisecond)
 
-// roundPause is the machine's idle time after each round of the sequential scenario (every way
-// started its task i), as a user's own pace between starts leaves it (default 300 ms;
-// NODELESS_BENCH_PAUSE, a Go duration, changes it, 0s for none). The data plane's pool of ready
-// namespaces refills in idle time (runtime.spareSettle after a start); without a pause its kernel
-// work lands in the next way's start, which is not how starts one at a time meet it.
+// roundPause is the machine's idle time after each start of the sequential scenario, every way's,
+// as a user's own pace between starts leaves it (default 300 ms; NODELESS_BENCH_PAUSE, a Go
+// duration, changes it, 0s for none). The data plane's pool of ready namespaces refills in idle
+// time (runtime.spareSettle after a start); without a pause its kernel work lands in the next
+// way's start, which is not how starts one at a time meet it. After every start, not after each
+// round: with one pause per round, the way that went first after it always started on a machine
+// at rest and the others right after another way's start, and the RunTask way's refill landed in
+// the next way's turn (bench/README.md, "eighth pass").
 var roundPause = envDurationOrZero("NODELESS_BENCH_PAUSE", 300*time.Millisecond)
 
 // taskCPU is the benchmark's task size in ECS CPU units, for the RunTask and Runtime ways (default
@@ -162,8 +165,8 @@ func BenchmarkDataPlane(b *testing.B) {
 						b.Fatalf("%s: %v", scenarios[j].name, err)
 					}
 					all[j] = append(all[j], smp)
+					time.Sleep(roundPause)
 				}
-				time.Sleep(roundPause)
 			}
 			// Only the RunTask way writes to the store, and nothing is stopped before cleanup.
 			commits = env.DataPlane.Commits() - commits
