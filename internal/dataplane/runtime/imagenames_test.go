@@ -13,6 +13,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/nodeless-dev/nodeless/internal/testimage"
+	"github.com/nodeless-dev/nodeless/internal/testwait"
 )
 
 func TestImageNamesKeepOnlyWhatNoEventRaced(t *testing.T) {
@@ -149,14 +150,13 @@ func TestImageNamesFollowChangesOfEveryClient(t *testing.T) {
 	}
 }
 
-// waitUntil polls ok every 20 ms for up to 30 s and fails t when it stays false.
+// waitUntil waits (testwait.For, 30 s, every 20 ms) until ok holds.
 func waitUntil(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 30s", what)
-		}
-	}
+	testwait.For(t, 30*time.Second, 20*time.Millisecond, what, func() (bool, string) {
+		done := ok()
+		return done, "not yet"
+	})
 }
 
 // liveNow reports whether the subscription is live.
