@@ -64,7 +64,8 @@ type ContainerdOptions struct {
 	LocalImages map[string]LocalImage
 	// SpareNamespaces is how many ready task namespaces, joined to the VPC, the runtime keeps for
 	// the next starts (vpc.Spares), made while no task starts (or none has moved for
-	// spareHoldLimit); 0: none (each start makes its own). Needs VPC.
+	// spareHoldLimit); 0: none (each start makes its own). Needs VPC. Whatever the size, the runtime
+	// removes the spares an earlier process left once the VPC is ready (vpc.Spares.Sweep).
 	SpareNamespaces int
 }
 
@@ -111,7 +112,8 @@ type Containerd struct {
 	// shimSearches counts the searches for forgotten shims (killForgottenShims), for tests.
 	shimSearches atomic.Uint64
 
-	// spares is the pool of ready task namespaces (nil without one); starting counts the starts
+	// spares is the pool of ready task namespaces (nil without a VPC; of size 0, it only sweeps an
+	// earlier process's spares); starting counts the starts
 	// under way (beginStart), startsChanged wakes the pool's refill when one begins or ends, and
 	// startMoved is when a start last began or one of its containers passed its start (Unix
 	// nanoseconds).
@@ -172,7 +174,7 @@ func NewContainerd(opts ContainerdOptions) (*Containerd, error) {
 		localDigests:  map[string]string{},
 		startsChanged: make(chan struct{}, 1),
 	}
-	if opts.VPC != nil && opts.SpareNamespaces > 0 {
+	if opts.VPC != nil {
 		c.spares = vpc.NewSpares(dir, opts.VPC, opts.SpareNamespaces)
 	}
 	return c, nil

@@ -24,7 +24,8 @@ const spareSettle = 250 * time.Millisecond
 
 // refillSpares keeps the pool of ready task namespaces (ContainerdOptions.SpareNamespaces) full
 // until ctx ends, then removes its spares. It first removes what an earlier process left, once the
-// VPC is ready, and fills only while no task of this runtime is starting (from Start until each of
+// VPC is ready (also without a pool: a process restarted with --spare-namespaces 0 leaves no mount,
+// namespace or veth of the one before), and fills only while no task of this runtime is starting (from Start until each of
 // its containers' processes was started or given up, and spareSettle after), so that the kernel
 // work of a spare does not compete with a start; every start that begins or ends wakes it. Starts
 // that have not moved for spareHoldLimit (containers waiting for their dependencies) no longer hold
@@ -37,6 +38,9 @@ func (c *Containerd) refillSpares(ctx context.Context) {
 	}
 	if err := c.spares.Sweep(); err != nil {
 		c.log.Error(err, "removing the spare namespaces of an earlier process")
+	}
+	if c.opts.SpareNamespaces <= 0 {
+		return // no pool: the sweep was all there is to do
 	}
 	defer func() {
 		if err := c.spares.Drain(); err != nil {
@@ -89,7 +93,7 @@ func (c *Containerd) startsHeld() time.Duration {
 // the task joins the VPC and its namespace does not exist yet (a restarted process's Attach finds
 // its own); setupNetwork then only completes it.
 func (t *task) takeSpare() {
-	if t.c.spares == nil || t.spec.Network == nil || t.attached || vpc.IsNamespace(t.nsPath) {
+	if t.c.spares == nil || t.c.opts.SpareNamespaces <= 0 || t.spec.Network == nil || t.attached || vpc.IsNamespace(t.nsPath) {
 		return
 	}
 	t.c.spares.Take(t.id, t.nsPath, t.spec.Network.MAC)

@@ -159,3 +159,37 @@ func TestRefillNotHeldByAWaitingDependency(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepWithoutPool: a runtime started without a pool (SpareNamespaces 0, as after a restart
+// with --spare-namespaces 0) still removes the spares an earlier process left (made here by a pool
+// that was never drained, as a kill leaves them): no mount point, namespace or veth of them stays,
+// and a task on the VPC starts in a namespace of its own.
+func TestSweepWithoutPool(t *testing.T) {
+	stateDir := t.TempDir()
+	t.Cleanup(func() { unmountUnder(t, stateDir) })
+	v := newVPC(t, stateDir)
+	earlier := vpc.NewSpares(stateDir, v, 2)
+	if err := earlier.Fill(func() bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if got := spareNames(t, stateDir); len(got) != 2 {
+		t.Fatalf("the earlier pool made spares %v, want 2", got)
+	}
+
+	e := newEnvOptions(t, stateDir, ContainerdOptions{VPC: v})
+	waitSpares(t, stateDir, 0, nil)
+	if got := vethCount(t, v); got != 0 {
+		t.Errorf("%d veths left in the VPC after the sweep, want 0", got)
+	}
+
+	e.loadImage()
+	a := onVPC(v, taskSpec(container("web", withCommand("-listen", ":8080"), withPort(8080))), 11)
+	st := e.start(a)
+	e.waitState(a.TaskID, 20*time.Second, "RUNNING", running("web"))
+	if got := get(t, st.HostPorts["8080/tcp"], "/file?path=/etc/hosts"); !strings.Contains(got, "10.78.0.11\tip-") {
+		t.Errorf("the task's /etc/hosts does not name its address:\n%s", got)
+	}
+	if got := spareNames(t, stateDir); len(got) != 0 {
+		t.Errorf("spares made without a pool: %v", got)
+	}
+}
