@@ -113,10 +113,9 @@ type Containerd struct {
 	shimSearches atomic.Uint64
 
 	// spares is the pool of ready task namespaces (nil without a VPC; of size 0, it only sweeps an
-	// earlier process's spares); starting counts the starts
-	// under way (beginStart), startsChanged wakes the pool's refill when one begins or ends, and
-	// startMoved is when a start last began or one of its containers passed its start (Unix
-	// nanoseconds).
+	// earlier process's spares); starting counts the starts under way (beginStart), startsChanged
+	// wakes the pool's refill when one begins or ends, and startMoved is when a start last began
+	// or one of its containers passed its start (Unix nanoseconds).
 	spares        *vpc.Spares
 	starting      atomic.Int32
 	startsChanged chan struct{}

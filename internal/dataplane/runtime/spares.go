@@ -24,12 +24,12 @@ const spareSettle = 250 * time.Millisecond
 
 // refillSpares keeps the pool of ready task namespaces (ContainerdOptions.SpareNamespaces) full
 // until ctx ends, then removes its spares. It first removes what an earlier process left, once the
-// VPC is ready (also without a pool: a process restarted with --spare-namespaces 0 leaves no mount,
-// namespace or veth of the one before), and fills only while no task of this runtime is starting (from Start until each of
-// its containers' processes was started or given up, and spareSettle after), so that the kernel
-// work of a spare does not compete with a start; every start that begins or ends wakes it. Starts
-// that have not moved for spareHoldLimit (containers waiting for their dependencies) no longer hold
-// it back.
+// VPC is ready; without a pool (size 0) that is all it does, so that a process restarted with
+// --spare-namespaces 0 leaves no mount, namespace or veth of the pool before it. It fills only
+// while no task of this runtime is starting (from Start until each of its containers' processes
+// was started or given up, and spareSettle after), so that the kernel work of a spare does not
+// compete with a start; every start that begins or ends wakes it. Starts that have not moved for
+// spareHoldLimit (containers waiting for their dependencies) no longer hold it back.
 func (c *Containerd) refillSpares(ctx context.Context) {
 	select {
 	case <-c.opts.VPC.Ready():
