@@ -20,6 +20,7 @@ import (
 	"github.com/nodeless-dev/nodeless/internal/dataplane"
 	"github.com/nodeless-dev/nodeless/internal/dataplane/dataplanetest"
 	"github.com/nodeless-dev/nodeless/internal/testimage"
+	"github.com/nodeless-dev/nodeless/internal/testwait"
 )
 
 func TestNewRefusesPortInUse(t *testing.T) {
@@ -175,18 +176,20 @@ func get(t *testing.T, task ecstypes.Task) {
 	url := fmt.Sprintf("http://%s:%d/", aws.ToString(b[0].BindIP), aws.ToInt32(b[0].HostPort))
 	// RUNNING says the process started, not that it listens yet (ECS: the container's health
 	// check says that): the port proxy resets a connection the application does not take yet. Try
-	// for up to 10 s, 100 times at most.
-	resp, err := http.Get(url)
-	for i := 0; err != nil && i < 100; i++ {
-		time.Sleep(100 * time.Millisecond)
-		resp, err = http.Get(url)
-	}
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	// every 100 ms for up to 10 s.
+	var status int
+	var body []byte
+	testwait.For(t, 10*time.Second, 100*time.Millisecond, "GET "+url, func() (bool, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		status = resp.StatusCode
+		body, _ = io.ReadAll(resp.Body)
+		return true, ""
+	})
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, status, body)
 	}
 }
