@@ -89,11 +89,11 @@ func (c *Containerd) startsHeld() time.Duration {
 	return max(0, limit-time.Since(time.Unix(0, c.startMoved.Load())))
 }
 
-// takeSpare moves a spare namespace, joined to the VPC, to the task's path when there is a pool,
-// the task joins the VPC and its namespace does not exist yet (a restarted process's Attach finds
-// its own); setupNetwork then only completes it.
+// takeSpare moves a spare namespace, joined to the VPC, to the task's path when the pool holds one
+// (one of size 0 never does), the task joins the VPC and its namespace does not exist yet (a
+// restarted process's Attach finds its own); setupNetwork then only completes it.
 func (t *task) takeSpare() {
-	if t.c.spares == nil || t.c.opts.SpareNamespaces <= 0 || t.spec.Network == nil || t.attached || vpc.IsNamespace(t.nsPath) {
+	if t.c.spares == nil || t.spec.Network == nil || t.attached || vpc.IsNamespace(t.nsPath) {
 		return
 	}
 	t.c.spares.Take(t.id, t.nsPath, t.spec.Network.MAC)
